@@ -1,0 +1,149 @@
+"""The command line: ``assistant [serve|console|jobs|generate|check] ...``.
+
+With no command it serves, because that is what ``scripts/run`` and an operator expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from assistant import __version__
+from assistant.app import Services, check_templates
+from assistant.config import Settings, load_settings
+from assistant.errors import AssistantError
+from assistant.jobs import load_jobs
+from assistant.server import init_app
+from channels.console import ConsoleChannel
+from generators.template import TemplateGenerator
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="facility-assistant: make web pages and programs by talking."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML settings file (default ./assistant.toml)")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the server (the default)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+
+    console = commands.add_parser("console", help="talk to the assistant in this terminal")
+    console.add_argument("--lang", choices=("ja", "en"), help="language of a new session")
+    console.add_argument("--session", default="local", help="name of the console session to use")
+    console.add_argument("--resume", metavar="CODE", help="continue a session by its code")
+
+    jobs = commands.add_parser("jobs", help="list or check the jobs in dialogs/jobs")
+    jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_commands.add_parser("list", help="the jobs users can choose")
+    validate = jobs_commands.add_parser("validate", help="check job files; exit 1 on any error")
+    validate.add_argument("directory", nargs="?", type=Path, help="folder of job files")
+    return parser
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    return load_settings(args.config, **overrides)
+
+
+def _setup_logging(settings: Settings, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+async def _serve(settings: Settings) -> None:
+    services = Services.build(settings)
+    await services.start()
+    runner = web.AppRunner(init_app(services.store, services.jobs))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    try:
+        await site.start()
+        _LOGGER.info(
+            "serving on http://%s:%d (public %s)", settings.host, settings.port, settings.base_url
+        )
+        print(
+            f"facility-assistant {__version__} listening on http://{settings.host}:{settings.port}",
+            flush=True,
+        )
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await services.stop()
+
+
+async def _console(settings: Settings, args: argparse.Namespace) -> int:
+    services = Services.build(settings)
+    await services.start()
+    try:
+        key = f"console:{args.session}"
+        if args.resume:
+            session = await services.store.find_by_code(args.resume)
+            if session is None:
+                print(f"No session has the code {args.resume!r}.", file=sys.stderr)
+                return 1
+            key = session.key
+        await ConsoleChannel(services.manager, session_key=key, language=args.lang).run()
+    finally:
+        await services.stop()
+    return 0
+
+
+def _jobs(settings: Settings, args: argparse.Namespace) -> int:
+    directory = getattr(args, "directory", None) or settings.jobs_dir
+    catalog = load_jobs(directory)
+    catalog.errors.extend(check_templates(catalog, TemplateGenerator()))
+    if args.jobs_command == "list":
+        for job in catalog.ordered():
+            print(
+                f"{job.id}\t{job.generator}/{job.language}\t{len(job.questions)} questions\t"
+                f"{job.title.ja} / {job.title.en}"
+            )
+    else:
+        print(f"{len(catalog.jobs)} job(s) valid in {directory}")
+    for error in catalog.errors:
+        print(f"error: {error.message}", file=sys.stderr)
+    if args.jobs_command == "validate" and catalog.errors:
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``assistant`` console script."""
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    try:
+        if command == "serve":
+            settings = _settings(
+                args, host=getattr(args, "host", None), port=getattr(args, "port", None)
+            )
+            _setup_logging(settings)
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_serve(settings))
+            return 0
+        settings = _settings(args)
+        if command == "console":
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(_console(settings, args))
+        if command == "jobs":
+            return _jobs(settings, args)
+    except AssistantError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

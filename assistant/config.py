@@ -1,0 +1,174 @@
+"""Settings: one TOML file plus ``ASSISTANT_<KEY>`` environment variables, on safe defaults.
+
+Every default works with no file at all. A wrong value stops start-up with one message naming
+the key and what is allowed, because staff, not users, read it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "ASSISTANT_"
+CONFIG_ENV = "ASSISTANT_CONFIG"
+DEFAULT_CONFIG_FILE = Path("assistant.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything an operator can set; see README.md "Configuration" for each key."""
+
+    data_dir: Path = Path("data")
+    dialogs_dir: Path = PROJECT_ROOT / "dialogs"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = ""
+    language: str = "ja"
+    workers: int = 1
+    generation_timeout: float = 120.0
+    log_level: str = "info"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where the job files live."""
+        return self.dialogs_dir / "jobs"
+
+    @property
+    def locales_dir(self) -> Path:
+        """Where the assistant's phrase files live."""
+        return self.dialogs_dir / "locales"
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file holding sessions, turns, artifacts and the queue."""
+        return self.data_dir / "assistant.db"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Where generated artifacts are kept, one folder each."""
+        return self.data_dir / "artifacts"
+
+    @property
+    def base_url(self) -> str:
+        """The address users' devices reach the server at, without a trailing slash."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def _path(key: str, value: Any) -> Path:
+    if not isinstance(value, str | Path) or not str(value).strip():
+        raise ConfigError(f"{key}: must be a folder path")
+    return Path(value).expanduser()
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: must be text")
+    return value.strip()
+
+
+def _choice(*allowed: str) -> Callable[[str, Any], str]:
+    def convert(key: str, value: Any) -> str:
+        if value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not allowed; use one of: {', '.join(allowed)}")
+        return value
+
+    return convert
+
+
+def _integer(low: int, high: int) -> Callable[[str, Any], int]:
+    def convert(key: str, value: Any) -> int:
+        try:
+            number = int(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, float) or not low <= number <= high:
+            raise ConfigError(f"{key}: {value!r} is not allowed; use a whole number {low}-{high}")
+        return number
+
+    return convert
+
+
+def _seconds(low: float, high: float) -> Callable[[str, Any], float]:
+    def convert(key: str, value: Any) -> float:
+        try:
+            number = float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            raise ConfigError(f"{key}: {value!r} is not allowed; use seconds from {low} to {high}")
+        return number
+
+    return convert
+
+
+def _url(key: str, value: Any) -> str:
+    text = _text(key, value)
+    if text and not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{key}: {text!r} must start with http:// or https://")
+    return text
+
+
+_CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
+    "data_dir": _path,
+    "dialogs_dir": _path,
+    "host": _text,
+    "port": _integer(1, 65535),
+    "public_base_url": _url,
+    "language": _choice("ja", "en"),
+    "workers": _integer(1, 16),
+    "generation_timeout": _seconds(1.0, 3600.0),
+    "log_level": _choice("debug", "info", "warning", "error"),
+}
+KEYS = tuple(f.name for f in fields(Settings))
+assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _CONVERTERS:
+            raise ConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(KEYS)}")
+        values[key] = value
+    return values
+
+
+def load_settings(
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Defaults, then the TOML file, then ``ASSISTANT_*`` variables, then command-line values."""
+    environ = os.environ if environ is None else environ
+    if config_path is None and environ.get(CONFIG_ENV):
+        config_path = Path(environ[CONFIG_ENV])
+        if not config_path.exists():
+            raise ConfigError(f"{CONFIG_ENV}: the file {config_path} does not exist")
+    if config_path is None and DEFAULT_CONFIG_FILE.exists():
+        config_path = DEFAULT_CONFIG_FILE
+    values: dict[str, Any] = _read_file(config_path) if config_path else {}
+    labels = {key: f"{config_path}: {key}" for key in values}
+    for key in KEYS:
+        env_value = environ.get(ENV_PREFIX + key.upper())
+        if env_value is not None:
+            values[key] = env_value
+            labels[key] = ENV_PREFIX + key.upper()
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = value
+            labels[key] = key
+    converted = {key: _CONVERTERS[key](labels[key], value) for key, value in values.items()}
+    return replace(Settings(), **converted)

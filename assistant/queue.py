@@ -1,0 +1,179 @@
+"""The generation queue: asyncio workers taking confirmed requests from SQLite.
+
+The queue's state lives in the store, not in memory, so a task interrupted by a crash runs
+again after restart, and a second process could share the work. Each artifact is written to a
+temporary folder and renamed into place, so a crash never leaves half an artifact behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+
+from assistant import __version__
+from assistant.errors import AssistantError, GenerationError
+from assistant.jobs import JobCatalog
+from assistant.ports import GenerationQueueStore, GenerationTask, Generator
+from assistant.session import Artifact, GenerationRequest
+
+_LOGGER = logging.getLogger(__name__)
+
+DeliveryCallback = Callable[[GenerationRequest, Artifact], Awaitable[object]]
+FailureCallback = Callable[[GenerationRequest], Awaitable[object]]
+POLL_SECONDS = 2.0
+
+
+class GenerationQueue:
+    """Runs generators for queued requests and reports each outcome to the dialog."""
+
+    def __init__(
+        self,
+        *,
+        store: GenerationQueueStore,
+        jobs: JobCatalog,
+        generators: Mapping[str, Generator],
+        artifacts_dir: Path,
+        on_delivered: DeliveryCallback,
+        on_failed: FailureCallback,
+        workers: int = 1,
+        timeout: float = 120.0,
+    ) -> None:
+        self.store = store
+        self.jobs = jobs
+        self.generators = generators
+        self.artifacts_dir = artifacts_dir
+        self.on_delivered = on_delivered
+        self.on_failed = on_failed
+        self.worker_count = workers
+        self.timeout = timeout
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Requeue what a crash interrupted and start the workers."""
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.requeue_interrupted()
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"generation-worker-{n}")
+            for n in range(self.worker_count)
+        ]
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Cancel the workers; a task cut short stays ``running`` and is requeued next start."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def wake(self) -> None:
+        """A request was enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Process one waiting task, if any (for tools and tests)."""
+        task = await self.store.claim_next()
+        if task is None:
+            return False
+        await self._process(task)
+        return True
+
+    async def _work(self) -> None:
+        while True:
+            self._wake.clear()
+            if await self.run_once():
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    async def _process(self, task: GenerationTask) -> None:
+        request = task.request
+        assert request.id is not None
+        try:
+            artifact = await self._build(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            error = err if isinstance(err, AssistantError) else GenerationError(repr(err))
+            if isinstance(err, TimeoutError):
+                error = GenerationError(
+                    f"took longer than {self.timeout:g} s", code="generation_timeout"
+                )
+            _LOGGER.error(
+                "generation %s (%s) failed: %s", request.id, request.job_id, error.message,
+                exc_info=not isinstance(err, AssistantError | TimeoutError),
+            )  # fmt: skip
+            await self.store.fail(request.id, error.code, error.message)
+            await self.on_failed(request)
+            return
+        if await self.store.finish(request.id, artifact):
+            await self.on_delivered(request, artifact)
+        else:
+            _LOGGER.info("generation %s was cancelled; its artifact is discarded", request.id)
+            shutil.rmtree(artifact.folder, ignore_errors=True)
+
+    async def _build(self, request: GenerationRequest) -> Artifact:
+        job = self.jobs.jobs.get(request.job_id)
+        if job is None:
+            raise GenerationError(f"job {request.job_id!r} no longer exists", code="job_unknown")
+        generator = self.generators.get(job.generator)
+        if generator is None:
+            raise GenerationError(f"no generator for {job.generator!r}", code="generator_missing")
+        artifact_id = f"{request.series}v{request.version}"
+        final = self.artifacts_dir / artifact_id
+        staging = self.artifacts_dir / f".staging-{artifact_id}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        started = time.time()
+        try:
+            produced = await asyncio.wait_for(
+                generator.generate(job, request, staging), timeout=self.timeout
+            )
+            finished = time.time()
+            manifest = {
+                "artifact": artifact_id,
+                "job": job.id,
+                "title": job.title.get(request.language),
+                "answers": request.answers,
+                "language": request.language,
+                "series": request.series,
+                "version": request.version,
+                "generator": job.generator,
+                "output_language": job.language,
+                "template": job.template,
+                "files": list(produced.files),
+                "service_version": __version__,
+                "timings": {
+                    "started": started,
+                    "finished": finished,
+                    "seconds": finished - started,
+                },
+                **produced.details,
+            }
+            (staging / "manifest.json").write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
+            shutil.rmtree(final, ignore_errors=True)
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return Artifact(
+            id=artifact_id,
+            series=request.series,
+            version=request.version,
+            session_key=request.session_key,
+            job_id=job.id,
+            folder=str(final),
+            files=(*produced.files, "manifest.json"),
+            manifest=manifest,
+            created=finished,
+        )

@@ -1,0 +1,88 @@
+"""A session's state: what the dialog manager reads, changes and hands to the store."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.events import SessionState
+
+# Six characters a person can read out or type without confusing 0/O or 1/I.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+def new_code() -> str:
+    """A fresh code for continuing a session on another device."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@dataclass(slots=True)
+class Session:
+    """One user's conversation, as stored between turns.
+
+    ``index`` is the current question while asking; ``edit_id`` the question being changed;
+    ``revision`` grows with every stored turn so two writers can never silently overwrite
+    each other.
+    """
+
+    key: str
+    language: str
+    channel: str
+    code: str = field(default_factory=new_code)
+    state: SessionState = SessionState.WELCOME
+    job_id: str | None = None
+    index: int = 0
+    answers: dict[str, Any] = field(default_factory=dict)
+    edit_id: str | None = None
+    paused: bool = False
+    preferences: dict[str, Any] = field(default_factory=dict)
+    generation_id: int | None = None
+    series: str | None = None
+    version: int = 0
+    artifact_id: str | None = None
+    revision: int = 0
+    created: float = 0.0
+    updated: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One row of the audit history: what came in, and what went out."""
+
+    session_key: str
+    at: float
+    channel: str
+    text: str | None
+    state_before: str
+    state_after: str
+    replies: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """Confirmed answers handed to the generation queue; ``series`` groups versions."""
+
+    session_key: str
+    job_id: str
+    language: str
+    answers: dict[str, Any]
+    series: str
+    version: int
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A finished artifact: its folder, its files and the manifest written beside them."""
+
+    id: str
+    series: str
+    version: int
+    session_key: str
+    job_id: str
+    folder: str
+    files: tuple[str, ...]
+    manifest: dict[str, Any]
+    created: float

@@ -1,0 +1,454 @@
+"""SQLite persistence with sqlite-utils: sessions, turn history, the generation queue, artifacts.
+
+One file in the data folder, WAL mode, schema changes as registered ``Migrations``. All
+database work runs on one dedicated thread so the event loop never blocks and the connection
+is only ever touched from one thread. A turn's session change, its history row and its queue
+effect are committed together, before the reply reaches the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from assistant.errors import StoreError
+from assistant.events import SessionState
+from assistant.ports import GenerationTask, TurnEffects
+from assistant.session import Artifact, GenerationRequest, Session, TurnRecord, new_code
+
+_LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+MIGRATIONS = Migrations("facility_assistant")
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Sessions, turns, the generation queue and artifacts."""
+    db["sessions"].create(
+        {
+            "key": str,
+            "code": str,
+            "language": str,
+            "channel": str,
+            "state": str,
+            "job_id": str,
+            "idx": int,
+            "answers": str,
+            "edit_id": str,
+            "paused": int,
+            "preferences": str,
+            "generation_id": int,
+            "series": str,
+            "version": int,
+            "artifact_id": str,
+            "revision": int,
+            "created": float,
+            "updated": float,
+        },
+        pk="key",
+        not_null={"code", "language", "channel", "state", "revision"},
+    )
+    db["sessions"].create_index(["code"], unique=True)
+    db["turns"].create(
+        {
+            "id": int,
+            "session_key": str,
+            "at": float,
+            "channel": str,
+            "text": str,
+            "state_before": str,
+            "state_after": str,
+            "replies": str,
+        },
+        pk="id",
+    )
+    db["turns"].create_index(["session_key", "id"])
+    db["generations"].create(
+        {
+            "id": int,
+            "session_key": str,
+            "job_id": str,
+            "language": str,
+            "answers": str,
+            "series": str,
+            "version": int,
+            "status": str,
+            "attempts": int,
+            "created": float,
+            "started": float,
+            "finished": float,
+            "artifact_id": str,
+            "error_code": str,
+            "error_message": str,
+        },
+        pk="id",
+    )
+    db["generations"].create_index(["status", "id"])
+    db["artifacts"].create(
+        {
+            "id": str,
+            "series": str,
+            "version": int,
+            "session_key": str,
+            "job_id": str,
+            "folder": str,
+            "files": str,
+            "manifest": str,
+            "created": float,
+        },
+        pk="id",
+    )
+    db["artifacts"].create_index(["series", "version"], unique=True)
+
+
+_SESSION_COLUMNS = (
+    "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
+    "paused", "preferences", "generation_id", "series", "version", "artifact_id", "revision",
+    "created", "updated",
+)  # fmt: skip
+_SELECT_SESSION = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions"
+_INSERT_SESSION = (
+    f"INSERT INTO sessions ({', '.join(_SESSION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _SESSION_COLUMNS)})"
+)
+_UPDATE_SESSION = (
+    "UPDATE sessions SET "
+    + ", ".join(f"{c} = ?" for c in _SESSION_COLUMNS[1:])
+    + " WHERE key = ? AND revision = ?"
+)
+
+
+def _session_row(session: Session) -> tuple[Any, ...]:
+    return (
+        session.key, session.code, session.language, session.channel, session.state.value,
+        session.job_id, session.index, json.dumps(session.answers, ensure_ascii=False),
+        session.edit_id, int(session.paused),
+        json.dumps(session.preferences, ensure_ascii=False), session.generation_id,
+        session.series, session.version, session.artifact_id, session.revision, session.created,
+        session.updated,
+    )  # fmt: skip
+
+
+def _session_from_row(row: tuple[Any, ...]) -> Session:
+    values = dict(zip(_SESSION_COLUMNS, row, strict=True))
+    return Session(
+        key=values["key"], code=values["code"], language=values["language"],
+        channel=values["channel"], state=SessionState(values["state"]), job_id=values["job_id"],
+        index=values["idx"] or 0, answers=json.loads(values["answers"] or "{}"),
+        edit_id=values["edit_id"], paused=bool(values["paused"]),
+        preferences=json.loads(values["preferences"] or "{}"),
+        generation_id=values["generation_id"], series=values["series"],
+        version=values["version"] or 0, artifact_id=values["artifact_id"],
+        revision=values["revision"],
+        created=values["created"] or 0.0, updated=values["updated"] or 0.0,
+    )  # fmt: skip
+
+
+class SQLiteStore:
+    """The session store and generation queue store, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite_utils.Database | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def open_sync(self) -> None:
+        """Open the file, switch on WAL and apply pending migrations (blocking)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            db.enable_wal()
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            MIGRATIONS.apply(db)
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"{self.path}: cannot open the database: {err}") from err
+        self._db = db
+
+    async def open(self) -> None:
+        """Open the database on the store's own thread."""
+        await self._run(self.open_sync)
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread."""
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The open database; raises when ``open`` was not awaited."""
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def load_sync(self, key: str) -> Session | None:
+        """The stored session for ``key`` (blocking)."""
+        row = self.db.conn.execute(f"{_SELECT_SESSION} WHERE key = ?", (key,)).fetchone()
+        return _session_from_row(row) if row else None
+
+    async def load(self, key: str) -> Session | None:
+        """The stored session for ``key``."""
+        return await self._run(self.load_sync, key)
+
+    async def find_by_code(self, code: str) -> Session | None:
+        """The session a continuation code belongs to (codes are case-insensitive)."""
+
+        def find() -> Session | None:
+            row = self.db.conn.execute(
+                f"{_SELECT_SESSION} WHERE code = ?", (code.strip().upper(),)
+            ).fetchone()
+            return _session_from_row(row) if row else None
+
+        return await self._run(find)
+
+    def commit_turn_sync(
+        self, session: Session, record: TurnRecord, effects: TurnEffects
+    ) -> Session:
+        """Write the session, its history row and its effects in one transaction (blocking)."""
+        db = self.db
+        now = record.at
+        saved = replace(session)
+        saved.updated = now
+        if not saved.created:
+            saved.created = now
+        try:
+            with db.atomic():
+                conn = db.conn
+                if effects.cancel_generation is not None:
+                    conn.execute(
+                        "UPDATE generations SET status = 'cancelled', finished = ? "
+                        "WHERE id = ? AND status IN ('pending', 'running')",
+                        (now, effects.cancel_generation),
+                    )
+                if effects.enqueue is not None:
+                    saved.generation_id = self._enqueue(conn, effects.enqueue, now)
+                previous = saved.revision
+                saved.revision = previous + 1
+                if previous == 0:
+                    self._insert_session(conn, saved)
+                else:
+                    cursor = conn.execute(
+                        _UPDATE_SESSION, (*_session_row(saved)[1:], saved.key, previous)
+                    )
+                    if cursor.rowcount != 1:
+                        raise StoreError(
+                            f"session {saved.key!r} was changed elsewhere; the turn was not saved",
+                            code="session_conflict",
+                        )
+                conn.execute(
+                    "INSERT INTO turns (session_key, at, channel, text, state_before, "
+                    "state_after, replies) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.session_key, record.at, record.channel, record.text,
+                        record.state_before, record.state_after,
+                        json.dumps(record.replies, ensure_ascii=False),
+                    ),
+                )  # fmt: skip
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"cannot save the turn of {session.key!r}: {err}") from err
+        return saved
+
+    async def commit_turn(
+        self, session: Session, record: TurnRecord, effects: TurnEffects
+    ) -> Session:
+        """Write the session, its history row and its effects in one transaction."""
+        return await self._run(self.commit_turn_sync, session, record, effects)
+
+    @staticmethod
+    def _insert_session(conn: sqlite3.Connection, session: Session) -> None:
+        for _ in range(8):
+            try:
+                conn.execute(_INSERT_SESSION, _session_row(session))
+                return
+            except sqlite3.IntegrityError as err:
+                if "code" not in str(err):
+                    raise StoreError(
+                        f"session {session.key!r} already exists; the turn was not saved",
+                        code="session_conflict",
+                    ) from err
+                session.code = new_code()
+        raise StoreError("could not find a free continuation code")
+
+    async def history(self, key: str) -> list[dict[str, Any]]:
+        """Every stored turn of a session, oldest first (for staff and tests)."""
+
+        def read() -> list[dict[str, Any]]:
+            rows = self.db["turns"].rows_where("session_key = ?", [key], order_by="id")
+            return [{**row, "replies": json.loads(row["replies"])} for row in rows]
+
+        return await self._run(read)
+
+    async def count(self, table: str) -> int:
+        """Rows in one of the store's tables."""
+        return await self._run(lambda: self.db[table].count)
+
+    # -- the generation queue ---------------------------------------------------------------
+
+    @staticmethod
+    def _enqueue(conn: sqlite3.Connection, request: GenerationRequest, now: float) -> int:
+        cursor = conn.execute(
+            "INSERT INTO generations (session_key, job_id, language, answers, series, version, "
+            "status, attempts, created) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+            (
+                request.session_key, request.job_id, request.language,
+                json.dumps(request.answers, ensure_ascii=False), request.series,
+                request.version, now,
+            ),
+        )  # fmt: skip
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def requeue_interrupted(self) -> int:
+        """Tasks left ``running`` by a crash go back to ``pending``."""
+
+        def requeue() -> int:
+            with self.db.atomic():
+                cursor = self.db.conn.execute(
+                    "UPDATE generations SET status = 'pending' WHERE status = 'running'"
+                )
+            return cursor.rowcount
+
+        count = await self._run(requeue)
+        if count:
+            _LOGGER.warning("put %d interrupted generation task(s) back in the queue", count)
+        return count
+
+    async def claim_next(self) -> GenerationTask | None:
+        """Mark the oldest pending task running and return it."""
+
+        def claim() -> GenerationTask | None:
+            with self.db.atomic():
+                row = self.db.conn.execute(
+                    "SELECT id, session_key, job_id, language, answers, series, version, "
+                    "attempts FROM generations WHERE status = 'pending' ORDER BY id LIMIT 1"
+                ).fetchone()
+                if row is None:
+                    return None
+                cursor = self.db.conn.execute(
+                    "UPDATE generations SET status = 'running', attempts = attempts + 1, "
+                    "started = ? WHERE id = ? AND status = 'pending'",
+                    (time.time(), row[0]),
+                )
+                if cursor.rowcount != 1:  # another process took it first
+                    return None
+            request = GenerationRequest(
+                id=row[0], session_key=row[1], job_id=row[2], language=row[3],
+                answers=json.loads(row[4]), series=row[5], version=row[6],
+            )  # fmt: skip
+            return GenerationTask(request=request, attempts=row[7] + 1)
+
+        return await self._run(claim)
+
+    async def finish(self, task_id: int, artifact: Artifact) -> bool:
+        """Store the artifact and close the task; False if it was cancelled meanwhile."""
+
+        def finish() -> bool:
+            with self.db.atomic():
+                conn = self.db.conn
+                row = conn.execute(
+                    "SELECT status FROM generations WHERE id = ?", (task_id,)
+                ).fetchone()
+                if row is None or row[0] != "running":
+                    return False
+                conn.execute(
+                    "INSERT INTO artifacts (id, series, version, session_key, job_id, "
+                    "folder, files, manifest, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        artifact.id, artifact.series, artifact.version, artifact.session_key,
+                        artifact.job_id, artifact.folder, json.dumps(list(artifact.files)),
+                        json.dumps(artifact.manifest, ensure_ascii=False), artifact.created,
+                    ),
+                )  # fmt: skip
+                conn.execute(
+                    "UPDATE generations SET status = 'done', finished = ?, artifact_id = ? "
+                    "WHERE id = ?",
+                    (time.time(), artifact.id, task_id),
+                )
+            return True
+
+        return await self._run(finish)
+
+    async def fail(self, task_id: int, code: str, message: str) -> None:
+        """Record a failed task with its reason for staff."""
+
+        def fail() -> None:
+            with self.db.atomic():
+                self.db.conn.execute(
+                    "UPDATE generations SET status = 'failed', finished = ?, error_code = ?, "
+                    "error_message = ? WHERE id = ? AND status = 'running'",
+                    (time.time(), code, message, task_id),
+                )
+
+        await self._run(fail)
+
+    async def generation_status(self, task_id: int) -> str | None:
+        """The status of one queued task."""
+
+        def status() -> str | None:
+            row = self.db.conn.execute(
+                "SELECT status FROM generations WHERE id = ?", (task_id,)
+            ).fetchone()
+            return row[0] if row else None
+
+        return await self._run(status)
+
+    async def depth(self) -> int:
+        """Tasks pending or running."""
+
+        def depth() -> int:
+            row = self.db.conn.execute(
+                "SELECT count(*) FROM generations WHERE status IN ('pending', 'running')"
+            ).fetchone()
+            return int(row[0])
+
+        return await self._run(depth)
+
+    async def artifact(self, artifact_id: str) -> Artifact | None:
+        """One stored artifact."""
+
+        def read() -> Artifact | None:
+            row = self.db.conn.execute(
+                "SELECT id, series, version, session_key, job_id, folder, files, manifest, "
+                "created FROM artifacts WHERE id = ?",
+                (artifact_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            return Artifact(
+                id=row[0], series=row[1], version=row[2], session_key=row[3], job_id=row[4],
+                folder=row[5], files=tuple(json.loads(row[6])), manifest=json.loads(row[7]),
+                created=row[8],
+            )  # fmt: skip
+
+        return await self._run(read)
+
+    async def ping(self) -> bool:
+        """Whether the database answers a query."""
+        try:
+            await self._run(lambda: self.db.conn.execute("SELECT 1").fetchone())
+        except (StoreError, sqlite3.DatabaseError):
+            return False
+        return True

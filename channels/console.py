@@ -1,0 +1,95 @@
+"""The console channel: the whole flow in a terminal, or scripted through a pipe.
+
+One line in is one turn. Replies are printed as plain lines, choices as a numbered list, and
+the output is flushed after every turn so a program driving the console sees it at once.
+Scripted input waits for a delivery before the next line, since that line answers what
+comes after it; so does the end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from assistant.dialog import DialogManager
+from assistant.events import Reply, ReplyKind, SessionState, Turn
+
+CHANNEL = "console"
+
+
+def format_reply(reply: Reply) -> str:
+    """One reply as terminal text."""
+    lines = [reply.text]
+    if reply.kind in (ReplyKind.MENU, ReplyKind.QUESTION):
+        lines += [f"  {choice.number}. {choice.label}" for choice in reply.choices]
+    lines += [f"  {link.label}: {link.url}" for link in reply.links if link.kind != "file"]
+    return "\n".join(lines)
+
+
+class ConsoleChannel:
+    """Reads lines, sends them as turns, prints the replies."""
+
+    def __init__(
+        self,
+        manager: DialogManager,
+        *,
+        session_key: str,
+        language: str | None = None,
+        input_stream: TextIO | None = None,
+        output: TextIO | None = None,
+        delivery_wait: float = 300.0,
+    ) -> None:
+        self.manager = manager
+        self.session_key = session_key
+        self.language = language
+        self.input = input_stream or sys.stdin
+        self.output = output or sys.stdout
+        self.delivery_wait = delivery_wait
+        self.interactive = self.input.isatty()
+        self._delivered = asyncio.Event()
+
+    def show(self, replies: list[Reply]) -> None:
+        """Print replies and flush."""
+        for reply in replies:
+            print(format_reply(reply), file=self.output)
+        if self.interactive:
+            print("> ", end="", file=self.output)
+        self.output.flush()
+
+    async def _on_unsolicited(self, session_key: str, replies: list[Reply]) -> None:
+        if session_key != self.session_key:
+            return
+        self.show(replies)
+        self._delivered.set()
+
+    async def run(self) -> None:
+        """Greet, then one turn per line until end of input or the session ends."""
+        self.manager.add_listener(CHANNEL, self._on_unsolicited)
+        try:
+            self.show(await self.manager.resume(self.session_key, CHANNEL, self.language))
+            while True:
+                line = await asyncio.to_thread(self.input.readline)
+                if not line:
+                    break
+                self._delivered.clear()
+                turn = Turn(session_key=self.session_key, text=line.rstrip("\r\n"), channel=CHANNEL)
+                replies = await self.manager.handle(turn)
+                self.show(replies)
+                if replies and replies[-1].state == SessionState.ENDED:
+                    break
+                if not self.interactive:  # a script's next line answers what comes after
+                    await self._wait_for_delivery()
+            await self._wait_for_delivery()
+        finally:
+            self.manager.remove_listener(CHANNEL)
+
+    async def _wait_for_delivery(self) -> None:
+        session = await self.manager.session(self.session_key)
+        if session is None or session.state != SessionState.GENERATING:
+            return
+        try:
+            await asyncio.wait_for(self._delivered.wait(), self.delivery_wait)
+        except TimeoutError:
+            print("(still generating; run the console again to see the result)", file=self.output)
+            self.output.flush()

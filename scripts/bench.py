@@ -1,0 +1,80 @@
+"""Benchmarks: text turns through the dialog manager with SQLite persistence, on one core.
+
+Prints one ``name: value unit`` line per figure. Users walk the café job (choose it, answer,
+ask for help, go back, confirm) in a temporary data folder, so the database grows as in use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from assistant.config import PROJECT_ROOT
+from assistant.dialog import DialogManager
+from assistant.events import Turn
+from assistant.i18n import load_phrases
+from assistant.jobs import load_jobs
+from assistant.store import SQLiteStore
+
+SCRIPT_EN = ["", "1", "Blue Bakery", "bread, cake, coffee", "9 to 5", "help", "warm",
+             "back", "cool", "#336699", "skip", "no", "1", "Green Diner"]  # fmt: skip
+SCRIPT_JA = ["", "1", "ブルーベーカリー", "パン、ケーキ", "9時から17時", "ヘルプ", "あたたか",
+             "戻る", "2番", "青", "スキップ", "いいえ", "1番", "みどり食堂"]  # fmt: skip
+
+
+async def run(users: int, rounds: int, data_dir: Path) -> tuple[list[float], float]:
+    store = SQLiteStore(data_dir / "bench.db")
+    await store.open()
+    manager = DialogManager(
+        jobs=load_jobs(PROJECT_ROOT / "dialogs" / "jobs"),
+        phrases=load_phrases(PROJECT_ROOT / "dialogs" / "locales"),
+        store=store,
+    )
+    latencies: list[float] = []
+
+    async def user(n: int) -> None:
+        language = "ja" if n % 2 else "en"
+        script = SCRIPT_JA if n % 2 else SCRIPT_EN
+        for r in range(rounds):
+            key = f"bench-{n}-{r}"
+            for text in script:
+                turn = Turn(session_key=key, text=text, language=language, channel="bench")
+                start = time.perf_counter()
+                await manager.handle(turn)
+                latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(user(n) for n in range(users)))
+    elapsed = time.perf_counter() - start
+    await store.close()
+    return latencies, elapsed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=40, help="sessions walked per user")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(run(1, 5, Path(folder)))  # warm-up: imports, caches, first file
+        latencies, _ = asyncio.run(run(1, args.rounds, Path(folder)))
+        print(f"dialog_turn_latency_p50: {statistics.median(latencies) * 1000:.3f} ms")
+        print(f"dialog_turn_latency_p99: {percentile(latencies, 0.99) * 1000:.3f} ms")
+        concurrent, elapsed = asyncio.run(run(20, max(1, args.rounds // 4), Path(folder)))
+        print(f"dialog_turns_per_second: {len(concurrent) / elapsed:.0f} turns/s")
+        print(f"dialog_turn_latency_p99_20_users: {percentile(concurrent, 0.99) * 1000:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Shared set-up for scripts/run, scripts/test and scripts/bench: sourced, not run.
+# Idempotent and quick when everything is already there: system packages are checked with
+# dpkg before apt-get is called, and pip runs only when pyproject.toml changed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+EXTRAS="${ASSISTANT_EXTRAS:-dev}"
+
+# Debian packages the service and its tests need (see README "Set-up").
+SYSTEM_PACKAGES=(python3 python3-venv python3-pip)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+install_system_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "missing system packages (${missing[*]}) and no apt-get here: install them by hand"
+    return 0
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      log "missing system packages (${missing[*]}); run as root or install them: apt-get install ${missing[*]}"
+      return 0
+    fi
+  fi
+  log "installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pick_python() {
+  for candidate in python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  log "Python 3.11 or newer is needed: apt-get install python3 python3-venv"
+  return 1
+}
+
+setup_python() {
+  local python stamp wanted
+  python="$(pick_python)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating the virtual environment in .venv"
+    "$python" -m venv "$VENV"
+  fi
+  wanted="$(cat pyproject.toml | sha256sum | cut -c1-16)-$EXTRAS"
+  stamp="$VENV/.installed"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    log "installing Python packages (.[$EXTRAS])"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]" >&2
+    echo "$wanted" > "$stamp"
+  fi
+}
+
+setup_all() {
+  # Only ask apt when the Python we need is not already usable.
+  if ! pick_python >/dev/null 2>&1; then
+    install_system_packages "${SYSTEM_PACKAGES[@]}"
+  fi
+  if [ -n "${EXTRA_SYSTEM_PACKAGES[*]:-}" ]; then install_system_packages "${EXTRA_SYSTEM_PACKAGES[@]}"; fi
+  setup_python
+}

@@ -1,0 +1,60 @@
+"""Shared fixtures: a real SQLite file per test, the shipped jobs and phrases, a fixed clock."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import PROJECT_ROOT
+from assistant.dialog import DialogManager
+from assistant.i18n import Phrases, load_phrases
+from assistant.jobs import JobCatalog, load_jobs
+from assistant.queue import GenerationQueue
+from assistant.store import SQLiteStore
+from generators.template import TemplateGenerator
+
+# Wednesday 25 November 2026, 10:00 local time: dates in answers are relative to this.
+FIXED_NOW = datetime.datetime(2026, 11, 25, 10, 0).timestamp()
+
+
+@pytest.fixture(scope="session")
+def catalog() -> JobCatalog:
+    return load_jobs(PROJECT_ROOT / "dialogs" / "jobs")
+
+
+@pytest.fixture(scope="session")
+def phrases() -> Phrases:
+    return load_phrases(PROJECT_ROOT / "dialogs" / "locales")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "assistant.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def manager(catalog: JobCatalog, phrases: Phrases, store: SQLiteStore) -> DialogManager:
+    return DialogManager(
+        jobs=catalog, phrases=phrases, store=store, default_language="en", clock=lambda: FIXED_NOW
+    )
+
+
+@pytest.fixture
+def queue(
+    catalog: JobCatalog, store: SQLiteStore, manager: DialogManager, tmp_path: Path
+) -> GenerationQueue:
+    generator = TemplateGenerator()
+    return GenerationQueue(
+        store=store,
+        jobs=catalog,
+        generators={"page": generator, "program": generator},
+        artifacts_dir=tmp_path / "artifacts",
+        on_delivered=manager.deliver,
+        on_failed=manager.generation_failed,
+    )

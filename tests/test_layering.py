@@ -1,0 +1,47 @@
+"""Dependencies point inward: the core never imports a channel or a generator."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSITION_ROOTS = {"app.py", "cli.py", "__main__.py"}
+OUTER = ("channels", "generators")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _wrong_arrows(package: str, forbidden: tuple[str, ...], allowed: set[str]) -> list[str]:
+    wrong = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        if path.name in allowed and path.parent == ROOT / package:
+            continue
+        for name in _imports(path):
+            if name.split(".")[0] in forbidden:
+                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    return wrong
+
+
+def test_core_imports_no_channel_or_generator() -> None:
+    assert _wrong_arrows("assistant", OUTER, COMPOSITION_ROOTS) == []
+
+
+def test_channels_and_generators_do_not_import_each_other() -> None:
+    assert _wrong_arrows("channels", ("generators",), set()) == []
+    assert _wrong_arrows("generators", ("channels",), set()) == []
+
+
+def test_the_check_itself_sees_a_wrong_arrow(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from channels.console import ConsoleChannel\nimport generators.render\n")
+    assert _imports(bad) == {"channels.console", "generators.render"}
