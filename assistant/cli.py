@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,7 +77,12 @@ async def _serve(settings: Settings) -> None:
             f"facility-assistant {__version__} listening on http://{settings.host}:{settings.port}",
             flush=True,
         )
-        await asyncio.Event().wait()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stop.set)
+        await stop.wait()
+        _LOGGER.info("stopping")
     finally:
         await runner.cleanup()
         await services.stop()

@@ -39,6 +39,8 @@ _LOGGER = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 1000
 RATE_STEPS = (0.6, 0.8, 1.0, 1.25, 1.5)
 VOLUME_STEPS = (0.4, 0.6, 0.8, 1.0)
+# Speech starts at normal rate and below full volume, so "louder" has somewhere to go.
+SPEECH_DEFAULTS = {"rate": 1.0, "volume": 0.8}
 ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
 
 
@@ -452,7 +454,7 @@ class DialogManager:
         key, steps = (
             ("rate", RATE_STEPS) if name in ("slower", "faster") else ("volume", VOLUME_STEPS)
         )
-        current = session.preferences.get(key, 1.0)
+        current = session.preferences.get(key, SPEECH_DEFAULTS[key])
         position = min(range(len(steps)), key=lambda i: abs(steps[i] - current))
         position += 1 if name in ("faster", "louder") else -1
         if not 0 <= position < len(steps):
