@@ -9,47 +9,23 @@ row are committed before its replies are returned: what the user was told is kep
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.events import Reply, SessionState, Turn
+from assistant.flow import DialogFlow, Step
 from assistant.i18n import Phrases
-from assistant.jobs import Job, JobCatalog, JobChoice, LocalizedText, Question
-from assistant.ports import SessionStore, TurnEffects
+from assistant.jobs import JobCatalog
+from assistant.ports import SessionStore
 from assistant.replies import ReplyWriter
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.understanding import (
-    Command,
-    Problem,
-    detect_command,
-    interpret,
-    match_choice,
-    normalize,
-    parse_ordinal,
-    parse_yes_no,
-)
 
 _LOGGER = logging.getLogger(__name__)
 
-MAX_TEXT_LENGTH = 1000
-RATE_STEPS = (0.6, 0.8, 1.0, 1.25, 1.5)
-VOLUME_STEPS = (0.4, 0.6, 0.8, 1.0)
-# Speech starts at normal rate and below full volume, so "louder" has somewhere to go.
-SPEECH_DEFAULTS = {"rate": 1.0, "volume": 0.8}
 ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class _Step:
-    """What one turn produced: the replies, and what the store must do besides saving."""
-
-    replies: list[Reply] = field(default_factory=list)
-    effects: TurnEffects = field(default_factory=TurnEffects)
 
 
 class _SessionLocks:
@@ -92,8 +68,7 @@ class DialogManager:
         self.writer = ReplyWriter(phrases)
         self._locks = _SessionLocks()
         self._listeners: dict[str, ReplyListener] = {}
-        self._menu_question = _menu_question(jobs.ordered())
-        self._make_words = frozenset(normalize(word) for word in self.writer.make_words)
+        self.flow = DialogFlow(jobs, self.writer, clock)
 
     # -- public API -------------------------------------------------------------------------
 
@@ -111,7 +86,7 @@ class DialogManager:
             session = await self._load(turn.session_key, turn.language, turn.channel)
             before = session.state
             session.channel = turn.channel
-            step = self._apply(session, turn)
+            step = self.flow.apply(session, turn)
             await self._commit(session, before, turn.channel, turn.text, step)
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
@@ -125,9 +100,9 @@ class DialogManager:
             session = await self._load(session_key, language, channel)
             before = session.state
             session.channel = channel
-            step = _Step()
+            step = Step()
             if session.state in (SessionState.WELCOME, SessionState.ENDED):
-                step.replies = self._welcome(session)
+                step.replies = self.flow.welcome(session)
             else:
                 session.paused = False
                 step.replies = [self.writer.info(session, "welcome_back")]
@@ -152,7 +127,7 @@ class DialogManager:
             session.version = request.version
             session.artifact_id = artifact.id
             job = self.jobs.jobs[request.job_id]
-            step = _Step([self.writer.delivery(session, job, artifact)])
+            step = Step([self.writer.delivery(session, job, artifact)])
             step.replies.append(self.writer.delivered_next(session))
             await self._commit(session, before, "generator", None, step)
         await self._emit(session, step.replies)
@@ -168,7 +143,7 @@ class DialogManager:
             before = session.state
             session.state = SessionState.CONFIRM
             session.generation_id = None
-            step = _Step([self.writer.problem(session, "generation_failed")])
+            step = Step([self.writer.problem(session, "generation_failed")])
             await self._commit(session, before, "generator", None, step)
         await self._emit(session, step.replies)
         return step.replies
@@ -184,7 +159,7 @@ class DialogManager:
         return session
 
     async def _commit(
-        self, session: Session, before: SessionState, channel: str, text: str | None, step: _Step
+        self, session: Session, before: SessionState, channel: str, text: str | None, step: Step
     ) -> None:
         # Every reply carries the state the turn ended in, which is what a channel renders.
         step.replies = [
@@ -220,378 +195,8 @@ class DialogManager:
             artifact = await self.store.artifact(session.artifact_id)
             job = self.jobs.jobs.get(session.job_id)
             if artifact is not None and job is not None:
-                return [self.writer.delivery(session, job, artifact), *self._prompt(session)]
-        return self._prompt(session)
-
-    # -- the state machine ------------------------------------------------------------------
-
-    def _apply(self, session: Session, turn: Turn) -> _Step:
-        step = _Step()
-        text = (turn.text or "").strip()
-        if turn.text is None and turn.audio is not None:
-            step.replies = [
-                self.writer.problem(session, "audio_unsupported"),
-                *self._prompt(session),
-            ]
-            return step
-        if len(text) > MAX_TEXT_LENGTH:
-            step.replies = [
-                self.writer.problem(session, "too_long_input", max=MAX_TEXT_LENGTH),
-                *self._prompt(session),
-            ]
-            return step
-        if session.job_id is not None and session.job_id not in self.jobs.jobs:
-            _LOGGER.warning("session %s used job %s, which is gone", session.key, session.job_id)
-            self._reset(session)
-            session.state = SessionState.CHOOSE_JOB
-            step.replies = [self.writer.menu(session, self.jobs.ordered())]
-            return step
-        if session.state in (SessionState.WELCOME, SessionState.ENDED):
-            step.replies = self._welcome(session)
-            return step
-        command = detect_command(text) if text else None
-        if command is not None and self._names_a_choice(session, text):
-            command = None  # a choice labelled "English" is an answer, not a language switch
-        if session.paused:
-            session.paused = False
-            if command is None or command.name in ("resume", "pause", "repeat"):
-                step.replies = [self.writer.info(session, "resumed"), *self._prompt(session)]
-                return step
-        if command is not None:
-            self._command(session, command, step)
-            return step
-        if not text:
-            step.replies = self._prompt(session)
-            return step
-        handler = {
-            SessionState.CHOOSE_JOB: self._choose_job,
-            SessionState.ASK: self._answer,
-            SessionState.EDIT: self._answer,
-            SessionState.CONFIRM: self._confirm,
-            SessionState.GENERATING: self._still_generating,
-            SessionState.DELIVERED: self._after_delivery,
-        }[session.state]
-        handler(session, text, step)
-        return step
-
-    def _names_a_choice(self, session: Session, text: str) -> bool:
-        question = self._current_question(session)
-        if question is None or question.type != "choice":
-            return False
-        said = normalize(text)
-        return any(
-            said == normalize(name)
-            for choice in question.choices
-            for name in (choice.label.ja, choice.label.en, *choice.readings)
-        )
-
-    def _welcome(self, session: Session) -> list[Reply]:
-        self._reset(session)
-        session.state = SessionState.CHOOSE_JOB
-        return [
-            self.writer.reply(session, ReplyKind.WELCOME, self.writer.say(session, "welcome")),
-            self.writer.menu(session, self.jobs.ordered()),
-        ]
-
-    @staticmethod
-    def _reset(session: Session) -> None:
-        session.job_id = None
-        session.index = 0
-        session.answers = {}
-        session.edit_id = None
-        session.series = None
-        session.version = 0
-        session.artifact_id = None
-        session.generation_id = None
-
-    def _job(self, session: Session) -> Job:
-        assert session.job_id is not None
-        return self.jobs.jobs[session.job_id]
-
-    def _current_question(self, session: Session) -> Question | None:
-        if session.job_id is None:
-            return None
-        job = self._job(session)
-        if session.state == SessionState.EDIT and session.edit_id:
-            return job.question(session.edit_id)
-        if session.state == SessionState.ASK and session.index < len(job.questions):
-            return job.questions[session.index]
-        return None
-
-    def _prompt(self, session: Session) -> list[Reply]:
-        """What the user is being asked right now (used by repeat, resume and after problems)."""
-        state = session.state
-        if state in (SessionState.WELCOME, SessionState.CHOOSE_JOB):
-            return [self.writer.menu(session, self.jobs.ordered())]
-        if state == SessionState.ENDED:
-            return [self.writer.info(session, "ended")]
-        job = self._job(session)
-        question = self._current_question(session)
-        if question is not None:
-            return [self.writer.question(session, job, question)]
-        if state == SessionState.GENERATING:
-            return [self.writer.generating(session, job, "still_generating")]
-        if state == SessionState.DELIVERED:
-            return [self.writer.delivered_next(session)]
-        return [self.writer.confirm(session, job)]
-
-    # -- commands ---------------------------------------------------------------------------
-
-    def _command(self, session: Session, command: Command, step: _Step) -> None:
-        name = command.name
-        writer = self.writer
-        if name == "help":
-            step.replies = [*self._help(session), *self._prompt(session)]
-        elif name in ("repeat", "resume"):
-            step.replies = self._prompt(session)
-        elif name == "back":
-            self._back(session, step)
-        elif name == "start_over":
-            if session.job_id is None:
-                step.replies = self._prompt(session)
-                return
-            self._cancel_generation(session, step)
-            job_id = session.job_id
-            self._reset(session)
-            session.job_id = job_id
-            session.state = SessionState.ASK
-            step.replies = [writer.info(session, "start_over"), *self._prompt(session)]
-        elif name == "cancel":
-            self._cancel(session, step)
-        elif name == "skip":
-            self._skip(session, step)
-        elif name == "switch_language":
-            wanted = command.argument
-            if wanted not in ("ja", "en"):
-                wanted = "en" if session.language == "ja" else "ja"
-            session.language = wanted
-            step.replies = [writer.info(session, "language_switched"), *self._prompt(session)]
-        elif name == "pause":
-            session.paused = True
-            step.replies = [writer.info(session, "paused")]
-        elif name in ("slower", "faster", "louder", "quieter"):
-            step.replies = [self._speech_preference(session, name)]
-        elif name == "stop":
-            step.replies = [
-                writer.reply(session, ReplyKind.INFO, writer.say(session, "stopped"), speech="")
-            ]
-        else:  # a command the understanding knows but the dialog does not use
-            step.replies = self._prompt(session)
-
-    def _help(self, session: Session) -> list[Reply]:
-        state = session.state
-        parts: list[str] = []
-        question = self._current_question(session)
-        if question is not None and question.help is not None:
-            parts.append(question.help.get(session.language))
-        elif state in (SessionState.CHOOSE_JOB, SessionState.WELCOME):
-            parts.append(self.writer.say(session, "help_menu"))
-        elif state == SessionState.CONFIRM:
-            parts.append(self.writer.say(session, "help_confirm"))
-        elif state == SessionState.GENERATING:
-            parts.append(self.writer.say(session, "help_generating"))
-        elif state == SessionState.DELIVERED:
-            parts.append(self.writer.say(session, "help_delivered"))
-        parts.append(self.writer.say(session, "help_general"))
-        return [self.writer.reply(session, ReplyKind.HELP, " ".join(parts))]
-
-    def _back(self, session: Session, step: _Step) -> None:
-        state = session.state
-        if state == SessionState.ASK and session.index > 0:
-            session.index -= 1
-        elif state == SessionState.ASK:
-            self._reset(session)
-            session.state = SessionState.CHOOSE_JOB
-            step.replies = [self.writer.info(session, "back_to_menu"), *self._prompt(session)]
-            return
-        elif state == SessionState.CONFIRM:
-            session.state = SessionState.ASK
-            session.index = len(self._job(session).questions) - 1
-        elif state in (SessionState.EDIT, SessionState.DELIVERED):
-            session.state = SessionState.CONFIRM
-            session.edit_id = None
-        elif state == SessionState.CHOOSE_JOB:
-            step.replies = [self.writer.info(session, "back_nothing"), *self._prompt(session)]
-            return
-        step.replies = self._prompt(session)
-
-    def _cancel(self, session: Session, step: _Step) -> None:
-        if session.state == SessionState.GENERATING:
-            self._cancel_generation(session, step)
-            session.state = SessionState.CONFIRM
-            step.replies = [
-                self.writer.info(session, "generation_cancelled"),
-                *self._prompt(session),
-            ]
-            return
-        if session.state == SessionState.CHOOSE_JOB:
-            session.state = SessionState.ENDED
-            step.replies = [
-                self.writer.reply(session, ReplyKind.GOODBYE, self.writer.say(session, "goodbye"))
-            ]
-            return
-        self._reset(session)
-        session.state = SessionState.CHOOSE_JOB
-        step.replies = [self.writer.info(session, "cancelled"), *self._prompt(session)]
-
-    @staticmethod
-    def _cancel_generation(session: Session, step: _Step) -> None:
-        if session.generation_id is not None:
-            step.effects = replace(step.effects, cancel_generation=session.generation_id)
-            session.generation_id = None
-
-    def _skip(self, session: Session, step: _Step) -> None:
-        question = self._current_question(session)
-        if question is None:
-            step.replies = [self.writer.info(session, "skip_nothing"), *self._prompt(session)]
-        elif question.required:
-            step.replies = [self.writer.problem(session, "skip_required"), *self._prompt(session)]
-        else:
-            session.answers[question.id] = question.default
-            step.replies = [self.writer.info(session, "skipped"), *self._advance(session)]
-
-    def _speech_preference(self, session: Session, name: str) -> Reply:
-        key, steps = (
-            ("rate", RATE_STEPS) if name in ("slower", "faster") else ("volume", VOLUME_STEPS)
-        )
-        current = session.preferences.get(key, SPEECH_DEFAULTS[key])
-        position = min(range(len(steps)), key=lambda i: abs(steps[i] - current))
-        position += 1 if name in ("faster", "louder") else -1
-        if not 0 <= position < len(steps):
-            return self.writer.info(session, "speech_limit")
-        session.preferences = {**session.preferences, key: steps[position]}
-        return self.writer.info(session, f"speech_{name}")
-
-    # -- states -----------------------------------------------------------------------------
-
-    def _choose_job(self, session: Session, text: str, step: _Step) -> None:
-        jobs = self.jobs.ordered()
-        job_id = match_choice(text, self._menu_question, session.language) if jobs else None
-        if job_id is None:
-            step.replies = [
-                self.writer.problem(session, "menu_not_understood", count=len(jobs)),
-                *self._prompt(session),
-            ]
-            return
-        self._reset(session)
-        session.job_id = job_id
-        session.state = SessionState.ASK
-        job = self._job(session)
-        step.replies = [
-            self.writer.info(
-                session,
-                "job_chosen",
-                title=job.title.get(session.language),
-                count=len(job.questions),
-            ),
-            *self._prompt(session),
-        ]
-
-    def _answer(self, session: Session, text: str, step: _Step) -> None:
-        question = self._current_question(session)
-        assert question is not None
-        result = interpret(question, text, self._today(), session.language)
-        if isinstance(result, Problem) and question.type == "yesno":
-            ordinal = parse_ordinal(text)
-            if ordinal in (1, 2):  # the numbered yes/no buttons
-                result = interpret(
-                    question, "yes" if ordinal == 1 else "no", self._today(), session.language
-                )
-        if isinstance(result, Problem):
-            step.replies = [
-                self.writer.problem(session, f"problem.{result.code}", **result.params),
-                *self._prompt(session),
-            ]
-            return
-        session.answers[question.id] = result.value
-        kept = self.writer.info(
-            session, "kept", value=self.writer.format_value(session, question, result.value)
-        )
-        if session.state == SessionState.EDIT:
-            session.state = SessionState.CONFIRM
-            session.edit_id = None
-            step.replies = [kept, *self._prompt(session)]
-        else:
-            step.replies = [kept, *self._advance(session)]
-
-    def _advance(self, session: Session) -> list[Reply]:
-        if session.state == SessionState.EDIT:
-            session.state = SessionState.CONFIRM
-            session.edit_id = None
-            return self._prompt(session)
-        session.index += 1
-        if session.index >= len(self._job(session).questions):
-            session.state = SessionState.CONFIRM
-        return self._prompt(session)
-
-    def _confirm(self, session: Session, text: str, step: _Step) -> None:
-        job = self._job(session)
-        count = len(job.questions)
-        yes = parse_yes_no(text)
-        if yes is None and normalize(text) in self._make_words:
-            yes = True
-        if yes:
-            self._start_generation(session, job, step)
-            return
-        if yes is False:
-            step.replies = [self.writer.info(session, "confirm_which", count=count)]
-            return
-        number = parse_ordinal(text)
-        question = None
-        if number is not None and 1 <= number <= count:
-            question = job.questions[number - 1]
-        if question is None:
-            step.replies = [self.writer.problem(session, "confirm_not_understood", count=count)]
-            return
-        session.state = SessionState.EDIT
-        session.edit_id = question.id
-        step.replies = [
-            self.writer.info(session, "edit_intro", number=number),
-            *self._prompt(session),
-        ]
-
-    def _start_generation(self, session: Session, job: Job, step: _Step) -> None:
-        for question in job.questions:  # skipped optional questions carry their default
-            session.answers.setdefault(question.id, question.default)
-        if session.series is None:
-            session.series = secrets.token_hex(8)
-        session.state = SessionState.GENERATING
-        request = GenerationRequest(
-            session_key=session.key,
-            job_id=job.id,
-            language=session.language,
-            answers=dict(session.answers),
-            series=session.series,
-            version=session.version + 1,
-        )
-        step.effects = replace(step.effects, enqueue=request)
-        step.replies = [self.writer.generating(session, job)]
-
-    def _still_generating(self, session: Session, text: str, step: _Step) -> None:
-        step.replies = self._prompt(session)
-
-    def _after_delivery(self, session: Session, text: str, step: _Step) -> None:
-        choice = match_choice(text, self.writer.delivered_question, session.language)
-        if choice == "change":
-            session.state = SessionState.CONFIRM
-            step.replies = self._prompt(session)
-        elif choice == "another":
-            self._reset(session)
-            session.state = SessionState.CHOOSE_JOB
-            step.replies = self._prompt(session)
-        elif choice == "finish":
-            session.state = SessionState.ENDED
-            step.replies = [
-                self.writer.reply(session, ReplyKind.GOODBYE, self.writer.say(session, "goodbye"))
-            ]
-        else:
-            step.replies = [
-                self.writer.problem(session, "delivered_not_understood"),
-                *self._prompt(session),
-            ]
-
-    def _today(self) -> datetime.date:
-        return datetime.date.fromtimestamp(self.clock())
+                return [self.writer.delivery(session, job, artifact), *self.flow.prompt(session)]
+        return self.flow.prompt(session)
 
 
 def _waiting_for(session: Session | None, request: GenerationRequest) -> bool:
@@ -600,12 +205,3 @@ def _waiting_for(session: Session | None, request: GenerationRequest) -> bool:
         and session.state == SessionState.GENERATING
         and session.generation_id == request.id
     )
-
-
-def _menu_question(jobs: list[Job]) -> Question:
-    """The job list as a choice question, so jobs are picked by number or name like answers."""
-    choices = tuple(
-        JobChoice(id=job.id, label=job.title, readings=(job.id.replace("_", " "),)) for job in jobs
-    )
-    placeholder = LocalizedText(ja="", en="")
-    return Question(id="_job", type="choice", prompt=placeholder, choices=choices)

@@ -1,0 +1,436 @@
+"""The dialog's state machine: one turn applied to one session, with no I/O at all.
+
+Kept apart from the manager (locks, the store, listeners) so every decision can be read, and
+tested, as plain synchronous code: a session and a turn in, the changed session and replies out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.jobs import Job, JobCatalog, JobChoice, LocalizedText, Question
+from assistant.ports import TurnEffects
+from assistant.replies import ReplyWriter
+from assistant.session import GenerationRequest, Session
+from assistant.understanding import (
+    Command,
+    Problem,
+    detect_command,
+    interpret,
+    match_choice,
+    normalize,
+    parse_ordinal,
+    parse_yes_no,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_TEXT_LENGTH = 1000
+RATE_STEPS = (0.6, 0.8, 1.0, 1.25, 1.5)
+VOLUME_STEPS = (0.4, 0.6, 0.8, 1.0)
+# Speech starts at normal rate and below full volume, so "louder" has somewhere to go.
+SPEECH_DEFAULTS = {"rate": 1.0, "volume": 0.8}
+
+
+@dataclass(slots=True)
+class Step:
+    """What one turn produced: the replies, and what the store must do besides saving."""
+
+    replies: list[Reply] = field(default_factory=list)
+    effects: TurnEffects = field(default_factory=TurnEffects)
+
+
+class DialogFlow:
+    """Decides, for one session and one turn, the next state and what to say."""
+
+    def __init__(
+        self, jobs: JobCatalog, writer: ReplyWriter, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.jobs = jobs
+        self.writer = writer
+        self.clock = clock
+        self._menu_question = _menu_question(jobs.ordered())
+        self._make_words = frozenset(normalize(word) for word in writer.make_words)
+
+    def apply(self, session: Session, turn: Turn) -> Step:
+        step = Step()
+        text = (turn.text or "").strip()
+        if turn.text is None and turn.audio is not None:
+            step.replies = [
+                self.writer.problem(session, "audio_unsupported"),
+                *self.prompt(session),
+            ]
+            return step
+        if len(text) > MAX_TEXT_LENGTH:
+            step.replies = [
+                self.writer.problem(session, "too_long_input", max=MAX_TEXT_LENGTH),
+                *self.prompt(session),
+            ]
+            return step
+        if session.job_id is not None and session.job_id not in self.jobs.jobs:
+            _LOGGER.warning("session %s used job %s, which is gone", session.key, session.job_id)
+            self.reset(session)
+            session.state = SessionState.CHOOSE_JOB
+            step.replies = [self.writer.menu(session, self.jobs.ordered())]
+            return step
+        if session.state in (SessionState.WELCOME, SessionState.ENDED):
+            step.replies = self.welcome(session)
+            return step
+        command = detect_command(text) if text else None
+        if command is not None and self._names_a_choice(session, text):
+            command = None  # a choice labelled "English" is an answer, not a language switch
+        if session.paused:
+            session.paused = False
+            if command is None or command.name in ("resume", "pause", "repeat"):
+                step.replies = [self.writer.info(session, "resumed"), *self.prompt(session)]
+                return step
+        if command is not None:
+            self._command(session, command, step)
+            return step
+        if not text:
+            step.replies = self.prompt(session)
+            return step
+        handler = {
+            SessionState.CHOOSE_JOB: self._choose_job,
+            SessionState.ASK: self._answer,
+            SessionState.EDIT: self._answer,
+            SessionState.CONFIRM: self._confirm,
+            SessionState.GENERATING: self._still_generating,
+            SessionState.DELIVERED: self._after_delivery,
+        }[session.state]
+        handler(session, text, step)
+        return step
+
+    def _names_a_choice(self, session: Session, text: str) -> bool:
+        question = self._current_question(session)
+        if question is None or question.type != "choice":
+            return False
+        said = normalize(text)
+        return any(
+            said == normalize(name)
+            for choice in question.choices
+            for name in (choice.label.ja, choice.label.en, *choice.readings)
+        )
+
+    def welcome(self, session: Session) -> list[Reply]:
+        self.reset(session)
+        session.state = SessionState.CHOOSE_JOB
+        return [
+            self.writer.reply(session, ReplyKind.WELCOME, self.writer.say(session, "welcome")),
+            self.writer.menu(session, self.jobs.ordered()),
+        ]
+
+    @staticmethod
+    def reset(session: Session) -> None:
+        session.job_id = None
+        session.index = 0
+        session.answers = {}
+        session.edit_id = None
+        session.series = None
+        session.version = 0
+        session.artifact_id = None
+        session.generation_id = None
+
+    def _job(self, session: Session) -> Job:
+        assert session.job_id is not None
+        return self.jobs.jobs[session.job_id]
+
+    def _current_question(self, session: Session) -> Question | None:
+        if session.job_id is None:
+            return None
+        job = self._job(session)
+        if session.state == SessionState.EDIT and session.edit_id:
+            return job.question(session.edit_id)
+        if session.state == SessionState.ASK and session.index < len(job.questions):
+            return job.questions[session.index]
+        return None
+
+    def prompt(self, session: Session) -> list[Reply]:
+        """What the user is being asked right now (used by repeat, resume and after problems)."""
+        state = session.state
+        if state in (SessionState.WELCOME, SessionState.CHOOSE_JOB):
+            return [self.writer.menu(session, self.jobs.ordered())]
+        if state == SessionState.ENDED:
+            return [self.writer.info(session, "ended")]
+        job = self._job(session)
+        question = self._current_question(session)
+        if question is not None:
+            return [self.writer.question(session, job, question)]
+        if state == SessionState.GENERATING:
+            return [self.writer.generating(session, job, "still_generating")]
+        if state == SessionState.DELIVERED:
+            return [self.writer.delivered_next(session)]
+        return [self.writer.confirm(session, job)]
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _command(self, session: Session, command: Command, step: Step) -> None:
+        name = command.name
+        writer = self.writer
+        if name == "help":
+            step.replies = [*self._help(session), *self.prompt(session)]
+        elif name in ("repeat", "resume"):
+            step.replies = self.prompt(session)
+        elif name == "back":
+            self._back(session, step)
+        elif name == "start_over":
+            if session.job_id is None:
+                step.replies = self.prompt(session)
+                return
+            self._cancel_generation(session, step)
+            job_id = session.job_id
+            self.reset(session)
+            session.job_id = job_id
+            session.state = SessionState.ASK
+            step.replies = [writer.info(session, "start_over"), *self.prompt(session)]
+        elif name == "cancel":
+            self._cancel(session, step)
+        elif name == "skip":
+            self._skip(session, step)
+        elif name == "switch_language":
+            wanted = command.argument
+            if wanted not in ("ja", "en"):
+                wanted = "en" if session.language == "ja" else "ja"
+            session.language = wanted
+            step.replies = [writer.info(session, "language_switched"), *self.prompt(session)]
+        elif name == "pause":
+            session.paused = True
+            step.replies = [writer.info(session, "paused")]
+        elif name in ("slower", "faster", "louder", "quieter"):
+            step.replies = [self._speech_preference(session, name)]
+        elif name == "stop":
+            step.replies = [
+                writer.reply(session, ReplyKind.INFO, writer.say(session, "stopped"), speech="")
+            ]
+        else:  # a command the understanding knows but the dialog does not use
+            step.replies = self.prompt(session)
+
+    def _help(self, session: Session) -> list[Reply]:
+        state = session.state
+        parts: list[str] = []
+        question = self._current_question(session)
+        if question is not None and question.help is not None:
+            parts.append(question.help.get(session.language))
+        elif state in (SessionState.CHOOSE_JOB, SessionState.WELCOME):
+            parts.append(self.writer.say(session, "help_menu"))
+        elif state == SessionState.CONFIRM:
+            parts.append(self.writer.say(session, "help_confirm"))
+        elif state == SessionState.GENERATING:
+            parts.append(self.writer.say(session, "help_generating"))
+        elif state == SessionState.DELIVERED:
+            parts.append(self.writer.say(session, "help_delivered"))
+        parts.append(self.writer.say(session, "help_general"))
+        return [self.writer.reply(session, ReplyKind.HELP, " ".join(parts))]
+
+    def _back(self, session: Session, step: Step) -> None:
+        state = session.state
+        if state == SessionState.ASK and session.index > 0:
+            session.index -= 1
+        elif state == SessionState.ASK:
+            self.reset(session)
+            session.state = SessionState.CHOOSE_JOB
+            step.replies = [self.writer.info(session, "back_to_menu"), *self.prompt(session)]
+            return
+        elif state == SessionState.CONFIRM:
+            session.state = SessionState.ASK
+            session.index = len(self._job(session).questions) - 1
+        elif state in (SessionState.EDIT, SessionState.DELIVERED):
+            session.state = SessionState.CONFIRM
+            session.edit_id = None
+        elif state == SessionState.CHOOSE_JOB:
+            step.replies = [self.writer.info(session, "back_nothing"), *self.prompt(session)]
+            return
+        step.replies = self.prompt(session)
+
+    def _cancel(self, session: Session, step: Step) -> None:
+        if session.state == SessionState.GENERATING:
+            self._cancel_generation(session, step)
+            session.state = SessionState.CONFIRM
+            step.replies = [
+                self.writer.info(session, "generation_cancelled"),
+                *self.prompt(session),
+            ]
+            return
+        if session.state == SessionState.CHOOSE_JOB:
+            session.state = SessionState.ENDED
+            step.replies = [
+                self.writer.reply(session, ReplyKind.GOODBYE, self.writer.say(session, "goodbye"))
+            ]
+            return
+        self.reset(session)
+        session.state = SessionState.CHOOSE_JOB
+        step.replies = [self.writer.info(session, "cancelled"), *self.prompt(session)]
+
+    @staticmethod
+    def _cancel_generation(session: Session, step: Step) -> None:
+        if session.generation_id is not None:
+            step.effects = replace(step.effects, cancel_generation=session.generation_id)
+            session.generation_id = None
+
+    def _skip(self, session: Session, step: Step) -> None:
+        question = self._current_question(session)
+        if question is None:
+            step.replies = [self.writer.info(session, "skip_nothing"), *self.prompt(session)]
+        elif question.required:
+            step.replies = [self.writer.problem(session, "skip_required"), *self.prompt(session)]
+        else:
+            session.answers[question.id] = question.default
+            step.replies = [self.writer.info(session, "skipped"), *self._advance(session)]
+
+    def _speech_preference(self, session: Session, name: str) -> Reply:
+        key, steps = (
+            ("rate", RATE_STEPS) if name in ("slower", "faster") else ("volume", VOLUME_STEPS)
+        )
+        current = session.preferences.get(key, SPEECH_DEFAULTS[key])
+        position = min(range(len(steps)), key=lambda i: abs(steps[i] - current))
+        position += 1 if name in ("faster", "louder") else -1
+        if not 0 <= position < len(steps):
+            return self.writer.info(session, "speech_limit")
+        session.preferences = {**session.preferences, key: steps[position]}
+        return self.writer.info(session, f"speech_{name}")
+
+    # -- states -----------------------------------------------------------------------------
+
+    def _choose_job(self, session: Session, text: str, step: Step) -> None:
+        jobs = self.jobs.ordered()
+        job_id = match_choice(text, self._menu_question, session.language) if jobs else None
+        if job_id is None:
+            step.replies = [
+                self.writer.problem(session, "menu_not_understood", count=len(jobs)),
+                *self.prompt(session),
+            ]
+            return
+        self.reset(session)
+        session.job_id = job_id
+        session.state = SessionState.ASK
+        job = self._job(session)
+        step.replies = [
+            self.writer.info(
+                session,
+                "job_chosen",
+                title=job.title.get(session.language),
+                count=len(job.questions),
+            ),
+            *self.prompt(session),
+        ]
+
+    def _answer(self, session: Session, text: str, step: Step) -> None:
+        question = self._current_question(session)
+        assert question is not None
+        result = interpret(question, text, self._today(), session.language)
+        if isinstance(result, Problem) and question.type == "yesno":
+            ordinal = parse_ordinal(text)
+            if ordinal in (1, 2):  # the numbered yes/no buttons
+                result = interpret(
+                    question, "yes" if ordinal == 1 else "no", self._today(), session.language
+                )
+        if isinstance(result, Problem):
+            step.replies = [
+                self.writer.problem(session, f"problem.{result.code}", **result.params),
+                *self.prompt(session),
+            ]
+            return
+        session.answers[question.id] = result.value
+        kept = self.writer.info(
+            session, "kept", value=self.writer.format_value(session, question, result.value)
+        )
+        if session.state == SessionState.EDIT:
+            session.state = SessionState.CONFIRM
+            session.edit_id = None
+            step.replies = [kept, *self.prompt(session)]
+        else:
+            step.replies = [kept, *self._advance(session)]
+
+    def _advance(self, session: Session) -> list[Reply]:
+        if session.state == SessionState.EDIT:
+            session.state = SessionState.CONFIRM
+            session.edit_id = None
+            return self.prompt(session)
+        session.index += 1
+        if session.index >= len(self._job(session).questions):
+            session.state = SessionState.CONFIRM
+        return self.prompt(session)
+
+    def _confirm(self, session: Session, text: str, step: Step) -> None:
+        job = self._job(session)
+        count = len(job.questions)
+        yes = parse_yes_no(text)
+        if yes is None and normalize(text) in self._make_words:
+            yes = True
+        if yes:
+            self._start_generation(session, job, step)
+            return
+        if yes is False:
+            step.replies = [self.writer.info(session, "confirm_which", count=count)]
+            return
+        number = parse_ordinal(text)
+        question = None
+        if number is not None and 1 <= number <= count:
+            question = job.questions[number - 1]
+        if question is None:
+            step.replies = [self.writer.problem(session, "confirm_not_understood", count=count)]
+            return
+        session.state = SessionState.EDIT
+        session.edit_id = question.id
+        step.replies = [
+            self.writer.info(session, "edit_intro", number=number),
+            *self.prompt(session),
+        ]
+
+    def _start_generation(self, session: Session, job: Job, step: Step) -> None:
+        for question in job.questions:  # skipped optional questions carry their default
+            session.answers.setdefault(question.id, question.default)
+        if session.series is None:
+            session.series = secrets.token_hex(8)
+        session.state = SessionState.GENERATING
+        request = GenerationRequest(
+            session_key=session.key,
+            job_id=job.id,
+            language=session.language,
+            answers=dict(session.answers),
+            series=session.series,
+            version=session.version + 1,
+        )
+        step.effects = replace(step.effects, enqueue=request)
+        step.replies = [self.writer.generating(session, job)]
+
+    def _still_generating(self, session: Session, text: str, step: Step) -> None:
+        step.replies = self.prompt(session)
+
+    def _after_delivery(self, session: Session, text: str, step: Step) -> None:
+        choice = match_choice(text, self.writer.delivered_question, session.language)
+        if choice == "change":
+            session.state = SessionState.CONFIRM
+            step.replies = self.prompt(session)
+        elif choice == "another":
+            self.reset(session)
+            session.state = SessionState.CHOOSE_JOB
+            step.replies = self.prompt(session)
+        elif choice == "finish":
+            session.state = SessionState.ENDED
+            step.replies = [
+                self.writer.reply(session, ReplyKind.GOODBYE, self.writer.say(session, "goodbye"))
+            ]
+        else:
+            step.replies = [
+                self.writer.problem(session, "delivered_not_understood"),
+                *self.prompt(session),
+            ]
+
+    def _today(self) -> datetime.date:
+        return datetime.date.fromtimestamp(self.clock())
+
+
+def _menu_question(jobs: list[Job]) -> Question:
+    """The job list as a choice question, so jobs are picked by number or name like answers."""
+    choices = tuple(
+        JobChoice(id=job.id, label=job.title, readings=(job.id.replace("_", " "),)) for job in jobs
+    )
+    placeholder = LocalizedText(ja="", en="")
+    return Question(id="_job", type="choice", prompt=placeholder, choices=choices)
