@@ -145,3 +145,44 @@ def test_sigkill_right_after_confirming_still_delivers(tmp_path: Path) -> None:
     again.expect("is ready!", timeout=60)
     assert again.close() == 0
     assert len(list((tmp_path / "artifacts").glob("*/manifest.json"))) == 1
+
+
+def test_sigkill_at_confirm_reads_the_answers_back_after_restart(tmp_path: Path) -> None:
+    console = Console(tmp_path, "--lang", "en")
+    console.expect("What would you like to make?")
+    for text in ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]:
+        console.send(text)
+    console.expect("Is everything right?")
+    console.kill()
+    again = Console(tmp_path)
+    again.expect("Welcome back!")
+    again.expect("Here are your answers.")
+    again.expect("1. What is your shop called? Blue Bakery")
+    again.expect("Is everything right?")
+    again.send("finish")
+    assert again.close() == 0
+
+
+def test_resume_by_code_continues_another_session(tmp_path: Path) -> None:
+    console = Console(tmp_path, "--lang", "en", "--session", "kiosk")
+    console.expect("What would you like to make?")
+    console.send("1")
+    console.send("Blue Bakery")
+    console.expect("What do you sell?")
+    console.kill()
+    conn = sqlite3.connect(tmp_path / "assistant.db")
+    code = conn.execute("SELECT code FROM sessions WHERE key = 'console:kiosk'").fetchone()[0]
+    conn.close()
+    phone = Console(tmp_path, "--resume", code.lower())
+    phone.expect("Welcome back!")
+    phone.expect("Question 2 of 6. What do you sell?")
+    phone.send("bread")
+    phone.expect("When is your shop open?")
+    assert phone.close() == 0
+    unknown = subprocess.run(
+        [sys.executable, "-m", "assistant", "console", "--resume", "ZZZZZZ"],
+        cwd=ROOT, env={**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert unknown.returncode == 1
+    assert "No session has the code 'ZZZZZZ'" in unknown.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -264,3 +265,27 @@ async def test_help_in_each_state(walk: Walker) -> None:
     assert lines(await walk.say("help"))[0].startswith(
         "help/confirm: Say yes if every answer is right."
     )
+
+
+async def test_a_failed_generation_is_one_plain_sentence_and_keeps_the_answers(
+    walk: Walker, tmp_path: Path
+) -> None:
+    broken = tmp_path / "templates" / "page"
+    broken.mkdir(parents=True)
+    (broken / "tea.html.j2").write_text("{{ answers.no_such_question }}")
+    for generator in walk.queue.generators.values():
+        generator.__init__(tmp_path / "templates")  # staff broke the template on disk
+    await _to_confirm(walk)
+    await walk.say("yes")
+    pushed = await walk.generate()
+    assert lines(pushed) == [
+        "problem/confirm: Sorry, something went wrong while making it. Your answers are kept. Say yes to try again."
+    ]
+    conn = sqlite3.connect(walk.manager.store.path)
+    row = conn.execute("SELECT status, error_code, error_message FROM generations").fetchone()
+    conn.close()
+    assert row[0] == "failed" and row[1] == "template_failed"
+    assert "no_such_question" in row[2], "staff find the reason in the queue table"
+    session = await walk.manager.session("user")
+    assert session.state == SessionState.CONFIRM and session.answers["tea_name"] == "Sencha"
+    assert not any(p.name.startswith(".staging") for p in walk.queue.artifacts_dir.iterdir())
