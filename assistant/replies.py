@@ -15,6 +15,7 @@ from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.i18n import LANGUAGES, Phrases
 from assistant.jobs import Job, JobChoice, LocalizedText, Question
 from assistant.session import Artifact, Session
+from assistant.understanding import color_name
 
 DELIVERED_CHOICES = ("change", "another", "finish")
 
@@ -118,6 +119,8 @@ class ReplyWriter:
             if language == "ja":
                 return f"{day.year}年{day.month}月{day.day}日"
             return f"{day.strftime('%B')} {day.day}, {day.year}"
+        if question.type == "color" and isinstance(value, str):
+            return f"{color_name(value, language)} ({value})"
         if question.type == "number" and isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)

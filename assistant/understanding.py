@@ -17,7 +17,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from assistant.jobs import JobChoice, Question
-from assistant.understanding_colors import parse_color
+from assistant.understanding_colors import color_name, parse_color
 from assistant.understanding_numbers import parse_number, parse_ordinal
 from assistant.understanding_phrases import COMMANDS, Command, detect_command, parse_yes_no
 from assistant.understanding_text import (
@@ -41,6 +41,7 @@ __all__ = [
     "interpret",
     "match_choice",
     "normalize",
+    "color_name",
     "parse_color",
     "parse_date",
     "parse_list",

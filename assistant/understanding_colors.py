@@ -24,6 +24,7 @@ _EN_COLORS = {
     "lavender": "#e6e6fa", "magenta": "#ff00ff", "white": "#ffffff", "black": "#000000",
     "gray": "#808080", "grey": "#808080", "light gray": "#d3d3d3", "light grey": "#d3d3d3",
     "dark gray": "#a9a9a9", "dark grey": "#a9a9a9", "silver": "#c0c0c0",
+    "steel blue": "#4682b4",
 }
 # Japanese names point at an English name so both languages agree on the shade.
 _JA_COLORS = {
@@ -54,6 +55,17 @@ _JA_COLORS = {
     "turquoise": ["ターコイズ"],
     "teal": ["青緑", "あおみどり"],
     "lavender": ["ラベンダー", "ラベンダー色"],
+    "steel blue": ["鋼色", "はがねいろ", "スチールブルー"],
+    "royal blue": ["ロイヤルブルー"],
+    "dark blue": ["紺青", "こんじょう", "ダークブルー"],
+    "dark brown": ["焦げ茶", "こげちゃ", "焦げ茶色", "こげちゃいろ"],
+    "chocolate": ["チョコレート色", "チョコレートいろ"],
+    "olive": ["オリーブ色", "オリーブいろ", "オリーブ"],
+    "khaki": ["カーキ", "カーキ色"],
+    "salmon": ["サーモンピンク", "サーモン"],
+    "coral": ["コーラル", "珊瑚色", "さんごいろ"],
+    "mint": ["ミント", "ミントグリーン"],
+    "maroon": ["栗色", "くりいろ"],
 }
 # fmt: on
 _COLORS = {normalize(name): hex_ for name, hex_ in _EN_COLORS.items()}
@@ -124,3 +136,35 @@ def parse_color(text: str) -> str | None:
         else:
             return None
     return None
+
+
+def _lab(hex_: str) -> tuple[float, float, float]:
+    """CIE L*a*b* of an sRGB colour: distances there match what people see as "close"."""
+    linear = []
+    for i in (1, 3, 5):
+        c = int(hex_[i : i + 2], 16) / 255
+        linear.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = linear
+    xyz = (
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+    )
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def color_name(hex_: str, language: str) -> str:
+    """The nearest named colour, so a read-back says "blue" rather than a code.
+
+    Only names with a Japanese word take part, so both languages name the same shade.
+    """
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", hex_):
+        return hex_
+    target = _lab(hex_)
+
+    def distance(english: str) -> float:
+        return sum((a - b) ** 2 for a, b in zip(_lab(_EN_COLORS[english]), target, strict=True))
+
+    nearest = min(_JA_COLORS, key=distance)
+    return _JA_COLORS[nearest][0] if language == "ja" else nearest

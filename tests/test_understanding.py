@@ -18,6 +18,7 @@ from assistant.understanding import (
     Answer,
     Command,
     Problem,
+    color_name,
     detect_command,
     interpret,
     match_choice,
@@ -457,3 +458,15 @@ def test_session_language_breaks_ties_between_choices() -> None:
     )
     assert match_choice("light", question, "en") == "a"
     assert match_choice("light", question, "ja") == "b"
+
+
+@pytest.mark.parametrize(
+    ("hex_", "english", "japanese"),
+    [("#ff0000", "red", "赤"), ("#0000ff", "blue", "青"), ("#336699", "steel blue", "鋼色"),
+     ("#2e7d32", "dark green", "深緑"), ("#fefefe", "white", "白")],
+)  # fmt: skip
+def test_colours_are_read_back_by_their_nearest_name(
+    hex_: str, english: str, japanese: str
+) -> None:
+    assert color_name(hex_, "en") == english
+    assert color_name(hex_, "ja") == japanese
