@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -163,6 +164,7 @@ class SQLiteStore:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite_utils.Database | None = None
+        self._checkpointer: _Checkpointer | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -176,9 +178,13 @@ class SQLiteStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             MIGRATIONS.apply(db)
+            # Checkpoints (the only fsyncs in WAL mode) run on their own connection and thread,
+            # so no turn ever waits for the disk.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{self.path}: cannot open the database: {err}") from err
         self._db = db
+        self._checkpointer = _Checkpointer(self.path)
 
     async def open(self) -> None:
         """Open the database on the store's own thread."""
@@ -189,6 +195,9 @@ class SQLiteStore:
         if self._db is not None:
             await self._run(self._db.close)
             self._db = None
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         self._executor.shutdown(wait=True)
 
     @property
@@ -269,6 +278,8 @@ class SQLiteStore:
                 )  # fmt: skip
         except sqlite3.DatabaseError as err:
             raise StoreError(f"cannot save the turn of {session.key!r}: {err}") from err
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
         return saved
 
     async def commit_turn(
@@ -452,3 +463,48 @@ class SQLiteStore:
         except (StoreError, sqlite3.DatabaseError):
             return False
         return True
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file from a thread of its own.
+
+    A checkpoint fsyncs; done inside a commit it stalls that turn, and every turn queued
+    behind it, for milliseconds. PASSIVE checkpoints never block writers.
+    """
+
+    EVERY_COMMITS = 500
+    EVERY_SECONDS = 5.0
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._commits = 0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def wrote(self) -> None:
+        """Count a commit; every few hundred, ask for a checkpoint."""
+        self._commits += 1
+        if self._commits % self.EVERY_COMMITS == 0:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.EVERY_SECONDS)
+            self._wake.clear()
+            self._checkpoint("PASSIVE")
+
+    def _checkpoint(self, mode: str) -> None:
+        try:
+            self._conn.execute(f"PRAGMA wal_checkpoint({mode})")
+        except sqlite3.DatabaseError as err:  # busy or closing: the next round catches up
+            _LOGGER.debug("checkpoint skipped: %s", err)
+
+    def stop(self) -> None:
+        """Final checkpoint, so the database file alone holds everything."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        self._checkpoint("TRUNCATE")
+        self._conn.close()

@@ -63,6 +63,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=40, help="sessions walked per user")
+    parser.add_argument("--users", type=int, default=8, help="users talking at once")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
@@ -71,9 +72,11 @@ def main() -> None:
         latencies, _ = asyncio.run(run(1, args.rounds, Path(folder)))
         print(f"dialog_turn_latency_p50: {statistics.median(latencies) * 1000:.3f} ms")
         print(f"dialog_turn_latency_p99: {percentile(latencies, 0.99) * 1000:.3f} ms")
-        concurrent, elapsed = asyncio.run(run(20, max(1, args.rounds // 4), Path(folder)))
-        print(f"dialog_turns_per_second: {len(concurrent) / elapsed:.0f} turns/s")
-        print(f"dialog_turn_latency_p99_20_users: {percentile(concurrent, 0.99) * 1000:.3f} ms")
+        users = args.users
+        concurrent, elapsed = asyncio.run(run(users, max(1, args.rounds // 4), Path(folder)))
+        print(f"dialog_turns_per_second_{users}_users: {len(concurrent) / elapsed:.0f} turns/s")
+        print(f"dialog_turn_latency_p50_{users}_users: {statistics.median(concurrent) * 1000:.3f} ms")
+        print(f"dialog_turn_latency_p99_{users}_users: {percentile(concurrent, 0.99) * 1000:.3f} ms")
 
 
 if __name__ == "__main__":
