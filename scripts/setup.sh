@@ -9,8 +9,11 @@ cd "$ROOT"
 VENV="$ROOT/.venv"
 EXTRAS="${ASSISTANT_EXTRAS:-dev}"
 
-# Debian packages the service and its tests need (see README "Set-up").
-SYSTEM_PACKAGES=(python3 python3-venv python3-pip)
+# Debian packages the service and its tests need (see README "Set-up"): Python; node for
+# `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
+# it) to load generated pages; a Japanese font so pages render readable text in screenshots.
+PYTHON_PACKAGES=(python3 python3-venv python3-pip)
+SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -67,8 +70,8 @@ setup_python() {
 setup_all() {
   # Only ask apt when the Python we need is not already usable.
   if ! pick_python >/dev/null 2>&1; then
-    install_system_packages "${SYSTEM_PACKAGES[@]}"
+    install_system_packages "${PYTHON_PACKAGES[@]}"
   fi
-  if [ -n "${EXTRA_SYSTEM_PACKAGES[*]:-}" ]; then install_system_packages "${EXTRA_SYSTEM_PACKAGES[@]}"; fi
+  install_system_packages "${SYSTEM_PACKAGES[@]}"
   setup_python
 }
