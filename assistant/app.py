@@ -7,25 +7,30 @@ Only this module and ``cli`` may import ``channels`` and ``generators``; everyth
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.config import Settings
 from assistant.dialog import DialogManager
-from assistant.errors import JobDefinitionError
+from assistant.errors import GenerationError, JobDefinitionError
 from assistant.i18n import Phrases, load_phrases
-from assistant.jobs import JobCatalog, load_jobs
+from assistant.jobs import Job, JobCatalog, load_jobs
 from assistant.queue import GenerationQueue
+from assistant.session import Artifact, GenerationRequest
 from assistant.store import SQLiteStore
-from generators.template import TemplateGenerator
+from generators.browser import BrowserChecker, find_chromium
+from generators.registry import build_generators
+from generators.template import TemplateRenderer
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def check_templates(catalog: JobCatalog, generator: TemplateGenerator) -> list[JobDefinitionError]:
+def check_templates(catalog: JobCatalog, renderer: TemplateRenderer) -> list[JobDefinitionError]:
     """Jobs whose template file is missing, as job errors (the job is dropped from the catalog)."""
     errors = []
     for job in list(catalog.jobs.values()):
-        if not generator.has_template(job):
+        if not renderer.has_template(job):
             errors.append(
                 JobDefinitionError(
                     job.source, "template", f"{job.template} not found in generators/templates"
@@ -35,10 +40,10 @@ def check_templates(catalog: JobCatalog, generator: TemplateGenerator) -> list[J
     return errors
 
 
-def load_catalog(settings: Settings, generator: TemplateGenerator) -> JobCatalog:
+def load_catalog(settings: Settings, renderer: TemplateRenderer) -> JobCatalog:
     """Jobs that load and have a template; problems are logged, not fatal."""
     catalog = load_jobs(settings.jobs_dir)
-    catalog.errors.extend(check_templates(catalog, generator))
+    catalog.errors.extend(check_templates(catalog, renderer))
     for error in catalog.errors:
         _LOGGER.error("job not loaded: %s", error.message)
     return catalog
@@ -54,29 +59,55 @@ class Services:
     store: SQLiteStore
     manager: DialogManager
     queue: GenerationQueue
+    browser: BrowserChecker | None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         """Wire the parts; nothing is opened or started yet."""
-        generator = TemplateGenerator()
-        jobs = load_catalog(settings, generator)
+        renderer = TemplateRenderer()
+        jobs = load_catalog(settings, renderer)
         phrases = load_phrases(settings.locales_dir)
         store = SQLiteStore(settings.database_path)
+        chromium = find_chromium()
+        browser = BrowserChecker(chromium) if chromium else None
+        if browser is None:
+            _LOGGER.warning(
+                "Chromium not found: browser programs are delivered without a browser check"
+            )
         manager = DialogManager(
-            jobs=jobs, phrases=phrases, store=store, default_language=settings.language
+            jobs=jobs,
+            phrases=phrases,
+            store=store,
+            default_language=settings.language,
+            base_url=settings.base_url,
         )
         queue = GenerationQueue(
             store=store,
             jobs=jobs,
-            generators={"page": generator, "program": generator},
+            generators=build_generators(renderer, browser),
             artifacts_dir=settings.artifacts_dir,
             on_delivered=manager.deliver,
             on_failed=manager.generation_failed,
             workers=settings.workers,
             timeout=settings.generation_timeout,
+            link_lifetime=settings.link_expiry_hours * 3600 or None,
         )
         manager.on_enqueue = queue.wake
-        return cls(settings, jobs, phrases, store, manager, queue)
+        return cls(settings, jobs, phrases, store, manager, queue, browser)
+
+    async def generate_now(
+        self, job: Job, answers: dict[str, Any], language: str
+    ) -> Artifact | GenerationError:
+        """One artifact from given answers, with no dialog (``assistant generate``)."""
+        request = GenerationRequest(
+            session_key="cli:generate",
+            job_id=job.id,
+            language=language,
+            answers=answers,
+            series=secrets.token_hex(8),
+            version=1,
+        )
+        return await self.queue.make_now(request)
 
     async def start(self) -> None:
         """Open the database and start the generation workers."""
@@ -86,4 +117,6 @@ class Services:
     async def stop(self) -> None:
         """Stop the workers and close the database."""
         await self.queue.stop()
+        if self.browser is not None:
+            await self.browser.close()
         await self.store.close()

@@ -17,13 +17,14 @@ from pathlib import Path
 from aiohttp import web
 
 from assistant import __version__
+from assistant.answers import read_answers
 from assistant.app import Services, check_templates
 from assistant.config import Settings, load_settings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, GenerationError
 from assistant.jobs import load_jobs
 from assistant.server import init_app
 from channels.console import ConsoleChannel
-from generators.template import TemplateGenerator
+from generators.template import TemplateRenderer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--session", default="local", help="name of the console session to use")
     console.add_argument("--resume", metavar="CODE", help="continue a session by its code")
 
+    generate = commands.add_parser("generate", help="make an artifact from answers, no dialog")
+    generate.add_argument("job_id", help="the job to make (see `assistant jobs list`)")
+    generate.add_argument(
+        "--answers", type=Path, required=True, help="JSON file: question id → answer"
+    )
+    generate.add_argument(
+        "--lang", choices=("ja", "en"), default=None, help="language of the artifact"
+    )
+    generate.add_argument(
+        "--out", type=Path, help="folder for the artifact (default data/artifacts)"
+    )
+
     jobs = commands.add_parser("jobs", help="list or check the jobs in dialogs/jobs")
     jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     jobs_commands.add_parser("list", help="the jobs users can choose")
@@ -65,7 +78,7 @@ def _setup_logging(settings: Settings, quiet: bool = False) -> None:
 async def _serve(settings: Settings) -> None:
     services = Services.build(settings)
     await services.start()
-    runner = web.AppRunner(init_app(services.store, services.jobs))
+    runner = web.AppRunner(init_app(services.store, services.jobs, base_url=settings.base_url))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
@@ -105,10 +118,35 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _generate(settings: Settings, args: argparse.Namespace) -> int:
+    services = Services.build(settings)
+    job = services.jobs.jobs.get(args.job_id)
+    if job is None:
+        known = ", ".join(services.jobs.jobs) or "none"
+        print(f"error: no job {args.job_id!r}; known jobs: {known}", file=sys.stderr)
+        return 2
+    language = args.lang or settings.language
+    answers = read_answers(args.answers, job, language)
+    if args.out is not None:
+        services.queue.artifacts_dir = args.out
+    await services.start()
+    try:
+        outcome = await services.generate_now(job, answers, language)
+    finally:
+        await services.stop()
+    if isinstance(outcome, GenerationError):
+        print(f"error: {outcome.code}: {outcome.message}", file=sys.stderr)
+        return 1
+    print(f"folder: {outcome.folder}")
+    for link in services.manager.writer.links(outcome, language):
+        print(f"{link.kind}: {link.url}")
+    return 0
+
+
 def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     directory = getattr(args, "directory", None) or settings.jobs_dir
     catalog = load_jobs(directory)
-    catalog.errors.extend(check_templates(catalog, TemplateGenerator()))
+    catalog.errors.extend(check_templates(catalog, TemplateRenderer()))
     if args.jobs_command == "list":
         for job in catalog.ordered():
             print(
@@ -143,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_console(settings, args))
         if command == "jobs":
             return _jobs(settings, args)
+        if command == "generate":
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(_generate(settings, args))
     except AssistantError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return 2

@@ -33,6 +33,7 @@ class Settings:
     language: str = "ja"
     workers: int = 1
     generation_timeout: float = 120.0
+    link_expiry_hours: float = 0.0
     log_level: str = "info"
 
     @property
@@ -95,14 +96,16 @@ def _integer(low: int, high: int) -> Callable[[str, Any], int]:
     return convert
 
 
-def _seconds(low: float, high: float) -> Callable[[str, Any], float]:
+def _number(low: float, high: float, unit: str) -> Callable[[str, Any], float]:
     def convert(key: str, value: Any) -> float:
         try:
             number = float(value) if not isinstance(value, bool) else None
         except (TypeError, ValueError):
             number = None
         if number is None or not low <= number <= high:
-            raise ConfigError(f"{key}: {value!r} is not allowed; use seconds from {low} to {high}")
+            raise ConfigError(
+                f"{key}: {value!r} is not allowed; use {unit} from {low:g} to {high:g}"
+            )
         return number
 
     return convert
@@ -123,7 +126,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "public_base_url": _url,
     "language": _choice("ja", "en"),
     "workers": _integer(1, 16),
-    "generation_timeout": _seconds(1.0, 3600.0),
+    "generation_timeout": _number(1.0, 3600.0, "seconds"),
+    "link_expiry_hours": _number(0.0, 24.0 * 365, "hours (0 = links never expire)"),
     "log_level": _choice("debug", "info", "warning", "error"),
 }
 KEYS = tuple(f.name for f in fields(Settings))

@@ -59,13 +59,14 @@ class DialogManager:
         default_language: str = "ja",
         clock: Callable[[], float] = time.time,
         on_enqueue: Callable[[], None] | None = None,
+        base_url: str = "http://127.0.0.1:8080",
     ) -> None:
         self.jobs = jobs
         self.store = store
         self.default_language = default_language
         self.clock = clock
         self.on_enqueue = on_enqueue
-        self.writer = ReplyWriter(phrases)
+        self.writer = ReplyWriter(phrases, base_url)
         self._locks = _SessionLocks()
         self._listeners: dict[str, ReplyListener] = {}
         self.flow = DialogFlow(jobs, self.writer, clock)

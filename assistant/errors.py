@@ -7,6 +7,8 @@ job files, users only through the dialog's own phrases.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AssistantError(Exception):
     """Base of every error the service raises on purpose."""
@@ -61,9 +63,18 @@ class StoreError(AssistantError):
 
 
 class GenerationError(AssistantError):
-    """An artifact could not be made; the user hears a plain sentence, staff read this."""
+    """An artifact could not be made; the user hears a plain sentence, staff read this.
+
+    ``details`` (for example the checks that ran) goes into the failed artifact's manifest.
+    """
 
     code = "generation_failed"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.details = details or {}
 
 
 class UnknownJobError(AssistantError):

@@ -11,9 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import shutil
 import time
+import zipfile
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from assistant import __version__
@@ -43,6 +46,7 @@ class GenerationQueue:
         on_failed: FailureCallback,
         workers: int = 1,
         timeout: float = 120.0,
+        link_lifetime: float | None = None,
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -52,6 +56,7 @@ class GenerationQueue:
         self.on_failed = on_failed
         self.worker_count = workers
         self.timeout = timeout
+        self.link_lifetime = link_lifetime
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -86,6 +91,20 @@ class GenerationQueue:
         await self._process(task)
         return True
 
+    async def make_now(self, request: GenerationRequest) -> Artifact | GenerationError:
+        """Make one artifact outside any session (``assistant generate``), recorded as usual."""
+        task_id = await self.store.enqueue_running(request)
+        request = replace(request, id=task_id)
+        try:
+            artifact = await self._build(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            error = await self._record_failure(request, err)
+            return error
+        await self.store.finish(task_id, artifact)
+        return artifact
+
     async def _work(self) -> None:
         while True:
             self._wake.clear()
@@ -102,16 +121,7 @@ class GenerationQueue:
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            error = err if isinstance(err, AssistantError) else GenerationError(repr(err))
-            if isinstance(err, TimeoutError):
-                error = GenerationError(
-                    f"took longer than {self.timeout:g} s", code="generation_timeout"
-                )
-            _LOGGER.error(
-                "generation %s (%s) failed: %s", request.id, request.job_id, error.message,
-                exc_info=not isinstance(err, AssistantError | TimeoutError),
-            )  # fmt: skip
-            await self.store.fail(request.id, error.code, error.message)
+            await self._record_failure(request, err)
             await self.on_failed(request)
             return
         if await self.store.finish(request.id, artifact):
@@ -119,6 +129,26 @@ class GenerationQueue:
         else:
             _LOGGER.info("generation %s was cancelled; its artifact is discarded", request.id)
             shutil.rmtree(artifact.folder, ignore_errors=True)
+
+    async def _record_failure(self, request: GenerationRequest, err: Exception) -> GenerationError:
+        """Log once with the reason, and store it with the task for staff."""
+        assert request.id is not None
+        if isinstance(err, GenerationError):
+            error = err
+        elif isinstance(err, TimeoutError):
+            error = GenerationError(
+                f"took longer than {self.timeout:g} s", code="generation_timeout"
+            )
+        elif isinstance(err, AssistantError):
+            error = GenerationError(err.message, code=err.code)
+        else:
+            error = GenerationError(repr(err))
+        _LOGGER.error(
+            "generation %s (%s) failed: %s", request.id, request.job_id, error.message,
+            exc_info=not isinstance(err, AssistantError | TimeoutError),
+        )  # fmt: skip
+        await self.store.fail(request.id, error.code, error.message)
+        return error
 
     async def _build(self, request: GenerationRequest) -> Artifact:
         job = self.jobs.jobs.get(request.job_id)
@@ -133,33 +163,38 @@ class GenerationQueue:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         started = time.time()
+        manifest = {
+            "artifact": artifact_id,
+            "job": job.id,
+            "title": job.title.get(request.language),
+            "answers": request.answers,
+            "language": request.language,
+            "series": request.series,
+            "version": request.version,
+            "generator": job.generator,
+            "output_language": job.language,
+            "template": job.template,
+            "service_version": __version__,
+        }
         try:
             produced = await asyncio.wait_for(
                 generator.generate(job, request, staging), timeout=self.timeout
             )
-            finished = time.time()
-            manifest = {
-                "artifact": artifact_id,
-                "job": job.id,
-                "title": job.title.get(request.language),
-                "answers": request.answers,
-                "language": request.language,
-                "series": request.series,
-                "version": request.version,
-                "generator": job.generator,
-                "output_language": job.language,
-                "template": job.template,
-                "files": list(produced.files),
-                "service_version": __version__,
-                "timings": {
-                    "started": started,
-                    "finished": finished,
-                    "seconds": finished - started,
-                },
-                **produced.details,
-            }
-            (staging / "manifest.json").write_text(
-                json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+        except BaseException as err:
+            self._keep_failed(staging, manifest, started, err)
+            raise
+        finished = time.time()
+        manifest.update(produced.details)
+        manifest["files"] = list(produced.files)
+        manifest["timings"] = {
+            "started": started,
+            "finished": finished,
+            "seconds": finished - started,
+        }
+        try:
+            _write_manifest(staging, manifest)
+            _write_zip(
+                staging, f"{artifact_id}.zip", f"{job.id}-v{request.version}", produced.files
             )
             shutil.rmtree(final, ignore_errors=True)
             staging.rename(final)
@@ -173,7 +208,45 @@ class GenerationQueue:
             session_key=request.session_key,
             job_id=job.id,
             folder=str(final),
-            files=(*produced.files, "manifest.json"),
+            files=tuple(produced.files),
             manifest=manifest,
             created=finished,
+            token=secrets.token_urlsafe(24),
+            expires=finished + self.link_lifetime if self.link_lifetime else None,
         )
+
+    def _keep_failed(
+        self, staging: Path, manifest: dict, started: float, error: BaseException
+    ) -> None:
+        """A failed attempt's files and reasons stay for staff under ``failed/``; never served."""
+        if isinstance(error, asyncio.CancelledError) or not staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+            return
+        manifest = {
+            **manifest,
+            "error": {"code": getattr(error, "code", "generation_failed"), "message": str(error)},
+            **getattr(error, "details", {}),
+            "timings": {"started": started, "finished": time.time()},
+        }
+        target = self.artifacts_dir / "failed" / f"{manifest['artifact']}-{int(started)}"
+        try:
+            _write_manifest(staging, manifest)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            staging.rename(target)
+        except OSError:
+            _LOGGER.exception("could not keep the failed attempt %s", manifest["artifact"])
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+
+
+def _write_zip(folder: Path, name: str, prefix: str, files: tuple[str, ...]) -> None:
+    """The download: the manifest's files and the manifest, under one folder name."""
+    with zipfile.ZipFile(folder / name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in (*files, "manifest.json"):
+            archive.write(folder / file, f"{prefix}/{file}")

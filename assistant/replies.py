@@ -18,13 +18,16 @@ from assistant.session import Artifact, Session
 from assistant.understanding import color_name
 
 DELIVERED_CHOICES = ("change", "another", "finish")
+# Channels where the result arrives as chat messages rather than on a screen beside the user.
+CHAT_CHANNELS = frozenset({"telegram"})
 
 
 class ReplyWriter:
     """Turns the state of a session into replies in the session's language."""
 
-    def __init__(self, phrases: Phrases) -> None:
+    def __init__(self, phrases: Phrases, base_url: str = "http://127.0.0.1:8080") -> None:
         self.phrases = phrases
+        self.base_url = base_url.rstrip("/")
         self.delivered_question = self._phrase_question("delivered_choices", DELIVERED_CHOICES)
         self.make_label = {
             language: phrases.say(language, "confirm_choices.make.label") for language in LANGUAGES
@@ -222,19 +225,37 @@ class ReplyWriter:
         )
 
     def delivery(self, session: Session, job: Job, artifact: Artifact) -> Reply:
-        """The finished artifact: its files on screen, "it is on the screen" for the ear."""
+        """The finished artifact: links on screen; for the ear, where to find them."""
         title = job.title.get(session.language)
-        separator = self.say(session, "list_separator")
-        files = separator.join(artifact.files)
-        text = " ".join(
-            (
-                self.say(session, "delivered", title=title),
-                self.say(session, "delivered_files", files=files, folder=artifact.folder),
+        parts = [self.say(session, "delivered", title=title)]
+        for note in artifact.manifest.get("notes", ()):
+            key = f"note.{note.get('key')}"
+            if self.phrases.has(key):
+                parts.append(self.say(session, key))
+        links = self.links(artifact, session.language)
+        if not links:  # made without the server (assistant generate): point at the folder
+            separator = self.say(session, "list_separator")
+            parts.append(
+                self.say(
+                    session,
+                    "delivered_files",
+                    files=separator.join(artifact.files),
+                    folder=artifact.folder,
+                )
             )
+        speech_key = (
+            "delivered_speech_chat" if session.channel in CHAT_CHANNELS else "delivered_speech"
         )
-        links = tuple(
-            ArtifactLink(kind="file", url=f"{artifact.folder}/{name}", label=name)
-            for name in artifact.files
+        speech = " ".join([self.say(session, speech_key, title=title), *parts[1:]])
+        return self.reply(session, ReplyKind.DELIVERY, " ".join(parts), speech=speech, links=links)
+
+    def links(self, artifact: Artifact, language: str) -> tuple[ArtifactLink, ...]:
+        """Preview, download and QR code links of an artifact served by this service."""
+        if not artifact.token:
+            return ()
+        base, token, say = self.base_url, artifact.token, self.phrases.say
+        return (
+            ArtifactLink("preview", f"{base}/p/{token}/", say(language, "link_preview")),
+            ArtifactLink("download", f"{base}/a/{token}", say(language, "link_download")),
+            ArtifactLink("qr", f"{base}/q/{token}.svg", say(language, "link_qr")),
         )
-        speech = self.say(session, "delivered_speech", title=title)
-        return self.reply(session, ReplyKind.DELIVERY, text, speech=speech, links=links)

@@ -1,15 +1,47 @@
-"""The aiohttp application: health now; downloads, previews and the web chat attach here."""
+"""The aiohttp application: health, artifact downloads, sandboxed previews and QR codes.
+
+Artifacts are reached only through their unguessable token. Anything else (an unknown or
+expired token, a path outside the artifact, a file the manifest does not list) is a plain 404,
+so a probe learns nothing. Previews are sandboxed by CSP: a generated page runs its own
+scripts but gets an opaque origin, cannot submit forms and cannot call the service.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import mimetypes
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import segno
 from aiohttp import web
 
 from assistant import __version__
 from assistant.jobs import JobCatalog
+from assistant.session import Artifact
 from assistant.store import SQLiteStore
 
 STORE_KEY = web.AppKey("store", SQLiteStore)
 JOBS_KEY = web.AppKey("jobs", JobCatalog)
+BASE_URL_KEY = web.AppKey("base_url", str)
+CLOCK_KEY = web.AppKey("clock", Callable[[], float])
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+PREVIEW_PAGES = ("index.html", "preview.html")
+PREVIEW_POLICY = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:; "
+    "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
+)
+SAFE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+TEXT_TYPES = {".py": "text/plain", ".js": "text/javascript", ".md": "text/plain"}
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -28,10 +60,94 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if database_ok else 503)
 
 
-def init_app(store: SQLiteStore, jobs: JobCatalog) -> web.Application:
+async def _artifact(request: web.Request) -> Artifact:
+    """The live artifact a token names, or 404 for anything else."""
+    token = request.match_info["token"]
+    if not TOKEN.fullmatch(token):
+        raise web.HTTPNotFound()
+    artifact = await request.app[STORE_KEY].artifact_by_token(token)
+    if artifact is None:
+        raise web.HTTPNotFound()
+    if artifact.expires is not None and request.app[CLOCK_KEY]() > artifact.expires:
+        raise web.HTTPNotFound()
+    return artifact
+
+
+def _existing_file(path: Path) -> bool:
+    return path.is_file()
+
+
+def _preview_file(artifact: Artifact, wanted: str) -> Path | None:
+    """The file a preview path names, only if the artifact lists it and it is inside it."""
+    folder = Path(artifact.folder).resolve()
+    if wanted == "":
+        wanted = next((p for p in PREVIEW_PAGES if (folder / p).is_file()), "")
+    if wanted not in {*artifact.files, "preview.html"}:
+        return None
+    path = (folder / wanted).resolve()
+    return path if path.is_relative_to(folder) and path.is_file() else None
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    """The artifact's zip, as an attachment."""
+    artifact = await _artifact(request)
+    path = Path(artifact.zip_path)
+    if not await asyncio.to_thread(_existing_file, path):
+        raise web.HTTPNotFound()
+    name = f"{artifact.job_id}-v{artifact.version}.zip"
+    headers = {**SAFE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+    return web.FileResponse(path, headers=headers)
+
+
+async def preview(request: web.Request) -> web.StreamResponse:
+    """One file of the artifact, sandboxed; the folder itself shows its page."""
+    artifact = await _artifact(request)
+    path = await asyncio.to_thread(_preview_file, artifact, request.match_info["path"])
+    if path is None:
+        raise web.HTTPNotFound()
+    content_type = TEXT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    headers = {
+        **SAFE_HEADERS,
+        "Content-Security-Policy": PREVIEW_POLICY,
+        "Content-Type": f"{content_type or 'application/octet-stream'}; charset=utf-8",
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+async def preview_folder(request: web.Request) -> web.Response:
+    """``/p/<token>`` without the slash: relative links need the folder form."""
+    await _artifact(request)
+    raise web.HTTPMovedPermanently(f"/p/{request.match_info['token']}/")
+
+
+async def qr_code(request: web.Request) -> web.Response:
+    """The download link as a QR code, for a phone camera."""
+    artifact = await _artifact(request)
+    link = f"{request.app[BASE_URL_KEY]}/a/{artifact.token}"
+    code = segno.make(link, error="m")
+    out = io.BytesIO()
+    kind = request.match_info["kind"]
+    code.save(out, kind=kind, scale=8, border=3, dark="#000000", light="#ffffff")
+    content_type = "image/svg+xml" if kind == "svg" else "image/png"
+    return web.Response(body=out.getvalue(), content_type=content_type, headers=SAFE_HEADERS)
+
+
+def init_app(
+    store: SQLiteStore,
+    jobs: JobCatalog,
+    *,
+    base_url: str = "http://127.0.0.1:8080",
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
     """The application with its routes; the caller owns the store's life cycle."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[STORE_KEY] = store
     app[JOBS_KEY] = jobs
+    app[BASE_URL_KEY] = base_url.rstrip("/")
+    app[CLOCK_KEY] = clock
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/a/{token}", download)
+    app.router.add_get("/p/{token}", preview_folder)
+    app.router.add_get("/p/{token}/{path:.*}", preview)
+    app.router.add_get("/q/{token}.{kind:svg|png}", qr_code)
     return app

@@ -86,3 +86,10 @@ class Artifact:
     files: tuple[str, ...]
     manifest: dict[str, Any]
     created: float
+    token: str = ""
+    expires: float | None = None
+
+    @property
+    def zip_path(self) -> str:
+        """The download: every file of the manifest, in one zip beside the folder's files."""
+        return f"{self.folder}/{self.id}.zip"

@@ -114,6 +114,14 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["artifacts"].create_index(["series", "version"], unique=True)
 
 
+@MIGRATIONS()
+def m002_artifact_links(db: sqlite_utils.Database) -> None:
+    """Unguessable download tokens and optional expiry for delivery links."""
+    db["artifacts"].add_column("token", str)
+    db["artifacts"].add_column("expires", float)
+    db["artifacts"].create_index(["token"], unique=True)
+
+
 _SESSION_COLUMNS = (
     "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
     "paused", "preferences", "generation_id", "series", "version", "artifact_id", "revision",
@@ -332,6 +340,21 @@ class SQLiteStore:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    async def enqueue_running(self, request: GenerationRequest) -> int:
+        """A task that the caller runs at once itself (``assistant generate``)."""
+
+        def enqueue() -> int:
+            with self.db.atomic():
+                task_id = self._enqueue(self.db.conn, request, time.time())
+                self.db.conn.execute(
+                    "UPDATE generations SET status = 'running', attempts = 1, started = ? "
+                    "WHERE id = ?",
+                    (time.time(), task_id),
+                )
+            return task_id
+
+        return await self._run(enqueue)
+
     async def requeue_interrupted(self) -> int:
         """Tasks left ``running`` by a crash go back to ``pending``."""
 
@@ -385,12 +408,14 @@ class SQLiteStore:
                 if row is None or row[0] != "running":
                     return False
                 conn.execute(
-                    "INSERT INTO artifacts (id, series, version, session_key, job_id, "
-                    "folder, files, manifest, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO artifacts (id, series, version, session_key, job_id, folder, "
+                    "files, manifest, created, token, expires) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         artifact.id, artifact.series, artifact.version, artifact.session_key,
                         artifact.job_id, artifact.folder, json.dumps(list(artifact.files)),
                         json.dumps(artifact.manifest, ensure_ascii=False), artifact.created,
+                        artifact.token, artifact.expires,
                     ),
                 )  # fmt: skip
                 conn.execute(
@@ -438,23 +463,26 @@ class SQLiteStore:
         return await self._run(depth)
 
     async def artifact(self, artifact_id: str) -> Artifact | None:
-        """One stored artifact."""
+        """One stored artifact by its id."""
+        return await self._run(self._artifact_where, "id", artifact_id)
 
-        def read() -> Artifact | None:
-            row = self.db.conn.execute(
-                "SELECT id, series, version, session_key, job_id, folder, files, manifest, "
-                "created FROM artifacts WHERE id = ?",
-                (artifact_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            return Artifact(
-                id=row[0], series=row[1], version=row[2], session_key=row[3], job_id=row[4],
-                folder=row[5], files=tuple(json.loads(row[6])), manifest=json.loads(row[7]),
-                created=row[8],
-            )  # fmt: skip
+    async def artifact_by_token(self, token: str) -> Artifact | None:
+        """The artifact a download or preview link names (expiry is the caller's to check)."""
+        return await self._run(self._artifact_where, "token", token)
 
-        return await self._run(read)
+    def _artifact_where(self, column: str, value: str) -> Artifact | None:
+        row = self.db.conn.execute(
+            "SELECT id, series, version, session_key, job_id, folder, files, manifest, "
+            f"created, token, expires FROM artifacts WHERE {column} = ?",
+            (value,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Artifact(
+            id=row[0], series=row[1], version=row[2], session_key=row[3], job_id=row[4],
+            folder=row[5], files=tuple(json.loads(row[6])), manifest=json.loads(row[7]),
+            created=row[8], token=row[9] or "", expires=row[10],
+        )  # fmt: skip
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""

@@ -1,11 +1,10 @@
-"""The template generator: a job's jinja2 template rendered with the confirmed answers.
+"""The template renderer: a job's jinja2 template filled with the confirmed answers.
 
-This is the guaranteed result every job has; richer generators build on it.
+Every job's template alone makes the guaranteed result; richer generators build on it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +12,13 @@ import jinja2
 
 from assistant.errors import GenerationError
 from assistant.jobs import Job
-from assistant.ports import GeneratedFiles
 from assistant.session import GenerationRequest
-from generators.render import TEMPLATES_DIR, make_environment, output_name
+from generators.palette import Palette
+from generators.render import TEMPLATES_DIR, make_environment
 
 
-def template_context(job: Job, request: GenerationRequest) -> dict[str, Any]:
-    """The variables every template receives (see generators/templates/README.md)."""
+def template_context(job: Job, request: GenerationRequest, palette: Palette) -> dict[str, Any]:
+    """The variables every template receives (see README "Jobs: what staff edit")."""
     labels = {}
     for question in job.questions:
         if question.type == "choice":
@@ -32,11 +31,14 @@ def template_context(job: Job, request: GenerationRequest) -> dict[str, Any]:
         "labels": labels,
         "lang": request.language,
         "title": job.title.get(request.language),
+        "description": job.description.get(request.language),
+        "run": job.language,
+        "palette": palette,
     }
 
 
-class TemplateGenerator:
-    """Renders ``job.template`` into the artifact folder."""
+class TemplateRenderer:
+    """Renders templates from ``generators/templates`` (or another folder, for tests)."""
 
     def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
         self.templates_dir = templates_dir
@@ -46,25 +48,23 @@ class TemplateGenerator:
         """Whether the job's template file exists (checked by ``assistant jobs validate``)."""
         return (self.templates_dir / job.template).is_file()
 
-    def render(self, job: Job, request: GenerationRequest) -> str:
-        """The rendered main file (blocking)."""
+    def render(
+        self,
+        job: Job,
+        request: GenerationRequest,
+        template: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, Palette]:
+        """One rendered file and the palette that recorded its colour choices."""
+        name = template or job.template
+        palette = Palette()
+        context = {**template_context(job, request, palette), **(extra or {})}
         try:
-            template = self.environment.get_template(job.template)
-            return template.render(template_context(job, request))
+            text = self.environment.get_template(name).render(context)
         except jinja2.TemplateNotFound as err:
             raise GenerationError(
-                f"{job.source}: template {job.template} not found", code="template_missing"
+                f"{job.source}: template {name} not found", code="template_missing"
             ) from err
         except jinja2.TemplateError as err:
-            raise GenerationError(
-                f"template {job.template} failed: {err}", code="template_failed"
-            ) from err
-
-    def _write(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
-        name = output_name(job.template)
-        (folder / name).write_text(self.render(job, request), encoding="utf-8")
-        return GeneratedFiles(files=(name,), details={"renderer": "jinja2"})
-
-    async def generate(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
-        """Render off the event loop and write the file."""
-        return await asyncio.to_thread(self._write, job, request, folder)
+            raise GenerationError(f"template {name} failed: {err}", code="template_failed") from err
+        return text, palette

@@ -14,7 +14,8 @@ from assistant.i18n import Phrases, load_phrases
 from assistant.jobs import JobCatalog, load_jobs
 from assistant.queue import GenerationQueue
 from assistant.store import SQLiteStore
-from generators.template import TemplateGenerator
+from generators.registry import build_generators
+from generators.template import TemplateRenderer
 
 # Wednesday 25 November 2026, 10:00 local time: dates in answers are relative to this.
 FIXED_NOW = datetime.datetime(2026, 11, 25, 10, 0).timestamp()
@@ -49,11 +50,11 @@ def manager(catalog: JobCatalog, phrases: Phrases, store: SQLiteStore) -> Dialog
 def queue(
     catalog: JobCatalog, store: SQLiteStore, manager: DialogManager, tmp_path: Path
 ) -> GenerationQueue:
-    generator = TemplateGenerator()
+    generators = build_generators(TemplateRenderer(), None)
     return GenerationQueue(
         store=store,
         jobs=catalog,
-        generators={"page": generator, "program": generator},
+        generators=generators,
         artifacts_dir=tmp_path / "artifacts",
         on_delivered=manager.deliver,
         on_failed=manager.generation_failed,

@@ -88,7 +88,7 @@ def test_whole_flow_through_a_pipe(tmp_path: Path) -> None:
     out = result.stdout
     assert "What would you like to make?" in out
     assert "Here are your answers." in out
-    assert "is ready!" in out and "index.html" in out
+    assert "is ready!" in out and "/p/" in out and "/a/" in out
     assert out.rstrip().endswith("Thank you! Goodbye.")
     manifests = list((tmp_path / "artifacts").glob("*/manifest.json"))
     assert len(manifests) == 1

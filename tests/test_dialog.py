@@ -15,7 +15,8 @@ from assistant.i18n import Phrases
 from assistant.jobs import load_jobs
 from assistant.queue import GenerationQueue
 from assistant.store import SQLiteStore
-from generators.template import TemplateGenerator
+from generators.registry import build_generators
+from generators.template import TemplateRenderer
 from tests.conftest import FIXED_NOW
 from tests.walk import Walker
 
@@ -26,9 +27,9 @@ DATA = Path(__file__).parent / "data"
 async def walk(phrases: Phrases, store: SQLiteStore, tmp_path: Path) -> AsyncIterator[Walker]:
     catalog = load_jobs(DATA / "jobs")
     manager = DialogManager(jobs=catalog, phrases=phrases, store=store, clock=lambda: FIXED_NOW)
-    generator = TemplateGenerator(DATA / "templates")
+    generators = build_generators(TemplateRenderer(DATA / "templates"), None)
     queue = GenerationQueue(
-        store=store, jobs=catalog, generators={"page": generator},
+        store=store, jobs=catalog, generators=generators,
         artifacts_dir=tmp_path / "artifacts", on_delivered=manager.deliver,
         on_failed=manager.generation_failed,
     )  # fmt: skip
@@ -83,9 +84,14 @@ async def test_whole_conversation_in_english(walk: Walker) -> None:
     assert lines(delivered)[1:] == [
         "question/delivered: What next? You can change something, make another, or finish. [1=Change something | 2=Make another | 3=Finish]",
     ]
-    assert delivered[0].text.startswith(
-        "Your Tea page is ready! Files: index.html, manifest.json. Folder: "
-    )
+    token = (await walk.artifact()).token
+    assert len(token) >= 32, "at least 128 random bits"
+    assert lines(delivered)[0] == "delivery/delivered: Your Tea page is ready!"
+    assert [(link.label, link.url) for link in delivered[0].links] == [
+        ("Preview", f"http://127.0.0.1:8080/p/{token}/"),
+        ("Download (zip)", f"http://127.0.0.1:8080/a/{token}"),
+        ("QR code", f"http://127.0.0.1:8080/q/{token}.svg"),
+    ]
     assert delivered[0].speech == "Your Tea page is ready. It is on the screen."
     assert "http" not in delivered[0].speech
     assert lines(await walk.say("finish")) == ["goodbye/ended: Thank you! Goodbye."]
@@ -140,16 +146,18 @@ async def _to_confirm(walk: Walker) -> None:
 async def test_change_after_delivery_makes_version_2_and_keeps_version_1(walk: Walker) -> None:
     await _to_confirm(walk)
     await walk.say("yes")
-    first = await walk.generate()
+    await walk.generate()
+    first = await walk.artifact()
     assert lines(await walk.say("change something"))[0].startswith(
         "confirm/confirm: Here are your answers."
     )
     await walk.say("1")
     await walk.say("Gyokuro")
     await walk.say("yes")
-    second = await walk.generate()
-    folder_1 = Path(first[0].links[0].url).parent
-    folder_2 = Path(second[0].links[0].url).parent
+    await walk.generate()
+    second = await walk.artifact()
+    assert first.token != second.token
+    folder_1, folder_2 = Path(first.folder), Path(second.folder)
     assert folder_1 != folder_2
     manifest_1 = json.loads((folder_1 / "manifest.json").read_text())
     manifest_2 = json.loads((folder_2 / "manifest.json").read_text())
@@ -273,8 +281,8 @@ async def test_a_failed_generation_is_one_plain_sentence_and_keeps_the_answers(
     broken = tmp_path / "templates" / "page"
     broken.mkdir(parents=True)
     (broken / "tea.html.j2").write_text("{{ answers.no_such_question }}")
-    for generator in walk.queue.generators.values():
-        generator.__init__(tmp_path / "templates")  # staff broke the template on disk
+    # staff broke the template on disk
+    walk.queue.generators["page"].renderer = TemplateRenderer(tmp_path / "templates")
     await _to_confirm(walk)
     await walk.say("yes")
     pushed = await walk.generate()

@@ -77,7 +77,10 @@ async def test_walk_straight_through(
     assert delivered[0].speech == phrases.say(
         language, "delivered_speech", title=job.title.get(language)
     )
-    folder = Path(delivered[0].links[0].url).parent
+    artifact = await walk.artifact()
+    assert [link.kind for link in delivered[0].links] == ["preview", "download", "qr"]
+    assert delivered[0].links[0].url.endswith(f"/p/{artifact.token}/")
+    folder = Path(artifact.folder)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["answers"] == expected and manifest["job"] == job_id
     assert manifest["language"] == language and manifest["version"] == 1

@@ -12,7 +12,8 @@ from assistant.i18n import Phrases
 from assistant.jobs import JobCatalog
 from assistant.queue import GenerationQueue
 from assistant.store import SQLiteStore
-from generators.template import TemplateGenerator
+from generators.registry import build_generators
+from generators.template import TemplateRenderer
 from tests.conftest import FIXED_NOW
 
 
@@ -105,9 +106,9 @@ async def test_a_task_interrupted_by_a_crash_runs_after_restart(
     async def on_delivered(request, artifact):  # noqa: ANN001, ANN202
         delivered.append(await manager.deliver(request, artifact))
 
-    generator = TemplateGenerator()
+    generators = build_generators(TemplateRenderer(), None)
     restarted = GenerationQueue(
-        store=store, jobs=catalog, generators={"page": generator, "program": generator},
+        store=store, jobs=catalog, generators=generators,
         artifacts_dir=tmp_path / "artifacts", on_delivered=on_delivered,
         on_failed=manager.generation_failed,
     )  # fmt: skip

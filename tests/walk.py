@@ -9,6 +9,7 @@ from assistant.dialog import DialogManager
 from assistant.events import Reply, Turn
 from assistant.jobs import Question
 from assistant.queue import GenerationQueue
+from assistant.session import Artifact
 
 HEX = re.compile(r"#[0-9a-f]{6}")
 
@@ -92,6 +93,14 @@ class Walker:
         return await self.manager.handle(
             Turn(session_key=self.key, text=text, language=self.language, channel="test")
         )
+
+    async def artifact(self) -> Artifact:
+        """The session's latest delivered artifact, as stored."""
+        session = await self.manager.session(self.key)
+        assert session is not None and session.artifact_id, "something was delivered"
+        artifact = await self.manager.store.artifact(session.artifact_id)
+        assert artifact is not None
+        return artifact
 
     async def generate(self) -> list[Reply]:
         self.pushed.clear()

@@ -1,0 +1,33 @@
+"""The page generator: a job's HTML template, checked as markup and its scripts by node.
+
+Pages are not loaded in Chromium before delivery (browser programs are): that keeps a page
+within its 200 ms budget, and the test suite loads every page template in Chromium instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.jobs import Job
+from assistant.ports import GeneratedFiles
+from assistant.session import GenerationRequest
+from generators.artifact import conclude, palette_notes, write_text
+from generators.checks import check_html, check_javascript
+from generators.template import TemplateRenderer
+
+
+class PageGenerator:
+    """HTML and CSS (with JavaScript where the job needs it) in one self-contained file."""
+
+    def __init__(self, renderer: TemplateRenderer) -> None:
+        self.renderer = renderer
+
+    async def generate(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
+        """Render ``index.html``, then check its markup and any inline script."""
+        text, palette = self.renderer.render(job, request)
+        await write_text(folder, "index.html", text)
+        checks = [check_html(text)]
+        if "<script" in text:
+            checks.append(await check_javascript(folder / "index.html"))
+        details = conclude(checks, [], {"notes": palette_notes(palette)})
+        return GeneratedFiles(files=("index.html",), details=details)

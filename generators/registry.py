@@ -1,0 +1,16 @@
+"""The generators by kind, as the generation queue looks them up."""
+
+from __future__ import annotations
+
+from assistant.ports import Generator
+from generators.browser import BrowserChecker
+from generators.page import PageGenerator
+from generators.program import ProgramGenerator
+from generators.template import TemplateRenderer
+
+
+def build_generators(
+    renderer: TemplateRenderer, browser: BrowserChecker | None
+) -> dict[str, Generator]:
+    """``page`` and ``program``; without a browser, browser programs skip the Chromium load."""
+    return {"page": PageGenerator(renderer), "program": ProgramGenerator(renderer, browser)}
