@@ -1,7 +1,9 @@
-"""Benchmarks: text turns through the dialog manager with SQLite persistence, on one core.
+"""Benchmarks, one ``name: value unit`` line per figure.
 
-Prints one ``name: value unit`` line per figure. Users walk the café job (choose it, answer,
-ask for help, go back, confirm) in a temporary data folder, so the database grows as in use.
+Dialog: text turns through the manager with SQLite persistence, on one core. Users walk the
+café job (choose it, answer, ask for help, go back, confirm) in a temporary data folder.
+Generation: for every job, the time from the user's "yes" at confirm to the delivery reply
+with its links, through the real queue, generators, checks, sandbox and browser.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,6 +58,40 @@ async def run(users: int, rounds: int, data_dir: Path) -> tuple[list[float], flo
     return latencies, elapsed
 
 
+async def generation_latency(data_dir: Path, repeats: int) -> dict[str, list[float]]:
+    """Per job: from the user's "yes" at confirm to the delivery reply with its links."""
+    from assistant.app import Services
+    from assistant.config import load_settings
+    from tests.walk import good_answer
+
+    services = Services.build(load_settings(environ={}, data_dir=str(data_dir / "gen")))
+    await services.start()
+    delivered: dict[str, asyncio.Event] = {}
+
+    async def listen(key: str, replies: list) -> None:
+        if any(reply.links for reply in replies):
+            delivered[key].set()
+
+    services.manager.add_listener("bench", listen)
+    timings: dict[str, list[float]] = {}
+    try:
+        for number, job in enumerate(services.jobs.ordered(), start=1):
+            for attempt in range(repeats + 1):  # the first round warms caches and the browser
+                key = f"gen-{job.id}-{attempt}"
+                script = ["", str(number)] + [good_answer(q, "en")[0] for q in job.questions]
+                for text in script:
+                    await services.manager.handle(Turn(key, text, language="en", channel="bench"))
+                delivered[key] = asyncio.Event()
+                start = time.perf_counter()
+                await services.manager.handle(Turn(key, "yes", channel="bench"))
+                await asyncio.wait_for(delivered[key].wait(), 60)
+                if attempt:
+                    timings.setdefault(job.id, []).append(time.perf_counter() - start)
+    finally:
+        await services.stop()
+    return timings
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -64,7 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=40, help="sessions walked per user")
     parser.add_argument("--users", type=int, default=8, help="users talking at once")
+    parser.add_argument("--generation-repeats", type=int, default=5, help="artifacts per job")
     args = parser.parse_args()
+    sys.path.insert(0, str(PROJECT_ROOT))  # for tests.walk's answers
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     with tempfile.TemporaryDirectory() as folder:
@@ -75,8 +114,16 @@ def main() -> None:
         users = args.users
         concurrent, elapsed = asyncio.run(run(users, max(1, args.rounds // 4), Path(folder)))
         print(f"dialog_turns_per_second_{users}_users: {len(concurrent) / elapsed:.0f} turns/s")
-        print(f"dialog_turn_latency_p50_{users}_users: {statistics.median(concurrent) * 1000:.3f} ms")
-        print(f"dialog_turn_latency_p99_{users}_users: {percentile(concurrent, 0.99) * 1000:.3f} ms")
+        print(
+            f"dialog_turn_latency_p50_{users}_users: {statistics.median(concurrent) * 1000:.3f} ms"
+        )
+        print(
+            f"dialog_turn_latency_p99_{users}_users: {percentile(concurrent, 0.99) * 1000:.3f} ms"
+        )
+        timings = asyncio.run(generation_latency(Path(folder), args.generation_repeats))
+        for job_id, values in timings.items():
+            print(f"confirm_to_link_{job_id}_median: {statistics.median(values) * 1000:.0f} ms")
+            print(f"confirm_to_link_{job_id}_max: {max(values) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
