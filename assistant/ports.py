@@ -6,6 +6,7 @@ ever sees the protocol, so an engine is swapped by adding a file, not by editing
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -89,4 +90,65 @@ class Generator(Protocol):
 
     async def generate(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
         """Write the artifact's files; raise ``GenerationError`` when it cannot."""
+        ...
+
+
+# -- speech ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What a recogniser heard: the text, its confidence (0-1) and per-word confidences."""
+
+    text: str
+    confidence: float
+    words: tuple[tuple[str, float], ...] = ()
+    engine: str = ""
+
+
+class RecognitionStream(Protocol):
+    """One utterance being recognised; blocking calls, run off the event loop."""
+
+    def accept(self, pcm: bytes) -> str | None:
+        """Feed audio; returns the partial text when it changed."""
+        ...
+
+    def finish(self) -> Recognition:
+        """The final result of everything fed."""
+        ...
+
+
+class SpeechToText(Protocol):
+    """A recognition engine; ``grammar`` limits it to a closed set of phrases."""
+
+    name: str
+
+    def supports(self, language: str) -> bool:
+        """Whether a model for ``language`` is installed."""
+        ...
+
+    def start(self, language: str, grammar: Sequence[str] | None = None) -> RecognitionStream:
+        """Begin one utterance (blocking: loads or reuses the model)."""
+        ...
+
+
+class TextToSpeech(Protocol):
+    """A synthesis engine producing project PCM (16 kHz mono 16-bit)."""
+
+    name: str
+
+    def supports(self, language: str) -> bool:
+        """Whether a voice for ``language`` is installed."""
+        ...
+
+    def synthesize(self, text: str, language: str, rate: float = 1.0) -> bytes:
+        """One sentence as PCM (blocking); ``rate`` > 1 speaks faster."""
+        ...
+
+
+class VoiceActivityDetector(Protocol):
+    """Marks 30 ms frames as speech or not."""
+
+    def is_speech(self, frame: bytes) -> bool:
+        """Whether this frame holds speech."""
         ...

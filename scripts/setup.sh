@@ -7,13 +7,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
-EXTRAS="${ASSISTANT_EXTRAS:-dev}"
+EXTRAS="${ASSISTANT_EXTRAS:-dev,speech}"
 
 # Debian packages the service and its tests need (see README "Set-up"): Python; node for
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
-# it) to load generated pages; a Japanese font so pages render readable text in screenshots.
+# it) to load generated pages; a Japanese font so pages render readable text in screenshots;
+# PortAudio for sounddevice, espeak-ng as the last speech fallback, ALSA's plugins and tools.
 PYTHON_PACKAGES=(python3 python3-venv python3-pip)
-SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic)
+SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

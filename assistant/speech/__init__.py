@@ -1,0 +1,1 @@
+"""Speech: the audio format, voice activity, recognition and synthesis engines."""

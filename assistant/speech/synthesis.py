@@ -1,0 +1,299 @@
+"""The synthesis facade the kiosk speaks through: sentences, engine fallback and a cache.
+
+Text is cut into sentences so playback starts after the first one is ready; each sentence goes
+to the first engine that has a voice for the language (and can read the text: espeak-ng cannot
+read kanji), falling back to the next when one fails; sentences already spoken come from an
+LRU cache, so the fixed prompts of the dialog cost nothing after the first time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.errors import AssistantError, ConfigError
+from assistant.ports import TextToSpeech
+from assistant.speech.audio import silence
+
+_LOGGER = logging.getLogger(__name__)
+
+CACHE_SIZE = 256
+SENTENCE_PAUSE = 0.2  # seconds of silence after every sentence but the last
+PROFILES_FILE = "profiles.yaml"
+ENGINE_NAMES = ("piper", "openjtalk", "espeak-ng")
+
+
+class SynthesisError(AssistantError):
+    """Speech could not be synthesised; the message says which engine, voice or file."""
+
+    code = "synthesis_failed"
+
+
+# -- sentences ------------------------------------------------------------------------------
+
+_CLOSER_CHARACTERS = "」』）)］]\"'”’»"  # closing quotes and brackets stay with the sentence
+_OPENERS = "「『（(［[\"'“‘«"
+_CLOSERS = re.escape(_CLOSER_CHARACTERS)
+# Full-width ends always end a sentence; ASCII ! and ? when a space, the end or non-ASCII text
+# follows (Japanese often writes "すごい!次は"); a full stop only before a space or the end, so
+# 3.5 and example.com stay whole.
+_BOUNDARY = re.compile(
+    rf"[。！？．]+[{_CLOSERS}]*"
+    rf"|[!?]+[{_CLOSERS}]*(?=\s|$|[^\x00-\x7f])"
+    rf"|\.+[{_CLOSERS}]*(?=\s|$)"
+)
+# Words whose full stop never ends a sentence ("e.g. Tokyo", "Mr. Sato").
+_ABBREVIATIONS = frozenset(
+    {"e.g.", "i.e.", "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "no.", "approx.", "cf."}
+)
+_MIN_CHARACTERS = {"ja": 4, "zh": 4}
+_DEFAULT_MIN_CHARACTERS = 10
+_SPEAKABLE = re.compile(r"\w")
+
+
+def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
+    """Whether the punctuation ends a sentence, not a quotation or an abbreviation."""
+    following = text[match.end() :]
+    if match.group()[-1] in _CLOSER_CHARACTERS and following[:1] not in ("", *_OPENERS):
+        # 「本当？」と聞きました: a quotation followed by more of the sentence.
+        return following[:1].isspace()
+    if not match.group().startswith("."):
+        return True
+    word = text[: match.start()].split()[-1:] or [""]
+    if (word[0] + ".").lower() in _ABBREVIATIONS:
+        return False
+    following = following.lstrip()
+    # "9 a.m. and then", "etc. for": a lower-case word after the stop continues the sentence.
+    return not (following[:1].isalpha() and following[:1].islower())
+
+
+def _joiner(language: str) -> str:
+    """What goes between merged pieces: nothing in Japanese, a space elsewhere."""
+    return "" if language in _MIN_CHARACTERS else " "
+
+
+def split_sentences(text: str, language: str) -> list[str]:
+    """Sentences of ``text`` with their punctuation; very short pieces join a neighbour."""
+    pieces: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for match in _BOUNDARY.finditer(line):
+            if _is_sentence_end(line, match):
+                pieces.append(line[start : match.end()].strip())
+                start = match.end()
+        pieces.append(line[start:].strip())
+    pieces = [piece for piece in pieces if piece]
+    minimum = _MIN_CHARACTERS.get(language, _DEFAULT_MIN_CHARACTERS)
+    joiner = _joiner(language)
+    merged: list[str] = []
+    carry = ""
+    for piece in pieces:
+        piece = f"{carry}{joiner}{piece}" if carry else piece
+        if len(piece) < minimum:
+            carry = piece
+            continue
+        merged.append(piece)
+        carry = ""
+    if carry:
+        if merged:
+            merged[-1] = f"{merged[-1]}{joiner}{carry}"
+        else:
+            merged.append(carry)
+    return merged
+
+
+# -- the facade -----------------------------------------------------------------------------
+
+
+def _can_read(engine: TextToSpeech, text: str, language: str) -> bool:
+    """An engine's own ``can_read`` when it has one (espeak-ng and kanji); else True."""
+    can_read = getattr(engine, "can_read", None)
+    return True if can_read is None else bool(can_read(text, language))
+
+
+class SpeechSynthesis:
+    """Speaks text in a language with the first engine able to, sentence by sentence."""
+
+    def __init__(
+        self,
+        engines: Mapping[str, Sequence[TextToSpeech]],
+        *,
+        cache_size: int = CACHE_SIZE,
+        sentence_pause: float = SENTENCE_PAUSE,
+        missing: Sequence[str] = (),
+    ) -> None:
+        self.engines = {language: list(chain) for language, chain in engines.items()}
+        self.missing = tuple(missing)  # what staff could install, for ``assistant check``
+        self._cache: OrderedDict[tuple[str, str, float, str], bytes] = OrderedDict()
+        self._cache_size = cache_size
+        self._pause = silence(sentence_pause)
+        self._lock = threading.Lock()
+        self._logged_failures: set[tuple[str, str]] = set()
+
+    def engine_for(self, language: str) -> str | None:
+        """The engine that would speak ``language`` now, or None when none can."""
+        for engine in self.engines.get(language, ()):
+            if engine.supports(language):
+                return engine.name
+        return None
+
+    def available(self) -> dict[str, list[str]]:
+        """Per language, the engines with an installed voice, in the order they are tried."""
+        return {
+            language: [engine.name for engine in chain if engine.supports(language)]
+            for language, chain in self.engines.items()
+        }
+
+    def synthesize(self, text: str, language: str, rate: float = 1.0) -> bytes:
+        """The whole text as one PCM clip, with short pauses between sentences."""
+        return b"".join(self.iter_sentences(text, language, rate))
+
+    def iter_sentences(self, text: str, language: str, rate: float = 1.0) -> Iterator[bytes]:
+        """PCM one sentence at a time, so playback can start after the first."""
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, not {rate}")
+        sentences = [s for s in split_sentences(text, language) if _SPEAKABLE.search(s)]
+        for index, sentence in enumerate(sentences):
+            pcm = self.speak_sentence(sentence, language, rate)
+            yield pcm + self._pause if index < len(sentences) - 1 else pcm
+
+    def speak_sentence(self, sentence: str, language: str, rate: float = 1.0) -> bytes:
+        """One sentence from the cache or the first engine that manages it."""
+        rate = round(rate, 2)
+        candidates = [
+            engine
+            for engine in self.engines.get(language, ())
+            if engine.supports(language) and _can_read(engine, sentence, language)
+        ]
+        if not candidates:
+            raise SynthesisError(
+                f"no installed voice can speak {language!r} text {sentence[:40]!r}; "
+                "see voices/profiles.yaml and run assistant check",
+                code="no_voice",
+            )
+        failures: list[str] = []
+        for engine in candidates:
+            key = (engine.name, language, rate, sentence)
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+                    return cached
+            try:
+                pcm = engine.synthesize(sentence, language, rate)
+            except Exception as err:
+                failures.append(f"{engine.name}: {err}")
+                self._log_failure(engine.name, language, err)
+                continue
+            with self._lock:
+                self._cache[key] = pcm
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+            return pcm
+        raise SynthesisError(f"every engine failed for {language!r}: " + "; ".join(failures))
+
+    def _log_failure(self, engine: str, language: str, err: Exception) -> None:
+        """The traceback once per engine and language; later failures only at debug level."""
+        if (engine, language) in self._logged_failures:
+            _LOGGER.debug("%s failed again for %s: %s", engine, language, err)
+            return
+        self._logged_failures.add((engine, language))
+        _LOGGER.warning(
+            "%s failed for %s, falling back to the next engine: %s",
+            engine,
+            language,
+            err,
+            exc_info=not isinstance(err, SynthesisError),
+        )
+
+    def clear_cache(self) -> None:
+        """Forget cached sentences (after a voice changes)."""
+        with self._lock:
+            self._cache.clear()
+
+
+# -- the standard set -----------------------------------------------------------------------
+
+
+def read_profiles(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """``profiles.yaml`` as language -> [(engine, voice)], with a clear error when broken."""
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing: it lists the voices per language (restore it)")
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot be read as YAML: {err}") from err
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{path}: expected languages mapped to lists like [piper:VOICE]")
+    profiles: dict[str, list[tuple[str, str]]] = {}
+    for language, entries in data.items():
+        if not isinstance(language, str) or not isinstance(entries, list) or not entries:
+            raise ConfigError(f"{path}: {language}: expected a list like [piper:VOICE]")
+        chain: list[tuple[str, str]] = []
+        for entry in entries:
+            engine, _, voice = str(entry).partition(":")
+            if engine not in ENGINE_NAMES or not voice.strip():
+                raise ConfigError(
+                    f"{path}: {language}: {entry!r} should be ENGINE:VOICE with ENGINE one of "
+                    f"{', '.join(ENGINE_NAMES)}"
+                )
+            chain.append((engine, voice.strip()))
+        profiles[language] = chain
+    return profiles
+
+
+def default_synthesis(voices_dir: Path) -> SpeechSynthesis:
+    """The engines installed here, ordered per language as ``voices/profiles.yaml`` says."""
+    from assistant.speech.espeak_tts import INSTALL_HINT, EspeakSynthesizer
+    from assistant.speech.openjtalk_tts import OpenJTalkSynthesizer
+    from assistant.speech.piper_tts import FETCH_HINT, PiperSynthesizer, find_piper_voices
+
+    profiles = read_profiles(voices_dir / PROFILES_FILE)
+    piper_voices = find_piper_voices(voices_dir)
+    piper_files = {}
+    espeak_voices: dict[str, str] = {}
+    missing: list[str] = []
+    for language, chain in profiles.items():
+        for engine, voice in chain:
+            if engine == "piper":
+                if voice in piper_voices:
+                    piper_files[language] = piper_voices[voice]
+                else:
+                    missing.append(f"Piper voice {voice} for {language}: {FETCH_HINT}")
+            elif engine == "espeak-ng":
+                espeak_voices[language] = voice
+    piper = PiperSynthesizer(piper_files)
+    espeak = EspeakSynthesizer(espeak_voices)
+    if espeak_voices and not espeak.supports(next(iter(espeak_voices))):
+        missing.append(INSTALL_HINT)
+    openjtalk: OpenJTalkSynthesizer | None = None
+    engines: dict[str, list[TextToSpeech]] = {}
+    for language, chain in profiles.items():
+        engines[language] = []
+        for engine, voice in chain:
+            if engine == "piper" and language in piper_files:
+                engines[language].append(piper)
+            elif engine == "espeak-ng":
+                engines[language].append(espeak)
+            elif engine == "openjtalk":
+                if language != "ja":
+                    raise ConfigError(
+                        f"{voices_dir / PROFILES_FILE}: {language}: Open JTalk speaks only Japanese"
+                    )
+                try:
+                    openjtalk = openjtalk or OpenJTalkSynthesizer(voice)
+                except SynthesisError as err:
+                    raise ConfigError(f"{voices_dir / PROFILES_FILE}: {err.message}") from err
+                if not openjtalk.supports(language):
+                    missing.append("Open JTalk for ja: pip install pyopenjtalk-plus")
+                engines[language].append(openjtalk)
+    for note in missing:
+        _LOGGER.warning("Speech: %s", note)
+    return SpeechSynthesis(engines, missing=missing)
