@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from assistant.events import Reply, SessionState, Turn
+from assistant.expectation import Expectation
 from assistant.flow import DialogFlow, Step
 from assistant.i18n import Phrases
 from assistant.jobs import JobCatalog
@@ -110,6 +111,15 @@ class DialogManager:
                 step.replies += await self._prompt_with_artifact(session)
             await self._commit(session, before, channel, None, step)
         return step.replies
+
+    async def expectation(self, session_key: str, language: str | None = None) -> Expectation:
+        """What a voice channel's recogniser should listen for in this session's next turn."""
+        session = await self.store.load(session_key)
+        if session is None:
+            return self.flow.expectation(
+                Session(key=session_key, language=language or self.default_language, channel="")
+            )
+        return self.flow.expectation(session)
 
     async def session(self, session_key: str) -> Session | None:
         """The stored session (read-only view for channels and tests)."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.expectation import Expectation, commands, expected_phrases, yes_no
 from assistant.jobs import Job, JobCatalog, JobChoice, LocalizedText, Question
 from assistant.ports import TurnEffects
 from assistant.replies import ReplyWriter
@@ -32,6 +33,8 @@ from assistant.understanding import (
 _LOGGER = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 1000
+# Below this recogniser confidence a free-text answer is read back before it is kept.
+LOW_CONFIDENCE = 0.6
 RATE_STEPS = (0.6, 0.8, 1.0, 1.25, 1.5)
 VOLUME_STEPS = (0.4, 0.6, 0.8, 1.0)
 # Speech starts at normal rate and below full volume, so "louder" has somewhere to go.
@@ -44,6 +47,7 @@ class Step:
 
     replies: list[Reply] = field(default_factory=list)
     effects: TurnEffects = field(default_factory=TurnEffects)
+    confidence: float | None = None
 
 
 class DialogFlow:
@@ -59,8 +63,16 @@ class DialogFlow:
         self._make_words = frozenset(normalize(word) for word in writer.make_words)
 
     def apply(self, session: Session, turn: Turn) -> Step:
-        step = Step()
+        """One turn: the session is changed in place; the step holds replies and effects."""
+        step = Step(confidence=turn.confidence)
         text = (turn.text or "").strip()
+        event = turn.data.get("event") if turn.data else None
+        if event in ("silence", "long_silence") and session.state not in (
+            SessionState.WELCOME,
+            SessionState.ENDED,
+        ):
+            self._silence(session, event, step)
+            return step
         if turn.text is None and turn.audio is not None:
             step.replies = [
                 self.writer.problem(session, "audio_unsupported"),
@@ -320,9 +332,48 @@ class DialogFlow:
             *self.prompt(session),
         ]
 
+    def expectation(self, session: Session) -> Expectation:
+        """What to listen for next: the grammar of the current question, or free speech."""
+        language = session.language
+        if session.pending:  # "I heard X. Is that right?"
+            return Expectation(
+                language, tuple(dict.fromkeys([*yes_no(language), *commands(language)]))
+            )
+        job = self.jobs.jobs.get(session.job_id) if session.job_id else None
+        delivered = [
+            word
+            for choice in self.writer.delivered_question.choices
+            for word in (choice.label.get(language), *choice.readings)
+        ]
+        phrases = expected_phrases(
+            session.state, job, self._current_question(session) if job else None, language,
+            self.jobs.ordered(), delivered,
+        )  # fmt: skip
+        return Expectation(language, phrases)
+
+    def _silence(self, session: Session, event: str, step: Step) -> None:
+        """No hard time limits: after silence ask again gently; after a long one, wait."""
+        if session.paused:
+            step.replies = []
+        elif event == "long_silence":
+            session.paused = True
+            step.replies = [self.writer.info(session, "paused_silence")]
+        else:
+            step.replies = [self.writer.info(session, "still_there"), *self.prompt(session)]
+
     def _answer(self, session: Session, text: str, step: Step) -> None:
         question = self._current_question(session)
         assert question is not None
+        pending = session.pending
+        if pending and pending.get("question") == question.id:
+            session.pending = None
+            verdict = parse_yes_no(text)
+            if verdict:
+                self._keep(session, question, pending["value"], step)
+                return
+            if verdict is False:
+                step.replies = [self.writer.info(session, "readback_again"), *self.prompt(session)]
+                return
         result = interpret(question, text, self._today(), session.language)
         if isinstance(result, Problem) and question.type == "yesno":
             ordinal = parse_ordinal(text)
@@ -336,9 +387,21 @@ class DialogFlow:
                 *self.prompt(session),
             ]
             return
-        session.answers[question.id] = result.value
+        if (
+            step.confidence is not None
+            and step.confidence < LOW_CONFIDENCE
+            and question.type in ("text", "list")
+        ):  # free speech heard unsurely: read it back before keeping it
+            session.pending = {"question": question.id, "value": result.value}
+            heard = self.writer.format_value(session, question, result.value)
+            step.replies = [self.writer.confirm_heard(session, heard)]
+            return
+        self._keep(session, question, result.value, step)
+
+    def _keep(self, session: Session, question: Question, value: object, step: Step) -> None:
+        session.answers[question.id] = value
         kept = self.writer.info(
-            session, "kept", value=self.writer.format_value(session, question, result.value)
+            session, "kept", value=self.writer.format_value(session, question, value)
         )
         if session.state == SessionState.EDIT:
             session.state = SessionState.CONFIRM

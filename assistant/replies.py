@@ -93,6 +93,15 @@ class ReplyWriter:
         """A short statement (kept, skipped, switched...)."""
         return self.reply(session, ReplyKind.INFO, self.say(session, key, **params))
 
+    def confirm_heard(self, session: Session, heard: str) -> Reply:
+        """ "I heard X. Is that right?", with yes and no to press."""
+        choices = (
+            Choice(id="yes", label=self.say(session, "word_yes"), number=1),
+            Choice(id="no", label=self.say(session, "word_no"), number=2),
+        )
+        text = self.say(session, "readback", heard=heard)
+        return self.reply(session, ReplyKind.QUESTION, text, choices=choices)
+
     def problem(self, session: Session, key: str, **params: Any) -> Reply:
         """A plain explanation of why an answer was not taken."""
         return self.reply(session, ReplyKind.PROBLEM, self.say(session, key, **params))

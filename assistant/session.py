@@ -42,6 +42,7 @@ class Session:
     series: str | None = None
     version: int = 0
     artifact_id: str | None = None
+    pending: dict[str, Any] | None = None
     revision: int = 0
     created: float = 0.0
     updated: float = 0.0

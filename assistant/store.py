@@ -122,10 +122,16 @@ def m002_artifact_links(db: sqlite_utils.Database) -> None:
     db["artifacts"].create_index(["token"], unique=True)
 
 
+@MIGRATIONS()
+def m003_pending_answer(db: sqlite_utils.Database) -> None:
+    """An answer heard unsurely, waiting for the user's yes before it is kept."""
+    db["sessions"].add_column("pending", str)
+
+
 _SESSION_COLUMNS = (
     "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
-    "paused", "preferences", "generation_id", "series", "version", "artifact_id", "revision",
-    "created", "updated",
+    "paused", "preferences", "generation_id", "series", "version", "artifact_id", "pending",
+    "revision", "created", "updated",
 )  # fmt: skip
 _SELECT_SESSION = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions"
 _INSERT_SESSION = (
@@ -145,8 +151,9 @@ def _session_row(session: Session) -> tuple[Any, ...]:
         session.job_id, session.index, json.dumps(session.answers, ensure_ascii=False),
         session.edit_id, int(session.paused),
         json.dumps(session.preferences, ensure_ascii=False), session.generation_id,
-        session.series, session.version, session.artifact_id, session.revision, session.created,
-        session.updated,
+        session.series, session.version, session.artifact_id,
+        json.dumps(session.pending, ensure_ascii=False) if session.pending else None,
+        session.revision, session.created, session.updated,
     )  # fmt: skip
 
 
@@ -160,6 +167,7 @@ def _session_from_row(row: tuple[Any, ...]) -> Session:
         preferences=json.loads(values["preferences"] or "{}"),
         generation_id=values["generation_id"], series=values["series"],
         version=values["version"] or 0, artifact_id=values["artifact_id"],
+        pending=json.loads(values["pending"]) if values["pending"] else None,
         revision=values["revision"],
         created=values["created"] or 0.0, updated=values["updated"] or 0.0,
     )  # fmt: skip

@@ -1,0 +1,72 @@
+"""The dialog's side of voice: grammars for closed answers, read-back of unsure free text,
+and silence that never becomes a dead end or a time limit."""
+
+from __future__ import annotations
+
+from assistant.dialog import DialogManager
+from assistant.events import Turn
+
+
+async def _say(manager: DialogManager, text: str, **extra: object) -> list:
+    return await manager.handle(Turn(session_key="v", text=text, language="en", channel="kiosk", **extra))
+
+
+async def test_grammar_follows_the_question(manager: DialogManager) -> None:
+    menu = await manager.expectation("v", "en")
+    assert menu.language == "en" and "Café web page" in menu.phrases and "number two" in menu.phrases
+    await _say(manager, "")
+    await _say(manager, "1")
+    assert (await manager.expectation("v")).phrases is None, "a shop name is free speech"
+    for text in ["Blue Bakery", "bread", "9 to 5"]:
+        await _say(manager, text)
+    mood = (await manager.expectation("v")).phrases
+    assert {"warm", "cool", "natural", "pop", "number four", "help", "go back"} <= set(mood)
+    assert "あたたか" not in mood, "only phrases of the session's language"
+    await _say(manager, "日本語")
+    mood_ja = (await manager.expectation("v")).phrases
+    assert {"あたたか", "クール", "ヘルプ", "二番"} <= set(mood_ja) and "warm" not in mood_ja
+
+
+async def test_number_and_yes_no_grammars(manager: DialogManager) -> None:
+    await _say(manager, "")
+    await _say(manager, "quiz")
+    await _say(manager, "Animal quiz")
+    await _say(manager, "1")
+    numbers = (await manager.expectation("v")).phrases
+    assert {"three", "ten"} <= set(numbers) and "eleven" not in numbers and "two" not in numbers
+    await _say(manager, "five")
+    yes_no = (await manager.expectation("v")).phrases
+    assert {"yes", "no", "sure", "nope"} <= set(yes_no)
+
+
+async def test_unsure_free_text_is_read_back_before_it_is_kept(manager: DialogManager) -> None:
+    await _say(manager, "")
+    await _say(manager, "1")
+    replies = await _say(manager, "blue bakery", confidence=0.41)
+    assert [r.text for r in replies] == ["I heard “blue bakery”. Is that right?"]
+    assert (await manager.session("v")).answers == {}
+    assert {"yes", "no"} <= set((await manager.expectation("v")).phrases)
+    replies = await _say(manager, "no")
+    assert [r.text for r in replies][0] == "Sorry. Please say it again."
+    await _say(manager, "blue bakery", confidence=0.3)
+    replies = await _say(manager, "yes")
+    assert replies[0].text == "Got it: blue bakery."
+    assert (await manager.session("v")).answers == {"shop_name": "blue bakery"}
+    replies = await _say(manager, "bread, cake", confidence=0.95)
+    assert replies[0].text == "Got it: bread, cake.", "a sure answer is kept at once"
+
+
+async def test_silence_asks_again_gently_then_waits(manager: DialogManager) -> None:
+    await _say(manager, "")
+    await _say(manager, "1")
+    replies = await _say(manager, "", data={"event": "silence"})
+    assert [r.text for r in replies] == [
+        "Take your time.",
+        "Question 1 of 6. What is your shop called?",
+    ]
+    replies = await _say(manager, "", data={"event": "long_silence"})
+    assert [r.text for r in replies] == ["I will wait. Say anything when you are ready."]
+    assert await _say(manager, "", data={"event": "silence"}) == [], "a paused kiosk stays quiet"
+    replies = await _say(manager, "Blue Bakery")
+    assert replies[0].text == "Let's carry on.", "speaking resumes"
+    assert (await manager.session("v")).answers == {}, "and is not taken as an answer"
