@@ -58,6 +58,24 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="folder for the artifact (default data/artifacts)"
     )
 
+    kiosk = commands.add_parser("kiosk", help="talk to the assistant with a microphone and speaker")
+    kiosk.add_argument("--lang", choices=("ja", "en"), help="language of a new session")
+    kiosk.add_argument("--input-device", help="microphone: index or name (see `assistant check`)")
+    kiosk.add_argument("--output-device", help="speaker: index or name")
+    kiosk.add_argument("--session", default="local", help="name of the kiosk session")
+
+    say = commands.add_parser("say", help="speak a text with the kiosk's voice")
+    say.add_argument("text")
+    say.add_argument("--lang", choices=("ja", "en"), default="ja")
+    say.add_argument("--out", type=Path, help="write a WAV file instead of playing it")
+
+    transcribe = commands.add_parser("transcribe", help="recognise the speech in a WAV file")
+    transcribe.add_argument("wav", type=Path)
+    transcribe.add_argument("--lang", choices=("ja", "en", "ko"), default="en")
+    transcribe.add_argument("--grammar", help="closed phrases separated by |, e.g. 'yes|no'")
+
+    commands.add_parser("check", help="what is installed, what is missing, and how to get it")
+
     jobs = commands.add_parser("jobs", help="list or check the jobs in dialogs/jobs")
     jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     jobs_commands.add_parser("list", help="the jobs users can choose")
@@ -143,6 +161,71 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _device(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.isdigit() else value
+
+
+async def _say(args: argparse.Namespace) -> int:
+    from assistant.speech.audio import write_wav
+    from assistant.speech.devices import Speaker
+    from assistant.voice import build_voice
+
+    voice = build_voice()
+    pcm = await asyncio.to_thread(voice.synthesis.synthesize, args.text, args.lang)
+    if args.out:
+        write_wav(args.out, pcm)
+        print(f"{args.out}: {len(pcm) / 32000:.2f} s")
+        return 0
+    speaker = Speaker()
+    try:
+        await speaker.play(pcm)
+    finally:
+        await speaker.close()
+    return 0
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from assistant.speech.audio import read_wav
+    from assistant.voice import build_voice
+    from channels.kiosk import recognize
+
+    voice = build_voice()
+    recognizer = voice.recognizer_for(args.lang)
+    if recognizer is None:
+        print(f"error: no recogniser for {args.lang}: run scripts/fetch-models", file=sys.stderr)
+        return 2
+    grammar = tuple(p.strip() for p in args.grammar.split("|")) if args.grammar else None
+    result = recognize(recognizer, args.lang, grammar, read_wav(args.wav))
+    print(f"text: {result.text}")
+    print(f"confidence: {result.confidence:.2f}")
+    print(f"engine: {result.engine or recognizer.name}")
+    return 0
+
+
+async def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.speech.devices import Microphone, Speaker
+    from assistant.voice import build_voice
+    from channels.kiosk import KioskChannel
+
+    voice = build_voice()
+    services = Services.build(settings)
+    await services.start()
+    speaker = Speaker(_device(args.output_device))
+    try:
+        async with Microphone(_device(args.input_device)) as microphone:
+            kiosk = KioskChannel(
+                services.manager, source=microphone, sink=speaker,
+                recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
+                session_key=f"kiosk:{args.session}", language=args.lang, stop_when_ended=False,
+            )  # fmt: skip
+            print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
+            await kiosk.run()
+    finally:
+        await speaker.close()
+        await services.stop()
+    return 0
+
+
 def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     directory = getattr(args, "directory", None) or settings.jobs_dir
     catalog = load_jobs(directory)
@@ -181,6 +264,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_console(settings, args))
         if command == "jobs":
             return _jobs(settings, args)
+        if command == "check":
+            from assistant.doctor import exit_code, format_findings, run_checks
+
+            findings = run_checks(settings)
+            print(format_findings(findings))
+            return exit_code(findings)
+        if command == "say":
+            return asyncio.run(_say(args))
+        if command == "transcribe":
+            return _transcribe(args)
+        if command == "kiosk":
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(_kiosk(settings, args))
         if command == "generate":
             _setup_logging(settings, quiet=True)
             return asyncio.run(_generate(settings, args))

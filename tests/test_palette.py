@@ -369,7 +369,6 @@ def test_python_programs_still_render(template: str, lang: str) -> None:
     assert palette.adjustments == []
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 @pytest.mark.parametrize("colour", ["#ffff00", None])
 @pytest.mark.parametrize("template", ["page/event.html.j2", "program/todo.html.j2"])
 def test_inline_scripts_still_parse(template: str, colour: Any, tmp_path: Path) -> None:

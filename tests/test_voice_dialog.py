@@ -8,12 +8,16 @@ from assistant.events import Turn
 
 
 async def _say(manager: DialogManager, text: str, **extra: object) -> list:
-    return await manager.handle(Turn(session_key="v", text=text, language="en", channel="kiosk", **extra))
+    return await manager.handle(
+        Turn(session_key="v", text=text, language="en", channel="kiosk", **extra)
+    )
 
 
 async def test_grammar_follows_the_question(manager: DialogManager) -> None:
     menu = await manager.expectation("v", "en")
-    assert menu.language == "en" and "Café web page" in menu.phrases and "number two" in menu.phrases
+    assert (
+        menu.language == "en" and "Café web page" in menu.phrases and "number two" in menu.phrases
+    )
     await _say(manager, "")
     await _say(manager, "1")
     assert (await manager.expectation("v")).phrases is None, "a shop name is free speech"

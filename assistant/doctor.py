@@ -1,0 +1,382 @@
+"""``assistant check``: what is installed, what is missing, and the one step that fixes each.
+
+Every probe is quick (nothing is loaded that takes seconds: no model, no decoder, no browser)
+and wrapped, so one broken part becomes one finding instead of a crash: the operator runs this
+precisely when something is wrong. Only the core's own needs (the database folder and the jobs)
+make the command fail; a missing voice or model leaves the service running on what it has.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.errors import AssistantError
+
+LANGUAGES = ("ja", "en")
+CRITICAL_AREAS = frozenset({"database", "jobs"})  # the service cannot run without these
+FETCH_FIX = "run scripts/fetch-models (needs the internet once)"
+SPEECH_EXTRA_FIX = "pip install 'facility-assistant[speech]' (scripts/run does this)"
+CHROMIUM_ENV = "ASSISTANT_CHROMIUM"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One line of the report: a part, whether it is usable, what it is, and how to fix it."""
+
+    area: str
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the project when inside it, so lines stay short."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except (OSError, ValueError):
+        return str(path)
+
+
+def _has_module(name: str) -> bool:
+    """Whether a module is installed, without paying for its import."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _models_dir(settings: Settings) -> Path:
+    return Path(getattr(settings, "models_dir", None) or PROJECT_ROOT / "models")
+
+
+def _voices_dir(settings: Settings) -> Path:
+    return Path(getattr(settings, "voices_dir", None) or PROJECT_ROOT / "voices")
+
+
+# -- the probes -----------------------------------------------------------------------------
+
+
+def check_speech_to_text(settings: Settings) -> list[Finding]:
+    """Per language, the recogniser that would serve it: Vosk, else PocketSphinx for English."""
+    from assistant.speech.models import installed_vosk_models
+
+    models = installed_vosk_models(_models_dir(settings))
+    vosk_ready = _has_module("vosk")
+    findings = []
+    for language in LANGUAGES:
+        folder = models.get(language)
+        if folder is not None and vosk_ready:
+            findings.append(Finding("stt", language, True, f"vosk ({_shown(folder)})"))
+            continue
+        if language == "en" and _pocketsphinx_model() is not None:
+            findings.append(Finding("stt", language, True, "pocketsphinx (model in its package)"))
+            continue
+        if folder is not None:
+            findings.append(
+                Finding(
+                    "stt",
+                    language,
+                    False,
+                    f"Vosk model {_shown(folder)} found but the vosk package is not installed",
+                    SPEECH_EXTRA_FIX,
+                )
+            )
+            continue
+        findings.append(Finding("stt", language, False, "no recogniser", FETCH_FIX))
+    return findings
+
+
+def _pocketsphinx_model() -> Path | None:
+    """The en-us model folder inside the pocketsphinx wheel, found without loading it."""
+    try:
+        spec = importlib.util.find_spec("pocketsphinx")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    folder = Path(spec.origin).parent / "model" / "en-us"
+    return folder if folder.is_dir() else None
+
+
+def check_text_to_speech(settings: Settings) -> list[Finding]:
+    """Per language, the voices in the order they are tried, and what could be added."""
+    from assistant.speech.synthesis import PROFILES_FILE, default_synthesis, read_profiles
+
+    voices_dir = _voices_dir(settings)
+    synthesis = default_synthesis(voices_dir)
+    profiles = read_profiles(voices_dir / PROFILES_FILE)
+    available = synthesis.available()
+    findings = []
+    for language in sorted(set(LANGUAGES) | set(available), key=_language_order):
+        voices = dict(reversed(profiles.get(language, [])))  # engine -> its first voice
+        named = [
+            f"{engine} {voices[engine]}" if engine in voices else engine
+            for engine in available.get(language, [])
+        ]
+        if named:
+            detail = named[0] + (f" (then {', '.join(named[1:])})" if named[1:] else "")
+            findings.append(Finding("tts", language, True, detail))
+        else:
+            findings.append(
+                Finding(
+                    "tts",
+                    language,
+                    False,
+                    "no voice installed",
+                    "see voices/profiles.yaml; apt-get install espeak-ng gives a basic voice",
+                )
+            )
+    for hint in synthesis.missing:
+        what, _, fix = hint.partition(": ")
+        findings.append(Finding("tts", "extra", False, what, fix or None))
+    return findings
+
+
+def _language_order(language: str) -> tuple[int, str]:
+    return (LANGUAGES.index(language) if language in LANGUAGES else len(LANGUAGES), language)
+
+
+def check_voice_activity(settings: Settings) -> list[Finding]:
+    """webrtcvad, which finds where speech starts and ends at the kiosk."""
+    try:
+        import webrtcvad
+
+        webrtcvad.Vad(2)
+    except ImportError:
+        return [Finding("vad", "webrtcvad", False, "not installed", SPEECH_EXTRA_FIX)]
+    return [Finding("vad", "webrtcvad", True, "installed")]
+
+
+_DEVICE_FIXES = {
+    "audio_device_missing": "connect a USB microphone and speaker (or headset), then check again",
+}
+
+
+def check_audio_devices(settings: Settings) -> list[Finding]:
+    """Microphones and speakers PortAudio sees; the kiosk needs one of each."""
+    from assistant.speech.devices import AudioDeviceError, list_devices
+
+    try:
+        devices = list_devices()
+    except AudioDeviceError as err:
+        detail, _, fix = err.message.partition(": ")
+        if err.code in _DEVICE_FIXES:
+            detail, fix = err.message.split(";")[0], _DEVICE_FIXES[err.code]
+        return [Finding("audio", "devices", False, detail, fix or None)]
+    findings = []
+    for kind, label in (("inputs", "input"), ("outputs", "output")):
+        usable = [device for device in devices if getattr(device, kind) > 0]
+        if not usable:
+            what = "microphone" if label == "input" else "speaker"
+            findings.append(
+                Finding(
+                    "audio", label, False, f"no {what} found", _DEVICE_FIXES["audio_device_missing"]
+                )
+            )
+            continue
+        default = next(
+            (
+                d
+                for d in usable
+                if (d.is_default_input if label == "input" else d.is_default_output)
+            ),
+            usable[0],
+        )
+        more = f" (+{len(usable) - 1} more)" if len(usable) > 1 else ""
+        findings.append(Finding("audio", label, True, f"{default.name}{more}"))
+    return findings
+
+
+def _chromium() -> str | None:
+    """The browser that checks generated pages: ``ASSISTANT_CHROMIUM`` or the Debian one."""
+    configured = os.environ.get(CHROMIUM_ENV)
+    if configured:
+        return configured if Path(configured).is_file() else None
+    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if Path(candidate).is_file():
+            return candidate
+    return shutil.which("chromium")
+
+
+def check_tools(settings: Settings) -> list[Finding]:
+    """Chromium (loads generated pages) and node (checks generated JavaScript)."""
+    findings = []
+    chromium = _chromium()
+    if chromium:
+        findings.append(Finding("tools", "chromium", True, chromium))
+    elif os.environ.get(CHROMIUM_ENV):
+        findings.append(
+            Finding(
+                "tools",
+                "chromium",
+                False,
+                f"{CHROMIUM_ENV}={os.environ[CHROMIUM_ENV]} does not exist",
+                f"point {CHROMIUM_ENV} at the browser, or unset it",
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                "tools",
+                "chromium",
+                False,
+                "not found: generated pages are checked without a browser",
+                "apt-get install chromium",
+            )
+        )
+    node = shutil.which("node")
+    if node:
+        findings.append(Finding("tools", "node", True, node))
+    else:
+        findings.append(
+            Finding(
+                "tools",
+                "node",
+                False,
+                "not found: generated JavaScript is not syntax-checked",
+                "apt-get install nodejs",
+            )
+        )
+    return findings
+
+
+def _writable(folder: Path) -> str | None:
+    """Why nothing can be written in ``folder`` (None when a file can be made there)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as err:
+        return err.strerror or str(err)
+
+
+def check_database(settings: Settings) -> list[Finding]:
+    """The data folder can be written and the database file, when present, is SQLite."""
+    data_dir = Path(settings.data_dir)
+    database = settings.database_path
+    fix = f"make {data_dir} writable for this user, or set data_dir in assistant.toml"
+    if not data_dir.exists():
+        parent = next((p for p in data_dir.absolute().parents if p.exists()), None)
+        problem = "no parent folder exists" if parent is None else _writable(parent)
+        if problem:
+            return [
+                Finding("database", "folder", False, f"{data_dir} cannot be made: {problem}", fix)
+            ]
+        return [Finding("database", "folder", True, f"{data_dir} (made on first start)")]
+    if not data_dir.is_dir():
+        return [Finding("database", "folder", False, f"{data_dir} is a file, not a folder", fix)]
+    problem = _writable(data_dir)
+    if problem:
+        return [Finding("database", "folder", False, f"{data_dir} is not writable: {problem}", fix)]
+    if not database.exists():
+        return [Finding("database", "folder", True, f"{data_dir} (writable; no database yet)")]
+    try:
+        connection = sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as err:
+        return [
+            Finding(
+                "database",
+                "file",
+                False,
+                f"{database}: {err}",
+                f"move {database} aside (the service makes a new one) or restore a backup",
+            )
+        ]
+    if not os.access(database, os.W_OK):
+        return [Finding("database", "file", False, f"{database} is read-only", fix)]
+    return [Finding("database", "folder", True, f"{data_dir} (writable; {database.name} readable)")]
+
+
+def check_jobs(settings: Settings) -> list[Finding]:
+    """The jobs users can choose; every broken file is named so staff can fix it."""
+    from assistant.jobs import load_jobs
+
+    catalog = load_jobs(settings.jobs_dir)
+    findings = []
+    if catalog.jobs:
+        findings.append(
+            Finding("jobs", "loaded", True, f"{len(catalog.jobs)} in {_shown(settings.jobs_dir)}")
+        )
+    elif not catalog.errors:
+        findings.append(
+            Finding(
+                "jobs",
+                "loaded",
+                False,
+                f"no job files in {_shown(settings.jobs_dir)}",
+                "add a job YAML (see dialogs/jobs) or set dialogs_dir",
+            )
+        )
+    for error in catalog.errors:
+        findings.append(
+            Finding("jobs", "broken", False, error.message, "fix the file; assistant jobs validate")
+        )
+    return findings
+
+
+PROBES: tuple[tuple[str, Callable[[Settings], list[Finding]]], ...] = (
+    ("stt", check_speech_to_text),
+    ("tts", check_text_to_speech),
+    ("vad", check_voice_activity),
+    ("audio", check_audio_devices),
+    ("tools", check_tools),
+    ("database", check_database),
+    ("jobs", check_jobs),
+)
+
+
+def run_checks(
+    settings: Settings, probes: Sequence[tuple[str, Callable[[Settings], list[Finding]]]] = PROBES
+) -> list[Finding]:
+    """Every probe's findings; a probe that fails becomes one finding saying why."""
+    findings: list[Finding] = []
+    for area, probe in probes:
+        try:
+            findings.extend(probe(settings))
+        except AssistantError as err:
+            findings.append(Finding(area, "error", False, err.message, _fix_of(err.message)))
+        except Exception as err:  # a probe must never crash the report
+            findings.append(
+                Finding(area, "error", False, f"the check failed: {type(err).__name__}: {err}")
+            )
+    return findings
+
+
+def _fix_of(message: str) -> str | None:
+    """Configuration errors start with the file they are about: correcting it is the fix."""
+    first = message.split(": ", 1)[0]
+    return "correct that file" if first.endswith((".yaml", ".yml", ".toml")) else None
+
+
+def format_findings(findings: Iterable[Finding]) -> str:
+    """Aligned lines: status, area, name, then what is there or what is missing and the fix."""
+    findings = list(findings)
+    area_width = max((len(f.area) for f in findings), default=0)
+    name_width = max((len(f.name) for f in findings), default=0)
+    lines = []
+    for finding in findings:
+        status = "ok" if finding.ok else "MISSING"
+        text = finding.detail
+        if finding.fix and not finding.ok:
+            text = f"{text} — {finding.fix}"
+        lines.append(
+            f"{status:<7} {finding.area:<{area_width}} {finding.name:<{name_width}} {text}".rstrip()
+        )
+    return "\n".join(lines)
+
+
+def exit_code(findings: Iterable[Finding]) -> int:
+    """1 when the database or the jobs are broken (the service cannot work); else 0."""
+    return int(any(not f.ok and f.area in CRITICAL_AREAS for f in findings))

@@ -1,0 +1,286 @@
+"""The kiosk channel: microphone → voice activity → recogniser → dialog → synthesis → speaker.
+
+The dialog decides everything; this adapter only turns sound into turns and replies into sound.
+Playback runs as its own task so the microphone is watched while the assistant speaks:
+
+* Gating. While the assistant speaks (and briefly after), microphone frames do not reach the
+  segmenter, so its own voice coming back through the microphone never becomes a turn.
+* Barge-in. The echo level is measured at the start of each playback; speech clearly louder
+  than that echo for a few frames stops playback at once and becomes the next turn, with the
+  frames heard so far kept as its beginning. "Stop" / 「ストップ」 is such speech too.
+* Silence. No time limits: after a quiet while the question is offered again gently, after a
+  long one the session pauses, and speaking resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.dialog import DialogManager
+from assistant.events import Reply, SessionState, Turn
+from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
+from assistant.speech.audio import FRAME_SECONDS
+from assistant.speech.devices import AudioSink, AudioSource
+from assistant.speech.segmenter import Segmenter, SpeechEnded
+from assistant.speech.synthesis import SpeechSynthesis
+
+_LOGGER = logging.getLogger(__name__)
+
+CHANNEL = "kiosk"
+ECHO_FRAMES = 30  # frames (0.9 s) of playback that measure the echo before barge-in is possible
+BARGE_IN_FRAMES = 3  # loud speech frames in a row that interrupt playback
+RMS_FLOOR = 300.0  # below this a frame is too quiet to interrupt anything
+PRE_ROLL_FRAMES = 10
+
+
+def rms(frame: bytes) -> float:
+    """Loudness of a frame, in 16-bit sample units."""
+    samples = np.frombuffer(frame, dtype="<i2").astype(np.float64)
+    return float(math.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
+
+
+def recognize(
+    recognizer: SpeechToText, language: str, grammar: tuple[str, ...] | None, pcm: bytes
+) -> Recognition:
+    """One utterance through one engine (blocking: run it in a thread)."""
+    stream = recognizer.start(language, list(grammar) if grammar else None)
+    stream.accept(pcm)
+    return stream.finish()
+
+
+@dataclass
+class KioskStats:
+    """What happened, for tests, tools and the benchmark."""
+
+    turns: list[str] = field(default_factory=list)
+    spoken: list[str] = field(default_factory=list)
+    barge_ins: int = 0
+    ignored_while_speaking: int = 0
+    reprompts: int = 0
+    end_of_speech_to_reply: list[float] = field(default_factory=list)
+
+
+class KioskChannel:
+    """One kiosk: a microphone, a speaker and a session."""
+
+    def __init__(
+        self,
+        manager: DialogManager,
+        *,
+        source: AudioSource,
+        sink: AudioSink,
+        recognizer_for: Callable[[str], SpeechToText | None],
+        synthesis: SpeechSynthesis,
+        vad: VoiceActivityDetector,
+        session_key: str = "kiosk:local",
+        language: str | None = None,
+        reprompt_after: float = 20.0,
+        pause_after: float = 120.0,
+        barge_in_ratio: float = 2.0,
+        gate_tail: float = 0.3,
+        stop_when_ended: bool = True,
+    ) -> None:
+        self.manager = manager
+        self.source = source
+        self.sink = sink
+        self.recognizer_for = recognizer_for
+        self.synthesis = synthesis
+        self.vad = vad
+        self.session_key = session_key
+        self.language = language
+        self.reprompt_frames = round(reprompt_after / FRAME_SECONDS)
+        self.pause_frames = round(pause_after / FRAME_SECONDS)
+        self.barge_in_ratio = barge_in_ratio
+        self.gate_tail = gate_tail
+        self.stop_when_ended = stop_when_ended
+        self.segmenter = Segmenter()
+        self.stats = KioskStats()
+        self._playback: asyncio.Task[bool] | None = None
+        self._recent: deque[tuple[bytes, bool]] = deque(maxlen=PRE_ROLL_FRAMES)
+        self._echo: list[float] = []
+        self._loud = 0
+        self._quiet_frames = 0
+        self._silence_sent = 0
+        self._state = SessionState.WELCOME
+        self._lock = asyncio.Lock()
+        self._interrupted = False
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Greet, then listen until the source ends or the session finishes."""
+        self.manager.add_listener(CHANNEL, self._on_unsolicited)
+        try:
+            await self._respond(await self.manager.resume(self.session_key, CHANNEL, self.language))
+            async for frame in self.source.frames():
+                await self._frame(frame)
+                if (
+                    self.stop_when_ended
+                    and self._state == SessionState.ENDED
+                    and not self._speaking()
+                ):
+                    break
+            await self._finish_playback()
+        finally:
+            self.manager.remove_listener(CHANNEL)
+            self.sink.stop()
+
+    async def _on_unsolicited(self, session_key: str, replies: list[Reply]) -> None:
+        if session_key == self.session_key:
+            await self._respond(replies)
+
+    # -- listening --------------------------------------------------------------------------
+
+    def _speaking(self) -> bool:
+        """Whether the microphone is gated: playing, or just finished (room echo dies out)."""
+        if self._interrupted:
+            return False
+        if self.sink.is_playing or (self._playback is not None and not self._playback.done()):
+            return True
+        ended = self.sink.ended_at
+        return ended is not None and time.monotonic() - ended < self.gate_tail
+
+    async def _frame(self, frame: bytes) -> None:
+        speech = self.vad.is_speech(frame)
+        if self._speaking():
+            if not self._barge_in(frame, speech):
+                self._recent.append((frame, speech))
+                return
+            # The onset of what interrupted us (older frames hold mostly our own echo).
+            for old, was_speech in list(self._recent)[-BARGE_IN_FRAMES:]:
+                await self._segment(old, was_speech)
+            self._recent.clear()
+        else:
+            self._echo.clear()
+            self._loud = 0
+        await self._segment(frame, speech)
+
+    def _barge_in(self, frame: bytes, speech: bool) -> bool:
+        """Whether this frame, heard while speaking, is the user talking over the assistant.
+
+        The assistant's own voice reaches the microphone at a level that stays within a range
+        for the whole playback; a person talking into the microphone is clearly above it.
+        """
+        level = rms(frame)
+        if len(self._echo) < ECHO_FRAMES:
+            self._echo.append(level)
+            return False
+        ordered = sorted(self._echo)
+        echo = ordered[int(0.9 * (len(ordered) - 1))]
+        loud = speech and level > max(RMS_FLOOR, self.barge_in_ratio * echo)
+        self._loud = self._loud + 1 if loud else 0
+        if not loud:
+            self._echo.append(level)
+        if self._loud < BARGE_IN_FRAMES:
+            self.stats.ignored_while_speaking += 1
+            return False
+        _LOGGER.info("barge-in: the user spoke over the assistant")
+        self.stats.barge_ins += 1
+        self.sink.stop()
+        self._loud = 0
+        self._interrupted = True  # what follows is the user's turn, not echo
+        return True
+
+    async def _segment(self, frame: bytes, speech: bool) -> None:
+        for event in self.segmenter.process(frame, speech):
+            if isinstance(event, SpeechEnded):
+                self._quiet_frames = 0
+                await self._utterance(event.audio)
+        if self.segmenter.in_speech or self._speaking():
+            self._quiet_frames = 0
+            return
+        self._quiet_frames += 1
+        if self._state in (SessionState.ENDED, SessionState.GENERATING):
+            return
+        if self._quiet_frames == self.pause_frames:
+            await self._event("long_silence")
+        elif (
+            self._quiet_frames % self.reprompt_frames == 0
+            and self._quiet_frames < self.pause_frames
+        ):
+            self.stats.reprompts += 1
+            await self._event("silence")
+
+    async def _event(self, name: str) -> None:
+        turn = Turn(session_key=self.session_key, text="", channel=CHANNEL, data={"event": name})
+        await self._respond(await self.manager.handle(turn))
+
+    async def _utterance(self, pcm: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        ended = loop.time()
+        expectation = await self.manager.expectation(self.session_key, self.language)
+        recognizer = self.recognizer_for(expectation.language)
+        if recognizer is None:
+            _LOGGER.error(
+                "no speech recogniser for %s: run `assistant check`", expectation.language
+            )
+            turn = Turn(session_key=self.session_key, audio=pcm, channel=CHANNEL)
+            await self._respond(await self.manager.handle(turn))
+            return
+        result = await asyncio.to_thread(
+            recognize, recognizer, expectation.language, expectation.phrases, pcm
+        )
+        if not result.text.strip():
+            return  # a cough, a door: nothing was said
+        self.stats.turns.append(result.text)
+        turn = Turn(
+            session_key=self.session_key,
+            text=result.text,
+            channel=CHANNEL,
+            confidence=result.confidence,
+            data={"engine": result.engine or recognizer.name},
+        )
+        replies = await self.manager.handle(turn)
+        self.stats.end_of_speech_to_reply.append(loop.time() - ended)
+        await self._respond(replies)
+
+    # -- speaking ---------------------------------------------------------------------------
+
+    async def _respond(self, replies: list[Reply]) -> None:
+        if not replies:
+            return
+        self._state = replies[-1].state
+        text = " ".join(r.speech for r in replies if r.speech)
+        async with self._lock:
+            await self._finish_playback(interrupt=True)
+            if not text:
+                return
+            session = await self.manager.session(self.session_key)
+            preferences = session.preferences if session else {}
+            language = replies[-1].language
+            rate = float(preferences.get("rate", 1.0))
+            volume = float(preferences.get("volume", 0.8))
+            self.stats.spoken.append(text)
+            self._echo.clear()
+            self._interrupted = False
+            self._playback = asyncio.create_task(
+                self.sink.play_stream(self._sentences(text, language, rate), volume=volume)
+            )
+
+    async def _sentences(self, text: str, language: str, rate: float) -> AsyncIterator[bytes]:
+        """Synthesis one sentence at a time, off the event loop, as playback needs it."""
+        iterator = self.synthesis.iter_sentences(text, language, rate)
+        sentinel = object()
+        while True:
+            chunk = await asyncio.to_thread(next, iterator, sentinel)
+            if chunk is sentinel:
+                return
+            yield chunk  # type: ignore[misc]
+
+    async def _finish_playback(self, interrupt: bool = False) -> None:
+        if self._playback is None:
+            return
+        if interrupt:
+            self.sink.stop()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._playback
+        self._playback = None

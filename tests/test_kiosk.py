@@ -1,0 +1,238 @@
+"""The kiosk channel end to end, in process: real speech in, real recognition, real synthesis.
+
+The user's side is spoken by Piper (once by espeak-ng) with room noise; the assistant's side is
+synthesised and "played" into a memory speaker that takes real (sped-up) time, so gating,
+echo and barge-in happen as they would in a room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from assistant.dialog import DialogManager
+from assistant.events import SessionState
+from assistant.queue import GenerationQueue
+from assistant.speech import audio
+from assistant.speech.devices import MemorySink
+from assistant.voice import VoiceKit, build_voice
+from channels.kiosk import KioskChannel
+from tests.speech_audio import mix, noise, speak_en, speak_espeak
+
+ROOM = 0.004  # background noise level
+
+
+@pytest.fixture(scope="module")
+def voice() -> VoiceKit:
+    return build_voice()
+
+
+class ConversingUser:
+    """A microphone with a person behind it who waits for the assistant to finish talking,
+    then answers what was asked (chosen from what the assistant said last)."""
+
+    def __init__(
+        self,
+        kiosk: Callable[[], KioskChannel],
+        sink: MemorySink,
+        answer: Callable[[str], bytes | None],
+    ) -> None:
+        self.kiosk = kiosk
+        self.sink = sink
+        self.answer = answer
+        self.said: list[str] = []
+        self._closed = False
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        quiet = mix(audio.silence(audio.FRAME_SECONDS), noise(audio.FRAME_SECONDS, ROOM))
+        heard = 0
+        while not self._closed:
+            # The assistant is talking: the room is quiet (apart from noise) meanwhile.
+            while self.sink.is_playing or self.kiosk()._speaking():
+                await asyncio.sleep(0.005)
+                yield quiet
+            spoken = self.kiosk().stats.spoken
+            if len(spoken) == heard:  # nothing new was said: think a moment
+                for _ in range(10):
+                    yield quiet
+                continue
+            heard = len(spoken)
+            utterance = self.answer(spoken[-1])
+            if utterance is None:
+                return
+            if not utterance:  # nothing to say: the room stays quiet a while
+                for _ in range(30):
+                    await asyncio.sleep(0.01)
+                    yield quiet
+                continue
+            pcm = mix(audio.silence(0.4) + utterance + audio.silence(1.4), noise(99, ROOM))
+            for frame in audio.frames(pcm):
+                await asyncio.sleep(0)
+                yield frame
+
+    async def close(self) -> None:
+        self._closed = True
+
+
+def _english_user(last: str, speak: Callable[[str], bytes] = speak_en) -> bytes | None:
+    """What a person answers to what the assistant said last (quiz game job)."""
+    table = [  # the read-back and confirm quote the questions: look for them first
+        ("Is that right?", "yes"),
+        ("Is everything right?", "yes"),
+        ("What next?", "finish"),
+        ("What would you like to make?", "number four"),
+        ("What should the quiz be called?", "animal quiz"),
+        ("What should the quiz be about?", "animals"),
+        ("How many questions?", "five"),
+        ("Question 4 of 4", "yes"),
+        ("making", ""),  # it is working on it: wait quietly
+    ]
+    for cue, answer in table:
+        if cue.lower() in last.lower():
+            return speak(answer) if answer else b""
+    return None if "Goodbye" in last else speak("repeat")
+
+
+async def _run_session(
+    manager: DialogManager, queue: GenerationQueue, voice: VoiceKit, speak: Callable[[str], bytes]
+) -> tuple[KioskChannel, MemorySink, float]:
+    sink = MemorySink(speed=8.0)
+    holder: list[KioskChannel] = []
+    user = ConversingUser(lambda: holder[0], sink, lambda last: _english_user(last, speak))
+    kiosk = KioskChannel(
+        manager, source=user, sink=sink, recognizer_for=voice.recognizer_for,
+        synthesis=voice.synthesis, vad=voice.vad, session_key="kiosk:test", language="en",
+    )  # fmt: skip
+    holder.append(kiosk)
+    await queue.start()
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(kiosk.run(), 120)
+    finally:
+        await queue.stop()
+    return kiosk, sink, time.monotonic() - started
+
+
+async def test_a_whole_spoken_session_reaches_delivery(
+    manager: DialogManager, queue: GenerationQueue, voice: VoiceKit
+) -> None:
+    kiosk, sink, _ = await _run_session(manager, queue, voice, speak_en)
+    session = await manager.session("kiosk:test")
+    history = "\n".join(kiosk.stats.spoken)
+    assert session is not None and session.state == SessionState.ENDED, history
+    assert session.artifact_id, "something was delivered"
+    artifact = await manager.store.artifact(session.artifact_id)
+    answers = artifact.manifest["answers"]
+    assert answers["topic"] == "animals" and answers["question_count"] == 5, answers
+    assert answers["show_answer"] is True and answers["quiz_title"], answers
+    assert "Your Quiz game is ready. It is on the screen." in history
+    assert "http" not in history, "links are never read aloud"
+    assert audio.duration(bytes(sink.played)) > 20, "the replies went to the speaker"
+    assert kiosk.stats.barge_ins == 0, "its own voice never interrupted it"
+
+
+async def test_a_closed_answer_spoken_by_espeak(
+    manager: DialogManager, queue: GenerationQueue, voice: VoiceKit
+) -> None:
+    def espeak_user(last: str) -> bytes | None:
+        if "What would you like to make?" in last:
+            return speak_espeak("number four")
+        return None  # then walks away
+
+    sink = MemorySink(speed=8.0)
+    holder: list[KioskChannel] = []
+    user = ConversingUser(lambda: holder[0], sink, espeak_user)
+    kiosk = KioskChannel(
+        manager, source=user, sink=sink, recognizer_for=voice.recognizer_for,
+        synthesis=voice.synthesis, vad=voice.vad, session_key="kiosk:espeak", language="en",
+    )  # fmt: skip
+    holder.append(kiosk)
+    await asyncio.wait_for(kiosk.run(), 90)
+    session = await manager.session("kiosk:espeak")
+    assert session is not None and session.job_id == "quiz_game", kiosk.stats.turns
+
+
+class TalkingOver:
+    """A microphone that hears the assistant's own voice (echo) and, once, the user talking
+    over it loudly."""
+
+    def __init__(self, sink: MemorySink, over: bytes | None, after: float) -> None:
+        self.sink = sink
+        self.over = over
+        self.after = after
+        self.barged_at: float | None = None
+        self.stopped_at: float | None = None
+        self._closed = False
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        position = 0
+        while not self.sink.is_playing:
+            await asyncio.sleep(0.005)
+            yield audio.silence(audio.FRAME_SECONDS)
+        start = len(self.sink.played)
+        spoken_frames = 0
+        user = self.over
+        while not self._closed:
+            await asyncio.sleep(0.004)
+            played = bytes(self.sink.played[start:])
+            if len(played) < position + audio.FRAME_BYTES and self.sink.is_playing:
+                continue
+            echo = audio.scale(played[position : position + audio.FRAME_BYTES], 0.15)
+            echo = echo.ljust(audio.FRAME_BYTES, b"\0")
+            position += audio.FRAME_BYTES
+            spoken_frames += 1
+            frame = echo
+            if user is not None and spoken_frames * audio.FRAME_SECONDS >= self.after:
+                chunk, user = user[: audio.FRAME_BYTES], user[audio.FRAME_BYTES :] or None
+                frame = mix(echo, audio.scale(chunk.ljust(audio.FRAME_BYTES, b"\0"), 1.0))
+                if self.barged_at is None:
+                    self.barged_at = time.monotonic()
+            if self.stopped_at is None and self.barged_at is not None and not self.sink.is_playing:
+                self.stopped_at = time.monotonic()
+            yield frame
+            if not self.sink.is_playing and user is None and spoken_frames > 200:
+                for _ in range(80):  # the rest of the room after everything
+                    yield audio.silence(audio.FRAME_SECONDS)
+                return
+
+    async def close(self) -> None:
+        self._closed = True
+
+
+async def _talk_over(
+    manager: DialogManager, voice: VoiceKit, over: bytes | None
+) -> tuple[KioskChannel, TalkingOver]:
+    sink = MemorySink(speed=1.0)
+    source = TalkingOver(sink, over, after=1.5)
+    kiosk = KioskChannel(
+        manager, source=source, sink=sink, recognizer_for=voice.recognizer_for,
+        synthesis=voice.synthesis, vad=voice.vad, session_key="kiosk:over", language="en",
+        stop_when_ended=False,
+    )  # fmt: skip
+    await asyncio.wait_for(kiosk.run(), 120)
+    return kiosk, source
+
+
+async def test_own_voice_in_the_microphone_never_becomes_a_turn(
+    manager: DialogManager, voice: VoiceKit
+) -> None:
+    kiosk, _ = await _talk_over(manager, voice, over=None)
+    assert kiosk.stats.turns == [] and kiosk.stats.barge_ins == 0
+    assert kiosk.stats.ignored_while_speaking > 50
+    session = await manager.session("kiosk:over")
+    assert session.state == SessionState.CHOOSE_JOB
+
+
+async def test_speaking_over_the_assistant_stops_it_and_is_the_next_turn(
+    manager: DialogManager, voice: VoiceKit
+) -> None:
+    kiosk, source = await _talk_over(
+        manager, voice, over=speak_en("number two") + audio.silence(1.5)
+    )
+    assert kiosk.stats.barge_ins == 1
+    assert source.stopped_at is not None and source.stopped_at - source.barged_at <= 0.3
+    session = await manager.session("kiosk:over")
+    assert session.job_id == "event_page", kiosk.stats.turns
