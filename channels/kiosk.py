@@ -30,7 +30,7 @@ from assistant.events import Reply, SessionState, Turn
 from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
 from assistant.speech.audio import FRAME_SECONDS
 from assistant.speech.devices import AudioSink, AudioSource
-from assistant.speech.segmenter import Segmenter, SpeechEnded
+from assistant.speech.segmenter import Segmenter, SpeechEnded, clamp_silence_seconds
 from assistant.speech.synthesis import SpeechSynthesis
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ ECHO_FRAMES = 30  # frames (0.9 s) of playback that measure the echo before barg
 BARGE_IN_FRAMES = 3  # loud speech frames in a row that interrupt playback
 RMS_FLOOR = 300.0  # below this a frame is too quiet to interrupt anything
 PRE_ROLL_FRAMES = 10
+DEFAULT_SILENCE = 1.0
 
 
 def rms(frame: bytes) -> float:
@@ -259,6 +260,10 @@ class KioskChannel:
             language = replies[-1].language
             rate = float(preferences.get("rate", 1.0))
             volume = float(preferences.get("volume", 0.8))
+            # The user's own end-of-speech silence (0.25-5 s), kept with their session.
+            self.segmenter.silence_seconds = clamp_silence_seconds(
+                float(preferences.get("silence", DEFAULT_SILENCE))
+            )
             self.stats.spoken.append(text)
             self._echo.clear()
             self._interrupted = False
