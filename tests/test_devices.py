@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from assistant.speech import audio
-from assistant.speech.devices import MemorySink, MemorySource, _Rechunker, iter_chunks
+from assistant.speech.devices import _Rechunker
+from assistant.speech.memory import MemorySink, MemorySource, iter_chunks
 from tests.alsa import FakeSoundCard, write_asoundrc
 
 
@@ -145,7 +146,8 @@ def test_speaker_output_lands_in_the_speaker_file(tmp_path: Path) -> None:
         f"""
 import asyncio, json, time
 from pathlib import Path
-from assistant.speech.devices import Speaker, iter_chunks
+from assistant.speech.devices import Speaker
+from assistant.speech.memory import iter_chunks
 sounds = Path({str(sounds)!r})
 async def later(chunks):
     for chunk in chunks:

@@ -17,7 +17,7 @@ from assistant.dialog import DialogManager
 from assistant.events import SessionState
 from assistant.queue import GenerationQueue
 from assistant.speech import audio
-from assistant.speech.devices import MemorySink
+from assistant.speech.memory import MemorySink
 from assistant.voice import VoiceKit, build_voice
 from channels.kiosk import KioskChannel
 from tests.speech_audio import mix, noise, speak_en, speak_espeak

@@ -85,7 +85,7 @@ class FileServer:
                 self.wfile.write(data)
 
             def log_message(self, *args: object) -> None:
-                pass
+                """Keep the test output quiet."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(

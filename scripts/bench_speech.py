@@ -1,0 +1,296 @@
+"""Speech benchmarks, one ``name: value unit`` line per figure (medians over ``--runs``).
+
+Recognition: real-time factor (processing time / audio length, the whole utterance through
+``channels.kiosk.recognize``) per engine and mode, on short spoken answers: Piper English for
+PocketSphinx, espeak-ng Korean for Vosk (the Korean model is the only Vosk model here). End of
+speech to final text: the utterance goes to ``stream.accept`` in 30 ms chunks as a live
+microphone would (untimed), then only ``stream.finish()`` is timed.
+Synthesis: request to the first sentence's PCM from ``iter_sentences`` per engine and language,
+after a warm-up load, with the sentence cache cleared before every run.
+Voice turn: end of speech → recognise (grammar, as the kiosk does) → ``manager.handle`` → first
+sentence of the reply synthesised by Piper, on a temporary SQLite store, with the sentence cache
+cleared (cold) and kept (warm); the segmenter's silence comes before all of it, so the total
+adds the default silence setting. The goal is silence + 150 ms at p50.
+Memory: a separate process builds the services and the voice kit, runs one spoken turn
+(recognition and synthesis in English) and reports its peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from assistant.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH  # noqa: E402
+from assistant.speech.segmenter import SILENCE_DEFAULT  # noqa: E402
+from assistant.speech.synthesis import SpeechSynthesis  # noqa: E402
+
+CHUNK_BYTES = int(0.03 * SAMPLE_RATE) * SAMPLE_WIDTH  # 30 ms, one microphone frame
+PRE_ROLL = 0.3  # seconds before the speech, as the segmenter keeps
+TRAILING = 0.2  # seconds after it, as the segmenter leaves
+NOISE_LEVEL = 0.003  # a quiet room
+
+ANSWERS_EN = ("yes", "no", "one", "two", "three", "four", "five", "six", "seven", "eight",
+              "nine", "ten", "help", "go back", "start over", "skip", "repeat", "number four",
+              "cancel", "warm")  # fmt: skip
+ANSWERS_KO = ("네", "아니요", "하나", "둘", "셋", "넷", "다섯", "여섯", "일곱", "여덟", "아홉",
+              "열", "다시", "도움", "취소", "처음", "뒤로", "좋아요", "싫어요", "그만")  # fmt: skip
+
+PROMPTS = {  # engine, language, prompt of 2-3 sentences
+    ("piper", "en"): "Question 2 of 4. What should the quiz be about? Say a number or a name.",
+    ("espeak-ng", "en"): "Question 2 of 4. What should the quiz be about? Say a number or a name.",
+    ("openjtalk", "ja"): "質問2です。クイズのテーマは何ですか？番号か名前を言ってください。",
+    ("espeak-ng", "ja"): "しつもん に です。クイズ の テーマ は なんですか？"
+    "ばんごう か なまえ を いって ください。",
+}
+WARM_UP = {"en": "Hello there, this is a warm-up.", "ja": "こんにちは。じゅんびです。"}
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def seconds_of(pcm: bytes) -> float:
+    return len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+
+
+def in_room(speech: bytes) -> bytes:
+    """Speech with pre-roll and trailing quiet, over a little room noise."""
+    from tests.speech_audio import mix, noise
+
+    pad = b"\0\0" * int(PRE_ROLL * SAMPLE_RATE)
+    tail = b"\0\0" * int(TRAILING * SAMPLE_RATE)
+    clip = pad + speech + tail
+    return mix(clip, noise(round(seconds_of(clip) + 0.05, 1), NOISE_LEVEL)[: len(clip)])
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.0f} ms"
+
+
+# -- recognition ----------------------------------------------------------------------------
+
+
+def bench_recognition(voice: Any, runs: int) -> None:
+    from channels.kiosk import recognize
+    from tests.speech_audio import speak_en, speak_espeak
+
+    cases: list[tuple[str, str, Sequence[str], Callable[[str], bytes]]] = [
+        ("pocketsphinx", "en", ANSWERS_EN, speak_en),
+        ("vosk", "ko", ANSWERS_KO, lambda text: speak_espeak(text, "ko")),
+    ]
+    for engine, language, answers, speak in cases:
+        recognizer = voice.recognizer_for(language)
+        if recognizer is None or recognizer.name != engine:
+            print(f"stt_{engine}_missing: 1 flag", flush=True)
+            continue
+        clips = [in_room(speak(answers[i % len(answers)])) for i in range(runs)]
+        for mode, grammar in (("free", None), ("grammar", tuple(answers))):
+            recognize(recognizer, language, grammar, clips[0])  # warm-up: model, search
+            factors: list[float] = []
+            finishes: list[float] = []
+            correct = 0
+            for index, clip in enumerate(clips):
+                start = time.perf_counter()
+                result = recognize(recognizer, language, grammar, clip)
+                factors.append((time.perf_counter() - start) / seconds_of(clip))
+                expected = answers[index % len(answers)]
+                correct += result.text.strip() == expected
+                stream = recognizer.start(language, list(grammar) if grammar else None)
+                for offset in range(0, len(clip), CHUNK_BYTES):
+                    stream.accept(clip[offset : offset + CHUNK_BYTES])
+                start = time.perf_counter()
+                stream.finish()
+                finishes.append(time.perf_counter() - start)
+            name = f"stt_{engine}_{mode}"
+            print(f"{name}_rtf: {statistics.median(factors):.3f}")
+            print(f"{name}_end_to_text_p50: {ms(statistics.median(finishes))}")
+            print(f"{name}_exact: {correct} of {len(clips)}", flush=True)
+
+
+# -- synthesis ------------------------------------------------------------------------------
+
+
+def _single(synthesis: SpeechSynthesis, engine: str, language: str) -> SpeechSynthesis | None:
+    """A facade with only ``engine`` for ``language`` (no fallback), or None when missing."""
+    for candidate in synthesis.engines.get(language, ()):
+        if candidate.name == engine and candidate.supports(language):
+            return SpeechSynthesis({language: [candidate]})
+    return None
+
+
+def bench_synthesis(voice: Any, runs: int) -> None:
+    for (engine, language), prompt in PROMPTS.items():
+        name = f"tts_{engine.replace('-', '')}_{language}"
+        single = _single(voice.synthesis, engine, language)
+        if single is None:
+            print(f"{name}_missing: 1 flag", flush=True)
+            continue
+        next(single.iter_sentences(WARM_UP[language], language))  # load the voice
+        timings: list[float] = []
+        for _ in range(runs):
+            single.clear_cache()
+            start = time.perf_counter()
+            next(single.iter_sentences(prompt, language))
+            timings.append(time.perf_counter() - start)
+        print(f"{name}_first_audio_p50: {ms(statistics.median(timings))}", flush=True)
+
+
+# -- the whole voice turn -------------------------------------------------------------------
+
+
+async def _voice_turns(voice: Any, runs: int, folder: Path, cold: bool) -> tuple[list[float], int]:
+    from assistant.dialog import DialogManager
+    from assistant.events import Turn
+    from assistant.i18n import load_phrases
+    from assistant.jobs import load_jobs
+    from assistant.store import SQLiteStore
+    from channels.kiosk import CHANNEL, recognize
+    from tests.speech_audio import speak_en
+
+    store = SQLiteStore(folder / f"voice-{cold}.db")
+    await store.open()
+    manager = DialogManager(
+        jobs=load_jobs(PROJECT_ROOT / "dialogs" / "jobs"),
+        phrases=load_phrases(PROJECT_ROOT / "dialogs" / "locales"),
+        store=store,
+        default_language="en",
+    )
+    key = "kiosk:bench"
+    for text in ("", "4", "My quiz"):  # to the quiz's topic question: a closed answer
+        await manager.handle(Turn(session_key=key, text=text, language="en", channel=CHANNEL))
+    loop = ("number four", "go back")  # topic -> count question -> back to topic, and again
+    clips = {text: in_room(speak_en(text)) for text in loop}
+    timings: list[float] = []
+    heard = 0
+    try:
+        for index in range(runs + 2):  # two untimed warm-up turns
+            said = loop[index % 2]
+            pcm = clips[said]
+            if cold:
+                voice.synthesis.clear_cache()
+            start = time.perf_counter()  # the segmenter has just handed over the utterance
+            expectation = await manager.expectation(key, "en")
+            recognizer = voice.recognizer_for(expectation.language)
+            result = await asyncio.to_thread(
+                recognize, recognizer, expectation.language, expectation.phrases, pcm
+            )
+            turn = Turn(
+                session_key=key,
+                text=result.text if result.text.strip() else said,
+                channel=CHANNEL,
+                confidence=result.confidence,
+                data={"engine": result.engine or recognizer.name},
+            )
+            replies = await manager.handle(turn)
+            text = " ".join(r.speech for r in replies if r.speech)
+            iterator = voice.synthesis.iter_sentences(text, replies[-1].language, 1.0)
+            await asyncio.to_thread(next, iterator)
+            elapsed = time.perf_counter() - start
+            if index >= 2:
+                timings.append(elapsed)
+                heard += result.text.strip() == said
+    finally:
+        await store.close()
+    return timings, heard
+
+
+def bench_voice_turn(voice: Any, runs: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        for cold, label in ((True, ""), (False, "_cached")):
+            timings, heard = asyncio.run(_voice_turns(voice, runs, Path(folder), cold))
+            p50 = statistics.median(timings)
+            print(f"voice_turn_processing{label}_p50: {ms(p50)}")
+            print(f"voice_turn_processing{label}_p90: {ms(percentile(timings, 0.9))}")
+            print(f"voice_turn_total{label}_p50_silence_{SILENCE_DEFAULT}: {ms(p50 + SILENCE_DEFAULT)}")
+            print(f"voice_turn{label}_heard_exactly: {heard} of {len(timings)}", flush=True)
+    print(f"voice_turn_goal_p50_silence_{SILENCE_DEFAULT}: {ms(SILENCE_DEFAULT + 0.150)}")
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+async def _memory_child() -> None:
+    """Services and the English voice as ``assistant kiosk`` has them, one spoken turn."""
+    from assistant.app import Services
+    from assistant.config import load_settings
+    from assistant.events import Turn
+    from assistant.voice import build_voice
+    from channels.kiosk import CHANNEL, recognize
+
+    with tempfile.TemporaryDirectory() as folder:
+        voice = build_voice()
+        services = Services.build(load_settings(environ={}, data_dir=folder))
+        await services.start()
+        try:
+            key = "kiosk:memory"
+            replies = await services.manager.resume(key, CHANNEL, "en")
+            text = " ".join(r.speech for r in replies if r.speech)
+            spoken = voice.synthesis.synthesize(text, "en")  # loads Piper English
+            expectation = await services.manager.expectation(key, "en")
+            recognizer = voice.recognizer_for("en")
+            assert recognizer is not None
+            answer = voice.synthesis.synthesize("Number four.", "en")
+            result = await asyncio.to_thread(
+                recognize, recognizer, "en", expectation.phrases, in_room(answer)
+            )
+            await services.manager.handle(Turn(key, result.text or "4", channel=CHANNEL))
+        finally:
+            await services.stop()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    print(json.dumps({"peak_mb": peak_kb / 1024, "heard": result.text, "spoken": len(spoken)}))
+
+
+def bench_memory() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--memory-child"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+    )
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode or not lines:
+        print(f"kiosk_memory_en_failed: {completed.returncode} exit", flush=True)
+        print(completed.stderr[-2000:], file=sys.stderr)
+        return
+    report = json.loads(lines[-1])
+    print(f"kiosk_memory_en: {report['peak_mb']:.0f} MB", flush=True)
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20, help="utterances / runs per figure")
+    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        asyncio.run(_memory_child())
+        return
+    from assistant.voice import build_voice
+
+    voice = build_voice()
+    bench_recognition(voice, args.runs)
+    bench_synthesis(voice, args.runs)
+    bench_voice_turn(voice, args.runs)
+    bench_memory()
+
+
+if __name__ == "__main__":
+    main()
