@@ -233,6 +233,9 @@ class KioskChannel:
         if not result.text.strip():
             return  # a cough, a door: nothing was said
         self.stats.turns.append(result.text)
+        _LOGGER.info(
+            "heard %r (confidence %.2f, %s)", result.text, result.confidence, recognizer.name
+        )
         turn = Turn(
             session_key=self.session_key,
             text=result.text,
