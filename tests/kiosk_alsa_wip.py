@@ -1,3 +1,7 @@
+# WORK IN PROGRESS, deliberately not collected by pytest (the name does not start with test_).
+# A whole spoken kiosk session through the real sounddevice/ALSA path (issue 4). It reaches the
+# third question but loses about half of the spoken answers; see the issue 4 note. Rename to
+# test_kiosk_alsa.py once it passes reliably.
 """A whole spoken kiosk session through the real sound path: ``assistant kiosk`` in a subprocess,
 its microphone and speaker being ALSA ``file`` devices configured by an ``.asoundrc`` we write.
 
