@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from assistant.events import SessionState
 from assistant.jobs import Job, Question
-from assistant.understanding_phrases import _COMMAND_PHRASES, _NO, _YES
+from assistant.understanding_phrases import command_phrases, yes_no_phrases
 
 _EN_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
             "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
@@ -83,12 +83,12 @@ def _in_language(phrases: Iterable[str], language: str) -> list[str]:
 
 def commands(language: str) -> list[str]:
     """Every command phrase in ``language``."""
-    return _in_language((p for ps in _COMMAND_PHRASES.values() for p in ps), language)
+    return _in_language(command_phrases(), language)
 
 
 def yes_no(language: str) -> list[str]:
     """Ways to say yes or no in ``language``."""
-    return _in_language([*_YES, *_NO], language)
+    return _in_language(yes_no_phrases(), language)
 
 
 def question_phrases(question: Question, language: str) -> list[str] | None:

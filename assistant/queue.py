@@ -100,8 +100,7 @@ class GenerationQueue:
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            error = await self._record_failure(request, err)
-            return error
+            return await self._record_failure(request, err)
         await self.store.finish(task_id, artifact)
         return artifact
 

@@ -250,3 +250,13 @@ def parse_yes_no(text: str) -> bool | None:
     if _HEDGES.search(normalized):
         return None  # "ok maybe", 「はい、たぶん」: unsure answers are asked again
     return votes.pop() if len(votes) == 1 else None
+
+
+def command_phrases() -> list[str]:
+    """Every command phrase as written in the table (for recogniser grammars)."""
+    return [phrase for phrases in _COMMAND_PHRASES.values() for phrase in phrases]
+
+
+def yes_no_phrases() -> list[str]:
+    """Every way to say yes or no (for recogniser grammars)."""
+    return [*_YES, *_NO]

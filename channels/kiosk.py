@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -145,10 +144,8 @@ class KioskChannel:
         """Whether the microphone is gated: playing, or just finished (room echo dies out)."""
         if self._interrupted:
             return False
-        if self.sink.is_playing or (self._playback is not None and not self._playback.done()):
-            return True
-        ended = self.sink.ended_at
-        return ended is not None and time.monotonic() - ended < self.gate_tail
+        playback_pending = self._playback is not None and not self._playback.done()
+        return playback_pending or self.sink.should_gate_microphone(self.gate_tail)
 
     async def _frame(self, frame: bytes) -> None:
         speech = self.vad.is_speech(frame)

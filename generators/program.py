@@ -7,6 +7,7 @@ showing its README, its code and what it prints when started.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from assistant.jobs import Job
@@ -33,8 +34,8 @@ class ProgramGenerator:
     async def generate(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
         """Render the program and its README, then check and try it."""
         main = output_name(job.template)
-        code, palette = self.renderer.render(job, request)
-        readme, _ = self.renderer.render(job, request, README_TEMPLATE)
+        code, palette = await asyncio.to_thread(self.renderer.render, job, request)
+        readme, _ = await asyncio.to_thread(self.renderer.render, job, request, README_TEMPLATE)
         await write_text(folder, main, code)
         await write_text(folder, "README.md", readme)
         checks: list[CheckResult] = []
@@ -45,7 +46,9 @@ class ProgramGenerator:
             if checks[-1].passed:
                 sample = await self._sample_run(folder, main)
                 extra = {"code": code, "readme": readme, "sample_run": sample}
-                preview, _ = self.renderer.render(job, request, PREVIEW_TEMPLATE, extra)
+                preview, _ = await asyncio.to_thread(
+                    self.renderer.render, job, request, PREVIEW_TEMPLATE, extra
+                )
                 await write_text(folder, "preview.html", preview)
         else:
             checks.append(await check_javascript(folder / main))

@@ -103,6 +103,10 @@ class AudioSink(Protocol):
         """Interrupt what is playing and what is waiting to play."""
         ...
 
+    def should_gate_microphone(self, tail: float = 0.3) -> bool:
+        """True while playing and ``tail`` seconds after, when the room still echoes."""
+        ...
+
 
 def _sounddevice() -> ModuleType:
     """``sounddevice``, imported late so that memory sources work without PortAudio."""
@@ -366,6 +370,10 @@ class _PlaybackState:
             return True
         return self._ended_at is not None and time.monotonic() - self._ended_at < tail
 
+    async def play(self, pcm: bytes, *, volume: float = 1.0) -> bool:
+        """Play project PCM; False when ``stop()`` cut it short (subclasses: play_stream)."""
+        return await self.play_stream([pcm], volume=volume)  # type: ignore[attr-defined]
+
     def _started(self) -> None:
         self._playing_since = time.monotonic()
 
@@ -474,10 +482,6 @@ class Speaker(_PlaybackState):
         self.rate = rate
         _LOGGER.info("speaker %r open at %d Hz", info["name"], rate)
         return self._stream
-
-    async def play(self, pcm: bytes, *, volume: float = 1.0) -> bool:
-        """Play project PCM; False when ``stop()`` cut it short."""
-        return await self.play_stream([pcm], volume=volume)
 
     async def play_stream(
         self, chunks: AsyncIterator[bytes] | Iterable[bytes], *, volume: float = 1.0

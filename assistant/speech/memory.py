@@ -72,10 +72,6 @@ class MemorySink(_PlaybackState):
         self.utterances: list[bytes] = []  # what each play call got heard
         self._stopped = asyncio.Event()
 
-    async def play(self, pcm: bytes, *, volume: float = 1.0) -> bool:
-        """Play project PCM; False when ``stop()`` cut it short."""
-        return await self.play_stream([pcm], volume=volume)
-
     async def play_stream(
         self, chunks: AsyncIterator[bytes] | Iterable[bytes], *, volume: float = 1.0
     ) -> bool:
