@@ -19,6 +19,7 @@ from assistant.jobs import Job, JobCatalog, load_jobs
 from assistant.queue import GenerationQueue
 from assistant.session import Artifact, GenerationRequest
 from assistant.store import SQLiteStore
+from channels.web.channel import WebChannel
 from generators.browser import BrowserChecker, find_chromium
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
@@ -94,6 +95,34 @@ class Services:
         )
         manager.on_enqueue = queue.wake
         return cls(settings, jobs, phrases, store, manager, queue, browser)
+
+    def web_channel(self, *, voice: bool | None = None) -> WebChannel:
+        """The web chat, with speech when the speech packages are installed and wanted.
+
+        Engines load on first use, so a server nobody talks to pays only for the imports.
+        """
+        settings = self.settings
+        recognizer_for = vad_factory = synthesize = None
+        if settings.web_voice if voice is None else voice:
+            try:
+                from assistant.speech.vad import WebRtcVad
+                from assistant.voice import build_voice
+            except ImportError as err:
+                _LOGGER.warning("web chat without speech (%s): run scripts/setup", err)
+            else:
+                kit = build_voice()
+                recognizer_for, vad_factory = kit.recognizer_for, WebRtcVad
+                synthesize = kit.synthesis.synthesize
+        return WebChannel(
+            self.manager,
+            self.phrases,
+            default_language=settings.language,
+            base_url=settings.base_url,
+            kiosk_id=settings.kiosk_id,
+            recognizer_for=recognizer_for,
+            vad_factory=vad_factory,
+            synthesize=synthesize,
+        )
 
     async def generate_now(
         self, job: Job, answers: dict[str, Any], language: str

@@ -96,7 +96,9 @@ def _setup_logging(settings: Settings, quiet: bool = False) -> None:
 async def _serve(settings: Settings) -> None:
     services = Services.build(settings)
     await services.start()
-    runner = web.AppRunner(init_app(services.store, services.jobs, base_url=settings.base_url))
+    app = init_app(services.store, services.jobs, base_url=settings.base_url)
+    services.web_channel().add_routes(app)
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
@@ -275,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "transcribe":
             return _transcribe(args)
         if command == "kiosk":
-            _setup_logging(settings, quiet=True)
+            _setup_logging(settings)
             return asyncio.run(_kiosk(settings, args))
         if command == "generate":
             _setup_logging(settings, quiet=True)

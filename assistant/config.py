@@ -7,6 +7,7 @@ the key and what is allowed, because staff, not users, read it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -35,6 +36,8 @@ class Settings:
     generation_timeout: float = 120.0
     link_expiry_hours: float = 0.0
     log_level: str = "info"
+    kiosk_id: str = "local"
+    web_voice: bool = True
 
     @property
     def jobs_dir(self) -> Path:
@@ -111,6 +114,24 @@ def _number(low: float, high: float, unit: str) -> Callable[[str, Any], float]:
     return convert
 
 
+def _kiosk_id(key: str, value: Any) -> str:
+    text = _text(key, value)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
+        raise ConfigError(f"{key}: {text!r} must be 1-40 letters, digits, - or _")
+    return text
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key}: {value!r} is not allowed; use true or false")
+
+
 def _url(key: str, value: Any) -> str:
     text = _text(key, value)
     if text and not text.startswith(("http://", "https://")):
@@ -129,6 +150,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "generation_timeout": _number(1.0, 3600.0, "seconds"),
     "link_expiry_hours": _number(0.0, 24.0 * 365, "hours (0 = links never expire)"),
     "log_level": _choice("debug", "info", "warning", "error"),
+    "kiosk_id": _kiosk_id,
+    "web_voice": _flag,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -121,6 +121,25 @@ class DialogManager:
             )
         return self.flow.expectation(session)
 
+    async def update_preferences(
+        self, session_key: str, channel: str, values: dict[str, object], language: str | None = None
+    ) -> Session:
+        """Merge ``values`` into the session's preferences and store them (validated by caller).
+
+        Preferences live with the session, so a theme or a slower voice follows the user to a
+        reloaded page or another device; the change is committed like a turn, with no reply.
+        """
+        async with self._locks.hold(session_key):
+            session = await self._load(session_key, language, channel)
+            session.preferences = {**session.preferences, **values}
+            await self._commit(session, session.state, channel, None, Step())
+        return session
+
+    async def last_replies(self, session_key: str) -> list[Reply]:
+        """What the session was last told (a screen mirroring a session started elsewhere)."""
+        wires = await self.store.last_replies(session_key)
+        return [Reply.from_wire(wire) for wire in wires]
+
     async def session(self, session_key: str) -> Session | None:
         """The stored session (read-only view for channels and tests)."""
         return await self.store.load(session_key)

@@ -94,9 +94,11 @@ class DialogFlow:
         if session.state in (SessionState.WELCOME, SessionState.ENDED):
             step.replies = self.welcome(session)
             return step
-        command = detect_command(text) if text else None
-        if command is not None and self._names_a_choice(session, text):
-            command = None  # a choice labelled "English" is an answer, not a language switch
+        command = _data_command(turn)
+        if command is None and text:
+            command = detect_command(text)
+            if command is not None and self._names_a_choice(session, text):
+                command = None  # a choice labelled "English" is an answer, not a language switch
         if session.paused:
             session.paused = False
             if command is None or command.name in ("resume", "pause", "repeat"):
@@ -488,6 +490,22 @@ class DialogFlow:
 
     def _today(self) -> datetime.date:
         return datetime.date.fromtimestamp(self.clock())
+
+
+# Commands a channel may send as a button press (``Turn.data["command"]``) rather than words.
+BUTTON_COMMANDS = frozenset(
+    {"help", "repeat", "back", "start_over", "cancel", "skip", "switch_language", "pause",
+     "resume", "slower", "faster", "louder", "quieter", "stop"}
+)  # fmt: skip
+
+
+def _data_command(turn: Turn) -> Command | None:
+    """A command pressed as a button: no words to misread, and the same in every language."""
+    name = turn.data.get("command") if turn.data else None
+    if name not in BUTTON_COMMANDS:
+        return None
+    argument = turn.data.get("argument")
+    return Command(name, argument if argument in ("ja", "en") else None)
 
 
 def _menu_question(jobs: list[Job]) -> Question:

@@ -38,6 +38,10 @@ class SessionStore(Protocol):
         """A delivered artifact, to show its links again."""
         ...
 
+    async def last_replies(self, key: str) -> list[dict[str, Any]]:
+        """The wire form of the replies of the session's latest turn that said something."""
+        ...
+
     async def commit_turn(
         self, session: Session, record: TurnRecord, effects: TurnEffects
     ) -> Session:

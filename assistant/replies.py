@@ -213,7 +213,18 @@ class ReplyWriter:
                 )
             )
         lines.append(self.say(session, "confirm_ask"))
-        choices = (Choice(id="make", label=self.make_label[session.language], number=0),)
+        # Buttons for screens and chats: make it, or change answer N (N is what the user says).
+        choices = (
+            Choice(id="make", label=self.make_label[session.language], number=0),
+            *(
+                Choice(
+                    id=question.id,
+                    label=self.say(session, "confirm_change", number=number),
+                    number=number,
+                )
+                for number, question in enumerate(job.questions, start=1)
+            ),
+        )
         return self.reply(
             session, ReplyKind.CONFIRM, "\n".join(lines), speech=" ".join(lines), choices=choices
         )

@@ -328,6 +328,19 @@ class SQLiteStore:
 
         return await self._run(read)
 
+    async def last_replies(self, key: str) -> list[dict[str, Any]]:
+        """The replies of the session's latest turn that said something, as stored."""
+
+        def read() -> list[dict[str, Any]]:
+            row = self.db.execute(
+                "SELECT replies FROM turns WHERE session_key = ? AND replies != '[]' "
+                "ORDER BY id DESC LIMIT 1",
+                [key],
+            ).fetchone()
+            return json.loads(row[0]) if row else []
+
+        return await self._run(read)
+
     async def count(self, table: str) -> int:
         """Rows in one of the store's tables."""
         return await self._run(lambda: self.db[table].count)

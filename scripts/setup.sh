@@ -68,6 +68,18 @@ setup_python() {
   fi
 }
 
+setup_node() {
+  # axe-core (npm) audits the web chat page in the browser tests; package-lock.json pins it.
+  local stamp="node_modules/.installed" wanted
+  command -v npm >/dev/null 2>&1 || install_system_packages npm
+  wanted="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
+    log "installing node packages for the tests (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+    echo "$wanted" > "$stamp"
+  fi
+}
+
 setup_all() {
   # Only ask apt when the Python we need is not already usable.
   if ! pick_python >/dev/null 2>&1; then

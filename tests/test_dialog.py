@@ -75,7 +75,7 @@ async def test_whole_conversation_in_english(walk: Walker) -> None:
     ]
     assert lines(await walk.say("skip")) == [
         "info/confirm: Skipped.",
-        "confirm/confirm: Here are your answers.\n1. Name of the tea? Sencha\n2. How strong? strong\n3. How many cups? 3\n4. Sugar? no\nIs everything right? Say yes to make it, or say the number of an answer to change. [0=Yes, make it]",
+        "confirm/confirm: Here are your answers.\n1. Name of the tea? Sencha\n2. How strong? strong\n3. How many cups? 3\n4. Sugar? no\nIs everything right? Say yes to make it, or say the number of an answer to change. [0=Yes, make it | 1=Change answer 1 | 2=Change answer 2 | 3=Change answer 3 | 4=Change answer 4]",
     ]
     assert lines(await walk.say("yes")) == [
         "progress/generating: Thank you! I am making your Tea page now. It takes a moment. Say cancel to stop.",
@@ -121,7 +121,7 @@ async def test_whole_conversation_in_japanese(walk: Walker) -> None:
     ]
     assert lines(await walk.say("うん")) == [
         "info/confirm: 「はい」ですね。",
-        "confirm/confirm: 答えを確認します。\n1. お茶の名前は？ ほうじ茶\n2. 濃さは？ こい\n3. 何杯？ 3\n4. 砂糖は入れますか？ はい\nこれでよければ「はい」と言ってください。直したいときは、その番号を言ってください。 [0=はい、作る]",
+        "confirm/confirm: 答えを確認します。\n1. お茶の名前は？ ほうじ茶\n2. 濃さは？ こい\n3. 何杯？ 3\n4. 砂糖は入れますか？ はい\nこれでよければ「はい」と言ってください。直したいときは、その番号を言ってください。 [0=はい、作る | 1=1番を直す | 2=2番を直す | 3=3番を直す | 4=4番を直す]",
     ]
     assert lines(await walk.say("ちがう")) == [
         "info/confirm: どれを直しますか？1から4の番号で言ってください。",

@@ -1,0 +1,1 @@
+"""The web chat: the accessible page and its websocket (see ``channel``)."""

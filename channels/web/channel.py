@@ -1,0 +1,245 @@
+"""The web chat channel: the page at ``/``, its websocket at ``/ws``, and the resume QR code.
+
+The page is one jinja2 template with our own CSS and script; the strings of both languages
+are embedded, so a language switch needs no reload. Speech is optional: without a recogniser
+for the session's language, audio is answered with one sentence; without synthesis, replies
+are only shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import segno
+from aiohttp import web
+
+from assistant.dialog import DialogManager
+from assistant.events import LANGUAGES, Reply
+from assistant.i18n import Phrases
+from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
+from assistant.session import Session
+from channels.web.connection import CHANNEL, WebConnection, wav_bytes
+from channels.web.hub import SessionHub
+from channels.web.protocol import CODE_PATTERN, MAX_TEXT_FRAME, PREFERENCES
+
+_LOGGER = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+TEMPLATES_DIR = HERE / "templates"
+MAX_WEBSOCKET_MESSAGE = 4 * 1024 * 1024  # larger frames are read and refused with a sentence
+
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' data: blob:; connect-src 'self' {sockets}; frame-src 'self'; "
+    "worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _page_strings(phrases: Phrases) -> dict[str, dict[str, str]]:
+    """Every ``web.*`` phrase per language, for the page's script."""
+    strings: dict[str, dict[str, str]] = {}
+    for language in LANGUAGES:
+        table = phrases.table[language]
+        strings[language] = {
+            key.removeprefix("web."): str(value)
+            for key, value in table.items()
+            if key.startswith("web.") and isinstance(value, str)
+        }
+    return strings
+
+
+class WebChannel:
+    """Routes, the shared hub, and the speech the connections use."""
+
+    def __init__(
+        self,
+        manager: DialogManager,
+        phrases: Phrases,
+        *,
+        default_language: str = "ja",
+        base_url: str = "http://127.0.0.1:8080",
+        kiosk_id: str = "local",
+        recognizer_for: Callable[[str], SpeechToText | None] | None = None,
+        vad_factory: Callable[[], VoiceActivityDetector] | None = None,
+        synthesize: Callable[[str, str, float], bytes] | None = None,
+        poll_interval: float = 0.3,
+    ) -> None:
+        self.manager = manager
+        self.phrases = phrases
+        self.default_language = default_language
+        self.base_url = base_url.rstrip("/")
+        self.kiosk_id = kiosk_id
+        self._recognizer_for = recognizer_for
+        self._vad_factory = vad_factory
+        self._synthesize = synthesize
+        self.hub = SessionHub(manager, self.summary, poll_interval)
+        self.hub.speaker = self.speak
+        self.strings = _page_strings(phrases)
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.connections = 0
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def add_routes(self, app: web.Application) -> None:
+        """The page, its socket, its static files and the resume QR code."""
+        app.router.add_get("/", self.page)
+        app.router.add_get("/ws", self.websocket)
+        app.router.add_get("/c/{code}.svg", self.resume_qr)
+        app.router.add_static("/static/web/", STATIC_DIR, append_version=True, name="web_static")
+        app.on_startup.append(self._start)
+        app.on_shutdown.append(self._stop)
+
+    async def _start(self, app: web.Application) -> None:
+        self.manager.add_listener(CHANNEL, self.hub.on_unsolicited)
+
+    async def _stop(self, app: web.Application) -> None:
+        self.manager.remove_listener(CHANNEL)
+        await self.hub.close()
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def _language(self, request: web.Request) -> str:
+        wanted = request.query.get("lang")
+        if wanted in LANGUAGES:
+            return wanted
+        accept = request.headers.get("Accept-Language", "")
+        for part in accept.split(","):
+            code = part.split(";")[0].strip().lower()[:2]
+            if code in LANGUAGES:
+                return code
+        return self.default_language
+
+    async def page(self, request: web.Request) -> web.Response:
+        """The chat page; ``?kiosk=1`` (or a kiosk id) makes it the kiosk's screen."""
+        language = self._language(request)
+        kiosk = request.query.get("kiosk")
+        if kiosk is not None:
+            kiosk = self.kiosk_id if kiosk in ("", "1", "true") else kiosk
+            if not kiosk.replace("-", "").replace("_", "").isalnum() or len(kiosk) > 40:
+                raise web.HTTPBadRequest(text="kiosk must be letters, digits, - or _")
+        code = request.query.get("code", "").strip().upper()
+        config = {
+            "language": language,
+            "kiosk": kiosk,
+            "code": code if CODE_PATTERN.fullmatch(code) else None,
+            "strings": self.strings,
+            "preferences": {
+                name: list(rule) if isinstance(rule, tuple) else None
+                for name, rule in PREFERENCES.items()
+            },
+            "maxText": MAX_TEXT_FRAME,
+        }
+        template = self.templates.get_template("chat.html")
+        body = template.render(
+            lang=language,
+            s=self.strings[language],
+            kiosk=kiosk is not None,
+            static=lambda name: request.app.router["web_static"].url_for(filename=name),
+            config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
+        )
+        host = request.host
+        policy = PAGE_POLICY.format(sockets=f"ws://{host} wss://{host}")
+        headers = {
+            "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+        }
+        return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
+
+    async def resume_qr(self, request: web.Request) -> web.Response:
+        """A QR code of the page with a session code, for a phone to continue the session."""
+        code = request.match_info["code"].upper()
+        if not CODE_PATTERN.fullmatch(code):
+            raise web.HTTPNotFound()
+        out = io.BytesIO()
+        segno.make(f"{self.base_url}/?code={code}", error="m").save(
+            out, kind="svg", scale=8, border=3, dark="#000000", light="#ffffff"
+        )
+        return web.Response(
+            body=out.getvalue(),
+            content_type="image/svg+xml",
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """One page's session, for as long as the page is open."""
+        socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_WEBSOCKET_MESSAGE)
+        await socket.prepare(request)
+        self.connections += 1
+        try:
+            await WebConnection(self, socket).serve()
+        finally:
+            self.connections -= 1
+        return socket
+
+    # -- what connections share -------------------------------------------------------------
+
+    def summary(self, session: Session) -> dict[str, Any]:
+        """What a page shows besides replies: language, settings and the continuation code."""
+        return {
+            "type": "session",
+            "language": session.language,
+            "state": session.state.value,
+            "code": session.code,
+            "resume_url": f"{self.base_url}/?code={session.code}",
+            "resume_qr": f"/c/{session.code}.svg",
+            "preferences": dict(session.preferences),
+            "key": session.key if session.key.startswith("web:") else None,
+        }
+
+    def recognizer_for(self, language: str) -> SpeechToText | None:
+        return self._recognizer_for(language) if self._recognizer_for is not None else None
+
+    def new_vad(self) -> VoiceActivityDetector:
+        assert self._vad_factory is not None
+        return self._vad_factory()
+
+    async def recognize(
+        self, language: str, grammar: Sequence[str] | None, pcm: bytes
+    ) -> Recognition | None:
+        """One utterance through the language's recogniser, off the event loop."""
+        recognizer = self.recognizer_for(language)
+        if recognizer is None:
+            return None
+
+        def run() -> Recognition:
+            stream = recognizer.start(language, list(grammar) if grammar else None)
+            stream.accept(pcm)
+            return stream.finish()
+
+        result = await asyncio.to_thread(run)
+        _LOGGER.info("web heard %r (confidence %.2f)", result.text, result.confidence)
+        return result
+
+    async def speak(self, key: str, replies: list[Reply]) -> bytes | None:
+        """Replies as one WAV when the session wants them read aloud (and a voice exists)."""
+        text = " ".join(r.speech for r in replies if r.speech)
+        if self._synthesize is None or not text:
+            return None
+        session = await self.manager.session(key)
+        preferences = session.preferences if session is not None else {}
+        if not preferences.get("voice"):
+            return None
+        language = replies[-1].language
+        rate = float(preferences.get("rate", 1.0))
+        synthesize = self._synthesize
+        with contextlib.suppress(Exception):
+            pcm = await asyncio.to_thread(synthesize, text, language, rate)
+            return wav_bytes(pcm)
+        _LOGGER.warning("could not synthesise replies in %s", language)
+        return None

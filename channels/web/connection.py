@@ -1,0 +1,306 @@
+"""One websocket: a page showing one session, or a kiosk screen mirroring one.
+
+Every message is checked by ``protocol.parse`` first; a bad one is answered with a sentence in
+the session's language and changes nothing. Turns go to the dialog manager exactly as typed
+or recognised text from any other channel does; the replies are published to every page of
+the session. A burst of messages is refused past a small budget, so one page cannot hog the
+event loop that every other user shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import secrets
+import time
+import wave
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from assistant.events import Reply, Turn
+from assistant.session import Session
+from assistant.speech.audio import SAMPLE_RATE
+from channels.web.listening import MAX_BINARY_FRAME, Listening
+from channels.web.protocol import CODE_PATTERN, ClientMessage, ProtocolError, parse
+
+if TYPE_CHECKING:
+    from channels.web.channel import WebChannel
+
+_LOGGER = logging.getLogger(__name__)
+
+CHANNEL = "web"
+BURST = 30  # messages a page may send at once
+REFILL = 10.0  # messages per second the budget grows back by
+
+
+def new_key() -> str:
+    """A web session key: the browser keeps it, so it must be as unguessable as a link."""
+    return "web:" + secrets.token_urlsafe(18)
+
+
+def wav_bytes(pcm: bytes) -> bytes:
+    """PCM as a WAV file, which every browser plays without a codec question."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm)
+    return out.getvalue()
+
+
+class Budget:
+    """A token bucket: ``BURST`` at once, then ``REFILL`` per second."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.tokens = float(BURST)
+        self.at = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(float(BURST), self.tokens + (now - self.at) * REFILL)
+        self.at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+class WebConnection:
+    """Serves one websocket until the page goes away."""
+
+    def __init__(self, channel: WebChannel, socket: web.WebSocketResponse) -> None:
+        self.channel = channel
+        self.socket = socket
+        self.key: str | None = None
+        self.watching: str | None = None
+        self.language = channel.default_language
+        self.listening: Listening | None = None
+        self.budget = Budget()
+        self._send_lock = asyncio.Lock()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        if self.socket.closed:
+            return
+        async with self._send_lock:
+            await self.socket.send_json(message)
+
+    async def send_replies(self, replies: list[Reply], *, spoken: bytes | None) -> None:
+        if replies:
+            self.language = replies[-1].language
+        await self.send_json({"type": "replies", "replies": [r.to_wire() for r in replies]})
+        if spoken:
+            audio = base64.b64encode(spoken).decode("ascii")
+            await self.send_json({"type": "speech", "format": "wav", "audio": audio})
+
+    async def error(self, key: str, **params: str) -> None:
+        """One sentence saying what was wrong with the last message; nothing else changes."""
+        message = self.channel.phrases.say(self.language, f"web.{key}", **params)
+        await self.send_json({"type": "error", "code": key, "message": message})
+
+    async def notice(self, key: str, **params: str) -> None:
+        """A sentence that is not an error (no recogniser here, a watch-only screen)."""
+        message = self.channel.phrases.say(self.language, f"web.{key}", **params)
+        await self.send_json({"type": "notice", "code": key, "message": message})
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Read messages until the socket closes, then leave the session's page list."""
+        try:
+            async for message in self.socket:
+                if message.type == WSMsgType.TEXT:
+                    await self._text(message.data)
+                elif message.type == WSMsgType.BINARY:
+                    await self._audio(message.data)
+                elif message.type == WSMsgType.ERROR:
+                    _LOGGER.info("websocket closed with %s", self.socket.exception())
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        if self.key is not None:
+            self.channel.hub.leave(self.key, self)
+        if self.watching is not None:
+            self.channel.hub.unwatch(self.watching, self)
+
+    async def _text(self, frame: str) -> None:
+        if not self.budget.take():
+            await self.error("busy")
+            return
+        try:
+            message = parse(frame)
+        except ProtocolError as err:
+            await self.error(err.key, **err.params)
+            return
+        if message.type == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        if message.type == "hello":
+            await self._hello(message)
+            return
+        if self.watching is not None:
+            await self.notice("watch_only")
+            return
+        if self.key is None:  # everything else needs a session: start one as hello would
+            await self._hello(ClientMessage("hello", {}))
+        handler = {
+            "say": self._say,
+            "command": self._command,
+            "preferences": self._preferences,
+            "resume": self._resume,
+            "audio_start": self._audio_start,
+            "audio_end": self._audio_end,
+        }[message.type]
+        await handler(message)
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def summary(self, session: Session) -> dict[str, Any]:
+        return self.channel.summary(session)
+
+    async def _hello(self, message: ClientMessage) -> None:
+        self._leave()
+        self.key = self.watching = None
+        language = message.get("language")
+        if language:
+            self.language = language
+        kiosk = message.get("kiosk")
+        if kiosk:
+            self.watching = f"kiosk:{kiosk}"
+            self.channel.hub.watch(self.watching, self)
+            await self.send_json({"type": "watching", "session": self.watching})
+            return
+        key = message.get("session")
+        code = message.get("code")
+        if key is None and code:
+            session = await self._find(code)
+            key = session.key if session is not None else None
+        await self._open(key or new_key(), language)
+
+    async def _find(self, code: str) -> Session | None:
+        session = None
+        if CODE_PATTERN.fullmatch(code):
+            session = await self.channel.manager.store.find_by_code(code)
+        if session is None:
+            await self.error("no_code", code=code[:16])
+        return session
+
+    async def _open(self, key: str, language: str | None) -> None:
+        self._leave()
+        self.key = key
+        self.channel.hub.join(key, self)
+        replies = await self.channel.manager.resume(key, CHANNEL, language)
+        session = await self.channel.manager.session(key)
+        if session is not None:
+            self.language = session.language
+            await self.send_json(self.summary(session))
+        spoken = await self.channel.speak(key, replies)
+        await self.send_replies(replies, spoken=spoken)
+
+    async def _resume(self, message: ClientMessage) -> None:
+        session = await self._find(message.get("code"))
+        if session is not None:
+            await self._open(session.key, None)
+
+    # -- turns ------------------------------------------------------------------------------
+
+    async def _turn(self, turn: Turn) -> None:
+        assert self.key is not None
+        replies = await self.channel.manager.handle(turn)
+        if replies:
+            self.language = replies[-1].language
+        await self.channel.hub.publish(self.key, replies)
+        session = await self.channel.manager.session(self.key)
+        if session is not None:  # language and settings may have changed with the turn
+            await self.channel.hub.broadcast(self.key, self.summary(session))
+
+    async def _say(self, message: ClientMessage) -> None:
+        assert self.key is not None
+        await self._turn(Turn(session_key=self.key, text=message.get("text"), channel=CHANNEL))
+
+    async def _command(self, message: ClientMessage) -> None:
+        assert self.key is not None
+        data = {"command": message.get("name")}
+        if message.get("argument"):
+            data["argument"] = message.get("argument")
+        await self._turn(Turn(session_key=self.key, text="", channel=CHANNEL, data=data))
+
+    async def _preferences(self, message: ClientMessage) -> None:
+        assert self.key is not None
+        session = await self.channel.manager.update_preferences(
+            self.key, CHANNEL, message.get("values")
+        )
+        if self.listening is not None and "silence" in message.get("values"):
+            self.listening.segmenter.silence_seconds = session.preferences["silence"]
+        await self.channel.hub.broadcast(self.key, self.summary(session))
+
+    # -- voice ------------------------------------------------------------------------------
+
+    async def _audio_start(self, message: ClientMessage) -> None:
+        assert self.key is not None
+        session = await self.channel.manager.session(self.key)
+        language = session.language if session is not None else self.language
+        if self.channel.recognizer_for(language) is None:
+            self.listening = None
+            await self.notice("no_recognizer")
+            await self.send_json({"type": "listening", "active": False})
+            return
+        silence = float((session.preferences if session else {}).get("silence", 1.0))
+        self.listening = Listening(self.channel.new_vad(), message.get("mode"), silence)
+        await self.send_json({"type": "listening", "active": True})
+
+    async def _audio_end(self, message: ClientMessage) -> None:
+        listening, self.listening = self.listening, None
+        if listening is None:
+            return
+        await self.send_json({"type": "listening", "active": False})
+        for utterance in listening.finish():
+            await self._utterance(utterance)
+
+    async def _audio(self, data: bytes) -> None:
+        if self.listening is None or self.key is None:
+            if not self.budget.take():
+                return  # a stream of stray audio gets one answer per budget, not one per frame
+            await self.error("binary_unexpected")
+            return
+        if len(data) > MAX_BINARY_FRAME:
+            await self.error("too_large")
+            return
+        listening = self.listening
+        for utterance in listening.feed(data):
+            if listening.mode == "once":
+                self.listening = None
+                await self.send_json({"type": "listening", "active": False})
+            await self._utterance(utterance)
+            if self.listening is None:
+                break
+
+    async def _utterance(self, pcm: bytes) -> None:
+        assert self.key is not None
+        expectation = await self.channel.manager.expectation(self.key, self.language)
+        result = await self.channel.recognize(expectation.language, expectation.phrases, pcm)
+        if result is None:
+            await self.notice("no_recognizer")
+            return
+        if not result.text.strip():
+            return  # a cough or a door: nothing was said
+        heard = self.channel.phrases.say(expectation.language, "web.heard", text=result.text)
+        await self.send_json(
+            {"type": "heard", "text": result.text, "confidence": result.confidence, "say": heard}
+        )
+        turn = Turn(
+            session_key=self.key,
+            text=result.text,
+            channel=CHANNEL,
+            confidence=result.confidence,
+            data={"engine": result.engine or ""},
+        )
+        await self._turn(turn)

@@ -1,0 +1,146 @@
+"""Who is looking at which session: the web chat's fan-out, and the kiosk screen's watchers.
+
+A session can be open in several places at once (a reloaded tab, a phone that continued it by
+code, a kiosk screen), and each must show the same conversation. Replies of a turn and
+replies no turn asked for (delivery) both go through ``publish``.
+
+A kiosk screen shows a session that the kiosk channel drives, usually from another process
+(``assistant kiosk``). Nothing may assume one process owns the database, so a watcher polls
+the stored session's revision and, when it moves, shows the replies of the latest turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from assistant.dialog import DialogManager
+from assistant.events import Reply
+from assistant.session import Session
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Subscriber(Protocol):
+    """One open page."""
+
+    async def send_replies(self, replies: list[Reply], *, spoken: bytes | None) -> None: ...
+
+    async def send_json(self, message: dict[str, Any]) -> None: ...
+
+
+Speaker = Callable[[str, list[Reply]], Awaitable[bytes | None]]
+
+
+class SessionHub:
+    """Open pages per session key, and one poller per watched (kiosk) session."""
+
+    def __init__(
+        self,
+        manager: DialogManager,
+        summarize: Callable[[Session], dict[str, Any]],
+        poll_interval: float = 0.3,
+    ) -> None:
+        self.manager = manager
+        self.summarize = summarize
+        self._seen: dict[str, int] = {}
+        self.poll_interval = poll_interval
+        self._pages: dict[str, set[Subscriber]] = {}
+        self._watchers: dict[str, set[Subscriber]] = {}
+        self._pollers: dict[str, asyncio.Task[None]] = {}
+        self.speaker: Speaker | None = None
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def join(self, key: str, page: Subscriber) -> None:
+        self._pages.setdefault(key, set()).add(page)
+
+    def leave(self, key: str, page: Subscriber) -> None:
+        pages = self._pages.get(key)
+        if pages is not None:
+            pages.discard(page)
+            if not pages:
+                del self._pages[key]
+
+    def pages(self, key: str) -> int:
+        """How many pages show ``key`` (for tests and metrics)."""
+        return len(self._pages.get(key, ()))
+
+    async def publish(self, key: str, replies: list[Reply]) -> None:
+        """Show replies on every page of the session, spoken once for all of them."""
+        pages = list(self._pages.get(key, ()))
+        if not pages or not replies:
+            return
+        spoken = await self.speaker(key, replies) if self.speaker is not None else None
+        for page in pages:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await page.send_replies(replies, spoken=spoken)
+
+    async def broadcast(self, key: str, message: dict[str, Any]) -> None:
+        """A non-reply message (the session's settings) to every page of the session."""
+        for page in list(self._pages.get(key, ())):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await page.send_json(message)
+
+    async def on_unsolicited(self, key: str, replies: list[Reply]) -> None:
+        """The dialog manager's listener for the web channel (delivery, failures)."""
+        await self.publish(key, replies)
+
+    # -- kiosk screens ----------------------------------------------------------------------
+
+    def watch(self, key: str, screen: Subscriber) -> None:
+        """Mirror ``key`` on ``screen``: its summary and its latest replies, on every change."""
+        self._watchers.setdefault(key, set()).add(screen)
+        if key not in self._pollers:
+            self._pollers[key] = asyncio.create_task(self._poll(key))
+        else:
+            self._seen.pop(key, None)  # the new screen needs the current state at once
+
+    def unwatch(self, key: str, screen: Subscriber) -> None:
+        screens = self._watchers.get(key)
+        if screens is None:
+            return
+        screens.discard(screen)
+        if not screens:
+            del self._watchers[key]
+            self._seen.pop(key, None)
+            task = self._pollers.pop(key, None)
+            if task is not None:
+                task.cancel()
+
+    async def _poll(self, key: str) -> None:
+        while key in self._watchers:
+            try:
+                await self._refresh(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a busy database must not end the screen
+                _LOGGER.exception("kiosk screen could not read session %s", key)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _refresh(self, key: str) -> None:
+        session = await self.manager.session(key)
+        revision = session.revision if session is not None else -1
+        if self._seen.get(key) == revision:
+            return
+        self._seen[key] = revision
+        summary = self.summarize(session) if session is not None else None
+        replies = await self.manager.last_replies(key) if session is not None else []
+        for screen in list(self._watchers.get(key, ())):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                if summary is not None:
+                    await screen.send_json(summary)
+                await screen.send_replies(replies, spoken=None)
+
+    async def close(self) -> None:
+        """Stop every poller (the server is shutting down)."""
+        for task in self._pollers.values():
+            task.cancel()
+        for task in list(self._pollers.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._pollers.clear()
+        self._watchers.clear()

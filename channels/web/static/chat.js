@@ -1,0 +1,461 @@
+// The web chat page: one websocket carrying one session (see channels/web/protocol.py).
+// Everything the server sends is shown with textContent, never as markup.
+"use strict";
+
+(() => {
+  const config = JSON.parse(document.getElementById("config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const STORE_KEY = "facility-assistant.session";
+  const STORE_CODE = "facility-assistant.code";
+  const HOLD_MS = 700; // holding the switch this long chooses the highlighted item
+  const kiosk = config.kiosk;
+
+  let socket = null;
+  let language = config.language;
+  let preferences = {};
+  let lastQuestion = null;
+  let retry = 0;
+  let scanIndex = -1;
+  let scanTimer = null;
+  const pending = []; // messages typed while the connection was down
+
+  // -- strings ----------------------------------------------------------------------------
+
+  const t = (key, params = {}) => {
+    let text = (config.strings[language] || {})[key] || key;
+    for (const [name, value] of Object.entries(params)) text = text.replace(`{${name}}`, value);
+    return text;
+  };
+
+  function applyLanguage(next) {
+    if (!config.strings[next]) return;
+    language = next;
+    document.documentElement.lang = next;
+    document.querySelectorAll("[data-s]").forEach((el) => { el.textContent = t(el.dataset.s); });
+    document.querySelectorAll("[data-s-alt]").forEach((el) => { el.alt = t(el.dataset.sAlt); });
+    document.querySelectorAll("[data-s-title]").forEach((el) => { el.title = t(el.dataset.sTitle); });
+    document.querySelectorAll("[data-s-aria-label]").forEach((el) => {
+      el.setAttribute("aria-label", t(el.dataset.sAriaLabel));
+    });
+    if (!kiosk) {
+      const other = next === "ja" ? "en" : "ja";
+      $("language").lang = other;
+      $("language").textContent = t("switch_language");
+    }
+  }
+
+  // -- the socket -------------------------------------------------------------------------
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    else pending.push(message);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${scheme}//${location.host}/ws`);
+    socket.binaryType = "arraybuffer";
+    socket.addEventListener("open", () => {
+      retry = 0;
+      showAlert("");
+      const hello = { type: "hello", language };
+      if (kiosk) hello.kiosk = kiosk;
+      else if (config.code) hello.code = config.code;
+      else {
+        const key = localStorage.getItem(STORE_KEY);
+        const code = localStorage.getItem(STORE_CODE);
+        if (key) hello.session = key;
+        else if (code) hello.code = code;
+      }
+      config.code = null;
+      socket.send(JSON.stringify(hello));
+      while (pending.length) socket.send(JSON.stringify(pending.shift()));
+    });
+    socket.addEventListener("message", (event) => {
+      if (typeof event.data !== "string") return;
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      receive(message);
+    });
+    socket.addEventListener("close", () => {
+      stopMicrophone();
+      showAlert(t("connection_lost"));
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 250 * 2 ** retry);
+    });
+  }
+
+  function receive(message) {
+    switch (message.type) {
+      case "session": return showSession(message);
+      case "replies": return showReplies(message.replies || []);
+      case "heard": $("heard") && ($("heard").textContent = message.say); addLog(message.text, true); return;
+      case "listening": return setListening(Boolean(message.active));
+      case "speech": return playSpeech(message.audio);
+      case "error": return showAlert(message.message);
+      case "notice": announce(message.message); return showInfo([message.message]);
+      default: return undefined;
+    }
+  }
+
+  // -- showing the session ----------------------------------------------------------------
+
+  function showSession(session) {
+    if (!kiosk) {
+      if (session.key) localStorage.setItem(STORE_KEY, session.key);
+      else localStorage.removeItem(STORE_KEY);
+      localStorage.setItem(STORE_CODE, session.code);
+    }
+    $("code").textContent = session.code;
+    $("code-qr").src = session.resume_qr;
+    if (session.language !== language) applyLanguage(session.language);
+    applyPreferences(session.preferences || {});
+    if (history.replaceState && location.search.includes("code=")) {
+      history.replaceState(null, "", location.pathname + (kiosk ? location.search.replace(/[?&]code=[^&]*/, "") : ""));
+    }
+  }
+
+  function addLog(text, user = false) {
+    const item = document.createElement("li");
+    item.textContent = text;
+    item.lang = language;
+    if (user) item.className = "user";
+    $("log").append(item);
+    while ($("log").children.length > 200) $("log").firstElementChild.remove();
+  }
+
+  function announce(text) {
+    const live = $("live");
+    live.textContent = "";
+    // A new node each time, so a repeated sentence is announced again.
+    setTimeout(() => { live.textContent = text; }, 50);
+  }
+
+  function showAlert(text) {
+    $("alert").textContent = text;
+  }
+
+  function showInfo(lines) {
+    const info = $("info");
+    info.replaceChildren(...lines.map((line) => {
+      const p = document.createElement("p");
+      p.textContent = line;
+      return p;
+    }));
+  }
+
+  function path(url) {
+    try { return new URL(url, location.href).pathname; } catch { return url; }
+  }
+
+  function showReplies(replies) {
+    if (!replies.length) return;
+    const last = replies[replies.length - 1];
+    if (last.language !== language) applyLanguage(last.language);
+    showAlert("");
+    replies.forEach((reply) => addLog(reply.text));
+    announce(replies.map((reply) => reply.text).join("\n"));
+
+    const asking = [...replies].reverse().find((r) => ["question", "menu", "confirm"].includes(r.kind));
+    const delivery = [...replies].reverse().find((r) => r.kind === "delivery");
+    const others = replies.filter((r) => r !== asking && r !== delivery).map((r) => r.text);
+    if (delivery) others.unshift(delivery.text);
+    showInfo(others);
+    $("progress-area").hidden = last.state !== "generating";
+    if (last.state !== "delivered" && last.state !== "generating") $("delivery").hidden = true;
+    if (delivery) showDelivery(delivery.links || []);
+
+    const question = asking ? asking.text : (last.state === "generating" ? last.text : "");
+    const heading = $("question");
+    const changed = question && question !== lastQuestion;
+    if (question) heading.textContent = question;
+    showChoices(asking ? asking.choices || [] : []);
+    lastQuestion = question || lastQuestion;
+    if (changed && !kiosk) heading.focus();
+    resetScan();
+  }
+
+  function showDelivery(links) {
+    const find = (kind) => links.find((link) => link.kind === kind);
+    const preview = find("preview");
+    const download = find("download");
+    const qr = find("qr");
+    if (!preview && !download) return;
+    $("delivery").hidden = false;
+    if (preview) {
+      $("preview").src = path(preview.url);
+      $("preview-link").href = preview.url;
+    }
+    if (download) $("download").href = download.url;
+    if (qr) $("qr").src = path(qr.url);
+  }
+
+  function showChoices(choices) {
+    const box = $("choices");
+    box.replaceChildren();
+    box.hidden = choices.length === 0;
+    for (const choice of choices) {
+      const label = choice.number > 0 ? `${choice.number}. ${choice.label}` : choice.label;
+      if (kiosk) {
+        const item = document.createElement("p");
+        item.textContent = label;
+        box.append(item);
+        continue;
+      }
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = label;
+      button.dataset.choice = choice.id;
+      // The dialog understands the number in every state; "make it" (0) is said by name.
+      const said = choice.number > 0 ? String(choice.number) : choice.label;
+      button.addEventListener("click", () => say(said, label));
+      box.append(button);
+    }
+  }
+
+  function say(text, shown = text) {
+    addLog(shown, true);
+    send({ type: "say", text });
+  }
+
+  // -- preferences ------------------------------------------------------------------------
+
+  function applyPreferences(values) {
+    preferences = { ...preferences, ...values };
+    document.documentElement.dataset.theme = preferences.theme === "contrast" ? "contrast" : "default";
+    const size = Number(preferences.text_size || 1);
+    document.documentElement.style.fontSize = `${Math.round(size * 100)}%`;
+    if (kiosk) return;
+    $("pref-theme").checked = preferences.theme === "contrast";
+    $("pref-text-size").value = String(size);
+    $("text-size-value").textContent = `${Math.round(size * 100)}%`;
+    $("pref-voice").checked = Boolean(preferences.voice);
+    $("pref-hands-free").checked = Boolean(preferences.hands_free);
+    $("pref-silence").value = String(preferences.silence || 1);
+    $("pref-scan").checked = Boolean(preferences.scan);
+    $("pref-scan-auto").checked = Boolean(preferences.scan_auto);
+    $("pref-scan-speed").value = String(preferences.scan_speed || 1.5);
+    $("switch").hidden = !preferences.scan;
+    resetScan();
+  }
+
+  function setPreference(name, value) {
+    applyPreferences({ [name]: value });
+    send({ type: "preferences", values: { [name]: value } });
+  }
+
+  function bindSettings() {
+    $("settings-toggle").addEventListener("click", () => {
+      const open = $("settings").hidden;
+      $("settings").hidden = !open;
+      $("settings-toggle").setAttribute("aria-expanded", String(open));
+      if (open) $("settings-title").setAttribute("tabindex", "-1"), $("settings-title").focus();
+    });
+    $("pref-theme").addEventListener("change", (e) => setPreference("theme", e.target.checked ? "contrast" : "default"));
+    $("pref-text-size").addEventListener("change", (e) => setPreference("text_size", Number(e.target.value)));
+    $("pref-voice").addEventListener("change", (e) => setPreference("voice", e.target.checked));
+    $("pref-hands-free").addEventListener("change", (e) => {
+      setPreference("hands_free", e.target.checked);
+      if (e.target.checked) startListening(); else stopListening();
+    });
+    const number = (id, name, low, high) => $(id).addEventListener("change", (e) => {
+      const value = Number(e.target.value);
+      if (Number.isFinite(value) && value >= low && value <= high) setPreference(name, value);
+    });
+    number("pref-silence", "silence", 0.25, 5);
+    number("pref-scan-speed", "scan_speed", 0.5, 5);
+    $("pref-scan").addEventListener("change", (e) => setPreference("scan", e.target.checked));
+    $("pref-scan-auto").addEventListener("change", (e) => setPreference("scan_auto", e.target.checked));
+  }
+
+  // -- one-switch scanning ----------------------------------------------------------------
+
+  function scanItems() {
+    return [...document.querySelectorAll("#choices button, #actions button, #talk, #language, #settings-toggle")]
+      .filter((el) => !el.hidden && el.offsetParent !== null);
+  }
+
+  function highlight(index) {
+    const items = scanItems();
+    document.querySelectorAll(".scan-focus").forEach((el) => el.classList.remove("scan-focus"));
+    if (!items.length) { scanIndex = -1; return; }
+    scanIndex = ((index % items.length) + items.length) % items.length;
+    const item = items[scanIndex];
+    item.classList.add("scan-focus");
+    item.focus({ preventScroll: false });
+  }
+
+  function scanNext() { highlight(scanIndex + 1); }
+
+  function scanChoose() {
+    const item = scanItems()[scanIndex];
+    if (item) item.click();
+  }
+
+  function resetScan() {
+    clearInterval(scanTimer);
+    scanTimer = null;
+    document.querySelectorAll(".scan-focus").forEach((el) => el.classList.remove("scan-focus"));
+    scanIndex = -1;
+    if (!preferences.scan) return;
+    if (preferences.scan_auto) {
+      const every = Math.max(0.5, Number(preferences.scan_speed || 1.5)) * 1000;
+      scanTimer = setInterval(scanNext, every);
+    }
+  }
+
+  function bindSwitch() {
+    let pressedAt = 0;
+    let chose = false;
+    let holdTimer = null;
+    const press = () => {
+      pressedAt = performance.now();
+      chose = false;
+      holdTimer = setTimeout(() => { chose = true; scanChoose(); }, HOLD_MS);
+    };
+    const release = () => {
+      clearTimeout(holdTimer);
+      if (!pressedAt || chose) { pressedAt = 0; return; }
+      pressedAt = 0;
+      if (preferences.scan_auto) scanChoose(); else scanNext();
+    };
+    document.addEventListener("keydown", (e) => {
+      if (!preferences.scan || e.target.matches("input[type=text], input[type=number]")) return;
+      if (e.key === " ") {
+        e.preventDefault();
+        if (!e.repeat) press();
+      } else if (e.key === "Enter" && scanIndex >= 0) {
+        e.preventDefault();
+        scanChoose();
+      }
+    });
+    document.addEventListener("keyup", (e) => {
+      if (!preferences.scan || e.key !== " " || e.target.matches("input[type=text], input[type=number]")) return;
+      e.preventDefault();
+      release();
+    });
+    const big = $("switch");
+    big.addEventListener("pointerdown", (e) => { e.preventDefault(); press(); });
+    big.addEventListener("pointerup", (e) => { e.preventDefault(); release(); });
+    big.addEventListener("click", (e) => e.preventDefault());
+  }
+
+  // -- voice ------------------------------------------------------------------------------
+
+  let audio = null; // { context, stream, node, source }
+  let listening = false;
+  let speaking = false;
+  let frameBuffer = new Int16Array(0);
+
+  async function openMicrophone() {
+    if (audio) return audio;
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    });
+    const context = new AudioContext({ sampleRate: 16000 });
+    await context.audioWorklet.addModule(workletUrl());
+    const source = context.createMediaStreamSource(stream);
+    const node = new AudioWorkletNode(context, "pcm-capture");
+    node.port.onmessage = (event) => onSamples(event.data);
+    source.connect(node);
+    audio = { context, stream, node, source };
+    return audio;
+  }
+
+  function workletUrl() {
+    const script = document.querySelector("script[src*='chat.js']");
+    return script.src.replace("chat.js", "capture-worklet.js");
+  }
+
+  function onSamples(floats) {
+    if (!listening || speaking || !socket || socket.readyState !== WebSocket.OPEN) return;
+    const joined = new Int16Array(frameBuffer.length + floats.length);
+    joined.set(frameBuffer);
+    for (let i = 0; i < floats.length; i += 1) {
+      const s = Math.max(-1, Math.min(1, floats[i]));
+      joined[frameBuffer.length + i] = s < 0 ? s * 0x8000 : s * 0x7fff;
+    }
+    const whole = joined.length - (joined.length % 960); // two 30 ms frames per message
+    if (whole > 0) socket.send(joined.slice(0, whole).buffer);
+    frameBuffer = joined.slice(whole);
+  }
+
+  async function startListening() {
+    try {
+      await openMicrophone();
+      if (audio.context.state === "suspended") await audio.context.resume();
+    } catch (error) {
+      showAlert(String(error && error.message ? error.message : error));
+      return;
+    }
+    frameBuffer = new Int16Array(0);
+    send({ type: "audio_start", mode: preferences.hands_free ? "hands_free" : "once" });
+  }
+
+  function stopListening() {
+    if (listening) send({ type: "audio_end" });
+    setListening(false);
+  }
+
+  function stopMicrophone() {
+    setListening(false);
+    if (!audio) return;
+    audio.stream.getTracks().forEach((track) => track.stop());
+    audio.context.close();
+    audio = null;
+  }
+
+  function setListening(active) {
+    listening = active;
+    const talk = $("talk");
+    if (!talk) return;
+    talk.setAttribute("aria-pressed", String(active));
+    talk.textContent = active ? t("stop_talking") : t("talk");
+    if (active) $("heard").textContent = t("listening");
+    if (!active && !preferences.hands_free && audio) stopMicrophone();
+  }
+
+  function playSpeech(base64) {
+    const player = new Audio(`data:audio/wav;base64,${base64}`);
+    player.volume = Math.max(0, Math.min(1, Number(preferences.volume || 0.8) / 0.8));
+    speaking = true; // the microphone is gated while the page talks
+    const done = () => { setTimeout(() => { speaking = false; }, 300); };
+    player.addEventListener("ended", done);
+    player.addEventListener("error", done);
+    player.play().catch(done);
+  }
+
+  // -- start ------------------------------------------------------------------------------
+
+  function bind() {
+    $("answer-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const text = $("answer").value.trim();
+      if (!text) return;
+      $("answer").value = "";
+      say(text);
+    });
+    $("continue-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const code = $("continue-code").value.trim().toUpperCase();
+      if (code) send({ type: "resume", code });
+      $("continue-code").value = "";
+    });
+    $("actions").addEventListener("click", (e) => {
+      const button = e.target.closest("button[data-command]");
+      if (button) send({ type: "command", name: button.dataset.command });
+    });
+    $("language").addEventListener("click", () => {
+      send({ type: "command", name: "switch_language", argument: language === "ja" ? "en" : "ja" });
+    });
+    $("talk").addEventListener("click", () => {
+      if (listening) stopListening(); else startListening();
+    });
+    bindSettings();
+    bindSwitch();
+  }
+
+  applyLanguage(language);
+  if (!kiosk) bind();
+  connect();
+})();
