@@ -132,16 +132,19 @@ class WebConnection:
             self.channel.hub.unwatch(self.watching, self)
 
     async def _text(self, frame: str) -> None:
+        try:
+            message, problem = parse(frame), None
+        except ProtocolError as err:
+            message, problem = None, err
+        if message is not None and message.type == "ping":  # free: never counts as a burst
+            await self.send_json({"type": "pong"})
+            return
         if not self.budget.take():
             await self.error("busy")
             return
-        try:
-            message = parse(frame)
-        except ProtocolError as err:
-            await self.error(err.key, **err.params)
-            return
-        if message.type == "ping":
-            await self.send_json({"type": "pong"})
+        if problem is not None or message is None:
+            assert problem is not None
+            await self.error(problem.key, **problem.params)
             return
         if message.type == "hello":
             await self._hello(message)

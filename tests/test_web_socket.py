@@ -1,0 +1,366 @@
+"""The web chat's websocket, driven by a real client over a real socket against a real store.
+
+What a page (or a misbehaving client) sends, and what a user would notice: replies in their
+language, the session kept across reconnects and devices, and bad messages answered with a
+sentence while the session stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
+
+from assistant.dialog import DialogManager
+from assistant.events import Turn
+from assistant.i18n import Phrases
+from assistant.jobs import JobCatalog
+from assistant.queue import GenerationQueue
+from assistant.server import init_app
+from assistant.speech import audio
+from assistant.speech.vad import WebRtcVad
+from assistant.store import SQLiteStore
+from channels.web.channel import WebChannel
+from tests.speech_audio import speak_en
+
+BASE = "http://kiosk.local:8080"
+QUIZ = ["4", "Animal quiz", "1", "5", "yes"]  # quiz_game: title, topic, count, show answer
+
+
+def make_channel(manager: DialogManager, phrases: Phrases, **kwargs: Any) -> WebChannel:
+    return WebChannel(
+        manager, phrases, default_language="en", base_url=BASE, poll_interval=0.05, **kwargs
+    )
+
+
+@pytest.fixture
+async def client(
+    store: SQLiteStore,
+    catalog: JobCatalog,
+    manager: DialogManager,
+    phrases: Phrases,
+    queue: GenerationQueue,
+) -> AsyncIterator[TestClient]:
+    app = init_app(store, catalog, base_url=BASE)
+    make_channel(manager, phrases).add_routes(app)
+    await queue.start()
+    try:
+        async with TestClient(TestServer(app)) as client:
+            yield client
+    finally:
+        await queue.stop()
+
+
+class Page:
+    """A websocket client that keeps every message and waits for the kinds it needs."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, **message: Any) -> None:
+        await self.socket.send_json(message)
+
+    async def next(self, kind: str, wait: float = 10.0) -> dict[str, Any]:
+        """The next message of ``kind`` (others are kept in ``seen``)."""
+        async with asyncio.timeout(wait):
+            while True:
+                received = await self.socket.receive()
+                assert received.type == WSMsgType.TEXT, f"socket ended: {received}"
+                message = json.loads(received.data)
+                self.seen.append(message)
+                if message["type"] == kind:
+                    return message
+
+    async def replies(self, wait: float = 10.0) -> list[dict[str, Any]]:
+        return (await self.next("replies", wait))["replies"]
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        await self.send(type="say", text=text)
+        return await self.replies()
+
+
+async def open_page(client: TestClient, **hello: Any) -> tuple[Page, dict[str, Any]]:
+    page = Page(await client.ws_connect("/ws"))
+    await page.send(type="hello", **hello)
+    summary = await page.next("session")
+    await page.replies()
+    return page, summary
+
+
+async def test_hello_starts_a_session_with_a_key_a_code_and_the_menu(client: TestClient) -> None:
+    page = Page(await client.ws_connect("/ws"))
+    await page.send(type="hello", language="en")
+    summary = await page.next("session")
+    assert summary["key"].startswith("web:") and len(summary["key"]) == 28
+    assert len(summary["code"]) == 6
+    assert summary["resume_url"] == f"{BASE}/?code={summary['code']}"
+    replies = await page.replies()
+    assert [r["kind"] for r in replies] == ["welcome", "menu"]
+    assert len(replies[-1]["choices"]) == 6
+
+
+async def test_a_job_by_typing_and_buttons_reaches_delivery_with_working_links(
+    client: TestClient, manager: DialogManager
+) -> None:
+    page, summary = await open_page(client, language="en")
+    for text in QUIZ:
+        replies = await page.say(text)
+    assert replies[-1]["kind"] == "confirm"
+    # Confirm offers "make it" and one change button per question, by number.
+    assert [c["number"] for c in replies[-1]["choices"]] == [0, 1, 2, 3, 4]
+    await page.say(replies[-1]["choices"][0]["label"])
+    delivered = await page.replies(wait=30)
+    delivery = next(r for r in delivered if r["kind"] == "delivery")
+    links = {link["kind"]: link["url"] for link in delivery["links"]}
+    for kind in ("preview", "download", "qr"):
+        response = await client.get(URL(links[kind]).path)
+        assert response.status == 200, (kind, links[kind])
+    session = await manager.session(summary["key"])
+    assert session is not None and session.answers["quiz_title"] == "Animal quiz"
+
+
+async def test_bad_messages_get_a_sentence_each_and_change_nothing(
+    client: TestClient, manager: DialogManager
+) -> None:
+    page, summary = await open_page(client, language="en")
+    await page.say("4")
+    before = await manager.session(summary["key"])
+    assert before is not None
+    sent = [
+        ("not json at all {", "bad_json"),
+        (json.dumps(["a", "list"]), "bad_json"),
+        (json.dumps({"type": "launch_rockets"}), "unknown_type"),
+        (json.dumps({"type": "say", "text": 42}), "bad_field"),
+        (json.dumps({"type": "preferences", "values": {"theme": "neon"}}), "bad_field"),
+        (json.dumps({"type": "preferences", "values": {"silence": 99}}), "bad_field"),
+        (json.dumps({"type": "command", "name": "rm -rf"}), "bad_field"),
+        (json.dumps({"type": "say", "text": "x" * (1024 * 1024)}), "too_large"),
+    ]
+    for frame, code in sent:
+        await page.socket.send_str(frame)
+        error = await page.next("error")
+        assert error["code"] == code, frame[:40]
+        assert error["message"] and "{" not in error["message"], error
+    await page.socket.send_bytes(b"\x00\x01" * 480)
+    error = await page.next("error")
+    assert error["code"] == "binary_unexpected"
+    assert "Talk" in error["message"]
+    await page.send(type="ping")
+    await page.next("pong")  # the connection is still there
+    after = await manager.session(summary["key"])
+    assert after is not None
+    assert (after.state, after.index, after.answers, after.preferences) == (
+        before.state,
+        before.index,
+        before.answers,
+        before.preferences,
+    )
+    assert after.revision == before.revision
+
+
+async def test_a_burst_of_100_messages_is_answered_and_the_rest_refused_in_words(
+    client: TestClient, manager: DialogManager
+) -> None:
+    page, summary = await open_page(client, language="en")
+    await page.say("4")
+    before = await manager.session(summary["key"])
+    for _ in range(100):
+        await page.send(type="command", name="repeat")
+    answered = refused = 0
+    async with asyncio.timeout(20):
+        while answered + refused < 100:
+            received = json.loads((await page.socket.receive()).data)
+            if received["type"] == "replies":
+                answered += 1
+                assert received["replies"][-1]["question_id"] == "quiz_title"
+            elif received["type"] == "error":
+                assert received["code"] == "busy", received
+                refused += 1
+    assert answered >= 20 and refused >= 1, (answered, refused)
+    await page.send(type="ping")
+    await page.next("pong")
+    after = await manager.session(summary["key"])
+    assert after is not None and before is not None
+    assert (after.state, after.index, after.answers) == (before.state, before.index, before.answers)
+
+
+async def test_a_reconnect_with_the_key_carries_on_at_the_same_question(client: TestClient) -> None:
+    page, summary = await open_page(client, language="en")
+    await page.say("4")
+    await page.say("Animal quiz")
+    await page.socket.close()
+    again = Page(await client.ws_connect("/ws"))
+    await again.send(type="hello", session=summary["key"])
+    assert (await again.next("session"))["code"] == summary["code"]
+    replies = await again.replies()
+    assert replies[0]["kind"] == "info"  # welcome back
+    assert replies[-1]["question_id"] == "topic"
+
+
+async def test_a_second_device_continues_by_code_and_both_see_each_turn(client: TestClient) -> None:
+    phone_code = None
+    page, summary = await open_page(client, language="en")
+    await page.say("4")
+    phone = Page(await client.ws_connect("/ws"))
+    await phone.send(type="hello", code=summary["code"].lower())
+    joined = await phone.next("session")
+    phone_code = joined["code"]
+    assert joined["key"] == summary["key"]
+    assert (await phone.replies())[-1]["question_id"] == "quiz_title"
+    await phone.send(type="say", text="Animal quiz")
+    on_phone = await phone.replies()
+    on_page = await page.replies()
+    assert on_phone == on_page and on_page[-1]["question_id"] == "topic"
+    assert phone_code == summary["code"]
+
+
+async def test_an_unknown_code_is_answered_in_words_and_a_fresh_session_starts(
+    client: TestClient,
+) -> None:
+    page = Page(await client.ws_connect("/ws"))
+    await page.send(type="hello", code="ZZZZZZ", language="en")
+    error = await page.next("error")
+    assert error["code"] == "no_code" and "ZZZZZZ" in error["message"]
+    assert (await page.next("session"))["key"].startswith("web:")
+    await page.send(type="resume", code="ABC")
+    assert (await page.next("error"))["code"] == "no_code"
+
+
+async def test_preferences_are_kept_with_the_session(
+    client: TestClient, manager: DialogManager
+) -> None:
+    page, summary = await open_page(client, language="en")
+    values = {"theme": "contrast", "text_size": 1.5, "scan": True, "silence": 2.0}
+    await page.send(type="preferences", values=values)
+    shown = await page.next("session")
+    assert shown["preferences"] == values
+    session = await manager.session(summary["key"])
+    assert session is not None and session.preferences == values
+    await page.socket.close()
+    _, again = await open_page(client, session=summary["key"])
+    assert again["preferences"] == values
+
+
+async def test_buttons_send_commands_that_work_in_any_language(client: TestClient) -> None:
+    page, _ = await open_page(client, language="en")
+    await page.say("4")
+    await page.send(type="command", name="switch_language", argument="ja")
+    replies = await page.replies()
+    assert {r["language"] for r in replies} == {"ja"}
+    assert (await page.next("session"))["language"] == "ja"
+    await page.send(type="command", name="back")
+    assert (await page.replies())[-1]["kind"] == "menu"
+
+
+async def test_the_kiosk_screen_mirrors_the_kiosk_session_and_is_read_only(
+    client: TestClient, manager: DialogManager
+) -> None:
+    screen = Page(await client.ws_connect("/ws"))
+    await screen.send(type="hello", kiosk="local", language="en")
+    assert (await screen.next("watching"))["session"] == "kiosk:local"
+    await manager.resume("kiosk:local", "kiosk", "en")  # the kiosk process greets someone
+    assert (await screen.next("session"))["state"] == "choose_job"
+    assert (await screen.replies())[-1]["kind"] == "menu"
+    await manager.handle(Turn(session_key="kiosk:local", text="number four", channel="kiosk"))
+    assert (await screen.replies())[-1]["question_id"] == "quiz_title"
+    await screen.send(type="say", text="5")
+    assert (await screen.next("notice"))["code"] == "watch_only"
+    session = await manager.session("kiosk:local")
+    assert session is not None and session.index == 0 and session.channel == "kiosk"
+
+
+async def test_audio_without_a_recogniser_is_answered_with_one_sentence(
+    client: TestClient,
+) -> None:
+    page, _ = await open_page(client, language="en")
+    await page.send(type="audio_start", mode="once")
+    notice = await page.next("notice")
+    assert notice["code"] == "no_recognizer"
+    assert notice["message"].startswith("Speech recognition for English is not installed")
+    assert (await page.next("listening"))["active"] is False
+    assert not [m for m in page.seen if m["type"] == "error"]
+
+
+@pytest.fixture
+async def voice_client(
+    store: SQLiteStore, catalog: JobCatalog, manager: DialogManager, phrases: Phrases
+) -> AsyncIterator[TestClient]:
+    from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer
+    from assistant.speech.synthesis import default_synthesis
+    from assistant.voice import VOICES_DIR
+
+    sphinx = PocketSphinxRecognizer()
+    synthesis = default_synthesis(VOICES_DIR)
+    app = init_app(store, catalog, base_url=BASE)
+    make_channel(
+        manager,
+        phrases,
+        recognizer_for=lambda language: sphinx if sphinx.supports(language) else None,
+        vad_factory=WebRtcVad,
+        synthesize=synthesis.synthesize,
+    ).add_routes(app)
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def _stream(page: Page, pcm: bytes, chunk: int = 1920) -> None:
+    """Audio as a page sends it: a few frames per message, in real order."""
+    for start in range(0, len(pcm), chunk):
+        await page.socket.send_bytes(pcm[start : start + chunk])
+
+
+async def test_spoken_answers_over_the_socket_are_recognised_with_the_question_grammar(
+    voice_client: TestClient, manager: DialogManager
+) -> None:
+    page, summary = await open_page(voice_client, language="en")
+    await page.send(type="audio_start", mode="once")
+    assert (await page.next("listening"))["active"] is True
+    # Odd chunk sizes: websocket messages need not line up with 30 ms frames.
+    speech = audio.silence(0.5) + speak_en("number four") + audio.silence(1.5)
+    await _stream(page, speech, chunk=1234)
+    assert (await page.next("listening"))["active"] is False  # "once": one utterance
+    heard = await page.next("heard", wait=20)
+    assert heard["text"] == "number four" and heard["say"] == "You said: number four"
+    assert (await page.replies())[-1]["question_id"] == "quiz_title"
+    session = await manager.session(summary["key"])
+    assert session is not None and session.job_id == "quiz_game"
+
+
+async def test_hands_free_listening_takes_several_answers_and_stop_flushes(
+    voice_client: TestClient, manager: DialogManager
+) -> None:
+    page, summary = await open_page(voice_client, language="en")
+    await page.send(type="preferences", values={"silence": 0.5})
+    await page.next("session")
+    await page.send(type="audio_start", mode="hands_free")
+    await page.next("listening")
+    await _stream(page, audio.silence(0.3) + speak_en("four") + audio.silence(0.9))
+    assert (await page.next("heard", wait=20))["text"] == "four"
+    await page.replies()
+    await page.say("Animal quiz")  # free text is typed; the topic is spoken
+    await _stream(page, audio.silence(0.3) + speak_en("animals"))
+    await page.send(type="audio_end")  # pressed stop right after speaking
+    assert (await page.next("heard", wait=20))["text"] == "animals"
+    assert (await page.replies())[-1]["question_id"] == "question_count"
+    session = await manager.session(summary["key"])
+    assert session is not None and session.answers["topic"] == "animals"
+
+
+async def test_replies_are_read_aloud_when_the_user_asks(voice_client: TestClient) -> None:
+    page, _ = await open_page(voice_client, language="en")
+    await page.send(type="preferences", values={"voice": True})
+    await page.next("session")
+    await page.send(type="command", name="repeat")
+    await page.replies()
+    speech = await page.next("speech", wait=30)
+    wav = base64.b64decode(speech["audio"])
+    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
+    assert len(wav) > 16000 * 2  # more than a second of speech for the menu
