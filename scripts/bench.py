@@ -4,6 +4,7 @@ Dialog: text turns through the manager with SQLite persistence, on one core. Use
 café job (choose it, answer, ask for help, go back, confirm) in a temporary data folder.
 Generation: for every job, the time from the user's "yes" at confirm to the delivery reply
 with its links, through the real queue, generators, checks, sandbox and browser.
+Speech (scripts/bench_speech.py) and the web chat under load (scripts/bench_web.py) follow.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8, help="users talking at once")
     parser.add_argument("--generation-repeats", type=int, default=5, help="artifacts per job")
     parser.add_argument("--no-speech", action="store_true", help="skip the speech figures")
+    parser.add_argument("--no-web", action="store_true", help="skip the web chat figures")
+    parser.add_argument("--web-sessions", type=int, default=2000, help="websocket sessions")
+    parser.add_argument("--web-rate", type=float, default=200.0, help="web turns per second")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for tests.walk's answers
     if hasattr(os, "sched_setaffinity"):
@@ -131,6 +135,10 @@ def main() -> None:
         from scripts.bench_speech import main as speech_main
 
         speech_main([])
+    if not args.no_web:
+        from scripts.bench_web import main as web_main
+
+        web_main(["--sessions", str(args.web_sessions), "--rate", str(args.web_rate)])
 
 
 if __name__ == "__main__":

@@ -218,12 +218,14 @@ class WebConnection:
     async def _turn(self, turn: Turn) -> None:
         assert self.key is not None
         replies = await self.channel.manager.handle(turn)
+        language = self.language
         if replies:
             self.language = replies[-1].language
         await self.channel.hub.publish(self.key, replies)
-        session = await self.channel.manager.session(self.key)
-        if session is not None:  # language and settings may have changed with the turn
-            await self.channel.hub.broadcast(self.key, self.summary(session))
+        if self.language != language:  # the page's own labels follow the session's language
+            session = await self.channel.manager.session(self.key)
+            if session is not None:
+                await self.channel.hub.broadcast(self.key, self.summary(session))
 
     async def _say(self, message: ClientMessage) -> None:
         assert self.key is not None

@@ -1,0 +1,218 @@
+"""Web chat benchmark: many websocket sessions at once, each completing a job, against a real
+``assistant serve`` process.
+
+Every session connects (all stay connected to the end), walks the café page job by typed
+answers at a steady overall rate, confirms, and waits for its delivery. A turn's latency is
+from sending the answer to receiving its replies. The server runs on one core and this client
+on the other, so the client's own work does not slow the server. Memory is the server's RSS:
+before anyone connects, when everyone is connected, and at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSWERS = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "yes"]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+class Results:
+    def __init__(self) -> None:
+        self.turns: list[float] = []
+        self.deliveries: list[float] = []
+        self.failures: list[str] = []
+        self.connected = 0
+        self.all_connected = asyncio.Event()
+
+
+async def _replies(ws: aiohttp.ClientWebSocketResponse) -> list[dict]:
+    while True:
+        message = await ws.receive()
+        if message.type != aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"socket ended: {message.type}")
+        data = json.loads(message.data)
+        if data["type"] == "replies":
+            return data["replies"]
+        if data["type"] == "error":
+            raise RuntimeError(data["message"])
+
+
+async def _session(
+    http: aiohttp.ClientSession,
+    url: str,
+    n: int,
+    sessions: int,
+    interval: float,
+    start_at: float,
+    results: Results,
+    done: asyncio.Event,
+) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        async with http.ws_connect(url, heartbeat=None, max_msg_size=0) as ws:
+            await ws.send_json({"type": "hello", "language": "en"})
+            await _replies(ws)
+            results.connected += 1
+            if results.connected == sessions:
+                results.all_connected.set()
+            # Spread the sessions evenly over one interval, so the rate is steady.
+            next_at = start_at + interval * n / sessions
+            for text in ANSWERS:
+                await asyncio.sleep(max(0.0, next_at - loop.time()))
+                sent = loop.time()
+                await ws.send_json({"type": "say", "text": text})
+                replies = await _replies(ws)
+                results.turns.append(loop.time() - sent)
+                next_at += interval
+            if replies[-1]["state"] != "generating":
+                raise RuntimeError(f"confirm did not start generation: {replies[-1]['text']}")
+            while not any(r["kind"] == "delivery" for r in replies):
+                replies = await _replies(ws)
+            results.deliveries.append(loop.time() - sent)
+            await done.wait()  # stay connected until every session is finished
+    except Exception as err:  # reported, not raised: one failure must not hide the figures
+        results.failures.append(f"session {n}: {type(err).__name__}: {err}")
+        if results.connected < sessions and not results.all_connected.is_set():
+            results.connected += 1
+            if results.connected == sessions:
+                results.all_connected.set()
+
+
+async def _drive(port: int, sessions: int, rate: float, pid: int) -> dict[str, float | int]:
+    url = f"http://127.0.0.1:{port}/ws"
+    results = Results()
+    done = asyncio.Event()
+    interval = sessions / rate  # seconds between one session's turns
+    connector = aiohttp.TCPConnector(limit=0)
+    memory: dict[str, float] = {"server_rss_start": rss_mb(pid)}
+    async with aiohttp.ClientSession(connector=connector) as http:
+        loop = asyncio.get_running_loop()
+        connect_window = max(5.0, sessions / 200)
+        start_at = loop.time() + connect_window
+        tasks = []
+        for n in range(sessions):
+            tasks.append(
+                asyncio.create_task(
+                    _session(http, url, n, sessions, interval, start_at, results, done)
+                )
+            )
+            await asyncio.sleep(connect_window * 0.8 / sessions)
+        await results.all_connected.wait()
+        memory["server_rss_connected"] = rss_mb(pid)
+        began = time.perf_counter()
+        while len(results.deliveries) + len(results.failures) < sessions:
+            await asyncio.sleep(0.2)
+        elapsed = time.perf_counter() - began
+        memory["server_rss_end"] = rss_mb(pid)
+        done.set()
+        await asyncio.gather(*tasks)
+    turns = results.turns
+    figures: dict[str, float | int] = {
+        "sessions": sessions,
+        "failures": len(results.failures),
+        "turns": len(turns),
+        "turns_per_second": len(turns) / max(elapsed, 1e-9),
+        "p50_ms": statistics.median(turns) * 1000 if turns else float("nan"),
+        "p99_ms": percentile(turns, 0.99) * 1000 if turns else float("nan"),
+        "max_ms": max(turns) * 1000 if turns else float("nan"),
+        "delivery_p50_ms": statistics.median(results.deliveries) * 1000
+        if results.deliveries
+        else float("nan"),
+        **memory,
+    }
+    for failure in results.failures[:5]:
+        print(f"# {failure}", file=sys.stderr)
+    return figures
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes], limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited while starting")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start within a minute")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=2000, help="websocket sessions at once")
+    parser.add_argument("--rate", type=float, default=200.0, help="turns per second, overall")
+    args = parser.parse_args(argv)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            **os.environ,
+            "ASSISTANT_DATA_DIR": folder,
+            "ASSISTANT_LOG_LEVEL": "warning",
+            "ASSISTANT_LANGUAGE": "en",
+        }
+        command = [sys.executable, "-m", "assistant", "serve", "--port", str(port)]
+        if len(cores) >= 2:  # the server on one core, this client on another
+            command = ["taskset", "-c", str(cores[0]), *command]
+            os.sched_setaffinity(0, {cores[1]})
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        try:
+            _wait_ready(port, process)
+            random.seed(1)
+            figures = asyncio.run(_drive(port, args.sessions, args.rate, process.pid))
+        finally:
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+            if process.poll() is None:
+                process.kill()
+            if cores:
+                os.sched_setaffinity(0, set(cores))
+    n = figures["sessions"]
+    print(f"web_sessions: {n}")
+    print(f"web_session_failures: {figures['failures']}")
+    print(f"web_turns: {figures['turns']}")
+    print(f"web_turns_per_second_{n}_sessions: {figures['turns_per_second']:.0f} turns/s")
+    print(f"web_turn_latency_p50_{n}_sessions: {figures['p50_ms']:.1f} ms")
+    print(f"web_turn_latency_p99_{n}_sessions: {figures['p99_ms']:.1f} ms")
+    print(f"web_turn_latency_max_{n}_sessions: {figures['max_ms']:.1f} ms")
+    print(f"web_confirm_to_delivery_p50: {figures['delivery_p50_ms']:.0f} ms")
+    print(f"web_server_rss_start: {figures['server_rss_start']:.0f} MB")
+    print(f"web_server_rss_connected: {figures['server_rss_connected']:.0f} MB")
+    print(f"web_server_rss_end: {figures['server_rss_end']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
