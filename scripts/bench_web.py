@@ -56,6 +56,11 @@ class Results:
         self.failures: list[str] = []
         self.connected = 0
         self.all_connected = asyncio.Event()
+        self.all_finished = asyncio.Event()
+
+    def finished(self, sessions: int) -> None:
+        if len(self.deliveries) + len(self.failures) >= sessions:
+            self.all_finished.set()
 
 
 async def _replies(ws: aiohttp.ClientWebSocketResponse) -> list[dict]:
@@ -102,9 +107,11 @@ async def _session(
             while not any(r["kind"] == "delivery" for r in replies):
                 replies = await _replies(ws)
             results.deliveries.append(loop.time() - sent)
+            results.finished(sessions)
             await done.wait()  # stay connected until every session is finished
     except Exception as err:  # reported, not raised: one failure must not hide the figures
         results.failures.append(f"session {n}: {type(err).__name__}: {err}")
+        results.finished(sessions)
         if results.connected < sessions and not results.all_connected.is_set():
             results.connected += 1
             if results.connected == sessions:
@@ -133,8 +140,7 @@ async def _drive(port: int, sessions: int, rate: float, pid: int) -> dict[str, f
         await results.all_connected.wait()
         memory["server_rss_connected"] = rss_mb(pid)
         began = time.perf_counter()
-        while len(results.deliveries) + len(results.failures) < sessions:
-            await asyncio.sleep(0.2)
+        await results.all_finished.wait()
         elapsed = time.perf_counter() - began
         memory["server_rss_end"] = rss_mb(pid)
         done.set()
