@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -143,6 +144,8 @@ async def _drive(port: int, sessions: int, rate: float, pid: int) -> dict[str, f
         await results.all_finished.wait()
         elapsed = time.perf_counter() - began
         memory["server_rss_end"] = rss_mb(pid)
+        async with http.get(url.replace("/ws", "/metrics")) as response:
+            metrics = _server_quantiles(await response.text())
         done.set()
         await asyncio.gather(*tasks)
     turns = results.turns
@@ -158,10 +161,21 @@ async def _drive(port: int, sessions: int, rate: float, pid: int) -> dict[str, f
         if results.deliveries
         else float("nan"),
         **memory,
+        **metrics,
     }
     for failure in results.failures[:5]:
         print(f"# {failure}", file=sys.stderr)
     return figures
+
+
+def _server_quantiles(text: str) -> dict[str, float]:
+    """The server's own turn time (message in to replies out), from its /metrics."""
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        for q, name in (("0.5", "server_p50_ms"), ("0.99", "server_p99_ms")):
+            if line.startswith(f'assistant_web_turn_seconds{{quantile="{q}"}}'):
+                found[name] = float(line.split()[-1]) * 1000
+    return found
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes], limit: float = 60.0) -> None:
@@ -197,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             _wait_ready(port, process)
             random.seed(1)
+            gc.disable()  # the client's own pauses would be counted as the server's latency
             figures = asyncio.run(_drive(port, args.sessions, args.rate, process.pid))
         finally:
             process.terminate()
@@ -214,6 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"web_turn_latency_p50_{n}_sessions: {figures['p50_ms']:.1f} ms")
     print(f"web_turn_latency_p99_{n}_sessions: {figures['p99_ms']:.1f} ms")
     print(f"web_turn_latency_max_{n}_sessions: {figures['max_ms']:.1f} ms")
+    print(f"web_server_turn_time_p50: {figures.get('server_p50_ms', float('nan')):.1f} ms")
+    print(f"web_server_turn_time_p99: {figures.get('server_p99_ms', float('nan')):.1f} ms")
     print(f"web_confirm_to_delivery_p50: {figures['delivery_p50_ms']:.0f} ms")
     print(f"web_server_rss_start: {figures['server_rss_start']:.0f} MB")
     print(f"web_server_rss_connected: {figures['server_rss_connected']:.0f} MB")

@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ class WebChannel:
             undefined=jinja2.StrictUndefined,
         )
         self.connections = 0
+        self.turn_times: deque[float] = deque(maxlen=10_000)
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -99,6 +101,7 @@ class WebChannel:
         app.router.add_get("/", self.page)
         app.router.add_get("/ws", self.websocket)
         app.router.add_get("/c/{code}.svg", self.resume_qr)
+        app.router.add_get("/metrics", self.metrics)
         app.router.add_static("/static/web/", STATIC_DIR, append_version=True, name="web_static")
         app.on_startup.append(self._start)
         app.on_shutdown.append(self._stop)
@@ -160,6 +163,27 @@ class WebChannel:
             "Cache-Control": "no-store",
         }
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text: open sockets, turns, and turn time (receipt to replies sent)."""
+        times = sorted(self.turn_times)
+
+        def quantile(q: float) -> float:
+            return times[min(len(times) - 1, int(q * (len(times) - 1)))] if times else 0.0
+
+        lines = [
+            "# HELP assistant_web_connections Open web chat websockets.",
+            "# TYPE assistant_web_connections gauge",
+            f"assistant_web_connections {self.connections}",
+            "# HELP assistant_web_turn_seconds Turn time in the server, last 10000 turns.",
+            "# TYPE assistant_web_turn_seconds summary",
+            *(
+                f'assistant_web_turn_seconds{{quantile="{q}"}} {quantile(q):.6f}'
+                for q in (0.5, 0.9, 0.99)
+            ),
+            f"assistant_web_turn_seconds_count {len(self.turn_times)}",
+        ]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     async def resume_qr(self, request: web.Request) -> web.Response:
         """A QR code of the page with a session code, for a phone to continue the session."""

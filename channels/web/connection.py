@@ -217,11 +217,13 @@ class WebConnection:
 
     async def _turn(self, turn: Turn) -> None:
         assert self.key is not None
+        started = time.perf_counter()
         replies = await self.channel.manager.handle(turn)
         language = self.language
         if replies:
             self.language = replies[-1].language
         await self.channel.hub.publish(self.key, replies)
+        self.channel.turn_times.append(time.perf_counter() - started)
         if self.language != language:  # the page's own labels follow the session's language
             session = await self.channel.manager.session(self.key)
             if session is not None:
