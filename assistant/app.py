@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.dialog import DialogManager
@@ -23,6 +23,9 @@ from channels.web.channel import WebChannel
 from generators.browser import BrowserChecker, find_chromium
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
+
+if TYPE_CHECKING:
+    from channels.telegram.bot import TelegramChannel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -121,6 +124,31 @@ class Services:
             kiosk_id=settings.kiosk_id,
             recognizer_for=recognizer_for,
             vad_factory=vad_factory,
+            synthesize=synthesize,
+        )
+
+    def telegram_channel(self) -> TelegramChannel:
+        """The Telegram bot with the speech engines that are installed (voice notes)."""
+        from channels.telegram.bot import TelegramChannel
+
+        settings = self.settings
+        recognizer_for = synthesize = None
+        try:
+            from assistant.voice import build_voice
+        except ImportError as err:
+            _LOGGER.warning("telegram without voice notes (%s): run scripts/setup", err)
+        else:
+            kit = build_voice()
+            recognizer_for, synthesize = kit.recognizer_for, kit.synthesis.synthesize
+        return TelegramChannel(
+            self.manager,
+            self.phrases,
+            self.store,
+            token=settings.telegram_token,
+            api_url=settings.telegram_api_url,
+            allowed_users=settings.telegram_allowed_users,
+            default_language=settings.language,
+            recognizer_for=recognizer_for,
             synthesize=synthesize,
         )
 

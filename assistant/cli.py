@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--lang", choices=("ja", "en", "ko"), default="en")
     transcribe.add_argument("--grammar", help="closed phrases separated by |, e.g. 'yes|no'")
 
+    commands.add_parser(
+        "telegram", help="run the Telegram bot alone (long polling; needs telegram_token)"
+    )
+
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
     jobs = commands.add_parser("jobs", help="list or check the jobs in dialogs/jobs")
@@ -99,6 +103,7 @@ async def _serve(settings: Settings) -> None:
     await services.start()
     app = init_app(services.store, services.jobs, base_url=settings.base_url)
     services.web_channel().add_routes(app)
+    bot_task = await _start_telegram(services, app)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -122,8 +127,54 @@ async def _serve(settings: Settings) -> None:
         await stop.wait()
         _LOGGER.info("stopping")
     finally:
+        if bot_task is not None:
+            bot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await bot_task
         await runner.cleanup()
         await services.stop()
+
+
+async def _start_telegram(services: Services, app: web.Application) -> asyncio.Task[None] | None:
+    """The bot inside the server when a token is configured: a webhook route or polling."""
+    settings = services.settings
+    if not settings.telegram_token:
+        return None
+    bot = services.telegram_channel()
+    if settings.telegram_webhook_url:
+        from channels.telegram.webhook import add_webhook
+
+        await add_webhook(bot, app, settings.telegram_webhook_url, settings.telegram_token)
+        return None
+    _LOGGER.info("telegram: long polling")
+    return asyncio.create_task(bot.run_polling(), name="telegram")
+
+
+async def _telegram(settings: Settings) -> int:
+    if not settings.telegram_token:
+        print(
+            "error: telegram_token is not set: put it in assistant.toml or "
+            "ASSISTANT_TELEGRAM_TOKEN (from @BotFather)",
+            file=sys.stderr,
+        )
+        return 2
+    services = Services.build(settings)
+    await services.start()
+    bot = services.telegram_channel()
+    task = asyncio.create_task(bot.run_polling())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    print("facility-assistant telegram bot: long polling (Ctrl-C stops)", flush=True)
+    try:
+        await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
+    finally:
+        await bot.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 30)
+        await services.stop()
+    return 0
 
 
 async def _console(settings: Settings, args: argparse.Namespace) -> int:
@@ -281,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_say(args))
         if command == "transcribe":
             return _transcribe(args)
+        if command == "telegram":
+            _setup_logging(settings)
+            return asyncio.run(_telegram(settings))
         if command == "kiosk":
             _setup_logging(settings)
             return asyncio.run(_kiosk(settings, args))

@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,10 @@ class Settings:
     log_level: str = "info"
     kiosk_id: str = "local"
     web_voice: bool = True
+    telegram_token: str = field(default="", repr=False)  # a secret: never in logs
+    telegram_api_url: str = ""
+    telegram_allowed_users: tuple[int, ...] = ()
+    telegram_webhook_url: str = ""
 
     @property
     def jobs_dir(self) -> Path:
@@ -132,6 +136,28 @@ def _flag(key: str, value: Any) -> bool:
     raise ConfigError(f"{key}: {value!r} is not allowed; use true or false")
 
 
+def _token(key: str, value: Any) -> str:
+    text = _text(key, value)
+    if text and not re.fullmatch(r"\d{3,20}:[A-Za-z0-9_-]{20,80}", text):
+        raise ConfigError(f"{key}: does not look like a bot token from @BotFather (digits:letters)")
+    return text
+
+
+def _user_ids(key: str, value: Any) -> tuple[int, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{key}: must be a list of Telegram user ids, e.g. [12345, 67890]")
+    ids = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if isinstance(item, bool) or not text.isdigit():
+            raise ConfigError(f"{key}: {item!r} is not a Telegram user id (a whole number)")
+        ids.append(int(text))
+    return tuple(ids)
+
+
 def _url(key: str, value: Any) -> str:
     text = _text(key, value)
     if text and not text.startswith(("http://", "https://")):
@@ -152,6 +178,10 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "log_level": _choice("debug", "info", "warning", "error"),
     "kiosk_id": _kiosk_id,
     "web_voice": _flag,
+    "telegram_token": _token,
+    "telegram_api_url": _url,
+    "telegram_allowed_users": _user_ids,
+    "telegram_webhook_url": _url,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

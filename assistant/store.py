@@ -128,6 +128,20 @@ def m003_pending_answer(db: sqlite_utils.Database) -> None:
     db["sessions"].add_column("pending", str)
 
 
+@MIGRATIONS()
+def m004_channel_links(db: sqlite_utils.Database) -> None:
+    """Which session a chat continues (after /resume CODE), and updates already handled.
+
+    Chat platforms deliver updates at least once: after a restart the same update can come
+    again, and it must not become a second turn.
+    """
+    db["channel_links"].create({"address": str, "session_key": str, "updated": float}, pk="address")
+    db["channel_links"].create_index(["session_key"])
+    db["seen_updates"].create(
+        {"source": str, "update_id": int, "at": float}, pk=("source", "update_id")
+    )
+
+
 _SESSION_COLUMNS = (
     "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
     "paused", "preferences", "generation_id", "series", "version", "artifact_id", "pending",
@@ -327,6 +341,47 @@ class SQLiteStore:
             return [{**row, "replies": json.loads(row["replies"])} for row in rows]
 
         return await self._run(read)
+
+    async def link(self, address: str, session_key: str) -> None:
+        """From now on ``address`` (a chat) talks to ``session_key``."""
+        row = {"address": address, "session_key": session_key, "updated": time.time()}
+        await self._run(lambda: self.db["channel_links"].upsert(row, pk="address"))
+
+    async def linked(self, address: str) -> str | None:
+        """The session a chat continues, if it continued another one."""
+
+        def read() -> str | None:
+            row = self.db.execute(
+                "SELECT session_key FROM channel_links WHERE address = ?", [address]
+            ).fetchone()
+            return row[0] if row else None
+
+        return await self._run(read)
+
+    async def addresses(self, session_key: str, prefix: str) -> list[str]:
+        """The chats (addresses starting with ``prefix``) that continue ``session_key``."""
+
+        def read() -> list[str]:
+            rows = self.db.execute(
+                "SELECT address FROM channel_links WHERE session_key = ? AND address LIKE ?",
+                [session_key, prefix + "%"],
+            ).fetchall()
+            return [row[0] for row in rows]
+
+        return await self._run(read)
+
+    async def first_time(self, source: str, update_id: int) -> bool:
+        """Record an update; False when it was handled before (a redelivery)."""
+
+        def record() -> bool:
+            with self.db.conn:
+                cursor = self.db.conn.execute(
+                    "INSERT OR IGNORE INTO seen_updates (source, update_id, at) VALUES (?, ?, ?)",
+                    (source, update_id, time.time()),
+                )
+            return cursor.rowcount == 1
+
+        return await self._run(record)
 
     async def last_replies(self, key: str) -> list[dict[str, Any]]:
         """The replies of the session's latest turn that said something, as stored."""

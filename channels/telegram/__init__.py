@@ -1,0 +1,1 @@
+"""The Telegram channel: aiogram 3 bot, its rendering, sending limits and voice notes."""
