@@ -42,6 +42,13 @@ class Settings:
     telegram_api_url: str = ""
     telegram_allowed_users: tuple[int, ...] = ()
     telegram_webhook_url: str = ""
+    ollama_host: str = "http://127.0.0.1:11434"
+    ollama_model: str = "qwen2.5:3b"
+    ollama_embed_model: str = ""
+    llm_enabled: bool = True
+    llm_num_ctx: int = 4096
+    llm_temperature: float = 0.7
+    llm_timeout_s: float = 60.0
 
     @property
     def jobs_dir(self) -> Path:
@@ -182,6 +189,13 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "telegram_api_url": _url,
     "telegram_allowed_users": _user_ids,
     "telegram_webhook_url": _url,
+    "ollama_host": _url,
+    "ollama_model": _text,
+    "ollama_embed_model": _text,
+    "llm_enabled": _flag,
+    "llm_num_ctx": _integer(512, 131072),
+    "llm_temperature": _number(0.0, 2.0, "a temperature"),
+    "llm_timeout_s": _number(1.0, 600.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -163,6 +163,16 @@ class DialogManager:
         await self._emit(session, step.replies)
         return step.replies
 
+    async def progress(
+        self, request: GenerationRequest, stage: str, fraction: float | None
+    ) -> None:
+        """Tell the session's channel how generation is going (not stored: it is momentary)."""
+        session = await self.store.load(request.session_key)
+        if not _waiting_for(session, request):
+            return
+        assert session is not None
+        await self._emit(session, [self.writer.progress(session, stage, fraction)])
+
     async def generation_failed(self, request: GenerationRequest) -> list[Reply]:
         """The queue gave up: back to confirm with the answers intact, one plain sentence."""
         async with self._locks.hold(request.session_key):

@@ -23,6 +23,8 @@ GENERATOR_LANGUAGES: Mapping[str, tuple[str, ...]] = {
     "program": ("python", "javascript"),
 }
 MODES = ("dialog", "auto", "hybrid")
+# What the language model may add to a job's template (generators/prompts/<name>.v*.md).
+ENRICHMENTS = ("none", "page_text", "quiz_items")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _JOB_FIELDS = {
     "id",
@@ -32,6 +34,7 @@ _JOB_FIELDS = {
     "language",
     "template",
     "mode",
+    "enrich",
     "questions",
 }
 _QUESTION_FIELDS = {
@@ -112,6 +115,7 @@ class Job:
     mode: str
     questions: tuple[Question, ...]
     source: str = ""
+    enrich: str = "none"
 
     def question(self, question_id: str) -> Question | None:
         """The question with this id, if the job has it."""
@@ -324,6 +328,7 @@ def parse_job(raw: Any, file: str) -> Job:
         mode=reader.one_of(data.get("mode", "dialog"), "mode", MODES),
         questions=questions,
         source=file,
+        enrich=reader.one_of(data.get("enrich", "none"), "enrich", ENRICHMENTS),
     )
 
 

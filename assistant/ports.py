@@ -6,7 +6,7 @@ ever sees the protocol, so an engine is swapped by adding a file, not by editing
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -89,11 +89,70 @@ class GeneratedFiles:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# Stage ("writing", "checking") and fraction done, when known: what the user hears meanwhile.
+ReportProgress = Callable[[str, float | None], None]
+
+
 class Generator(Protocol):
     """Turns confirmed answers into files in an empty folder."""
 
-    async def generate(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
+    async def generate(
+        self,
+        job: Job,
+        request: GenerationRequest,
+        folder: Path,
+        progress: ReportProgress | None = None,
+    ) -> GeneratedFiles:
         """Write the artifact's files; raise ``GenerationError`` when it cannot."""
+        ...
+
+
+# -- language model -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReply:
+    """What the model wrote, parsed, and what it cost (recorded in the manifest)."""
+
+    data: Any
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    """Whether the model server answers, what it has, and whether ours is among it."""
+
+    reachable: bool
+    models: tuple[str, ...] = ()
+    has_model: bool = False
+    detail: str = ""
+
+
+class LanguageModel(Protocol):
+    """A chat model that streams; failures raise ``LanguageModelError`` with a code."""
+
+    name: str
+
+    async def status(self) -> ModelStatus:
+        """Ask the server what it has (for ``assistant check`` and hybrid mode)."""
+        ...
+
+    async def complete_json(
+        self,
+        system: str,
+        user: str,
+        schema: dict[str, Any],
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> ModelReply:
+        """JSON following ``schema``; ``on_chunk`` hears the count of chunks so far."""
+        ...
+
+    async def complete_text(self, system: str, user: str) -> ModelReply:
+        """Plain text (answers to "how do I ..." questions)."""
         ...
 
 

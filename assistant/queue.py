@@ -22,13 +22,14 @@ from pathlib import Path
 from assistant import __version__
 from assistant.errors import AssistantError, GenerationError
 from assistant.jobs import JobCatalog
-from assistant.ports import GenerationQueueStore, GenerationTask, Generator
+from assistant.ports import GenerationQueueStore, GenerationTask, Generator, ReportProgress
 from assistant.session import Artifact, GenerationRequest
 
 _LOGGER = logging.getLogger(__name__)
 
 DeliveryCallback = Callable[[GenerationRequest, Artifact], Awaitable[object]]
 FailureCallback = Callable[[GenerationRequest], Awaitable[object]]
+ProgressCallback = Callable[[GenerationRequest, str, float | None], Awaitable[object]]
 POLL_SECONDS = 2.0
 
 
@@ -47,6 +48,7 @@ class GenerationQueue:
         workers: int = 1,
         timeout: float = 120.0,
         link_lifetime: float | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -57,7 +59,9 @@ class GenerationQueue:
         self.worker_count = workers
         self.timeout = timeout
         self.link_lifetime = link_lifetime
+        self.on_progress = on_progress
         self._wake = asyncio.Event()
+        self._told: set[asyncio.Task[object]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -149,6 +153,23 @@ class GenerationQueue:
         await self.store.fail(request.id, error.code, error.message)
         return error
 
+    def _progress(self, request: GenerationRequest) -> ReportProgress | None:
+        """A generator's progress, passed on once per stage (a stream must not flood a chat)."""
+        if self.on_progress is None or request.session_key == "cli:generate":
+            return None
+        callback = self.on_progress
+        told: set[str] = set()
+
+        def progress(stage: str, fraction: float | None) -> None:
+            if stage in told:
+                return
+            told.add(stage)
+            task = asyncio.get_running_loop().create_task(callback(request, stage, fraction))
+            self._told.add(task)
+            task.add_done_callback(self._told.discard)
+
+        return progress
+
     async def _build(self, request: GenerationRequest) -> Artifact:
         job = self.jobs.jobs.get(request.job_id)
         if job is None:
@@ -177,7 +198,8 @@ class GenerationQueue:
         }
         try:
             produced = await asyncio.wait_for(
-                generator.generate(job, request, staging), timeout=self.timeout
+                generator.generate(job, request, staging, self._progress(request)),
+                timeout=self.timeout,
             )
         except BaseException as err:
             self._keep_failed(staging, manifest, started, err)

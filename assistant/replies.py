@@ -234,6 +234,14 @@ class ReplyWriter:
         text = self.say(session, key, title=job.title.get(session.language))
         return self.reply(session, ReplyKind.PROGRESS, text, progress=Progress(stage="queued"))
 
+    def progress(self, session: Session, stage: str, fraction: float | None) -> Reply:
+        """A generation stage ("writing", "checking"), said once each."""
+        key = f"progress_stage.{stage}"
+        text = self.say(session, key) if self.phrases.has(key) else ""
+        return self.reply(
+            session, ReplyKind.PROGRESS, text, progress=Progress(stage=stage, fraction=fraction)
+        )
+
     def delivered_next(self, session: Session) -> Reply:
         """What can be done after delivery."""
         choices = tuple(

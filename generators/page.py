@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from assistant.jobs import Job
-from assistant.ports import GeneratedFiles
+from assistant.ports import GeneratedFiles, ReportProgress
 from assistant.session import GenerationRequest
 from generators.artifact import conclude, palette_notes, write_text
 from generators.checks import check_html, check_javascript
@@ -23,9 +24,16 @@ class PageGenerator:
     def __init__(self, renderer: TemplateRenderer) -> None:
         self.renderer = renderer
 
-    async def generate(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
+    async def generate(
+        self,
+        job: Job,
+        request: GenerationRequest,
+        folder: Path,
+        progress: ReportProgress | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> GeneratedFiles:
         """Render ``index.html``, then check its markup and any inline script."""
-        text, palette = await asyncio.to_thread(self.renderer.render, job, request)
+        text, palette = await asyncio.to_thread(self.renderer.render, job, request, None, extra)
         await write_text(folder, "index.html", text)
         checks = [check_html(text)]
         if "<script" in text:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from assistant.jobs import Job
-from assistant.ports import GeneratedFiles
+from assistant.ports import GeneratedFiles, ReportProgress
 from assistant.session import GenerationRequest
 from generators.artifact import conclude, palette_notes, write_text
 from generators.browser import BrowserChecker
@@ -31,10 +32,17 @@ class ProgramGenerator:
         self.renderer = renderer
         self.browser = browser
 
-    async def generate(self, job: Job, request: GenerationRequest, folder: Path) -> GeneratedFiles:
+    async def generate(
+        self,
+        job: Job,
+        request: GenerationRequest,
+        folder: Path,
+        progress: ReportProgress | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> GeneratedFiles:
         """Render the program and its README, then check and try it."""
         main = output_name(job.template)
-        code, palette = await asyncio.to_thread(self.renderer.render, job, request)
+        code, palette = await asyncio.to_thread(self.renderer.render, job, request, None, extra)
         readme, _ = await asyncio.to_thread(self.renderer.render, job, request, README_TEMPLATE)
         await write_text(folder, main, code)
         await write_text(folder, "README.md", readme)

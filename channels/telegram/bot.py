@@ -32,7 +32,6 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     Update,
 )
@@ -118,7 +117,7 @@ class TelegramChannel:
         self.bot = Bot(
             token=token,
             session=session,
-            default=DefaultBotProperties(link_preview_options=LinkPreviewOptions(is_disabled=True)),
+            default=DefaultBotProperties(link_preview_is_disabled=True),
         )
         self.dispatcher = Dispatcher()
         router = Router(name="assistant")

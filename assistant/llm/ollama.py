@@ -1,0 +1,150 @@
+"""The ``LanguageModel`` port on Ollama, through its official async client.
+
+Every way the model can fail becomes a ``LanguageModelError`` with a code, because callers
+only ever need to know one thing: use the template result and say so in one sentence. The
+client raises different things for the same cause (a server that is down is a
+``ConnectionError`` for a plain call but an ``httpx.ConnectError`` at the first chunk of a
+stream), so they are mapped here, in one place.
+
+The whole call, stream included, is bounded by ``timeout``: a model that keeps writing slowly
+is as late as one that hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import ollama
+
+from assistant.errors import LanguageModelError
+from assistant.ports import ModelReply, ModelStatus
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _mapped(err: BaseException, host: str, model: str) -> LanguageModelError:
+    """One code for each way the server or the client can fail."""
+    if isinstance(err, LanguageModelError):
+        return err
+    if isinstance(err, ollama.ResponseError):
+        if err.status_code == 404:
+            return LanguageModelError(
+                f"model {model!r} is not on {host}: run `ollama pull {model}`",
+                code="model_missing",
+            )
+        return LanguageModelError(f"the model server said: {err.error}", code="failed")
+    if isinstance(err, TimeoutError | httpx.TimeoutException):
+        return LanguageModelError(f"{host} took too long", code="timeout")
+    if isinstance(err, ConnectionError | httpx.ConnectError | httpx.RemoteProtocolError):
+        return LanguageModelError(f"cannot reach the model server at {host}", code="unavailable")
+    if isinstance(err, httpx.HTTPError):
+        return LanguageModelError(f"talking to {host} failed: {err}", code="unavailable")
+    return LanguageModelError(f"{type(err).__name__}: {err}", code="failed")
+
+
+class OllamaModel:
+    """Chat completions on one Ollama model, streamed, with our context size and temperature."""
+
+    def __init__(
+        self,
+        host: str,
+        model: str,
+        *,
+        num_ctx: int = 4096,
+        temperature: float = 0.7,
+        timeout: float = 60.0,
+    ) -> None:
+        self.host = host
+        self.model = model
+        self.name = f"ollama:{model}"
+        self.num_ctx = num_ctx
+        self.temperature = temperature
+        self.timeout = timeout
+        self._client: ollama.AsyncClient | None = None
+
+    @property
+    def client(self) -> ollama.AsyncClient:
+        # Made on first use: the client binds to the event loop it is first used in.
+        if self._client is None:
+            self._client = ollama.AsyncClient(host=self.host, timeout=self.timeout)
+        return self._client
+
+    async def status(self) -> ModelStatus:
+        try:
+            async with asyncio.timeout(min(self.timeout, 5.0)):
+                listed = await self.client.list()
+        except Exception as err:
+            return ModelStatus(reachable=False, detail=_mapped(err, self.host, self.model).message)
+        names = tuple(str(m.model) for m in listed.models if m.model)
+        wanted = {self.model, f"{self.model}:latest"}
+        return ModelStatus(reachable=True, models=names, has_model=bool(wanted & set(names)))
+
+    async def complete_json(
+        self,
+        system: str,
+        user: str,
+        schema: dict[str, Any],
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> ModelReply:
+        reply = await self._chat(system, user, schema, on_chunk)
+        try:
+            data = json.loads(reply.text)
+        except ValueError as err:
+            raise LanguageModelError(
+                f"the model's answer is not JSON: {err}", code="invalid_output"
+            ) from err
+        return ModelReply(
+            data, reply.text, reply.model, reply.prompt_tokens, reply.output_tokens, reply.seconds
+        )
+
+    async def complete_text(self, system: str, user: str) -> ModelReply:
+        return await self._chat(system, user, None, None)
+
+    async def _chat(
+        self,
+        system: str,
+        user: str,
+        schema: dict[str, Any] | None,
+        on_chunk: Callable[[int], None] | None,
+    ) -> ModelReply:
+        started = time.perf_counter()
+        parts: list[str] = []
+        prompt_tokens = output_tokens = 0
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        options = {"num_ctx": self.num_ctx, "temperature": self.temperature}
+        try:
+            async with asyncio.timeout(self.timeout):
+                stream = await self.client.chat(
+                    model=self.model,
+                    messages=messages,
+                    format=schema,
+                    options=options,
+                    stream=True,
+                )
+                async for chunk in stream:
+                    parts.append(chunk.message.content or "")
+                    if on_chunk is not None:
+                        on_chunk(len(parts))
+                    if chunk.done:
+                        prompt_tokens = chunk.prompt_eval_count or 0
+                        output_tokens = chunk.eval_count or 0
+        except BaseException as err:
+            if isinstance(err, asyncio.CancelledError):
+                raise
+            mapped = _mapped(err, self.host, self.model)
+            _LOGGER.warning("language model: %s (%s)", mapped.message, mapped.code)
+            raise mapped from err
+        return ModelReply(
+            None,
+            "".join(parts),
+            self.model,
+            prompt_tokens,
+            output_tokens,
+            time.perf_counter() - started,
+        )

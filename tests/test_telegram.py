@@ -1,0 +1,370 @@
+"""The Telegram bot end to end: aiogram against an in-process Bot API server on 127.0.0.1.
+
+The production ``TelegramChannel`` runs unchanged (long polling, sending through its outbox
+with Telegram's one-message-a-second limit); the tests act as users in private chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.dialog import DialogManager
+from assistant.events import Turn
+from assistant.i18n import Phrases
+from assistant.jobs import Job, JobCatalog
+from assistant.queue import GenerationQueue
+from assistant.store import SQLiteStore
+from channels.telegram.bot import TelegramChannel
+from channels.telegram.outbox import Outbox
+from channels.telegram.voice_notes import encode_voice
+from tests.speech_audio import speak_en
+from tests.telegram_server import FakeBotApi, Sent
+from tests.walk import good_answer
+
+TOKEN = "123456:TEST"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def make_bot(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+    **kwargs: Any,
+) -> TelegramChannel:
+    kwargs.setdefault("outbox", Outbox(interval=1.0, first_backoff=0.2))
+    return TelegramChannel(
+        manager, phrases, store, token=TOKEN, api_url=api.base_url, default_language="en", **kwargs
+    )
+
+
+@contextlib.asynccontextmanager
+async def polling(bot: TelegramChannel) -> AsyncIterator[TelegramChannel]:
+    task = asyncio.create_task(bot.run_polling(polling_timeout=1))
+    try:
+        yield bot
+    finally:
+        await bot.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(token=TOKEN) as api:
+        yield api
+
+
+@pytest.fixture
+async def running(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+    queue: GenerationQueue,
+) -> AsyncIterator[TelegramChannel]:
+    await queue.start()
+    try:
+        async with polling(make_bot(api, manager, phrases, store)) as bot:
+            yield bot
+    finally:
+        await queue.stop()
+
+
+class User:
+    """One person in a private chat with the bot."""
+
+    def __init__(self, api: FakeBotApi, chat_id: int, language: str = "en") -> None:
+        self.api = api
+        self.chat_id = chat_id
+        self.language = language
+
+    async def next_message(self, after: int, wait: float = 20.0) -> Sent:
+        return await self.api.wait_for(
+            method="sendMessage", chat_id=self.chat_id, after=after, timeout=wait
+        )
+
+    async def say(self, text: str) -> Sent:
+        after = len(self.api.sent)
+        self.api.push_text(self.chat_id, text, language_code=self.language)
+        return await self.next_message(after)
+
+    async def press(self, label: str) -> Sent:
+        after = len(self.api.sent)
+        self.api.press(self.chat_id, label)
+        return await self.next_message(after)
+
+    async def voice(self, pcm: bytes) -> Sent:
+        after = len(self.api.sent)
+        self.api.push_voice(self.chat_id, encode_voice(pcm))
+        return await self.next_message(after)
+
+
+async def walk(user: User, job: Job, catalog: JobCatalog, by_buttons: bool) -> dict[str, Any]:
+    """Complete ``job`` as a user would; returns the answers the bot should have kept."""
+    language = user.language
+    number = [j.id for j in catalog.ordered()].index(job.id) + 1
+    menu = await user.say("/start")
+    assert menu.buttons, menu.plain_text
+    title = job.title.get(language)
+    reply = await (user.press(f"{number}. {title}") if by_buttons else user.say(str(number)))
+    expected: dict[str, Any] = {}
+    for question in job.questions:
+        utterance, value = good_answer(question, language)
+        expected[question.id] = value
+        if by_buttons and question.type == "choice":
+            labels = [b["text"] for b in reply.buttons]
+            reply = await user.press(labels[-1])  # good_answer picks the last choice
+        elif by_buttons and question.type == "yesno":
+            reply = await user.press(reply.buttons[0]["text"])  # 1. yes
+        else:
+            reply = await user.say(utterance)
+    assert reply.buttons[0]["text"] in ("Yes, make it", "はい、作る"), reply.plain_text
+    after = len(user.api.sent)
+    if by_buttons:
+        user.api.press(user.chat_id, reply.buttons[0]["text"])
+    else:
+        user.api.push_text(user.chat_id, "はい" if language == "ja" else "yes")
+    document = await user.api.wait_for(
+        method="sendDocument", chat_id=user.chat_id, after=after, timeout=60
+    )
+    photo = await user.api.wait_for(
+        method="sendPhoto", chat_id=user.chat_id, after=after, timeout=30
+    )
+    name, data = document.files["document"]
+    assert name == f"{job.id}-v1.zip"
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert photo.files["photo"][1].startswith(PNG)
+    return expected
+
+
+@pytest.mark.slow
+async def test_every_job_by_buttons_and_by_typing_in_both_languages(
+    api: FakeBotApi, running: TelegramChannel, catalog: JobCatalog, manager: DialogManager
+) -> None:
+    cases = [
+        (job, language, by_buttons)
+        for job in catalog.ordered()
+        for language in ("ja", "en")
+        for by_buttons in (True, False)
+    ]
+    users = [User(api, 1000 + n, language) for n, (_, language, _) in enumerate(cases)]
+    results = await asyncio.gather(
+        *(
+            walk(user, job, catalog, buttons)
+            for user, (job, _, buttons) in zip(users, cases, strict=True)
+        )
+    )
+    for user, (job, language, _), expected in zip(users, cases, results, strict=True):
+        session = await manager.session(f"telegram:{user.chat_id}")
+        assert session is not None and session.job_id == job.id
+        assert session.language == language
+        for question_id, value in expected.items():
+            assert session.answers[question_id] == value, (job.id, language, question_id)
+        assert session.artifact_id is not None
+        # Telegram's limit: never two messages to one chat within a second.
+        assert api.max_per_window(user.chat_id, 1.0) <= 1, user.chat_id
+
+
+async def test_progress_is_one_message_edited_and_delivery_brings_links(
+    api: FakeBotApi, running: TelegramChannel
+) -> None:
+    user = User(api, 7)
+    await user.say("/start")
+    await user.press("4. Quiz game")
+    for text in ("Animal quiz", "1", "5"):
+        await user.say(text)
+    confirm = await user.press("1. yes")
+    assert confirm.buttons[0]["text"] == "Yes, make it"
+    after = len(api.sent)
+    api.press(7, "Yes, make it")
+    progress = await user.next_message(after)
+    assert progress.plain_text.startswith("Thank you! I am making your Quiz game now.")
+    delivery = await api.wait_for(
+        lambda s: "Download (zip): http" in (s.plain_text or ""), chat_id=7, timeout=30
+    )
+    assert "Preview: http" in delivery.plain_text
+    edits = [s for s in api.sent if s.method == "editMessageText" and s.chat_id == 7]
+    assert edits and all(s.message_id == progress.message_id for s in edits)
+    assert api.messages(7)[progress.message_id].endswith("Done!")
+
+
+async def test_buttons_from_an_earlier_question_do_nothing_but_say_so(
+    api: FakeBotApi, running: TelegramChannel, manager: DialogManager
+) -> None:
+    user = User(api, 8)
+    menu = await user.say("/start")
+    await user.press("4. Quiz game")
+    after = len(api.sent)
+    api.press(8, "1. Café web page", message_id=menu.message_id)
+    answer = await api.wait_for(method="answerCallbackQuery", after=after)
+    assert answer.params.get("text") == "That button belongs to an earlier question."
+    session = await manager.session("telegram:8")
+    assert session is not None and session.job_id == "quiz_game" and session.index == 0
+
+
+async def test_a_voice_note_is_understood_with_the_question_grammar(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+) -> None:
+    from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer
+
+    sphinx = PocketSphinxRecognizer()
+    bot = make_bot(
+        api,
+        manager,
+        phrases,
+        store,
+        recognizer_for=lambda language: sphinx if sphinx.supports(language) else None,
+    )
+    async with polling(bot):
+        user = User(api, 9)
+        await user.say("/start")
+        heard = await user.voice(speak_en("number four"))
+        assert heard.plain_text == "You said: number four"
+        question = await user.next_message(_index(api, heard))
+        assert "What should the quiz be called?" in question.plain_text
+    session = await manager.session("telegram:9")
+    assert session is not None and session.job_id == "quiz_game"
+
+
+def _index(api: FakeBotApi, sent: Sent) -> int:
+    return api.sent.index(sent) + 1
+
+
+async def test_without_a_recogniser_a_voice_note_gets_one_sentence(
+    api: FakeBotApi, running: TelegramChannel
+) -> None:
+    user = User(api, 10, "ja")
+    await user.say("/start")
+    reply = await user.voice(speak_en("number four"))
+    assert (
+        reply.plain_text == "ここでは日本語の音声メッセージを聞き取れません。文字で答えてください。"
+    )
+
+
+async def test_429_and_500_are_survived_with_nothing_lost_or_sent_twice(
+    api: FakeBotApi, running: TelegramChannel, manager: DialogManager
+) -> None:
+    user = User(api, 11)
+    await user.say("/start")
+    api.fail_next("sendMessage", status=429, retry_after=1, chat_id=11)
+    first = await user.say("4")
+    assert "What should the quiz be called?" in first.plain_text
+    api.fail_next("sendMessage", status=500, chat_id=11)
+    second = await user.say("Animal quiz")
+    assert "What should the quiz be about?" in second.plain_text
+    texts = [s.plain_text for s in api.sent if s.chat_id == 11 and s.method == "sendMessage"]
+    assert len(texts) == len(set(texts)) == 3  # menu, question 1, question 2: once each
+    assert running.outbox.retries == 2
+    session = await manager.session("telegram:11")
+    assert session is not None and session.answers == {"quiz_title": "Animal quiz"}
+
+
+async def test_a_restarted_bot_resumes_and_a_redelivered_update_is_not_a_second_turn(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+) -> None:
+    user = User(api, 12)
+    async with polling(make_bot(api, manager, phrases, store)):
+        await user.say("/start")
+        await user.say("4")
+        await user.say("Animal quiz")
+    async with polling(make_bot(api, manager, phrases, store)):
+        reply = await user.press("1. animals")
+        assert "How many questions?" in reply.plain_text
+        await user.say("7")
+    session = await manager.session("telegram:12")
+    assert session is not None
+    assert session.answers == {"quiz_title": "Animal quiz", "topic": "animals", "question_count": 7}
+
+
+async def test_an_update_delivered_twice_is_one_turn(
+    api: FakeBotApi, running: TelegramChannel, manager: DialogManager
+) -> None:
+    """Telegram delivers at least once (a webhook retried, a crash before the offset moved)."""
+    from aiogram.types import Update
+
+    user = User(api, 17)
+    await user.say("/start")
+    update = Update.model_validate(
+        {
+            "update_id": 990001,
+            "message": {
+                "message_id": 999,
+                "date": 1,
+                "chat": {"id": 17, "type": "private"},
+                "from": {"id": 17, "is_bot": False, "first_name": "Test"},
+                "text": "4",
+            },
+        }
+    )
+    after = len(api.sent)
+    await running.feed(update)
+    await running.feed(update)
+    await user.next_message(after)
+    await user.say("Animal quiz")
+    replies = [s for s in api.sent[after:] if s.method == "sendMessage"]
+    assert len(replies) == 2, [s.plain_text for s in replies]
+
+
+async def test_a_kiosk_session_continues_in_telegram_with_resume(
+    api: FakeBotApi, running: TelegramChannel, manager: DialogManager
+) -> None:
+    await manager.resume("kiosk:local", "kiosk", "en")
+    await manager.handle(Turn("kiosk:local", text="number four", channel="kiosk"))
+    kiosk = await manager.session("kiosk:local")
+    assert kiosk is not None
+    user = User(api, 13)
+    reply = await user.say(f"/resume {kiosk.code.lower()}")
+    assert "What should the quiz be called?" in reply.plain_text
+    await user.say("Animal quiz")
+    session = await manager.session("kiosk:local")
+    assert session is not None and session.answers == {"quiz_title": "Animal quiz"}
+    wrong = await user.say("/resume ZZZZZZ")
+    assert wrong.plain_text.startswith("No session has the code ZZZZZZ")
+
+
+async def test_only_allowed_users_are_served(
+    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: SQLiteStore
+) -> None:
+    async with polling(make_bot(api, manager, phrases, store, allowed_users=[14])):
+        allowed, stranger = User(api, 14), User(api, 15)
+        assert (await allowed.say("/start")).buttons
+        refused = await stranger.say("/start")
+        assert refused.plain_text.startswith("Sorry, this assistant is only for")
+    assert await manager.session("telegram:15") is None
+
+
+async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
+    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: SQLiteStore, tmp_path: Path
+) -> None:
+    import soundfile
+
+    from assistant.speech.synthesis import default_synthesis
+    from assistant.voice import VOICES_DIR
+
+    synthesis = default_synthesis(VOICES_DIR)
+    async with polling(make_bot(api, manager, phrases, store, synthesize=synthesis.synthesize)):
+        user = User(api, 16)
+        await user.say("/start")
+        on = await user.say("/voice")
+        assert on.plain_text.startswith("I will also send my replies as voice messages")
+        after = len(api.sent)
+        api.push_text(16, "4")
+        voice = await api.wait_for(method="sendVoice", chat_id=16, after=after, timeout=30)
+    name, data = voice.files["voice"]
+    samples, rate = soundfile.read(io.BytesIO(data))
+    assert rate == 16000 and len(samples) / rate > 1.0
