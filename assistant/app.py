@@ -16,11 +16,13 @@ from assistant.dialog import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.i18n import Phrases, load_phrases
 from assistant.jobs import Job, JobCatalog, load_jobs
+from assistant.ports import LanguageModel
 from assistant.queue import GenerationQueue
 from assistant.session import Artifact, GenerationRequest
 from assistant.store import SQLiteStore
 from channels.web.channel import WebChannel
 from generators.browser import BrowserChecker, find_chromium
+from generators.enrich import Enricher, EnrichingGenerator
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
 
@@ -53,6 +55,24 @@ def load_catalog(settings: Settings, renderer: TemplateRenderer) -> JobCatalog:
     return catalog
 
 
+def language_model(settings: Settings) -> LanguageModel | None:
+    """The configured Ollama model, or None when turned off or its client is not installed."""
+    if not settings.llm_enabled:
+        return None
+    try:
+        from assistant.llm.ollama import OllamaModel
+    except ImportError as err:
+        _LOGGER.warning("no language model (%s): templates only; run scripts/setup", err)
+        return None
+    return OllamaModel(
+        settings.ollama_host,
+        settings.ollama_model,
+        num_ctx=settings.llm_num_ctx,
+        temperature=settings.llm_temperature,
+        timeout=settings.llm_timeout_s,
+    )
+
+
 @dataclass
 class Services:
     """Everything a running assistant needs, wired together."""
@@ -78,6 +98,11 @@ class Services:
             _LOGGER.warning(
                 "Chromium not found: browser programs are delivered without a browser check"
             )
+        generators = build_generators(renderer, browser)
+        model = language_model(settings)
+        if model is not None:
+            enricher = Enricher(model)
+            generators = {kind: EnrichingGenerator(g, enricher) for kind, g in generators.items()}
         manager = DialogManager(
             jobs=jobs,
             phrases=phrases,
@@ -88,13 +113,14 @@ class Services:
         queue = GenerationQueue(
             store=store,
             jobs=jobs,
-            generators=build_generators(renderer, browser),
+            generators=generators,
             artifacts_dir=settings.artifacts_dir,
             on_delivered=manager.deliver,
             on_failed=manager.generation_failed,
             workers=settings.workers,
             timeout=settings.generation_timeout,
             link_lifetime=settings.link_expiry_hours * 3600 or None,
+            on_progress=manager.progress,
         )
         manager.on_enqueue = queue.wake
         return cls(settings, jobs, phrases, store, manager, queue, browser)

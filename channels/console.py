@@ -61,7 +61,8 @@ class ConsoleChannel:
         if session_key != self.session_key:
             return
         self.show(replies)
-        self._delivered.set()
+        if replies and replies[-1].state != SessionState.GENERATING:  # not mere progress
+            self._delivered.set()
 
     async def run(self) -> None:
         """Greet, then one turn per line until end of input or the session ends."""

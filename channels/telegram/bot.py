@@ -426,6 +426,17 @@ class TelegramChannel:
         )
 
     async def _start_progress(self, chat_id: int, chat: _Chat, item: Outgoing) -> None:
+        if chat.progress_id is not None and chat.ticker is not None:
+            # A later stage ("writing", "checking"): the same message says what happens now.
+            chat.progress_text = item.text
+            message_id = chat.progress_id
+            self.outbox.send(
+                chat_id,
+                lambda: self.bot.edit_message_text(
+                    text=item.text, chat_id=chat_id, message_id=message_id
+                ),
+            )
+            return
         self._stop_ticker(chat)
         sent = await self.outbox.send(chat_id, lambda: self.bot.send_message(chat_id, item.text))
         chat.progress_id = sent.message_id if sent is not None else None
