@@ -8,6 +8,7 @@ make the command fail; a missing voice or model leaves the service running on wh
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import shutil
@@ -326,12 +327,56 @@ def check_jobs(settings: Settings) -> list[Finding]:
     return findings
 
 
+def check_language_model(settings: Settings) -> list[Finding]:
+    """Whether Ollama answers at the configured address and has the configured model."""
+    if not settings.llm_enabled:
+        return [Finding("llm", "ollama", True, "turned off (llm_enabled = false): templates only")]
+    try:
+        from assistant.llm.ollama import OllamaModel
+    except ImportError:
+        return [
+            Finding(
+                "llm", "ollama", False, "the ollama client is not installed", "scripts/test or "
+                "pip install -e '.[llm]'"
+            )
+        ]  # fmt: skip
+    model = OllamaModel(settings.ollama_host, settings.ollama_model, timeout=5.0)
+    status = asyncio.run(model.status())
+    if not status.reachable:
+        return [
+            Finding(
+                "llm", "ollama", False,
+                f"no answer at {settings.ollama_host} ({status.detail}); pages and programs are "
+                "made from templates alone",
+                "install Ollama (https://ollama.com) and start it, or set ollama_host",
+            )
+        ]  # fmt: skip
+    shown = ", ".join(status.models) or "none"
+    if not status.has_model:
+        return [
+            Finding(
+                "llm", settings.ollama_model, False,
+                f"Ollama answers at {settings.ollama_host} but has not this model (it has: {shown})",
+                f"ollama pull {settings.ollama_model}",
+            )
+        ]  # fmt: skip
+    return [
+        Finding(
+            "llm",
+            settings.ollama_model,
+            True,
+            f"Ollama at {settings.ollama_host} (models: {shown})",
+        )
+    ]
+
+
 PROBES: tuple[tuple[str, Callable[[Settings], list[Finding]]], ...] = (
     ("stt", check_speech_to_text),
     ("tts", check_text_to_speech),
     ("vad", check_voice_activity),
     ("audio", check_audio_devices),
     ("tools", check_tools),
+    ("llm", check_language_model),
     ("database", check_database),
     ("jobs", check_jobs),
 )

@@ -191,3 +191,21 @@ def test_audio_devices_on_a_fake_sound_card(tmp_path: Path) -> None:
     by_name = {f["name"]: f for f in found}
     assert by_name["input"]["ok"] and by_name["output"]["ok"]
     assert by_name["input"]["detail"].startswith("default")
+
+
+def test_check_says_whether_ollama_answers_and_how_to_get_the_model(tmp_path: Path) -> None:
+    from assistant.config import load_settings
+    from assistant.doctor import check_language_model
+    from tests.ollama_server import fake_ollama_in_thread, unused_url
+
+    down = load_settings(environ={"ASSISTANT_OLLAMA_HOST": unused_url()})
+    [finding] = check_language_model(down)
+    assert not finding.ok and "no answer at" in finding.detail
+    with fake_ollama_in_thread(models=["llama3.2"]) as server:
+        env = {"ASSISTANT_OLLAMA_HOST": server.url, "ASSISTANT_OLLAMA_MODEL": "qwen2.5:3b"}
+        [missing] = check_language_model(load_settings(environ=env))
+        assert not missing.ok and missing.fix == "ollama pull qwen2.5:3b"
+        assert "llama3.2:latest" in missing.detail
+        env["ASSISTANT_OLLAMA_MODEL"] = "llama3.2"
+        [present] = check_language_model(load_settings(environ=env))
+        assert present.ok
