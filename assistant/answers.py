@@ -68,3 +68,28 @@ def read_answers(path: Path, job: Job, language: str) -> dict[str, Any]:
         return check_answers(raw, job, language, datetime.date.today())
     except InputError as err:
         raise InputError(f"{path}: {err.message}") from err
+
+
+def accept_given(
+    raw: dict[str, Any], job: Job, language: str, today: datetime.date
+) -> dict[str, Any]:
+    """The answers in ``raw`` that pass the same validation as spoken ones; others are dropped.
+
+    Used for answers a language model picked out of a description: each value is checked on
+    its own, so one wrong guess costs one question, not the whole description.
+    """
+    kept: dict[str, Any] = {}
+    for question in job.questions:
+        value = raw.get(question.id)
+        if value is None or value == "" or value == []:
+            continue
+        if question.type == "choice" and question.choice(str(value)):
+            kept[question.id] = str(value)
+            continue
+        utterance = _as_utterance(question, value)
+        if utterance is None:
+            continue
+        result = interpret(question, utterance, today, language)
+        if isinstance(result, Answer):
+            kept[question.id] = result.value
+    return kept

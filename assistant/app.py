@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
+from assistant.describe import DescriptionFiller
 from assistant.dialog import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.i18n import Phrases, load_phrases
@@ -109,6 +110,7 @@ class Services:
             store=store,
             default_language=settings.language,
             base_url=settings.base_url,
+            filler=DescriptionFiller(model) if model is not None else None,
         )
         queue = GenerationQueue(
             store=store,

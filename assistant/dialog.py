@@ -9,17 +9,19 @@ row are committed before its replies are returned: what the user was told is kep
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
+from assistant.describe import DescriptionFiller
 from assistant.events import Reply, SessionState, Turn
 from assistant.expectation import Expectation
 from assistant.flow import DialogFlow, Step
 from assistant.i18n import Phrases
-from assistant.jobs import JobCatalog
+from assistant.jobs import Job, JobCatalog
 from assistant.ports import SessionStore
 from assistant.replies import ReplyWriter
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
@@ -27,6 +29,7 @@ from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 _LOGGER = logging.getLogger(__name__)
 
 ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
+MODEL_CHECK_SECONDS = 30.0
 
 
 class _SessionLocks:
@@ -61,6 +64,7 @@ class DialogManager:
         clock: Callable[[], float] = time.time,
         on_enqueue: Callable[[], None] | None = None,
         base_url: str = "http://127.0.0.1:8080",
+        filler: DescriptionFiller | None = None,
     ) -> None:
         self.jobs = jobs
         self.store = store
@@ -71,6 +75,10 @@ class DialogManager:
         self._locks = _SessionLocks()
         self._listeners: dict[str, ReplyListener] = {}
         self.flow = DialogFlow(jobs, self.writer, clock)
+        self.filler = filler
+        self.flow.can_describe = self._can_describe
+        self._model_ready = False
+        self._model_checked = float("-inf")
 
     # -- public API -------------------------------------------------------------------------
 
@@ -88,7 +96,16 @@ class DialogManager:
             session = await self._load(turn.session_key, turn.language, turn.channel)
             before = session.state
             session.channel = turn.channel
-            step = self.flow.apply(session, turn)
+            if session.state in (SessionState.WELCOME, SessionState.CHOOSE_JOB, SessionState.ASK):
+                await self._check_model()  # hybrid jobs offer a description only when it answers
+            if self.filler is not None and self.flow.describing(session, turn):
+                assert session.job_id is not None and turn.text is not None
+                today = datetime.date.fromtimestamp(self.clock())
+                job = self.jobs.jobs[session.job_id]
+                kept = await self.filler.fill(job, turn.text, session.language, today)
+                step = self.flow.apply_description(session, kept)
+            else:
+                step = self.flow.apply(session, turn)
             await self._commit(session, before, turn.channel, turn.text, step)
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
@@ -187,6 +204,23 @@ class DialogManager:
             await self._commit(session, before, "generator", None, step)
         await self._emit(session, step.replies)
         return step.replies
+
+    # -- the language model ------------------------------------------------------------------
+
+    def _can_describe(self, job: Job) -> bool:
+        if self.filler is None:
+            return False
+        if job.mode == "auto":
+            return True  # auto always asks for a description; a failure falls back in words
+        return job.mode == "hybrid" and self._model_ready
+
+    async def _check_model(self) -> None:
+        """Whether the model answers, asked at most every ``MODEL_CHECK_SECONDS``."""
+        if self.filler is None or time.monotonic() - self._model_checked < MODEL_CHECK_SECONDS:
+            return
+        self._model_checked = time.monotonic()
+        status = await self.filler.model.status()
+        self._model_ready = status.reachable and status.has_model
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ class SessionState(StrEnum):
 
     WELCOME = "welcome"
     CHOOSE_JOB = "choose_job"
+    DESCRIBE = "describe"
     ASK = "ask"
     CONFIRM = "confirm"
     EDIT = "edit"

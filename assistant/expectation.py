@@ -124,6 +124,8 @@ def expected_phrases(
         phrases = [*yes_no(language), *_ordinals(language, len(job.questions))]
     elif state == SessionState.DELIVERED:
         phrases = _in_language(delivered_words, language)
+    elif state == SessionState.DESCRIBE:
+        phrases = None  # a free description: no grammar
     else:
         phrases = []
     if phrases is None:

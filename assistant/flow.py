@@ -60,6 +60,9 @@ class DialogFlow:
         self.writer = writer
         self.clock = clock
         self._menu_question = _menu_question(jobs.ordered())
+        # Whether a job's description can be filled by the language model right now (the
+        # manager knows; auto and hybrid jobs ask for a description only then).
+        self.can_describe: Callable[[Job], bool] = lambda job: False
         self._make_words = frozenset(normalize(word) for word in writer.make_words)
 
     def apply(self, session: Session, turn: Turn) -> Step:
@@ -112,6 +115,7 @@ class DialogFlow:
             return step
         handler = {
             SessionState.CHOOSE_JOB: self._choose_job,
+            SessionState.DESCRIBE: self._describe_without_model,
             SessionState.ASK: self._answer,
             SessionState.EDIT: self._answer,
             SessionState.CONFIRM: self._confirm,
@@ -150,6 +154,7 @@ class DialogFlow:
         session.version = 0
         session.artifact_id = None
         session.generation_id = None
+        session.ask_next = []
 
     def _job(self, session: Session) -> Job:
         assert session.job_id is not None
@@ -173,6 +178,8 @@ class DialogFlow:
         if state == SessionState.ENDED:
             return [self.writer.info(session, "ended")]
         job = self._job(session)
+        if state == SessionState.DESCRIBE:
+            return [self.writer.describe(session, job)]
         question = self._current_question(session)
         if question is not None:
             return [self.writer.question(session, job, question)]
@@ -218,12 +225,48 @@ class DialogFlow:
             step.replies = [writer.info(session, "paused")]
         elif name in ("slower", "faster", "louder", "quieter"):
             step.replies = [self._speech_preference(session, name)]
+        elif name == "one_by_one":
+            self._one_by_one(session, step)
+        elif name == "describe":
+            self._describe_again(session, step)
         elif name == "stop":
             step.replies = [
                 writer.reply(session, ReplyKind.INFO, writer.say(session, "stopped"), speech="")
             ]
         else:  # a command the understanding knows but the dialog does not use
             step.replies = self.prompt(session)
+
+    def _one_by_one(self, session: Session, step: Step) -> None:
+        """The user would rather answer each question: remembered for their next jobs too."""
+        session.preferences = {**session.preferences, "answer_mode": "dialog"}
+        if session.state == SessionState.DESCRIBE:
+            session.state = SessionState.ASK
+            session.index = 0
+        step.replies = [self.writer.info(session, "one_by_one"), *self.prompt(session)]
+
+    def _describe_again(self, session: Session, step: Step) -> None:
+        job = self.jobs.jobs.get(session.job_id) if session.job_id else None
+        preferences = {k: v for k, v in session.preferences.items() if k != "answer_mode"}
+        session.preferences = preferences
+        if (
+            job is None
+            or not self.can_describe(job)
+            or session.state
+            not in (
+                SessionState.ASK,
+                SessionState.EDIT,
+                SessionState.CONFIRM,
+            )
+        ):
+            step.replies = [
+                self.writer.info(session, "describe_unavailable"),
+                *self.prompt(session),
+            ]
+            return
+        session.state = SessionState.DESCRIBE
+        session.edit_id = None
+        session.ask_next = []
+        step.replies = self.prompt(session)
 
     def _help(self, session: Session) -> list[Reply]:
         state = session.state
@@ -254,6 +297,17 @@ class DialogFlow:
         elif state == SessionState.CONFIRM:
             session.state = SessionState.ASK
             session.index = len(self._job(session).questions) - 1
+        elif state == SessionState.EDIT and (
+            session.ask_next or session.edit_id not in session.answers
+        ):
+            session.state = SessionState.DESCRIBE  # a description left this open: describe again
+            session.edit_id = None
+            session.ask_next = []
+        elif state == SessionState.DESCRIBE:
+            self.reset(session)
+            session.state = SessionState.CHOOSE_JOB
+            step.replies = [self.writer.info(session, "back_to_menu"), *self.prompt(session)]
+            return
         elif state in (SessionState.EDIT, SessionState.DELIVERED):
             session.state = SessionState.CONFIRM
             session.edit_id = None
@@ -324,6 +378,8 @@ class DialogFlow:
         session.job_id = job_id
         session.state = SessionState.ASK
         job = self._job(session)
+        if self.can_describe(job) and session.preferences.get("answer_mode") != "dialog":
+            session.state = SessionState.DESCRIBE
         step.replies = [
             self.writer.info(
                 session,
@@ -406,21 +462,75 @@ class DialogFlow:
             session, "kept", value=self.writer.format_value(session, question, value)
         )
         if session.state == SessionState.EDIT:
-            session.state = SessionState.CONFIRM
-            session.edit_id = None
+            self._next_edit(session)
             step.replies = [kept, *self.prompt(session)]
         else:
             step.replies = [kept, *self._advance(session)]
 
     def _advance(self, session: Session) -> list[Reply]:
         if session.state == SessionState.EDIT:
-            session.state = SessionState.CONFIRM
-            session.edit_id = None
+            self._next_edit(session)
             return self.prompt(session)
         session.index += 1
         if session.index >= len(self._job(session).questions):
             session.state = SessionState.CONFIRM
         return self.prompt(session)
+
+    def _next_edit(self, session: Session) -> None:
+        """After a changed answer: the next question a description left open, or confirm."""
+        if session.ask_next:
+            session.edit_id = session.ask_next.pop(0)
+            return
+        session.state = SessionState.CONFIRM
+        session.edit_id = None
+
+    # -- auto and hybrid modes --------------------------------------------------------------
+
+    def describing(self, session: Session, turn: Turn) -> bool:
+        """Whether this turn is a description for the model to fill answers from."""
+        text = (turn.text or "").strip()
+        if session.state != SessionState.DESCRIBE or not text or session.paused:
+            return False
+        if turn.data.get("event") or turn.data.get("command") or len(text) > MAX_TEXT_LENGTH:
+            return False
+        return detect_command(text) is None
+
+    def apply_description(self, session: Session, kept: dict[str, object] | None) -> Step:
+        """Answers picked out of a description (None: the model could not help)."""
+        step = Step()
+        job = self._job(session)
+        if kept is None:
+            session.state = SessionState.ASK
+            session.index = 0
+            step.replies = [self.writer.info(session, "describe_failed"), *self.prompt(session)]
+            return step
+        session.answers.update(kept)
+        missing = [q.id for q in job.questions if q.id not in session.answers]
+        understood = [
+            self.writer.say(
+                session,
+                "described_item",
+                question=q.prompt.get(session.language),
+                value=self.writer.format_value(session, q, session.answers[q.id]),
+            )
+            for q in job.questions
+            if q.id in kept
+        ]
+        replies = []
+        if understood:
+            replies.append(self.writer.info(session, "described", items=" ".join(understood)))
+        if not missing:
+            session.state = SessionState.CONFIRM
+            step.replies = [*replies, *self.prompt(session)]
+            return step
+        session.state = SessionState.EDIT
+        session.edit_id, session.ask_next = missing[0], missing[1:]
+        key = "described_rest" if understood else "described_nothing"
+        step.replies = [*replies, self.writer.info(session, key), *self.prompt(session)]
+        return step
+
+    def _describe_without_model(self, session: Session, text: str, step: Step) -> None:
+        step.replies = self.apply_description(session, None).replies
 
     def _confirm(self, session: Session, text: str, step: Step) -> None:
         job = self._job(session)
@@ -495,7 +605,7 @@ class DialogFlow:
 # Commands a channel may send as a button press (``Turn.data["command"]``) rather than words.
 BUTTON_COMMANDS = frozenset(
     {"help", "repeat", "back", "start_over", "cancel", "skip", "switch_language", "pause",
-     "resume", "slower", "faster", "louder", "quieter", "stop"}
+     "resume", "slower", "faster", "louder", "quieter", "stop", "one_by_one", "describe"}
 )  # fmt: skip
 
 

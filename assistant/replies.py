@@ -234,6 +234,14 @@ class ReplyWriter:
         text = self.say(session, key, title=job.title.get(session.language))
         return self.reply(session, ReplyKind.PROGRESS, text, progress=Progress(stage="queued"))
 
+    def describe(self, session: Session, job: Job) -> Reply:
+        """Auto mode's one question: everything at once, in the user's own words."""
+        return self.reply(
+            session,
+            ReplyKind.QUESTION,
+            self.say(session, "describe_prompt", title=job.title.get(session.language)),
+        )
+
     def progress(self, session: Session, stage: str, fraction: float | None) -> Reply:
         """A generation stage ("writing", "checking"), said once each."""
         key = f"progress_stage.{stage}"

@@ -43,6 +43,7 @@ class Session:
     version: int = 0
     artifact_id: str | None = None
     pending: dict[str, Any] | None = None
+    ask_next: list[str] = field(default_factory=list)
     revision: int = 0
     created: float = 0.0
     updated: float = 0.0

@@ -142,10 +142,16 @@ def m004_channel_links(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m005_ask_next(db: sqlite_utils.Database) -> None:
+    """Questions still to ask after a free description filled the others (auto mode)."""
+    db["sessions"].add_column("ask_next", str)
+
+
 _SESSION_COLUMNS = (
     "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
     "paused", "preferences", "generation_id", "series", "version", "artifact_id", "pending",
-    "revision", "created", "updated",
+    "ask_next", "revision", "created", "updated",
 )  # fmt: skip
 _SELECT_SESSION = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions"
 _INSERT_SESSION = (
@@ -167,6 +173,7 @@ def _session_row(session: Session) -> tuple[Any, ...]:
         json.dumps(session.preferences, ensure_ascii=False), session.generation_id,
         session.series, session.version, session.artifact_id,
         json.dumps(session.pending, ensure_ascii=False) if session.pending else None,
+        json.dumps(session.ask_next) if session.ask_next else None,
         session.revision, session.created, session.updated,
     )  # fmt: skip
 
@@ -182,6 +189,7 @@ def _session_from_row(row: tuple[Any, ...]) -> Session:
         generation_id=values["generation_id"], series=values["series"],
         version=values["version"] or 0, artifact_id=values["artifact_id"],
         pending=json.loads(values["pending"]) if values["pending"] else None,
+        ask_next=json.loads(values["ask_next"]) if values["ask_next"] else [],
         revision=values["revision"],
         created=values["created"] or 0.0, updated=values["updated"] or 0.0,
     )  # fmt: skip

@@ -116,6 +116,15 @@ _COMMAND_PHRASES: dict[tuple[str, str | None], list[str]] = {
         "stop", "stop talking", "stop it", "be quiet", "shut up", "silence", "quiet",
         "ストップ", "止めて", "とめて", "止まって", "止める", "黙って", "だまって",
     ],
+    ("one_by_one", None): [
+        "one by one", "one at a time", "ask me one by one", "ask me each question",
+        "ask me the questions", "ひとつずつ", "一つずつ", "ひとつずつ聞いて", "一つずつ聞いて",
+        "順番に聞いて", "じゅんばんに",
+    ],
+    ("describe", None): [
+        "describe it", "all at once", "in one go", "let me describe it", "let me tell you",
+        "まとめて", "まとめて話す", "まとめて言う", "まとめて話します", "ぜんぶ話す",
+    ],
 }
 _COMMAND_TABLE: dict[str, tuple[str, str | None]] = {
     phrase: key for key, phrases in _COMMAND_PHRASES.items() for phrase in normalize_all(phrases)
