@@ -200,7 +200,10 @@ class DialogManager:
             before = session.state
             session.state = SessionState.CONFIRM
             session.generation_id = None
-            step = Step([self.writer.problem(session, "generation_failed")])
+            # The answers are intact: show the read-back again, with its buttons.
+            step = Step(
+                [self.writer.problem(session, "generation_failed"), *self.flow.prompt(session)]
+            )
             await self._commit(session, before, "generator", None, step)
         await self._emit(session, step.replies)
         return step.replies

@@ -50,6 +50,7 @@ PREFERENCES: dict[str, type | Range | tuple[str, ...]] = {
     "theme": ("default", "contrast"),
     "text_size": Range(1.0, 2.5),
     "scan": bool,
+    "scan_auto": bool,
     "scan_speed": Range(0.5, 5.0),
     "voice": bool,
     "hands_free": bool,

@@ -14,6 +14,7 @@
   let language = config.language;
   let preferences = {};
   let lastQuestion = null;
+  let headingState = null; // the session state the heading's question belongs to
   let retry = 0;
   let scanIndex = -1;
   let scanTimer = null;
@@ -94,6 +95,7 @@
       case "speech": return playSpeech(message.audio);
       case "error": return showAlert(message.message);
       case "notice": announce(message.message); return showInfo([message.message]);
+      case "watching": return showWaiting();
       default: return undefined;
     }
   }
@@ -106,13 +108,21 @@
       else localStorage.removeItem(STORE_KEY);
       localStorage.setItem(STORE_CODE, session.code);
     }
+    if (session.state) document.body.dataset.state = session.state;
     $("code").textContent = session.code;
     $("code-qr").src = session.resume_qr;
+    $("continue").hidden = false; // hidden until there is a code (no empty code, no broken picture)
     if (session.language !== language) applyLanguage(session.language);
     applyPreferences(session.preferences || {});
     if (history.replaceState && location.search.includes("code=")) {
       history.replaceState(null, "", location.pathname + (kiosk ? location.search.replace(/[?&]code=[^&]*/, "") : ""));
     }
+  }
+
+  // The kiosk screen before the kiosk has a session: say how to begin, not a blank page.
+  function showWaiting() {
+    if (lastQuestion) return;
+    $("question").textContent = t("kiosk_waiting");
   }
 
   function addLog(text, user = false) {
@@ -151,25 +161,31 @@
   function showReplies(replies) {
     if (!replies.length) return;
     const last = replies[replies.length - 1];
+    document.body.dataset.state = last.state;
     if (last.language !== language) applyLanguage(last.language);
     showAlert("");
     replies.forEach((reply) => addLog(reply.text));
     announce(replies.map((reply) => reply.text).join("\n"));
 
     const asking = [...replies].reverse().find((r) => ["question", "menu", "confirm"].includes(r.kind));
+    // Without a question in the replies, a new state still gets a new heading (generating;
+    // a failed generation back at confirm), so the page never shows a question left behind.
+    const headed = asking || (last.state !== headingState ? last : null);
     const delivery = [...replies].reverse().find((r) => r.kind === "delivery");
-    const others = replies.filter((r) => r !== asking && r !== delivery).map((r) => r.text);
-    if (delivery) others.unshift(delivery.text);
+    const others = replies.filter((r) => r !== headed && r !== delivery).map((r) => r.text);
+    if (delivery && delivery !== headed) others.unshift(delivery.text);
     showInfo(others);
     $("progress-area").hidden = last.state !== "generating";
     if (last.state !== "delivered" && last.state !== "generating") $("delivery").hidden = true;
     if (delivery) showDelivery(delivery.links || []);
 
-    const question = asking ? asking.text : (last.state === "generating" ? last.text : "");
+    const question = headed ? headed.text : "";
+    if (headed) headingState = last.state;
     const heading = $("question");
     const changed = question && question !== lastQuestion;
     if (question) heading.textContent = question;
-    showChoices(asking ? asking.choices || [] : []);
+    // A reply that only informs (paused, slower, a notice) leaves the question's buttons be.
+    if (headed) showChoices(asking ? asking.choices || [] : []);
     lastQuestion = question || lastQuestion;
     if (changed && !kiosk) heading.focus();
     resetScan();
@@ -264,14 +280,23 @@
     });
     number("pref-silence", "silence", 0.25, 5);
     number("pref-scan-speed", "scan_speed", 0.5, 5);
-    $("pref-scan").addEventListener("change", (e) => setPreference("scan", e.target.checked));
+    $("pref-scan").addEventListener("change", (e) => {
+      setPreference("scan", e.target.checked);
+      // Scanning starts from the question, so the next press of the switch steps to its
+      // first answer (and Space on the settings' own controls still works as usual).
+      if (e.target.checked) $("question").focus();
+    });
     $("pref-scan-auto").addEventListener("change", (e) => setPreference("scan_auto", e.target.checked));
   }
 
   // -- one-switch scanning ----------------------------------------------------------------
 
+  // The answers first, then the actions, the microphone and the header: the most likely
+  // item is one press away, not behind the language and settings buttons at the top.
+  const SCAN_ORDER = ["#choices button", "#actions button", "#talk", "#language", "#settings-toggle"];
+
   function scanItems() {
-    return [...document.querySelectorAll("#choices button, #actions button, #talk, #language, #settings-toggle")]
+    return SCAN_ORDER.flatMap((selector) => [...document.querySelectorAll(selector)])
       .filter((el) => !el.hidden && el.offsetParent !== null);
   }
 
@@ -319,8 +344,11 @@
       pressedAt = 0;
       if (preferences.scan_auto) scanChoose(); else scanNext();
     };
+    // Typing, and the settings' own controls, keep their keys: otherwise a keyboard user who
+    // turned scanning on could not turn it off again with Space.
+    const ownKeys = (target) => target.matches("input[type=text], input[type=number], #settings input");
     document.addEventListener("keydown", (e) => {
-      if (!preferences.scan || e.target.matches("input[type=text], input[type=number]")) return;
+      if (!preferences.scan || ownKeys(e.target)) return;
       if (e.key === " ") {
         e.preventDefault();
         if (!e.repeat) press();
@@ -330,7 +358,7 @@
       }
     });
     document.addEventListener("keyup", (e) => {
-      if (!preferences.scan || e.key !== " " || e.target.matches("input[type=text], input[type=number]")) return;
+      if (!preferences.scan || e.key !== " " || ownKeys(e.target)) return;
       e.preventDefault();
       release();
     });
@@ -398,11 +426,13 @@
   }
 
   function stopMicrophone() {
-    setListening(false);
-    if (!audio) return;
-    audio.stream.getTracks().forEach((track) => track.stop());
-    audio.context.close();
+    // Take the microphone first: setListening(false) closes it too and must find it gone.
+    const open = audio;
     audio = null;
+    setListening(false);
+    if (!open) return;
+    open.stream.getTracks().forEach((track) => track.stop());
+    open.context.close();
   }
 
   function setListening(active) {

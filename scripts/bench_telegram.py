@@ -1,0 +1,101 @@
+"""Telegram benchmark: the production bot against an in-process Bot API server on 127.0.0.1.
+
+N chats (default 100) each walk the quiz job by typing, at once, each user taking a second
+to read a reply before answering (``--think 0`` answers at once, and then most of a turn is
+the wait for Telegram's limit). The latency of a turn is from
+the bot receiving the update to the reply being sent (measured by the bot), which includes
+waiting for Telegram's one-message-a-second-per-chat limit when a chat is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.config import PROJECT_ROOT  # noqa: E402
+from assistant.dialog import DialogManager  # noqa: E402
+from assistant.i18n import load_phrases  # noqa: E402
+from assistant.jobs import load_jobs  # noqa: E402
+from assistant.store import SQLiteStore  # noqa: E402
+from channels.telegram.bot import TelegramChannel  # noqa: E402
+from tests.telegram_server import FakeBotApi  # noqa: E402
+
+TOKEN = "123456:BENCH"
+SCRIPT = ["/start", "4", "Animal quiz", "1", "5", "yes"]  # up to the read-back
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+async def _chat(api: FakeBotApi, chat_id: int, think: float) -> None:
+    for text in SCRIPT:
+        after = len(api.sent)
+        api.push_text(chat_id, text)
+        await api.wait_for(method="sendMessage", chat_id=chat_id, after=after, timeout=120)
+        await asyncio.sleep(think)  # a person reads the reply before answering
+
+
+async def run(chats: int, folder: Path, think: float) -> dict[str, float]:
+    store = SQLiteStore(folder / "bench.db")
+    await store.open()
+    manager = DialogManager(
+        jobs=load_jobs(PROJECT_ROOT / "dialogs" / "jobs"),
+        phrases=load_phrases(PROJECT_ROOT / "dialogs" / "locales"),
+        store=store,
+        default_language="en",
+    )
+    async with FakeBotApi(token=TOKEN) as api:
+        bot = TelegramChannel(
+            manager, manager.writer.phrases, store, token=TOKEN, api_url=api.base_url
+        )
+        task = asyncio.create_task(bot.run_polling(polling_timeout=1))
+        try:
+            await _chat(api, 1, think)  # warm-up: imports, first queries
+            bot.turn_times.clear()
+            started = time.perf_counter()
+            await asyncio.gather(*(_chat(api, 1000 + n, think) for n in range(chats)))
+            elapsed = time.perf_counter() - started
+        finally:
+            await bot.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    await store.close()
+    times = bot.turn_times
+    return {
+        "turns": len(times),
+        "p50": statistics.median(times) * 1000,
+        "p99": percentile(times, 0.99) * 1000,
+        "throughput": len(times) / elapsed,
+        "elapsed": elapsed,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chats", type=int, default=100, help="chats talking at once")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="seconds a user takes before answering"
+    )
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        figures = asyncio.run(run(args.chats, Path(folder), args.think))
+    n = args.chats
+    print(f"telegram_update_to_reply_p50_{n}_chats: {figures['p50']:.1f} ms")
+    print(f"telegram_update_to_reply_p99_{n}_chats: {figures['p99']:.1f} ms")
+    print(f"telegram_turns_per_second_{n}_chats: {figures['throughput']:.1f} turns/s")
+    print(f"telegram_turns_{n}_chats: {figures['turns']:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,471 @@
+"""The web chat page in real headless Chromium, driven like its users drive it.
+
+Every job is made from welcome to delivery with the keyboard alone (Tab, Shift+Tab, Enter,
+Space and typing), because the page promises to work for people who cannot use a mouse. One
+job is made by voice through the page's own microphone path, one by one-switch scanning; a
+reload and a second device continue the session; the kiosk screen mirrors a kiosk session.
+
+The server is the real service in this module's event loop (see ``tests/web_page.py``); one
+browser serves every test of the module, each test in its own context (its own storage, so
+its own session).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Page, expect
+
+from assistant.answers import check_answers
+from assistant.dialog import DialogManager
+from assistant.events import Turn
+from assistant.speech.audio import silence, write_wav
+from assistant.store import SQLiteStore
+from generators.browser import BrowserChecker, BrowserSession
+from tests.browser import browser_checker, require_chromium
+from tests.speech_audio import speak_en
+from tests.web_page import (
+    DELIVERY_MS,
+    HOLD_MS,
+    WAIT_MS,
+    WebServer,
+    answer_question,
+    job_answers,
+    make_it,
+    pixels,
+    press_choice,
+    question_text,
+    scan_choose,
+    scanned,
+    state,
+    tab_to,
+    type_answer,
+    wait_delivered,
+    wait_focus_on_question,
+    wait_question,
+    wait_state,
+    walk_job,
+    web_server,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+STORE_KEY = "facility-assistant.session"
+# The jobs in the order the menu lists them, each walked in one language (both covered).
+JOB_LANGUAGES = [
+    ("cafe_page", "en"),
+    ("event_page", "ja"),
+    ("intro_page", "en"),
+    ("quiz_game", "ja"),
+    ("shopping_total", "en"),
+    ("todo_list", "ja"),
+]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[BrowserChecker]:
+    async with browser_checker() as checker:
+        yield checker
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebServer]:
+    # With speech: engines load on first use, so only the voice test pays for them.
+    async with web_server(tmp_path_factory.mktemp("web"), voice=True) as running:
+        yield running
+
+
+def assert_quiet(session: BrowserSession) -> None:
+    """The page threw nothing, logged no error and asked for nothing outside the server."""
+    assert not session.console_errors, session.console_errors
+    assert not session.blocked_requests, session.blocked_requests
+
+
+async def session_key(session: BrowserSession) -> str:
+    """The session this page shows (the page keeps it in its own storage)."""
+    key = await session.page.evaluate(f"() => localStorage.getItem({STORE_KEY!r})")
+    assert key and key.startswith("web:"), key
+    return str(key)
+
+
+@pytest.mark.parametrize(("job_id", "language"), JOB_LANGUAGES)
+async def test_every_job_is_made_with_the_keyboard_alone(
+    browser: BrowserChecker, server: WebServer, job_id: str, language: str
+) -> None:
+    job = server.services.jobs.jobs[job_id]
+    answers = job_answers(job, language)
+    # Half the jobs are worked with Space on buttons, half with Enter: both must press them.
+    # Those also go one Tab too far each time and come back with Shift+Tab.
+    odd = JOB_LANGUAGES.index((job_id, language)) % 2 == 1
+    key = "Space" if odd else "Enter"
+    async with browser.open(server.page_url(lang=language)) as session:
+        page = session.page
+        await expect(page.locator("#question")).to_be_focused(timeout=WAIT_MS)
+        await walk_job(page, job, language, answers, choose_key=key, overshoot=odd)
+        await make_it(page, key, overshoot=odd)
+        await wait_delivered(page)
+        stored = await server.services.manager.session(await session_key(session))
+        assert stored is not None
+        today = datetime.date.today()
+        assert stored.answers == check_answers(answers, job, language, today)
+        assert_quiet(session)
+
+
+async def test_the_language_button_switches_page_and_dialog(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        button = page.locator("#language")
+        # The button names the other language in that language, marked so it is read right.
+        await expect(button).to_have_text("日本語")
+        await expect(button).to_have_attribute("lang", "ja")
+        await tab_to(page, "language", backwards=True)
+        await page.keyboard.press("Enter")
+        await expect(page.locator("html")).to_have_attribute("lang", "ja", timeout=WAIT_MS)
+        await expect(page.locator("#choices")).to_contain_text("カフェ")
+        await expect(page.locator("#answer-form label")).to_have_text("あなたの答え")
+        await expect(button).to_have_attribute("lang", "en")
+        await expect(button).to_have_text("English")
+        assert_quiet(session)
+
+
+async def test_a_reply_that_only_informs_keeps_the_question_and_its_buttons(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """The command "slower" is answered with one sentence and no question: the buttons of the question
+    still waiting must stay, or a switch user is left with nothing to press."""
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        menu = await question_text(page)
+        log = page.locator("#log li")
+        before = await log.count()
+        await type_answer(page, "slower")
+        await expect(log).to_have_count(
+            before + 2, timeout=WAIT_MS
+        )  # what was typed, and the answer
+        assert await question_text(page) == menu
+        await expect(page.locator("#choices button")).to_have_count(len(server.services.jobs.jobs))
+        assert_quiet(session)
+
+
+async def test_a_failed_generation_is_said_and_can_be_retried_from_the_keyboard(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """Never a dead end: after a failure the user hears why, the read-back is asked again on a
+    focused heading, and the way on is its button, for keyboard and switch users too."""
+    job = server.services.jobs.jobs["todo_list"]
+    answers = {"list_title": "Today", "first_items": ["tea"], "save_in_browser": True}
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await walk_job(page, job, "en", answers)
+        server.gate.failures = 1
+        await make_it(page)
+        failed = server.services.phrases.say("en", "generation_failed")
+        await expect(page.locator("#info")).to_contain_text(failed, timeout=WAIT_MS)
+        await wait_question(page, server.services.phrases.say("en", "confirm_intro"))
+        await wait_state(page, "confirm")
+        await wait_focus_on_question(page)
+        await make_it(page)  # the confirm's own "make it" button is offered again
+        await wait_delivered(page)
+        assert_quiet(session)
+
+
+async def test_a_reload_and_other_devices_continue_at_the_same_question(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    job = server.services.jobs.jobs["cafe_page"]
+    answers = job_answers(job, "en")
+    first_two, third, fourth = job.questions[:2], job.questions[2], job.questions[3]
+    async with browser.open(server.page_url(lang="en")) as first:
+        page = first.page
+        await press_choice(page, job.id)
+        for question in first_two:
+            await wait_question(page, question.prompt.en)
+            await answer_question(page, question, answers[question.id], "en")
+        await wait_question(page, third.prompt.en)
+        key = await session_key(first)
+
+        await page.reload()
+        await wait_question(page, third.prompt.en)
+        await wait_focus_on_question(page)
+        assert await session_key(first) == key, "the reloaded page kept its session"
+        code = (await page.locator("#code").text_content() or "").strip()
+        assert len(code) == 6, code
+
+        # A second device types the code into "Code from another device".
+        async with browser.open(server.page_url(lang="en")) as second:
+            other = second.page
+            await wait_state(other, "choose_job")  # a new visitor starts at the menu
+            await tab_to(other, "continue-code")
+            await other.keyboard.type("ZZZZZZ")  # a wrong code: said plainly, nothing changes
+            await other.keyboard.press("Enter")
+            await expect(other.locator("#alert")).to_contain_text("ZZZZZZ", timeout=WAIT_MS)
+            await expect(other.locator("#alert")).to_have_attribute("role", "alert")
+            assert await state(other) == "choose_job"
+            await tab_to(other, "continue-code")
+            await other.keyboard.type(code.lower())  # codes are read aloud; case is no matter
+            await other.keyboard.press("Enter")
+            await wait_question(other, third.prompt.en)
+            await wait_focus_on_question(other)
+            assert await session_key(second) == key
+            await answer_question(other, third, answers[third.id], "en")
+            await wait_question(other, fourth.prompt.en)
+            # Every page of the session follows, including the one that did not answer.
+            await wait_question(page, fourth.prompt.en)
+            assert_quiet(second)
+
+        # A phone scanning the code's QR opens ?code=...
+        async with browser.open(server.page_url(lang="en", code=code)) as third_device:
+            phone = third_device.page
+            await wait_question(phone, fourth.prompt.en)
+            assert await session_key(third_device) == key
+            assert "code=" not in phone.url, "the code leaves the address bar once used"
+            for question in job.questions[3:]:
+                await wait_question(phone, question.prompt.en)
+                await answer_question(phone, question, answers[question.id], "en")
+            await wait_state(phone, "confirm")
+            confirm = await question_text(phone)
+            # Answers given before the reload and on the other devices are all kept.
+            for shown in ("Sunny Café", "coffee", "9 am to 5 pm", "Come and relax with us!"):
+                assert shown in confirm, (shown, confirm)
+            assert_quiet(third_device)
+        stored = await server.services.manager.session(key)
+        assert stored is not None
+        assert stored.answers == check_answers(answers, job, "en", datetime.date.today())
+        assert_quiet(first)
+
+
+async def test_one_switch_scanning_makes_a_job_with_space_and_enter(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    job = server.services.jobs.jobs["quiz_game"]
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await turn_on_scanning(page)
+        # From here on: Space steps, holding Space or pressing Enter chooses.
+        await scan_choose(page, f"choice:{job.id}", hold=True)
+        await wait_question(page, job.questions[0].prompt.en)
+        await wait_focus_on_question(page)
+        # A name cannot be scanned: it is typed (Tab to the box, type, Enter).
+        await type_answer(page, "Animal fun")
+        await wait_question(page, job.questions[1].prompt.en)
+        await scan_choose(page, "choice:science", hold=False)
+        await wait_question(page, job.questions[2].prompt.en)
+        await type_answer(page, "3")
+        await wait_question(page, job.questions[3].prompt.en)
+        await scan_choose(page, "choice:no", hold=True)
+        await wait_state(page, "confirm")
+        await scan_choose(page, "choice:make", hold=False)
+        await wait_delivered(page)
+        stored = await server.services.manager.session(await session_key(session))
+        assert stored is not None
+        assert stored.answers == {
+            "quiz_title": "Animal fun",
+            "topic": "science",
+            "question_count": 3,
+            "show_answer": False,
+        }
+        assert stored.preferences["scan"] is True, "scanning follows the user to other pages"
+        # A keyboard user can still turn scanning off: Space on the box is the box's own.
+        await tab_to(page, "pref-scan", backwards=True)
+        await page.keyboard.press("Space")
+        await expect(page.locator("#switch")).to_be_hidden()
+        assert_quiet(session)
+
+
+async def test_the_big_switch_moves_on_a_press_and_chooses_on_a_hold(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await turn_on_scanning(page)
+        switch = page.locator("#switch")
+        await switch.scroll_into_view_if_needed()
+        box = await switch.bounding_box()
+        assert box is not None
+        # The switch is a pointer target (a switch adaptor is often a mouse button).
+        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(2):  # two short presses: the second choice is highlighted
+            await page.mouse.down()
+            await page.mouse.up()
+        assert await scanned(page) == "choice:event_page"
+        await page.mouse.down()
+        await page.wait_for_timeout(HOLD_MS + 200)
+        await page.mouse.up()
+        await wait_question(page, server.services.jobs.jobs["event_page"].questions[0].prompt.en)
+        assert_quiet(session)
+
+
+async def test_automatic_scanning_chooses_with_one_press_and_is_kept(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """Automatic scanning ("Move to the next item by itself"): the highlight walks at the user's own speed (no
+    time limit is imposed: the user sets it), and one press chooses. Like every setting it is
+    kept with the session, so it is still on after a reload."""
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await turn_on_scanning(page)
+        await tab_to(page, "pref-scan-speed")
+        await page.keyboard.press("Control+A")
+        await page.keyboard.type("1")
+        await tab_to(page, "pref-scan-auto", backwards=True)  # leaving the box commits it
+        await page.keyboard.press("Space")
+        await page.wait_for_function(
+            "() => document.querySelector('.scan-focus')?.dataset.choice === 'event_page'",
+            timeout=WAIT_MS,
+        )
+        await page.keyboard.press("Space")
+        event = server.services.jobs.jobs["event_page"]
+        await wait_question(page, event.questions[0].prompt.en)
+        await expect(page.locator("#alert")).to_be_empty()
+        stored = await server.services.manager.session(await session_key(session))
+        assert stored is not None
+        assert stored.preferences.get("scan_auto") is True, stored.preferences
+        assert stored.preferences.get("scan_speed") == 1.0, stored.preferences
+        await page.reload()
+        await expect(page.locator("#pref-scan-auto")).to_be_checked()
+        assert_quiet(session)
+
+
+async def test_the_kiosk_screen_mirrors_the_kiosk_session_in_large_type(
+    browser: BrowserChecker, server: WebServer, tmp_path: Path
+) -> None:
+    services = server.services
+    # The kiosk is another process: its own store on the same database file, its own manager.
+    kiosk_store = SQLiteStore(services.settings.database_path)
+    await kiosk_store.open()
+    try:
+        kiosk = DialogManager(
+            jobs=services.jobs,
+            phrases=services.phrases,
+            store=kiosk_store,
+            default_language="en",
+            base_url=services.settings.base_url,
+        )
+
+        async def say(text: str) -> None:
+            await kiosk.handle(
+                Turn(session_key="kiosk:local", text=text, language="en", channel="kiosk")
+            )
+
+        job = services.jobs.jobs["quiz_game"]
+        async with browser.open(server.page_url(kiosk="1", lang="en")) as screen:
+            page = screen.page
+            await wait_question(page, "Say hello to the kiosk to begin.")
+            await expect(page.locator("#answer-form")).to_have_count(0)  # it only shows
+            await expect(page.locator("#continue")).to_be_hidden()  # no code before a session
+            await say("hello")
+            await wait_state(page, "choose_job")
+            await expect(page.locator("#code")).to_have_text(re.compile(r"^[A-Z2-9]{6}$"))
+            await expect(page.locator("#choices")).to_contain_text("Quiz game")
+            await say("quiz game")
+            await wait_question(page, job.questions[0].prompt.en)
+            assert await pixels(page, "#question") >= 48, "the question is read from afar"
+            await say("Animal fun")
+            await wait_question(page, job.questions[1].prompt.en)
+            assert await pixels(page, "#choices p") >= 36, "choices are large too"
+            for text in ("animals", "skip", "yes"):
+                await say(text)
+            await wait_state(page, "confirm")
+            await expect(page.locator("#question")).to_contain_text("Animal fun")
+            await say("yes")
+            await wait_state(page, "delivered", DELIVERY_MS)
+            qr = page.locator("#qr")
+            await expect(qr).to_be_visible()
+            await page.wait_for_function(
+                "() => document.getElementById('qr').naturalWidth > 100", timeout=WAIT_MS
+            )
+            assert (await qr.bounding_box() or {"width": 0})["width"] >= 300, "a phone can scan it"
+            assert_quiet(screen)
+    finally:
+        await kiosk_store.close()
+
+
+async def turn_on_scanning(page: Page) -> None:
+    """Settings (Shift+Tab up to the header), then Space on "One-switch scanning"."""
+    await tab_to(page, "settings-toggle", backwards=True)
+    await page.keyboard.press("Enter")
+    await tab_to(page, "pref-scan")
+    await page.keyboard.press("Space")
+    await expect(page.locator("#switch")).to_be_visible()
+    await expect(page.locator("#pref-scan")).to_be_checked()
+
+
+@contextlib.asynccontextmanager
+async def speaking_page(url: str, wav: Path, text: str) -> AsyncIterator[BrowserSession]:
+    """The page in a Chromium whose microphone plays ``text`` spoken by Piper.
+
+    Chromium's fake microphone plays one file, chosen at launch and looped, so every spoken
+    answer gets its own browser; the session follows through its ``?code=`` address, as it
+    would to a phone. Silence before the words covers the moment between pressing Talk and
+    the server listening; the silence after them ends the utterance.
+    """
+    write_wav(wav, silence(1.0) + speak_en(text) + silence(2.5))
+    arguments = (
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+    )
+    async with (
+        BrowserChecker(require_chromium(), extra_args=arguments) as checker,
+        checker.open(url) as session,
+    ):
+        yield session
+
+
+async def talk(session: BrowserSession, heard: str) -> None:
+    """Press Talk from the keyboard and wait until the server says what it heard."""
+    page = session.page
+    await tab_to(page, "talk")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#heard")).to_contain_text(
+        re.compile(re.escape(heard), re.IGNORECASE), timeout=WAIT_MS
+    )
+
+
+async def test_a_job_is_made_by_voice_through_the_page(server: WebServer, tmp_path: Path) -> None:
+    job = server.services.jobs.jobs["quiz_game"]
+    prompts = [question.prompt.en for question in job.questions]
+    async with speaking_page(server.page_url(lang="en"), tmp_path / "0.wav", "quiz game") as s:
+        await wait_state(s.page, "choose_job")
+        await talk(s, "quiz game")
+        await wait_question(s.page, prompts[0])
+        # The title is free text: typed, as the design allows (closed answers are spoken).
+        await type_answer(s.page, "Animal fun")
+        await wait_question(s.page, prompts[1])
+        code = (await s.page.locator("#code").text_content() or "").strip()
+        key = await session_key(s)
+        assert_quiet(s)
+    url = server.page_url(lang="en", code=code)
+    steps = [("animals", prompts[2]), ("three", prompts[3]), ("yes", None), ("yes", None)]
+    for number, (words, next_prompt) in enumerate(steps, start=1):
+        async with speaking_page(url, tmp_path / f"{number}.wav", words) as s:
+            await expect(s.page.locator("#question")).not_to_be_empty(timeout=WAIT_MS)
+            await talk(s, words)
+            if next_prompt is not None:
+                await wait_question(s.page, next_prompt)
+            elif number == 3:
+                await wait_state(s.page, "confirm")
+            else:
+                await wait_delivered(s.page)
+            assert_quiet(s)
+    stored = await server.services.manager.session(key)
+    assert stored is not None
+    assert stored.answers == {
+        "quiz_title": "Animal fun",
+        "topic": "animals",
+        "question_count": 3,
+        "show_answer": True,
+    }
