@@ -17,6 +17,7 @@ from assistant.dialog import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.i18n import Phrases, load_phrases
 from assistant.jobs import Job, JobCatalog, load_jobs
+from assistant.knowledge_answer import LazyKnowledge
 from assistant.ports import LanguageModel
 from assistant.queue import GenerationQueue
 from assistant.session import Artifact, GenerationRequest
@@ -111,6 +112,13 @@ class Services:
             default_language=settings.language,
             base_url=settings.base_url,
             filler=DescriptionFiller(model) if model is not None else None,
+            knowledge=LazyKnowledge(
+                settings.data_dir / "knowledge",
+                settings.dialogs_dir / "knowledge",
+                model,
+                settings.ollama_host,
+                settings.ollama_embed_model,
+            ),
         )
         queue = GenerationQueue(
             store=store,

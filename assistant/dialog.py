@@ -22,7 +22,7 @@ from assistant.expectation import Expectation
 from assistant.flow import DialogFlow, Step
 from assistant.i18n import Phrases
 from assistant.jobs import Job, JobCatalog
-from assistant.ports import SessionStore
+from assistant.ports import KnowledgeAnswerer, SessionStore
 from assistant.replies import ReplyWriter
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 
@@ -65,6 +65,7 @@ class DialogManager:
         on_enqueue: Callable[[], None] | None = None,
         base_url: str = "http://127.0.0.1:8080",
         filler: DescriptionFiller | None = None,
+        knowledge: KnowledgeAnswerer | None = None,
     ) -> None:
         self.jobs = jobs
         self.store = store
@@ -76,6 +77,7 @@ class DialogManager:
         self._listeners: dict[str, ReplyListener] = {}
         self.flow = DialogFlow(jobs, self.writer, clock)
         self.filler = filler
+        self.knowledge = knowledge
         self.flow.can_describe = self._can_describe
         self._model_ready = False
         self._model_checked = float("-inf")
@@ -104,6 +106,13 @@ class DialogManager:
                 job = self.jobs.jobs[session.job_id]
                 kept = await self.filler.fill(job, turn.text, session.language, today)
                 step = self.flow.apply_description(session, kept)
+            elif self.knowledge is not None and self.flow.asks_for_help(session, turn):
+                assert turn.text is not None
+                found = await self.knowledge.answer(turn.text, session.language)
+                if found is not None:
+                    step = self.flow.knowledge_reply(session, found)
+                else:  # nothing in the knowledge base: the words are an answer after all
+                    step = self.flow.apply(session, turn)
             else:
                 step = self.flow.apply(session, turn)
             await self._commit(session, before, turn.channel, turn.text, step)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from assistant.events import Reply, ReplyKind, SessionState, Turn
 from assistant.expectation import Expectation, commands, expected_phrases, yes_no
 from assistant.jobs import Job, JobCatalog, JobChoice, LocalizedText, Question
-from assistant.ports import TurnEffects
+from assistant.ports import KnowledgeAnswer, TurnEffects
 from assistant.replies import ReplyWriter
 from assistant.session import GenerationRequest, Session
 from assistant.understanding import (
@@ -24,6 +24,7 @@ from assistant.understanding import (
     Problem,
     detect_command,
     interpret,
+    is_help_question,
     match_choice,
     normalize,
     parse_ordinal,
@@ -494,6 +495,23 @@ class DialogFlow:
         if turn.data.get("event") or turn.data.get("command") or len(text) > MAX_TEXT_LENGTH:
             return False
         return detect_command(text) is None
+
+    def asks_for_help(self, session: Session, turn: Turn) -> bool:
+        """Whether this turn is a "how do I ..." question for the knowledge base."""
+        text = (turn.text or "").strip()
+        if not text or session.paused or session.pending or turn.data.get("event"):
+            return False
+        if session.state in (SessionState.WELCOME, SessionState.ENDED):
+            return False
+        return detect_command(text) is None and is_help_question(text)
+
+    def knowledge_reply(self, session: Session, found: KnowledgeAnswer) -> Step:
+        """The answer, where it came from, and then the question the user was at."""
+        source = self.writer.say(session, "knowledge_source", title=found.title)
+        reply = self.writer.reply(
+            session, ReplyKind.HELP, f"{found.text} {source}", speech=found.text
+        )
+        return Step([reply, *self.prompt(session)])
 
     def apply_description(self, session: Session, kept: dict[str, object] | None) -> Step:
         """Answers picked out of a description (None: the model could not help)."""

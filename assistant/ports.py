@@ -156,6 +156,27 @@ class LanguageModel(Protocol):
         ...
 
 
+# -- knowledge ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeAnswer:
+    """An answer to a "how do I ..." question, and the passage it came from."""
+
+    text: str
+    source: str
+    title: str
+    by_model: bool = False
+
+
+class KnowledgeAnswerer(Protocol):
+    """Answers questions about using the service from the facility's knowledge base."""
+
+    async def answer(self, question: str, language: str) -> KnowledgeAnswer | None:
+        """None when nothing in the knowledge base is close enough to the question."""
+        ...
+
+
 # -- speech ---------------------------------------------------------------------------------
 
 

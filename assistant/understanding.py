@@ -19,7 +19,13 @@ from rapidfuzz import fuzz
 from assistant.jobs import JobChoice, Question
 from assistant.understanding_colors import color_name, parse_color
 from assistant.understanding_numbers import parse_number, parse_ordinal
-from assistant.understanding_phrases import COMMANDS, Command, detect_command, parse_yes_no
+from assistant.understanding_phrases import (
+    COMMANDS,
+    Command,
+    detect_command,
+    is_help_question,
+    parse_yes_no,
+)
 from assistant.understanding_text import (
     has_japanese,
     is_kana,
@@ -38,6 +44,7 @@ __all__ = [
     "Command",
     "Problem",
     "detect_command",
+    "is_help_question",
     "interpret",
     "match_choice",
     "normalize",

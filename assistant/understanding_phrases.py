@@ -269,3 +269,45 @@ def command_phrases() -> list[str]:
 def yes_no_phrases() -> list[str]:
     """Every way to say yes or no (for recogniser grammars)."""
     return [*_YES, *_NO]
+
+
+# --- "how do I ..." questions (answered from the knowledge base) ----------------------------
+
+_QUESTION_STARTS = (
+    "how do i ", "how can i ", "how do you ", "how does ", "how to ", "how should i ",
+    "where do i ", "where can i ", "where is ", "what happens ", "what is ", "what's ",
+    "what are ", "can i ", "why ", "when do i ", "what do i do ",
+)  # fmt: skip
+_JA_QUESTION_WORDS = (
+    "どうやって",
+    "どうすれば",
+    "どうしたら",
+    "どうやったら",
+    "どこで",
+    "どこに",
+    "なぜ",
+    "なんで",
+)
+_JA_QUESTION_ENDS = ("ますか", "ですか", "のですか", "んですか", "の", "か")
+
+
+def is_help_question(text: str) -> bool:
+    """Whether an utterance is a question about using the service, not an answer.
+
+    Only clear question forms count, so an answer such as a shop name is never mistaken for
+    one: English that starts like a question, Japanese with a question word, or a Japanese
+    polite question ending (with a question mark when the ending is a bare か or の).
+    """
+    stripped = text.strip()
+    if not stripped or len(stripped) > 200:
+        return False
+    lowered = " ".join(stripped.lower().split()) + " "
+    if lowered.startswith(_QUESTION_STARTS) and len(lowered.split()) >= 3:
+        return True
+    japanese = stripped.rstrip("?？ 　")
+    asked = stripped.endswith(("?", "？"))
+    if any(word in japanese for word in _JA_QUESTION_WORDS):
+        return True
+    if japanese.endswith(_JA_QUESTION_ENDS[:4]) and len(japanese) >= 6:
+        return True
+    return asked and japanese.endswith(_JA_QUESTION_ENDS[4:]) and len(japanese) >= 6

@@ -286,9 +286,12 @@ async def test_a_failed_generation_is_one_plain_sentence_and_keeps_the_answers(
     await _to_confirm(walk)
     await walk.say("yes")
     pushed = await walk.generate()
-    assert lines(pushed) == [
+    # One plain sentence, then the read-back again with its buttons: never a dead end.
+    assert lines(pushed)[0] == (
         "problem/confirm: Sorry, something went wrong while making it. Your answers are kept. Say yes to try again."
-    ]
+    )
+    assert lines(pushed)[1].startswith("confirm/confirm: Here are your answers.")
+    assert len(pushed) == 2
     conn = sqlite3.connect(walk.manager.store.path)
     row = conn.execute("SELECT status, error_code, error_message FROM generations").fetchone()
     conn.close()
