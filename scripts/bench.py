@@ -4,7 +4,9 @@ Dialog: text turns through the manager with SQLite persistence, on one core. Use
 café job (choose it, answer, ask for help, go back, confirm) in a temporary data folder.
 Generation: for every job, the time from the user's "yes" at confirm to the delivery reply
 with its links, through the real queue, generators, checks, sandbox and browser.
-Speech (scripts/bench_speech.py) and the web chat under load (scripts/bench_web.py) follow.
+Speech (scripts/bench_speech.py), Telegram (bench_telegram.py), the language model and the
+knowledge base (bench_llm.py, bench_knowledge.py) and the web chat under load (bench_web.py)
+follow.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ def main() -> None:
     parser.add_argument("--generation-repeats", type=int, default=5, help="artifacts per job")
     parser.add_argument("--no-speech", action="store_true", help="skip the speech figures")
     parser.add_argument("--no-web", action="store_true", help="skip the web chat figures")
+    parser.add_argument("--no-telegram", action="store_true", help="skip the Telegram figures")
+    parser.add_argument("--no-llm", action="store_true", help="skip the language-model figures")
     parser.add_argument("--web-sessions", type=int, default=2000, help="websocket sessions")
     parser.add_argument("--web-rate", type=float, default=200.0, help="web turns per second")
     args = parser.parse_args()
@@ -135,6 +139,14 @@ def main() -> None:
         from scripts.bench_speech import main as speech_main
 
         speech_main([])
+    if not args.no_telegram:
+        from scripts.bench_telegram import main as telegram_main
+
+        telegram_main([])
+    if not args.no_llm:
+        from scripts.bench_llm import main as llm_main
+
+        llm_main([])
     if not args.no_web:
         from scripts.bench_web import main as web_main
 
