@@ -20,22 +20,29 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    Playwright,
-    Route,
-    WebSocketRoute,
-    async_playwright,
-)
-from playwright.async_api import Error as PlaywrightError
-
 from generators.checks import CheckResult
+
+if TYPE_CHECKING:  # Playwright is imported only when a browser is used (a kiosk never does)
+    from playwright.async_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Page,
+        Playwright,
+        Route,
+        WebSocketRoute,
+    )
+
+
+def _error() -> type[Exception]:
+    """Playwright's error class, imported on first use."""
+    from playwright.async_api import Error
+
+    return Error
+
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -129,7 +136,7 @@ class _Capture:
         allowed = self.allowed(url)
         if not allowed:
             self.blocked.append(url)
-        with contextlib.suppress(PlaywrightError):  # the page may close meanwhile
+        with contextlib.suppress(_error()):  # the page may close meanwhile
             await (route.continue_() if allowed else route.abort("blockedbyclient"))
 
     async def route_websocket(self, ws: WebSocketRoute) -> None:
@@ -138,7 +145,7 @@ class _Capture:
             ws.connect_to_server()
         else:
             self.blocked.append(ws.url)
-            with contextlib.suppress(PlaywrightError):
+            with contextlib.suppress(_error()):
                 await ws.close(code=1008, reason="blocked")
 
     def watch(self, page: Page) -> None:
@@ -243,6 +250,8 @@ class BrowserChecker:
         if self._tmp is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="browser-checker-"))
         if self._playwright is None:
+            from playwright.async_api import async_playwright
+
             self._playwright = await async_playwright().start()
         env = {
             **os.environ,
@@ -257,7 +266,7 @@ class BrowserChecker:
                 env=env,
                 timeout=self.timeout_s * 1000,
             )
-        except PlaywrightError as exc:
+        except _error() as exc:
             raise ChromiumError(f"Chromium at {executable} would not start: {exc.message}") from exc
         self.start_seconds = time.monotonic() - started
         _LOGGER.info("Chromium %s started in %.2f s", browser.version, self.start_seconds)
@@ -329,7 +338,7 @@ class BrowserChecker:
                 return await session.report(screenshot)
         except TimeoutError:
             capture.errors.append(f"page did not finish within {self.timeout_s:g} s")
-        except PlaywrightError as exc:
+        except _error() as exc:
             capture.errors.append(f"page failed: {exc.message}")
         finally:
             await _close_quietly(session.context)
@@ -347,10 +356,10 @@ class BrowserChecker:
             browser, self._browser = self._browser, None
             playwright, self._playwright = self._playwright, None
             if browser is not None:
-                with contextlib.suppress(PlaywrightError):
+                with contextlib.suppress(_error()):
                     await browser.close()
             if playwright is not None:
-                with contextlib.suppress(PlaywrightError):
+                with contextlib.suppress(_error()):
                     await playwright.stop()
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
@@ -360,7 +369,7 @@ class BrowserChecker:
 
 async def _close_quietly(context: BrowserContext) -> None:
     """Closing a context whose browser died must not hide the real error."""
-    with contextlib.suppress(PlaywrightError):
+    with contextlib.suppress(_error()):
         await context.close()
 
 

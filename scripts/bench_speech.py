@@ -11,8 +11,11 @@ Voice turn: end of speech → recognise (grammar, as the kiosk does) → ``manag
 sentence of the reply synthesised by Piper, on a temporary SQLite store, with the sentence cache
 cleared (cold) and kept (warm); the segmenter's silence comes before all of it, so the total
 adds the default silence setting. The goal is silence + 150 ms at p50.
-Memory: a separate process builds the services and the voice kit, runs one spoken turn
-(recognition and synthesis in English) and reports its peak RSS.
+Memory: a separate process builds the services and the voice kit as ``assistant kiosk`` does
+and talks in English; its peak RSS after a closed answer (grammar recognition, Piper) is
+``kiosk_memory_en``, and after a free answer too (the recogniser's language model) and the
+longest spoken help text is ``kiosk_memory_en_dialog``. The answers are recorded by this
+process and read from files, so the child imports nothing a kiosk would not (no pytest).
 """
 
 from __future__ import annotations
@@ -227,35 +230,56 @@ def bench_voice_turn(voice: Any, runs: int) -> None:
 # -- memory ---------------------------------------------------------------------------------
 
 
-async def _memory_child() -> None:
-    """Services and the English voice as ``assistant kiosk`` has them, one spoken turn."""
+MEMORY_ANSWERS = {"closed": "Number four.", "free": "Animals of Japan"}
+
+
+async def _memory_child(clips: Path) -> None:
+    """Services and the English voice as ``assistant kiosk`` has them, in a short dialog."""
     from assistant.app import Services
     from assistant.config import load_settings
     from assistant.events import Turn
     from assistant.voice import build_voice
     from channels.kiosk import CHANNEL, recognize
 
+    peaks: dict[str, float] = {}
+    heard: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         voice = build_voice()
         services = Services.build(load_settings(environ={}, data_dir=folder))
         await services.start()
-        try:
-            key = "kiosk:memory"
-            greeting = Turn(key, "", language="en", channel=CHANNEL)
-            replies = await services.manager.handle(greeting)
+        key = "kiosk:memory"
+
+        async def speak(replies: list[Any]) -> None:
+            """Every sentence of the replies, synthesised off the event loop as the kiosk does."""
             text = " ".join(r.speech for r in replies if r.speech)
-            spoken = voice.synthesis.synthesize(text, "en")  # loads Piper English
+            sentences = voice.synthesis.iter_sentences(text, "en")
+            while await asyncio.to_thread(next, sentences, None) is not None:
+                pass
+
+        async def answer(name: str, fallback: str) -> None:
+            """The recorded answer through the recogniser the question asks for, then spoken."""
             expectation = await services.manager.expectation(key, "en")
             recognizer = voice.recognizer_for("en")
             assert recognizer is not None
-            answer = voice.synthesis.synthesize("Number four.", "en")
-            result = await asyncio.to_thread(
-                recognize, recognizer, "en", expectation.phrases, in_room(answer)
+            pcm = (clips / f"{name}.raw").read_bytes()
+            result = await asyncio.to_thread(recognize, recognizer, "en", expectation.phrases, pcm)
+            heard.append(result.text)
+            await speak(
+                await services.manager.handle(Turn(key, result.text or fallback, channel=CHANNEL))
             )
-            await services.manager.handle(Turn(key, result.text or "4", channel=CHANNEL))
+
+        try:
+            await speak(
+                await services.manager.handle(Turn(key, "", language="en", channel=CHANNEL))
+            )
+            await answer("closed", "4")  # the job, by number: grammar mode
+            peaks["closed"] = peak_kb() / 1024
+            await answer("free", "Animals of Japan")  # the quiz's name: free mode
+            await speak(await services.manager.handle(Turn(key, "help", channel=CHANNEL)))
+            peaks["dialog"] = peak_kb() / 1024
         finally:
             await services.stop()
-    print(json.dumps({"peak_mb": peak_kb() / 1024, "heard": result.text, "spoken": len(spoken)}))
+    print(json.dumps({"peak_mb": peaks, "heard": heard}))
 
 
 def peak_kb() -> int:
@@ -275,20 +299,27 @@ def peak_kb() -> int:
 
 
 def bench_memory() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--memory-child"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=PROJECT_ROOT,
-    )
+    from tests.speech_audio import speak_en
+
+    with tempfile.TemporaryDirectory() as folder:
+        clips = Path(folder)
+        for name, text in MEMORY_ANSWERS.items():
+            (clips / f"{name}.raw").write_bytes(in_room(speak_en(text)))
+        completed = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(clips)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=PROJECT_ROOT,
+        )
     lines = completed.stdout.strip().splitlines()
     if completed.returncode or not lines:
         print(f"kiosk_memory_en_failed: {completed.returncode} exit", flush=True)
         print(completed.stderr[-2000:], file=sys.stderr)
         return
     report = json.loads(lines[-1])
-    print(f"kiosk_memory_en: {report['peak_mb']:.0f} MB", flush=True)
+    print(f"kiosk_memory_en: {report['peak_mb']['closed']:.0f} MB", flush=True)
+    print(f"kiosk_memory_en_dialog: {report['peak_mb']['dialog']:.0f} MB", flush=True)
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -297,10 +328,14 @@ def bench_memory() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20, help="utterances / runs per figure")
-    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-only", action="store_true", help="only the memory figures")
     args = parser.parse_args(argv)
     if args.memory_child:
-        asyncio.run(_memory_child())
+        asyncio.run(_memory_child(args.memory_child))
+        return
+    if args.memory_only:
+        bench_memory()
         return
     from assistant.voice import build_voice
 

@@ -8,11 +8,14 @@ The measured figures (word accuracy, real-time factor, end latency) are printed;
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from assistant.config import PROJECT_ROOT
 from assistant.errors import ConfigError
 from assistant.ports import Recognition
 from assistant.speech import audio
@@ -202,6 +205,52 @@ def test_pocketsphinx_drops_unpronounceable_grammar_words(sphinx: PocketSphinxRe
     assert result.text == "yes"
     with pytest.raises(ValueError):
         sphinx.start("en", ["zzqxv"])
+
+
+GROWTH_SCRIPT = """
+import json, sys
+from pathlib import Path
+from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer
+
+def rss():
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+def hear(grammar):
+    stream = recognizer.start("en", grammar)
+    stream.accept(Path(sys.argv[1]).read_bytes())
+    return stream.finish().text
+
+start = rss()
+recognizer = PocketSphinxRecognizer()
+closed = hear(["yes", "no", "number two"])
+after_closed = rss()
+free = hear(None)
+again = hear(["yes", "no", "number two"])
+print(json.dumps({"closed": closed, "free": free, "again": again,
+                  "closed_mb": after_closed - start, "free_mb": rss() - after_closed}))
+"""
+
+
+def test_pocketsphinx_loads_its_language_model_on_the_first_free_answer(tmp_path: Path) -> None:
+    # Closed answers need only the acoustic model and the dictionary (~28 MB); the language
+    # model and its search (~64 MB) come with the first free answer. A fresh process measures.
+    clip = tmp_path / "answer.raw"
+    clip.write_bytes(speak_en("number two") + TAIL)
+    done = subprocess.run(
+        [sys.executable, "-c", GROWTH_SCRIPT, str(clip)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+        check=True,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"pocketsphinx: {report}")
+    assert report["closed"] == report["again"] == "number two"
+    assert report["free"].split()[-1:] == ["two"]
+    assert report["closed_mb"] < 50
+    assert report["free_mb"] > 40
 
 
 # -- Vosk (Korean small model) --------------------------------------------------------------

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +19,13 @@ from assistant.errors import ConfigError
 from assistant.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH, duration
 from assistant.speech.espeak_tts import INSTALL_HINT, EspeakSynthesizer, has_kanji
 from assistant.speech.openjtalk_tts import OpenJTalkSynthesizer
-from assistant.speech.piper_tts import PiperSynthesizer, bundled_english_voice
+from assistant.speech.piper_tts import (
+    MAX_PHONEMES,
+    PiperSynthesizer,
+    bundled_english_voice,
+    phoneme_weight,
+    split_phonemes,
+)
 from assistant.speech.synthesis import (
     SpeechSynthesis,
     SynthesisError,
@@ -104,6 +114,150 @@ def test_piper_english_is_intelligible(piper: PiperSynthesizer) -> None:
         heard = set(decoder.hyp().hypstr.split()) if decoder.hyp() else set()
         scores.append(sum(word in heard for word in expected) / len(expected))
     assert max(scores) >= 0.6, scores
+
+
+LONG_SENTENCE = (
+    "You can say help, repeat, back, start over, cancel, skip, switch language, pause, "
+    "slower, faster, louder, or quieter."
+)
+
+
+def test_piper_runs_a_long_sentence_in_pieces_that_stay_intelligible(
+    piper: PiperSynthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pocketsphinx
+
+    voice = piper.load("en")
+    runs: list[int] = []
+    original = voice.phoneme_ids_to_audio
+
+    def counted(ids: list[int], *args: Any, **kwargs: Any) -> Any:
+        runs.append(len(ids))
+        return original(ids, *args, **kwargs)
+
+    monkeypatch.setattr(voice, "phoneme_ids_to_audio", counted)
+    piper.synthesize(ENGLISH, "en")
+    assert len(runs) == 1  # an ordinary sentence is one model run
+    runs.clear()
+    expected = [word.strip(",.") for word in LONG_SENTENCE.lower().split()]
+    decoder = pocketsphinx.Decoder()
+    scores = []
+    for _ in range(3):  # Piper adds random noise to every synthesis: judge the best of three
+        pcm = piper.synthesize(LONG_SENTENCE, "en")
+        _assert_speech(pcm, 5.0, 14.0)
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        heard = decoder.hyp().hypstr.split() if decoder.hyp() else []
+        scores.append(sum(word in heard for word in expected) / len(expected))
+    assert len(runs) >= 6 and len(runs) % 3 == 0, runs  # at least two pieces per synthesis
+    # phoneme ids: a pad after every phoneme, plus start and end
+    assert max(runs) <= 2 * MAX_PHONEMES + 2, runs
+    assert max(scores) >= 0.6, scores
+
+
+PEAK_SCRIPT = """
+import json, sys
+from pathlib import Path
+from assistant.speech.piper_tts import PiperSynthesizer
+
+def peak():
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
+piper = PiperSynthesizer.default()
+piper.synthesize("Hello.", "en")
+loaded = peak()
+piper.synthesize(sys.argv[1], "en")
+print(json.dumps({"growth": peak() - loaded}))
+"""
+
+
+def test_piper_memory_does_not_grow_with_the_length_of_a_sentence(
+    piper: PiperSynthesizer,
+) -> None:
+    # Whole, this sentence (9 s of audio) made the model's tensors grow by about 175 MB;
+    # in pieces of at most MAX_PHONEMES they stay near 60 MB. A fresh process measures it.
+    words = "the quick brown fox jumps over a lazy dog while my bakery opens at nine".split()
+    sentence = " ".join(words[i % len(words)] for i in range(30)) + "."
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, sentence],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+        check=True,
+    )
+    growth = json.loads(done.stdout.strip().splitlines()[-1])["growth"]
+    print(f"piper: peak memory grew {growth:.0f} MB for a 30-word sentence")
+    assert growth < 100, growth
+
+
+LAZY_SCRIPT = """
+import json, sys
+from assistant.voice import build_voice
+
+voice = build_voice()
+voice.synthesis.synthesize("Hello there, friend.", "en")
+stream = voice.recognizer_for("en").start("en", ["yes", "no"])
+stream.accept(bytes(16000))
+stream.finish()
+english = sorted(name for name in ("pyopenjtalk", "sudachipy", "vosk") if name in sys.modules)
+japanese = voice.synthesis.synthesize("カフェのページを作ります。", "ja")
+loaded = "pyopenjtalk" in sys.modules
+print(json.dumps({"english": english, "japanese": len(japanese), "loaded": loaded}))
+"""
+
+
+def test_an_english_kiosk_loads_no_japanese_engine_until_japanese_is_spoken() -> None:
+    # Open JTalk and its dictionaries cost about 60 MB: an English session must not pay for
+    # them, and a session that switches to Japanese must still be spoken to (a fresh process).
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+        check=True,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["english"] == []
+    assert report["loaded"] and report["japanese"] > SAMPLE_RATE * SAMPLE_WIDTH  # over 1 s
+
+
+@pytest.mark.parametrize(
+    ("phonemes", "limit", "pieces"),
+    [
+        ("ab cd", 10, ["ab cd"]),
+        # a clause mark wins over the middle word boundary; the space after it is dropped
+        (
+            "aaaaaaaaaaaaaa, bbbbbbbbbbbbbb cccccccccccccc",
+            40,
+            ["aaaaaaaaaaaaaa,", "bbbbbbbbbbbbbb cccccccccccccc"],
+        ),
+        # no clause mark: the word boundary that balances the pieces
+        ("aaaa bbbb cccc dddd", 10, ["aaaa bbbb", "cccc dddd"]),
+        # a comma too near the start is no place to stop ("Yes, ...")
+        (
+            "yes, aaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbb",
+            30,
+            ["yes, aaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbb"],
+        ),
+        # one word longer than the limit is cut
+        ("abcdefghijkl", 5, ["abcde", "fghij", "kl"]),
+    ],
+)
+def test_split_phonemes(phonemes: str, limit: int, pieces: list[str]) -> None:
+    assert ["".join(piece) for piece in split_phonemes(list(phonemes), limit)] == pieces
+
+
+def test_split_phonemes_counts_the_pause_of_a_comma() -> None:
+    # eight commas pause like forty phonemes: 25 phonemes, too heavy for one run of 30
+    listed = list("a, b, c, d, e, f, g, h, i")
+    assert len(listed) <= 30 < phoneme_weight(listed)
+    pieces = split_phonemes(listed, 30)
+    assert len(pieces) == 2 and all(phoneme_weight(piece) <= 30 for piece in pieces)
+    assert "".join(pieces[0]).endswith(",")
 
 
 # -- sentences ------------------------------------------------------------------------------
@@ -248,6 +402,26 @@ def test_cache_is_bounded_and_forgets_the_oldest() -> None:
     assert len(engine.calls) == 3
     speech.synthesize("Sentence number one.", "en")
     assert len(engine.calls) == 4
+
+
+def test_cache_is_bounded_by_bytes_too() -> None:
+    engine = CountingEngine()
+    speech = SpeechSynthesis({"en": [engine]}, cache_bytes=100)  # 50 characters here
+    speech.synthesize("A sentence of twenty.", "en")  # 42 bytes
+    speech.synthesize("Another one, twenty.", "en")  # 40 bytes: both fit
+    speech.synthesize("A sentence of twenty.", "en")
+    assert len(engine.calls) == 2
+    speech.synthesize("The third, too many.", "en")  # 40 more: the oldest-used goes
+    speech.synthesize("A sentence of twenty.", "en")
+    assert len(engine.calls) == 3
+    speech.synthesize("Another one, twenty.", "en")
+    assert len(engine.calls) == 4
+    long = "A sentence much longer than the whole budget of the cache allows for."
+    speech.synthesize(long, "en")
+    speech.synthesize(long, "en")  # never cached, and it pushed nothing out
+    assert len(engine.calls) == 6
+    speech.synthesize("Another one, twenty.", "en")
+    assert len(engine.calls) == 6
 
 
 def test_a_failing_engine_falls_back_and_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:

@@ -17,19 +17,22 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
-
-import httpx
-import ollama
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import LanguageModelError
 from assistant.ports import ModelReply, ModelStatus
+
+if TYPE_CHECKING:  # the client (with httpx and pydantic) loads on the first model call
+    import ollama
 
 _LOGGER = logging.getLogger(__name__)
 
 
 def _mapped(err: BaseException, host: str, model: str) -> LanguageModelError:
     """One code for each way the server or the client can fail."""
+    import httpx
+    import ollama
+
     if isinstance(err, LanguageModelError):
         return err
     if isinstance(err, ollama.ResponseError):
@@ -72,6 +75,8 @@ class OllamaModel:
     def client(self) -> ollama.AsyncClient:
         # Made on first use: the client binds to the event loop it is first used in.
         if self._client is None:
+            import ollama
+
             self._client = ollama.AsyncClient(host=self.host, timeout=self.timeout)
         return self._client
 

@@ -3,7 +3,10 @@
 Text is cut into sentences so playback starts after the first one is ready; each sentence goes
 to the first engine that has a voice for the language (and can read the text: espeak-ng cannot
 read kanji), falling back to the next when one fails; sentences already spoken come from an
-LRU cache, so the fixed prompts of the dialog cost nothing after the first time.
+LRU cache, so the fixed prompts of the dialog cost nothing after the first time. The cache is
+bounded by bytes as well as by sentences: a kiosk runs for weeks, and sentences that quote
+the user's answers are long and rarely repeated, so a count alone would let it hold tens of
+megabytes of audio spoken once.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from assistant.speech.audio import silence
 _LOGGER = logging.getLogger(__name__)
 
 CACHE_SIZE = 256
+CACHE_BYTES = 8 * 1024 * 1024  # about 4 minutes of 16 kHz speech: the prompts of a few dialogs
 SENTENCE_PAUSE = 0.2  # seconds of silence after every sentence but the last
 PROFILES_FILE = "profiles.yaml"
 ENGINE_NAMES = ("piper", "openjtalk", "espeak-ng")
@@ -126,6 +130,7 @@ class SpeechSynthesis:
         engines: Mapping[str, Sequence[TextToSpeech]],
         *,
         cache_size: int = CACHE_SIZE,
+        cache_bytes: int = CACHE_BYTES,
         sentence_pause: float = SENTENCE_PAUSE,
         missing: Sequence[str] = (),
     ) -> None:
@@ -133,6 +138,8 @@ class SpeechSynthesis:
         self.missing = tuple(missing)  # what staff could install, for ``assistant check``
         self._cache: OrderedDict[tuple[str, str, float, str], bytes] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
+        self._cached_bytes = 0
         self._pause = silence(sentence_pause)
         self._lock = threading.Lock()
         self._logged_failures: set[tuple[str, str]] = set()
@@ -192,12 +199,22 @@ class SpeechSynthesis:
                 failures.append(f"{engine.name}: {err}")
                 self._log_failure(engine.name, language, err)
                 continue
-            with self._lock:
-                self._cache[key] = pcm
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._remember(key, pcm)
             return pcm
         raise SynthesisError(f"every engine failed for {language!r}: " + "; ".join(failures))
+
+    def _remember(self, key: tuple[str, str, float, str], pcm: bytes) -> None:
+        """Cache a sentence, forgetting the least recently used beyond either bound."""
+        if len(pcm) > self._cache_bytes:
+            return  # would push out everything else
+        with self._lock:
+            old = self._cache.pop(key, None)
+            self._cached_bytes -= len(old) if old is not None else 0
+            self._cache[key] = pcm
+            self._cached_bytes += len(pcm)
+            while len(self._cache) > self._cache_size or self._cached_bytes > self._cache_bytes:
+                _, dropped = self._cache.popitem(last=False)
+                self._cached_bytes -= len(dropped)
 
     def _log_failure(self, engine: str, language: str, err: Exception) -> None:
         """The traceback once per engine and language; later failures only at debug level."""
@@ -217,6 +234,7 @@ class SpeechSynthesis:
         """Forget cached sentences (after a voice changes)."""
         with self._lock:
             self._cache.clear()
+            self._cached_bytes = 0
 
 
 # -- the standard set -----------------------------------------------------------------------
