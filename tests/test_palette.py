@@ -230,6 +230,7 @@ def render(
         "title": "Title",
         "palette": palette,
         "description": "A page made for you.",
+        "enriched": None,
         **extra,
     }
     return ENVIRONMENT.get_template(template).render(context), palette
@@ -407,6 +408,13 @@ def test_readme_says_how_to_run_the_program(lang: str, run: str, expected: list[
 
 def test_readme_without_description_or_run_still_renders() -> None:
     palette = Palette()
-    context = {"answers": {}, "labels": {}, "lang": "en", "title": "T", "palette": palette}
+    context = {
+        "answers": {},
+        "labels": {},
+        "lang": "en",
+        "title": "T",
+        "palette": palette,
+        "enriched": None,
+    }
     text = ENVIRONMENT.get_template("program/README.md.j2").render(context)
     assert text.startswith("# T\n")
