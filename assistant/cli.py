@@ -23,6 +23,7 @@ from assistant.app import Services, check_templates
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
 from assistant.jobs import load_jobs
+from assistant.kb_cli import add_kb_parser, run_kb
 from assistant.server import init_app
 from channels.console import ConsoleChannel
 from generators.template import TemplateRenderer
@@ -64,6 +65,16 @@ def _parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--input-device", help="microphone: index or name (see `assistant check`)")
     kiosk.add_argument("--output-device", help="speaker: index or name")
     kiosk.add_argument("--session", default="local", help="name of the kiosk session")
+    kiosk.add_argument(
+        "--realtime-input",
+        action="store_true",
+        help="read the microphone no faster than real time (for file or pipe capture devices)",
+    )
+    kiosk.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="exit once the session has ended and the goodbye has been spoken",
+    )
 
     say = commands.add_parser("say", help="speak a text with the kiosk's voice")
     say.add_argument("text")
@@ -78,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "telegram", help="run the Telegram bot alone (long polling; needs telegram_token)"
     )
+
+    add_kb_parser(commands)
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -270,11 +283,13 @@ async def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
     await services.start()
     speaker = Speaker(_device(args.output_device))
     try:
-        async with Microphone(_device(args.input_device)) as microphone:
+        microphone = Microphone(_device(args.input_device), realtime=args.realtime_input)
+        async with microphone:
             kiosk = KioskChannel(
                 services.manager, source=microphone, sink=speaker,
                 recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
-                session_key=f"kiosk:{args.session}", language=args.lang, stop_when_ended=False,
+                session_key=f"kiosk:{args.session}", language=args.lang,
+                stop_when_ended=args.exit_when_done,
             )  # fmt: skip
             print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
             await kiosk.run()
@@ -332,6 +347,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_say(args))
         if command == "transcribe":
             return _transcribe(args)
+        if command == "kb":
+            return run_kb(
+                settings,
+                args,
+                ollama_host=settings.ollama_host,
+                ollama_embed_model=settings.ollama_embed_model,
+            )
         if command == "telegram":
             _setup_logging(settings)
             return asyncio.run(_telegram(settings))

@@ -27,7 +27,7 @@ import numpy as np
 from assistant.dialog import DialogManager
 from assistant.events import Reply, SessionState, Turn
 from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
-from assistant.speech.audio import FRAME_SECONDS
+from assistant.speech.audio import FRAME_SECONDS, duration
 from assistant.speech.devices import AudioSink, AudioSource
 from assistant.speech.segmenter import Segmenter, SpeechEnded, clamp_silence_seconds
 from assistant.speech.synthesis import SpeechSynthesis
@@ -227,8 +227,9 @@ class KioskChannel:
         result = await asyncio.to_thread(
             recognize, recognizer, expectation.language, expectation.phrases, pcm
         )
-        if not result.text.strip():
-            return  # a cough, a door: nothing was said
+        if not result.text.strip():  # a cough, a door: nothing was said
+            _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), recognizer.name)
+            return
         self.stats.turns.append(result.text)
         _LOGGER.info(
             "heard %r (confidence %.2f, %s)", result.text, result.confidence, recognizer.name

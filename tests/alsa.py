@@ -16,14 +16,24 @@ Or a whole spoken session: ``card.run_assistant("kiosk", ...)``.
 Capture from a file runs faster than real time, and past the end of the file ALSA keeps
 delivering (zeros here, but do not rely on it): pad with silence (``mic_file``) and stop
 reading at the known length.
+
+For a dialog the microphone is a FIFO instead (``MicPipe``): the test writes the room and the
+person's answers as the conversation goes, and the program under test reads it paced to real
+time (``Microphone(realtime=True)``, ``assistant kiosk --realtime-input``).
 """
 
 from __future__ import annotations
 
+import array
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import termios
+import time
+from collections.abc import Callable
 from ctypes.util import find_library
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -187,3 +197,55 @@ def portaudio_available() -> bool:
     """Whether device tests can run here (for ``pytest.mark.skipif``)."""
     # Checked without importing sounddevice: that would start PortAudio in the test process.
     return find_spec("sounddevice") is not None and find_library("portaudio") is not None
+
+
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named in the module only from Python 3.10 on Linux
+
+
+class MicPipe:
+    """A FIFO as the fake card's microphone, written by the test: the room and the person in it.
+
+    ALSA's ``file`` capture asks the FIFO for a whole device period at a time and, when a
+    read comes back short, fills the rest of the period with stale audio from its ring buffer
+    (measured: 88 old samples after every 1,024 written). So the reader must be paced to
+    real time (``--realtime-input``) and the pipe must never run dry: ``keep_room`` tops it up
+    with room sound whenever less than ``lead`` seconds are waiting, and ``say`` puts a whole
+    utterance in at once. The pipe holds about 32 s, far more than an answer.
+    """
+
+    def __init__(self, path: Path, *, lead: float = 0.3) -> None:
+        os.mkfifo(path)
+        self.path = path
+        self.lead_bytes = round(lead * audio.SAMPLE_RATE) * audio.SAMPLE_WIDTH
+        # Read-write, so opening does not wait for the reader and the reader never sees EOF.
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(self._fd, F_SETPIPE_SZ, 1 << 20)
+
+    def waiting_bytes(self) -> int:
+        """Bytes written and not yet read by the device."""
+        if self._fd is None:
+            return 0
+        count = array.array("i", [0])
+        fcntl.ioctl(self._fd, termios.FIONREAD, count)
+        return count[0]
+
+    def keep_room(self, room: Callable[[float], bytes], block: float = 0.064) -> None:
+        """Top the pipe up with ``room(block)`` until ``lead`` seconds are waiting."""
+        while self._fd is not None and self.waiting_bytes() < self.lead_bytes:
+            self.write(room(block))
+
+    def write(self, pcm: bytes) -> None:
+        """All of ``pcm``, waiting for the reader when the pipe is full."""
+        view = memoryview(pcm)
+        while view and self._fd is not None:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except BlockingIOError:
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        """No writer any more: the device reads end-of-file from now on."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)

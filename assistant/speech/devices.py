@@ -7,7 +7,10 @@ speaker writes small blocks on its own worker thread so ``stop()`` (barge-in) ta
 within one block.
 
 Capture from a file device may run faster than real time (tests do this); consumers must not
-rely on the microphone for pacing, only on the frames' own length.
+rely on the microphone for pacing, only on the frames' own length. Such a device hands over
+seconds of audio at once, more than the microphone's buffer keeps, so the oldest of it (often
+the start of what was said) would be dropped: ``Microphone(realtime=True)`` reads it no faster
+than real time instead.
 """
 
 from __future__ import annotations
@@ -217,8 +220,40 @@ class _Rechunker:
         self._position = following - keep
 
 
+class _CaptureClock:
+    """How long a capture callback waits so that a fast device is read at real-time speed.
+
+    Time counts from the first block, so a wait that oversleeps a little is made up on the
+    next blocks and the average rate stays exact. A device that fell more than ``max_lag``
+    behind (it had nothing to give for a while, or PortAudio's thread was held up) restarts
+    the count rather than being read in a rush, the very burst this exists to avoid.
+    """
+
+    def __init__(self, max_lag: float = 0.2) -> None:
+        self.max_lag = max_lag
+        self._start: float | None = None
+        self._seconds = 0.0
+
+    def captured(self, seconds: float) -> float:
+        """Record a block of ``seconds`` just read; how long to wait before reading on."""
+        now = time.monotonic()
+        self._seconds += seconds
+        if self._start is None or now - (self._start + self._seconds) > self.max_lag:
+            self._start = now - self._seconds  # this block ends now
+            return 0.0
+        return max(0.0, self._start + self._seconds - now)
+
+
 class Microphone:
-    """A PortAudio input stream as an async source of 30 ms frames."""
+    """A PortAudio input stream as an async source of 30 ms frames.
+
+    ``buffer_seconds`` is how far the consumer may fall behind before the oldest frames are
+    dropped (a live kiosk wants the present, not a backlog). ``realtime=True`` is for capture
+    devices that run faster than real time, such as an ALSA ``file`` device reading a pipe:
+    without it they deliver a whole spoken answer in milliseconds and the buffer keeps only
+    its end. On a live microphone it changes nothing but adding up to one device period of
+    delay.
+    """
 
     def __init__(
         self,
@@ -226,12 +261,18 @@ class Microphone:
         *,
         samplerate: int | None = None,
         buffer_seconds: float = 3.0,
+        realtime: bool = False,
     ) -> None:
         self.device = device
         self.samplerate = samplerate  # None: 16 kHz if the device takes it, else its own
         self.max_frames = max(1, round(buffer_seconds / audio.FRAME_SECONDS))
+        # A device that captures faster than real time (an ALSA file or pipe, a loopback) is
+        # read no faster than the clock, as a live microphone would deliver it.
+        self.realtime = realtime
         self.dropped_frames = 0  # frames thrown away because the consumer fell behind
         self.device_overflows = 0  # blocks PortAudio itself reported as overflowed
+        self._warned_drop_at = float("-inf")
+        self._pacing = threading.Event()  # set on close: a pacing wait ends at once
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._stream: Any = None
@@ -261,15 +302,21 @@ class Microphone:
         info = _device_info(sd, self.device, "input")
         rate = _device_rate(sd, info, "input", self.samplerate)
         chunker = _Rechunker(rate)
+        clock = _CaptureClock()
 
         def callback(data: Any, count: int, timing: Any, status: Any) -> None:
-            # PortAudio's thread: copy, cut, hand over; never wait here.
+            # PortAudio's thread: copy, cut, hand over; never wait here (but see realtime).
             if status.input_overflow:
                 self.device_overflows += 1
             frames = chunker.push(bytes(data))
             if frames and self._loop is not None:
                 with contextlib.suppress(RuntimeError):  # the loop is already closed
                     self._loop.call_soon_threadsafe(self._push, frames)
+            if self.realtime and not self._closing:
+                # Waiting here holds PortAudio back from its next read of the device.
+                wait = clock.captured(count / rate)
+                if wait:
+                    self._pacing.wait(wait)
 
         def finished() -> None:
             if not self._closing and self._loop is not None:
@@ -293,18 +340,31 @@ class Microphone:
             raise AudioDeviceError(
                 f"cannot open microphone {info['name']!r}: {err}", code="audio_device_failed"
             ) from err
-        _LOGGER.info("microphone %r open at %d Hz", info["name"], rate)
+        _LOGGER.info(
+            "microphone %r open at %d Hz%s", info["name"], rate, ", paced" if self.realtime else ""
+        )
         return stream
 
     def _push(self, frames: list[bytes]) -> None:
         """Loop thread: queue frames, dropping the oldest when the consumer is behind."""
         if self._ended:
             return
+        dropped = self.dropped_frames
         for frame in frames:
             if self._queue.qsize() >= self.max_frames:
                 self._queue.get_nowait()
                 self.dropped_frames += 1
             self._queue.put_nowait(frame)
+        now = time.monotonic()
+        if self.dropped_frames > dropped and now - self._warned_drop_at > 5.0:
+            # Lost audio explains a missed answer; say so, at most every few seconds.
+            self._warned_drop_at = now
+            _LOGGER.warning(
+                "microphone: %d frames dropped so far: the listener fell behind, or the device "
+                "runs faster than real time%s",
+                self.dropped_frames,
+                "" if self.realtime else " (then use realtime=True, `kiosk --realtime-input`)",
+            )
 
     def _end(self, error: AudioDeviceError | None = None) -> None:
         if not self._ended:
@@ -326,6 +386,7 @@ class Microphone:
     async def close(self) -> None:
         """Stop and release the device; a pending ``frames()`` ends normally."""
         self._closing = True
+        self._pacing.set()
         stream, self._stream = self._stream, None
         if stream is not None:
             await asyncio.to_thread(_close_stream, stream)

@@ -84,6 +84,10 @@ class _Decoder:
             dict=get_model_path("en-us/cmudict-en-us.dict"),
             loglevel="FATAL",
             fillprob=FILLER_PROBABILITY,
+            # The starting guess of the speech level: the default (40) is far from real speech
+            # (about 55), so a new decoder misheard its first utterance ("number four" as
+            # "from the"); 50 is right from the first word and adapts from there.
+            cmninit="50,0,0",
         )
         self.has_free_search = False
         self.searches: OrderedDict[str, str] = OrderedDict()
