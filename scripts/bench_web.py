@@ -119,35 +119,49 @@ async def _session(
                 results.all_connected.set()
 
 
-async def _drive(port: int, sessions: int, rate: float, pid: int) -> dict[str, float | int]:
-    url = f"http://127.0.0.1:{port}/ws"
+async def _round(
+    http: aiohttp.ClientSession, url: str, sessions: int, rate: float, pid: int
+) -> tuple[Results, float, dict[str, float]]:
+    """Every session connects, walks its job, waits for delivery; then all disconnect."""
     results = Results()
     done = asyncio.Event()
     interval = sessions / rate  # seconds between one session's turns
+    loop = asyncio.get_running_loop()
+    connect_window = max(5.0, sessions / 200)
+    start_at = loop.time() + connect_window
+    tasks = []
+    for n in range(sessions):
+        tasks.append(
+            asyncio.create_task(_session(http, url, n, sessions, interval, start_at, results, done))
+        )
+        await asyncio.sleep(connect_window * 0.8 / sessions)
+    await results.all_connected.wait()
+    memory = {"connected": rss_mb(pid)}
+    began = time.perf_counter()
+    await results.all_finished.wait()
+    elapsed = time.perf_counter() - began
+    memory["end"] = rss_mb(pid)
+    done.set()
+    await asyncio.gather(*tasks)
+    return results, elapsed, memory
+
+
+async def _drive(
+    port: int, sessions: int, rate: float, pid: int, rounds: int
+) -> dict[str, float | int]:
+    url = f"http://127.0.0.1:{port}/ws"
     connector = aiohttp.TCPConnector(limit=0)
     memory: dict[str, float] = {"server_rss_start": rss_mb(pid)}
     async with aiohttp.ClientSession(connector=connector) as http:
-        loop = asyncio.get_running_loop()
-        connect_window = max(5.0, sessions / 200)
-        start_at = loop.time() + connect_window
-        tasks = []
-        for n in range(sessions):
-            tasks.append(
-                asyncio.create_task(
-                    _session(http, url, n, sessions, interval, start_at, results, done)
-                )
-            )
-            await asyncio.sleep(connect_window * 0.8 / sessions)
-        await results.all_connected.wait()
-        memory["server_rss_connected"] = rss_mb(pid)
-        began = time.perf_counter()
-        await results.all_finished.wait()
-        elapsed = time.perf_counter() - began
-        memory["server_rss_end"] = rss_mb(pid)
+        results, elapsed, first = await _round(http, url, sessions, rate, pid)
+        memory["server_rss_connected"] = first["connected"]
+        memory["server_rss_end"] = first["end"]
         async with http.get(url.replace("/ws", "/metrics")) as response:
             metrics = _server_quantiles(await response.text())
-        done.set()
-        await asyncio.gather(*tasks)
+        for number in range(2, rounds + 1):  # the same load again: does memory keep growing?
+            again, _, later = await _round(http, url, sessions, rate, pid)
+            results.failures += again.failures
+            memory[f"server_rss_end_round_{number}"] = later["end"]
     turns = results.turns
     figures: dict[str, float | int] = {
         "sessions": sessions,
@@ -193,6 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=2000, help="websocket sessions at once")
     parser.add_argument("--rate", type=float, default=200.0, help="turns per second, overall")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="repeat the load to see whether memory stays flat"
+    )
     args = parser.parse_args(argv)
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     port = free_port()
@@ -212,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
             _wait_ready(port, process)
             random.seed(1)
             gc.disable()  # the client's own pauses would be counted as the server's latency
-            figures = asyncio.run(_drive(port, args.sessions, args.rate, process.pid))
+            figures = asyncio.run(_drive(port, args.sessions, args.rate, process.pid, args.rounds))
         finally:
             process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -235,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"web_server_rss_start: {figures['server_rss_start']:.0f} MB")
     print(f"web_server_rss_connected: {figures['server_rss_connected']:.0f} MB")
     print(f"web_server_rss_end: {figures['server_rss_end']:.0f} MB")
+    for name, value in figures.items():
+        if name.startswith("server_rss_end_round_"):
+            print(f"web_{name}: {value:.0f} MB")
 
 
 if __name__ == "__main__":
