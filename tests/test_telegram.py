@@ -368,3 +368,41 @@ async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
     name, data = voice.files["voice"]
     samples, rate = soundfile.read(io.BytesIO(data))
     assert rate == 16000 and len(samples) / rate > 1.0
+
+
+async def test_the_webhook_route_takes_updates_with_the_secret_only(
+    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: SQLiteStore
+) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from channels.telegram.webhook import add_webhook, webhook_secret
+
+    bot = make_bot(api, manager, phrases, store)
+    app = web.Application()
+    url = "https://bot.example.org/telegram/webhook"
+    await add_webhook(bot, app, url, TOKEN)
+    api.add_chat(21)
+    update = {
+        "update_id": 5001,
+        "message": {
+            "message_id": 1,
+            "date": 1,
+            "chat": {"id": 21, "type": "private"},
+            "from": {"id": 21, "is_bot": False, "first_name": "Test", "language_code": "en"},
+            "text": "/start",
+        },
+    }
+    async with TestClient(TestServer(app)) as client:
+        assert api.webhook["url"] == url  # registered with Telegram at start-up
+        assert api.webhook["secret_token"] == webhook_secret(TOKEN)
+        refused = await client.post("/telegram/webhook", json=update)
+        assert refused.status == 401  # no secret: not Telegram
+        accepted = await client.post(
+            "/telegram/webhook",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": webhook_secret(TOKEN)},
+        )
+        assert accepted.status == 200
+        menu = await api.wait_for(method="sendMessage", chat_id=21)
+        assert menu.buttons and "What would you like to make?" in menu.plain_text
