@@ -29,6 +29,7 @@ from generators.registry import build_generators
 from generators.template import TemplateRenderer
 
 if TYPE_CHECKING:
+    from assistant.voice import VoiceKit
     from channels.telegram.bot import TelegramChannel
 
 _LOGGER = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class Services:
     manager: DialogManager
     queue: GenerationQueue
     browser: BrowserChecker | None
+    _voice: VoiceKit | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -135,6 +137,18 @@ class Services:
         manager.on_enqueue = queue.wake
         return cls(settings, jobs, phrases, store, manager, queue, browser)
 
+    def voice_kit(self) -> VoiceKit | None:
+        """One set of speech engines for every channel of this process (they pool decoders
+        and are safe across threads), or None when the speech packages are not installed."""
+        if self._voice is None:
+            try:
+                from assistant.voice import build_voice
+            except ImportError as err:
+                _LOGGER.warning("no speech (%s): run scripts/setup", err)
+                return None
+            self._voice = build_voice()
+        return self._voice
+
     def web_channel(self, *, voice: bool | None = None) -> WebChannel:
         """The web chat, with speech when the speech packages are installed and wanted.
 
@@ -142,16 +156,12 @@ class Services:
         """
         settings = self.settings
         recognizer_for = vad_factory = synthesize = None
-        if settings.web_voice if voice is None else voice:
-            try:
-                from assistant.speech.vad import WebRtcVad
-                from assistant.voice import build_voice
-            except ImportError as err:
-                _LOGGER.warning("web chat without speech (%s): run scripts/setup", err)
-            else:
-                kit = build_voice()
-                recognizer_for, vad_factory = kit.recognizer_for, WebRtcVad
-                synthesize = kit.synthesis.synthesize
+        kit = self.voice_kit() if (settings.web_voice if voice is None else voice) else None
+        if kit is not None:
+            from assistant.speech.vad import WebRtcVad
+
+            recognizer_for, vad_factory = kit.recognizer_for, WebRtcVad
+            synthesize = kit.synthesis.synthesize
         return WebChannel(
             self.manager,
             self.phrases,
@@ -169,12 +179,8 @@ class Services:
 
         settings = self.settings
         recognizer_for = synthesize = None
-        try:
-            from assistant.voice import build_voice
-        except ImportError as err:
-            _LOGGER.warning("telegram without voice notes (%s): run scripts/setup", err)
-        else:
-            kit = build_voice()
+        kit = self.voice_kit()
+        if kit is not None:
             recognizer_for, synthesize = kit.recognizer_for, kit.synthesis.synthesize
         return TelegramChannel(
             self.manager,

@@ -39,6 +39,7 @@ from aiogram.types import (
 from assistant.dialog import DialogManager
 from assistant.events import LANGUAGES, Reply, SessionState, Turn
 from assistant.i18n import Phrases
+from assistant.limits import MissCounter
 from assistant.ports import Recognition, SpeechToText
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 from assistant.store import SQLiteStore
@@ -127,6 +128,7 @@ class TelegramChannel:
         self._chats: dict[int, _Chat] = {}
         self._keys: dict[int, str] = {}
         self.turn_times: list[float] = []
+        self.code_misses = MissCounter()
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -313,8 +315,12 @@ class TelegramChannel:
         if not code:
             self._send_text(chat_id, self._say(spoken_in, "resume_usage"))
             return
+        if self.code_misses.blocked(str(chat_id)):
+            self._send_text(chat_id, self._say(spoken_in, "code_wait"))
+            return
         session = await self.store.find_by_code(code) if valid else None
         if session is None:
+            self.code_misses.miss(str(chat_id))
             self._send_text(chat_id, self._say(spoken_in, "no_code", code=code[:12]))
             return
         await self.store.link(f"{CHANNEL}:{chat_id}", session.key)

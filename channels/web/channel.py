@@ -25,6 +25,7 @@ from aiohttp import web
 from assistant.dialog import DialogManager
 from assistant.events import LANGUAGES, Reply
 from assistant.i18n import Phrases
+from assistant.limits import MissCounter
 from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
 from assistant.session import Session
 from channels.web.connection import CHANNEL, WebConnection, wav_bytes
@@ -92,6 +93,7 @@ class WebChannel:
             undefined=jinja2.StrictUndefined,
         )
         self.connections = 0
+        self.code_misses = MissCounter()
         self.turn_times: deque[float] = deque(maxlen=10_000)
 
     # -- wiring -----------------------------------------------------------------------------
@@ -206,7 +208,7 @@ class WebChannel:
         await socket.prepare(request)
         self.connections += 1
         try:
-            await WebConnection(self, socket).serve()
+            await WebConnection(self, socket, request.remote or "").serve()
         finally:
             self.connections -= 1
         return socket

@@ -74,9 +74,12 @@ class Budget:
 class WebConnection:
     """Serves one websocket until the page goes away."""
 
-    def __init__(self, channel: WebChannel, socket: web.WebSocketResponse) -> None:
+    def __init__(
+        self, channel: WebChannel, socket: web.WebSocketResponse, remote: str = ""
+    ) -> None:
         self.channel = channel
         self.socket = socket
+        self.remote = remote  # the address wrong continuation codes are counted against
         self.key: str | None = None
         self.watching: str | None = None
         self.language = channel.default_language
@@ -189,10 +192,15 @@ class WebConnection:
         await self._open(key or new_key(), language)
 
     async def _find(self, code: str) -> Session | None:
+        misses = self.channel.code_misses
+        if misses.blocked(self.remote):
+            await self.error("code_wait")
+            return None
         session = None
         if CODE_PATTERN.fullmatch(code):
             session = await self.channel.manager.store.find_by_code(code)
         if session is None:
+            misses.miss(self.remote)
             await self.error("no_code", code=code[:16])
         return session
 
