@@ -24,7 +24,7 @@ GENERATOR_LANGUAGES: Mapping[str, tuple[str, ...]] = {
 }
 MODES = ("dialog", "auto", "hybrid")
 # What the language model may add to a job's template (generators/prompts/<name>.v*.md).
-ENRICHMENTS = ("none", "page_text", "quiz_items")
+ENRICHMENTS = ("none", "page_text", "quiz_items", "program_functions")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _JOB_FIELDS = {
     "id",

@@ -24,6 +24,7 @@ from assistant.errors import GenerationError, LanguageModelError
 from assistant.jobs import Job
 from assistant.ports import GeneratedFiles, LanguageModel, ReportProgress
 from assistant.session import GenerationRequest
+from generators.code_check import CodeRejected, check_function
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,6 +41,15 @@ class SchemaError(ValueError):
 def check_schema(value: Any, schema: dict[str, Any], path: str = "$") -> None:
     """The subset of JSON Schema our prompt schemas use, checked strictly."""
     kind = schema.get("type")
+    if isinstance(kind, list):  # one of several types, e.g. a number or a text
+        problems = []
+        for option in kind:
+            try:
+                check_schema(value, {**schema, "type": option}, path)
+                return
+            except SchemaError as err:
+                problems.append(str(err))
+        raise SchemaError("; ".join(problems))
     if kind == "object":
         if not isinstance(value, dict):
             raise SchemaError(f"{path}: expected an object")
@@ -66,11 +76,12 @@ def check_schema(value: Any, schema: dict[str, Any], path: str = "$") -> None:
             raise SchemaError(f"{path}: expected text")
         if not schema.get("minLength", 0) <= len(value.strip()) <= schema.get("maxLength", 10**6):
             raise SchemaError(f"{path}: {len(value)} characters")
-        if _UNSAFE.search(value):
+        if _UNSAFE.search(value) and not schema.get("x-code"):  # code is checked by its AST
             raise SchemaError(f"{path}: not plain text")
-    elif kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SchemaError(f"{path}: expected a whole number")
+    elif kind in ("integer", "number"):
+        wanted = int if kind == "integer" else int | float
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise SchemaError(f"{path}: expected a {'whole ' if kind == 'integer' else ''}number")
         if not schema.get("minimum", -(10**9)) <= value <= schema.get("maximum", 10**9):
             raise SchemaError(f"{path}: {value} out of range")
 
@@ -81,6 +92,15 @@ def _check_meaning(kind: str, data: dict[str, Any]) -> None:
         for index, item in enumerate(data["items"]):
             if item["answer"] >= len(item["options"]):
                 raise SchemaError(f"$.items[{index}].answer: no such option")
+    if kind == "program_functions":
+        names = [function["name"] for function in data["functions"]]
+        if len(set(names)) != len(names):
+            raise SchemaError("$.functions: two functions have the same name")
+        for index, function in enumerate(data["functions"]):
+            try:
+                check_function(function["source"], function["name"], function["docstring"])
+            except CodeRejected as err:
+                raise SchemaError(f"$.functions[{index}]: {err}") from err
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,3 +241,30 @@ async def test_without_node_the_check_fails_saying_how_to_install_it(
     result = await check_javascript(source)
     assert not result.passed
     assert result.detail == "node is not installed: apt-get install nodejs"
+
+
+def test_model_written_functions_must_be_plain_arithmetic() -> None:
+    from generators.code_check import CodeRejected, check_function
+
+    good = (
+        'def extra_change(prices):\n    """Change from the next 1000"""\n'
+        "    total = sum(prices)\n    rounded = (int(total) // 1000 + 1) * 1000\n"
+        "    return rounded - total"
+    )
+    check_function(good, "extra_change", "Change from the next 1000")
+    bad = {
+        "two functions": good + "\n\ndef extra_other(prices):\n    return 1",
+        "a lambda": 'def extra_x(prices):\n    """d"""\n    f = lambda: 1\n    return f()',
+        "a while loop": 'def extra_x(prices):\n    """d"""\n    while True:\n        pass',
+        "an unknown name": 'def extra_x(prices):\n    """d"""\n    return globals()',
+        "a second argument": 'def extra_x(prices, more):\n    """d"""\n    return 1',
+        "a default": 'def extra_x(prices=[]):\n    """d"""\n    return 1',
+        "another docstring": 'def extra_x(prices):\n    """other"""\n    return 1',
+        "a private name": 'def extra_x(prices):\n    """d"""\n    _a = 1\n    return _a',
+    }
+    for why, source in bad.items():
+        name = "extra_change" if why == "two functions" else "extra_x"
+        docstring = "Change from the next 1000" if why == "two functions" else "d"
+        with pytest.raises(CodeRejected):
+            check_function(source, name, docstring)
+            raise AssertionError(why)
