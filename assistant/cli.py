@@ -257,8 +257,8 @@ async def _say(args: argparse.Namespace) -> int:
 
 def _transcribe(args: argparse.Namespace) -> int:
     from assistant.speech.audio import read_wav
+    from assistant.speech.recognition import recognize
     from assistant.voice import build_voice
-    from channels.kiosk import recognize
 
     voice = build_voice()
     recognizer = voice.recognizer_for(args.lang)

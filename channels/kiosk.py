@@ -26,9 +26,10 @@ import numpy as np
 
 from assistant.dialog import DialogManager
 from assistant.events import Reply, SessionState, Turn
-from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
+from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.speech.audio import FRAME_SECONDS, duration
 from assistant.speech.devices import AudioSink, AudioSource
+from assistant.speech.recognition import recognize
 from assistant.speech.segmenter import Segmenter, SpeechEnded, clamp_silence_seconds
 from assistant.speech.synthesis import SpeechSynthesis
 
@@ -46,15 +47,6 @@ def rms(frame: bytes) -> float:
     """Loudness of a frame, in 16-bit sample units."""
     samples = np.frombuffer(frame, dtype="<i2").astype(np.float64)
     return float(math.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
-
-
-def recognize(
-    recognizer: SpeechToText, language: str, grammar: tuple[str, ...] | None, pcm: bytes
-) -> Recognition:
-    """One utterance through one engine (blocking: run it in a thread)."""
-    stream = recognizer.start(language, list(grammar) if grammar else None)
-    stream.accept(pcm)
-    return stream.finish()
 
 
 @dataclass

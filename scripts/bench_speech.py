@@ -1,7 +1,7 @@
 """Speech benchmarks, one ``name: value unit`` line per figure (medians over ``--runs``).
 
 Recognition: real-time factor (processing time / audio length, the whole utterance through
-``channels.kiosk.recognize``) per engine and mode, on short spoken answers: Piper English for
+``assistant.speech.recognition.recognize``) per engine and mode, on short spoken answers: Piper English for
 PocketSphinx, espeak-ng Korean for Vosk (the Korean model is the only Vosk model here). End of
 speech to final text: the utterance goes to ``stream.accept`` in 30 ms chunks as a live
 microphone would (untimed), then only ``stream.finish()`` is timed.
@@ -90,7 +90,7 @@ def ms(value: float) -> str:
 
 
 def bench_recognition(voice: Any, runs: int) -> None:
-    from channels.kiosk import recognize
+    from assistant.speech.recognition import recognize
     from tests.speech_audio import speak_en, speak_espeak
 
     cases: list[tuple[str, str, Sequence[str], Callable[[str], bytes]]] = [
@@ -162,8 +162,9 @@ async def _voice_turns(voice: Any, runs: int, folder: Path, cold: bool) -> tuple
     from assistant.events import Turn
     from assistant.i18n import load_phrases
     from assistant.jobs import load_jobs
+    from assistant.speech.recognition import recognize
     from assistant.store import SQLiteStore
-    from channels.kiosk import CHANNEL, recognize
+    from channels.kiosk import CHANNEL
     from tests.speech_audio import speak_en
 
     store = SQLiteStore(folder / f"voice-{cold}.db")
@@ -238,8 +239,9 @@ async def _memory_child(clips: Path) -> None:
     from assistant.app import Services
     from assistant.config import load_settings
     from assistant.events import Turn
+    from assistant.speech.recognition import recognize
     from assistant.voice import build_voice
-    from channels.kiosk import CHANNEL, recognize
+    from channels.kiosk import CHANNEL
 
     peaks: dict[str, float] = {}
     heard: list[str] = []

@@ -40,8 +40,9 @@ from assistant.dialog import DialogManager
 from assistant.events import LANGUAGES, Reply, SessionState, Turn
 from assistant.i18n import Phrases
 from assistant.limits import MissCounter
-from assistant.ports import Recognition, SpeechToText
+from assistant.ports import SpeechToText
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
+from assistant.speech.recognition import recognize
 from assistant.store import SQLiteStore
 from channels.telegram.outbox import Outbox
 from channels.telegram.render import Button, Outgoing, parse_button, question_tag, render
@@ -373,9 +374,7 @@ class TelegramChannel:
             _LOGGER.warning("telegram: unreadable voice note in chat %s: %s", chat_id, err)
             self._send_text(chat_id, self._say(spoken_in, "voice_unreadable"))
             return
-        result = await asyncio.to_thread(
-            _recognize, recognizer, spoken_in, expectation.phrases, pcm
-        )
+        result = await asyncio.to_thread(recognize, recognizer, spoken_in, expectation.phrases, pcm)
         _LOGGER.info("telegram heard %r (confidence %.2f)", result.text, result.confidence)
         if result.text.strip():
             self._send_text(chat_id, self._say(spoken_in, "heard", text=result.text))
@@ -539,11 +538,3 @@ class TelegramChannel:
 
 def _size(path: Path) -> int | None:
     return path.stat().st_size if path.is_file() else None
-
-
-def _recognize(
-    recognizer: SpeechToText, language: str, grammar: tuple[str, ...] | None, pcm: bytes
-) -> Recognition:
-    stream = recognizer.start(language, list(grammar) if grammar else None)
-    stream.accept(pcm)
-    return stream.finish()

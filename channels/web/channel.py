@@ -28,6 +28,7 @@ from assistant.i18n import Phrases
 from assistant.limits import MissCounter
 from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
 from assistant.session import Session
+from assistant.speech.recognition import recognize
 from channels.web.connection import CHANNEL, WebConnection, wav_bytes
 from channels.web.hub import SessionHub
 from channels.web.protocol import CODE_PATTERN, MAX_TEXT_FRAME, PREFERENCES
@@ -243,12 +244,7 @@ class WebChannel:
         if recognizer is None:
             return None
 
-        def run() -> Recognition:
-            stream = recognizer.start(language, list(grammar) if grammar else None)
-            stream.accept(pcm)
-            return stream.finish()
-
-        result = await asyncio.to_thread(run)
+        result = await asyncio.to_thread(recognize, recognizer, language, grammar, pcm)
         _LOGGER.info("web heard %r (confidence %.2f)", result.text, result.confidence)
         return result
 
