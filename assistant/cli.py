@@ -111,6 +111,15 @@ def _setup_logging(settings: Settings, quiet: bool = False) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _stop_requested() -> asyncio.Event:
+    """An event set by SIGTERM or Ctrl-C, so a service can stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    return stop
+
+
 async def _serve(settings: Settings) -> None:
     services = Services.build(settings)
     await services.start()
@@ -133,11 +142,7 @@ async def _serve(settings: Settings) -> None:
             f"facility-assistant {__version__} listening on http://{settings.host}:{settings.port}",
             flush=True,
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signal_number, stop.set)
-        await stop.wait()
+        await _stop_requested().wait()
         _LOGGER.info("stopping")
     finally:
         if bot_task is not None:
@@ -175,10 +180,7 @@ async def _telegram(settings: Settings) -> int:
     await services.start()
     bot = services.telegram_channel()
     task = asyncio.create_task(bot.run_polling())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
+    stop = _stop_requested()
     print("facility-assistant telegram bot: long polling (Ctrl-C stops)", flush=True)
     try:
         await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")

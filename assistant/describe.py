@@ -9,6 +9,7 @@ could not fill are asked one by one before the usual read-back.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 from pathlib import Path
@@ -64,11 +65,17 @@ def _question_line(question: Question, language: str) -> dict[str, Any]:
     return line
 
 
+@functools.cache
+def _read_prompt(path: Path) -> str:
+    """A prompt file, read once: it is part of the release, not edited while running."""
+    return path.read_text(encoding="utf-8")
+
+
 def fill_messages(
     job: Job, description: str, language: str, today: datetime.date, prompt_path: Path = PROMPT
 ) -> tuple[str, str]:
     """The system prompt and the user message (the description as quoted JSON data)."""
-    system = prompt_path.read_text(encoding="utf-8")
+    system = _read_prompt(prompt_path)
     user = "\n".join(
         [
             f"Today is {today.isoformat()}. The job: {job.title.get(language)}.",

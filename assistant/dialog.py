@@ -98,27 +98,30 @@ class DialogManager:
             session = await self._load(turn.session_key, turn.language, turn.channel)
             before = session.state
             session.channel = turn.channel
-            if session.state in (SessionState.WELCOME, SessionState.CHOOSE_JOB, SessionState.ASK):
-                await self._check_model()  # hybrid jobs offer a description only when it answers
-            if self.filler is not None and self.flow.describing(session, turn):
-                assert session.job_id is not None and turn.text is not None
-                today = datetime.date.fromtimestamp(self.clock())
-                job = self.jobs.jobs[session.job_id]
-                kept = await self.filler.fill(job, turn.text, session.language, today)
-                step = self.flow.apply_description(session, kept)
-            elif self.knowledge is not None and self.flow.asks_for_help(session, turn):
-                assert turn.text is not None
-                found = await self.knowledge.answer(turn.text, session.language)
-                if found is not None:
-                    step = self.flow.knowledge_reply(session, found)
-                else:  # nothing in the knowledge base: the words are an answer after all
-                    step = self.flow.apply(session, turn)
-            else:
-                step = self.flow.apply(session, turn)
+            step = await self._step(session, turn)
             await self._commit(session, before, turn.channel, turn.text, step)
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
         return step.replies
+
+    async def _step(self, session: Session, turn: Turn) -> Step:
+        """The turn through the flow, or first through the model or the knowledge base when
+        it is a description to fill answers from, or a "how do I ..." question."""
+        if session.state in (SessionState.WELCOME, SessionState.CHOOSE_JOB, SessionState.ASK):
+            await self._check_model()  # hybrid jobs offer a description only when it answers
+        text = turn.text or ""
+        if self.filler is not None and self.flow.describing(session, turn):
+            assert session.job_id is not None
+            today = datetime.date.fromtimestamp(self.clock())
+            job = self.jobs.jobs[session.job_id]
+            kept = await self.filler.fill(job, text, session.language, today)
+            return self.flow.apply_description(session, kept)
+        if self.knowledge is not None and self.flow.asks_for_help(session, turn):
+            found = await self.knowledge.answer(text, session.language)
+            if found is not None:
+                return self.flow.knowledge_reply(session, found)
+            # nothing in the knowledge base: the words are an answer after all
+        return self.flow.apply(session, turn)
 
     async def resume(
         self, session_key: str, channel: str, language: str | None = None

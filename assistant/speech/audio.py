@@ -7,6 +7,7 @@ voice notes) is converted here once; everything inside passes plain ``bytes`` of
 
 from __future__ import annotations
 
+import io
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,10 +91,18 @@ def read_wav(path: Path) -> bytes:
     return to_pcm(samples, rate)
 
 
-def write_wav(path: Path, pcm: bytes, rate: int = SAMPLE_RATE) -> None:
-    """Project PCM (or PCM at ``rate``) as a 16-bit mono WAV file."""
-    with wave.open(str(path), "wb") as wav:
+def wav_bytes(pcm: bytes, rate: int = SAMPLE_RATE) -> bytes:
+    """Project PCM (or PCM at ``rate``) as the bytes of a 16-bit mono WAV file, which every
+    browser plays without a codec question."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
         wav.setnchannels(CHANNELS)
         wav.setsampwidth(SAMPLE_WIDTH)
         wav.setframerate(rate)
         wav.writeframes(pcm)
+    return out.getvalue()
+
+
+def write_wav(path: Path, pcm: bytes, rate: int = SAMPLE_RATE) -> None:
+    """Project PCM (or PCM at ``rate``) as a 16-bit mono WAV file."""
+    path.write_bytes(wav_bytes(pcm, rate))

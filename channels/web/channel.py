@@ -28,10 +28,11 @@ from assistant.i18n import Phrases
 from assistant.limits import MissCounter
 from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
 from assistant.session import Session
+from assistant.speech.audio import wav_bytes
 from assistant.speech.recognition import recognize
-from channels.web.connection import CHANNEL, WebConnection, wav_bytes
+from channels.web.connection import CHANNEL, WebConnection
 from channels.web.hub import SessionHub
-from channels.web.protocol import CODE_PATTERN, MAX_TEXT_FRAME, PREFERENCES
+from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,8 +86,7 @@ class WebChannel:
         self._recognizer_for = recognizer_for
         self._vad_factory = vad_factory
         self._synthesize = synthesize
-        self.hub = SessionHub(manager, self.summary, poll_interval)
-        self.hub.speaker = self.speak
+        self.hub = SessionHub(manager, self.summary, self.speak, poll_interval)
         self.strings = _page_strings(phrases)
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -135,7 +135,7 @@ class WebChannel:
         kiosk = request.query.get("kiosk")
         if kiosk is not None:
             kiosk = self.kiosk_id if kiosk in ("", "1", "true") else kiosk
-            if not kiosk.replace("-", "").replace("_", "").isalnum() or len(kiosk) > 40:
+            if not WATCH_PATTERN.fullmatch(kiosk):
                 raise web.HTTPBadRequest(text="kiosk must be letters, digits, - or _")
         code = request.query.get("code", "").strip().upper()
         config = {
@@ -143,11 +143,6 @@ class WebChannel:
             "kiosk": kiosk,
             "code": code if CODE_PATTERN.fullmatch(code) else None,
             "strings": self.strings,
-            "preferences": {
-                name: list(rule) if isinstance(rule, tuple) else None
-                for name, rule in PREFERENCES.items()
-            },
-            "maxText": MAX_TEXT_FRAME,
         }
         template = self.templates.get_template("chat.html")
         body = template.render(

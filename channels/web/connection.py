@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import logging
 import secrets
 import time
-import wave
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +21,6 @@ from aiohttp import WSMsgType, web
 
 from assistant.events import Reply, Turn
 from assistant.session import Session
-from assistant.speech.audio import SAMPLE_RATE
 from channels.web.listening import MAX_BINARY_FRAME, Listening
 from channels.web.protocol import CODE_PATTERN, ClientMessage, ProtocolError, parse
 
@@ -40,17 +37,6 @@ REFILL = 10.0  # messages per second the budget grows back by
 def new_key() -> str:
     """A web session key: the browser keeps it, so it must be as unguessable as a link."""
     return "web:" + secrets.token_urlsafe(18)
-
-
-def wav_bytes(pcm: bytes) -> bytes:
-    """PCM as a WAV file, which every browser plays without a codec question."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(pcm)
-    return out.getvalue()
 
 
 class Budget:
@@ -169,9 +155,6 @@ class WebConnection:
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def summary(self, session: Session) -> dict[str, Any]:
-        return self.channel.summary(session)
-
     async def _hello(self, message: ClientMessage) -> None:
         self._leave()
         self.key = self.watching = None
@@ -212,7 +195,7 @@ class WebConnection:
         session = await self.channel.manager.session(key)
         if session is not None:
             self.language = session.language
-            await self.send_json(self.summary(session))
+            await self.send_json(self.channel.summary(session))
         spoken = await self.channel.speak(key, replies)
         await self.send_replies(replies, spoken=spoken)
 
@@ -235,7 +218,7 @@ class WebConnection:
         if self.language != language:  # the page's own labels follow the session's language
             session = await self.channel.manager.session(self.key)
             if session is not None:
-                await self.channel.hub.broadcast(self.key, self.summary(session))
+                await self.channel.hub.broadcast(self.key, self.channel.summary(session))
 
     async def _say(self, message: ClientMessage) -> None:
         assert self.key is not None
@@ -255,7 +238,7 @@ class WebConnection:
         )
         if self.listening is not None and "silence" in message.get("values"):
             self.listening.segmenter.silence_seconds = session.preferences["silence"]
-        await self.channel.hub.broadcast(self.key, self.summary(session))
+        await self.channel.hub.broadcast(self.key, self.channel.summary(session))
 
     # -- voice ------------------------------------------------------------------------------
 

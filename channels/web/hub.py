@@ -42,6 +42,7 @@ class SessionHub:
         self,
         manager: DialogManager,
         summarize: Callable[[Session], dict[str, Any]],
+        speaker: Speaker | None = None,
         poll_interval: float = 0.3,
     ) -> None:
         self.manager = manager
@@ -51,7 +52,7 @@ class SessionHub:
         self._pages: dict[str, set[Subscriber]] = {}
         self._watchers: dict[str, set[Subscriber]] = {}
         self._pollers: dict[str, asyncio.Task[None]] = {}
-        self.speaker: Speaker | None = None
+        self.speaker = speaker  # replies as audio for pages that want them read aloud
 
     # -- pages ------------------------------------------------------------------------------
 
