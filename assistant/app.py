@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.describe import DescriptionFiller
+from assistant.describe import INTERACTIVE_TIMEOUT_S, DescriptionFiller
 from assistant.dialog import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.i18n import Phrases, load_phrases
 from assistant.jobs import Job, JobCatalog, load_jobs
 from assistant.knowledge_answer import LazyKnowledge
+from assistant.knowledge_examples import KnowledgeExamples
 from assistant.ports import LanguageModel
 from assistant.queue import GenerationQueue
 from assistant.session import Artifact, GenerationRequest
@@ -104,8 +105,19 @@ class Services:
             )
         generators = build_generators(renderer, browser)
         model = language_model(settings)
+        # Interactive calls (a description, a help question) hold the user's turn: they get a
+        # shorter bound than generation, which the user watches progress for.
+        interactive = min(settings.llm_timeout_s, INTERACTIVE_TIMEOUT_S)
+        knowledge = LazyKnowledge(
+            settings.data_dir / "knowledge",
+            settings.dialogs_dir / "knowledge",
+            model,
+            settings.ollama_host,
+            settings.ollama_embed_model,
+            model_timeout=interactive,
+        )
         if model is not None:
-            enricher = Enricher(model)
+            enricher = Enricher(model, examples=KnowledgeExamples(knowledge))
             generators = {kind: EnrichingGenerator(g, enricher) for kind, g in generators.items()}
         manager = DialogManager(
             jobs=jobs,
@@ -113,14 +125,8 @@ class Services:
             store=store,
             default_language=settings.language,
             base_url=settings.base_url,
-            filler=DescriptionFiller(model) if model is not None else None,
-            knowledge=LazyKnowledge(
-                settings.data_dir / "knowledge",
-                settings.dialogs_dir / "knowledge",
-                model,
-                settings.ollama_host,
-                settings.ollama_embed_model,
-            ),
+            filler=DescriptionFiller(model, timeout=interactive) if model is not None else None,
+            knowledge=knowledge,
         )
         queue = GenerationQueue(
             store=store,

@@ -8,6 +8,7 @@ could not fill are asked one by one before the usual read-back.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import json
@@ -23,8 +24,25 @@ from assistant.ports import LanguageModel
 
 _LOGGER = logging.getLogger(__name__)
 
-PROMPT = PROJECT_ROOT / "generators" / "prompts" / "auto_fill.v1.md"
+PROMPTS_DIR = PROJECT_ROOT / "generators" / "prompts"
 MAX_DESCRIPTION = 1000
+# The user waits, with nothing else happening, while the model reads a description or writes
+# a help answer: bounded well below the generation timeout, then the dialog carries on.
+INTERACTIVE_TIMEOUT_S = 15.0
+
+
+def newest_prompt(kind: str, prompts_dir: Path = PROMPTS_DIR) -> Path:
+    """The newest ``kind.vN.md``: prompts are versioned like the generators' (never edited in
+    place), and the version used is logged and recorded so a change can be traced."""
+    versions = sorted(
+        prompts_dir.glob(f"{kind}.v*.md"), key=lambda p: int(p.stem.rsplit(".v", 1)[1])
+    )
+    if not versions:
+        raise FileNotFoundError(f"no prompt for {kind} in {prompts_dir}")
+    return versions[-1]
+
+
+PROMPT = newest_prompt("auto_fill")
 
 
 def _value_schema(question: Question) -> dict[str, Any]:
@@ -91,19 +109,36 @@ def fill_messages(
 class DescriptionFiller:
     """Asks the model to fill a job's answers from a description; None when it cannot."""
 
-    def __init__(self, model: LanguageModel, prompt_path: Path = PROMPT) -> None:
+    def __init__(
+        self,
+        model: LanguageModel,
+        prompt_path: Path = PROMPT,
+        timeout: float = INTERACTIVE_TIMEOUT_S,
+    ) -> None:
         self.model = model
         self.prompt_path = prompt_path
+        self.timeout = timeout
+
+    @property
+    def prompt_name(self) -> str:
+        """``auto_fill.v1``: which prompt filled the answers (recorded with the session)."""
+        return self.prompt_path.stem
 
     async def fill(
         self, job: Job, description: str, language: str, today: datetime.date
     ) -> dict[str, Any] | None:
         system, user = fill_messages(job, description, language, today, self.prompt_path)
         try:
-            reply = await self.model.complete_json(system, user, fill_schema(job))
+            async with asyncio.timeout(self.timeout):
+                reply = await self.model.complete_json(system, user, fill_schema(job))
         except LanguageModelError as err:
             _LOGGER.warning("description not filled (%s): %s", err.code, err.message)
             return None
+        except TimeoutError:
+            _LOGGER.warning("description not filled: no answer within %g s", self.timeout)
+            return None
+        _LOGGER.info("description for %s read by %s with %s", job.id, self.model.name,
+                     self.prompt_name)  # fmt: skip
         if not isinstance(reply.data, dict):
             _LOGGER.warning("description not filled: the model's JSON is not an object")
             return None

@@ -110,17 +110,22 @@ class DialogManager:
         if session.state in (SessionState.WELCOME, SessionState.CHOOSE_JOB, SessionState.ASK):
             await self._check_model()  # hybrid jobs offer a description only when it answers
         text = turn.text or ""
-        if self.filler is not None and self.flow.describing(session, turn):
-            assert session.job_id is not None
-            today = datetime.date.fromtimestamp(self.clock())
-            job = self.jobs.jobs[session.job_id]
-            kept = await self.filler.fill(job, text, session.language, today)
-            return self.flow.apply_description(session, kept)
+        # A "how do I ..." question first, in every state: while describing, it is a question
+        # about the service, not a description of what to make.
         if self.knowledge is not None and self.flow.asks_for_help(session, turn):
             found = await self.knowledge.answer(text, session.language)
             if found is not None:
                 return self.flow.knowledge_reply(session, found)
             # nothing in the knowledge base: the words are an answer after all
+        if self.filler is not None and self.flow.describing(session, turn):
+            assert session.job_id is not None
+            today = datetime.date.fromtimestamp(self.clock())
+            job = self.jobs.jobs[session.job_id]
+            # The model takes seconds: say so at once, through the channel's listener, so the
+            # user is not left in silence while the turn holds the session.
+            await self._emit(session, [self.writer.info(session, "reading_description")])
+            kept = await self.filler.fill(job, text, session.language, today)
+            return self.flow.apply_description(session, kept)
         return self.flow.apply(session, turn)
 
     async def resume(
@@ -200,7 +205,15 @@ class DialogManager:
         if not _waiting_for(session, request):
             return
         assert session is not None
-        await self._emit(session, [self.writer.progress(session, stage, fraction)])
+        reply = self.writer.progress(session, stage, fraction)
+        if fraction is not None and stage == "writing":
+            # How much is written, shown but not spoken: a voice repeating percentages every
+            # second would drown the kiosk; the first "writing" was spoken.
+            percent = round(fraction * 100)
+            reply = replace(
+                reply, text=self.writer.say(session, "progress_written", percent=percent), speech=""
+            )
+        await self._emit(session, [reply])
 
     async def generation_failed(self, request: GenerationRequest) -> list[Reply]:
         """The queue gave up: back to confirm with the answers intact, one plain sentence."""

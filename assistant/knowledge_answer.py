@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.describe import INTERACTIVE_TIMEOUT_S
 from assistant.errors import AssistantError, LanguageModelError
 from assistant.llm import LANGUAGE_NAMES
 from assistant.ports import KnowledgeAnswer, LanguageModel
@@ -33,12 +35,59 @@ SYSTEM = (
 )
 
 
+# What a help answer may not be: markup (HTML, Markdown links, code fences, template syntax),
+# links or addresses, or text that talks about prompts and instructions instead of answering
+# (a passage or question that tried to steer the model). The answer is shown and spoken as
+# data; escaping it is the channel's job, but none of this belongs in a spoken help answer.
+_MARKUP = re.compile(r"[<>`]|\]\(|\{\{|\{%|^\s*#|\*\*|__", re.M)
+_LINK = re.compile(
+    r"://|\bwww\.|\b(?:javascript|mailto|data):|\b[\w-]+\.(?:com|net|org|io|jp|ru|cn|xyz)\b",
+    re.I,
+)
+_STEERING = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|rules|prompt|above|previous)"
+    r"|\bsystem prompt\b|\bas an ai\b|\bi am an ai\b|\bnew instructions?\b|\bjailbreak"
+    r"|指示を無視|命令を無視|システムプロンプト",
+    re.I,
+)
+MAX_SENTENCES = 4
+_SENTENCE = re.compile(r".+?(?:[.!?]+(?=\s|$)|[。！？]+|$)")
+
+
+def plain_answer(text: str) -> str | None:
+    """The model's answer as a short plain sentence or few, or None when it is not one.
+
+    Overlong answers are cut at a sentence end (a spoken answer of more than a few sentences is
+    lost on a listener); markup, links and instruction-like text are refused outright, and the
+    passage itself is given instead.
+    """
+    text = " ".join(text.split())
+    if not text or _MARKUP.search(text) or _LINK.search(text) or _STEERING.search(text):
+        return None
+    if any(ord(ch) < 32 for ch in text):
+        return None
+    kept = ""
+    for count, sentence in enumerate(_SENTENCE.findall(text), start=1):
+        sentence = sentence.strip()
+        joined = kept + ("" if not kept or kept.endswith(("。", "！", "？")) else " ") + sentence
+        if len(joined) > MAX_ANSWER or count > MAX_SENTENCES:
+            break
+        kept = joined
+    return kept or None
+
+
 class KnowledgeAnswers:
     """The ``KnowledgeAnswerer`` port on the chromadb knowledge base and the language model."""
 
-    def __init__(self, base: KnowledgeBase, model: LanguageModel | None = None) -> None:
+    def __init__(
+        self,
+        base: KnowledgeBase,
+        model: LanguageModel | None = None,
+        model_timeout: float = INTERACTIVE_TIMEOUT_S,
+    ) -> None:
         self.base = base
         self.model = model
+        self.model_timeout = model_timeout
 
     async def answer(self, question: str, language: str) -> KnowledgeAnswer | None:
         try:
@@ -69,14 +118,18 @@ class KnowledgeAnswers:
             ]
         )
         try:
-            reply = await self.model.complete_text(system, user)
+            async with asyncio.timeout(self.model_timeout):
+                reply = await self.model.complete_text(system, user)
         except LanguageModelError as err:
             _LOGGER.info("knowledge answer without the model (%s)", err.code)
             return None
-        text = " ".join(reply.text.split())
-        if not text or "<" in text or "://" in text:
+        except TimeoutError:
+            _LOGGER.info("knowledge answer without the model (late: %g s)", self.model_timeout)
             return None
-        return text[:MAX_ANSWER]
+        text = plain_answer(reply.text)
+        if text is None:
+            _LOGGER.warning("the model's help answer was refused: %r", reply.text[:200])
+        return text
 
 
 def _short(text: str) -> str:
@@ -99,25 +152,33 @@ class LazyKnowledge:
         model: LanguageModel | None,
         ollama_host: str = "",
         ollama_embed_model: str = "",
+        model_timeout: float = INTERACTIVE_TIMEOUT_S,
     ) -> None:
+        self.model_timeout = model_timeout
         self.folder = folder
         self.starter = starter
         self.model = model
         self.ollama_host = ollama_host
         self.ollama_embed_model = ollama_embed_model
-        self._answers: KnowledgeAnswers | None = None
-        self._lock = asyncio.Lock()
+        self._opening: asyncio.Future[KnowledgeAnswers] | None = None
 
     async def ready(self) -> KnowledgeAnswers | None:
-        """Open (and if empty, fill) the knowledge base; None when it cannot be used."""
-        async with self._lock:
-            if self._answers is None:
-                try:
-                    self._answers = await asyncio.to_thread(self._open)
-                except (AssistantError, ImportError, OSError) as err:
-                    _LOGGER.warning("knowledge base not available: %s", err)
-                    return None
-            return self._answers
+        """Open (and if empty, fill) the knowledge base; None when it cannot be used.
+
+        The opening is one shared future, shielded: a caller that stops waiting (a bounded
+        wait for examples) leaves it running for the next caller instead of starting a second
+        chromadb client on the same folder.
+        """
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
+        opening = self._opening
+        try:
+            return await asyncio.shield(opening)
+        except (AssistantError, ImportError, OSError) as err:
+            _LOGGER.warning("knowledge base not available: %s", err)
+            if self._opening is opening:
+                self._opening = None  # try again next time (the folder may be fixed by then)
+            return None
 
     def _open(self) -> KnowledgeAnswers:
         from assistant.knowledge import KnowledgeBase, choose_embedder
@@ -127,7 +188,7 @@ class LazyKnowledge:
         if base.count() == 0 and self.starter.is_dir():
             report = base.ingest(self.starter)
             _LOGGER.info("knowledge base filled with the starter set: %d passages", report.passages)
-        return KnowledgeAnswers(base, self.model)
+        return KnowledgeAnswers(base, self.model, self.model_timeout)
 
     async def answer(self, question: str, language: str) -> KnowledgeAnswer | None:
         answers = await self.ready()

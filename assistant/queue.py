@@ -31,6 +31,7 @@ DeliveryCallback = Callable[[GenerationRequest, Artifact], Awaitable[object]]
 FailureCallback = Callable[[GenerationRequest], Awaitable[object]]
 ProgressCallback = Callable[[GenerationRequest, str, float | None], Awaitable[object]]
 POLL_SECONDS = 2.0
+PROGRESS_INTERVAL = 1.0  # seconds between two updates of one stage
 
 
 class GenerationQueue:
@@ -49,6 +50,7 @@ class GenerationQueue:
         timeout: float = 120.0,
         link_lifetime: float | None = None,
         on_progress: ProgressCallback | None = None,
+        progress_interval: float = PROGRESS_INTERVAL,
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -60,6 +62,7 @@ class GenerationQueue:
         self.timeout = timeout
         self.link_lifetime = link_lifetime
         self.on_progress = on_progress
+        self.progress_interval = progress_interval
         self._wake = asyncio.Event()
         self._told: set[asyncio.Task[object]] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -154,16 +157,21 @@ class GenerationQueue:
         return error
 
     def _progress(self, request: GenerationRequest) -> ReportProgress | None:
-        """A generator's progress, passed on once per stage (a stream must not flood a chat)."""
+        """A generator's progress, passed on at once for a new stage and then at most once per
+        ``progress_interval`` with a new fraction (a fast stream must not flood a chat)."""
         if self.on_progress is None or request.session_key == "cli:generate":
             return None
         callback = self.on_progress
-        told: set[str] = set()
+        told: dict[str, tuple[float, float | None]] = {}  # stage → (when, fraction) last told
 
         def progress(stage: str, fraction: float | None) -> None:
-            if stage in told:
+            now = time.monotonic()
+            last = told.get(stage)
+            if last is not None and (
+                fraction is None or fraction == last[1] or now - last[0] < self.progress_interval
+            ):
                 return
-            told.add(stage)
+            told[stage] = (now, fraction)
             task = asyncio.get_running_loop().create_task(callback(request, stage, fraction))
             self._told.add(task)
             task.add_done_callback(self._told.discard)

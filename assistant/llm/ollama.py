@@ -139,9 +139,7 @@ class OllamaModel:
                     if chunk.done:
                         prompt_tokens = chunk.prompt_eval_count or 0
                         output_tokens = chunk.eval_count or 0
-        except BaseException as err:
-            if isinstance(err, asyncio.CancelledError):
-                raise
+        except Exception as err:  # KeyboardInterrupt, SystemExit, CancelledError go through
             mapped = _mapped(err, self.host, self.model)
             _LOGGER.warning("language model: %s (%s)", mapped.message, mapped.code)
             raise mapped from err
