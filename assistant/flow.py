@@ -34,7 +34,7 @@ from assistant.understanding import (
 _LOGGER = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 1000
-# Below this recogniser confidence a free-text answer is read back before it is kept.
+# Below this recogniser confidence an answer (free or closed) is read back before it is kept.
 LOW_CONFIDENCE = 0.6
 RATE_STEPS = (0.6, 0.8, 1.0, 1.25, 1.5)
 VOLUME_STEPS = (0.4, 0.6, 0.8, 1.0)
@@ -103,6 +103,13 @@ class DialogFlow:
             command = detect_command(text)
             if command is not None and self._names_a_choice(session, text):
                 command = None  # a choice labelled "English" is an answer, not a language switch
+        if command is not None and _data_command(turn) is None and _unsure(step):
+            # Speech outside the grammar is forced onto its nearest phrase, commands included:
+            # an unsure "cancel" or "wait a minute" is not run; the user is asked again.
+            command = None
+            if not session.paused:
+                step.replies = [self.writer.info(session, "unsure_command"), *self.prompt(session)]
+                return step
         if session.paused:
             session.paused = False
             if command is None or command.name in ("resume", "pause", "repeat"):
@@ -446,11 +453,10 @@ class DialogFlow:
                 *self.prompt(session),
             ]
             return
-        if (
-            step.confidence is not None
-            and step.confidence < LOW_CONFIDENCE
-            and question.type in ("text", "list")
-        ):  # free speech heard unsurely: read it back before keeping it
+        if _unsure(step):
+            # Heard unsurely: read it back before keeping it. For closed answers this matters
+            # most: a grammar forces any speech onto one of its phrases, and the recogniser
+            # says so only by a low confidence.
             session.pending = {"question": question.id, "value": result.value}
             heard = self.writer.format_value(session, question, result.value)
             step.replies = [self.writer.confirm_heard(session, heard)]
@@ -643,3 +649,8 @@ def _menu_question(jobs: list[Job]) -> Question:
     )
     placeholder = LocalizedText(ja="", en="")
     return Question(id="_job", type="choice", prompt=placeholder, choices=choices)
+
+
+def _unsure(step: Step) -> bool:
+    """Whether the recogniser was unsure of what it heard (typed and pressed turns are sure)."""
+    return step.confidence is not None and step.confidence < LOW_CONFIDENCE

@@ -236,3 +236,44 @@ async def test_speaking_over_the_assistant_stops_it_and_is_the_next_turn(
     assert source.stopped_at is not None and source.stopped_at - source.barged_at <= 0.3
     session = await manager.session("kiosk:over")
     assert session.job_id == "event_page", kiosk.stats.turns
+
+
+async def test_speech_outside_the_grammar_is_asked_again_not_kept(
+    manager: DialogManager, voice: VoiceKit
+) -> None:
+    """PocketSphinx forces "my grandmother" onto a phrase of the number question's grammar
+    (a number, or "wait a minute"), unsurely: the kiosk must neither keep nor act on it."""
+    turns = iter(["my grandmother", "five"])
+    asked: list[bool] = []
+
+    def user(last: str) -> bytes | None:
+        asked.append("How many questions?" in last or bool(asked and asked[-1]))
+        if asked[-1]:  # from the number question on: the test's script
+            said = next(turns, None)
+            return speak_en(said) if said else None
+        if "Is that right?" in last:  # a read-back of the title
+            return speak_en("yes")
+        if "What would you like to make?" in last:
+            return speak_en("number four")
+        if "What should the quiz be called?" in last:
+            return speak_en("animal quiz")
+        if "What should the quiz be about?" in last:
+            return speak_en("animals")
+        return None
+
+    sink = MemorySink(speed=8.0)
+    holder: list[KioskChannel] = []
+    kiosk = KioskChannel(
+        manager, source=ConversingUser(lambda: holder[0], sink, user), sink=sink,
+        recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
+        session_key="kiosk:unsure", language="en",
+    )  # fmt: skip
+    holder.append(kiosk)
+    await asyncio.wait_for(kiosk.run(), 120)
+    spoken = kiosk.stats.spoken
+    after = next(i for i, text in enumerate(spoken) if "How many questions?" in text) + 1
+    assert spoken[after].startswith(("I heard “", "Sorry, I did not catch that.")), spoken[after]
+    assert "Paused" not in spoken[after] and "Got it" not in spoken[after]
+    session = await manager.session("kiosk:unsure")
+    assert session is not None and session.answers.get("question_count") == 5, kiosk.stats.turns
+    assert not session.paused

@@ -74,3 +74,54 @@ async def test_silence_asks_again_gently_then_waits(manager: DialogManager) -> N
     replies = await _say(manager, "Blue Bakery")
     assert replies[0].text == "Let's carry on.", "speaking resumes"
     assert (await manager.session("v")).answers == {}, "and is not taken as an answer"
+
+
+async def test_unsure_closed_answers_are_read_back_not_accepted(manager: DialogManager) -> None:
+    """A grammar forces any speech onto one of its phrases; only the confidence tells."""
+    await _say(manager, "")
+    await _say(manager, "quiz")
+    await _say(manager, "Animal quiz")
+    replies = await _say(manager, "number two", confidence=0.2)  # choice: Food
+    assert [r.text for r in replies] == ["I heard “food”. Is that right?"]
+    assert "quiz_title" in (await manager.session("v")).answers
+    assert "topic" not in (await manager.session("v")).answers, "not kept before the yes"
+    replies = await _say(manager, "no", confidence=0.9)
+    assert [r.text for r in replies][0] == "Sorry. Please say it again."
+    await _say(manager, "animals", confidence=0.9)
+    replies = await _say(manager, "nine", confidence=0.24)  # number
+    assert [r.text for r in replies] == ["I heard “9”. Is that right?"]
+    replies = await _say(manager, "yes", confidence=0.95)
+    assert replies[0].text == "Got it: 9."
+    replies = await _say(manager, "nope", confidence=0.3)  # yes/no
+    assert [r.text for r in replies] == ["I heard “no”. Is that right?"]
+    assert "show_answer" not in (await manager.session("v")).answers
+
+
+async def test_unsure_closed_answers_are_read_back_in_japanese(manager: DialogManager) -> None:
+    await _say(manager, "")
+    await _say(manager, "日本語")
+    await _say(manager, "クイズ")
+    await _say(manager, "動物クイズ")
+    replies = await _say(manager, "二番", confidence=0.3)
+    assert [r.text for r in replies] == ["「たべもの」と聞こえました。合っていますか？"]
+    replies = await _say(manager, "はい", confidence=0.9)
+    assert replies[0].text == "「たべもの」ですね。"
+    assert (await manager.session("v")).answers["topic"] == "food"
+
+
+async def test_an_unsure_command_is_not_run(manager: DialogManager) -> None:
+    """Out-of-grammar speech forced onto "cancel" or "wait a minute" must not act."""
+    await _say(manager, "")
+    await _say(manager, "1")
+    replies = await _say(manager, "wait a minute", confidence=0.04)
+    assert [r.text for r in replies] == [
+        "Sorry, I did not catch that.",
+        "Question 1 of 6. What is your shop called?",
+    ]
+    assert not (await manager.session("v")).paused
+    await _say(manager, "日本語")
+    replies = await _say(manager, "キャンセル", confidence=0.1)
+    assert replies[0].text == "すみません、よく聞き取れませんでした。"
+    assert (await manager.session("v")).job_id == "cafe_page"
+    replies = await _say(manager, "一時停止", confidence=0.9)
+    assert (await manager.session("v")).paused, "a sure command still acts"
