@@ -236,11 +236,10 @@ class DialogManager:
     # -- the language model ------------------------------------------------------------------
 
     def _can_describe(self, job: Job) -> bool:
-        if self.filler is None:
-            return False
-        if job.mode == "auto":
-            return True  # auto always asks for a description; a failure falls back in words
-        return job.mode == "hybrid" and self._model_ready
+        # Auto and hybrid both ask for a description only while the model answers: a model
+        # that is down or missing means the plain dialog, with no detour through a
+        # description it cannot read (one that fails later falls back in words).
+        return self.filler is not None and job.mode in ("auto", "hybrid") and self._model_ready
 
     async def _check_model(self) -> None:
         """Whether the model answers, asked at most every ``MODEL_CHECK_SECONDS``."""

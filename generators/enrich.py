@@ -273,7 +273,6 @@ class Enricher:
         )
         return Enrichment(reply.data, record)
 
-
     async def _examples(self, job: Job, request: GenerationRequest) -> list[dict[str, Any]]:
         """The knowledge base's examples, or none: they only help, so they never fail a job."""
         if self.examples is None:

@@ -7,8 +7,9 @@ returns passes the same validation as a spoken answer.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,19 +152,97 @@ async def test_hybrid_without_a_model_is_the_plain_dialog(
     assert replies[-1].question_id == "shop_name"
 
 
-async def test_auto_mode_with_the_model_down_says_so_and_asks_one_by_one(
-    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+async def test_the_shipped_auto_job_asks_for_a_description_and_without_a_model_asks_questions(
+    ollama: FakeOllama, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> None:
-    jobs = JobCatalog(jobs={k: replace(j, mode="auto") for k, j in catalog.jobs.items()}, errors=[])
-    manager = make_manager(unused_url(), jobs, phrases, store)
+    assert catalog.jobs["intro_page"].mode == "auto"
+    number = str(catalog.ordered().index(catalog.jobs["intro_page"]) + 1)
+    manager = make_manager(ollama.url, catalog, phrases, store)
     await say(manager, "")
-    replies = await say(manager, "1")
+    replies = await say(manager, number)
     assert replies[-1].state == SessionState.DESCRIBE
-    replies = await say(manager, "Blue Bakery, open nine to five")
+    ollama.script(
+        MODEL,
+        json.dumps({"name": "Yuki", "hobbies": ["music", "walking"], "favorite_color": "pink",
+                    "message": None, "style": "cute"}),
+    )  # fmt: skip
+    replies = await say(manager, "I'm Yuki, I like music and walking, pink, something cute")
+    assert replies[-1].question_id == "message"  # the one thing not said is asked
+    replies = await say(manager, "skip")
+    assert replies[-1].state == SessionState.CONFIRM
+    down = make_manager(unused_url(), catalog, phrases, store)
+    await down.handle(Turn("d", text="", language="en", channel="test"))
+    replies = await down.handle(Turn("d", text=number, language="en", channel="test"))
+    assert replies[-1].question_id == "name"  # no model: the plain dialog, with no detour
+
+
+async def test_a_model_that_hangs_on_a_description_is_left_within_the_bound_and_questions_follow(
+    ollama: FakeOllama, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    model = OllamaModel(ollama.url, MODEL, timeout=30.0)
+    manager = DialogManager(
+        jobs=catalog, phrases=phrases, store=store, default_language="en",
+        clock=lambda: FIXED_NOW, filler=DescriptionFiller(model, timeout=1.0),
+    )  # fmt: skip
+    heard: list[tuple[float, Reply]] = []
+
+    async def listen(key: str, replies: list[Reply]) -> None:
+        heard.extend((time.perf_counter(), reply) for reply in replies)
+
+    manager.add_listener("test", listen)
+    await say(manager, "")
+    await say(manager, "1")
+    ollama.script(MODEL, filled(shop_name="Blue Bakery"), hang_after=0)
+    started = time.perf_counter()
+    replies = await say(manager, "A page for Blue Bakery, open nine to five")
+    took = time.perf_counter() - started
+    assert took < 1.0 + 0.8
+    # At once, before the model: the user is told the wait has a reason.
+    assert [r.text for _, r in heard] == ["One moment, I am reading your description…"]
+    assert heard[0][0] - started < 0.3
     assert replies[0].text == (
         "I cannot fill in answers from a description right now, so let me ask one by one."
     )
     assert replies[-1].question_id == "shop_name"
+    assert (await say(manager, "Blue Bakery"))[-1].question_id == "menu_items"
+    assert (await say(manager, "bread, cake"))[-1].question_id == "opening_hours"
+
+
+async def test_modes_switch_in_japanese(
+    ollama: FakeOllama, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    manager = make_manager(ollama.url, catalog, phrases, store)
+    await say(manager, "", "ja")
+    replies = await say(manager, "1", "ja")
+    assert replies[-1].state == SessionState.DESCRIBE
+    assert replies[-1].text == phrases.say(
+        "ja", "describe_prompt", title=catalog.jobs["cafe_page"].title.ja
+    )
+    replies = await say(manager, "ひとつずつ聞いて", "ja")
+    assert replies[0].text == "わかりました。ひとつずつ質問しますね。"
+    assert replies[-1].question_id == "shop_name" and replies[-1].language == "ja"
+    replies = await say(manager, "まとめて話す", "ja")
+    assert replies[-1].state == SessionState.DESCRIBE
+    ollama.script(MODEL, filled(shop_name="ブルーベーカリー", mood="warm"))
+    replies = await say(manager, "ブルーベーカリーです。あたたかい感じで。", "ja")
+    assert replies[0].text.startswith("お話から、次のように受け取りました。")
+    assert replies[-1].question_id == "menu_items"
+    session = await manager.session("u")
+    assert session is not None and session.answers == {
+        "shop_name": "ブルーベーカリー",
+        "mood": "warm",
+    }
+    assert "answer_mode" not in session.preferences
+
+
+def test_the_auto_fill_prompt_is_the_newest_version(tmp_path: Path) -> None:
+    from assistant.describe import PROMPT, newest_prompt
+
+    assert PROMPT.name == "auto_fill.v1.md"
+    for version in (1, 2, 10):
+        (tmp_path / f"auto_fill.v{version}.md").write_text(f"v{version}")
+    assert newest_prompt("auto_fill", tmp_path).name == "auto_fill.v10.md"
+    assert DescriptionFiller(OllamaModel(unused_url(), MODEL), PROMPT).prompt_name == "auto_fill.v1"
 
 
 async def test_one_by_one_switches_to_questions_and_is_remembered(
