@@ -7,6 +7,7 @@ Every failure ends in a delivered artifact and one plain sentence for the user.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ from assistant.jobs import JobCatalog
 from assistant.llm.ollama import OllamaModel
 from assistant.queue import GenerationQueue
 from assistant.store import SQLiteStore
-from generators.enrich import Enricher, EnrichingGenerator
+from generators.enrich import Enricher, EnrichingGenerator, Examples
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
 from tests.ollama_server import FakeOllama, unused_url
@@ -60,9 +61,11 @@ def make_queue(
     manager: DialogManager,
     tmp_path: Path,
     timeout: float = 5.0,
+    examples: Examples | None = None,
+    progress_interval: float = 1.0,
 ) -> GenerationQueue:
     model = OllamaModel(host, MODEL, num_ctx=2048, temperature=0.3, timeout=timeout)
-    enricher = Enricher(model)
+    enricher = Enricher(model, examples=examples)
     generators = {
         kind: EnrichingGenerator(generator, enricher)
         for kind, generator in build_generators(TemplateRenderer(), None).items()
@@ -75,6 +78,7 @@ def make_queue(
         on_delivered=manager.deliver,
         on_failed=manager.generation_failed,
         on_progress=manager.progress,
+        progress_interval=progress_interval,
     )
 
 
@@ -192,6 +196,143 @@ async def test_a_server_down_at_start_gives_the_template_page_at_once(
     delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
     assert "The writing helper was not available" in delivery.text
     assert took < 1.0 + 1.0
+    # Nothing was written, so nobody was told that something was being written.
+    stages = [r.progress.stage for r in pushed if r.kind == ReplyKind.PROGRESS]
+    assert "writing" not in stages and "I am writing" not in " ".join(r.text for r in pushed)
+
+
+async def test_writing_progress_starts_with_the_first_chunk_and_tells_how_much_is_written(
+    ollama: FakeOllama,
+    catalog: JobCatalog,
+    store: SQLiteStore,
+    manager: DialogManager,
+    tmp_path: Path,
+) -> None:
+    # The model thinks for 0.6 s, then streams about 80 chunks over about 1.6 s.
+    ollama.script(
+        MODEL, json.dumps(GOOD_PAGE), chunk_size=4, delay_before=0.6, delay_per_chunk=0.02
+    )
+    queue = make_queue(ollama.url, catalog, store, manager, tmp_path, progress_interval=0.3)
+    heard: list[tuple[float, Any]] = []
+
+    async def listen(key: str, replies: list[Any]) -> None:
+        heard.extend((time.perf_counter(), reply) for reply in replies)
+
+    walk = Walker(manager, queue, "k", "en")
+    for text in CAFE:
+        await walk.say(text)
+    manager.add_listener("test", listen)
+    started = time.perf_counter()
+    assert await queue.run_once()
+    writing = [(at - started, r) for at, r in heard if r.progress and r.progress.stage == "writing"]
+    assert writing, [r.text for _, r in heard]
+    first_at, first = writing[0]
+    assert first_at >= 0.6  # not before the model wrote anything
+    assert first.text == "I am writing the text for it now." and first.progress.fraction is None
+    updates = [r for _, r in writing[1:]]
+    assert len(updates) >= 2, [r.text for r in updates]
+    fractions = [r.progress.fraction for r in updates]
+    assert fractions == sorted(fractions) and 0 < fractions[0] < fractions[-1] < 1
+    assert updates[0].text == f"The text is about {round(fractions[0] * 100)}% written."
+    assert all(r.speech == "" for r in updates)  # shown, not spoken again and again
+    gaps = [b - a for (a, _), (b, _) in zip(writing[1:], writing[2:], strict=False)]
+    assert all(gap >= 0.25 for gap in gaps)  # throttled by the queue
+    assert heard[-1][1].kind == ReplyKind.QUESTION and any(
+        r.kind == ReplyKind.DELIVERY for _, r in heard
+    )
+
+
+async def test_japanese_writing_progress(
+    ollama: FakeOllama,
+    catalog: JobCatalog,
+    store: SQLiteStore,
+    manager: DialogManager,
+    tmp_path: Path,
+) -> None:
+    ollama.script(MODEL, json.dumps(GOOD_PAGE), chunk_size=4, delay_per_chunk=0.02)
+    queue = make_queue(ollama.url, catalog, store, manager, tmp_path, progress_interval=0.3)
+    walk = Walker(manager, queue, "ja", "ja")
+    for text in [
+        "",
+        "1",
+        "ブルーベーカリー",
+        "パン",
+        "9時から5時",
+        "あたたかい",
+        "スキップ",
+        "スキップ",
+        "はい",
+    ]:
+        await walk.say(text)
+    pushed = await walk.generate()
+    texts = [r.text for r in pushed if r.kind == ReplyKind.PROGRESS]
+    assert texts[0] == "いま、文章を書いています。"
+    assert any(t.startswith("文章はおよそ") and t.endswith("%できました。") for t in texts), texts
+
+
+async def test_knowledge_base_examples_reach_the_model_as_quoted_data(
+    ollama: FakeOllama,
+    catalog: JobCatalog,
+    store: SQLiteStore,
+    manager: DialogManager,
+    tmp_path: Path,
+) -> None:
+    from assistant.knowledge_answer import LazyKnowledge
+    from assistant.knowledge_examples import MAX_EXAMPLE_CHARS, KnowledgeExamples
+
+    example = (
+        "Sunrise Café bakes warm bread every morning and welcomes every guest with a smile. "
+        'Come in, sit down, and enjoy a cup of tea. Say "hello" to the baker!'
+    )
+    starter = tmp_path / "help"
+    starter.mkdir()
+    (starter / "cafe-examples.md").write_text(f"# Example café page\n\n{example}\n")
+    (starter / "long.md").write_text("# A long one\n\n" + "Bread and cake. " * 200 + "\n")
+    examples = KnowledgeExamples(LazyKnowledge(tmp_path / "kb", starter, None))
+    ollama.script(MODEL, json.dumps(GOOD_PAGE))
+    queue = make_queue(ollama.url, catalog, store, manager, tmp_path, examples=examples)
+    walk, _, _ = await deliver(queue, manager, CAFE)
+    user = ollama.requests_to("/api/chat")[0]["messages"][1]["content"]
+    quoted = json.dumps({"title": "Example café page", "text": example}, ensure_ascii=False)
+    assert quoted in user  # one JSON object: its quotes escaped, never loose instructions
+    assert '\\"hello\\"' in user
+    assert user.index("for tone only") < user.index(quoted)
+    assert len(user) < 800 + 3 * MAX_EXAMPLE_CHARS  # bounded, however long the help texts
+    record = manifest((await walk.artifact()).folder)["llm"]
+    assert record["outcome"] == "used" and "cafe-examples.md" in record["examples"]
+
+
+async def test_a_missing_knowledge_base_leaves_enrichment_as_it_was(
+    ollama: FakeOllama,
+    catalog: JobCatalog,
+    store: SQLiteStore,
+    manager: DialogManager,
+    tmp_path: Path,
+) -> None:
+    from assistant.knowledge_answer import LazyKnowledge
+    from assistant.knowledge_examples import KnowledgeExamples
+
+    blocker = tmp_path / "kb"
+    blocker.write_text("a file where the knowledge folder should be")
+    examples = KnowledgeExamples(LazyKnowledge(blocker, tmp_path / "none", None))
+    ollama.script(MODEL, json.dumps(GOOD_PAGE))
+    queue = make_queue(ollama.url, catalog, store, manager, tmp_path, examples=examples)
+    walk, _, _ = await deliver(queue, manager, CAFE)
+    assert "knowledge base" not in ollama.requests_to("/api/chat")[0]["messages"][1]["content"]
+    assert manifest((await walk.artifact()).folder)["llm"]["outcome"] == "used"
+
+
+async def test_cancelling_a_streaming_call_is_not_turned_into_a_model_error(
+    ollama: FakeOllama,
+) -> None:
+    ollama.script(MODEL, json.dumps(GOOD_PAGE), hang_after=2)
+    model = OllamaModel(ollama.url, MODEL, timeout=30.0)
+    task = asyncio.create_task(model.complete_json("system", "user", {"type": "object"}))
+    await ollama.wait_for_request("/api/chat")
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
 
 
 async def test_a_missing_model_is_reported_with_the_pull_command(
