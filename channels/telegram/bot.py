@@ -1,9 +1,12 @@
 """The Telegram bot: aiogram 3 updates in, dialog turns through the manager, messages out.
 
-Updates are taken one at a time from aiogram (so none overtakes another), recorded in SQLite
-(Telegram delivers at least once: a redelivered update after a restart is not a second turn)
-and handed to a worker per chat, so chats run side by side while each chat's turns stay in
-order. Everything sent goes through the ``Outbox`` (one message a second per chat, retries).
+Updates are taken one at a time from aiogram (so none overtakes another) and written to the
+ledger before aiogram's next ``getUpdates`` confirms them to Telegram; a worker per chat then
+handles them, so chats run side by side while each chat's turns stay in order. A turn's
+messages are recorded in the ledger, together with the update being marked done, before any
+is sent, and sent through the ``Outbox`` (one message a second per chat, retries). After a
+crash, ``prepare`` first sends what was recorded but never confirmed, then handles updates
+that were taken in but not finished; a redelivered update is not a second turn.
 
 A chat talks to the session ``telegram:<chat id>``, or to the session it continued with
 ``/resume CODE`` (kiosk, web or console), which is remembered in the store.
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,20 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import segno
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.types import (
-    BotCommand,
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.types import BotCommand, CallbackQuery, Message, Update
 
 from assistant.dialog import DialogManager
 from assistant.events import LANGUAGES, Reply, SessionState, Turn
@@ -44,14 +38,11 @@ from assistant.ports import SpeechToText
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 from assistant.speech.recognition import recognize
 from assistant.store import SQLiteStore
+from channels.telegram.ledger import TelegramLedger
 from channels.telegram.outbox import Outbox
-from channels.telegram.render import Button, Outgoing, parse_button, question_tag, render
-from channels.telegram.voice_notes import (
-    MAX_VOICE_SECONDS,
-    VoiceNoteError,
-    decode_voice,
-    encode_voice,
-)
+from channels.telegram.render import Outgoing, parse_button, question_tag, render
+from channels.telegram.sender import Batch, DurableSender
+from channels.telegram.voice_notes import MAX_VOICE_SECONDS, VoiceNoteError, decode_voice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,16 +51,9 @@ MAX_DOCUMENT = 50 * 1024 * 1024  # what a bot may send
 PROGRESS_EVERY = 3.0  # seconds between edits of the progress message
 COMMANDS = ("start", "help", "cancel", "lang", "resume", "voice")
 MAX_TEXT = 2000
+RECOVERY_WAIT = 60.0  # at most this long sending what a crash left, before polling again
 
-
-def _keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=b.label, callback_data=b.data)] for b in buttons
-        ]
-    )
+Handler = Callable[[Batch], Awaitable[None]]
 
 
 def _language(code: str | None, default: str) -> str:
@@ -81,7 +65,7 @@ def _language(code: str | None, default: str) -> str:
 class _Chat:
     queue: asyncio.Queue[Callable[[], Awaitable[None]]] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
-    progress_id: int | None = None
+    progress_active: bool = False  # a progress message was sent and is still being edited
     progress_text: str = ""
     ticker: asyncio.Task[None] | None = None
 
@@ -104,6 +88,7 @@ class TelegramChannel:
         outbox: Outbox | None = None,
         request_timeout: float = 30.0,
         progress_every: float = PROGRESS_EVERY,
+        max_document: int = MAX_DOCUMENT,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -114,13 +99,17 @@ class TelegramChannel:
         self.synthesize = synthesize
         self.outbox = outbox or Outbox()
         self.progress_every = progress_every
+        self.max_document = max_document
         server = TelegramAPIServer.from_base(api_url) if api_url else PRODUCTION
         session = AiohttpSession(api=server, timeout=request_timeout)
+        session.middleware(self._stamp_updates)
         self.bot = Bot(
             token=token,
             session=session,
             default=DefaultBotProperties(link_preview_is_disabled=True),
         )
+        self.ledger = TelegramLedger(Path(store.path))
+        self.sender = DurableSender(self.bot, self.ledger, self.outbox, synthesize)
         self.dispatcher = Dispatcher()
         router = Router(name="assistant")
         router.message()(self._on_message)
@@ -128,23 +117,49 @@ class TelegramChannel:
         self.dispatcher.include_router(router)
         self._chats: dict[int, _Chat] = {}
         self._keys: dict[int, str] = {}
+        self._polled_at: dict[int, float] = {}
+        self._prepared = False
         self.turn_times: list[float] = []
         self.code_misses = MissCounter()
 
     # -- life cycle -------------------------------------------------------------------------
 
     async def prepare(self) -> None:
-        """Listen for deliveries and tell Telegram our commands (shown in the chat's menu)."""
+        """Open the ledger, finish what a crash left, and tell Telegram our commands."""
+        if self._prepared:
+            return
+        self._prepared = True
+        await self.ledger.open()
         self.manager.add_listener(CHANNEL, self._on_unsolicited)
+        await self._recover()
         for language in LANGUAGES:
             commands = [
                 BotCommand(command=name, description=self._say(language, f"commands.{name}"))
                 for name in COMMANDS
             ]
             with contextlib.suppress(Exception):  # a menu is nice to have, never required
-                await self.bot.set_my_commands(
-                    commands, language_code=language if language != "ja" else "ja"
-                )
+                await self.bot.set_my_commands(commands, language_code=language)
+
+    async def _recover(self) -> None:
+        """Send what was recorded but not confirmed, then handle unfinished updates."""
+        owed = await self.sender.resend_unsent()
+        unfinished = await self.ledger.unfinished()
+        if unfinished:
+            _LOGGER.warning("telegram: handling %d update(s) left unfinished", len(unfinished))
+        for pending in unfinished:
+            update = Update.model_validate_json(pending.payload, context={"bot": self.bot})
+            handler = self._handler_for(update, time.perf_counter())
+            if handler is None:
+                await self.ledger.finish(pending.update_id, [])
+                continue
+            self._enqueue(
+                pending.chat_id,
+                lambda p=pending, h=handler: self._run_update(
+                    p.update_id, p.chat_id, h, replayed_after=p.revision
+                ),
+            )
+        if owed:
+            await asyncio.wait(owed, timeout=RECOVERY_WAIT)
 
     async def run_polling(self, polling_timeout: int = 10) -> None:
         """Long polling until cancelled; the dialog state lives in the store, not here."""
@@ -180,10 +195,23 @@ class TelegramChannel:
             await asyncio.wait_for(self.outbox.drain(), timeout=30)
         await self.outbox.close()
         await self.bot.session.close()
+        if self._prepared:
+            await self.ledger.close()
 
     async def feed(self, update: Update) -> None:
         """One update from a webhook (polling feeds the dispatcher itself)."""
         await self.dispatcher.feed_update(self.bot, update)
+
+    async def _stamp_updates(
+        self, make_request: Callable[..., Awaitable[Any]], bot: Bot, method: TelegramMethod[Any]
+    ) -> Any:
+        """Note when each update came back from getUpdates: a turn's latency starts there."""
+        result = await make_request(bot, method)
+        if isinstance(method, GetUpdates):
+            now = time.perf_counter()
+            for update in result:
+                self._polled_at[update.update_id] = now
+        return result
 
     # -- words ------------------------------------------------------------------------------
 
@@ -192,15 +220,34 @@ class TelegramChannel:
 
     # -- updates in -------------------------------------------------------------------------
 
-    async def _admit(self, update_id: int | None, user_id: int | None, chat_id: int) -> bool:
-        if update_id is not None and not await self.store.first_time(CHANNEL, update_id):
-            _LOGGER.info("telegram: update %s was handled before; skipped", update_id)
-            return False
-        if self.allowed and user_id not in self.allowed:
-            language = self.default_language
-            self._send_text(chat_id, self._say(language, "not_allowed"))
-            return False
-        return True
+    async def _on_message(self, message: Message, event_update: Update) -> None:
+        self.sender.saw(message.chat.id, message.message_id)
+        await self._take(event_update, message.chat.id)
+
+    async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
+        if query.message is None:
+            return
+        await self._take(event_update, query.message.chat.id)
+
+    async def _take(self, update: Update, chat_id: int) -> None:
+        """Write the update down before it is confirmed to Telegram, then queue its turn."""
+        received = self._polled_at.pop(update.update_id, None) or time.perf_counter()
+        payload = update.model_dump_json(exclude_unset=True, exclude_none=True)
+        if not await self.ledger.take(update.update_id, chat_id, payload):
+            _LOGGER.info("telegram: update %s was taken before; skipped", update.update_id)
+            return
+        handler = self._handler_for(update, received)
+        if handler is not None:
+            self._enqueue(chat_id, lambda: self._run_update(update.update_id, chat_id, handler))
+
+    def _handler_for(self, update: Update, received: float) -> Handler | None:
+        if update.message is not None:
+            message = update.message
+            return lambda out: self._message(message, received, out)
+        if update.callback_query is not None and update.callback_query.message is not None:
+            query = update.callback_query
+            return lambda out: self._callback(query, received, out)
+        return None
 
     def _enqueue(self, chat_id: int, job: Callable[[], Awaitable[None]]) -> None:
         chat = self._chats.setdefault(chat_id, _Chat())
@@ -218,25 +265,26 @@ class TelegramChannel:
             finally:
                 chat.queue.task_done()
 
-    async def _on_message(self, message: Message, event_update: Update | None = None) -> None:
-        user = message.from_user
-        update_id = event_update.update_id if event_update is not None else None
-        if not await self._admit(update_id, user.id if user else None, message.chat.id):
-            return
-        received = time.perf_counter()
-        self._enqueue(message.chat.id, lambda: self._message(message, received))
+    async def _run_update(
+        self, update_id: int, chat_id: int, handler: Handler, replayed_after: int | None = None
+    ) -> None:
+        """One update, start to finish: its messages are recorded with the update done.
 
-    async def _on_callback(self, query: CallbackQuery, event_update: Update | None = None) -> None:
-        update_id = event_update.update_id if event_update is not None else None
-        message = query.message
-        if message is None:
-            return
-        if not await self._admit(update_id, query.from_user.id, message.chat.id):
-            with contextlib.suppress(Exception):
-                await query.answer()
-            return
-        received = time.perf_counter()
-        self._enqueue(message.chat.id, lambda: self._callback(query, received))
+        ``replayed_after`` is the session revision noted when handling began before a crash:
+        if the session has moved on since, the turn was applied and only its replies were
+        lost, so they are shown again instead of applying the turn twice.
+        """
+        key = await self._key(chat_id)
+        session = await self.manager.session(key)
+        revision = session.revision if session is not None else 0
+        out = Batch()
+        if replayed_after is not None and revision != replayed_after:
+            _LOGGER.warning("telegram: update %s was applied before a crash", update_id)
+            await self._show(chat_id, await self.manager.last_replies(key), None, out)
+        else:
+            await self.ledger.begin(update_id, revision)
+            await handler(out)
+        await self.sender.commit(update_id, out)
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -258,85 +306,96 @@ class TelegramChannel:
         session = await self.manager.session(key)
         return session.language if session is not None else fallback
 
+    def _allowed(self, user_id: int | None, chat_id: int, out: Batch) -> bool:
+        if self.allowed and user_id not in self.allowed:
+            out.text(chat_id, self._say(self.default_language, "not_allowed"))
+            return False
+        return True
+
     # -- handling ---------------------------------------------------------------------------
 
-    async def _message(self, message: Message, received: float) -> None:
+    async def _message(self, message: Message, received: float, out: Batch) -> None:
         chat_id = message.chat.id
+        user = message.from_user
+        if not self._allowed(user.id if user else None, chat_id, out):
+            return
         key = await self._key(chat_id)
-        language = _language(
-            message.from_user.language_code if message.from_user else None, self.default_language
-        )
+        language = _language(user.language_code if user else None, self.default_language)
         if message.voice is not None:
-            await self._voice(message, key, language, received)
+            await self._voice(message, key, language, received, out)
             return
         text = message.text
         if text is None:
-            self._send_text(
-                chat_id, self._say(await self._language_of(key, language), "unsupported")
-            )
+            spoken_in = await self._language_of(key, language)
+            out.text(chat_id, self._say(spoken_in, "unsupported"))
             return
         if text.startswith("/"):
-            await self._command(chat_id, key, language, text, received)
+            await self._command(chat_id, key, language, text, received, out)
             return
-        await self._turn(
-            chat_id, Turn(key, text=text[:MAX_TEXT], language=language, channel=CHANNEL), received
-        )
+        turn = Turn(key, text=text[:MAX_TEXT], language=language, channel=CHANNEL)
+        await self._turn(chat_id, turn, received, out)
 
     async def _command(
-        self, chat_id: int, key: str, language: str, text: str, received: float
+        self, chat_id: int, key: str, language: str, text: str, received: float, out: Batch
     ) -> None:
         name, _, argument = text[1:].partition(" ")
         name = name.split("@", 1)[0].lower()
         argument = argument.strip()
         if name == "start":
-            await self._show(chat_id, await self.manager.resume(key, CHANNEL, language), received)
+            replies = await self.manager.resume(key, CHANNEL, language)
+            await self._show(chat_id, replies, received, out)
         elif name == "resume":
-            await self._resume(chat_id, key, language, argument, received)
+            await self._resume(chat_id, key, language, argument, received, out)
         elif name == "voice":
-            await self._toggle_voice(chat_id, key, language)
+            await self._toggle_voice(chat_id, key, language, out)
         elif name in ("help", "cancel"):
             turn = Turn(key, text="", language=language, channel=CHANNEL, data={"command": name})
-            await self._turn(chat_id, turn, received)
+            await self._turn(chat_id, turn, received, out)
         elif name == "lang":
             data = {"command": "switch_language"}
             if argument.lower() in LANGUAGES:
                 data["argument"] = argument.lower()
             turn = Turn(key, text="", language=language, channel=CHANNEL, data=data)
-            await self._turn(chat_id, turn, received)
+            await self._turn(chat_id, turn, received, out)
         else:  # an unknown /word is treated as what it says ("/2" is a fine answer)
             turn = Turn(key, text=text[1:MAX_TEXT], language=language, channel=CHANNEL)
-            await self._turn(chat_id, turn, received)
+            await self._turn(chat_id, turn, received, out)
 
     async def _resume(
-        self, chat_id: int, key: str, language: str, code: str, received: float
+        self, chat_id: int, key: str, language: str, code: str, received: float, out: Batch
     ) -> None:
         code = code.upper()
         spoken_in = await self._language_of(key, language)
         valid = len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
         if not code:
-            self._send_text(chat_id, self._say(spoken_in, "resume_usage"))
+            out.text(chat_id, self._say(spoken_in, "resume_usage"))
             return
         if self.code_misses.blocked(str(chat_id)):
-            self._send_text(chat_id, self._say(spoken_in, "code_wait"))
+            out.text(chat_id, self._say(spoken_in, "code_wait"))
             return
         session = await self.store.find_by_code(code) if valid else None
         if session is None:
             self.code_misses.miss(str(chat_id))
-            self._send_text(chat_id, self._say(spoken_in, "no_code", code=code[:12]))
+            out.text(chat_id, self._say(spoken_in, "no_code", code=code[:12]))
             return
         await self.store.link(f"{CHANNEL}:{chat_id}", session.key)
         self._keys[chat_id] = session.key
-        await self._show(chat_id, await self.manager.resume(session.key, CHANNEL), received)
+        replies = await self.manager.resume(session.key, CHANNEL)
+        await self._show(chat_id, replies, received, out)
 
-    async def _toggle_voice(self, chat_id: int, key: str, language: str) -> None:
+    async def _toggle_voice(self, chat_id: int, key: str, language: str, out: Batch) -> None:
         session = await self.manager.session(key)
         on = not (session.preferences.get("voice") if session is not None else False)
         session = await self.manager.update_preferences(key, CHANNEL, {"voice": on}, language)
-        self._send_text(chat_id, self._say(session.language, "voice_on" if on else "voice_off"))
+        out.text(chat_id, self._say(session.language, "voice_on" if on else "voice_off"))
 
-    async def _callback(self, query: CallbackQuery, received: float) -> None:
+    async def _callback(self, query: CallbackQuery, received: float, out: Batch) -> None:
         assert query.message is not None
         chat_id = query.message.chat.id
+        if not self._allowed(query.from_user.id, chat_id, out):
+            with contextlib.suppress(Exception):
+                await query.answer()
+            return
         key = await self._key(chat_id)
         session = await self.manager.session(key)
         pressed = parse_button(query.data)
@@ -349,22 +408,23 @@ class TelegramChannel:
             await query.answer()
         # "Make it" is number 0; every other button is the number the user could say.
         text = "yes" if pressed[1] == 0 else str(pressed[1])
-        await self._turn(chat_id, Turn(key, text=text, channel=CHANNEL), received)
+        await self._turn(chat_id, Turn(key, text=text, channel=CHANNEL), received, out)
 
-    async def _voice(self, message: Message, key: str, language: str, received: float) -> None:
+    async def _voice(
+        self, message: Message, key: str, language: str, received: float, out: Batch
+    ) -> None:
         chat_id = message.chat.id
         voice = message.voice
         assert voice is not None
         expectation = await self.manager.expectation(key, language)
         spoken_in = expectation.language
         if voice.duration > MAX_VOICE_SECONDS:
-            self._send_text(
-                chat_id, self._say(spoken_in, "voice_too_long", seconds=str(MAX_VOICE_SECONDS))
-            )
+            seconds = str(MAX_VOICE_SECONDS)
+            out.text(chat_id, self._say(spoken_in, "voice_too_long", seconds=seconds))
             return
         recognizer = self.recognizer_for(spoken_in) if self.recognizer_for else None
         if recognizer is None:
-            self._send_text(chat_id, self._say(spoken_in, "no_recognizer"))
+            out.text(chat_id, self._say(spoken_in, "no_recognizer"))
             return
         try:
             data = await self.bot.download(voice.file_id)
@@ -372,99 +432,85 @@ class TelegramChannel:
             pcm = await asyncio.to_thread(decode_voice, data.read())
         except (VoiceNoteError, AssertionError, OSError) as err:
             _LOGGER.warning("telegram: unreadable voice note in chat %s: %s", chat_id, err)
-            self._send_text(chat_id, self._say(spoken_in, "voice_unreadable"))
+            out.text(chat_id, self._say(spoken_in, "voice_unreadable"))
             return
         result = await asyncio.to_thread(recognize, recognizer, spoken_in, expectation.phrases, pcm)
         _LOGGER.info("telegram heard %r (confidence %.2f)", result.text, result.confidence)
         if result.text.strip():
-            self._send_text(chat_id, self._say(spoken_in, "heard", text=result.text))
+            out.text(chat_id, self._say(spoken_in, "heard", text=result.text))
         turn = Turn(
             key, text=result.text, channel=CHANNEL, confidence=result.confidence, language=language
         )
-        await self._turn(chat_id, turn, received)
+        await self._turn(chat_id, turn, received, out)
 
-    async def _turn(self, chat_id: int, turn: Turn, received: float) -> None:
+    async def _turn(self, chat_id: int, turn: Turn, received: float, out: Batch) -> None:
         replies = await self.manager.handle(turn)
-        await self._show(chat_id, replies, received)
+        await self._show(chat_id, replies, received, out)
 
     # -- replies out ------------------------------------------------------------------------
 
     async def _on_unsolicited(self, key: str, replies: list[Reply]) -> None:
         for chat_id in await self._chats_of(key):
-            await self._show(chat_id, replies, None)
+            out = Batch()
+            await self._show(chat_id, replies, None, out)
+            await self.sender.commit(None, out)
 
-    async def _show(self, chat_id: int, replies: list[Reply], received: float | None) -> None:
+    async def _show(
+        self, chat_id: int, replies: list[Reply], received: float | None, out: Batch
+    ) -> None:
         if not replies:
             return
         key = await self._key(chat_id)
         session = await self.manager.session(key)
         chat = self._chats.setdefault(chat_id, _Chat())
-        outgoing = render(replies, question_tag(session))
-        first: asyncio.Future[Any] | None = None
-        for item in outgoing:
+        for item in render(replies, question_tag(session)):
             if item.kind == "progress":
-                await self._start_progress(chat_id, chat, item)
-                continue
-            if item.kind == "delivery":
-                self._finish_progress(chat_id, chat, session.language if session else "en")
-                sent = self._send_text(chat_id, item.text)
-                first = first or sent
-                await self._send_artifact(chat_id, key)
-                continue
-            sent = self._send_text(chat_id, item.text, _keyboard(item.buttons))
-            first = first or sent
+                self._start_progress(chat_id, chat, item, out)
+            elif item.kind == "delivery":
+                self._finish_progress(chat_id, chat, session.language if session else "en", out)
+                out.text(chat_id, item.text)
+                await self._send_artifact(chat_id, key, out)
+            else:
+                out.text(chat_id, item.text, item.buttons)
         last = replies[-1]
         if last.state not in (SessionState.GENERATING, SessionState.DELIVERED):
-            self._finish_progress(chat_id, chat, last.language)
-        if received is not None and first is not None:
-            first.add_done_callback(
-                lambda _: self.turn_times.append(time.perf_counter() - received)
-            )
-        if session is not None and session.preferences.get("voice"):
-            self._send_speech(chat_id, replies)
+            self._finish_progress(chat_id, chat, last.language, out)
+        first = out.first_text
+        if received is not None and first is not None and first not in out.hooks:
+            out.hooks[first] = lambda _: self.turn_times.append(time.perf_counter() - received)
+        if session is not None and session.preferences.get("voice") and self.synthesize:
+            text = " ".join(r.speech for r in replies if r.speech)
+            if text:
+                out.voice(chat_id, text, replies[-1].language)
 
-    def _send_text(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> asyncio.Future[Any]:
-        return self.outbox.send(
-            chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=markup)
-        )
-
-    async def _start_progress(self, chat_id: int, chat: _Chat, item: Outgoing) -> None:
-        if chat.progress_id is not None and chat.ticker is not None:
+    def _start_progress(self, chat_id: int, chat: _Chat, item: Outgoing, out: Batch) -> None:
+        chat.progress_text = item.text
+        if chat.progress_active:
             # A later stage ("writing", "checking"): the same message says what happens now.
-            chat.progress_text = item.text
-            message_id = chat.progress_id
-            self.outbox.send(
-                chat_id,
-                lambda: self.bot.edit_message_text(
-                    text=item.text, chat_id=chat_id, message_id=message_id
-                ),
-            )
+            out.edit_progress(chat_id, item.text)
             return
         self._stop_ticker(chat)
-        sent = await self.outbox.send(chat_id, lambda: self.bot.send_message(chat_id, item.text))
-        chat.progress_id = sent.message_id if sent is not None else None
-        chat.progress_text = item.text
-        if chat.progress_id is not None:
-            chat.ticker = asyncio.create_task(self._tick(chat_id, chat))
+        chat.progress_active = True
 
-    async def _tick(self, chat_id: int, chat: _Chat) -> None:
-        """Edit the one progress message while generation runs, so the chat shows it is alive."""
+        def sent(message: Any) -> None:
+            if chat.progress_active and message is not None and chat.ticker is None:
+                chat.ticker = asyncio.create_task(self._tick(chat_id, chat, message.message_id))
+
+        out.text(chat_id, item.text, hook=sent, progress=True)
+
+    async def _tick(self, chat_id: int, chat: _Chat, message_id: int) -> None:
+        """Edit the one progress message while generation runs, so the chat shows it is alive.
+
+        These edits are not recorded: after a restart a stale count of seconds helps nobody.
+        """
         started = time.monotonic()
-        message_id = chat.progress_id
         key = await self._key(chat_id)
         while True:
             await asyncio.sleep(self.progress_every)
             language = await self._language_of(key, self.default_language)
             seconds = str(round(time.monotonic() - started))
             text = self._say(language, "progress", text=chat.progress_text, seconds=seconds)
-            await self.outbox.send(
-                chat_id,
-                lambda text=text: self.bot.edit_message_text(
-                    text=text, chat_id=chat_id, message_id=message_id
-                ),
-            )
+            self.sender.send_now(chat_id, message_id, text)
 
     @staticmethod
     def _stop_ticker(chat: _Chat) -> None:
@@ -472,19 +518,15 @@ class TelegramChannel:
             chat.ticker.cancel()
             chat.ticker = None
 
-    def _finish_progress(self, chat_id: int, chat: _Chat, language: str) -> None:
+    def _finish_progress(self, chat_id: int, chat: _Chat, language: str, out: Batch) -> None:
         self._stop_ticker(chat)
-        message_id, chat.progress_id = chat.progress_id, None
-        if message_id is None:
+        if not chat.progress_active:
             return
-        text = f"{chat.progress_text} {self._say(language, 'done')}"
-        self.outbox.send(
-            chat_id,
-            lambda: self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id),
-        )
+        chat.progress_active = False
+        out.edit_progress(chat_id, f"{chat.progress_text} {self._say(language, 'done')}")
 
-    async def _send_artifact(self, chat_id: int, key: str) -> None:
-        """The zip as a document and the download link as a QR code photo."""
+    async def _send_artifact(self, chat_id: int, key: str, out: Batch) -> None:
+        """The zip as a document (links only when it is too big) and the link as a QR code."""
         session = await self.manager.session(key)
         if session is None or session.artifact_id is None:
             return
@@ -496,44 +538,16 @@ class TelegramChannel:
         title = job.title.get(language) if job is not None else artifact.job_id
         zip_path = Path(artifact.zip_path)
         size = await asyncio.to_thread(_size, zip_path)
-        if size is not None and size <= MAX_DOCUMENT:
-            data = await asyncio.to_thread(zip_path.read_bytes)
+        if size is not None and size <= self.max_document:
             name = f"{artifact.job_id}-v{artifact.version}.zip"
             caption = self._say(language, "zip_caption", title=title)
-            self.outbox.send(
-                chat_id,
-                lambda: self.bot.send_document(
-                    chat_id, BufferedInputFile(data, filename=name), caption=caption
-                ),
-            )
+            out.document(chat_id, zip_path, name, caption)
         elif size is not None:
-            self._send_text(chat_id, self._say(language, "zip_too_big"))
+            out.text(chat_id, self._say(language, "zip_too_big"))
         links = self.manager.writer.links(artifact, language)
         download = next((link.url for link in links if link.kind == "download"), None)
         if download is not None:
-            png = io.BytesIO()
-            segno.make(download, error="m").save(png, kind="png", scale=8, border=3)
-            caption = self._say(language, "qr_caption")
-            self.outbox.send(
-                chat_id,
-                lambda: self.bot.send_photo(
-                    chat_id, BufferedInputFile(png.getvalue(), filename="qr.png"), caption=caption
-                ),
-            )
-
-    def _send_speech(self, chat_id: int, replies: list[Reply]) -> None:
-        text = " ".join(r.speech for r in replies if r.speech)
-        if self.synthesize is None or not text:
-            return
-        language = replies[-1].language
-        synthesize = self.synthesize
-
-        async def speak() -> Any:
-            pcm = await asyncio.to_thread(synthesize, text, language, 1.0)
-            ogg = await asyncio.to_thread(encode_voice, pcm)
-            return await self.bot.send_voice(chat_id, BufferedInputFile(ogg, filename="reply.ogg"))
-
-        self.outbox.send(chat_id, speak)
+            out.qr_photo(chat_id, download, self._say(language, "qr_caption"))
 
 
 def _size(path: Path) -> int | None:

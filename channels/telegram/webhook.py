@@ -24,7 +24,11 @@ async def add_webhook(bot: TelegramChannel, app: web.Application, url: str, toke
     """Route updates posted to ``url``'s path into the bot, and tell Telegram the address."""
     secret = webhook_secret(token)
     path = URL(url).path or "/telegram/webhook"
-    SimpleRequestHandler(bot.dispatcher, bot.bot, secret_token=secret).register(app, path=path)
+    # Handled before the answer goes back: Telegram resends an update until it gets its 200,
+    # and the update must be in the ledger by then (not still queued in memory).
+    SimpleRequestHandler(
+        bot.dispatcher, bot.bot, handle_in_background=False, secret_token=secret
+    ).register(app, path=path)
 
     async def start(_: web.Application) -> None:
         await bot.prepare()

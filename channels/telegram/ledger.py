@@ -1,0 +1,279 @@
+"""What the bot has taken in and what it still owes the user, kept in the store's SQLite file.
+
+Telegram redelivers an update until a later ``getUpdates`` confirms it, and forgets a message
+the moment a ``sendMessage`` fails. So an update is written here before polling confirms it,
+and a turn's messages are written here, together with the update being marked done, before
+any of them is sent. After a crash the bot first sends what is still ``pending`` and handles
+the updates that are not ``done``; nothing the user said or was told is lost.
+
+The tables belong to the Telegram channel, so they are created here (``IF NOT EXISTS``) on a
+connection of the channel's own, on one thread of its own: the store's thread stays free for
+turns, and WAL lets both connections work on the one file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS telegram_updates (
+    update_id INTEGER PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,            -- new, handling, done
+    revision INTEGER,                -- the session's revision when handling began
+    received REAL NOT NULL,
+    finished REAL
+);
+CREATE INDEX IF NOT EXISTS telegram_updates_status ON telegram_updates (status, update_id);
+CREATE TABLE IF NOT EXISTS telegram_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id INTEGER NOT NULL,
+    update_id INTEGER,
+    method TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,            -- pending, sent, given_up
+    created REAL NOT NULL,
+    sent REAL,
+    message_id INTEGER,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS telegram_messages_status ON telegram_messages (status, id);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One message owed to a chat: the Bot API method and what it needs, as plain JSON.
+
+    Files are named, not carried (a zip by its path, a QR code by its link, a voice note by
+    its text), so a pending message costs a row, not megabytes.
+    """
+
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpdate:
+    """An update taken in but not finished when the bot stopped."""
+
+    update_id: int
+    chat_id: int
+    payload: str
+    revision: int | None
+
+
+class TelegramLedger:
+    """Durable inbox and outbox of the Telegram channel."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-ledger")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        """Connect and create the tables when they are missing."""
+
+        def connect() -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # A process crash loses nothing committed in WAL mode with NORMAL; only a power
+            # cut can, which is the store's trade-off too.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+
+        if self._conn is None:
+            await self._run(connect)
+
+    async def close(self) -> None:
+        """Close the connection and the thread."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._run(conn.close)
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("the Telegram ledger is not open")
+        return self._conn
+
+    # -- updates ----------------------------------------------------------------------------
+
+    async def take(self, update_id: int, chat_id: int, payload: str) -> bool:
+        """Write an update down; False when it was written before (a redelivery)."""
+
+        def insert() -> bool:
+            with self.conn:
+                cursor = self.conn.execute(
+                    "INSERT OR IGNORE INTO telegram_updates "
+                    "(update_id, chat_id, payload, status, received) VALUES (?, ?, ?, 'new', ?)",
+                    (update_id, chat_id, payload, time.time()),
+                )
+            return cursor.rowcount == 1
+
+        return await self._run(insert)
+
+    async def begin(self, update_id: int, revision: int) -> None:
+        """Handling starts: remember the session's revision, to tell later whether it ran."""
+
+        def update() -> None:
+            with self.conn:
+                self.conn.execute(
+                    "UPDATE telegram_updates SET status = 'handling', revision = ? "
+                    "WHERE update_id = ? AND status != 'done'",
+                    (revision, update_id),
+                )
+
+        await self._run(update)
+
+    async def finish(self, update_id: int | None, messages: Sequence[Owed]) -> list[Owed]:
+        """Record ``messages`` and mark the update done, in one transaction; ids filled in."""
+
+        def write() -> list[Owed]:
+            now = time.time()
+            stored = []
+            with self.conn:
+                for message in messages:
+                    cursor = self.conn.execute(
+                        "INSERT INTO telegram_messages (chat_id, update_id, method, params, "
+                        "status, created) VALUES (?, ?, ?, ?, 'pending', ?)",
+                        (
+                            message.chat_id,
+                            update_id,
+                            message.method,
+                            json.dumps(message.params, ensure_ascii=False),
+                            now,
+                        ),
+                    )
+                    assert cursor.lastrowid is not None
+                    stored.append(
+                        Owed(message.chat_id, message.method, message.params, cursor.lastrowid)
+                    )
+                if update_id is not None:
+                    self.conn.execute(
+                        "UPDATE telegram_updates SET status = 'done', finished = ? "
+                        "WHERE update_id = ?",
+                        (now, update_id),
+                    )
+            return stored
+
+        return await self._run(write)
+
+    async def unfinished(self) -> list[PendingUpdate]:
+        """Updates taken in but not done, oldest first."""
+
+        def read() -> list[PendingUpdate]:
+            rows = self.conn.execute(
+                "SELECT update_id, chat_id, payload, revision FROM telegram_updates "
+                "WHERE status != 'done' ORDER BY update_id"
+            ).fetchall()
+            return [PendingUpdate(*row) for row in rows]
+
+        return await self._run(read)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def sent(self, row: int, message_id: int | None) -> None:
+        """Telegram confirmed the message: it is never sent again."""
+
+        def update() -> None:
+            with self.conn:
+                self.conn.execute(
+                    "UPDATE telegram_messages SET status = 'sent', sent = ?, message_id = ? "
+                    "WHERE id = ?",
+                    (time.time(), message_id, row),
+                )
+
+        await self._run(update)
+
+    async def given_up(self, row: int, reason: str) -> None:
+        """The message will not be sent; the reason stays for staff."""
+
+        def update() -> None:
+            with self.conn:
+                self.conn.execute(
+                    "UPDATE telegram_messages SET status = 'given_up', sent = ?, reason = ? "
+                    "WHERE id = ?",
+                    (time.time(), reason[:500], row),
+                )
+
+        await self._run(update)
+
+    async def unsent(self) -> list[Owed]:
+        """Messages recorded but not confirmed sent, in the order they were recorded."""
+
+        def read() -> list[Owed]:
+            rows = self.conn.execute(
+                "SELECT id, chat_id, method, params FROM telegram_messages "
+                "WHERE status = 'pending' ORDER BY id"
+            ).fetchall()
+            return [Owed(row[1], row[2], json.loads(row[3]), row[0]) for row in rows]
+
+        return await self._run(read)
+
+    async def progress_message(self, chat_id: int) -> int | None:
+        """The id of the newest progress message sent to a chat (edits refer to it)."""
+
+        def read() -> int | None:
+            found = self.conn.execute(
+                "SELECT message_id FROM telegram_messages WHERE chat_id = ? "
+                "AND method = 'sendMessage' AND status = 'sent' "
+                "AND json_extract(params, '$.progress') = 1 ORDER BY id DESC LIMIT 1",
+                (chat_id,),
+            ).fetchone()
+            return found[0] if found else None
+
+        return await self._run(read)
+
+    async def given_up_messages(self) -> list[dict[str, Any]]:
+        """Messages the bot gave up on, with the reason (for staff and tests)."""
+
+        def read() -> list[dict[str, Any]]:
+            cursor = self.conn.execute(
+                "SELECT id, chat_id, method, params, reason, created, sent "
+                "FROM telegram_messages WHERE status = 'given_up' ORDER BY id"
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+        return await self._run(read)
+
+    async def last_message_ids(self) -> dict[int, int]:
+        """The newest message id the bot knows in each chat (sent by it or by the user)."""
+
+        def read() -> dict[int, int]:
+            known: dict[int, int] = {}
+            for chat_id, message_id in self.conn.execute(
+                "SELECT chat_id, max(message_id) FROM telegram_messages "
+                "WHERE message_id IS NOT NULL GROUP BY chat_id"
+            ):
+                known[chat_id] = message_id
+            for chat_id, payload in self.conn.execute(
+                "SELECT chat_id, payload FROM telegram_updates WHERE update_id IN "
+                "(SELECT max(update_id) FROM telegram_updates GROUP BY chat_id)"
+            ):
+                message = json.loads(payload).get("message") or {}
+                if isinstance(message.get("message_id"), int):
+                    known[chat_id] = max(known.get(chat_id, 0), message["message_id"])
+            return known
+
+        return await self._run(read)
