@@ -12,6 +12,7 @@ its own session).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import re
@@ -36,12 +37,15 @@ from tests.web_page import (
     WAIT_MS,
     WebServer,
     answer_question,
+    hold_switch,
     job_answers,
     make_it,
     pixels,
     press_choice,
     question_text,
     scan_choose,
+    scan_key,
+    scan_to,
     scanned,
     state,
     tab_to,
@@ -244,43 +248,175 @@ async def test_a_reload_and_other_devices_continue_at_the_same_question(
         assert_quiet(first)
 
 
-async def test_one_switch_scanning_makes_a_job_with_space_and_enter(
+async def test_one_switch_alone_makes_a_whole_job_typing_on_the_screen_keyboard(
     browser: BrowserChecker, server: WebServer
 ) -> None:
+    """Scanning is set up once (a helper turns it on and shortens the hold to 0.3 s); after a
+    reload, the whole job is made with Space alone: taps step, holds choose. Text and numbers
+    are typed on the on-screen keyboard by row-column scanning, the delivery links and the
+    settings are reached the same way, and scanning is turned off by the switch itself."""
     job = server.services.jobs.jobs["quiz_game"]
+    hold = 300
     async with browser.open(server.page_url(lang="en")) as session:
         page = session.page
         await wait_state(page, "choose_job")
         await turn_on_scanning(page)
-        # From here on: Space steps, holding Space or pressing Enter chooses.
-        await scan_choose(page, f"choice:{job.id}", hold=True)
+        await tab_to(page, "pref-hold")
+        await page.keyboard.press("Control+A")
+        await page.keyboard.type("0.3")
+        await page.keyboard.press("Tab")  # leaving the box commits it
+        key = await session_key(session)
+        await wait_preference(server, key, "hold_time", 0.3)
+        await page.reload()  # the settings come back with the session
+        await expect(page.locator("#switch")).to_be_visible(timeout=WAIT_MS)
+        await expect(page.locator("#pref-hold")).to_have_value("0.3")
+        await wait_state(page, "choose_job")
+
+        # From here on: Space only.
+        await scan_choose(page, f"choice:{job.id}", hold=True, hold_ms=hold)
         await wait_question(page, job.questions[0].prompt.en)
-        await wait_focus_on_question(page)
-        # A name cannot be scanned: it is typed (Tab to the box, type, Enter).
-        await type_answer(page, "Animal fun")
+        await expect(page.locator("#keyboard")).to_be_visible()  # a text question: it opens
+        for want in ("action:page:upper", "Z", "action:page:lower", "o", "o"):
+            await scan_key(page, want, hold_ms=hold)
+        await expect(page.locator("#answer")).to_have_value("Zoo")
+        await scan_key(page, "action:send", hold_ms=hold)
         await wait_question(page, job.questions[1].prompt.en)
-        await scan_choose(page, "choice:science", hold=False)
+        await expect(page.locator("#keyboard")).to_be_hidden()  # buttons to press instead
+        await scan_choose(page, "choice:science", hold=True, hold_ms=hold)
         await wait_question(page, job.questions[2].prompt.en)
-        await type_answer(page, "3")
+        for want in ("action:page:digits", "3", "action:send"):
+            await scan_key(page, want, hold_ms=hold)
         await wait_question(page, job.questions[3].prompt.en)
-        await scan_choose(page, "choice:no", hold=True)
+        await scan_choose(page, "choice:no", hold=True, hold_ms=hold)
         await wait_state(page, "confirm")
-        await scan_choose(page, "choice:make", hold=False)
+        await scan_choose(page, "choice:make", hold=True, hold_ms=hold)
         await wait_delivered(page)
-        stored = await server.services.manager.session(await session_key(session))
+        await scan_to(page, "download")  # the links are on the way too
+        await scan_to(page, "preview-link")
+        # Settings by switch: open them, then turn scanning off with the switch itself.
+        await scan_choose(page, "settings-toggle", hold=True, hold_ms=hold)
+        await expect(page.locator("#settings")).to_be_visible()
+        await scan_choose(page, "pref-scan", hold=True, hold_ms=hold)
+        await expect(page.locator("#switch")).to_be_hidden()
+        await expect(page.locator("#pref-scan")).not_to_be_checked()
+        stored = await server.services.manager.session(key)
         assert stored is not None
         assert stored.answers == {
-            "quiz_title": "Animal fun",
+            "quiz_title": "Zoo",
             "topic": "science",
             "question_count": 3,
             "show_answer": False,
         }
-        assert stored.preferences["scan"] is True, "scanning follows the user to other pages"
-        # A keyboard user can still turn scanning off: Space on the box is the box's own.
-        await tab_to(page, "pref-scan", backwards=True)
-        await page.keyboard.press("Space")
-        await expect(page.locator("#switch")).to_be_hidden()
+        assert stored.preferences["scan"] is False
         assert_quiet(session)
+
+
+async def test_scanning_reaches_and_changes_number_settings_with_their_buttons(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """Scan speed and hold time are numbers: each has - and + buttons a switch can press."""
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await turn_on_scanning(page)
+        more = page.locator('[data-stepper-for="pref-scan-speed"][data-direction="more"]')
+        await expect(more).to_have_attribute("aria-label", "Raise Scanning speed, seconds per item")
+        box = await more.bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+        await page.locator("#question").focus()
+        for _ in range(40):
+            await page.keyboard.press("Space")
+            if await page.evaluate(
+                "() => document.querySelector('.scan-focus')?.dataset.stepperFor === 'pref-scan-speed'"
+                " && document.querySelector('.scan-focus').dataset.direction === 'more'"
+            ):
+                break
+        else:
+            raise AssertionError("scanning never reached the scan speed's + button")
+        await hold_switch(page)
+        await expect(page.locator("#pref-scan-speed")).to_have_value("2")
+        await wait_preference(server, await session_key(session), "scan_speed", 2.0)
+        # Changing a setting keeps the highlight there, so pressing again is one hold away.
+        assert (
+            await page.evaluate("() => document.querySelector('.scan-focus')?.dataset.direction")
+            == "more"
+        )
+        assert_quiet(session)
+
+
+async def test_automatic_scanning_leaves_a_box_being_typed_in_alone(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """The moving highlight must not pull focus out of the answer box or a settings box while
+    someone types there; it carries on once they leave."""
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await turn_on_scanning(page)
+        await page.locator("#pref-scan-speed").fill("0.5")
+        await page.locator("#pref-scan-speed").dispatch_event("change")
+        await page.locator("#pref-scan-auto").check()
+        await page.wait_for_function("() => document.querySelector('.scan-focus')", timeout=WAIT_MS)
+        await page.locator("#pref-silence").click()
+        await page.wait_for_timeout(1600)  # three steps of the highlight
+        await expect(page.locator("#pref-silence")).to_be_focused()
+        await page.locator("#answer").click()
+        await page.keyboard.type("slow typing", delay=150)  # about 1.7 s
+        await expect(page.locator("#answer")).to_be_focused()
+        await expect(page.locator("#answer")).to_have_value("slow typing")
+        await page.locator("#question").focus()
+        await page.wait_for_function(
+            "() => document.activeElement.classList.contains('scan-focus')", timeout=WAIT_MS
+        )
+        assert_quiet(session)
+
+
+async def test_the_on_screen_keyboard_types_kana_by_keyboard_and_pointer(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """The 50-sound table with its marks (゛ ゜ 小), katakana and delete; keys are real buttons
+    of at least 44 px, and the Keyboard button says whether it is open."""
+    async with browser.open(server.page_url(lang="ja")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await tab_to(page, "keyboard-toggle")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#keyboard")).to_be_visible()
+        await expect(page.locator("#keyboard-toggle")).to_have_attribute("aria-expanded", "true")
+        answer = page.locator("#answer")
+        await tab_to(page, "BUTTON:か")  # by keyboard: Tab and Enter
+        await page.keyboard.press("Enter")
+        await tab_to(page, "BUTTON:゛")
+        await page.keyboard.press("Enter")
+        await expect(answer).to_have_value("が")
+        keys = page.locator("#keyboard")
+        for name in ("つ", "小さい字（っ、ゃ）", "は", "半濁点（ぱ、ぴ）"):  # by pointer
+            await keys.get_by_role("button", name=name, exact=True).click()
+        await expect(answer).to_have_value("がっぱ")
+        await keys.get_by_role("button", name="1字消す").click()
+        await keys.get_by_role("button", name="カタカナ").click()
+        await keys.get_by_role("button", name="カ", exact=True).click()
+        await expect(answer).to_have_value("がっカ")
+        smallest = await page.evaluate(
+            "() => Math.min(...[...document.querySelectorAll('#keyboard .kb-key')]"
+            ".map((b) => Math.min(b.getBoundingClientRect().width, b.getBoundingClientRect().height)))"
+        )
+        assert smallest >= 44, smallest
+        await keys.get_by_role("button", name="閉じる").click()
+        await expect(page.locator("#keyboard")).to_be_hidden()
+        await expect(page.locator("#keyboard-toggle")).to_be_focused()
+        await expect(page.locator("#keyboard-toggle")).to_have_attribute("aria-expanded", "false")
+        assert_quiet(session)
+
+
+async def wait_preference(server: WebServer, key: str, name: str, value: object) -> None:
+    """Wait until the stored session has the preference (the page sends it on change)."""
+    for _ in range(100):
+        stored = await server.services.manager.session(key)
+        if stored is not None and stored.preferences.get(name) == value:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{name} never became {value!r}")
 
 
 async def test_the_big_switch_moves_on_a_press_and_chooses_on_a_hold(

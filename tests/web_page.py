@@ -345,7 +345,7 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
 
 # -- one-switch scanning --------------------------------------------------------------------
 
-HOLD_MS = 700  # chat.js: holding the switch this long chooses the highlighted item
+HOLD_MS = 700  # chat.js: holding the switch this long chooses (the default "hold_time")
 
 
 async def scanned(page: Page) -> str:
@@ -353,22 +353,59 @@ async def scanned(page: Page) -> str:
     return str(await page.evaluate(f"() => ({_NAME_JS})(document.querySelector('.scan-focus'))"))
 
 
-async def scan_choose(page: Page, wanted: str, *, hold: bool, limit: int = 30) -> None:
-    """Tap Space until ``wanted`` is highlighted, then choose it: hold Space, or press Enter."""
+async def hold_switch(page: Page, hold_ms: int = HOLD_MS) -> None:
+    """Hold Space (the switch) a little longer than the hold time: the highlighted item is chosen."""
+    await page.keyboard.down("Space")
+    await page.wait_for_timeout(hold_ms + 200)
+    await page.keyboard.up("Space")
+
+
+async def scan_to(page: Page, wanted: str, *, limit: int = 40) -> None:
+    """Tap Space until ``wanted`` (named as ``focused_id`` names it) is highlighted."""
     seen = []
     for _ in range(limit):
         await page.keyboard.press("Space")
         seen.append(await scanned(page))
         if seen[-1] == wanted:
-            break
-    else:
-        raise AssertionError(f"scanning never reached {wanted!r}; it went through {seen}")
+            return
+    raise AssertionError(f"scanning never reached {wanted!r}; it went through {seen}")
+
+
+async def scan_choose(
+    page: Page, wanted: str, *, hold: bool, limit: int = 40, hold_ms: int = HOLD_MS
+) -> None:
+    """Tap Space until ``wanted`` is highlighted, then choose it: hold Space, or press Enter."""
+    await scan_to(page, wanted, limit=limit)
     if hold:
-        await page.keyboard.down("Space")
-        await page.wait_for_timeout(HOLD_MS + 200)
-        await page.keyboard.up("Space")
+        await hold_switch(page, hold_ms)
     else:
         await page.keyboard.press("Enter")
+
+
+# The on-screen keyboard's key named ``want``: a character, or ``action:NAME`` (send, delete,
+# space, page:upper, ...); then whether the highlight is on its row, or on the key itself.
+_KEY_JS = """(want) => [...document.querySelectorAll('#keyboard .kb-key')].find((b) =>
+    want.startsWith('action:') ? b.dataset.action === want.slice(7) : b.dataset.key === want)"""
+_ON_ROW_JS = f"""(want) => {{ const key = ({_KEY_JS})(want);
+    const lit = document.querySelector('.scan-focus');
+    return Boolean(key && lit && lit.classList.contains('kb-row') && lit.contains(key)); }}"""
+_ON_KEY_JS = f"""(want) => {{ const key = ({_KEY_JS})(want);
+    return Boolean(key && key === document.querySelector('.scan-focus')); }}"""
+
+
+async def scan_key(page: Page, want: str, *, hold_ms: int = HOLD_MS, limit: int = 40) -> None:
+    """Type one key of the on-screen keyboard with the switch alone (row-column scanning):
+    tap to its row, hold to enter the row, tap to the key, hold to type it."""
+    for check in (_ON_ROW_JS, _ON_KEY_JS):
+        for _ in range(limit):
+            if await page.evaluate(check, want):
+                break
+            await page.keyboard.press("Space")
+        else:
+            raise AssertionError(
+                f"scanning never reached the key {want!r} (now {await scanned(page)!r})"
+            )
+        await hold_switch(page, hold_ms)
 
 
 async def pixels(page: Page, selector: str) -> float:

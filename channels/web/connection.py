@@ -4,7 +4,9 @@ Every message is checked by ``protocol.parse`` first; a bad one is answered with
 the session's language and changes nothing. Turns go to the dialog manager exactly as typed
 or recognised text from any other channel does; the replies are published to every page of
 the session. A burst of messages is refused past a small budget, so one page cannot hog the
-event loop that every other user shares.
+event loop that every other user shares; a client that goes on sending past it (text or
+binary) is answered each time and, after ``FLOOD`` refusals in a row, closed with the reason
+in the session's language, which the page shows.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from assistant.events import Reply, Turn
+from assistant.events import Reply, ReplyKind, Turn
 from assistant.session import Session
 from channels.web.listening import MAX_BINARY_FRAME, Listening
 from channels.web.protocol import CODE_PATTERN, ClientMessage, ProtocolError, parse
@@ -32,6 +34,8 @@ _LOGGER = logging.getLogger(__name__)
 CHANNEL = "web"
 BURST = 30  # messages a page may send at once
 REFILL = 10.0  # messages per second the budget grows back by
+FLOOD = 100  # refused messages in a row before the socket is closed
+CLOSE_REASON_BYTES = 123  # the most a websocket close frame may carry
 
 
 def new_key() -> str:
@@ -71,6 +75,7 @@ class WebConnection:
         self.language = channel.default_language
         self.listening: Listening | None = None
         self.budget = Budget()
+        self.refused = 0  # refusals since the last message the budget let through
         self._send_lock = asyncio.Lock()
 
     # -- sending ----------------------------------------------------------------------------
@@ -114,6 +119,22 @@ class WebConnection:
         finally:
             self._leave()
 
+    async def _within_budget(self) -> bool:
+        """Take one message from the budget, or refuse it in words (closing on a flood)."""
+        if self.budget.take():
+            self.refused = 0
+            return True
+        self.refused += 1
+        if self.refused < FLOOD:
+            await self.error("busy")
+            return False
+        message = self.channel.phrases.say(self.language, "web.flooded")
+        await self.send_json({"type": "error", "code": "flooded", "message": message})
+        reason = message.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore").encode()
+        _LOGGER.info("closing a flooding websocket from %s", self.remote or "?")
+        await self.socket.close(code=WSCloseCode.POLICY_VIOLATION, message=reason)
+        return False
+
     def _leave(self) -> None:
         if self.key is not None:
             self.channel.hub.leave(self.key, self)
@@ -128,8 +149,7 @@ class WebConnection:
         if message is not None and message.type == "ping":  # free: never counts as a burst
             await self.send_json({"type": "pong"})
             return
-        if not self.budget.take():
-            await self.error("busy")
+        if not await self._within_budget():
             return
         if problem is not None or message is None:
             assert problem is not None
@@ -213,12 +233,19 @@ class WebConnection:
         language = self.language
         if replies:
             self.language = replies[-1].language
+        if any(self._is_stop(reply) for reply in replies):  # "stop" silences every page at once
+            await self.channel.hub.broadcast(self.key, {"type": "stop_speech"})
         await self.channel.hub.publish(self.key, replies)
         self.channel.turn_times.append(time.perf_counter() - started)
         if self.language != language:  # the page's own labels follow the session's language
             session = await self.channel.manager.session(self.key)
             if session is not None:
                 await self.channel.hub.broadcast(self.key, self.channel.summary(session))
+
+    def _is_stop(self, reply: Reply) -> bool:
+        """The dialog's answer to "stop" (said, typed or pressed): a silent "Stopped."."""
+        stopped = self.channel.phrases.say(reply.language, "stopped")
+        return reply.kind is ReplyKind.INFO and not reply.speech and reply.text == stopped
 
     async def _say(self, message: ClientMessage) -> None:
         assert self.key is not None
@@ -265,9 +292,10 @@ class WebConnection:
 
     async def _audio(self, data: bytes) -> None:
         if self.listening is None or self.key is None:
-            if not self.budget.take():
-                return  # a stream of stray audio gets one answer per budget, not one per frame
-            await self.error("binary_unexpected")
+            # Stray audio counts against the budget like any message: each frame is answered,
+            # and a page that streams on regardless is closed with the reason.
+            if await self._within_budget():
+                await self.error("binary_unexpected")
             return
         if len(data) > MAX_BINARY_FRAME:
             await self.error("too_large")

@@ -15,8 +15,10 @@ Client → server (JSON objects, ``type`` first):
   mono PCM; then ``audio_end``
 * ``ping``
 
-Server → client: ``session``, ``replies``, ``heard``, ``listening``, ``speech``, ``error``,
-``pong``.
+Server → client: ``session``, ``replies``, ``heard``, ``listening`` (``active``; the page
+opens its microphone only on ``true``), ``speech``, ``stop_speech`` (the user said stop:
+silence what is playing), ``error``, ``notice``, ``pong``. A client that keeps sending what is
+refused is told once more and then closed with code 1008 and the reason in words.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ PREFERENCES: dict[str, type | Range | tuple[str, ...]] = {
     "scan": bool,
     "scan_auto": bool,
     "scan_speed": Range(0.5, 5.0),
+    "hold_time": Range(0.3, 3.0),  # seconds the switch is held to choose
     "voice": bool,
     "hands_free": bool,
     "silence": Range(0.25, 5.0),  # the same end-of-speech setting the kiosk reads

@@ -7,7 +7,6 @@
   const $ = (id) => document.getElementById(id);
   const STORE_KEY = "facility-assistant.session";
   const STORE_CODE = "facility-assistant.code";
-  const HOLD_MS = 700; // holding the switch this long chooses the highlighted item
   const kiosk = config.kiosk;
 
   let socket = null;
@@ -18,7 +17,13 @@
   let retry = 0;
   let scanIndex = -1;
   let scanTimer = null;
+  let scanGroup = null; // a keyboard row being scanned key by key
+  let textQuestion = false; // the question waiting wants typed text (no buttons to press)
+  let restoreListening = false; // set on connect: hands-free listening comes back by itself
   const pending = []; // messages typed while the connection was down
+  const keyboard = kiosk ? null : window.FacilityKeyboard.create({
+    host: $("keyboard"), t: (key, params) => t(key, params), language, onChange: () => {},
+  });
 
   // -- strings ----------------------------------------------------------------------------
 
@@ -42,6 +47,8 @@
       const other = next === "ja" ? "en" : "ja";
       $("language").lang = other;
       $("language").textContent = t("switch_language");
+      labelSteppers();
+      keyboard.setLanguage(next);
     }
   }
 
@@ -58,6 +65,7 @@
     socket.binaryType = "arraybuffer";
     socket.addEventListener("open", () => {
       retry = 0;
+      restoreListening = true;
       showAlert("");
       const hello = { type: "hello", language };
       if (kiosk) hello.kiosk = kiosk;
@@ -78,9 +86,10 @@
       try { message = JSON.parse(event.data); } catch { return; }
       receive(message);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       stopMicrophone();
-      showAlert(t("connection_lost"));
+      // The server says why when it closes on purpose (in the session's language).
+      showAlert(event.reason || t("connection_lost"));
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * 2 ** retry);
     });
@@ -91,8 +100,9 @@
       case "session": return showSession(message);
       case "replies": return showReplies(message.replies || []);
       case "heard": $("heard") && ($("heard").textContent = message.say); addLog(message.text, true); return;
-      case "listening": return setListening(Boolean(message.active));
+      case "listening": return onListening(Boolean(message.active));
       case "speech": return playSpeech(message.audio);
+      case "stop_speech": return stopSpeech();
       case "error": return showAlert(message.message);
       case "notice": announce(message.message); return showInfo([message.message]);
       case "watching": return showWaiting();
@@ -114,6 +124,8 @@
     $("continue").hidden = false; // hidden until there is a code (no empty code, no broken picture)
     if (session.language !== language) applyLanguage(session.language);
     applyPreferences(session.preferences || {});
+    if (!kiosk && restoreListening && preferences.hands_free && !listening) startListening();
+    restoreListening = false;
     if (history.replaceState && location.search.includes("code=")) {
       history.replaceState(null, "", location.pathname + (kiosk ? location.search.replace(/[?&]code=[^&]*/, "") : ""));
     }
@@ -176,6 +188,9 @@
     if (delivery && delivery !== headed) others.unshift(delivery.text);
     showInfo(others);
     $("progress-area").hidden = last.state !== "generating";
+    const progress = [...replies].reverse().find((r) => r.progress);
+    if (progress) showProgress(progress.progress.fraction);
+    else if (last.state !== "generating") showProgress(null);
     if (last.state !== "delivered" && last.state !== "generating") $("delivery").hidden = true;
     if (delivery) showDelivery(delivery.links || []);
 
@@ -187,8 +202,30 @@
     // A reply that only informs (paused, slower, a notice) leaves the question's buttons be.
     if (headed) showChoices(asking ? asking.choices || [] : []);
     lastQuestion = question || lastQuestion;
+    if (headed && !kiosk) {
+      textQuestion = Boolean(asking && asking.kind === "question" && !(asking.choices || []).length);
+      if (preferences.scan) fitKeyboard();
+    }
     if (changed && !kiosk) heading.focus();
     resetScan();
+  }
+
+  // A known fraction fills the bar (determinate); without one it only says "working".
+  function showProgress(fraction) {
+    const bar = $("progress");
+    if (typeof fraction === "number" && Number.isFinite(fraction)) {
+      bar.max = 1;
+      bar.value = Math.max(0, Math.min(1, fraction));
+    } else {
+      bar.removeAttribute("value");
+    }
+  }
+
+  // Scanning users get the keyboard when a question wants typed text, and lose it when the
+  // question has buttons instead; anyone else opens and closes it themselves.
+  function fitKeyboard() {
+    if (textQuestion) keyboard.open($("answer"));
+    else if (keyboard.isOpenFor($("answer"))) keyboard.close();
   }
 
   function showDelivery(links) {
@@ -237,6 +274,7 @@
   // -- preferences ------------------------------------------------------------------------
 
   function applyPreferences(values) {
+    const before = { ...preferences };
     preferences = { ...preferences, ...values };
     document.documentElement.dataset.theme = preferences.theme === "contrast" ? "contrast" : "default";
     const size = Number(preferences.text_size || 1);
@@ -251,8 +289,13 @@
     $("pref-scan").checked = Boolean(preferences.scan);
     $("pref-scan-auto").checked = Boolean(preferences.scan_auto);
     $("pref-scan-speed").value = String(preferences.scan_speed || 1.5);
+    $("pref-hold").value = String(preferences.hold_time || 0.7);
     $("switch").hidden = !preferences.scan;
-    resetScan();
+    if (preferences.scan && !before.scan) fitKeyboard();
+    // Only a change to scanning itself starts it afresh: changing another setting by switch
+    // leaves the highlight where it is, so the next setting is one press away.
+    if (before.scan !== preferences.scan) resetScan();
+    else if (before.scan_auto !== preferences.scan_auto || before.scan_speed !== preferences.scan_speed) restartScanTimer();
   }
 
   function setPreference(name, value) {
@@ -280,6 +323,8 @@
     });
     number("pref-silence", "silence", 0.25, 5);
     number("pref-scan-speed", "scan_speed", 0.5, 5);
+    number("pref-hold", "hold_time", 0.3, 3);
+    addSteppers();
     $("pref-scan").addEventListener("change", (e) => {
       setPreference("scan", e.target.checked);
       // Scanning starts from the question, so the next press of the switch steps to its
@@ -291,18 +336,36 @@
 
   // -- one-switch scanning ----------------------------------------------------------------
 
-  // The answers first, then the actions, the microphone and the header: the most likely
-  // item is one press away, not behind the language and settings buttons at the top.
-  const SCAN_ORDER = ["#choices button", "#actions button", "#talk", "#language", "#settings-toggle"];
+  // The keyboard's rows and the answers first, then links, actions, the microphone and the
+  // header, then the open settings: the most likely item is a press or two away. A keyboard
+  // row is one item; choosing it scans its keys (row-column scanning).
+  const SCAN_ORDER = [
+    "#keyboard .kb-row", "#choices button", "#delivery a", "#actions button", "#keyboard-toggle",
+    "#talk", "#stop-speech", "#continue-keyboard", "#language", "#settings-toggle",
+    "#settings input[type=checkbox], #settings .stepper",
+  ];
+  const holdMs = () => Math.round(1000 * Number(preferences.hold_time || 0.7));
+  const shown = (el) => !el.hidden && el.offsetParent !== null;
 
   function scanItems() {
-    return SCAN_ORDER.flatMap((selector) => [...document.querySelectorAll(selector)])
-      .filter((el) => !el.hidden && el.offsetParent !== null);
+    if (scanGroup) return [...scanGroup.querySelectorAll("button")].filter(shown);
+    return SCAN_ORDER.flatMap((selector) => [...document.querySelectorAll(selector)]).filter(shown);
+  }
+
+  function clearHighlight() {
+    document.querySelectorAll(".scan-focus").forEach((el) => el.classList.remove("scan-focus"));
   }
 
   function highlight(index) {
+    if (scanGroup && !scanGroup.isConnected) scanGroup = null;
     const items = scanItems();
-    document.querySelectorAll(".scan-focus").forEach((el) => el.classList.remove("scan-focus"));
+    clearHighlight();
+    if (scanGroup && index >= items.length) { // past a row's last key: back to the rows
+      const row = scanGroup;
+      scanGroup = null;
+      highlight(Math.max(0, scanItems().indexOf(row)));
+      return;
+    }
     if (!items.length) { scanIndex = -1; return; }
     scanIndex = ((index % items.length) + items.length) % items.length;
     const item = items[scanIndex];
@@ -314,19 +377,73 @@
 
   function scanChoose() {
     const item = scanItems()[scanIndex];
-    if (item) item.click();
+    if (!item) return;
+    if (item.classList.contains("kb-row")) {
+      scanGroup = item;
+      highlight(0);
+      restartScanTimer();
+      return;
+    }
+    const key = scanGroup !== null;
+    item.click();
+    if (key) { // a key was typed: start again from the top rows
+      scanGroup = null;
+      clearHighlight();
+      scanIndex = -1;
+      restartScanTimer();
+    }
+  }
+
+  // Automatic scanning never takes focus from a box the user is typing in or adjusting.
+  function userIsEditing() {
+    const el = document.activeElement;
+    if (!el || el.classList.contains("scan-focus")) return false;
+    return el.matches("input[type=text], input[type=number], input[type=range], textarea, select");
+  }
+
+  function restartScanTimer() {
+    clearInterval(scanTimer);
+    scanTimer = null;
+    if (!preferences.scan || !preferences.scan_auto) return;
+    const every = Math.max(0.5, Number(preferences.scan_speed || 1.5)) * 1000;
+    scanTimer = setInterval(() => { if (!userIsEditing()) scanNext(); }, every);
   }
 
   function resetScan() {
-    clearInterval(scanTimer);
-    scanTimer = null;
-    document.querySelectorAll(".scan-focus").forEach((el) => el.classList.remove("scan-focus"));
+    clearHighlight();
+    scanGroup = null;
     scanIndex = -1;
-    if (!preferences.scan) return;
-    if (preferences.scan_auto) {
-      const every = Math.max(0.5, Number(preferences.scan_speed || 1.5)) * 1000;
-      scanTimer = setInterval(scanNext, every);
-    }
+    restartScanTimer();
+  }
+
+  // Number settings get large - and + buttons, so a switch user can change them too.
+  function addSteppers() {
+    document.querySelectorAll("#settings input[type=number], #settings input[type=range]").forEach((input) => {
+      const make = (direction, label) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "secondary stepper";
+        button.textContent = label;
+        button.dataset.stepperFor = input.id;
+        button.dataset.direction = direction;
+        button.addEventListener("click", () => {
+          if (direction === "more") input.stepUp(); else input.stepDown();
+          input.dispatchEvent(new Event("input", { bubbles: true }));
+          input.dispatchEvent(new Event("change", { bubbles: true }));
+        });
+        return button;
+      };
+      input.insertAdjacentElement("afterend", make("more", "+"));
+      input.insertAdjacentElement("afterend", make("less", "−"));
+    });
+    labelSteppers();
+  }
+
+  function labelSteppers() {
+    document.querySelectorAll("[data-stepper-for]").forEach((button) => {
+      const label = document.querySelector(`label[for="${button.dataset.stepperFor}"]`);
+      button.setAttribute("aria-label", t(button.dataset.direction, { name: label ? label.textContent : "" }));
+    });
   }
 
   function bindSwitch() {
@@ -336,7 +453,7 @@
     const press = () => {
       pressedAt = performance.now();
       chose = false;
-      holdTimer = setTimeout(() => { chose = true; scanChoose(); }, HOLD_MS);
+      holdTimer = setTimeout(() => { chose = true; scanChoose(); }, holdMs());
     };
     const release = () => {
       clearTimeout(holdTimer);
@@ -346,7 +463,9 @@
     };
     // Typing, and the settings' own controls, keep their keys: otherwise a keyboard user who
     // turned scanning on could not turn it off again with Space.
-    const ownKeys = (target) => target.matches("input[type=text], input[type=number], #settings input");
+    // An item scanning itself highlighted belongs to the switch, though.
+    const ownKeys = (target) => !target.classList.contains("scan-focus")
+      && target.matches("input[type=text], input[type=number], #settings input");
     document.addEventListener("keydown", (e) => {
       if (!preferences.scan || ownKeys(e.target)) return;
       if (e.key === " ") {
@@ -408,16 +527,41 @@
     frameBuffer = joined.slice(whole);
   }
 
-  async function startListening() {
-    try {
-      await openMicrophone();
-      if (audio.context.state === "suspended") await audio.context.resume();
-    } catch (error) {
-      showAlert(String(error && error.message ? error.message : error));
+  // The server is asked first: the microphone is opened only once it says it has a
+  // recogniser for the language (its "listening" answer), never for nothing.
+  function startListening() {
+    if (!window.isSecureContext || !navigator.mediaDevices) {
+      showAlert(t("mic_insecure"));
       return;
     }
     frameBuffer = new Int16Array(0);
     send({ type: "audio_start", mode: preferences.hands_free ? "hands_free" : "once" });
+  }
+
+  async function onListening(active) {
+    if (active && !audio) {
+      try {
+        await openMicrophone();
+        // Resuming may wait for the user's first press after a reload; do not wait for it.
+        if (audio.context.state === "suspended") audio.context.resume().catch(() => {});
+      } catch (error) {
+        showAlert(microphoneProblem(error));
+        send({ type: "audio_end" });
+        setListening(false);
+        return;
+      }
+    }
+    setListening(active);
+  }
+
+  // The browser's own error text is for developers; users get one sentence that says what to do.
+  function microphoneProblem(error) {
+    const name = error && error.name;
+    if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") return t("mic_denied");
+    if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError") return t("mic_missing");
+    if (name === "NotReadableError" || name === "AbortError" || name === "TrackStartError") return t("mic_busy");
+    if (name === "TypeError" && !window.isSecureContext) return t("mic_insecure");
+    return t("mic_failed");
   }
 
   function stopListening() {
@@ -445,14 +589,45 @@
     if (!active && !preferences.hands_free && audio) stopMicrophone();
   }
 
+  // Spoken replies play one at a time, in order; "stop" (the button, Escape, or the user
+  // saying it) silences the one playing and drops the rest at once.
+  const speechQueue = [];
+  let player = null;
+
   function playSpeech(base64) {
-    const player = new Audio(`data:audio/wav;base64,${base64}`);
-    player.volume = Math.max(0, Math.min(1, Number(preferences.volume || 0.8) / 0.8));
+    speechQueue.push(base64);
+    if (!player) playNext();
+  }
+
+  function playNext() {
+    const next = speechQueue.shift();
+    if (next === undefined) {
+      player = null;
+      if (!kiosk) $("stop-speech").hidden = true;
+      setTimeout(() => { if (!player) speaking = false; }, 300); // the room's echo fades
+      return;
+    }
+    const current = new Audio(`data:audio/wav;base64,${next}`);
+    player = current;
+    current.volume = Math.max(0, Math.min(1, Number(preferences.volume || 0.8) / 0.8));
     speaking = true; // the microphone is gated while the page talks
-    const done = () => { setTimeout(() => { speaking = false; }, 300); };
-    player.addEventListener("ended", done);
-    player.addEventListener("error", done);
-    player.play().catch(done);
+    if (!kiosk) $("stop-speech").hidden = false;
+    const done = () => { if (player === current) playNext(); };
+    current.addEventListener("ended", done);
+    current.addEventListener("error", done);
+    current.play().catch(done);
+  }
+
+  function stopSpeech() {
+    speechQueue.length = 0;
+    const current = player;
+    player = null;
+    if (current) {
+      current.pause();
+      current.removeAttribute("src");
+      current.load();
+    }
+    playNext();
   }
 
   // -- start ------------------------------------------------------------------------------
@@ -470,6 +645,7 @@
       const code = $("continue-code").value.trim().toUpperCase();
       if (code) send({ type: "resume", code });
       $("continue-code").value = "";
+      if (keyboard.isOpenFor($("continue-code"))) keyboard.close();
     });
     $("actions").addEventListener("click", (e) => {
       const button = e.target.closest("button[data-command]");
@@ -481,6 +657,23 @@
     $("talk").addEventListener("click", () => {
       if (listening) stopListening(); else startListening();
     });
+    $("stop-speech").addEventListener("click", () => {
+      stopSpeech();
+      send({ type: "command", name: "stop" });
+      $("talk").focus(); // the button is gone now: focus goes to the nearest control
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && player) {
+        e.preventDefault();
+        stopSpeech();
+      }
+    });
+    for (const toggle of [$("keyboard-toggle"), $("continue-keyboard")]) {
+      toggle.addEventListener("click", () => {
+        const input = $(toggle.dataset.keyboardFor);
+        if (keyboard.isOpenFor(input)) keyboard.close(); else keyboard.open(input);
+      });
+    }
     bindSettings();
     bindSwitch();
   }
