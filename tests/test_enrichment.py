@@ -488,3 +488,68 @@ async def test_unsafe_or_wrong_functions_leave_the_template_program(
     assert "The writing helper's text was not usable" in delivery.text
     code = (Path((await walk.artifact()).folder) / "main.py").read_text()
     assert "EXTRAS = []" in code and f"def {name}(prices)" not in code
+
+
+async def test_the_real_services_with_a_live_model_fill_a_description_and_enrich_the_page(
+    ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """The composition root as ``assistant serve`` builds it, from settings, against the fake
+    server: description filled by the model, help texts as examples, page text enriched."""
+    from assistant.app import Services
+    from assistant.config import load_settings
+    from assistant.events import Reply, SessionState, Turn
+
+    settings = load_settings(
+        environ={},
+        data_dir=str(tmp_path / "data"),
+        language="en",
+        ollama_host=ollama.url,
+        ollama_model=MODEL,
+        llm_timeout_s="10",
+    )
+    services = Services.build(settings)
+    delivered = asyncio.Event()
+    pushed: list[Reply] = []
+
+    async def listen(key: str, replies: list[Reply]) -> None:
+        pushed.extend(replies)
+        if any(r.kind == ReplyKind.DELIVERY for r in replies):
+            delivered.set()
+
+    services.manager.add_listener("test", listen)
+    await services.start()
+    try:
+
+        async def say(text: str) -> list[Reply]:
+            return await services.manager.handle(Turn("s", text=text, channel="test"))
+
+        await say("")
+        assert (await say("1"))[-1].state == SessionState.DESCRIBE  # the model answers
+        ollama.script(
+            MODEL,
+            json.dumps(
+                {"shop_name": "Blue Bakery", "menu_items": ["bread", "cake"],
+                 "opening_hours": "9 to 5", "mood": "warm", "main_color": "blue",
+                 "greeting": "Welcome!"}
+            ),
+        )  # fmt: skip
+        replies = await say("Blue Bakery, bread and cake, nine to five, warm, blue, Welcome!")
+        assert pushed[0].text == "One moment, I am reading your description…"
+        assert replies[-1].state == SessionState.CONFIRM
+        ollama.script(MODEL, json.dumps(GOOD_PAGE), chunk_size=8, delay_per_chunk=0.01)
+        assert (await say("yes"))[-1].state == SessionState.GENERATING
+        await asyncio.wait_for(delivered.wait(), 60)
+    finally:
+        await services.stop()
+    assert [r.progress.stage for r in pushed if r.progress][:2] == ["writing", "checking"]
+    fill_request, page_request = ollama.requests_to("/api/chat")
+    assert fill_request["format"]["properties"]["mood"]["enum"][0] == "warm"
+    user = page_request["messages"][1]["content"]
+    assert "Examples from the facility's knowledge base" in user
+    assert '"title": "Café web page"' in user  # the starter set's passage about this job
+    folder = tmp_path / "data" / "artifacts"
+    (artifact,) = [p for p in folder.iterdir() if not p.name.startswith((".", "failed"))]
+    record = manifest(str(artifact))["llm"]
+    assert record["outcome"] == "used" and record["prompt"] == "page_text.v1"
+    assert "en/what-you-can-make.md" in record["examples"]
+    assert "Fresh bread every morning" in (artifact / "index.html").read_text()
