@@ -192,6 +192,56 @@ async def test_a_burst_of_100_messages_is_answered_and_the_rest_refused_in_words
     assert (after.state, after.index, after.answers) == (before.state, before.index, before.answers)
 
 
+async def test_a_flood_of_stray_audio_is_answered_each_time_then_closed_with_the_reason(
+    client: TestClient, manager: DialogManager
+) -> None:
+    """Binary frames with the microphone off: every one gets a sentence (what it is, then
+    "too many"), and a client that keeps on is closed with code 1008 and the reason in the
+    session's language; the session is unchanged and a new connection carries on."""
+    page, summary = await open_page(client, language="ja")
+    await page.say("4")
+    before = await manager.session(summary["key"])
+    frames = 300
+    for _ in range(frames):
+        await page.socket.send_bytes(b"\0" * 960)
+    codes: list[str] = []
+    async with asyncio.timeout(20):
+        while True:
+            received = await page.socket.receive()
+            if received.type != WSMsgType.TEXT:
+                break
+            codes.append(json.loads(received.data)["code"])
+    assert received.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED), received
+    assert page.socket.close_code == 1008
+    flooded = "届いたデータが多すぎるため、接続を切りました。ページがつなぎ直します。"
+    assert received.extra == flooded
+    assert codes[0] == "binary_unexpected" and codes[-1] == "flooded", codes[:3]
+    assert set(codes[:-1]) == {"binary_unexpected", "busy"}
+    assert len(codes) < frames, "closed before every frame was read"
+    # Nothing was dropped without a word: each frame read before the close was answered.
+    assert codes.count("busy") == 99
+    after = await manager.session(summary["key"])
+    assert after is not None and before is not None
+    assert (after.state, after.index, after.answers) == (before.state, before.index, before.answers)
+    again, _ = await open_page(client, session=summary["key"])
+    assert (await again.say("Animal quiz"))[-1]["question_id"] == "topic"
+
+
+async def test_saying_stop_tells_every_page_of_the_session_to_stop_speaking(
+    client: TestClient,
+) -> None:
+    page, summary = await open_page(client, language="en")
+    other, _ = await open_page(client, session=summary["key"])
+    await page.send(type="say", text="stop")
+    assert (await page.next("stop_speech"))["type"] == "stop_speech"
+    assert (await other.next("stop_speech"))["type"] == "stop_speech"
+    await page.send(type="command", name="stop")
+    await page.next("stop_speech")
+    await page.send(type="say", text="4")  # anything else: no stop
+    await page.replies()
+    assert [m["type"] for m in page.seen].count("stop_speech") == 2
+
+
 async def test_a_reconnect_with_the_key_carries_on_at_the_same_question(client: TestClient) -> None:
     page, summary = await open_page(client, language="en")
     await page.say("4")
@@ -247,6 +297,16 @@ async def test_preferences_are_kept_with_the_session(
     await page.socket.close()
     _, again = await open_page(client, session=summary["key"])
     assert again["preferences"] == values
+
+
+async def test_the_hold_time_is_a_checked_preference(client: TestClient) -> None:
+    page, summary = await open_page(client, language="en")
+    await page.send(type="preferences", values={"hold_time": 1.2})
+    assert (await page.next("session"))["preferences"]["hold_time"] == 1.2
+    for wrong in (0.1, 10, "long", True):
+        await page.send(type="preferences", values={"hold_time": wrong})
+        error = await page.next("error")
+        assert error["message"] == "That message had a missing or wrong value: hold_time."
 
 
 async def test_buttons_send_commands_that_work_in_any_language(client: TestClient) -> None:
