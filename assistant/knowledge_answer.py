@@ -171,6 +171,8 @@ class LazyKnowledge:
         """
         if self._opening is None:
             self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
+            # Retrieved even when every waiter gave up, so a failure is not logged as lost.
+            self._opening.add_done_callback(lambda done: done.cancelled() or done.exception())
         opening = self._opening
         try:
             return await asyncio.shield(opening)
