@@ -176,19 +176,35 @@ async def _telegram(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    from aiogram.exceptions import TelegramUnauthorizedError
+
     services = Services.build(settings)
     await services.start()
     bot = services.telegram_channel()
     task = asyncio.create_task(bot.run_polling())
     stop = _stop_requested()
+    waiting = asyncio.create_task(stop.wait())
     print("facility-assistant telegram bot: long polling (Ctrl-C stops)", flush=True)
     try:
-        await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
+        await asyncio.wait([task, waiting], return_when="FIRST_COMPLETED")
     finally:
+        waiting.cancel()
         await bot.stop_polling()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 30)
+            await asyncio.wait_for(asyncio.shield(task), 30)
         await services.stop()
+    # The bot only ends by itself when Telegram will not have it: say why, plainly.
+    failure = task.exception() if task.done() and not task.cancelled() else None
+    if isinstance(failure, TelegramUnauthorizedError):
+        print(
+            "error: Telegram refused telegram_token (401 Unauthorized): check the token "
+            "@BotFather gave you, or send /revoke there for a new one",
+            file=sys.stderr,
+        )
+        return 2
+    if failure is not None:
+        print(f"error: the Telegram bot stopped: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -9,8 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import socket
+import subprocess
+import sys
+import time
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -407,3 +412,288 @@ async def test_the_webhook_route_takes_updates_with_the_secret_only(
         assert accepted.status == 200
         menu = await api.wait_for(method="sendMessage", chat_id=21)
         assert menu.buttons and "What would you like to make?" in menu.plain_text
+
+
+# -- the bot as the operator starts it: `assistant telegram` and `assistant serve` ----------
+
+CLI_TOKEN = "123456:" + "A" * 35  # the shape @BotFather gives; the settings check it
+
+
+def _assistant_env(tmp_path: Path, api: FakeBotApi | None = None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("ASSISTANT_") and key != "PYTEST_CURRENT_TEST"
+    }
+    env.update(
+        ASSISTANT_DATA_DIR=str(tmp_path / "data"),
+        ASSISTANT_LANGUAGE="en",
+        ASSISTANT_LLM_ENABLED="false",
+        ASSISTANT_CHROMIUM=str(tmp_path / "no-chromium"),  # pages unchecked: faster
+        ANONYMIZED_TELEMETRY="False",
+    )
+    if api is not None:
+        env.update(ASSISTANT_TELEGRAM_TOKEN=api.token, ASSISTANT_TELEGRAM_API_URL=api.base_url)
+    return env
+
+
+class AssistantProcess:
+    """``python -m assistant ARGS`` in its own process, its output in a file."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str], *args: str) -> None:
+        self.tmp_path, self.env, self.args = tmp_path, env, args
+        self.log = tmp_path / f"assistant-{len(list(tmp_path.glob('assistant-*.log')))}.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> AssistantProcess:
+        with self.log.open("wb") as out:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "assistant", *self.args,
+                env=self.env, cwd=self.tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        return self
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def crash(self) -> None:
+        """SIGKILL: no clean-up of any kind, as in a power cut of the process."""
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    async def stop(self) -> int:
+        """SIGTERM, as systemd stops a service; the exit code."""
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+
+async def _polled(api: FakeBotApi, process: AssistantProcess) -> None:
+    """Wait until the process asks Telegram for updates (it has started)."""
+    deadline = time.monotonic() + 60
+    before = api.calls["getUpdates"]
+    while api.calls["getUpdates"] == before:
+        assert process.process is not None
+        if process.process.returncode is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the bot did not start polling:\n{process.output}")
+        await asyncio.sleep(0.1)
+
+
+def _texts(api: FakeBotApi, chat_id: int) -> list[str]:
+    return [
+        s.plain_text or "" for s in api.sent if s.chat_id == chat_id and s.method == "sendMessage"
+    ]
+
+
+@pytest.fixture
+async def cli_api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(token=CLI_TOKEN) as api:
+        yield api
+
+
+async def test_assistant_telegram_runs_a_whole_job_from_the_command_line(
+    cli_api: FakeBotApi, catalog: JobCatalog, tmp_path: Path
+) -> None:
+    process = await AssistantProcess(
+        tmp_path, _assistant_env(tmp_path, cli_api), "telegram"
+    ).start()
+    try:
+        await _polled(cli_api, process)
+        user = User(cli_api, 31)
+        await walk(user, catalog.jobs["quiz_game"], catalog, by_buttons=False)
+        assert "long polling" in process.output
+    finally:
+        assert await process.stop() == 0, process.output
+    assert cli_api.max_per_window(31, 1.0) <= 1
+
+
+async def test_assistant_serve_runs_the_bot_by_polling_when_a_token_is_set(
+    cli_api: FakeBotApi, tmp_path: Path
+) -> None:
+    env = _assistant_env(tmp_path, cli_api)
+    env["ASSISTANT_PORT"] = str(_free_port())
+    process = await AssistantProcess(tmp_path, env, "serve").start()
+    try:
+        await _polled(cli_api, process)
+        user = User(cli_api, 32)
+        menu = await user.say("/start")
+        assert "What would you like to make?" in menu.plain_text and menu.buttons
+        question = await user.press("4. Quiz game")
+        assert "What should the quiz be called?" in question.plain_text
+    finally:
+        assert await process.stop() == 0, process.output
+    assert "telegram: long polling" in process.output
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (
+            None,
+            "error: telegram_token is not set: put it in assistant.toml or ASSISTANT_TELEGRAM_TOKEN",
+        ),
+        (
+            "12345",
+            "error: ASSISTANT_TELEGRAM_TOKEN: does not look like a bot token from @BotFather",
+        ),
+    ],
+)
+def test_assistant_telegram_says_plainly_when_the_token_is_missing_or_malformed(
+    tmp_path: Path, token: str | None, expected: str
+) -> None:
+    env = _assistant_env(tmp_path)
+    if token is not None:
+        env["ASSISTANT_TELEGRAM_TOKEN"] = token
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "telegram"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_a_token_telegram_refuses_is_named_as_the_problem(tmp_path: Path) -> None:
+    async with FakeBotApi(token="999999:" + "B" * 35) as api:
+        env = _assistant_env(tmp_path, api)
+        env["ASSISTANT_TELEGRAM_TOKEN"] = CLI_TOKEN  # not the server's: 401 Unauthorized
+        process = await AssistantProcess(tmp_path, env, "telegram").start()
+        assert process.process is not None
+        code = await asyncio.wait_for(process.process.wait(), 120)
+    assert code == 2, process.output
+    assert "Telegram refused telegram_token (401 Unauthorized)" in process.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- a crash never loses a reply or sends one twice ------------------------------------------
+
+
+async def test_a_killed_bot_sends_each_pending_reply_exactly_once_after_restart(
+    cli_api: FakeBotApi, tmp_path: Path
+) -> None:
+    api, env = cli_api, _assistant_env(tmp_path, cli_api)
+    user = User(api, 33)
+    first = await AssistantProcess(tmp_path, env, "telegram").start()
+    try:
+        await _polled(api, first)
+        await user.say("/start")
+        # The turn is taken and applied, its reply is waiting out a 429: then the power goes.
+        api.fail_next("sendMessage", status=429, retry_after=60, chat_id=33)
+        api.push_text(33, "4")
+        await _until(lambda: any(c.status == 429 for c in api.call_log), first)
+    finally:
+        await first.crash()
+    assert not any("What should the quiz be called?" in t for t in _texts(api, 33))
+    second = await AssistantProcess(tmp_path, env, "telegram").start()
+    try:
+        question = await user.next_message(0, wait=60)
+        while "What should the quiz be called?" not in question.plain_text:
+            question = await user.next_message(_index(api, question), wait=60)
+        reply = await user.say("Animal quiz")  # the session carries on
+        assert "What should the quiz be about?" in reply.plain_text
+    finally:
+        assert await second.stop() == 0, second.output
+    texts = _texts(api, 33)
+    assert sum("What should the quiz be called?" in t for t in texts) == 1, texts
+    assert len(texts) == len(set(texts)) == 3, texts  # menu, question 1, question 2
+    assert api.pending_updates == []
+
+
+async def test_an_update_taken_but_not_handled_before_a_kill_is_handled_once_after(
+    cli_api: FakeBotApi, tmp_path: Path
+) -> None:
+    api, env = cli_api, _assistant_env(tmp_path, cli_api)
+    user = User(api, 34)
+    first = await AssistantProcess(tmp_path, env, "telegram").start()
+    try:
+        await _polled(api, first)
+        await user.say("/start")
+        # Pressing a button: the bot takes the update, then hangs answering the button.
+        api.fail_next("answerCallbackQuery", delay=60)
+        api.press(34, "4. Quiz game")
+        await _until(lambda: api.calls["answerCallbackQuery"] > 0, first)
+    finally:
+        await first.crash()
+    # Confirmed to Telegram once written down: only the bot's ledger can bring it back.
+    assert api.pending_updates == []
+    second = await AssistantProcess(tmp_path, env, "telegram").start()
+    try:
+        question = await api.wait_for(
+            lambda s: "What should the quiz be called?" in (s.plain_text or ""),
+            chat_id=34, timeout=60,
+        )  # fmt: skip
+        reply = await user.say("Animal quiz")
+        assert "What should the quiz be about?" in reply.plain_text
+    finally:
+        assert await second.stop() == 0, second.output
+    texts = _texts(api, 34)
+    assert sum("What should the quiz be called?" in t for t in texts) == 1, texts
+    assert question.message_id is not None
+
+
+async def _until(condition: Callable[[], bool], process: AssistantProcess) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert process.process is not None and process.process.returncode is None, process.output
+        assert time.monotonic() < deadline, process.output
+        await asyncio.sleep(0.05)
+
+
+async def test_a_turn_applied_just_before_a_crash_is_not_applied_again(
+    api: FakeBotApi,
+    manager: DialogManager,
+    catalog: JobCatalog,
+    phrases: Phrases,
+    store: SQLiteStore,
+) -> None:
+    """The crash falls between the dialog's commit and the ledger's: the reply is shown again
+    from the stored turn, and the answer is not taken a second time."""
+    user = User(api, 35)
+    crashing = make_bot(api, manager, phrases, store)
+    async with polling(crashing):
+        await user.say("/start")
+        await user.say("4")
+
+        async def power_cut(update_id: int | None, batch: Any) -> None:
+            raise RuntimeError("the process died here")
+
+        crashing.sender.commit = power_cut  # type: ignore[method-assign]
+        api.push_text(35, "Animal quiz")
+        await _until_async(lambda: _answers(manager, 35), {"quiz_title": "Animal quiz"})
+    fresh = DialogManager(jobs=catalog, phrases=phrases, store=store, default_language="en")
+    async with polling(make_bot(api, fresh, phrases, store)):
+        reply = await api.wait_for(
+            lambda s: "What should the quiz be about?" in (s.plain_text or ""), chat_id=35
+        )
+        assert reply.buttons
+        await user.press("1. animals")
+    session = await fresh.session("telegram:35")
+    assert session is not None and session.answers["quiz_title"] == "Animal quiz"
+    assert session.answers["topic"] == "animals"
+    assert sum("What should the quiz be about?" in t for t in _texts(api, 35)) == 1
+
+
+async def _answers(manager: DialogManager, chat_id: int) -> dict[str, Any]:
+    session = await manager.session(f"telegram:{chat_id}")
+    return session.answers if session is not None else {}
+
+
+async def _until_async(get: Callable[[], Any], expected: Any) -> None:
+    deadline = time.monotonic() + 20
+    while await get() != expected:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
