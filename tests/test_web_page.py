@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocket, expect
 
 from assistant.answers import check_answers
 from assistant.dialog import DialogManager
-from assistant.events import Turn
+from assistant.events import Progress, Reply, ReplyKind, SessionState, Turn
 from assistant.speech.audio import silence, write_wav
 from assistant.store import SQLiteStore
 from generators.browser import BrowserChecker, BrowserSession
@@ -605,3 +605,166 @@ async def test_a_job_is_made_by_voice_through_the_page(server: WebServer, tmp_pa
         "question_count": 3,
         "show_answer": True,
     }
+
+
+# The browser's microphone, replaced before the page loads: counts requests, and refuses them
+# the way a user's "Block" does (or, with ``__micWorks``, gives a silent stream).
+MICROPHONE_JS = """window.__mic = 0;
+navigator.mediaDevices.getUserMedia = async () => {
+  window.__mic += 1;
+  if (!window.__micWorks) throw new DOMException("Permission denied by system", "NotAllowedError");
+  const context = new AudioContext();
+  return context.createMediaStreamDestination().stream;
+};"""
+
+
+async def with_init_script(page: Page, script: str) -> None:
+    """Run ``script`` before the page's own, from the next load on (and reload now)."""
+    await page.add_init_script(script)
+    await page.reload()
+
+
+async def test_the_microphone_is_asked_for_only_with_a_recogniser_and_refusals_are_explained(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    phrases = server.services.phrases
+    async with browser.open(server.page_url(lang="ja")) as session:
+        page = session.page
+        await with_init_script(page, MICROPHONE_JS)
+        await wait_state(page, "choose_job")
+        # No Japanese recogniser on this server: the page says so and never asks the browser.
+        assert server.services.web_channel().recognizer_for("ja") is None
+        await tab_to(page, "talk")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#info")).to_contain_text(
+            phrases.say("ja", "web.no_recognizer"), timeout=WAIT_MS
+        )
+        assert await page.evaluate("() => window.__mic") == 0
+        # English has one (PocketSphinx): now the browser is asked, and the user has blocked it.
+        await tab_to(page, "language", backwards=True)
+        await page.keyboard.press("Enter")
+        await expect(page.locator("html")).to_have_attribute("lang", "en", timeout=WAIT_MS)
+        await tab_to(page, "talk")
+        await page.keyboard.press("Enter")
+        alert = page.locator("#alert")
+        await expect(alert).to_have_text(phrases.say("en", "web.mic_denied"), timeout=WAIT_MS)
+        assert await page.evaluate("() => window.__mic") == 1
+        await expect(page.locator("#talk")).to_have_attribute("aria-pressed", "false")
+        await expect(page.locator("#talk")).to_have_text("Talk")
+        assert_quiet(session)
+
+
+async def test_hands_free_listening_comes_back_after_a_reload(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await with_init_script(page, "window.__micWorks = true;\n" + MICROPHONE_JS)
+        await wait_state(page, "choose_job")
+        await tab_to(page, "settings-toggle", backwards=True)
+        await page.keyboard.press("Enter")
+        await tab_to(page, "pref-hands-free")
+        await page.keyboard.press("Space")
+        talk = page.locator("#talk")
+        await expect(talk).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+        await page.reload()
+        await wait_state(page, "choose_job")
+        await expect(talk).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+        await expect(talk).to_have_text("Stop listening")
+        assert await page.evaluate("() => window.__mic") == 1, "asked again by the new page"
+        assert_quiet(session)
+
+
+# Every spoken reply the page plays: when it started, ended or was paused.
+PLAYS_JS = """window.__plays = [];
+const play = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () {
+  const record = { start: performance.now(), end: null, paused: null };
+  window.__plays.push(record);
+  window.__audio = [...(window.__audio || []), this];
+  this.addEventListener("ended", () => { record.end = performance.now(); });
+  this.addEventListener("pause", () => { if (record.end === null) record.paused = performance.now(); });
+  return play.call(this);
+};"""
+
+
+async def test_spoken_replies_play_one_at_a_time_and_stop_silences_them(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        spoken: list[str] = []  # speech messages the page received
+
+        def on_socket(socket: WebSocket) -> None:
+            def on_frame(frame: str | bytes) -> None:
+                if isinstance(frame, str) and frame.startswith('{"type": "speech"'):
+                    spoken.append(frame)
+
+            socket.on("framereceived", on_frame)
+
+        page.on("websocket", on_socket)
+        await with_init_script(page, PLAYS_JS)
+        await wait_state(page, "choose_job")
+        await type_answer(page, "4")  # a short question to hear again and again
+        await wait_state(page, "ask")
+        await tab_to(page, "settings-toggle", backwards=True)
+        await page.keyboard.press("Enter")
+        await tab_to(page, "pref-voice")
+        await page.keyboard.press("Space")
+        await wait_preference(server, await session_key(session), "voice", True)
+        # Two answers in quick succession: the second reply waits for the first to finish.
+        await type_answer(page, "repeat")
+        await type_answer(page, "repeat")
+        await page.wait_for_function(
+            "() => window.__plays.length === 2 && window.__plays[1].end !== null",
+            timeout=DELIVERY_MS,
+        )
+        first, second = await page.evaluate("() => window.__plays")
+        # (The page starts the next one in the same "ended" event the test records after it.)
+        assert first["end"] is not None and second["start"] >= first["end"] - 50, (first, second)
+        # Two more, then Escape while the first plays: silence now, the other never starts.
+        await type_answer(page, "repeat")
+        await type_answer(page, "repeat")
+        await page.wait_for_function("() => window.__plays.length === 3", timeout=WAIT_MS)
+        for _ in range(100):  # both replies are here: one playing, one waiting its turn
+            if len(spoken) == 4:
+                break
+            await asyncio.sleep(0.05)
+        assert len(spoken) == 4, len(spoken)
+        assert len(await page.evaluate("() => window.__plays")) == 3
+        await expect(page.locator("#stop-speech")).to_be_visible()
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#stop-speech")).to_be_hidden()
+        await page.wait_for_timeout(3000)  # the second reply has arrived by now
+        plays = await page.evaluate("() => window.__plays")
+        assert len(plays) == 3 and plays[2]["end"] is None, plays
+        assert await page.evaluate("() => window.__audio[2].paused && !window.__audio[2].ended")
+        assert_quiet(session)
+
+
+async def test_progress_with_a_fraction_fills_the_bar(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        key = await session_key(session)
+        progress = page.locator("#progress")
+
+        def step(fraction: float | None) -> Reply:
+            return Reply(
+                kind=ReplyKind.PROGRESS,
+                text="Writing the page…",
+                speech="",
+                language="en",
+                state=SessionState.GENERATING,
+                progress=Progress("writing", fraction),
+            )
+
+        await server.channel.hub.publish(key, [step(None)])
+        await expect(progress).to_be_visible(timeout=WAIT_MS)
+        assert await progress.evaluate("(el) => el.matches(':indeterminate')")
+        await server.channel.hub.publish(key, [step(0.4)])
+        await expect(progress).to_have_js_property("value", 0.4, timeout=WAIT_MS)
+        assert not await progress.evaluate("(el) => el.matches(':indeterminate')")
+        assert_quiet(session)
