@@ -65,6 +65,7 @@ class GenerationQueue:
         self.progress_interval = progress_interval
         self._wake = asyncio.Event()
         self._told: set[asyncio.Task[object]] = set()
+        self._last_told: dict[int | None, asyncio.Task[object]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -128,8 +129,10 @@ class GenerationQueue:
             raise
         except Exception as err:
             await self._record_failure(request, err)
+            await self._progress_told(request)
             await self.on_failed(request)
             return
+        await self._progress_told(request)
         if await self.store.finish(request.id, artifact):
             await self.on_delivered(request, artifact)
         else:
@@ -172,11 +175,37 @@ class GenerationQueue:
             ):
                 return
             told[stage] = (now, fraction)
-            task = asyncio.get_running_loop().create_task(callback(request, stage, fraction))
+            previous = self._last_told.get(request.id)
+            task = asyncio.get_running_loop().create_task(
+                self._tell(previous, request, stage, fraction, callback)
+            )
+            self._last_told[request.id] = task
             self._told.add(task)
             task.add_done_callback(self._told.discard)
 
         return progress
+
+    @staticmethod
+    async def _tell(
+        previous: asyncio.Task[object] | None,
+        request: GenerationRequest,
+        stage: str,
+        fraction: float | None,
+        callback: ProgressCallback,
+    ) -> object:
+        """One progress message, sent only after the one before it: tasks alone would let a
+        late percentage overtake "checking"."""
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await previous
+        return await callback(request, stage, fraction)
+
+    async def _progress_told(self, request: GenerationRequest) -> None:
+        """Wait for this request's progress messages, so the delivery is always the last word."""
+        last = self._last_told.pop(request.id, None)
+        if last is not None:
+            with contextlib.suppress(Exception):
+                await last
 
     async def _build(self, request: GenerationRequest) -> Artifact:
         job = self.jobs.jobs.get(request.job_id)
