@@ -697,3 +697,33 @@ async def _until_async(get: Callable[[], Any], expected: Any) -> None:
     while await get() != expected:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
+
+
+# -- a message Telegram delivered although its reply was lost ---------------------------------
+
+
+@pytest.mark.parametrize("delivered", [True, False])
+async def test_a_timed_out_message_is_looked_for_before_it_is_sent_again(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+    delivered: bool,
+) -> None:
+    """Telegram took the message but the answer never came (``deliver=True``), or the call
+    was dropped: either way the user sees the question once, with its buttons."""
+    outbox = Outbox(interval=1.0, first_backoff=0.2, settle=1.5)
+    bot = make_bot(api, manager, phrases, store, outbox=outbox, request_timeout=1.0)
+    async with polling(bot):
+        user = User(api, 36)
+        await user.say("/start")
+        await user.press("4. Quiz game")
+        api.fail_next("sendMessage", delay=2.0, deliver=delivered, chat_id=36)
+        topic = await user.say("Animal quiz")
+        assert "What should the quiz be about?" in topic.plain_text
+        assert topic.buttons
+        reply = await user.press("1. animals")  # its buttons work: the flow goes on
+        assert "How many questions?" in reply.plain_text
+    assert sum("What should the quiz be about?" in t for t in _texts(api, 36)) == 1
+    assert outbox.found_by_probe == (1 if delivered else 0)
+    assert outbox.retries == (0 if delivered else 1)
