@@ -371,9 +371,18 @@ async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
         after = len(api.sent)
         api.push_text(16, "4")
         voice = await api.wait_for(method="sendVoice", chat_id=16, after=after, timeout=30)
+        off = await user.say("/voice")  # the same command again turns it off
+        assert off.plain_text == "I will reply with text only."
+        after = len(api.sent)
+        await user.say("Animal quiz")
+        await asyncio.sleep(2.5)  # a voice note would follow the text within a second or two
+        assert not [s for s in api.sent[after:] if s.method == "sendVoice"]
     name, data = voice.files["voice"]
     samples, rate = soundfile.read(io.BytesIO(data))
     assert rate == 16000 and len(samples) / rate > 1.0
+    # Telegram shows the length on the note before it is played: it is sent with it.
+    assert abs(int(voice.params["duration"]) - len(samples) / rate) <= 1
+    assert voice.result["voice"]["duration"] == int(voice.params["duration"])
 
 
 async def test_the_webhook_route_takes_updates_with_the_secret_only(
@@ -727,3 +736,58 @@ async def test_a_timed_out_message_is_looked_for_before_it_is_sent_again(
     assert sum("What should the quiz be about?" in t for t in _texts(api, 36)) == 1
     assert outbox.found_by_probe == (1 if delivered else 0)
     assert outbox.retries == (0 if delivered else 1)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def test_help_cancel_and_lang_do_what_the_menu_says(
+    api: FakeBotApi, running: TelegramChannel, manager: DialogManager
+) -> None:
+    user = User(api, 37)
+    await user.say("/start")
+    help_menu = await user.say("/help")
+    assert "Say the number of what you want to make" in help_menu.plain_text
+    await user.press("4. Quiz game")
+    await user.say("Animal quiz")
+    cancelled = await user.say("/cancel")
+    assert "OK, I cancelled that and cleared the answers." in cancelled.plain_text
+    session = await manager.session("telegram:37")
+    assert session is not None and session.answers == {}
+    japanese = await user.say("/lang")
+    assert "これから日本語で話します。" in japanese.plain_text
+    assert japanese.buttons  # the question again, in Japanese, with its buttons
+    english = await user.say("/lang en")
+    assert "I will speak English now." in english.plain_text
+    session = await manager.session("telegram:37")
+    assert session is not None and session.language == "en"
+
+
+async def test_a_zip_too_big_for_telegram_comes_as_links_with_the_reason(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+    queue: GenerationQueue,
+) -> None:
+    await queue.start()
+    try:
+        async with polling(make_bot(api, manager, phrases, store, max_document=100)):
+            user = User(api, 38)
+            await user.say("/start")
+            await user.press("4. Quiz game")
+            for text in ("Animal quiz", "1", "5"):
+                await user.say(text)
+            await user.press("1. yes")
+            after = len(api.sent)
+            api.press(38, "Yes, make it")
+            reason = await api.wait_for(
+                lambda s: "too large to send here" in (s.plain_text or ""), chat_id=38, timeout=30
+            )
+            await api.wait_for(method="sendPhoto", chat_id=38, after=after, timeout=30)
+    finally:
+        await queue.stop()
+    assert reason.plain_text == "The zip is too large to send here; please use the download link."
+    delivery = next(s for s in api.sent[after:] if "Download (zip): http" in (s.plain_text or ""))
+    assert api.sent.index(delivery) < api.sent.index(reason)  # the link comes first
+    assert not [s for s in api.sent[after:] if s.method == "sendDocument"]
