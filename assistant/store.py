@@ -391,6 +391,22 @@ class SQLiteStore:
 
         return await self._run(record)
 
+    async def revisions(self, keys: list[str]) -> dict[str, int]:
+        """The stored revision of each of ``keys`` that exists, in one read (change polling)."""
+
+        def read() -> dict[str, int]:
+            found: dict[str, int] = {}
+            for start in range(0, len(keys), 500):  # under SQLite's variable limit
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                rows = self.db.execute(
+                    f"SELECT key, revision FROM sessions WHERE key IN ({marks})", part
+                ).fetchall()
+                found.update({str(key): int(revision) for key, revision in rows})
+            return found
+
+        return await self._run(read)
+
     async def last_replies(self, key: str) -> list[dict[str, Any]]:
         """The replies of the session's latest turn that said something, as stored."""
 

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,6 +226,35 @@ async def test_a_flood_of_stray_audio_is_answered_each_time_then_closed_with_the
     assert (after.state, after.index, after.answers) == (before.state, before.index, before.answers)
     again, _ = await open_page(client, session=summary["key"])
     assert (await again.say("Animal quiz"))[-1]["question_id"] == "topic"
+
+
+async def test_a_page_follows_its_session_when_another_process_moves_it_on(
+    client: TestClient, catalog: JobCatalog, phrases: Phrases, tmp_path: Path
+) -> None:
+    """``assistant console --resume`` (or Telegram, or another server) is another process:
+    its own store on the same database file, its own dialog manager. The open page shows
+    its answer and the next question, once, without reloading."""
+    page, summary = await open_page(client, language="en")
+    await page.say("4")
+    elsewhere = SQLiteStore(tmp_path / "assistant.db")
+    await elsewhere.open()
+    try:
+        console = DialogManager(jobs=catalog, phrases=phrases, store=elsewhere)
+        await console.handle(
+            Turn(session_key=summary["key"], text="Animal quiz", channel="console")
+        )
+        shown = await page.next("session")
+        assert shown["state"] == "ask"
+        replies = await page.replies()
+        assert replies[-1]["question_id"] == "topic"
+        # The page answers the next question itself; its own turn is not shown twice.
+        assert (await page.say("2"))[-1]["question_id"] == "question_count"
+        await asyncio.sleep(1.5)  # past a poll
+        await page.send(type="ping")
+        await page.next("pong")
+        assert [m["type"] for m in page.seen].count("replies") == 4, page.seen
+    finally:
+        await elsewhere.close()
 
 
 async def test_saying_stop_tells_every_page_of_the_session_to_stop_speaking(

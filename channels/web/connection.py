@@ -211,11 +211,13 @@ class WebConnection:
         self._leave()
         self.key = key
         self.channel.hub.join(key, self)
-        replies = await self.channel.manager.resume(key, CHANNEL, language)
-        session = await self.channel.manager.session(key)
-        if session is not None:
-            self.language = session.language
-            await self.send_json(self.channel.summary(session))
+        with self.channel.hub.writing(key):
+            replies = await self.channel.manager.resume(key, CHANNEL, language)
+            session = await self.channel.manager.session(key)
+            if session is not None:
+                self.language = session.language
+                self.channel.hub.note(session)
+                await self.send_json(self.channel.summary(session))
         spoken = await self.channel.speak(key, replies)
         await self.send_replies(replies, spoken=spoken)
 
@@ -228,6 +230,11 @@ class WebConnection:
 
     async def _turn(self, turn: Turn) -> None:
         assert self.key is not None
+        with self.channel.hub.writing(self.key):
+            await self._apply(turn)
+
+    async def _apply(self, turn: Turn) -> None:
+        assert self.key is not None
         started = time.perf_counter()
         replies = await self.channel.manager.handle(turn)
         language = self.language
@@ -237,10 +244,12 @@ class WebConnection:
             await self.channel.hub.broadcast(self.key, {"type": "stop_speech"})
         await self.channel.hub.publish(self.key, replies)
         self.channel.turn_times.append(time.perf_counter() - started)
+        session = await self.channel.manager.session(self.key)
+        if session is None:
+            return
+        self.channel.hub.note(session)  # shown already: the change poller need not show it
         if self.language != language:  # the page's own labels follow the session's language
-            session = await self.channel.manager.session(self.key)
-            if session is not None:
-                await self.channel.hub.broadcast(self.key, self.channel.summary(session))
+            await self.channel.hub.broadcast(self.key, self.channel.summary(session))
 
     def _is_stop(self, reply: Reply) -> bool:
         """The dialog's answer to "stop" (said, typed or pressed): a silent "Stopped."."""
@@ -260,9 +269,11 @@ class WebConnection:
 
     async def _preferences(self, message: ClientMessage) -> None:
         assert self.key is not None
-        session = await self.channel.manager.update_preferences(
-            self.key, CHANNEL, message.get("values")
-        )
+        with self.channel.hub.writing(self.key):
+            session = await self.channel.manager.update_preferences(
+                self.key, CHANNEL, message.get("values")
+            )
+            self.channel.hub.note(session)
         if self.listening is not None and "silence" in message.get("values"):
             self.listening.segmenter.silence_seconds = session.preferences["silence"]
         await self.channel.hub.broadcast(self.key, self.channel.summary(session))

@@ -7,6 +7,12 @@ replies no turn asked for (delivery) both go through ``publish``.
 A kiosk screen shows a session that the kiosk channel drives, usually from another process
 (``assistant kiosk``). Nothing may assume one process owns the database, so a watcher polls
 the stored session's revision and, when it moves, shows the replies of the latest turn.
+
+A web page's session can move on elsewhere too (``assistant console --resume``, Telegram's
+``/resume``, another server process). One poller reads the revisions of every session with
+an open page in a single query; a revision this process did not write itself is shown on
+those pages like a kiosk change. Revisions written here are noted as they are written
+(``note``), so a page never sees its own turn twice.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 from assistant.dialog import DialogManager
@@ -44,6 +50,7 @@ class SessionHub:
         summarize: Callable[[Session], dict[str, Any]],
         speaker: Speaker | None = None,
         poll_interval: float = 0.3,
+        page_poll_interval: float = 1.0,
     ) -> None:
         self.manager = manager
         self.summarize = summarize
@@ -53,11 +60,17 @@ class SessionHub:
         self._watchers: dict[str, set[Subscriber]] = {}
         self._pollers: dict[str, asyncio.Task[None]] = {}
         self.speaker = speaker  # replies as audio for pages that want them read aloud
+        self.page_poll_interval = page_poll_interval
+        self._known: dict[str, int] = {}  # revision of each page's session as pages last saw it
+        self._page_poller: asyncio.Task[None] | None = None
+        self._writing: dict[str, int] = {}  # keys this process is changing right now
 
     # -- pages ------------------------------------------------------------------------------
 
     def join(self, key: str, page: Subscriber) -> None:
         self._pages.setdefault(key, set()).add(page)
+        if self._page_poller is None or self._page_poller.done():
+            self._page_poller = asyncio.create_task(self._poll_pages())
 
     def leave(self, key: str, page: Subscriber) -> None:
         pages = self._pages.get(key)
@@ -65,6 +78,56 @@ class SessionHub:
             pages.discard(page)
             if not pages:
                 del self._pages[key]
+                self._known.pop(key, None)
+
+    @contextlib.contextmanager
+    def writing(self, key: str) -> Iterator[None]:
+        """This process changes ``key`` now: the poller leaves it alone until ``note``."""
+        self._writing[key] = self._writing.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            self._writing[key] -= 1
+            if not self._writing[key]:
+                del self._writing[key]
+
+    def note(self, session: Session) -> None:
+        """This process wrote ``session`` and showed it: the poller has nothing to add."""
+        if session.key in self._pages:
+            self._known[session.key] = max(self._known.get(session.key, -1), session.revision)
+
+    async def _poll_pages(self) -> None:
+        while self._pages:
+            await asyncio.sleep(self.page_poll_interval)
+            try:
+                await self._refresh_pages()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a busy database must not end the pages' updates
+                _LOGGER.exception("could not read the revisions of open web sessions")
+
+    async def _refresh_pages(self) -> None:
+        keys = [key for key in self._pages if key in self._known]
+        if not keys:
+            return
+        # ``revisions`` is the SQLite store's one-query read; a store without it is not polled.
+        read = getattr(self.manager.store, "revisions", None)
+        if read is None:
+            return
+        revisions: dict[str, int] = await read(keys)
+        for key, revision in revisions.items():
+            if key in self._writing or revision <= self._known.get(key, revision):
+                continue
+            session = await self.manager.session(key)
+            if session is None or key not in self._pages or key in self._writing:
+                continue
+            if session.revision <= self._known.get(key, -1):
+                continue
+            self._known[key] = session.revision
+            replies = await self.manager.last_replies(key)
+            _LOGGER.info("session %s moved on elsewhere (revision %d)", key, session.revision)
+            await self.broadcast(key, self.summarize(session))
+            await self.publish(key, replies)
 
     def pages(self, key: str) -> int:
         """How many pages show ``key`` (for tests and metrics)."""
@@ -88,7 +151,12 @@ class SessionHub:
 
     async def on_unsolicited(self, key: str, replies: list[Reply]) -> None:
         """The dialog manager's listener for the web channel (delivery, failures)."""
-        await self.publish(key, replies)
+        with self.writing(key):
+            await self.publish(key, replies)
+            if key in self._pages:
+                session = await self.manager.session(key)
+                if session is not None:
+                    self.note(session)
 
     # -- kiosk screens ----------------------------------------------------------------------
 
@@ -138,6 +206,11 @@ class SessionHub:
 
     async def close(self) -> None:
         """Stop every poller (the server is shutting down)."""
+        if self._page_poller is not None:
+            self._page_poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._page_poller
+            self._page_poller = None
         for task in self._pollers.values():
             task.cancel()
         for task in list(self._pollers.values()):
