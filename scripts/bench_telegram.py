@@ -2,9 +2,13 @@
 
 N chats (default 100) each walk the quiz job by typing, at once, each user taking a second
 to read a reply before answering (``--think 0`` answers at once, and then most of a turn is
-the wait for Telegram's limit). The latency of a turn is from
-the bot receiving the update to the reply being sent (measured by the bot), which includes
-waiting for Telegram's one-message-a-second-per-chat limit when a chat is quick.
+the wait for Telegram's limit), and then wait for what they asked for: the artifact is
+generated (templates, no browser check) and delivered as the zip and the QR code photo.
+
+The latency of a turn is from the moment its update came back from ``getUpdates`` to
+Telegram confirming the reply (measured by the bot): it includes writing the update and the
+reply to the ledger, and waiting for Telegram's one-message-a-second-per-chat limit when a
+chat is quick. Throughput counts whole jobs, from the first message to the photo.
 """
 
 from __future__ import annotations
@@ -25,46 +29,69 @@ from assistant.config import PROJECT_ROOT  # noqa: E402
 from assistant.dialog import DialogManager  # noqa: E402
 from assistant.i18n import load_phrases  # noqa: E402
 from assistant.jobs import load_jobs  # noqa: E402
+from assistant.queue import GenerationQueue  # noqa: E402
 from assistant.store import SQLiteStore  # noqa: E402
 from channels.telegram.bot import TelegramChannel  # noqa: E402
+from generators.registry import build_generators  # noqa: E402
+from generators.template import TemplateRenderer  # noqa: E402
 from tests.telegram_server import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:BENCH"
-SCRIPT = ["/start", "4", "Animal quiz", "1", "5", "yes"]  # up to the read-back
+SCRIPT = ["/start", "4", "Animal quiz", "1", "5", "yes"]  # up to the read-back; then "yes"
 
 
-async def _chat(api: FakeBotApi, chat_id: int, think: float) -> None:
+async def _chat(api: FakeBotApi, chat_id: int, think: float) -> float:
+    """One user's whole job; returns seconds from "yes" to the QR code photo."""
     for text in SCRIPT:
         after = len(api.sent)
         api.push_text(chat_id, text)
-        await api.wait_for(method="sendMessage", chat_id=chat_id, after=after, timeout=120)
+        await api.wait_for(method="sendMessage", chat_id=chat_id, after=after, timeout=300)
         await asyncio.sleep(think)  # a person reads the reply before answering
+    confirmed = time.perf_counter()
+    after = len(api.sent)
+    api.push_text(chat_id, "yes")
+    await api.wait_for(method="sendDocument", chat_id=chat_id, after=after, timeout=300)
+    await api.wait_for(method="sendPhoto", chat_id=chat_id, after=after, timeout=300)
+    return time.perf_counter() - confirmed
 
 
 async def run(chats: int, folder: Path, think: float) -> dict[str, float]:
     store = SQLiteStore(folder / "bench.db")
     await store.open()
+    jobs = load_jobs(PROJECT_ROOT / "dialogs" / "jobs")
     manager = DialogManager(
-        jobs=load_jobs(PROJECT_ROOT / "dialogs" / "jobs"),
+        jobs=jobs,
         phrases=load_phrases(PROJECT_ROOT / "dialogs" / "locales"),
         store=store,
         default_language="en",
     )
+    queue = GenerationQueue(
+        store=store,
+        jobs=jobs,
+        generators=build_generators(TemplateRenderer(), None),
+        artifacts_dir=folder / "artifacts",
+        on_delivered=manager.deliver,
+        on_failed=manager.generation_failed,
+        on_progress=manager.progress,
+    )
+    manager.on_enqueue = queue.wake
+    await queue.start()
     async with FakeBotApi(token=TOKEN) as api:
         bot = TelegramChannel(
             manager, manager.writer.phrases, store, token=TOKEN, api_url=api.base_url
         )
         task = asyncio.create_task(bot.run_polling(polling_timeout=1))
         try:
-            await _chat(api, 1, think)  # warm-up: imports, first queries
+            await _chat(api, 1, think)  # warm-up: imports, first queries, first artifact
             bot.turn_times.clear()
             started = time.perf_counter()
-            await asyncio.gather(*(_chat(api, 1000 + n, think) for n in range(chats)))
+            deliveries = await asyncio.gather(*(_chat(api, 1000 + n, think) for n in range(chats)))
             elapsed = time.perf_counter() - started
         finally:
             await bot.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await queue.stop()
     await store.close()
     times = bot.turn_times
     return {
@@ -72,6 +99,9 @@ async def run(chats: int, folder: Path, think: float) -> dict[str, float]:
         "p50": statistics.median(times) * 1000,
         "p99": statistics.quantiles(times, n=100, method="inclusive")[98] * 1000,
         "throughput": len(times) / elapsed,
+        "jobs_per_minute": chats / elapsed * 60,
+        "delivery_p50": statistics.median(deliveries),
+        "delivery_max": max(deliveries),
         "elapsed": elapsed,
     }
 
@@ -90,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"telegram_update_to_reply_p99_{n}_chats: {figures['p99']:.1f} ms")
     print(f"telegram_turns_per_second_{n}_chats: {figures['throughput']:.1f} turns/s")
     print(f"telegram_turns_{n}_chats: {figures['turns']:.0f}")
+    print(f"telegram_jobs_per_minute_{n}_chats: {figures['jobs_per_minute']:.1f} (to the photo)")
+    print(f"telegram_yes_to_photo_p50_{n}_chats: {figures['delivery_p50']:.1f} s")
+    print(f"telegram_yes_to_photo_max_{n}_chats: {figures['delivery_max']:.1f} s")
+    print(f"telegram_elapsed_{n}_chats: {figures['elapsed']:.1f} s")
 
 
 if __name__ == "__main__":

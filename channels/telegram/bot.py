@@ -476,8 +476,15 @@ class TelegramChannel:
         if last.state not in (SessionState.GENERATING, SessionState.DELIVERED):
             self._finish_progress(chat_id, chat, last.language, out)
         first = out.first_text
-        if received is not None and first is not None and first not in out.hooks:
-            out.hooks[first] = lambda _: self.turn_times.append(time.perf_counter() - received)
+        if received is not None and first is not None:
+            also = out.hooks.get(first)
+
+            def measured(message: Any) -> None:
+                self.turn_times.append(time.perf_counter() - received)
+                if also is not None:
+                    also(message)
+
+            out.hooks[first] = measured
         if session is not None and session.preferences.get("voice") and self.synthesize:
             text = " ".join(r.speech for r in replies if r.speech)
             if text:
