@@ -254,12 +254,12 @@ def _device(value: str | None) -> int | str | None:
     return int(value) if value is not None and value.isdigit() else value
 
 
-async def _say(args: argparse.Namespace) -> int:
+async def _say(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.speech.audio import write_wav
     from assistant.speech.devices import Speaker
     from assistant.voice import build_voice
 
-    voice = build_voice()
+    voice = build_voice(settings)
     pcm = await asyncio.to_thread(voice.synthesis.synthesize, args.text, args.lang)
     if args.out:
         write_wav(args.out, pcm)
@@ -273,12 +273,12 @@ async def _say(args: argparse.Namespace) -> int:
     return 0
 
 
-def _transcribe(args: argparse.Namespace) -> int:
+def _transcribe(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.speech.audio import read_wav
     from assistant.speech.recognition import recognize
     from assistant.voice import build_voice
 
-    voice = build_voice()
+    voice = build_voice(settings)
     recognizer = voice.recognizer_for(args.lang)
     if recognizer is None:
         print(f"error: no recogniser for {args.lang}: run scripts/fetch-models", file=sys.stderr)
@@ -296,7 +296,7 @@ async def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.voice import build_voice
     from channels.kiosk import KioskChannel
 
-    voice = build_voice()
+    voice = build_voice(settings)
     services = Services.build(settings)
     await services.start()
     speaker = Speaker(_device(args.output_device))
@@ -307,7 +307,8 @@ async def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
                 services.manager, source=microphone, sink=speaker,
                 recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
                 session_key=f"kiosk:{args.session}", language=args.lang,
-                stop_when_ended=args.exit_when_done,
+                stop_when_ended=args.exit_when_done, reprompt_after=settings.kiosk_reprompt_s,
+                pause_after=settings.kiosk_pause_s,
             )  # fmt: skip
             print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
             await kiosk.run()
@@ -362,9 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_findings(findings))
             return exit_code(findings)
         if command == "say":
-            return asyncio.run(_say(args))
+            return asyncio.run(_say(settings, args))
         if command == "transcribe":
-            return _transcribe(args)
+            return _transcribe(settings, args)
         if command == "kb":
             return run_kb(
                 settings,

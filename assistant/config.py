@@ -49,6 +49,12 @@ class Settings:
     llm_num_ctx: int = 4096
     llm_temperature: float = 0.7
     llm_timeout_s: float = 60.0
+    models_dir: Path = PROJECT_ROOT / "models"  # speech models (scripts/fetch-models)
+    voices_dir: Path = PROJECT_ROOT / "voices"  # voices/profiles.yaml and extra voice files
+    stt_engine_ja: str = "auto"  # which recogniser serves Japanese speech
+    stt_engine_en: str = "auto"  # which recogniser serves English speech
+    kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again
+    kiosk_pause_s: float = 120.0  # silence before the kiosk pauses the session
 
     @property
     def jobs_dir(self) -> Path:
@@ -196,6 +202,13 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "llm_num_ctx": _integer(512, 131072),
     "llm_temperature": _number(0.0, 2.0, "a temperature"),
     "llm_timeout_s": _number(1.0, 600.0, "seconds"),
+    "models_dir": _path,
+    "voices_dir": _path,
+    # PocketSphinx ships only an English model; "none" turns listening off for a language.
+    "stt_engine_ja": _choice("auto", "vosk", "none"),
+    "stt_engine_en": _choice("auto", "vosk", "pocketsphinx", "none"),
+    "kiosk_reprompt_s": _number(5.0, 600.0, "seconds"),
+    "kiosk_pause_s": _number(10.0, 3600.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"
@@ -242,4 +255,10 @@ def load_settings(
             values[key] = value
             labels[key] = key
     converted = {key: _CONVERTERS[key](labels[key], value) for key, value in values.items()}
-    return replace(Settings(), **converted)
+    settings = replace(Settings(), **converted)
+    if settings.kiosk_pause_s <= settings.kiosk_reprompt_s:
+        raise ConfigError(
+            f"kiosk_pause_s ({settings.kiosk_pause_s:g}) must be longer than kiosk_reprompt_s "
+            f"({settings.kiosk_reprompt_s:g}): the kiosk offers the question again before it pauses"
+        )
+    return settings

@@ -56,11 +56,11 @@ def _has_module(name: str) -> bool:
 
 
 def _models_dir(settings: Settings) -> Path:
-    return Path(getattr(settings, "models_dir", None) or PROJECT_ROOT / "models")
+    return Path(settings.models_dir)
 
 
 def _voices_dir(settings: Settings) -> Path:
-    return Path(getattr(settings, "voices_dir", None) or PROJECT_ROOT / "voices")
+    return Path(settings.voices_dir)
 
 
 # -- the probes -----------------------------------------------------------------------------
@@ -74,11 +74,17 @@ def check_speech_to_text(settings: Settings) -> list[Finding]:
     vosk_ready = _has_module("vosk")
     findings = []
     for language in LANGUAGES:
-        folder = models.get(language)
+        engine = getattr(settings, f"stt_engine_{language}", "auto")
+        if engine == "none":
+            findings.append(
+                Finding("stt", language, True, f"turned off (stt_engine_{language} = none)")
+            )
+            continue
+        folder = models.get(language) if engine in ("auto", "vosk") else None
         if folder is not None and vosk_ready:
             findings.append(Finding("stt", language, True, f"vosk ({_shown(folder)})"))
             continue
-        if language == "en" and _pocketsphinx_model() is not None:
+        if language == "en" and engine != "vosk" and _pocketsphinx_model() is not None:
             findings.append(Finding("stt", language, True, "pocketsphinx (model in its package)"))
             continue
         if folder is not None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
-from assistant.config import PROJECT_ROOT
+from assistant.config import PROJECT_ROOT, Settings
 from assistant.ports import SpeechToText
 from assistant.speech.synthesis import SpeechSynthesis, default_synthesis
 from assistant.speech.vad import WebRtcVad
@@ -35,15 +34,29 @@ class VoiceKit:
         return next((r for r in self.recognizers if r.supports(language)), None)
 
 
-def build_voice(models_dir: Path = MODELS_DIR, voices_dir: Path = VOICES_DIR) -> VoiceKit:
-    """Everything installed, Vosk first, PocketSphinx as the English fallback."""
+def build_voice(settings: Settings | None = None) -> VoiceKit:
+    """Everything installed, Vosk first, PocketSphinx as the English fallback, as ``settings``
+    (models_dir, voices_dir, stt_engine_ja, stt_engine_en) say."""
     from assistant.speech.models import installed_vosk_models
     from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer
     from assistant.speech.vosk_stt import VoskRecognizer
 
+    settings = settings or Settings()
+    choice = {"ja": settings.stt_engine_ja, "en": settings.stt_engine_en}
+    models = {
+        language: folder
+        for language, folder in installed_vosk_models(settings.models_dir).items()
+        if choice.get(language, "auto") in ("auto", "vosk")
+    }
     recognizers: list[SpeechToText] = []
-    models = installed_vosk_models(models_dir)
     if models:
         recognizers.append(VoskRecognizer(models))
-    recognizers.append(PocketSphinxRecognizer())
-    return VoiceKit(recognizers, default_synthesis(voices_dir), WebRtcVad())
+    if choice["en"] in ("auto", "pocketsphinx"):
+        recognizers.append(PocketSphinxRecognizer())
+    for language, engine in choice.items():
+        if engine == "vosk" and language not in models:
+            _LOGGER.warning(
+                "stt_engine_%s = vosk, but no Vosk model for %s is in %s: run scripts/fetch-models",
+                language, language, settings.models_dir,
+            )  # fmt: skip
+    return VoiceKit(recognizers, default_synthesis(settings.voices_dir), WebRtcVad())

