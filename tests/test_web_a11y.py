@@ -219,17 +219,30 @@ async def test_nothing_scrolls_sideways_when_zoomed_or_with_large_text(
     assert not wide, wide
 
 
+KIOSK_SCRIPTS = {
+    "ja": (
+        ("こんにちは", "クイズ", "どうぶつクイズ"),
+        "テーマ",
+        ("どうぶつ", "スキップ", "はい", "はい"),
+    ),
+    "en": (("hello", "quiz game", "Animal fun"), "about?", ("animals", "skip", "yes", "yes")),
+}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
 async def test_the_kiosk_screen_passes_axe_in_both_themes(
-    browser: BrowserChecker, server: WebServer
+    browser: BrowserChecker, server: WebServer, language: str
 ) -> None:
     """The kiosk screen is read, not operated, but must still be readable by everyone: the
     same rules at a question with choices and after delivery, in the kiosk session's theme."""
     manager = server.services.manager
-    key = "kiosk:local"
+    kiosk = f"screen-{language}"
+    key = f"kiosk:{kiosk}"
     found: dict[str, list[dict[str, Any]]] = {}
+    before, topic, after = KIOSK_SCRIPTS[language]
 
     async def say(text: str) -> None:
-        await manager.handle(Turn(session_key=key, text=text, language="ja", channel="kiosk"))
+        await manager.handle(Turn(session_key=key, text=text, language=language, channel="kiosk"))
 
     async def audit(step: str) -> None:
         for theme in THEMES:
@@ -237,13 +250,14 @@ async def test_the_kiosk_screen_passes_axe_in_both_themes(
             await expect(page.locator("html")).to_have_attribute("data-theme", theme)
             found[f"kiosk {step}/{theme}"] = (await axe_audit(page, TAGS)).violations
 
-    async with browser.open(server.page_url(kiosk="1"), bypass_csp=True) as session:
+    url = server.page_url(kiosk=kiosk, lang=language)
+    async with browser.open(url, bypass_csp=True) as session:
         page = session.page
-        for text in ("こんにちは", "クイズ", "どうぶつクイズ"):
+        for text in before:
             await say(text)
-        await wait_question(page, "テーマ")
+        await wait_question(page, topic)
         await audit("question")
-        for text in ("どうぶつ", "スキップ", "はい", "はい"):
+        for text in after:
             await say(text)
         await wait_state(page, "delivered", DELIVERY_MS)
         await expect(page.locator("#qr")).to_be_visible()
@@ -251,3 +265,61 @@ async def test_the_kiosk_screen_passes_axe_in_both_themes(
         assert not session.console_errors, session.console_errors
     report = "\n".join(f"{where}:\n{describe_violations(v)}" for where, v in found.items() if v)
     assert not report, report
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+async def test_axe_finds_nothing_with_scanning_the_keyboard_errors_and_notices(
+    browser: BrowserChecker, server: WebServer, language: str
+) -> None:
+    """What the main walk does not show: settings closed, one-switch scanning on with its
+    highlight and big switch, the on-screen keyboard open on a text question, an error
+    (a wrong code) and a notice (no recogniser) at once."""
+    job = server.services.jobs.jobs["quiz_game"]
+    found: dict[str, list[dict[str, Any]]] = {}
+    passed: set[str] = set()
+
+    async def audit(step: str) -> None:
+        for theme in THEMES:
+            await set_theme(page, theme)
+            await close_settings(page)
+            result = await axe_audit(page, TAGS)
+            found[f"{step}/{theme}"] = result.violations
+            passed.update(result.passes)
+
+    async def close_settings(page: Page) -> None:
+        if await page.locator("#settings").is_visible():
+            await page.locator("#settings-toggle").focus()
+            await page.keyboard.press("Enter")
+        await expect(page.locator("#settings")).to_be_hidden()
+
+    async with browser.open(server.page_url(lang=language), bypass_csp=True) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await audit("settings closed")
+        await press_choice(page, job.id)
+        await wait_question(page, job.questions[0].prompt.get(language))
+        await set_theme(page, "default")
+        await page.locator("#pref-scan").focus()
+        await page.keyboard.press("Space")
+        await close_settings(page)
+        await expect(page.locator("#switch")).to_be_visible()
+        await expect(page.locator("#keyboard")).to_be_visible()  # a text question
+        await page.locator("#question").focus()
+        for _ in range(2):
+            await page.keyboard.press("Space")
+        await expect(page.locator(".kb-row.scan-focus")).to_have_count(1)
+        await audit("scanning with the keyboard")
+        await page.locator(".scan-focus").focus()  # the audit's theme changes moved focus
+        await page.keyboard.press("Enter")  # into the row: a key is highlighted
+        await expect(page.locator(".kb-key.scan-focus")).to_have_count(1)
+        await audit("scanning a row")
+        await page.locator("#continue-code").fill("ZZZZZZ")
+        await page.locator("#continue-code").press("Enter")
+        await expect(page.locator("#alert")).to_contain_text("ZZZZZZ", timeout=WAIT_MS)
+        await page.locator("#talk").click()
+        await expect(page.locator("#info")).not_to_be_empty(timeout=WAIT_MS)
+        await audit("error and notice")
+        assert not session.console_errors, session.console_errors
+    report = "\n".join(f"{where}:\n{describe_violations(v)}" for where, v in found.items() if v)
+    assert not report, report
+    assert {"color-contrast", "target-size", "button-name", "aria-allowed-attr"} <= passed, passed

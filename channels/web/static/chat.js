@@ -471,7 +471,8 @@
       if (e.key === " ") {
         e.preventDefault();
         if (!e.repeat) press();
-      } else if (e.key === "Enter" && scanIndex >= 0) {
+      } else if (e.key === "Enter" && scanIndex >= 0 && e.target.classList.contains("scan-focus")) {
+        // (Enter on something else the user moved to, by Tab or pointer, is that thing's own.)
         e.preventDefault();
         scanChoose();
       }
