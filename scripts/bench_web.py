@@ -6,6 +6,11 @@ answers at a steady overall rate, confirms, and waits for its delivery. A turn's
 from sending the answer to receiving its replies. The server runs on one core and this client
 on the other, so the client's own work does not slow the server. Memory is the server's RSS:
 before anyone connects, when everyone is connected, and at the end.
+
+Turns per second are counted over the turns' own window (first answer sent to last reply
+received), not the wait for generation after them. The goals are printed as met or not:
+p99 under 100 ms at 200 turns/s with 2,000 sessions, and memory flat (the end of round 2
+within 10 MB or 5% of the end of round 1).
 """
 
 from __future__ import annotations
@@ -29,6 +34,12 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "yes"]
+GOAL_P99_MS = 100.0
+GOAL_RATE = 200.0
+GOAL_SESSIONS = 2000
+GOAL_RATE_SHARE = 0.95  # the rate reached must be this close to the goal's
+FLAT_MB = 10.0  # memory growth from round 1 to round 2 that still counts as flat...
+FLAT_SHARE = 0.05  # ...or this share of round 1's end, whichever is larger
 
 
 def rss_mb(pid: int) -> float:
@@ -51,6 +62,8 @@ class Results:
         self.deliveries: list[float] = []
         self.failures: list[str] = []
         self.connected = 0
+        self.first_sent = float("inf")  # the window of turns: first answer sent...
+        self.last_reply = float("-inf")  # ...to the last reply received
         self.all_connected = asyncio.Event()
         self.all_finished = asyncio.Event()
 
@@ -94,9 +107,12 @@ async def _session(
             for text in ANSWERS:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
                 sent = loop.time()
+                results.first_sent = min(results.first_sent, sent)
                 await ws.send_json({"type": "say", "text": text})
                 replies = await _replies(ws)
-                results.turns.append(loop.time() - sent)
+                received = loop.time()
+                results.turns.append(received - sent)
+                results.last_reply = max(results.last_reply, received)
                 next_at += interval
             if replies[-1]["state"] != "generating":
                 raise RuntimeError(f"confirm did not start generation: {replies[-1]['text']}")
@@ -132,9 +148,8 @@ async def _round(
         await asyncio.sleep(connect_window * 0.8 / sessions)
     await results.all_connected.wait()
     memory = {"connected": rss_mb(pid)}
-    began = time.perf_counter()
     await results.all_finished.wait()
-    elapsed = time.perf_counter() - began
+    elapsed = results.last_reply - results.first_sent  # the turns only, not generation after
     memory["end"] = rss_mb(pid)
     done.set()
     await asyncio.gather(*tasks)
@@ -162,7 +177,7 @@ async def _drive(
         "sessions": sessions,
         "failures": len(results.failures),
         "turns": len(turns),
-        "turns_per_second": len(turns) / max(elapsed, 1e-9),
+        "turns_per_second": len(turns) / elapsed if elapsed > 0 else float("nan"),
         "p50_ms": statistics.median(turns) * 1000 if turns else float("nan"),
         "p99_ms": statistics.quantiles(turns, n=100, method="inclusive")[98] * 1000
         if turns
@@ -252,6 +267,41 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in figures.items():
         if name.startswith("server_rss_end_round_"):
             print(f"web_{name}: {value:.0f} MB")
+    for line in goal_lines(figures):
+        print(line)
+
+
+def goal_lines(figures: dict[str, float | int]) -> list[str]:
+    """Whether the run met the goals, each with the figures it was judged on."""
+    p99 = float(figures["p99_ms"])
+    rate = float(figures["turns_per_second"])
+    sessions = int(figures["sessions"])
+    loaded = sessions >= GOAL_SESSIONS and rate >= GOAL_RATE * GOAL_RATE_SHARE
+    fast = p99 < GOAL_P99_MS and int(figures["failures"]) == 0
+    if fast and loaded:
+        verdict = "met"
+    elif fast:
+        verdict = "not judged (a lighter load than the goal's)"
+    else:
+        verdict = "not met"
+    lines = [
+        f"web_goal_p99_under_{GOAL_P99_MS:.0f}ms_at_{GOAL_RATE:.0f}_turns_per_second_"
+        f"with_{GOAL_SESSIONS}_sessions: {verdict} (p99 {p99:.1f} ms at {rate:.0f} turns/s, "
+        f"{sessions} sessions, {figures['failures']} failures)"
+    ]
+    first = float(figures["server_rss_end"])
+    second = figures.get("server_rss_end_round_2")
+    if second is None:
+        lines.append("web_goal_memory_flat: not judged (one round; use --rounds 2)")
+    else:
+        growth = float(second) - first
+        flat = growth <= max(FLAT_MB, FLAT_SHARE * first)
+        lines.append(f"web_server_rss_growth_round_1_to_2: {growth:+.1f} MB")
+        lines.append(
+            f"web_goal_memory_flat: {'met' if flat else 'not met'} "
+            f"({first:.0f} MB after round 1, {float(second):.0f} MB after round 2)"
+        )
+    return lines
 
 
 if __name__ == "__main__":
