@@ -311,6 +311,42 @@ async def test_one_switch_alone_makes_a_whole_job_typing_on_the_screen_keyboard(
         assert_quiet(session)
 
 
+async def test_a_switch_user_continues_a_session_by_typing_its_code_on_the_screen_keyboard(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    async with browser.open(server.page_url(lang="en")) as first:
+        await wait_state(first.page, "choose_job")
+        await type_answer(first.page, "4")
+        prompt = server.services.jobs.jobs["quiz_game"].questions[0].prompt.en
+        await wait_question(first.page, prompt)
+        code = (await first.page.locator("#code").text_content() or "").strip()
+        key = await session_key(first)
+    async with browser.open(server.page_url(lang="en")) as second:
+        page = second.page
+        await wait_state(page, "choose_job")
+        await turn_on_scanning(page)
+        await tab_to(page, "pref-hold")
+        await page.keyboard.press("Control+A")
+        await page.keyboard.type("0.3")
+        await page.keyboard.press("Tab")
+        await wait_preference(server, await session_key(second), "hold_time", 0.3)
+        await page.locator("#question").focus()
+        await scan_choose(page, "continue-keyboard", hold=True, hold_ms=300)
+        await expect(page.locator("#continue-keyboard")).to_have_attribute("aria-expanded", "true")
+        page_now = None
+        for char in code:
+            wanted = "digits" if char.isdigit() else "upper"
+            if wanted != page_now:
+                await scan_key(page, f"action:page:{wanted}", hold_ms=300)
+                page_now = wanted
+            await scan_key(page, char, hold_ms=300)
+        await expect(page.locator("#continue-code")).to_have_value(code)
+        await scan_key(page, "action:send", hold_ms=300)
+        await wait_question(page, prompt)
+        assert await session_key(second) == key
+        assert_quiet(second)
+
+
 async def test_scanning_reaches_and_changes_number_settings_with_their_buttons(
     browser: BrowserChecker, server: WebServer
 ) -> None:
