@@ -775,6 +775,12 @@ async def test_spoken_replies_play_one_at_a_time_and_stop_silences_them(
         plays = await page.evaluate("() => window.__plays")
         assert len(plays) == 3 and plays[2]["end"] is None, plays
         assert await page.evaluate("() => window.__audio[2].paused && !window.__audio[2].ended")
+        # Saying (here: typing) "stop" while a reply plays: the server tells the page to stop.
+        await type_answer(page, "repeat")
+        await page.wait_for_function("() => window.__plays.length === 4", timeout=WAIT_MS)
+        await type_answer(page, "stop")
+        await expect(page.locator("#stop-speech")).to_be_hidden(timeout=WAIT_MS)
+        assert await page.evaluate("() => window.__audio[3].paused && !window.__audio[3].ended")
         assert_quiet(session)
 
 

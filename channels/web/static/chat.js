@@ -66,7 +66,8 @@
     socket.addEventListener("open", () => {
       retry = 0;
       restoreListening = true;
-      showAlert("");
+      // A reason the server gave for closing stays until the next reply; "connection lost" goes.
+      if ($("alert").textContent === t("connection_lost")) showAlert("");
       const hello = { type: "hello", language };
       if (kiosk) hello.kiosk = kiosk;
       else if (config.code) hello.code = config.code;
