@@ -422,6 +422,14 @@ async def test_spoken_answers_over_the_socket_are_recognised_with_the_question_g
     assert (await page.replies())[-1]["question_id"] == "quiz_title"
     session = await manager.session(summary["key"])
     assert session is not None and session.job_id == "quiz_game"
+    # The silence streamed after the answer arrived after listening ended: the stream's own
+    # tail, not answered with "the microphone is off".
+    await page.send(type="ping")
+    await page.next("pong")
+    assert not [m for m in page.seen if m["type"] == "error"], page.seen
+    await asyncio.sleep(2.1)  # later audio is a mistake again, and said so
+    await page.socket.send_bytes(b"\0" * 960)
+    assert (await page.next("error"))["code"] == "binary_unexpected"
 
 
 async def test_hands_free_listening_takes_several_answers_and_stop_flushes(

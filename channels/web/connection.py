@@ -36,6 +36,9 @@ BURST = 30  # messages a page may send at once
 REFILL = 10.0  # messages per second the budget grows back by
 FLOOD = 100  # refused messages in a row before the socket is closed
 CLOSE_REASON_BYTES = 123  # the most a websocket close frame may carry
+# Audio the page sent before it heard that listening ended (one round trip of frames) is the
+# tail of a stream the server itself stopped, not a mistake: it is not answered.
+TAIL_SECONDS = 2.0
 
 
 def new_key() -> str:
@@ -76,6 +79,7 @@ class WebConnection:
         self.listening: Listening | None = None
         self.budget = Budget()
         self.refused = 0  # refusals since the last message the budget let through
+        self.stopped_listening = float("-inf")  # when the server last ended listening
         self._send_lock = asyncio.Lock()
 
     # -- sending ----------------------------------------------------------------------------
@@ -297,15 +301,18 @@ class WebConnection:
         listening, self.listening = self.listening, None
         if listening is None:
             return
+        self.stopped_listening = time.monotonic()
         await self.send_json({"type": "listening", "active": False})
         for utterance in listening.finish():
             await self._utterance(utterance)
+        self.stopped_listening = time.monotonic()
 
     async def _audio(self, data: bytes) -> None:
         if self.listening is None or self.key is None:
             # Stray audio counts against the budget like any message: each frame is answered,
             # and a page that streams on regardless is closed with the reason.
-            if await self._within_budget():
+            tail = time.monotonic() - self.stopped_listening < TAIL_SECONDS
+            if await self._within_budget() and not tail:
                 await self.error("binary_unexpected")
             return
         if len(data) > MAX_BINARY_FRAME:
@@ -315,9 +322,11 @@ class WebConnection:
         for utterance in listening.feed(data):
             if listening.mode == "once":
                 self.listening = None
+                self.stopped_listening = time.monotonic()
                 await self.send_json({"type": "listening", "active": False})
             await self._utterance(utterance)
-            if self.listening is None:
+            if self.listening is None:  # the tail is counted from after recognition
+                self.stopped_listening = time.monotonic()
                 break
 
     async def _utterance(self, pcm: bytes) -> None:
