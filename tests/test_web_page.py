@@ -356,7 +356,9 @@ async def test_scanning_reaches_and_changes_number_settings_with_their_buttons(
         await wait_state(page, "choose_job")
         await turn_on_scanning(page)
         more = page.locator('[data-stepper-for="pref-scan-speed"][data-direction="more"]')
-        await expect(more).to_have_attribute("aria-label", "Raise Scanning speed, seconds per item")
+        await expect(more).to_have_attribute(
+            "aria-label", "+ Raise Scanning speed, seconds per item"
+        )
         box = await more.bounding_box()
         assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
         await page.locator("#question").focus()
@@ -426,7 +428,7 @@ async def test_the_on_screen_keyboard_types_kana_by_keyboard_and_pointer(
         await page.keyboard.press("Enter")
         await expect(answer).to_have_value("が")
         keys = page.locator("#keyboard")
-        for name in ("つ", "小さい字（っ、ゃ）", "は", "半濁点（ぱ、ぴ）"):  # by pointer
+        for name in ("つ", "小 小さい字（っ、ゃ）", "は", "゜ 半濁点（ぱ、ぴ）"):  # by pointer
             await keys.get_by_role("button", name=name, exact=True).click()
         await expect(answer).to_have_value("がっぱ")
         await keys.get_by_role("button", name="1字消す").click()

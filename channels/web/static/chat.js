@@ -443,7 +443,8 @@
   function labelSteppers() {
     document.querySelectorAll("[data-stepper-for]").forEach((button) => {
       const label = document.querySelector(`label[for="${button.dataset.stepperFor}"]`);
-      button.setAttribute("aria-label", t(button.dataset.direction, { name: label ? label.textContent : "" }));
+      const name = t(button.dataset.direction, { name: label ? label.textContent : "" });
+      button.setAttribute("aria-label", `${button.textContent} ${name}`); // starts with what it shows
     });
   }
 

@@ -70,7 +70,8 @@ window.FacilityKeyboard = (() => {
     function keyButton(item) {
       if (item.key) return button(item.key, { key: item.key });
       const label = { dakuten: "゛", handakuten: "゜", small: "小" }[item.action];
-      return button(label, { action: item.action }, t(`kb_${item.action}`));
+      // The name starts with what the key shows, so speech control can say it (WCAG 2.5.3).
+      return button(label, { action: item.action }, `${label} ${t(`kb_${item.action}`)}`);
     }
 
     function render() {
