@@ -249,6 +249,15 @@ class SQLiteStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, *args)
 
+    async def call(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``fn`` with the connection on the store's thread, for a channel's own tables.
+
+        A second connection writing the same file would make the store's read-then-write
+        transactions fail with "database is locked" (a WAL snapshot gone stale), so channels
+        that keep state of their own (the Telegram ledger) write through this one.
+        """
+        return await self._run(lambda: fn(self.db.conn))
+
     # -- sessions ---------------------------------------------------------------------------
 
     def load_sync(self, key: str) -> Session | None:

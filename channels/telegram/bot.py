@@ -108,7 +108,7 @@ class TelegramChannel:
             session=session,
             default=DefaultBotProperties(link_preview_is_disabled=True),
         )
-        self.ledger = TelegramLedger(Path(store.path))
+        self.ledger = TelegramLedger(store)
         self.sender = DurableSender(self.bot, self.ledger, self.outbox, synthesize)
         self.dispatcher = Dispatcher()
         router = Router(name="assistant")
@@ -195,8 +195,6 @@ class TelegramChannel:
             await asyncio.wait_for(self.outbox.drain(), timeout=30)
         await self.outbox.close()
         await self.bot.session.close()
-        if self._prepared:
-            await self.ledger.close()
 
     async def feed(self, update: Update) -> None:
         """One update from a webhook (polling feeds the dispatcher itself)."""

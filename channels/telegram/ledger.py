@@ -6,22 +6,21 @@ and a turn's messages are written here, together with the update being marked do
 any of them is sent. After a crash the bot first sends what is still ``pending`` and handles
 the updates that are not ``done``; nothing the user said or was told is lost.
 
-The tables belong to the Telegram channel, so they are created here (``IF NOT EXISTS``) on a
-connection of the channel's own, on one thread of its own: the store's thread stays free for
-turns, and WAL lets both connections work on the one file.
+The tables belong to the Telegram channel, so they are created here (``IF NOT EXISTS``), but
+through the store's own connection and thread (``SQLiteStore.call``): a second writer on the
+file would make the store's read-then-write transactions fail with "database is locked".
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
+
+from assistant.store import SQLiteStore
 
 _T = TypeVar("_T")
 
@@ -79,42 +78,20 @@ class PendingUpdate:
 class TelegramLedger:
     """Durable inbox and outbox of the Telegram channel."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-ledger")
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
 
     async def open(self) -> None:
-        """Connect and create the tables when they are missing."""
+        """Create the tables when they are missing (the store is open already)."""
+        await self.store.call(lambda conn: conn.executescript(_SCHEMA))
 
-        def connect() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # A process crash loses nothing committed in WAL mode with NORMAL; only a power
-            # cut can, which is the store's trade-off too.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
-
-        if self._conn is None:
-            await self._run(connect)
-
-    async def close(self) -> None:
-        """Close the connection and the thread."""
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await self._run(conn.close)
-        self._executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    async def _run(self, fn: Callable[[], _T]) -> _T:
+        return await self.store.call(lambda _conn: fn())
 
     @property
     def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("the Telegram ledger is not open")
-        return self._conn
+        """The store's connection: only touched inside ``_run``, on the store's thread."""
+        return self.store.db.conn
 
     # -- updates ----------------------------------------------------------------------------
 
