@@ -791,3 +791,44 @@ async def test_a_zip_too_big_for_telegram_comes_as_links_with_the_reason(
     delivery = next(s for s in api.sent[after:] if "Download (zip): http" in (s.plain_text or ""))
     assert api.sent.index(delivery) < api.sent.index(reason)  # the link comes first
     assert not [s for s in api.sent[after:] if s.method == "sendDocument"]
+
+
+# -- retries: 429 is not a failure; giving up takes long and is recorded for staff ------------
+
+
+async def test_many_429s_in_a_row_delay_a_reply_but_never_drop_it(
+    api: FakeBotApi, running: TelegramChannel
+) -> None:
+    user = User(api, 39)
+    await user.say("/start")
+    api.fail_next("sendMessage", status=429, retry_after=1, times=9, chat_id=39)
+    question = await user.say("4")
+    assert "What should the quiz be called?" in question.plain_text
+    assert running.outbox.throttled == 9
+    assert running.outbox.dropped == 0
+    assert await running.ledger.given_up_messages() == []
+
+
+async def test_a_message_failing_for_the_whole_bound_is_given_up_and_kept_for_staff(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbox = Outbox(interval=1.0, first_backoff=0.2, give_up_after=1.5, settle=0.1)
+    async with polling(make_bot(api, manager, phrases, store, outbox=outbox)) as bot:
+        user = User(api, 40)
+        await user.say("/start")
+        api.fail_next("sendMessage", status=500, times=1000, chat_id=40)
+        api.push_text(40, "4")
+        deadline = time.monotonic() + 20
+        while not await bot.ledger.given_up_messages():
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        given_up = await bot.ledger.given_up_messages()
+    assert len(given_up) == 1 and given_up[0]["chat_id"] == 40
+    assert "What should the quiz be called?" in given_up[0]["params"]
+    assert given_up[0]["reason"].startswith("gave up after")
+    assert any("gave up sendMessage to chat 40" in r.getMessage() for r in caplog.records)
+    assert outbox.retries >= 3  # tried again and again first
