@@ -832,3 +832,46 @@ async def test_a_message_failing_for_the_whole_bound_is_given_up_and_kept_for_st
     assert given_up[0]["reason"].startswith("gave up after")
     assert any("gave up sendMessage to chat 40" in r.getMessage() for r in caplog.records)
     assert outbox.retries >= 3  # tried again and again first
+
+
+async def test_assistant_serve_takes_updates_by_webhook_when_a_webhook_url_is_set(
+    cli_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Telegram posts to the public https address; a proxy hands it to the server's port."""
+    import aiohttp
+
+    from channels.telegram.webhook import webhook_secret
+
+    port = _free_port()
+    env = _assistant_env(tmp_path, cli_api)
+    env.update(
+        ASSISTANT_PORT=str(port),
+        ASSISTANT_TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram/webhook",
+    )
+    process = await AssistantProcess(tmp_path, env, "serve").start()
+    try:
+        await _until(lambda: bool(cli_api.webhook.get("url")), process)
+        assert cli_api.webhook["url"] == "https://bot.example.org/telegram/webhook"
+        cli_api.add_chat(41)
+        update = {
+            "update_id": 7001,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": 41, "type": "private"},
+                "from": {"id": 41, "is_bot": False, "first_name": "T", "language_code": "en"},
+                "text": "/start",
+            },
+        }
+        url = f"http://127.0.0.1:{port}/telegram/webhook"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(CLI_TOKEN)}
+        async with aiohttp.ClientSession() as client:
+            async with client.post(url, json=update) as refused:
+                assert refused.status == 401
+            async with client.post(url, json=update, headers=headers) as accepted:
+                assert accepted.status == 200
+        menu = await cli_api.wait_for(method="sendMessage", chat_id=41, timeout=30)
+        assert "What would you like to make?" in (menu.plain_text or "")
+        assert cli_api.calls["getUpdates"] == 0  # no polling beside the webhook
+    finally:
+        assert await process.stop() == 0, process.output
