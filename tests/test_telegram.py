@@ -875,3 +875,39 @@ async def test_assistant_serve_takes_updates_by_webhook_when_a_webhook_url_is_se
         assert cli_api.calls["getUpdates"] == 0  # no polling beside the webhook
     finally:
         assert await process.stop() == 0, process.output
+
+
+async def test_a_delivery_made_while_no_bot_listened_reaches_the_chat_once(
+    api: FakeBotApi,
+    manager: DialogManager,
+    phrases: Phrases,
+    store: SQLiteStore,
+    queue: GenerationQueue,
+) -> None:
+    """Generation resumed after a crash can finish before the bot is back: the chat still
+    gets the links, the zip and the QR code, once."""
+    user = User(api, 42)
+    async with polling(make_bot(api, manager, phrases, store)):
+        await user.say("/start")
+        await user.press("4. Quiz game")
+        for text in ("Animal quiz", "1", "5"):
+            await user.say(text)
+        await user.press("1. yes")
+        await user.press("Yes, make it")
+    await queue.start()  # no bot is listening while it is made and delivered
+    try:
+        deadline = time.monotonic() + 30
+        while (session := await manager.session("telegram:42")) is None or (
+            session.artifact_id is None
+        ):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        after = len(api.sent)
+        async with polling(make_bot(api, manager, phrases, store)):
+            await api.wait_for(method="sendPhoto", chat_id=42, after=after, timeout=30)
+    finally:
+        await queue.stop()
+    sent = [s for s in api.sent[after:] if s.chat_id == 42]
+    assert sum("Download (zip): http" in (s.plain_text or "") for s in sent) == 1
+    assert [s.method for s in sent].count("sendDocument") == 1
+    assert [s.method for s in sent].count("sendPhoto") == 1

@@ -31,7 +31,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, CallbackQuery, Message, Update
 
 from assistant.dialog import DialogManager
-from assistant.events import LANGUAGES, Reply, SessionState, Turn
+from assistant.events import LANGUAGES, Reply, ReplyKind, SessionState, Turn
 from assistant.i18n import Phrases
 from assistant.limits import MissCounter
 from assistant.ports import SpeechToText
@@ -52,6 +52,7 @@ PROGRESS_EVERY = 3.0  # seconds between edits of the progress message
 COMMANDS = ("start", "help", "cancel", "lang", "resume", "voice")
 MAX_TEXT = 2000
 RECOVERY_WAIT = 60.0  # at most this long sending what a crash left, before polling again
+RECENT_CHATS = 24 * 3600.0  # chats active this recently are checked for missed deliveries
 
 Handler = Callable[[Batch], Awaitable[None]]
 
@@ -131,7 +132,8 @@ class TelegramChannel:
         self._prepared = True
         await self.ledger.open()
         self.manager.add_listener(CHANNEL, self._on_unsolicited)
-        await self._recover()
+        listening_since = time.time()
+        await self._recover(listening_since)
         for language in LANGUAGES:
             commands = [
                 BotCommand(command=name, description=self._say(language, f"commands.{name}"))
@@ -140,9 +142,11 @@ class TelegramChannel:
             with contextlib.suppress(Exception):  # a menu is nice to have, never required
                 await self.bot.set_my_commands(commands, language_code=language)
 
-    async def _recover(self) -> None:
-        """Send what was recorded but not confirmed, then handle unfinished updates."""
+    async def _recover(self, listening_since: float) -> None:
+        """Send what was recorded but not confirmed, deliveries nobody was listening for,
+        then handle unfinished updates."""
         owed = await self.sender.resend_unsent()
+        await self._missed_deliveries(listening_since)
         unfinished = await self.ledger.unfinished()
         if unfinished:
             _LOGGER.warning("telegram: handling %d update(s) left unfinished", len(unfinished))
@@ -160,6 +164,29 @@ class TelegramChannel:
             )
         if owed:
             await asyncio.wait(owed, timeout=RECOVERY_WAIT)
+
+    async def _missed_deliveries(self, listening_since: float) -> None:
+        """Deliveries stored while no bot listened (a crash, or generation that was resumed
+        and finished before start-up got this far): the chat gets them now, once."""
+        for chat_id in await self.ledger.recent_chats(listening_since - RECENT_CHATS):
+            key = await self._key(chat_id)
+            session = await self.manager.session(key)
+            if (
+                session is None
+                or session.state != SessionState.DELIVERED
+                or session.artifact_id is None
+                or session.updated >= listening_since  # the listener has it
+            ):
+                continue
+            artifact = await self.store.artifact(session.artifact_id)
+            if artifact is None or await self.ledger.mentions(chat_id, artifact.token):
+                continue
+            replies = await self.manager.last_replies(key)
+            if replies and replies[0].kind == ReplyKind.DELIVERY:
+                _LOGGER.warning("telegram: chat %s gets a delivery it missed", chat_id)
+                out = Batch()
+                await self._show(chat_id, replies, None, out)
+                await self.sender.commit(None, out)
 
     async def run_polling(self, polling_timeout: int = 10) -> None:
         """Long polling until cancelled; the dialog state lives in the store, not here."""

@@ -221,6 +221,30 @@ class TelegramLedger:
 
         return await self._run(read)
 
+    async def recent_chats(self, since: float) -> list[int]:
+        """Chats that sent an update after ``since`` (a time.time())."""
+
+        def read() -> list[int]:
+            rows = self.conn.execute(
+                "SELECT DISTINCT chat_id FROM telegram_updates WHERE received >= ?", (since,)
+            ).fetchall()
+            return [row[0] for row in rows]
+
+        return await self._run(read)
+
+    async def mentions(self, chat_id: int, needle: str) -> bool:
+        """Whether any message recorded for the chat contains ``needle`` (a link's token)."""
+
+        def read() -> bool:
+            row = self.conn.execute(
+                "SELECT 1 FROM telegram_messages WHERE chat_id = ? AND instr(params, ?) > 0 "
+                "LIMIT 1",
+                (chat_id, needle),
+            ).fetchone()
+            return row is not None
+
+        return await self._run(read)
+
     async def given_up_messages(self) -> list[dict[str, Any]]:
         """Messages the bot gave up on, with the reason (for staff and tests)."""
 
