@@ -228,6 +228,8 @@ class DurableSender:
 
         async def probe() -> Any:
             newest = self.last_ids.get(chat_id, 0)
+            if not newest:
+                return None  # where to look is unknown: looking could change an old message
             for message_id in range(newest + 1, newest + 1 + PROBE_SPAN):
                 try:
                     return await self.bot.edit_message_text(
