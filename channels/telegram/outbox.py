@@ -7,9 +7,9 @@ Retrying follows what each failure means:
 
 * 429: Telegram asks us to wait ``retry_after``; we wait exactly that, and it is not a
   failure (a busy bot is throttled often, and a reply must not be dropped for it).
-* a connection that could not be made: nothing reached Telegram; send again after a pause
-  that grows to ``max_backoff``.
-* a timeout or a 5xx after the request went out: Telegram may have carried it out. Telegram
+* a connection that could not be made, or a 5xx answer: nothing was carried out; send again
+  after a pause that grows to ``max_backoff``.
+* a timeout after the request went out: Telegram may have carried it out. Telegram
   has no idempotency key, so a message cannot simply be sent again without risking a copy.
   The call's ``probe`` (when it has one) first waits ``settle`` seconds and asks Telegram
   whether the message is there; only when it is not is the message sent again. Without a
@@ -66,9 +66,10 @@ def maybe_delivered(err: Exception) -> bool:
     """Whether Telegram may have carried out a call that failed with ``err``.
 
     aiogram reports a timeout as "Request timeout error" and a refused or reset connection
-    by the aiohttp error's name; only the first (and a 5xx) can follow a delivered message.
+    by the aiohttp error's name; only the first can follow a delivered message. A 5xx is an
+    answer: Telegram looked at the request and did not carry it out.
     """
-    if isinstance(err, TelegramServerError | TimeoutError):
+    if isinstance(err, TimeoutError):
         return True
     return isinstance(err, TelegramNetworkError) and "timeout" in str(err).lower()
 
