@@ -207,6 +207,12 @@ async def test_nothing_scrolls_sideways_when_zoomed_or_with_large_text(
             await wait_question(page, question.prompt.ja)
             if question.id == "menu_items":
                 await measure("question")
+                await page.locator("#keyboard-toggle").focus()
+                await page.keyboard.press("Enter")
+                await expect(page.locator("#keyboard")).to_be_visible()
+                await measure("on-screen keyboard")
+                await page.keyboard.press("Enter")  # focus is still on the toggle: closed
+                await expect(page.locator("#keyboard")).to_be_hidden()
             if question.id in answers:
                 await answer_question(page, question, answers[question.id], "ja")
             else:
