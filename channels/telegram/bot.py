@@ -250,7 +250,8 @@ class TelegramChannel:
         await self._take(event_update, message.chat.id)
 
     async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        if query.message is None:
+        if query.message is None:  # a button on an inline-mode message: not ours to answer
+            self._polled_at.pop(event_update.update_id, None)
             return
         await self._take(event_update, query.message.chat.id)
 
