@@ -5,9 +5,12 @@ Playback runs as its own task so the microphone is watched while the assistant s
 
 * Gating. While the assistant speaks (and briefly after), microphone frames do not reach the
   segmenter, so its own voice coming back through the microphone never becomes a turn.
-* Barge-in. The echo level is measured at the start of each playback; speech clearly louder
-  than that echo for a few frames stops playback at once and becomes the next turn, with the
-  frames heard so far kept as its beginning. "Stop" / 「ストップ」 is such speech too.
+* Barge-in. Speech clearly louder than the assistant's own echo for a few frames stops
+  playback at once and becomes the next turn, with the frames heard so far kept as its
+  beginning. "Stop" / 「ストップ」 is such speech too. The echo level is measured from the
+  microphone during playback, and bounded from below by what is playing (the kiosk knows the
+  audio: the echo is taken to be up to ``echo_gain`` times its loudest frame), so barge-in
+  works from the first frame of playback and a soft start does not lower the bar.
 * Silence. No time limits: after a quiet while the question is offered again gently, after a
   long one the session pauses, and speaking resumes it.
 """
@@ -15,7 +18,6 @@ Playback runs as its own task so the microphone is watched while the assistant s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections import deque
@@ -25,9 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.dialog import DialogManager
-from assistant.events import Reply, SessionState, Turn
+from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.i18n import Phrases
 from assistant.ports import SpeechToText, VoiceActivityDetector
-from assistant.speech.audio import FRAME_SECONDS, duration
+from assistant.speech.audio import FRAME_SAMPLES, FRAME_SECONDS, duration
 from assistant.speech.devices import AudioSink, AudioSource
 from assistant.speech.recognition import recognize
 from assistant.speech.segmenter import Segmenter, SpeechEnded, clamp_silence_seconds
@@ -36,10 +39,15 @@ from assistant.speech.synthesis import SpeechSynthesis
 _LOGGER = logging.getLogger(__name__)
 
 CHANNEL = "kiosk"
-ECHO_FRAMES = 30  # frames (0.9 s) of playback that measure the echo before barge-in is possible
-BARGE_IN_FRAMES = 3  # loud speech frames in a row that interrupt playback
+# The most of the played sound a room brings back into the microphone (speaker and microphone
+# a metre apart, a stand-alone kiosk): the echo bound before anything is measured.
+ECHO_GAIN = 0.25
+BARGE_IN_FRAMES = 2  # loud speech frames in a row (60 ms) that interrupt playback
 RMS_FLOOR = 300.0  # below this a frame is too quiet to interrupt anything
 PRE_ROLL_FRAMES = 10
+# Frames before the interrupting ones that start the user's turn: loudness crosses the echo
+# only at the vowel, and a word's soft start ("s" of "stop") is needed to recognise it.
+ONSET_FRAMES = 6
 DEFAULT_SILENCE = 1.0
 
 
@@ -47,6 +55,16 @@ def rms(frame: bytes) -> float:
     """Loudness of a frame, in 16-bit sample units."""
     samples = np.frombuffer(frame, dtype="<i2").astype(np.float64)
     return float(math.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
+
+
+def _peak_rms(pcm: bytes) -> float:
+    """The loudness of the loudest 30 ms frame of ``pcm``."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float64)
+    count = len(samples) // FRAME_SAMPLES
+    if not count:
+        return rms(pcm[: len(pcm) // 2 * 2])
+    frames = samples[: count * FRAME_SAMPLES].reshape(count, FRAME_SAMPLES)
+    return float(np.sqrt(np.mean(frames * frames, axis=1)).max())
 
 
 @dataclass
@@ -78,8 +96,10 @@ class KioskChannel:
         reprompt_after: float = 20.0,
         pause_after: float = 120.0,
         barge_in_ratio: float = 2.0,
+        echo_gain: float = ECHO_GAIN,
         gate_tail: float = 0.3,
         stop_when_ended: bool = True,
+        phrases: Phrases | None = None,
     ) -> None:
         self.manager = manager
         self.source = source
@@ -92,19 +112,25 @@ class KioskChannel:
         self.reprompt_frames = round(reprompt_after / FRAME_SECONDS)
         self.pause_frames = round(pause_after / FRAME_SECONDS)
         self.barge_in_ratio = barge_in_ratio
+        self.echo_gain = echo_gain
         self.gate_tail = gate_tail
         self.stop_when_ended = stop_when_ended
+        self.phrases = phrases or manager.writer.phrases
         self.segmenter = Segmenter()
         self.stats = KioskStats()
         self._playback: asyncio.Task[bool] | None = None
         self._recent: deque[tuple[bytes, bool]] = deque(maxlen=PRE_ROLL_FRAMES)
         self._echo: list[float] = []
+        self._played_peak = 0.0  # the loudest frame handed to the speaker in this playback
         self._loud = 0
         self._quiet_frames = 0
         self._silence_sent = 0
         self._state = SessionState.WELCOME
+        self._language = language or ""
         self._lock = asyncio.Lock()
         self._interrupted = False
+        self._deaf_announced: set[str] = set()  # languages already told "I cannot listen"
+        self._failures_logged: set[tuple[str, str]] = set()  # (stage, error type) with traceback
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -112,7 +138,10 @@ class KioskChannel:
         """Greet, then listen until the source ends or the session finishes."""
         self.manager.add_listener(CHANNEL, self._on_unsolicited)
         try:
-            await self._respond(await self.manager.resume(self.session_key, CHANNEL, self.language))
+            greeting = await self.manager.resume(self.session_key, CHANNEL, self.language)
+            if greeting and self.recognizer_for(greeting[-1].language) is None:
+                greeting.append(self._cannot_listen(greeting[-1].language))
+            await self._respond(greeting)
             async for frame in self.source.frames():
                 await self._frame(frame)
                 if (
@@ -146,7 +175,7 @@ class KioskChannel:
                 self._recent.append((frame, speech))
                 return
             # The onset of what interrupted us (older frames hold mostly our own echo).
-            for old, was_speech in list(self._recent)[-BARGE_IN_FRAMES:]:
+            for old, was_speech in list(self._recent)[-ONSET_FRAMES:]:
                 await self._segment(old, was_speech)
             self._recent.clear()
         else:
@@ -161,11 +190,7 @@ class KioskChannel:
         for the whole playback; a person talking into the microphone is clearly above it.
         """
         level = rms(frame)
-        if len(self._echo) < ECHO_FRAMES:
-            self._echo.append(level)
-            return False
-        ordered = sorted(self._echo)
-        echo = ordered[int(0.9 * (len(ordered) - 1))]
+        echo = self._echo_level()
         loud = speech and level > max(RMS_FLOOR, self.barge_in_ratio * echo)
         self._loud = self._loud + 1 if loud else 0
         if not loud:
@@ -173,12 +198,27 @@ class KioskChannel:
         if self._loud < BARGE_IN_FRAMES:
             self.stats.ignored_while_speaking += 1
             return False
-        _LOGGER.info("barge-in: the user spoke over the assistant")
+        _LOGGER.info(
+            "barge-in: the user spoke over the assistant (level %.0f, echo %.0f)", level, echo
+        )
         self.stats.barge_ins += 1
         self.sink.stop()
         self._loud = 0
         self._interrupted = True  # what follows is the user's turn, not echo
         return True
+
+    def _echo_level(self) -> float:
+        """How loud the assistant's own voice can be in the microphone right now.
+
+        Measured from the microphone, and never below ``echo_gain`` times the loudest frame
+        handed to the speaker: the few frames measured early in playback, or in a reply that
+        starts softly, say little about its loud syllables to come.
+        """
+        measured = 0.0
+        if self._echo:
+            ordered = sorted(self._echo)
+            measured = ordered[int(0.9 * (len(ordered) - 1))]
+        return max(measured, self.echo_gain * self._played_peak)
 
     async def _segment(self, frame: bytes, speech: bool) -> None:
         for event in self.segmenter.process(frame, speech):
@@ -190,6 +230,8 @@ class KioskChannel:
             return
         self._quiet_frames += 1
         if self._state in (SessionState.ENDED, SessionState.GENERATING):
+            return
+        if self._language in self._deaf_announced:  # asking again is pointless: it cannot hear
             return
         if self._quiet_frames == self.pause_frames:
             await self._event("long_silence")
@@ -208,17 +250,24 @@ class KioskChannel:
         loop = asyncio.get_running_loop()
         ended = loop.time()
         expectation = await self.manager.expectation(self.session_key, self.language)
-        recognizer = self.recognizer_for(expectation.language)
-        if recognizer is None:
-            _LOGGER.error(
-                "no speech recogniser for %s: run `assistant check`", expectation.language
-            )
-            turn = Turn(session_key=self.session_key, audio=pcm, channel=CHANNEL)
-            await self._respond(await self.manager.handle(turn))
+        language = expectation.language
+        recognizer = self.recognizer_for(language)
+        if recognizer is None:  # said once, at start-up or on switching language
+            if language not in self._deaf_announced:
+                await self._respond([self._cannot_listen(language)])
+            else:
+                _LOGGER.debug(
+                    "no recogniser for %s: %.1f s of speech unheard", language, duration(pcm)
+                )
             return
-        result = await asyncio.to_thread(
-            recognize, recognizer, expectation.language, expectation.phrases, pcm
-        )
+        try:
+            result = await asyncio.to_thread(
+                recognize, recognizer, language, expectation.phrases, pcm
+            )
+        except Exception as err:  # the recognition stage's boundary: the kiosk keeps running
+            self._log_failure("recognition", err, f"{recognizer.name} for {language}")
+            await self._respond([self._sentence("kiosk.recognition_failed", language)])
+            return
         if not result.text.strip():  # a cough, a door: nothing was said
             _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), recognizer.name)
             return
@@ -237,12 +286,36 @@ class KioskChannel:
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)
         await self._respond(replies)
 
+    def _cannot_listen(self, language: str) -> Reply:
+        """One plain sentence, once per language: this kiosk cannot understand speech in it."""
+        self._deaf_announced.add(language)
+        _LOGGER.error(
+            "no speech recogniser for %s: the kiosk cannot listen (run `assistant check`)",
+            language,
+        )
+        return self._sentence("kiosk.no_recognizer", language)
+
+    def _sentence(self, key: str, language: str) -> Reply:
+        """A kiosk sentence of the locale files, as a reply that keeps the dialog's state."""
+        text = self.phrases.say(language, key)
+        return Reply(ReplyKind.PROBLEM, text, text, language, self._state)
+
+    def _log_failure(self, stage: str, err: Exception, what: str) -> None:
+        """The traceback the first time a stage fails this way; one line after that."""
+        key = (stage, type(err).__name__)
+        if key in self._failures_logged:
+            _LOGGER.warning("%s failed again (%s): %s", stage, what, err)
+            return
+        self._failures_logged.add(key)
+        _LOGGER.error("%s failed (%s): %s", stage, what, err, exc_info=err)
+
     # -- speaking ---------------------------------------------------------------------------
 
     async def _respond(self, replies: list[Reply]) -> None:
         if not replies:
             return
         self._state = replies[-1].state
+        self._language = replies[-1].language
         text = " ".join(r.speech for r in replies if r.speech)
         async with self._lock:
             await self._finish_playback(interrupt=True)
@@ -259,26 +332,40 @@ class KioskChannel:
             )
             self.stats.spoken.append(text)
             self._echo.clear()
+            self._played_peak = 0.0
             self._interrupted = False
             self._playback = asyncio.create_task(
-                self.sink.play_stream(self._sentences(text, language, rate), volume=volume)
+                self.sink.play_stream(self._sentences(text, language, rate, volume), volume=volume)
             )
 
-    async def _sentences(self, text: str, language: str, rate: float) -> AsyncIterator[bytes]:
+    async def _sentences(
+        self, text: str, language: str, rate: float, volume: float
+    ) -> AsyncIterator[bytes]:
         """Synthesis one sentence at a time, off the event loop, as playback needs it."""
         iterator = self.synthesis.iter_sentences(text, language, rate)
         sentinel = object()
         while True:
-            chunk = await asyncio.to_thread(next, iterator, sentinel)
+            try:
+                chunk = await asyncio.to_thread(next, iterator, sentinel)
+            except Exception as err:  # the synthesis stage's boundary: say what can be said
+                self._log_failure("synthesis", err, f"{language}: {text[:60]!r}")
+                return
             if chunk is sentinel:
                 return
-            yield chunk  # type: ignore[misc]
+            assert isinstance(chunk, bytes)
+            # Known before the speaker plays it: the echo bound covers it from its first frame.
+            self._played_peak = max(self._played_peak, volume * _peak_rms(chunk))
+            yield chunk
 
     async def _finish_playback(self, interrupt: bool = False) -> None:
         if self._playback is None:
             return
         if interrupt:
             self.sink.stop()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
+        try:
             await self._playback
+        except asyncio.CancelledError:
+            pass
+        except Exception as err:  # a speaker that failed must not stop the kiosk listening
+            self._log_failure("playback", err, "speaker")
         self._playback = None
