@@ -36,10 +36,15 @@ _LOGGER = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 1000
 # Below this recogniser confidence an answer (free or closed) is read back before it is kept.
 LOW_CONFIDENCE = 0.6
+# Commands run even when heard unsurely: they lose nothing, and a short "stop" is often
+# scored low by the recogniser, yet must stop speech at once.
+HARMLESS_COMMANDS = frozenset({"stop", "repeat", "help"})
 RATE_STEPS = (0.6, 0.8, 1.0, 1.25, 1.5)
 VOLUME_STEPS = (0.4, 0.6, 0.8, 1.0)
+# End-of-speech silence in seconds ("wait longer" / 「待ち時間を短く」), within 0.25-5 s.
+SILENCE_STEPS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
 # Speech starts at normal rate and below full volume, so "louder" has somewhere to go.
-SPEECH_DEFAULTS = {"rate": 1.0, "volume": 0.8}
+SPEECH_DEFAULTS = {"rate": 1.0, "volume": 0.8, "silence": 1.0}
 
 
 @dataclass(slots=True)
@@ -103,7 +108,12 @@ class DialogFlow:
             command = detect_command(text)
             if command is not None and self._names_a_choice(session, text):
                 command = None  # a choice labelled "English" is an answer, not a language switch
-        if command is not None and _data_command(turn) is None and _unsure(step):
+        if (
+            command is not None
+            and command.name not in HARMLESS_COMMANDS
+            and _data_command(turn) is None
+            and _unsure(step)
+        ):
             # Speech outside the grammar is forced onto its nearest phrase, commands included:
             # an unsure "cancel" or "wait a minute" is not run; the user is asked again.
             command = None
@@ -231,7 +241,7 @@ class DialogFlow:
         elif name == "pause":
             session.paused = True
             step.replies = [writer.info(session, "paused")]
-        elif name in ("slower", "faster", "louder", "quieter"):
+        elif name in ("slower", "faster", "louder", "quieter", "wait_longer", "wait_shorter"):
             step.replies = [self._speech_preference(session, name)]
         elif name == "one_by_one":
             self._one_by_one(session, step)
@@ -360,16 +370,21 @@ class DialogFlow:
             step.replies = [self.writer.info(session, "skipped"), *self._advance(session)]
 
     def _speech_preference(self, session: Session, name: str) -> Reply:
-        key, steps = (
-            ("rate", RATE_STEPS) if name in ("slower", "faster") else ("volume", VOLUME_STEPS)
-        )
-        current = session.preferences.get(key, SPEECH_DEFAULTS[key])
+        key, steps = {
+            "slower": ("rate", RATE_STEPS), "faster": ("rate", RATE_STEPS),
+            "louder": ("volume", VOLUME_STEPS), "quieter": ("volume", VOLUME_STEPS),
+            "wait_longer": ("silence", SILENCE_STEPS), "wait_shorter": ("silence", SILENCE_STEPS),
+        }[name]  # fmt: skip
+        try:
+            current = float(session.preferences.get(key, SPEECH_DEFAULTS[key]))
+        except (TypeError, ValueError):  # a damaged preference: start from the default
+            current = SPEECH_DEFAULTS[key]
         position = min(range(len(steps)), key=lambda i: abs(steps[i] - current))
-        position += 1 if name in ("faster", "louder") else -1
+        position += 1 if name in ("faster", "louder", "wait_longer") else -1
         if not 0 <= position < len(steps):
             return self.writer.info(session, "speech_limit")
         session.preferences = {**session.preferences, key: steps[position]}
-        return self.writer.info(session, f"speech_{name}")
+        return self.writer.info(session, f"speech_{name}", seconds=f"{steps[position]:g}")
 
     # -- states -----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from assistant.understanding_text import normalize, normalize_all, strip_fillers
 # fmt: off
 COMMANDS = (
     "help", "repeat", "back", "start_over", "cancel", "skip", "switch_language", "pause",
-    "resume", "slower", "faster", "louder", "quieter", "stop",
+    "resume", "slower", "faster", "louder", "quieter", "stop", "wait_longer", "wait_shorter",
 )
 # fmt: on
 
@@ -101,6 +101,16 @@ _COMMAND_PHRASES: dict[tuple[str, str | None], list[str]] = {
     ("faster", None): [
         "faster", "speed up", "speak faster", "quicker", "talk faster", "はやく", "早く", "速く",
         "もっと早く", "もっと速く", "もっとはやく", "早口で",
+    ],
+    ("wait_longer", None): [
+        "wait longer", "longer pause", "give me more time", "wait for me longer",
+        "don't cut me off", "you cut me off", "もっと待って", "もっとまって", "長く待って",
+        "ながくまって", "待ち時間を長く", "まちじかんをながく", "待ち時間を長くして",
+    ],
+    ("wait_shorter", None): [
+        "shorter pause", "wait less", "don't wait so long", "answer quicker",
+        "待ち時間を短く", "まちじかんをみじかく", "待ち時間を短くして", "そんなに待たないで",
+        "短く待って",
     ],
     ("louder", None): [
         "louder", "speak up", "volume up", "turn it up", "i can't hear you", "大きく", "おおきく",

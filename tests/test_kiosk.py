@@ -277,3 +277,33 @@ async def test_speech_outside_the_grammar_is_asked_again_not_kept(
     session = await manager.session("kiosk:unsure")
     assert session is not None and session.answers.get("question_count") == 5, kiosk.stats.turns
     assert not session.paused
+
+
+async def test_wait_longer_by_voice_lengthens_the_kiosk_s_end_of_speech_silence(
+    manager: DialogManager, voice: VoiceKit
+) -> None:
+    """After "wait longer", a 1.2 s pause inside an answer no longer cuts it in two."""
+    script = iter(
+        [
+            speak_en("wait longer"),  # at the menu: commands are in its grammar
+            speak_en("number four"),
+            speak_en("animal") + audio.silence(1.2) + speak_en("quiz"),
+        ]
+    )
+    sink = MemorySink(speed=8.0)
+    holder: list[KioskChannel] = []
+    kiosk = KioskChannel(
+        manager, source=ConversingUser(lambda: holder[0], sink, lambda _: next(script, None)),
+        sink=sink, recognizer_for=voice.recognizer_for, synthesis=voice.synthesis,
+        vad=voice.vad, session_key="kiosk:patient", language="en",
+    )  # fmt: skip
+    holder.append(kiosk)
+    assert kiosk.segmenter.silence_seconds == 1.0
+    await asyncio.wait_for(kiosk.run(), 90)
+    assert "I will wait longer before I take your answer: 1.5 seconds of silence." in "\n".join(
+        kiosk.stats.spoken
+    ), kiosk.stats.turns
+    assert kiosk.segmenter.silence_seconds == 1.5
+    session = await manager.session("kiosk:patient")
+    assert session is not None and session.preferences["silence"] == 1.5
+    assert len(kiosk.stats.turns) == 3, f"the paused answer was one turn: {kiosk.stats.turns}"

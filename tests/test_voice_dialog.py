@@ -125,3 +125,41 @@ async def test_an_unsure_command_is_not_run(manager: DialogManager) -> None:
     assert (await manager.session("v")).job_id == "cafe_page"
     replies = await _say(manager, "一時停止", confidence=0.9)
     assert (await manager.session("v")).paused, "a sure command still acts"
+
+
+async def test_stop_is_obeyed_even_when_heard_unsurely(manager: DialogManager) -> None:
+    """A short "stop" scores low in PocketSphinx; stopping loses nothing, so it is obeyed."""
+    await _say(manager, "")
+    await _say(manager, "1")
+    replies = await _say(manager, "stop", confidence=0.07)
+    assert [(r.text, r.speech) for r in replies] == [("Stopped.", "")]
+    await _say(manager, "日本語")
+    replies = await _say(manager, "ストップ", confidence=0.1)
+    assert [r.speech for r in replies] == [""], "nothing more is said"
+
+
+async def test_the_pause_that_ends_an_answer_is_changed_by_voice(manager: DialogManager) -> None:
+    """ "wait longer" / 「待ち時間を短く」 change the session's end-of-speech silence (0.25-5 s)."""
+    await _say(manager, "")
+    await _say(manager, "1")
+    replies = await _say(manager, "wait longer")
+    assert replies[0].text == (
+        "I will wait longer before I take your answer: 1.5 seconds of silence."
+    )
+    assert (await manager.session("v")).preferences["silence"] == 1.5
+    assert (await manager.session("v")).answers == {}, "a command, not the shop's name"
+    for _ in range(6):
+        replies = await _say(manager, "give me more time")
+    assert replies[0].text == "That is already the limit."
+    assert (await manager.session("v")).preferences["silence"] == 5.0
+    await _say(manager, "日本語")
+    replies = await _say(manager, "待ち時間を短くして")
+    assert (
+        replies[0].text
+        == "答えを受け取るまでの待ち時間を短くします。4秒、静かになったら受け取ります。"
+    )
+    for _ in range(9):
+        await _say(manager, "待ち時間を短く")
+    assert (await manager.session("v")).preferences["silence"] == 0.25
+    replies = await _say(manager, "もっと待って")
+    assert replies[0].text.startswith("答えを受け取るまで、もっと長く待ちます。0.5秒")
