@@ -660,7 +660,7 @@ async def test_a_job_is_made_by_voice_through_the_page(server: WebServer, tmp_pa
 MICROPHONE_JS = """window.__mic = 0;
 navigator.mediaDevices.getUserMedia = async () => {
   window.__mic += 1;
-  if (!window.__micWorks) throw new DOMException("Permission denied by system", "NotAllowedError");
+  if (!window.__micWorks) throw new DOMException("Raw browser text", window.__micError || "NotAllowedError");
   const context = new AudioContext();
   return context.createMediaStreamDestination().stream;
 };"""
@@ -672,13 +672,22 @@ async def with_init_script(page: Page, script: str) -> None:
     await page.reload()
 
 
+@pytest.mark.parametrize(
+    ("error", "sentence"),
+    [
+        ("NotAllowedError", "web.mic_denied"),  # the user (or a policy) blocked it
+        ("NotFoundError", "web.mic_missing"),  # no microphone plugged in
+        ("NotReadableError", "web.mic_busy"),  # another program holds it
+        ("SomethingNewError", "web.mic_failed"),
+    ],
+)
 async def test_the_microphone_is_asked_for_only_with_a_recogniser_and_refusals_are_explained(
-    browser: BrowserChecker, server: WebServer
+    browser: BrowserChecker, server: WebServer, error: str, sentence: str
 ) -> None:
     phrases = server.services.phrases
     async with browser.open(server.page_url(lang="ja")) as session:
         page = session.page
-        await with_init_script(page, MICROPHONE_JS)
+        await with_init_script(page, f"window.__micError = {error!r};\n{MICROPHONE_JS}")
         await wait_state(page, "choose_job")
         # No Japanese recogniser on this server: the page says so and never asks the browser.
         assert server.services.web_channel().recognizer_for("ja") is None
@@ -695,7 +704,8 @@ async def test_the_microphone_is_asked_for_only_with_a_recogniser_and_refusals_a
         await tab_to(page, "talk")
         await page.keyboard.press("Enter")
         alert = page.locator("#alert")
-        await expect(alert).to_have_text(phrases.say("en", "web.mic_denied"), timeout=WAIT_MS)
+        await expect(alert).to_have_text(phrases.say("en", sentence), timeout=WAIT_MS)
+        assert "Raw browser text" not in (await alert.text_content() or "")
         assert await page.evaluate("() => window.__mic") == 1
         await expect(page.locator("#talk")).to_have_attribute("aria-pressed", "false")
         await expect(page.locator("#talk")).to_have_text("Talk")
