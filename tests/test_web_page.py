@@ -28,6 +28,7 @@ from assistant.dialog import DialogManager
 from assistant.events import Progress, Reply, ReplyKind, SessionState, Turn
 from assistant.speech.audio import silence, write_wav
 from assistant.store import SQLiteStore
+from channels.web.connection import FLOOD
 from generators.browser import BrowserChecker, BrowserSession
 from tests.browser import browser_checker, require_chromium
 from tests.speech_audio import speak_en
@@ -849,3 +850,32 @@ async def after_voice(page: Page, next_prompt: str, next_state: str) -> bool:
         timeout=DELIVERY_MS,
     )
     return READ_BACK in await question_text(page)
+
+
+async def test_a_page_closed_for_flooding_says_why_and_connects_again(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """The server's flood guard closes the socket with a translated reason: the page shows
+    it (not just "connection lost"), keeps it shown after it has connected again, and the
+    session carries on."""
+    async with browser.open(server.page_url(lang="ja")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        key = await session_key(session)
+        (connection,) = server.channel.hub._pages[key]  # the page's own socket on the server
+        connection.budget.take = lambda: False  # as if it had just sent a burst...
+        connection.refused = FLOOD - 1  # ...and gone on past it
+        assert not await connection._within_budget()
+        flooded = server.services.phrases.say("ja", "web.flooded")
+        await expect(page.locator("#alert")).to_have_text(flooded, timeout=WAIT_MS)
+        for _ in range(200):  # the page connects again by itself
+            if set(server.channel.hub._pages.get(key, ())) - {connection}:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the page did not connect again")
+        await page.wait_for_timeout(300)  # connected again: the reason is still there
+        await expect(page.locator("#alert")).to_have_text(flooded)
+        await type_answer(page, "4")
+        await wait_state(page, "ask")
+        await expect(page.locator("#alert")).to_be_empty()

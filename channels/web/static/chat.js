@@ -19,6 +19,7 @@
   let textQuestion = false; // the question waiting wants typed text (no buttons to press)
   let restoreListening = false; // set on connect: hands-free listening comes back by itself
   const pending = []; // messages typed while the connection was down
+  let keepAlert = false; // the server closed with a reason: keep it shown after reconnecting
   const scanner = window.FacilityScanning.create(() => preferences);
   const keyboard = kiosk ? null : window.FacilityKeyboard.create({
     host: $("keyboard"), t: (key, params) => t(key, params), language, onChange: () => {},
@@ -54,6 +55,7 @@
   // -- the socket -------------------------------------------------------------------------
 
   function send(message) {
+    if (message.type !== "preferences") keepAlert = false; // the user acts: old news can go
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
     else pending.push(message);
   }
@@ -65,8 +67,9 @@
     socket.addEventListener("open", () => {
       retry = 0;
       restoreListening = true;
-      // A reason the server gave for closing stays until the next reply; "connection lost" goes.
-      if ($("alert").textContent === t("connection_lost")) showAlert("");
+      // A reason the server gave for closing stays until the user does something next;
+      // "connection lost" goes at once.
+      if (!keepAlert) showAlert("");
       const hello = { type: "hello", language };
       if (kiosk) hello.kiosk = kiosk;
       else if (config.code) hello.code = config.code;
@@ -90,6 +93,7 @@
       stopMicrophone();
       // The server says why when it closes on purpose (in the session's language).
       showAlert(event.reason || t("connection_lost"));
+      keepAlert = Boolean(event.reason);
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * 2 ** retry);
     });
@@ -175,7 +179,7 @@
     const last = replies[replies.length - 1];
     document.body.dataset.state = last.state;
     if (last.language !== language) applyLanguage(last.language);
-    showAlert("");
+    if (!keepAlert) showAlert("");
     replies.forEach((reply) => addLog(reply.text));
     announce(replies.map((reply) => reply.text).join("\n"));
 
