@@ -11,20 +11,20 @@ Voice turn: end of speech → recognise (grammar, as the kiosk does) → ``manag
 sentence of the reply synthesised by Piper, on a temporary SQLite store, with the sentence cache
 cleared (cold) and kept (warm); the segmenter's silence comes before all of it, so the total
 adds the default silence setting. The goal is silence + 150 ms at p50.
-Memory: a separate process builds the services and the voice kit as ``assistant kiosk`` does
-and talks in English; its peak RSS after a closed answer (grammar recognition, Piper) is
-``kiosk_memory_en``, and after a free answer too (the recogniser's language model) and the
-longest spoken help text is ``kiosk_memory_en_dialog``. The answers are recorded by this
-process and read from files, so the child imports nothing a kiosk would not (no pytest).
+Memory: a real ``assistant kiosk --lang en`` process on ALSA's null and file devices (an
+``.asoundrc`` in a temporary HOME, as the tests do), spoken to through a FIFO microphone in real
+time; its peak (``VmHWM``) and current (``VmRSS``) memory after it has answered one spoken turn
+(the menu, by voice) is ``kiosk_memory_en``, and after "help" (the longest reply) too is
+``kiosk_memory_en_dialog``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import logging
-import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -231,97 +231,96 @@ def bench_voice_turn(voice: Any, runs: int) -> None:
 # -- memory ---------------------------------------------------------------------------------
 
 
-MEMORY_ANSWERS = {"closed": "Number four.", "free": "Animals of Japan"}
+MEMORY_TURNS = ("number four", "help")  # a closed answer, then the longest spoken help text
+MEMORY_QUIET = 1.5  # seconds of no new speaker output that mean the kiosk has finished a reply
+MEMORY_LIMIT = 90.0  # seconds the whole measurement may take
 
 
-async def _memory_child(clips: Path) -> None:
-    """Services and the English voice as ``assistant kiosk`` has them, in a short dialog."""
-    from assistant.app import Services
-    from assistant.config import load_settings
-    from assistant.events import Turn
-    from assistant.speech.recognition import recognize
-    from assistant.voice import build_voice
-    from channels.kiosk import CHANNEL
-
-    peaks: dict[str, float] = {}
-    heard: list[str] = []
-    with tempfile.TemporaryDirectory() as folder:
-        voice = build_voice()
-        services = Services.build(load_settings(environ={}, data_dir=folder))
-        await services.start()
-        key = "kiosk:memory"
-
-        async def speak(replies: list[Any]) -> None:
-            """Every sentence of the replies, synthesised off the event loop as the kiosk does."""
-            text = " ".join(r.speech for r in replies if r.speech)
-            sentences = voice.synthesis.iter_sentences(text, "en")
-            while await asyncio.to_thread(next, sentences, None) is not None:
-                pass
-
-        async def answer(name: str, fallback: str) -> None:
-            """The recorded answer through the recogniser the question asks for, then spoken."""
-            expectation = await services.manager.expectation(key, "en")
-            recognizer = voice.recognizer_for("en")
-            assert recognizer is not None
-            pcm = (clips / f"{name}.raw").read_bytes()
-            result = await asyncio.to_thread(recognize, recognizer, "en", expectation.phrases, pcm)
-            heard.append(result.text)
-            await speak(
-                await services.manager.handle(Turn(key, result.text or fallback, channel=CHANNEL))
-            )
-
-        try:
-            await speak(
-                await services.manager.handle(Turn(key, "", language="en", channel=CHANNEL))
-            )
-            await answer("closed", "4")  # the job, by number: grammar mode
-            peaks["closed"] = peak_kb() / 1024
-            await answer("free", "Animals of Japan")  # the quiz's name: free mode
-            await speak(await services.manager.handle(Turn(key, "help", channel=CHANNEL)))
-            peaks["dialog"] = peak_kb() / 1024
-        finally:
-            await services.stop()
-    print(json.dumps({"peak_mb": peaks, "heard": heard}))
+def process_memory_mb(pid: int) -> dict[str, float]:
+    """``VmRSS`` (now) and ``VmHWM`` (peak) of a process, in MB."""
+    values: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values
 
 
-def peak_kb() -> int:
-    """Peak RSS of this process in kB.
+class _SpeakerFile:
+    """When the kiosk last wrote to the fake card's speaker file (reopening truncates it)."""
 
-    ``VmHWM`` first: ``ru_maxrss`` of a process started by a big parent reports the parent's
-    peak when that is higher (Linux keeps it across fork and exec), which here is the
-    benchmark's own ~1 GB with every engine loaded.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self.wrote_at = 0.0
+
+    def poll(self) -> None:
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size != self.size:
+            self.size, self.wrote_at = size, time.monotonic()
+
+
+def _wait_for_reply(mic: Any, speaker: _SpeakerFile, since: float, room: Callable) -> None:
+    """Keep the room sound flowing until the kiosk has spoken after ``since`` and gone quiet."""
+    deadline = time.monotonic() + MEMORY_LIMIT
+    while time.monotonic() < deadline:
+        mic.keep_room(room)
+        speaker.poll()
+        now = time.monotonic()
+        if speaker.wrote_at > since and now - speaker.wrote_at >= MEMORY_QUIET:
+            return
+        time.sleep(0.02)
+    raise TimeoutError("the kiosk did not answer in time")
 
 
 def bench_memory() -> None:
-    from tests.speech_audio import speak_en
+    """A real ``assistant kiosk --lang en`` on ALSA's file devices (tests/alsa.py): its
+    ``VmHWM`` / ``VmRSS`` after one spoken turn (the menu answered by voice: grammar
+    recognition and Piper), then after "help" (the longest reply)."""
+    from tests.alsa import MicPipe, sound_env, write_asoundrc
+    from tests.speech_audio import noise, speak_en
 
-    with tempfile.TemporaryDirectory() as folder:
-        clips = Path(folder)
-        for name, text in MEMORY_ANSWERS.items():
-            (clips / f"{name}.raw").write_bytes(in_room(speak_en(text)))
-        completed = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(clips)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=PROJECT_ROOT,
-        )
-    lines = completed.stdout.strip().splitlines()
-    if completed.returncode or not lines:
-        print(f"kiosk_memory_en_failed: {completed.returncode} exit", flush=True)
-        print(completed.stderr[-2000:], file=sys.stderr)
-        return
-    report = json.loads(lines[-1])
-    print(f"kiosk_memory_en: {report['peak_mb']['closed']:.0f} MB", flush=True)
-    print(f"kiosk_memory_en_dialog: {report['peak_mb']['dialog']:.0f} MB", flush=True)
+    def room(seconds: float) -> bytes:
+        return noise(seconds, NOISE_LEVEL)
+
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        home, speaker_path = folder / "home", folder / "speaker.raw"
+        mic = MicPipe(folder / "mic.fifo", lead=0.4)
+        write_asoundrc(home, mic.path, speaker_path)
+        utterances = {text: in_room(speak_en(text)) for text in MEMORY_TURNS}
+        env = sound_env(home, ASSISTANT_DATA_DIR=str(folder / "data"), ASSISTANT_LLM_ENABLED="0")
+        command = [sys.executable, "-m", "assistant", "kiosk", "--lang", "en", "--realtime-input"]
+        log = (folder / "kiosk.log").open("w+")
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+        speaker = _SpeakerFile(speaker_path)
+        figures: list[dict[str, float]] = []
+        try:
+            _wait_for_reply(mic, speaker, 0.0, room)  # the greeting
+            for text in MEMORY_TURNS:
+                said_at = time.monotonic()
+                mic.write(utterances[text])
+                _wait_for_reply(mic, speaker, said_at, room)
+                figures.append(process_memory_mb(process.pid))
+        except (TimeoutError, OSError) as err:
+            log.seek(0)
+            print(f"kiosk_memory_en_failed: {err}", flush=True)
+            print(log.read()[-2000:], file=sys.stderr)
+            return
+        finally:
+            process.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
+            if process.poll() is None:
+                process.kill()
+            mic.close()
+            log.close()
+    turn, dialog = figures
+    print(f"kiosk_memory_en: {turn['VmHWM']:.0f} MB (rss {turn['VmRSS']:.0f} MB)", flush=True)
+    print(
+        f"kiosk_memory_en_dialog: {dialog['VmHWM']:.0f} MB (rss {dialog['VmRSS']:.0f} MB)",
+        flush=True,
+    )
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -330,12 +329,8 @@ def bench_memory() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20, help="utterances / runs per figure")
-    parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--memory-only", action="store_true", help="only the memory figures")
     args = parser.parse_args(argv)
-    if args.memory_child:
-        asyncio.run(_memory_child(args.memory_child))
-        return
     if args.memory_only:
         bench_memory()
         return
