@@ -39,6 +39,9 @@ LOW_CONFIDENCE = 0.6
 # Commands run even when heard unsurely: they lose nothing, and a short "stop" is often
 # scored low by the recogniser, yet must stop speech at once.
 HARMLESS_COMMANDS = frozenset({"stop", "repeat", "help"})
+UNSURE_ASKS_AGAIN = frozenset(
+    {SessionState.CHOOSE_JOB, SessionState.CONFIRM, SessionState.DELIVERED}
+)
 RATE_STEPS = (0.6, 0.8, 1.0, 1.25, 1.5)
 VOLUME_STEPS = (0.4, 0.6, 0.8, 1.0)
 # End-of-speech silence in seconds ("wait longer" / 「待ち時間を短く」), within 0.25-5 s.
@@ -130,6 +133,11 @@ class DialogFlow:
             return step
         if not text:
             step.replies = self.prompt(session)
+            return step
+        if _unsure(step) and session.state in UNSURE_ASKS_AGAIN:
+            # The menu, the last check and what-next: closed answers that act at once (a job is
+            # chosen, generation starts), so an unsure one is asked again, not acted on.
+            step.replies = [self.writer.info(session, "unsure_command"), *self.prompt(session)]
             return step
         handler = {
             SessionState.CHOOSE_JOB: self._choose_job,

@@ -45,9 +45,10 @@ ECHO_GAIN = 0.25
 BARGE_IN_FRAMES = 2  # loud speech frames in a row (60 ms) that interrupt playback
 RMS_FLOOR = 300.0  # below this a frame is too quiet to interrupt anything
 PRE_ROLL_FRAMES = 10
-# Frames before the interrupting ones that start the user's turn: loudness crosses the echo
-# only at the vowel, and a word's soft start ("s" of "stop") is needed to recognise it.
-ONSET_FRAMES = 6
+# Frames before the interrupting one that start the user's turn. More would keep a word's soft
+# start (the "s" of "stop") but also more of the assistant's own echo, which PocketSphinx then
+# forces onto a phrase of the grammar ("about"): three keep "number two" whole.
+ONSET_FRAMES = 3
 DEFAULT_SILENCE = 1.0
 
 

@@ -349,3 +349,46 @@ def test_an_answer_spoken_by_espeak_through_alsa(tmp_path: Path) -> None:
     assert asked > 1.0, f"the first question did not reach the speaker ({asked:.1f} s)\n{story}"
     assert session.returncode in (0, 130), f"Ctrl-C stops it cleanly\n{story}"
     assert "Traceback" not in session.output, story
+
+
+def test_kiosk_reprompt_seconds_come_from_the_settings(tmp_path: Path) -> None:
+    """ASSISTANT_KIOSK_REPROMPT_S=5: the real kiosk offers the question again after 5 s of
+    silence (the default would wait 20 s), and says so through the speaker."""
+    home, data = tmp_path / "home", tmp_path / "data"
+    speaker_file = tmp_path / "speaker.raw"
+    mic = MicPipe(tmp_path / "mic.fifo", lead=0.4)
+    write_asoundrc(home, mic.path, speaker_file)
+    env = sound_env(
+        home, ASSISTANT_DATA_DIR=str(data), ASSISTANT_KIOSK_REPROMPT_S="5",
+        ASSISTANT_KIOSK_PAUSE_S="60", ASSISTANT_LLM_ENABLED="0",
+    )  # fmt: skip
+    command = [sys.executable, "-m", "assistant", "kiosk", "--lang", "en", "--realtime-input"]
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    speaker = Speaker(speaker_file)
+    reprompted_at: float | None = None
+    quiet_since: float | None = None
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and reprompted_at is None:
+            mic.keep_room(_room)
+            speaker.poll()
+            now = time.monotonic()
+            if speaker.played and quiet_since is None and now - speaker.grew_at >= 1.0:
+                quiet_since = speaker.grew_at  # the greeting and menu have been spoken
+            if quiet_since is not None and speaker.grew_at > quiet_since:
+                reprompted_at = speaker.grew_at
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        if process.poll() is None:
+            process.kill()
+        mic.close()
+    assert quiet_since is not None and reprompted_at is not None, "it never spoke again"
+    assert 4.0 <= reprompted_at - quiet_since <= 8.0, reprompted_at - quiet_since
+    with contextlib.closing(sqlite3.connect(data / "assistant.db")) as db:
+        replies = [row[0] for row in db.execute("SELECT replies FROM turns")]
+    assert any("Take your time." in reply for reply in replies), replies

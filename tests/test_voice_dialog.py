@@ -163,3 +163,17 @@ async def test_the_pause_that_ends_an_answer_is_changed_by_voice(manager: Dialog
     assert (await manager.session("v")).preferences["silence"] == 0.25
     replies = await _say(manager, "もっと待って")
     assert replies[0].text.startswith("答えを受け取るまで、もっと長く待ちます。0.5秒")
+
+
+async def test_an_unsure_menu_choice_or_final_yes_is_asked_again(manager: DialogManager) -> None:
+    """Choosing a job and the last "yes" act at once: heard unsurely, they are asked again."""
+    await _say(manager, "")
+    replies = await _say(manager, "number two", confidence=0.3)
+    assert replies[0].text == "Sorry, I did not catch that."
+    assert (await manager.session("v")).job_id is None
+    await _say(manager, "quiz", confidence=0.9)
+    for text in ["Animal quiz", "animals", "five", "yes"]:
+        await _say(manager, text)
+    replies = await _say(manager, "yes", confidence=0.2)
+    assert replies[0].text == "Sorry, I did not catch that."
+    assert (await manager.session("v")).state.value == "confirm", "nothing was generated"
