@@ -103,6 +103,9 @@ async def test_stop_early_in_playback_stops_the_speaker_at_once(
     # end where sink.stop() cut it, the detecting frame ends at ``detected_at``.
     greeting = sink.utterances[0]
     late = (len(greeting) - source.detected_at) / audio.SAMPLE_RATE / audio.SAMPLE_WIDTH
+    print(
+        f"{language}: onset {onset_seconds:.2f} s, detected {detected:.2f} s, then {late * 1000:.0f} ms played"
+    )
     assert late <= LATE_LIMIT, f"the speaker played {late * 1000:.0f} ms after the detection"
     assert detected < 0.9, "inside what used to be the deaf echo-measuring window"
     if voice.recognizer_for(language) is not None:
