@@ -134,9 +134,14 @@ class DialogFlow:
         if not text:
             step.replies = self.prompt(session)
             return step
-        if _unsure(step) and session.state in UNSURE_ASKS_AGAIN:
+        if _unsure(step) and session.state in UNSURE_ASKS_AGAIN and not _job_read_back(session):
             # The menu, the last check and what-next: closed answers that act at once (a job is
-            # chosen, generation starts), so an unsure one is asked again, not acted on.
+            # chosen, generation starts), so an unsure one is not acted on. A job heard unsurely
+            # is read back (a yes is easier to hear than a menu item, so nobody is stuck at the
+            # menu); the others are asked again.
+            if session.state == SessionState.CHOOSE_JOB and self._read_back_job(session, text):
+                step.replies = self.prompt(session)
+                return step
             step.replies = [self.writer.info(session, "unsure_command"), *self.prompt(session)]
             return step
         handler = {
@@ -199,6 +204,9 @@ class DialogFlow:
     def prompt(self, session: Session) -> list[Reply]:
         """What the user is being asked right now (used by repeat, resume and after problems)."""
         state = session.state
+        if state == SessionState.CHOOSE_JOB and _job_read_back(session):
+            title = self.jobs.jobs[session.pending["job"]].title.get(session.language)
+            return [self.writer.confirm_heard(session, title)]
         if state in (SessionState.WELCOME, SessionState.CHOOSE_JOB):
             return [self.writer.menu(session, self.jobs.ordered())]
         if state == SessionState.ENDED:
@@ -396,9 +404,27 @@ class DialogFlow:
 
     # -- states -----------------------------------------------------------------------------
 
+    def _read_back_job(self, session: Session, text: str) -> bool:
+        """Hold the job heard unsurely for a yes or no; False when the text names none."""
+        job_id = match_choice(text, self._menu_question, session.language)
+        if job_id is None or job_id not in self.jobs.jobs:
+            return False
+        session.pending = {"job": job_id}
+        return True
+
     def _choose_job(self, session: Session, text: str, step: Step) -> None:
         jobs = self.jobs.ordered()
-        job_id = match_choice(text, self._menu_question, session.language) if jobs else None
+        job_id = None
+        if _job_read_back(session):  # "I heard “Quiz program”. Is that right?"
+            held, session.pending = session.pending["job"], None
+            verdict = parse_yes_no(text)
+            if verdict is False:
+                step.replies = [self.writer.info(session, "readback_again"), *self.prompt(session)]
+                return
+            if verdict and held in self.jobs.jobs:
+                job_id = held
+        if job_id is None:
+            job_id = match_choice(text, self._menu_question, session.language) if jobs else None
         if job_id is None:
             step.replies = [
                 self.writer.problem(session, "menu_not_understood", count=len(jobs)),
@@ -672,6 +698,15 @@ def _menu_question(jobs: list[Job]) -> Question:
     )
     placeholder = LocalizedText(ja="", en="")
     return Question(id="_job", type="choice", prompt=placeholder, choices=choices)
+
+
+def _job_read_back(session: Session) -> bool:
+    """Whether the menu waits for a yes or no to a job it heard unsurely."""
+    return (
+        session.state == SessionState.CHOOSE_JOB
+        and session.pending is not None
+        and "job" in session.pending
+    )
 
 
 def _unsure(step: Step) -> bool:

@@ -541,7 +541,10 @@ async def test_the_real_services_with_a_live_model_fill_a_description_and_enrich
         await asyncio.wait_for(delivered.wait(), 60)
     finally:
         await services.stop()
-    assert [r.progress.stage for r in pushed if r.progress][:2] == ["writing", "checking"]
+    stages = [r.progress.stage for r in pushed if r.progress]
+    # "writing" may be told more than once (how much is written, on a slow machine); the
+    # stages come in order and "checking" follows the model's writing.
+    assert list(dict.fromkeys(stages))[:2] == ["writing", "checking"], stages
     fill_request, page_request = ollama.requests_to("/api/chat")
     assert fill_request["format"]["properties"]["mood"]["enum"][0] == "warm"
     user = page_request["messages"][1]["content"]

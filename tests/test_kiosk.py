@@ -140,6 +140,8 @@ async def test_a_closed_answer_spoken_by_espeak(
     def espeak_user(last: str) -> bytes | None:
         if "What would you like to make?" in last:
             return speak_espeak("number four")
+        if "“Quiz game”. Is that right?" in last:  # heard unsurely: the job is read back
+            return speak_espeak("yes")
         return None  # then walks away
 
     sink = MemorySink(speed=8.0)

@@ -90,10 +90,10 @@ def what_to_say(row: Row | None) -> str | None:
     if row is None:
         return ""
     state = row["state"]
+    if row["pending"]:  # "I heard X. Is that right?" (a job heard unsurely, or an answer)
+        return "yes"
     if state in ("welcome", "choose_job"):
         return "number four"
-    if row["pending"]:  # "I heard X. Is that right?"
-        return "yes"
     if state == "ask" and row["job_id"] != "quiz_game":  # misheard the number: back to the list
         return "cancel"
     if state == "ask":
@@ -341,7 +341,10 @@ def test_an_answer_spoken_by_espeak_through_alsa(tmp_path: Path) -> None:
     story = session.story()
     row = session.row
     assert row is not None and job_chosen(row), f"the quiz was not chosen\n{story}"
-    assert [text for _, text, _, _ in session.said][-1] == "number four", story
+    said = [text for _, text, _, _ in session.said]
+    # espeak's "number four" is often heard unsurely: then the kiosk reads the job back and a
+    # "yes" (Piper's) takes it; either way espeak's answer is what chose the quiz.
+    assert said[-1] == "number four" or said[-2:] == ["number four", "yes"], story
     heard = session.heard()
     assert len(heard) == len(session.said), f"an answer never reached the recogniser\n{story}"
     question_at = session.said[-1][3]  # where the speaker file was when the answer was given

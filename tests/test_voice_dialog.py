@@ -165,12 +165,29 @@ async def test_the_pause_that_ends_an_answer_is_changed_by_voice(manager: Dialog
     assert replies[0].text.startswith("答えを受け取るまで、もっと長く待ちます。0.5秒")
 
 
-async def test_an_unsure_menu_choice_or_final_yes_is_asked_again(manager: DialogManager) -> None:
-    """Choosing a job and the last "yes" act at once: heard unsurely, they are asked again."""
+async def test_an_unsure_menu_choice_is_read_back_and_a_final_yes_asked_again(
+    manager: DialogManager,
+) -> None:
+    """Choosing a job and the last "yes" act at once, so neither is acted on when heard
+    unsurely: a job is read back (a yes is easier to hear than a menu item, so nobody is
+    stuck at the menu), the final yes is asked again."""
     await _say(manager, "")
     replies = await _say(manager, "number two", confidence=0.3)
-    assert replies[0].text == "Sorry, I did not catch that."
+    assert [r.text for r in replies] == ["I heard “Event announcement page”. Is that right?"]
     assert (await manager.session("v")).job_id is None
+    assert set((await manager.expectation("v")).phrases or ()) >= {"yes", "no"}
+    replies = await _say(manager, "repeat")
+    assert replies[-1].text == "I heard “Event announcement page”. Is that right?"
+    replies = await _say(manager, "no", confidence=0.4)
+    assert replies[0].text == "Sorry. Please say it again."
+    assert (await manager.session("v")).job_id is None
+    replies = await _say(manager, "blah blah", confidence=0.2)
+    assert replies[0].text == "Sorry, I did not catch that.", "names no job: asked again"
+    await _say(manager, "number four", confidence=0.3)
+    await _say(manager, "yes", confidence=0.3)  # the read-back's grammar is only yes and no
+    session = await manager.session("v")
+    assert session.job_id == "quiz_game" and session.pending is None
+    await _say(manager, "start over")
     await _say(manager, "quiz", confidence=0.9)
     for text in ["Animal quiz", "animals", "five", "yes"]:
         await _say(manager, text)
