@@ -519,6 +519,12 @@ async def test_the_real_services_with_a_live_model_fill_a_description_and_enrich
     services.manager.add_listener("test", listen)
     await services.start()
     try:
+        # The help texts are read into the knowledge base in the background at start; on a
+        # busy machine that can outlast the enricher's wait for examples, which then (rightly)
+        # goes without them. This test is about what reaches the model, so it waits.
+        knowledge = services.manager.knowledge
+        assert knowledge is not None
+        assert await asyncio.wait_for(knowledge.ready(), 180) is not None
 
         async def say(text: str) -> list[Reply]:
             return await services.manager.handle(Turn("s", text=text, channel="test"))
