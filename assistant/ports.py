@@ -155,6 +155,11 @@ class LanguageModel(Protocol):
         """Plain text (answers to "how do I ..." questions)."""
         ...
 
+    def recently_unreachable(self) -> bool:
+        """Whether the server could not be reached a moment ago: work that only helps the
+        model (finding examples) is skipped then, since the call itself will fail fast."""
+        ...
+
 
 # -- knowledge ------------------------------------------------------------------------------
 

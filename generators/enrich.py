@@ -275,7 +275,7 @@ class Enricher:
 
     async def _examples(self, job: Job, request: GenerationRequest) -> list[dict[str, Any]]:
         """The knowledge base's examples, or none: they only help, so they never fail a job."""
-        if self.examples is None:
+        if self.examples is None or self.model.recently_unreachable():
             return []
         try:
             return _bounded(await self.examples(job, request))

@@ -201,6 +201,25 @@ async def test_a_server_down_at_start_gives_the_template_page_at_once(
     assert "writing" not in stages and "I am writing" not in " ".join(r.text for r in pushed)
 
 
+async def test_with_the_server_down_the_knowledge_base_is_not_searched_for_every_delivery(
+    catalog: JobCatalog, store: SQLiteStore, manager: DialogManager, tmp_path: Path
+) -> None:
+    """Examples only help the model: once it could not be reached, deliveries skip the search
+    (on a busy server it had queued every delivery behind it)."""
+    searched: list[str] = []
+
+    async def examples(job: Any, request: Any) -> list[dict[str, Any]]:
+        searched.append(job.id)
+        return [{"source": "x.md", "title": "x", "text": "an example"}]
+
+    queue = make_queue(unused_url(), catalog, store, manager, tmp_path, examples=examples)
+    for key in ("first", "second", "third"):
+        _, pushed, _ = await deliver(queue, manager, CAFE, key=key)
+        delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
+        assert "The writing helper was not available" in delivery.text
+    assert searched == ["cafe_page"], "searched once, before the server was known to be down"
+
+
 async def test_writing_progress_starts_with_the_first_chunk_and_tells_how_much_is_written(
     ollama: FakeOllama,
     catalog: JobCatalog,

@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # the client (with httpx and pydantic) loads on the first mod
     import ollama
 
 _LOGGER = logging.getLogger(__name__)
+# After "cannot reach the server", optional work for the model is skipped this long: with
+# Ollama down, searching the knowledge base for examples before every delivery only slowed
+# a busy server (2,000 web sessions: deliveries queued for 50 s).
+UNREACHABLE_MEMORY_S = 30.0
 
 
 def _mapped(err: BaseException, host: str, model: str) -> LanguageModelError:
@@ -70,6 +74,7 @@ class OllamaModel:
         self.temperature = temperature
         self.timeout = timeout
         self._client: ollama.AsyncClient | None = None
+        self._unreachable_at = float("-inf")  # monotonic time of the last "cannot reach"
 
     @property
     def client(self) -> ollama.AsyncClient:
@@ -111,6 +116,9 @@ class OllamaModel:
     async def complete_text(self, system: str, user: str) -> ModelReply:
         return await self._chat(system, user, None, None)
 
+    def recently_unreachable(self) -> bool:
+        return time.monotonic() - self._unreachable_at < UNREACHABLE_MEMORY_S
+
     async def _chat(
         self,
         system: str,
@@ -142,7 +150,10 @@ class OllamaModel:
         except Exception as err:  # KeyboardInterrupt, SystemExit, CancelledError go through
             mapped = _mapped(err, self.host, self.model)
             _LOGGER.warning("language model: %s (%s)", mapped.message, mapped.code)
+            if mapped.code == "unavailable":
+                self._unreachable_at = time.monotonic()
             raise mapped from err
+        self._unreachable_at = float("-inf")
         return ModelReply(
             None,
             "".join(parts),
