@@ -169,11 +169,7 @@ class LazyKnowledge:
         wait for examples) leaves it running for the next caller instead of starting a second
         chromadb client on the same folder.
         """
-        if self._opening is None:
-            self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
-            # Retrieved even when every waiter gave up, so a failure is not logged as lost.
-            self._opening.add_done_callback(lambda done: done.cancelled() or done.exception())
-        opening = self._opening
+        opening = self.begin_opening()
         try:
             return await asyncio.shield(opening)
         except (AssistantError, ImportError, OSError) as err:
@@ -181,6 +177,24 @@ class LazyKnowledge:
             if self._opening is opening:
                 self._opening = None  # try again next time (the folder may be fixed by then)
             return None
+
+    def begin_opening(self) -> asyncio.Future[KnowledgeAnswers]:
+        """Start opening in a thread, once; callers that must not wait go on at once."""
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
+            # Retrieved even when every waiter gave up, so a failure is not logged as lost.
+            self._opening.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return self._opening
+
+    def is_open(self) -> bool:
+        """Whether the knowledge base is open and usable now, without waiting."""
+        opening = self._opening
+        return (
+            opening is not None
+            and opening.done()
+            and not opening.cancelled()
+            and opening.exception() is None
+        )
 
     def _open(self) -> KnowledgeAnswers:
         from assistant.knowledge import KnowledgeBase, choose_embedder

@@ -60,6 +60,12 @@ class KnowledgeExamples:
         self.wait = wait
 
     async def __call__(self, job: Job, request: GenerationRequest) -> list[dict[str, Any]]:
+        if not self.knowledge.is_open():
+            # Opening (and filling) the knowledge base takes seconds; a delivery never waits
+            # for it: this one goes without examples and the next ones have them. (Waiting
+            # here queued every delivery of a busy server behind the first.)
+            self.knowledge.begin_opening()
+            return []
         try:
             async with asyncio.timeout(self.wait):
                 answers = await self.knowledge.ready()

@@ -307,11 +307,18 @@ async def test_knowledge_base_examples_reach_the_model_as_quoted_data(
     starter.mkdir()
     (starter / "cafe-examples.md").write_text(f"# Example café page\n\n{example}\n")
     (starter / "long.md").write_text("# A long one\n\n" + "Bread and cake. " * 200 + "\n")
-    examples = KnowledgeExamples(LazyKnowledge(tmp_path / "kb", starter, None))
+    knowledge = LazyKnowledge(tmp_path / "kb", starter, None)
+    examples = KnowledgeExamples(knowledge)
     ollama.script(MODEL, json.dumps(GOOD_PAGE))
     queue = make_queue(ollama.url, catalog, store, manager, tmp_path, examples=examples)
+    # A delivery never waits for the knowledge base to open: the first one goes without
+    # examples (and starts the opening), the ones after it have them.
+    walk, _, _ = await deliver(queue, manager, CAFE, key="before")
+    assert "examples" not in manifest((await walk.artifact()).folder)["llm"]
+    assert await asyncio.wait_for(knowledge.ready(), 120) is not None
+    ollama.script(MODEL, json.dumps(GOOD_PAGE))
     walk, _, _ = await deliver(queue, manager, CAFE)
-    user = ollama.requests_to("/api/chat")[0]["messages"][1]["content"]
+    user = ollama.requests_to("/api/chat")[-1]["messages"][1]["content"]
     quoted = json.dumps({"title": "Example café page", "text": example}, ensure_ascii=False)
     assert quoted in user  # one JSON object: its quotes escaped, never loose instructions
     assert '\\"hello\\"' in user
