@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import statistics
 import subprocess
 import sys
@@ -346,7 +344,7 @@ def bench_memory() -> None:
     """A real ``assistant kiosk --lang en`` on ALSA's file devices (tests/alsa.py): its
     ``VmHWM`` / ``VmRSS`` after one spoken turn (the menu answered by voice: grammar
     recognition and Piper), then after "help" (the longest reply)."""
-    from tests.alsa import MicPipe, sound_env, write_asoundrc
+    from tests.alsa import MicPipe, sound_env, stop_kiosk, write_asoundrc
     from tests.speech_audio import noise, speak_en
 
     def room(seconds: float) -> bytes:
@@ -377,12 +375,7 @@ def bench_memory() -> None:
             print(log.read()[-2000:], file=sys.stderr)
             return
         finally:
-            process.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=15)
-            if process.poll() is None:
-                process.kill()
-            mic.close()
+            stop_kiosk(process, mic)
             log.close()
     turn, dialog = figures
     print(f"kiosk_memory_en: {turn['VmHWM']:.0f} MB (rss {turn['VmRSS']:.0f} MB)", flush=True)

@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import termios
@@ -191,6 +192,18 @@ class FakeSoundCard:
     def run_assistant(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         """``run_assistant`` with this card."""
         return run_assistant(self.home, *args, **kwargs)
+
+
+def stop_kiosk(process: subprocess.Popen[Any], mic: MicPipe) -> None:
+    """Stop ``assistant kiosk`` as staff would (Ctrl-C), killing it if it does not exit within
+    15 s, then close its microphone pipe."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        if process.poll() is None:
+            process.kill()
+    mic.close()
 
 
 def portaudio_available() -> bool:

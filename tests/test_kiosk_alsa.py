@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 from assistant.speech import audio
-from tests.alsa import PROJECT_ROOT, MicPipe, sound_env, write_asoundrc
+from tests.alsa import PROJECT_ROOT, MicPipe, sound_env, stop_kiosk, write_asoundrc
 from tests.speech_audio import mix, noise, speak_en, speak_espeak
 
 pytestmark = pytest.mark.slow
@@ -384,12 +384,7 @@ def test_kiosk_reprompt_seconds_come_from_the_settings(tmp_path: Path) -> None:
                 reprompted_at = speaker.grew_at
             time.sleep(0.02)
     finally:
-        process.send_signal(signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-        if process.poll() is None:
-            process.kill()
-        mic.close()
+        stop_kiosk(process, mic)
     assert quiet_since is not None and reprompted_at is not None, "it never spoke again"
     assert 4.0 <= reprompted_at - quiet_since <= 8.0, reprompted_at - quiet_since
     with contextlib.closing(sqlite3.connect(data / "assistant.db")) as db:
