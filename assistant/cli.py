@@ -12,7 +12,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -125,12 +125,14 @@ async def _serve(settings: Settings) -> None:
     await services.start()
     app = init_app(services.store, services.jobs, base_url=settings.base_url)
     services.web_channel().add_routes(app)
-    bot_task = await _start_telegram(services, app)
+    bot_task, announce_webhook = await _start_telegram(services, app)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
         await site.start()
+        if announce_webhook is not None:
+            await announce_webhook()  # only now can Telegram's first post be answered
         # Everything loaded so far lives as long as the server: keep it out of the garbage
         # collector's full passes, which otherwise pause every user's turn as the heap grows.
         gc.collect()
@@ -153,19 +155,25 @@ async def _serve(settings: Settings) -> None:
         await services.stop()
 
 
-async def _start_telegram(services: Services, app: web.Application) -> asyncio.Task[None] | None:
-    """The bot inside the server when a token is configured: a webhook route or polling."""
+async def _start_telegram(
+    services: Services, app: web.Application
+) -> tuple[asyncio.Task[None] | None, Callable[[], Awaitable[None]] | None]:
+    """The bot inside the server when a token is configured: polling (its task), or a
+    webhook route (the call that tells Telegram, made once the server listens)."""
     settings = services.settings
     if not settings.telegram_token:
-        return None
+        return None, None
     bot = services.telegram_channel()
     if settings.telegram_webhook_url:
         from channels.telegram.webhook import add_webhook
 
-        await add_webhook(bot, app, settings.telegram_webhook_url, settings.telegram_token)
-        return None
+        announce = await add_webhook(
+            bot, app, settings.telegram_webhook_url, settings.telegram_token,
+            announce_at_startup=False,
+        )  # fmt: skip
+        return None, announce
     _LOGGER.info("telegram: long polling")
-    return asyncio.create_task(bot.run_polling(), name="telegram")
+    return asyncio.create_task(bot.run_polling(), name="telegram"), None
 
 
 async def _telegram(settings: Settings) -> int:

@@ -7,6 +7,7 @@ the bot token so it survives restarts without being stored anywhere.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -20,8 +21,20 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(f"facility-assistant:{token}".encode()).hexdigest()[:48]
 
 
-async def add_webhook(bot: TelegramChannel, app: web.Application, url: str, token: str) -> None:
-    """Route updates posted to ``url``'s path into the bot, and tell Telegram the address."""
+async def add_webhook(
+    bot: TelegramChannel,
+    app: web.Application,
+    url: str,
+    token: str,
+    *,
+    announce_at_startup: bool = True,
+) -> Callable[[], Awaitable[None]]:
+    """Route updates posted to ``url``'s path into the bot, and tell Telegram the address.
+
+    Returns the call that tells Telegram. A server should make it once it is listening
+    (``announce_at_startup=False``): aiohttp's start-up runs before the socket is open, and
+    Telegram may post the first update at once.
+    """
     secret = webhook_secret(token)
     path = URL(url).path or "/telegram/webhook"
     # Handled before the answer goes back: Telegram resends an update until it gets its 200,
@@ -30,14 +43,19 @@ async def add_webhook(bot: TelegramChannel, app: web.Application, url: str, toke
         bot.dispatcher, bot.bot, handle_in_background=False, secret_token=secret
     ).register(app, path=path)
 
-    async def start(_: web.Application) -> None:
+    async def announce() -> None:
         await bot.prepare()
         await bot.bot.set_webhook(
             url, secret_token=secret, allowed_updates=["message", "callback_query"]
         )
 
+    async def start(_: web.Application) -> None:
+        await announce()
+
     async def stop(_: web.Application) -> None:
         await bot.close()
 
-    app.on_startup.append(start)
+    if announce_at_startup:
+        app.on_startup.append(start)
     app.on_shutdown.append(stop)
+    return announce
