@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistant.jobs import Job
+from assistant.jobs.catalog import Job
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 
 

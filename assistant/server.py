@@ -20,9 +20,9 @@ import segno
 from aiohttp import web
 
 from assistant import __version__
-from assistant.jobs import JobCatalog
+from assistant.jobs.catalog import JobCatalog
 from assistant.session import Artifact
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
 
 STORE_KEY = web.AppKey("store", SQLiteStore)
 JOBS_KEY = web.AppKey("jobs", JobCatalog)

@@ -12,7 +12,7 @@ import asyncio
 import sys
 from typing import TextIO
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import Reply, ReplyKind, SessionState, Turn
 
 CHANNEL = "console"

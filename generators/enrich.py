@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.errors import GenerationError, LanguageModelError
-from assistant.jobs import Job
+from assistant.jobs.catalog import Job
 from assistant.llm import LANGUAGE_NAMES
 from assistant.ports import GeneratedFiles, LanguageModel, ReportProgress
 from assistant.session import GenerationRequest

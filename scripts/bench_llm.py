@@ -22,17 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import PROJECT_ROOT  # noqa: E402
-from assistant.dialog import DialogManager  # noqa: E402
+from assistant.dialog.manager import DialogManager  # noqa: E402
 from assistant.events import ReplyKind, Turn  # noqa: E402
-from assistant.i18n import load_phrases  # noqa: E402
-from assistant.jobs import load_jobs  # noqa: E402
+from assistant.generation.queue import GenerationQueue  # noqa: E402
+from assistant.jobs.catalog import load_jobs  # noqa: E402
+from assistant.jobs.phrases import load_phrases  # noqa: E402
 from assistant.llm.ollama import OllamaModel  # noqa: E402
-from assistant.queue import GenerationQueue  # noqa: E402
-from assistant.store import SQLiteStore  # noqa: E402
+from assistant.store.sqlite import SQLiteStore  # noqa: E402
 from generators.enrich import Enricher, EnrichingGenerator  # noqa: E402
 from generators.registry import build_generators  # noqa: E402
 from generators.template import TemplateRenderer  # noqa: E402
-from tests.ollama_server import FakeOllama, unused_url  # noqa: E402
+from testing.ollama_server import FakeOllama, unused_url  # noqa: E402
 
 MODEL = "qwen2.5:3b"
 CAFE = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]

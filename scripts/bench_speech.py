@@ -74,7 +74,7 @@ def seconds_of(pcm: bytes) -> float:
 
 def in_room(speech: bytes) -> bytes:
     """Speech with pre-roll and trailing quiet, over a little room noise."""
-    from tests.speech_audio import mix, noise
+    from testing.speech_audio import mix, noise
 
     pad = b"\0\0" * int(PRE_ROLL * SAMPLE_RATE)
     tail = b"\0\0" * int(TRAILING * SAMPLE_RATE)
@@ -91,7 +91,7 @@ def ms(value: float) -> str:
 
 def bench_recognition(voice: Any, runs: int) -> None:
     from assistant.speech.recognition import recognize
-    from tests.speech_audio import speak_en, speak_espeak
+    from testing.speech_audio import speak_en, speak_espeak
 
     cases: list[tuple[str, str, Sequence[str], Callable[[str], bytes]]] = [
         ("pocketsphinx", "en", ANSWERS_EN, speak_en),
@@ -161,7 +161,7 @@ class _TimedSink:
     """A memory speaker (no waiting) that notes when each reply's first audio reached it."""
 
     def __new__(cls) -> Any:
-        from assistant.speech.memory import MemorySink
+        from assistant.speech.devices.memory import MemorySink
 
         class TimedSink(MemorySink):
             def __init__(self) -> None:
@@ -193,7 +193,7 @@ class _PacedUser:
 
     async def frames(self) -> Any:
         from assistant.speech import audio
-        from tests.speech_audio import noise
+        from testing.speech_audio import noise
 
         room = noise(audio.FRAME_SECONDS, NOISE_LEVEL)
         started = time.perf_counter()
@@ -230,14 +230,14 @@ async def _voice_turns(voice: Any, runs: int, folder: Path, cold: bool) -> tuple
     """Spoken answers through ``KioskChannel`` (webrtcvad, the segmenter with the default
     silence, recognition, the dialog, synthesis, a speaker): end of speech to the reply's first
     audio at the speaker, segmenter silence included."""
-    from assistant.dialog import DialogManager
+    from assistant.dialog.manager import DialogManager
     from assistant.events import Turn
-    from assistant.i18n import load_phrases
-    from assistant.jobs import load_jobs
+    from assistant.jobs.catalog import load_jobs
+    from assistant.jobs.phrases import load_phrases
     from assistant.speech import audio
-    from assistant.store import SQLiteStore
-    from channels.kiosk import CHANNEL, RMS_FLOOR, KioskChannel, rms
-    from tests.speech_audio import speak_en
+    from assistant.store.sqlite import SQLiteStore
+    from channels.kiosk.channel import CHANNEL, RMS_FLOOR, KioskChannel, rms
+    from testing.speech_audio import speak_en
 
     store = SQLiteStore(folder / f"voice-{cold}.db")
     await store.open()
@@ -344,8 +344,8 @@ def bench_memory() -> None:
     """A real ``assistant kiosk --lang en`` on ALSA's file devices (tests/alsa.py): its
     ``VmHWM`` / ``VmRSS`` after one spoken turn (the menu answered by voice: grammar
     recognition and Piper), then after "help" (the longest reply)."""
-    from tests.alsa import MicPipe, sound_env, stop_kiosk, write_asoundrc
-    from tests.speech_audio import noise, speak_en
+    from testing.alsa import MicPipe, sound_env, stop_kiosk, write_asoundrc
+    from testing.speech_audio import noise, speak_en
 
     def room(seconds: float) -> bytes:
         return noise(seconds, NOISE_LEVEL)
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.memory_only:
         bench_memory()
         return
-    from assistant.voice import build_voice
+    from assistant.speech.voice_kit import build_voice
 
     # Grammars name phrases the model lacks ("doubutsu"): one warning per turn, not a figure.
     logging.getLogger("assistant.speech.grammar").setLevel(logging.ERROR)

@@ -26,15 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import PROJECT_ROOT  # noqa: E402
-from assistant.dialog import DialogManager  # noqa: E402
-from assistant.i18n import load_phrases  # noqa: E402
-from assistant.jobs import load_jobs  # noqa: E402
-from assistant.queue import GenerationQueue  # noqa: E402
-from assistant.store import SQLiteStore  # noqa: E402
+from assistant.dialog.manager import DialogManager  # noqa: E402
+from assistant.generation.queue import GenerationQueue  # noqa: E402
+from assistant.jobs.catalog import load_jobs  # noqa: E402
+from assistant.jobs.phrases import load_phrases  # noqa: E402
+from assistant.store.sqlite import SQLiteStore  # noqa: E402
 from channels.telegram.bot import TelegramChannel  # noqa: E402
 from generators.registry import build_generators  # noqa: E402
 from generators.template import TemplateRenderer  # noqa: E402
-from tests.telegram_server import FakeBotApi  # noqa: E402
+from testing.telegram_server import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:BENCH"
 SCRIPT = ["/start", "4", "Animal quiz", "1", "5", "yes"]  # up to the read-back; then "yes"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.dialog import DialogManager
-from assistant.i18n import Phrases, load_phrases
-from assistant.jobs import JobCatalog, load_jobs
-from assistant.queue import GenerationQueue
-from assistant.store import SQLiteStore
+from assistant.dialog.manager import DialogManager
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.phrases import Phrases, load_phrases
+from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
 

@@ -34,19 +34,19 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Dialog, Request
 
-from assistant.answers import check_answers
 from assistant.errors import GenerationError
-from assistant.jobs import Job, JobCatalog
-from assistant.queue import GenerationQueue
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import Job, JobCatalog
 from assistant.session import Artifact, GenerationRequest
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
+from assistant.understanding.answers import check_answers
 from generators.browser import BrowserChecker
 from generators.palette import AA_TEXT
 from generators.registry import build_generators
 from generators.sandbox import run_sandboxed, sandbox_python
 from generators.template import TemplateRenderer
-from tests.answer_sets import ADJUSTED_COLORS, HOSTILE, TITLE_QUESTION, VALID
-from tests.browser import assert_clean, assert_png, browser_checker
+from testing.answer_sets import ADJUSTED_COLORS, HOSTILE, TITLE_QUESTION, VALID
+from testing.browser import assert_clean, assert_png, browser_checker
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
 

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from assistant.describe import DescriptionFiller
-from assistant.dialog import DialogManager
+from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.manager import DialogManager
 from assistant.events import Reply, SessionState, Turn
-from assistant.i18n import Phrases
-from assistant.jobs import JobCatalog
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
 from assistant.llm.ollama import OllamaModel
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
+from testing.ollama_server import FakeOllama, unused_url
 from tests.conftest import FIXED_NOW
-from tests.ollama_server import FakeOllama, unused_url
 
 MODEL = "qwen2.5:3b"
 
@@ -236,7 +236,7 @@ async def test_modes_switch_in_japanese(
 
 
 def test_the_auto_fill_prompt_is_the_newest_version(tmp_path: Path) -> None:
-    from assistant.describe import PROMPT, newest_prompt
+    from assistant.dialog.auto import PROMPT, newest_prompt
 
     assert PROMPT.name == "auto_fill.v1.md"
     for version in (1, 2, 10):

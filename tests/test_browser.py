@@ -17,7 +17,7 @@ from generators.browser import (
     _Capture,
     find_chromium,
 )
-from tests.browser import (
+from testing.browser import (
     TINY_PNG,
     assert_clean,
     assert_png,

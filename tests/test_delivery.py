@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from assistant.dialog import DialogManager
-from assistant.jobs import JobCatalog
-from assistant.queue import GenerationQueue
+from assistant.dialog.manager import DialogManager
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
 from assistant.session import Artifact
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
+from testing.walk import Walker
 from tests.conftest import FIXED_NOW
-from tests.walk import Walker
 
 ANSWERS = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "yes"]
 

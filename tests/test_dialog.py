@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import SessionState
-from assistant.i18n import Phrases
-from assistant.jobs import load_jobs
-from assistant.queue import GenerationQueue
-from assistant.store import SQLiteStore
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import load_jobs
+from assistant.jobs.phrases import Phrases
+from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
+from testing.walk import Walker
 from tests.conftest import FIXED_NOW
-from tests.walk import Walker
 
 DATA = Path(__file__).parent / "data"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import ReplyKind, SessionState
-from assistant.i18n import Phrases
-from assistant.jobs import JobCatalog, load_jobs
-from assistant.queue import GenerationQueue
-from tests.walk import Walker, bad_answer, good_answer
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.phrases import Phrases
+from testing.walk import Walker, bad_answer, good_answer
 
 JOB_IDS = sorted(load_jobs(PROJECT_ROOT / "dialogs" / "jobs").jobs)
 K = ReplyKind

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from assistant import doctor
+from assistant.check.doctor import Finding, exit_code, format_findings, run_checks
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.doctor import Finding, exit_code, format_findings, run_checks
+from testing.alsa import FakeSoundCard
 from tests import require
-from tests.alsa import FakeSoundCard
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 require.module("pyopenjtalk", "pip install pyopenjtalk-plus")
@@ -189,7 +189,7 @@ def test_audio_devices_on_a_fake_sound_card(tmp_path: Path) -> None:
     found = card.run_json(
         "import json, dataclasses\n"
         "from assistant.config import Settings\n"
-        "from assistant.doctor import check_audio_devices\n"
+        "from assistant.check.doctor import check_audio_devices\n"
         "print(json.dumps([dataclasses.asdict(f) for f in check_audio_devices(Settings())]))\n"
     )
     by_name = {f["name"]: f for f in found}
@@ -218,9 +218,9 @@ def test_check_lists_the_models_of_the_manifest_and_how_to_get_each(
 
 
 def test_check_says_whether_ollama_answers_and_how_to_get_the_model(tmp_path: Path) -> None:
+    from assistant.check.doctor import check_language_model
     from assistant.config import load_settings
-    from assistant.doctor import check_language_model
-    from tests.ollama_server import fake_ollama_in_thread, unused_url
+    from testing.ollama_server import fake_ollama_in_thread, unused_url
 
     down = load_settings(environ={"ASSISTANT_OLLAMA_HOST": unused_url()})
     [finding] = check_language_model(down)

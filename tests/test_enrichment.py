@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import ReplyKind
-from assistant.i18n import Phrases
-from assistant.jobs import JobCatalog
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
 from assistant.llm.ollama import OllamaModel
-from assistant.queue import GenerationQueue
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
 from generators.enrich import Enricher, EnrichingGenerator, Examples
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
-from tests.ollama_server import FakeOllama, unused_url
-from tests.walk import Walker
+from testing.ollama_server import FakeOllama, unused_url
+from testing.walk import Walker
 
 MODEL = "qwen2.5:3b"
 CAFE = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "yes"]
@@ -296,8 +296,8 @@ async def test_knowledge_base_examples_reach_the_model_as_quoted_data(
     manager: DialogManager,
     tmp_path: Path,
 ) -> None:
-    from assistant.knowledge_answer import LazyKnowledge
-    from assistant.knowledge_examples import MAX_EXAMPLE_CHARS, KnowledgeExamples
+    from assistant.knowledge.answers import LazyKnowledge
+    from assistant.knowledge.examples import MAX_EXAMPLE_CHARS, KnowledgeExamples
 
     example = (
         "Sunrise Café bakes warm bread every morning and welcomes every guest with a smile. "
@@ -335,8 +335,8 @@ async def test_a_missing_knowledge_base_leaves_enrichment_as_it_was(
     manager: DialogManager,
     tmp_path: Path,
 ) -> None:
-    from assistant.knowledge_answer import LazyKnowledge
-    from assistant.knowledge_examples import KnowledgeExamples
+    from assistant.knowledge.answers import LazyKnowledge
+    from assistant.knowledge.examples import KnowledgeExamples
 
     blocker = tmp_path / "kb"
     blocker.write_text("a file where the knowledge folder should be")
@@ -521,7 +521,7 @@ async def test_the_real_services_with_a_live_model_fill_a_description_and_enrich
 ) -> None:
     """The composition root as ``assistant serve`` builds it, from settings, against the fake
     server: description filled by the model, help texts as examples, page text enriched."""
-    from assistant.app import Services
+    from assistant.compose import Services
     from assistant.config import load_settings
     from assistant.events import Reply, SessionState, Turn
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import LocaleError
-from assistant.i18n import load_phrases
+from assistant.jobs.phrases import load_phrases
 
 LOCALES = Path(__file__).resolve().parent.parent / "dialogs" / "locales"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.jobs import QUESTION_TYPES, load_jobs
+from assistant.jobs.catalog import QUESTION_TYPES, load_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS_DIR = ROOT / "dialogs" / "jobs"

@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import SessionState
-from assistant.queue import GenerationQueue
+from assistant.generation.queue import GenerationQueue
 from assistant.speech import audio
-from assistant.speech.memory import MemorySink
-from assistant.voice import VoiceKit, build_voice
-from channels.kiosk import KioskChannel
-from tests.speech_audio import mix, noise, speak_en, speak_espeak
+from assistant.speech.devices.memory import MemorySink
+from assistant.speech.voice_kit import VoiceKit, build_voice
+from channels.kiosk.channel import KioskChannel
+from testing.speech_audio import mix, noise, speak_en, speak_espeak
 
 ROOM = 0.004  # background noise level
 

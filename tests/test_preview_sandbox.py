@@ -8,11 +8,11 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
-from assistant.jobs import JobCatalog
+from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
 from assistant.session import Artifact, GenerationRequest
-from assistant.store import SQLiteStore
-from tests.browser import browser_checker
+from assistant.store.sqlite import SQLiteStore
+from testing.browser import browser_checker
 
 # A page that tries everything a hostile artifact might: call the service, read storage and
 # cookies, reach its parent, submit a form. It writes what happened into its title.

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
-from assistant.jobs import JobCatalog
+from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,12 +6,12 @@ import asyncio
 import random
 from pathlib import Path
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import SessionState, Turn
-from assistant.i18n import Phrases
-from assistant.jobs import JobCatalog
-from assistant.queue import GenerationQueue
-from assistant.store import SQLiteStore
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
+from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
 from tests.conftest import FIXED_NOW

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.config import PROJECT_ROOT
-from assistant.jobs import load_jobs
-from tests.alsa import run_assistant
+from assistant.jobs.catalog import load_jobs
+from testing.alsa import run_assistant
 
 
 def _no_sound_card(home: Path) -> Path:

@@ -11,7 +11,7 @@ from assistant.errors import StoreError
 from assistant.events import SessionState
 from assistant.ports import TurnEffects
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
 
 
 def _record(session: Session, at: float = 1.0) -> TurnRecord:

@@ -20,13 +20,13 @@ from assistant.errors import ConfigError
 from assistant.ports import Recognition
 from assistant.speech import audio
 from assistant.speech.grammar import jsgf, normalise_phrases, vosk_grammar
+from testing.speech_audio import mix, noise, speak_en, speak_espeak
 from tests import require
-from tests.speech_audio import mix, noise, speak_en, speak_espeak
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 
-from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer  # noqa: E402
-from assistant.speech.vosk_stt import VoskRecognizer, agreement, vosk_vocabulary  # noqa: E402
+from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer  # noqa: E402
+from assistant.speech.engines.vosk import VoskRecognizer, agreement, vosk_vocabulary  # noqa: E402
 
 TAIL = audio.silence(0.3)  # what the segmenter leaves after speech before it ends an utterance
 
@@ -210,7 +210,7 @@ def test_pocketsphinx_drops_unpronounceable_grammar_words(sphinx: PocketSphinxRe
 GROWTH_SCRIPT = """
 import json, sys
 from pathlib import Path
-from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer
+from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer
 
 def rss():
     status = Path("/proc/self/status").read_text().splitlines()

@@ -21,18 +21,18 @@ from typing import Any
 
 import pytest
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
-from assistant.i18n import Phrases
-from assistant.jobs import Job, JobCatalog
-from assistant.queue import GenerationQueue
-from assistant.store import SQLiteStore
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import Job, JobCatalog
+from assistant.jobs.phrases import Phrases
+from assistant.store.sqlite import SQLiteStore
 from channels.telegram.bot import TelegramChannel
 from channels.telegram.outbox import Outbox
 from channels.telegram.voice_notes import encode_voice
-from tests.speech_audio import speak_en
-from tests.telegram_server import FakeBotApi, Sent
-from tests.walk import good_answer
+from testing.speech_audio import speak_en
+from testing.telegram_server import FakeBotApi, Sent
+from testing.walk import good_answer
 
 TOKEN = "123456:TEST"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -222,7 +222,7 @@ async def test_a_voice_note_is_understood_with_the_question_grammar(
     phrases: Phrases,
     store: SQLiteStore,
 ) -> None:
-    from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer
+    from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer
 
     sphinx = PocketSphinxRecognizer()
     bot = make_bot(
@@ -360,7 +360,7 @@ async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
     import soundfile
 
     from assistant.speech.synthesis import default_synthesis
-    from assistant.voice import VOICES_DIR
+    from assistant.speech.voice_kit import VOICES_DIR
 
     synthesis = default_synthesis(VOICES_DIR)
     async with polling(make_bot(api, manager, phrases, store, synthesize=synthesis.synthesize)):

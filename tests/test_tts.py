@@ -17,9 +17,9 @@ import pytest
 from assistant.config import PROJECT_ROOT
 from assistant.errors import ConfigError
 from assistant.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH, duration
-from assistant.speech.espeak_tts import INSTALL_HINT, EspeakSynthesizer, has_kanji
-from assistant.speech.openjtalk_tts import OpenJTalkSynthesizer
-from assistant.speech.piper_tts import (
+from assistant.speech.engines.espeak import INSTALL_HINT, EspeakSynthesizer, has_kanji
+from assistant.speech.engines.openjtalk import OpenJTalkSynthesizer
+from assistant.speech.engines.piper import (
     MAX_PHONEMES,
     PiperSynthesizer,
     bundled_english_voice,
@@ -159,7 +159,7 @@ def test_piper_runs_a_long_sentence_in_pieces_that_stay_intelligible(
 PEAK_SCRIPT = """
 import json, sys
 from pathlib import Path
-from assistant.speech.piper_tts import PiperSynthesizer
+from assistant.speech.engines.piper import PiperSynthesizer
 
 def peak():
     status = Path("/proc/self/status").read_text().splitlines()
@@ -195,7 +195,7 @@ def test_piper_memory_does_not_grow_with_the_length_of_a_sentence(
 
 LAZY_SCRIPT = """
 import json, sys
-from assistant.voice import build_voice
+from assistant.speech.voice_kit import build_voice
 
 voice = build_voice()
 voice.synthesis.synthesize("Hello there, friend.", "en")

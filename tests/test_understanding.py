@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from assistant.jobs import JobChoice, LocalizedText, Question
-from assistant.understanding import (
+from assistant.jobs.catalog import JobChoice, LocalizedText, Question
+from assistant.understanding.interpret import (
     COMMANDS,
     PROBLEM_CODES,
     Answer,

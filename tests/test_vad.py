@@ -8,7 +8,7 @@ from assistant.ports import VoiceActivityDetector
 from assistant.speech import audio
 from assistant.speech.segmenter import Segmenter
 from assistant.speech.vad import WebRtcVad, segment
-from tests.speech_audio import mix, noise, speak_en, speak_espeak, speak_ja, voiced_seconds
+from testing.speech_audio import mix, noise, speak_en, speak_espeak, speak_ja, voiced_seconds
 
 NOISE_LEVEL = 0.01  # white noise at -40 dBFS: a quiet room with a fan
 

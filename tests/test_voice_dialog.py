@@ -3,7 +3,7 @@ and silence that never becomes a dead end or a time limit."""
 
 from __future__ import annotations
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
 
 

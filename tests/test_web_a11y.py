@@ -20,8 +20,8 @@ from playwright.async_api import Page, expect
 
 from assistant.events import Turn
 from generators.browser import BrowserChecker
-from tests.browser import browser_checker
-from tests.web_page import (
+from testing.browser import browser_checker
+from testing.web_page import (
     AXE_MISSING,
     AXE_PATH,
     DELIVERY_MS,

@@ -23,16 +23,16 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, WebSocket, expect
 
-from assistant.answers import check_answers
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import Progress, Reply, ReplyKind, SessionState, Turn
 from assistant.speech.audio import silence, write_wav
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
+from assistant.understanding.answers import check_answers
 from channels.web.connection import FLOOD
 from generators.browser import BrowserChecker, BrowserSession
-from tests.browser import browser_checker, require_chromium
-from tests.speech_audio import speak_en
-from tests.web_page import (
+from testing.browser import browser_checker, require_chromium
+from testing.speech_audio import speak_en
+from testing.web_page import (
     DELIVERY_MS,
     HOLD_MS,
     WAIT_MS,

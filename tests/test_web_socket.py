@@ -19,17 +19,17 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
-from assistant.i18n import Phrases
-from assistant.jobs import JobCatalog
-from assistant.queue import GenerationQueue
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
 from assistant.server import init_app
 from assistant.speech import audio
 from assistant.speech.vad import WebRtcVad
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel
-from tests.speech_audio import speak_en
+from testing.speech_audio import speak_en
 
 BASE = "http://kiosk.local:8080"
 QUIZ = ["4", "Animal quiz", "1", "5", "yes"]  # quiz_game: title, topic, count, show answer
@@ -383,9 +383,9 @@ async def test_audio_without_a_recogniser_is_answered_with_one_sentence(
 async def voice_client(
     store: SQLiteStore, catalog: JobCatalog, manager: DialogManager, phrases: Phrases
 ) -> AsyncIterator[TestClient]:
-    from assistant.speech.pocketsphinx_stt import PocketSphinxRecognizer
+    from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer
     from assistant.speech.synthesis import default_synthesis
-    from assistant.voice import VOICES_DIR
+    from assistant.speech.voice_kit import VOICES_DIR
 
     sphinx = PocketSphinxRecognizer()
     synthesis = default_synthesis(VOICES_DIR)
@@ -491,7 +491,7 @@ async def test_guessing_codes_is_stopped_after_ten_wrong_ones(
 
 
 def test_wrong_codes_are_forgotten_after_the_window() -> None:
-    from assistant.limits import MissCounter
+    from assistant.store.limits import MissCounter
 
     now = [0.0]
     misses = MissCounter(allowed=3, window=60.0, clock=lambda: now[0])

@@ -269,9 +269,9 @@ def read_profiles(path: Path) -> dict[str, list[tuple[str, str]]]:
 
 def default_synthesis(voices_dir: Path) -> SpeechSynthesis:
     """The engines installed here, ordered per language as ``voices/profiles.yaml`` says."""
-    from assistant.speech.espeak_tts import INSTALL_HINT, EspeakSynthesizer
-    from assistant.speech.openjtalk_tts import OpenJTalkSynthesizer
-    from assistant.speech.piper_tts import FETCH_HINT, PiperSynthesizer, find_piper_voices
+    from assistant.speech.engines.espeak import INSTALL_HINT, EspeakSynthesizer
+    from assistant.speech.engines.openjtalk import OpenJTalkSynthesizer
+    from assistant.speech.engines.piper import FETCH_HINT, PiperSynthesizer, find_piper_voices
 
     profiles = read_profiles(voices_dir / PROFILES_FILE)
     piper_voices = find_piper_voices(voices_dir)

@@ -30,14 +30,14 @@ from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, CallbackQuery, Message, Update
 
-from assistant.dialog import DialogManager
+from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply, ReplyKind, SessionState, Turn
-from assistant.i18n import Phrases
-from assistant.limits import MissCounter
+from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 from assistant.speech.recognition import recognize
-from assistant.store import SQLiteStore
+from assistant.store.limits import MissCounter
+from assistant.store.sqlite import SQLiteStore
 from channels.telegram.ledger import TelegramLedger
 from channels.telegram.outbox import Outbox
 from channels.telegram.render import Outgoing, parse_button, question_tag, render

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from assistant.store import SQLiteStore
+from assistant.store.sqlite import SQLiteStore
 
 _T = TypeVar("_T")
 

@@ -1,0 +1,402 @@
+"""The command line: ``assistant [serve|console|jobs|generate|check] ...``.
+
+With no command it serves, because that is what ``scripts/run`` and an operator expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from assistant import __version__
+from assistant.cli.kb import add_kb_parser, run_kb
+from assistant.compose import Services, check_templates
+from assistant.config import Settings, load_settings
+from assistant.errors import AssistantError, GenerationError
+from assistant.jobs.catalog import load_jobs
+from assistant.server import init_app
+from assistant.understanding.answers import read_answers
+from channels.console import ConsoleChannel
+from generators.template import TemplateRenderer
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="facility-assistant: make web pages and programs by talking."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML settings file (default ./assistant.toml)")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the server (the default)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+
+    console = commands.add_parser("console", help="talk to the assistant in this terminal")
+    console.add_argument("--lang", choices=("ja", "en"), help="language of a new session")
+    console.add_argument("--session", default="local", help="name of the console session to use")
+    console.add_argument("--resume", metavar="CODE", help="continue a session by its code")
+
+    generate = commands.add_parser("generate", help="make an artifact from answers, no dialog")
+    generate.add_argument("job_id", help="the job to make (see `assistant jobs list`)")
+    generate.add_argument(
+        "--answers", type=Path, required=True, help="JSON file: question id → answer"
+    )
+    generate.add_argument(
+        "--lang", choices=("ja", "en"), default=None, help="language of the artifact"
+    )
+    generate.add_argument(
+        "--out", type=Path, help="folder for the artifact (default data/artifacts)"
+    )
+
+    kiosk = commands.add_parser("kiosk", help="talk to the assistant with a microphone and speaker")
+    kiosk.add_argument("--lang", choices=("ja", "en"), help="language of a new session")
+    kiosk.add_argument("--input-device", help="microphone: index or name (see `assistant check`)")
+    kiosk.add_argument("--output-device", help="speaker: index or name")
+    kiosk.add_argument("--session", default="local", help="name of the kiosk session")
+    kiosk.add_argument(
+        "--realtime-input",
+        action="store_true",
+        help="read the microphone no faster than real time (for file or pipe capture devices)",
+    )
+    kiosk.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="exit once the session has ended and the goodbye has been spoken",
+    )
+
+    say = commands.add_parser("say", help="speak a text with the kiosk's voice")
+    say.add_argument("text")
+    say.add_argument("--lang", choices=("ja", "en"), default="ja")
+    say.add_argument("--out", type=Path, help="write a WAV file instead of playing it")
+
+    transcribe = commands.add_parser("transcribe", help="recognise the speech in a WAV file")
+    transcribe.add_argument("wav", type=Path)
+    transcribe.add_argument("--lang", choices=("ja", "en", "ko"), default="en")
+    transcribe.add_argument("--grammar", help="closed phrases separated by |, e.g. 'yes|no'")
+
+    commands.add_parser(
+        "telegram", help="run the Telegram bot alone (long polling; needs telegram_token)"
+    )
+
+    add_kb_parser(commands)
+
+    commands.add_parser("check", help="what is installed, what is missing, and how to get it")
+
+    jobs = commands.add_parser("jobs", help="list or check the jobs in dialogs/jobs")
+    jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_commands.add_parser("list", help="the jobs users can choose")
+    validate = jobs_commands.add_parser("validate", help="check job files; exit 1 on any error")
+    validate.add_argument("directory", nargs="?", type=Path, help="folder of job files")
+    return parser
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    return load_settings(args.config, **overrides)
+
+
+def _setup_logging(settings: Settings, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _stop_requested() -> asyncio.Event:
+    """An event set by SIGTERM or Ctrl-C, so a service can stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    return stop
+
+
+async def _serve(settings: Settings) -> None:
+    services = Services.build(settings)
+    await services.start()
+    app = init_app(services.store, services.jobs, base_url=settings.base_url)
+    services.web_channel().add_routes(app)
+    bot_task, announce_webhook = await _start_telegram(services, app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    try:
+        await site.start()
+        if announce_webhook is not None:
+            await announce_webhook()  # only now can Telegram's first post be answered
+        # Everything loaded so far lives as long as the server: keep it out of the garbage
+        # collector's full passes, which otherwise pause every user's turn as the heap grows.
+        gc.collect()
+        gc.freeze()
+        _LOGGER.info(
+            "serving on http://%s:%d (public %s)", settings.host, settings.port, settings.base_url
+        )
+        print(
+            f"facility-assistant {__version__} listening on http://{settings.host}:{settings.port}",
+            flush=True,
+        )
+        await _stop_requested().wait()
+        _LOGGER.info("stopping")
+    finally:
+        if bot_task is not None:
+            bot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await bot_task
+        await runner.cleanup()
+        await services.stop()
+
+
+async def _start_telegram(
+    services: Services, app: web.Application
+) -> tuple[asyncio.Task[None] | None, Callable[[], Awaitable[None]] | None]:
+    """The bot inside the server when a token is configured: polling (its task), or a
+    webhook route (the call that tells Telegram, made once the server listens)."""
+    settings = services.settings
+    if not settings.telegram_token:
+        return None, None
+    bot = services.telegram_channel()
+    if settings.telegram_webhook_url:
+        from channels.telegram.webhook import add_webhook
+
+        announce = await add_webhook(
+            bot, app, settings.telegram_webhook_url, settings.telegram_token,
+            announce_at_startup=False,
+        )  # fmt: skip
+        return None, announce
+    _LOGGER.info("telegram: long polling")
+    return asyncio.create_task(bot.run_polling(), name="telegram"), None
+
+
+async def _telegram(settings: Settings) -> int:
+    if not settings.telegram_token:
+        print(
+            "error: telegram_token is not set: put it in assistant.toml or "
+            "ASSISTANT_TELEGRAM_TOKEN (from @BotFather)",
+            file=sys.stderr,
+        )
+        return 2
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    services = Services.build(settings)
+    await services.start()
+    bot = services.telegram_channel()
+    task = asyncio.create_task(bot.run_polling())
+    stop = _stop_requested()
+    waiting = asyncio.create_task(stop.wait())
+    print("facility-assistant telegram bot: long polling (Ctrl-C stops)", flush=True)
+    try:
+        await asyncio.wait([task, waiting], return_when="FIRST_COMPLETED")
+    finally:
+        waiting.cancel()
+        await bot.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(task), 30)
+        await services.stop()
+    # The bot only ends by itself when Telegram will not have it: say why, plainly.
+    failure = task.exception() if task.done() and not task.cancelled() else None
+    if isinstance(failure, TelegramUnauthorizedError):
+        print(
+            "error: Telegram refused telegram_token (401 Unauthorized): check the token "
+            "@BotFather gave you, or send /revoke there for a new one",
+            file=sys.stderr,
+        )
+        return 2
+    if failure is not None:
+        print(f"error: the Telegram bot stopped: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _console(settings: Settings, args: argparse.Namespace) -> int:
+    services = Services.build(settings)
+    await services.start()
+    try:
+        key = f"console:{args.session}"
+        if args.resume:
+            session = await services.store.find_by_code(args.resume)
+            if session is None:
+                print(f"No session has the code {args.resume!r}.", file=sys.stderr)
+                return 1
+            key = session.key
+        await ConsoleChannel(services.manager, session_key=key, language=args.lang).run()
+    finally:
+        await services.stop()
+    return 0
+
+
+async def _generate(settings: Settings, args: argparse.Namespace) -> int:
+    services = Services.build(settings)
+    job = services.jobs.jobs.get(args.job_id)
+    if job is None:
+        known = ", ".join(services.jobs.jobs) or "none"
+        print(f"error: no job {args.job_id!r}; known jobs: {known}", file=sys.stderr)
+        return 2
+    language = args.lang or settings.language
+    answers = read_answers(args.answers, job, language)
+    if args.out is not None:
+        services.queue.artifacts_dir = args.out
+    await services.start()
+    try:
+        outcome = await services.generate_now(job, answers, language)
+    finally:
+        await services.stop()
+    if isinstance(outcome, GenerationError):
+        print(f"error: {outcome.code}: {outcome.message}", file=sys.stderr)
+        return 1
+    print(f"folder: {outcome.folder}")
+    for link in services.manager.writer.links(outcome, language):
+        print(f"{link.kind}: {link.url}")
+    return 0
+
+
+def _device(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.isdigit() else value
+
+
+async def _say(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.speech.audio import write_wav
+    from assistant.speech.devices.sound import Speaker
+    from assistant.speech.voice_kit import build_voice
+
+    voice = build_voice(settings)
+    pcm = await asyncio.to_thread(voice.synthesis.synthesize, args.text, args.lang)
+    if args.out:
+        write_wav(args.out, pcm)
+        print(f"{args.out}: {len(pcm) / 32000:.2f} s")
+        return 0
+    speaker = Speaker()
+    try:
+        await speaker.play(pcm)
+    finally:
+        await speaker.close()
+    return 0
+
+
+def _transcribe(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.speech.audio import read_wav
+    from assistant.speech.recognition import recognize
+    from assistant.speech.voice_kit import build_voice
+
+    voice = build_voice(settings)
+    recognizer = voice.recognizer_for(args.lang)
+    if recognizer is None:
+        print(f"error: no recogniser for {args.lang}: run scripts/fetch-models", file=sys.stderr)
+        return 2
+    grammar = tuple(p.strip() for p in args.grammar.split("|")) if args.grammar else None
+    result = recognize(recognizer, args.lang, grammar, read_wav(args.wav))
+    print(f"text: {result.text}")
+    print(f"confidence: {result.confidence:.2f}")
+    print(f"engine: {result.engine or recognizer.name}")
+    return 0
+
+
+async def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.speech.devices.sound import Microphone, Speaker
+    from assistant.speech.voice_kit import build_voice
+    from channels.kiosk.channel import KioskChannel
+
+    voice = build_voice(settings)
+    services = Services.build(settings)
+    await services.start()
+    speaker = Speaker(_device(args.output_device))
+    try:
+        microphone = Microphone(_device(args.input_device), realtime=args.realtime_input)
+        async with microphone:
+            kiosk = KioskChannel(
+                services.manager, source=microphone, sink=speaker,
+                recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
+                session_key=f"kiosk:{args.session}", language=args.lang,
+                stop_when_ended=args.exit_when_done, reprompt_after=settings.kiosk_reprompt_s,
+                pause_after=settings.kiosk_pause_s,
+            )  # fmt: skip
+            print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
+            await kiosk.run()
+    finally:
+        await speaker.close()
+        await services.stop()
+    return 0
+
+
+def _jobs(settings: Settings, args: argparse.Namespace) -> int:
+    directory = getattr(args, "directory", None) or settings.jobs_dir
+    catalog = load_jobs(directory)
+    catalog.errors.extend(check_templates(catalog, TemplateRenderer()))
+    if args.jobs_command == "list":
+        for job in catalog.ordered():
+            print(
+                f"{job.id}\t{job.generator}/{job.language}\t{len(job.questions)} questions\t"
+                f"{job.title.ja} / {job.title.en}"
+            )
+    else:
+        print(f"{len(catalog.jobs)} job(s) valid in {directory}")
+    for error in catalog.errors:
+        print(f"error: {error.message}", file=sys.stderr)
+    if args.jobs_command == "validate" and catalog.errors:
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``assistant`` console script."""
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    try:
+        if command == "serve":
+            settings = _settings(
+                args, host=getattr(args, "host", None), port=getattr(args, "port", None)
+            )
+            _setup_logging(settings)
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_serve(settings))
+            return 0
+        settings = _settings(args)
+        if command == "console":
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(_console(settings, args))
+        if command == "jobs":
+            return _jobs(settings, args)
+        if command == "check":
+            from assistant.check.doctor import exit_code, format_findings, run_checks
+
+            findings = run_checks(settings)
+            print(format_findings(findings))
+            return exit_code(findings)
+        if command == "say":
+            return asyncio.run(_say(settings, args))
+        if command == "transcribe":
+            return _transcribe(settings, args)
+        if command == "kb":
+            return run_kb(
+                settings,
+                args,
+                ollama_host=settings.ollama_host,
+                ollama_embed_model=settings.ollama_embed_model,
+            )
+        if command == "telegram":
+            _setup_logging(settings)
+            return asyncio.run(_telegram(settings))
+        if command == "kiosk":
+            _setup_logging(settings)
+            return asyncio.run(_kiosk(settings, args))
+        if command == "generate":
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(_generate(settings, args))
+    except AssistantError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The composition root: builds the store, the dialog, the queue and the generators.
+
+Only this module and ``cli`` may import ``channels`` and ``generators``; everything else in
+``assistant`` sees them through the ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from assistant.config import Settings
+from assistant.dialog.auto import INTERACTIVE_TIMEOUT_S, DescriptionFiller
+from assistant.dialog.manager import DialogManager
+from assistant.errors import GenerationError, JobDefinitionError
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import Job, JobCatalog, load_jobs
+from assistant.jobs.phrases import Phrases, load_phrases
+from assistant.knowledge.answers import LazyKnowledge
+from assistant.knowledge.examples import KnowledgeExamples
+from assistant.ports import LanguageModel
+from assistant.session import Artifact, GenerationRequest
+from assistant.store.sqlite import SQLiteStore
+from channels.web.channel import WebChannel
+from generators.browser import BrowserChecker, find_chromium
+from generators.enrich import Enricher, EnrichingGenerator
+from generators.registry import build_generators
+from generators.template import TemplateRenderer
+
+if TYPE_CHECKING:
+    from assistant.speech.voice_kit import VoiceKit
+    from channels.telegram.bot import TelegramChannel
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def check_templates(catalog: JobCatalog, renderer: TemplateRenderer) -> list[JobDefinitionError]:
+    """Jobs whose template file is missing, as job errors (the job is dropped from the catalog)."""
+    errors = []
+    for job in list(catalog.jobs.values()):
+        if not renderer.has_template(job):
+            errors.append(
+                JobDefinitionError(
+                    job.source, "template", f"{job.template} not found in generators/templates"
+                )
+            )
+            del catalog.jobs[job.id]
+    return errors
+
+
+def load_catalog(settings: Settings, renderer: TemplateRenderer) -> JobCatalog:
+    """Jobs that load and have a template; problems are logged, not fatal."""
+    catalog = load_jobs(settings.jobs_dir)
+    catalog.errors.extend(check_templates(catalog, renderer))
+    for error in catalog.errors:
+        _LOGGER.error("job not loaded: %s", error.message)
+    return catalog
+
+
+def language_model(settings: Settings) -> LanguageModel | None:
+    """The configured Ollama model, or None when turned off or its client is not installed."""
+    if not settings.llm_enabled:
+        return None
+    try:
+        from assistant.llm.ollama import OllamaModel
+    except ImportError as err:
+        _LOGGER.warning("no language model (%s): templates only; run scripts/setup", err)
+        return None
+    return OllamaModel(
+        settings.ollama_host,
+        settings.ollama_model,
+        num_ctx=settings.llm_num_ctx,
+        temperature=settings.llm_temperature,
+        timeout=settings.llm_timeout_s,
+    )
+
+
+@dataclass
+class Services:
+    """Everything a running assistant needs, wired together."""
+
+    settings: Settings
+    jobs: JobCatalog
+    phrases: Phrases
+    store: SQLiteStore
+    manager: DialogManager
+    queue: GenerationQueue
+    browser: BrowserChecker | None
+    _voice: VoiceKit | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        """Wire the parts; nothing is opened or started yet."""
+        renderer = TemplateRenderer()
+        jobs = load_catalog(settings, renderer)
+        phrases = load_phrases(settings.locales_dir)
+        store = SQLiteStore(settings.database_path)
+        chromium = find_chromium()
+        browser = BrowserChecker(chromium) if chromium else None
+        if browser is None:
+            _LOGGER.warning(
+                "Chromium not found: browser programs are delivered without a browser check"
+            )
+        generators = build_generators(renderer, browser)
+        model = language_model(settings)
+        # Interactive calls (a description, a help question) hold the user's turn: they get a
+        # shorter bound than generation, which the user watches progress for.
+        interactive = min(settings.llm_timeout_s, INTERACTIVE_TIMEOUT_S)
+        knowledge = LazyKnowledge(
+            settings.data_dir / "knowledge",
+            settings.dialogs_dir / "knowledge",
+            model,
+            settings.ollama_host,
+            settings.ollama_embed_model,
+            model_timeout=interactive,
+        )
+        if model is not None:
+            enricher = Enricher(model, examples=KnowledgeExamples(knowledge))
+            generators = {kind: EnrichingGenerator(g, enricher) for kind, g in generators.items()}
+        manager = DialogManager(
+            jobs=jobs,
+            phrases=phrases,
+            store=store,
+            default_language=settings.language,
+            base_url=settings.base_url,
+            filler=DescriptionFiller(model, timeout=interactive) if model is not None else None,
+            knowledge=knowledge,
+        )
+        queue = GenerationQueue(
+            store=store,
+            jobs=jobs,
+            generators=generators,
+            artifacts_dir=settings.artifacts_dir,
+            on_delivered=manager.deliver,
+            on_failed=manager.generation_failed,
+            workers=settings.workers,
+            timeout=settings.generation_timeout,
+            link_lifetime=settings.link_expiry_hours * 3600 or None,
+            on_progress=manager.progress,
+        )
+        manager.on_enqueue = queue.wake
+        return cls(settings, jobs, phrases, store, manager, queue, browser)
+
+    def voice_kit(self) -> VoiceKit | None:
+        """One set of speech engines for every channel of this process (they pool decoders
+        and are safe across threads), or None when the speech packages are not installed."""
+        if self._voice is None:
+            try:
+                from assistant.speech.voice_kit import build_voice
+            except ImportError as err:
+                _LOGGER.warning("no speech (%s): run scripts/setup", err)
+                return None
+            self._voice = build_voice()
+        return self._voice
+
+    def web_channel(self, *, voice: bool | None = None) -> WebChannel:
+        """The web chat, with speech when the speech packages are installed and wanted.
+
+        Engines load on first use, so a server nobody talks to pays only for the imports.
+        """
+        settings = self.settings
+        recognizer_for = vad_factory = synthesize = None
+        kit = self.voice_kit() if (settings.web_voice if voice is None else voice) else None
+        if kit is not None:
+            from assistant.speech.vad import WebRtcVad
+
+            recognizer_for, vad_factory = kit.recognizer_for, WebRtcVad
+            synthesize = kit.synthesis.synthesize
+        return WebChannel(
+            self.manager,
+            self.phrases,
+            default_language=settings.language,
+            base_url=settings.base_url,
+            kiosk_id=settings.kiosk_id,
+            recognizer_for=recognizer_for,
+            vad_factory=vad_factory,
+            synthesize=synthesize,
+        )
+
+    def telegram_channel(self) -> TelegramChannel:
+        """The Telegram bot with the speech engines that are installed (voice notes)."""
+        from channels.telegram.bot import TelegramChannel
+
+        settings = self.settings
+        recognizer_for = synthesize = None
+        kit = self.voice_kit()
+        if kit is not None:
+            recognizer_for, synthesize = kit.recognizer_for, kit.synthesis.synthesize
+        return TelegramChannel(
+            self.manager,
+            self.phrases,
+            self.store,
+            token=settings.telegram_token,
+            api_url=settings.telegram_api_url,
+            allowed_users=settings.telegram_allowed_users,
+            default_language=settings.language,
+            recognizer_for=recognizer_for,
+            synthesize=synthesize,
+        )
+
+    async def generate_now(
+        self, job: Job, answers: dict[str, Any], language: str
+    ) -> Artifact | GenerationError:
+        """One artifact from given answers, with no dialog (``assistant generate``)."""
+        request = GenerationRequest(
+            session_key="cli:generate",
+            job_id=job.id,
+            language=language,
+            answers=answers,
+            series=secrets.token_hex(8),
+            version=1,
+        )
+        return await self.queue.make_now(request)
+
+    async def start(self) -> None:
+        """Open the database and start the generation workers."""
+        await self.store.open()
+        await self.queue.start()
+
+    async def stop(self) -> None:
+        """Stop the workers and close the database."""
+        await self.queue.stop()
+        if self.browser is not None:
+            await self.browser.close()
+        await self.store.close()

@@ -1,0 +1,308 @@
+"""The dialog manager: turns in, replies out, one state machine shared by every channel.
+
+It does no I/O of its own: the store, the clock and the listeners that carry unsolicited
+replies (delivery) are handed in. Each session has its own lock, so two turns of one session
+never interleave while different sessions run side by side. A turn's new state and its history
+row are committed before its replies are returned: what the user was told is kept, is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.flow import DialogFlow, Step
+from assistant.dialog.replies import ReplyWriter
+from assistant.events import Reply, SessionState, Turn
+from assistant.jobs.catalog import Job, JobCatalog
+from assistant.jobs.phrases import Phrases
+from assistant.ports import KnowledgeAnswerer, SessionStore
+from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.understanding.expectation import Expectation
+
+_LOGGER = logging.getLogger(__name__)
+
+ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
+MODEL_CHECK_SECONDS = 30.0
+
+
+class _SessionLocks:
+    """One asyncio lock per session key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._entries.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._entries[key]
+
+
+class DialogManager:
+    """Walks each session through welcome, job choice, questions, confirmation and delivery."""
+
+    def __init__(
+        self,
+        *,
+        jobs: JobCatalog,
+        phrases: Phrases,
+        store: SessionStore,
+        default_language: str = "ja",
+        clock: Callable[[], float] = time.time,
+        on_enqueue: Callable[[], None] | None = None,
+        base_url: str = "http://127.0.0.1:8080",
+        filler: DescriptionFiller | None = None,
+        knowledge: KnowledgeAnswerer | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.store = store
+        self.default_language = default_language
+        self.clock = clock
+        self.on_enqueue = on_enqueue
+        self.writer = ReplyWriter(phrases, base_url)
+        self._locks = _SessionLocks()
+        self._listeners: dict[str, ReplyListener] = {}
+        self.flow = DialogFlow(jobs, self.writer, clock)
+        self.filler = filler
+        self.knowledge = knowledge
+        self.flow.can_describe = self._can_describe
+        self._model_ready = False
+        self._model_checked = float("-inf")
+
+    # -- public API -------------------------------------------------------------------------
+
+    def add_listener(self, channel: str, listener: ReplyListener) -> None:
+        """Where replies that no turn asked for (delivery, failures) go for ``channel``."""
+        self._listeners[channel] = listener
+
+    def remove_listener(self, channel: str) -> None:
+        """Stop sending unsolicited replies to ``channel``."""
+        self._listeners.pop(channel, None)
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        """Apply one turn and return the replies, after the new state is stored."""
+        async with self._locks.hold(turn.session_key):
+            session = await self._load(turn.session_key, turn.language, turn.channel)
+            before = session.state
+            session.channel = turn.channel
+            step = await self._step(session, turn)
+            await self._commit(session, before, turn.channel, turn.text, step)
+        if step.effects.enqueue is not None and self.on_enqueue is not None:
+            self.on_enqueue()
+        return step.replies
+
+    async def _step(self, session: Session, turn: Turn) -> Step:
+        """The turn through the flow, or first through the model or the knowledge base when
+        it is a description to fill answers from, or a "how do I ..." question."""
+        if session.state in (SessionState.WELCOME, SessionState.CHOOSE_JOB, SessionState.ASK):
+            await self._check_model()  # hybrid jobs offer a description only when it answers
+        text = turn.text or ""
+        # A "how do I ..." question first, in every state: while describing, it is a question
+        # about the service, not a description of what to make.
+        if self.knowledge is not None and self.flow.asks_for_help(session, turn):
+            found = await self.knowledge.answer(text, session.language)
+            if found is not None:
+                return self.flow.knowledge_reply(session, found)
+            # nothing in the knowledge base: the words are an answer after all
+        if self.filler is not None and self.flow.describing(session, turn):
+            assert session.job_id is not None
+            today = datetime.date.fromtimestamp(self.clock())
+            job = self.jobs.jobs[session.job_id]
+            # The model takes seconds: say so at once, through the channel's listener, so the
+            # user is not left in silence while the turn holds the session.
+            await self._emit(session, [self.writer.info(session, "reading_description")])
+            kept = await self.filler.fill(job, text, session.language, today)
+            return self.flow.apply_description(session, kept)
+        return self.flow.apply(session, turn)
+
+    async def resume(
+        self, session_key: str, channel: str, language: str | None = None
+    ) -> list[Reply]:
+        """Greet a (re)connecting channel: the welcome, or where the session stands."""
+        async with self._locks.hold(session_key):
+            session = await self._load(session_key, language, channel)
+            before = session.state
+            session.channel = channel
+            step = Step()
+            if session.state in (SessionState.WELCOME, SessionState.ENDED):
+                step.replies = self.flow.welcome(session)
+            else:
+                session.paused = False
+                step.replies = [self.writer.info(session, "welcome_back")]
+                step.replies += await self._prompt_with_artifact(session)
+            await self._commit(session, before, channel, None, step)
+        return step.replies
+
+    async def expectation(self, session_key: str, language: str | None = None) -> Expectation:
+        """What a voice channel's recogniser should listen for in this session's next turn."""
+        session = await self.store.load(session_key)
+        if session is None:
+            return self.flow.expectation(
+                Session(key=session_key, language=language or self.default_language, channel="")
+            )
+        return self.flow.expectation(session)
+
+    async def update_preferences(
+        self, session_key: str, channel: str, values: dict[str, object], language: str | None = None
+    ) -> Session:
+        """Merge ``values`` into the session's preferences and store them (validated by caller).
+
+        Preferences live with the session, so a theme or a slower voice follows the user to a
+        reloaded page or another device; the change is committed like a turn, with no reply.
+        """
+        async with self._locks.hold(session_key):
+            session = await self._load(session_key, language, channel)
+            session.preferences = {**session.preferences, **values}
+            await self._commit(session, session.state, channel, None, Step())
+        return session
+
+    async def last_replies(self, session_key: str) -> list[Reply]:
+        """What the session was last told (a screen mirroring a session started elsewhere)."""
+        wires = await self.store.last_replies(session_key)
+        return [Reply.from_wire(wire) for wire in wires]
+
+    async def session(self, session_key: str) -> Session | None:
+        """The stored session (read-only view for channels and tests)."""
+        return await self.store.load(session_key)
+
+    async def deliver(self, request: GenerationRequest, artifact: Artifact) -> list[Reply]:
+        """The queue finished an artifact: tell the session's channel, unless it moved on."""
+        async with self._locks.hold(request.session_key):
+            session = await self.store.load(request.session_key)
+            if not _waiting_for(session, request):
+                return []
+            assert session is not None
+            before = session.state
+            session.state = SessionState.DELIVERED
+            session.generation_id = None
+            session.version = request.version
+            session.artifact_id = artifact.id
+            job = self.jobs.jobs[request.job_id]
+            step = Step([self.writer.delivery(session, job, artifact)])
+            step.replies.append(self.writer.delivered_next(session))
+            await self._commit(session, before, "generator", None, step)
+        await self._emit(session, step.replies)
+        return step.replies
+
+    async def progress(
+        self, request: GenerationRequest, stage: str, fraction: float | None
+    ) -> None:
+        """Tell the session's channel how generation is going (not stored: it is momentary)."""
+        session = await self.store.load(request.session_key)
+        if not _waiting_for(session, request):
+            return
+        assert session is not None
+        reply = self.writer.progress(session, stage, fraction)
+        if fraction is not None and stage == "writing":
+            # How much is written, shown but not spoken: a voice repeating percentages every
+            # second would drown the kiosk; the first "writing" was spoken.
+            percent = round(fraction * 100)
+            reply = replace(
+                reply, text=self.writer.say(session, "progress_written", percent=percent), speech=""
+            )
+        await self._emit(session, [reply])
+
+    async def generation_failed(self, request: GenerationRequest) -> list[Reply]:
+        """The queue gave up: back to confirm with the answers intact, one plain sentence."""
+        async with self._locks.hold(request.session_key):
+            session = await self.store.load(request.session_key)
+            if not _waiting_for(session, request):
+                return []
+            assert session is not None
+            before = session.state
+            session.state = SessionState.CONFIRM
+            session.generation_id = None
+            # The answers are intact: show the read-back again, with its buttons.
+            step = Step(
+                [self.writer.problem(session, "generation_failed"), *self.flow.prompt(session)]
+            )
+            await self._commit(session, before, "generator", None, step)
+        await self._emit(session, step.replies)
+        return step.replies
+
+    # -- the language model ------------------------------------------------------------------
+
+    def _can_describe(self, job: Job) -> bool:
+        # Auto and hybrid both ask for a description only while the model answers: a model
+        # that is down or missing means the plain dialog, with no detour through a
+        # description it cannot read (one that fails later falls back in words).
+        return self.filler is not None and job.mode in ("auto", "hybrid") and self._model_ready
+
+    async def _check_model(self) -> None:
+        """Whether the model answers, asked at most every ``MODEL_CHECK_SECONDS``."""
+        if self.filler is None or time.monotonic() - self._model_checked < MODEL_CHECK_SECONDS:
+            return
+        self._model_checked = time.monotonic()
+        status = await self.filler.model.status()
+        self._model_ready = status.reachable and status.has_model
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _load(self, key: str, language: str | None, channel: str) -> Session:
+        session = await self.store.load(key)
+        if session is None:
+            if language not in ("ja", "en"):
+                language = self.default_language
+            session = Session(key=key, language=language, channel=channel)
+        return session
+
+    async def _commit(
+        self, session: Session, before: SessionState, channel: str, text: str | None, step: Step
+    ) -> None:
+        # Every reply carries the state the turn ended in, which is what a channel renders.
+        step.replies = [
+            reply if reply.state == session.state else replace(reply, state=session.state)
+            for reply in step.replies
+        ]
+        record = TurnRecord(
+            session_key=session.key,
+            at=self.clock(),
+            channel=channel,
+            text=text,
+            state_before=before.value,
+            state_after=session.state.value,
+            replies=[r.to_wire() for r in step.replies],
+        )
+        saved = await self.store.commit_turn(session, record, step.effects)
+        session.revision = saved.revision
+        session.generation_id = saved.generation_id
+
+    async def _emit(self, session: Session, replies: list[Reply]) -> None:
+        listener = self._listeners.get(session.channel)
+        if listener is None or not replies:
+            return
+        try:
+            await listener(session.key, replies)
+        except Exception:  # a broken channel must not break the queue
+            _LOGGER.exception(
+                "channel %s could not take replies for %s", session.channel, session.key
+            )
+
+    async def _prompt_with_artifact(self, session: Session) -> list[Reply]:
+        if session.state == SessionState.DELIVERED and session.artifact_id and session.job_id:
+            artifact = await self.store.artifact(session.artifact_id)
+            job = self.jobs.jobs.get(session.job_id)
+            if artifact is not None and job is not None:
+                return [self.writer.delivery(session, job, artifact), *self.flow.prompt(session)]
+        return self.flow.prompt(session)
+
+
+def _waiting_for(session: Session | None, request: GenerationRequest) -> bool:
+    return (
+        session is not None
+        and session.state == SessionState.GENERATING
+        and session.generation_id == request.id
+    )

@@ -1,0 +1,297 @@
+"""Building replies: every sentence the dialog shows or says, from the phrase files.
+
+Kept apart from the state machine so the flow reads as decisions and this file as wording.
+``text`` is for eyes (numbered choices come as ``Reply.choices``); ``speech`` is for ears and
+reads the choices out, never a link.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
+from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
+from assistant.jobs.phrases import LANGUAGES, Phrases
+from assistant.session import Artifact, Session
+from assistant.understanding.interpret import color_name
+
+DELIVERED_CHOICES = ("change", "another", "finish")
+# Channels where the result arrives as chat messages rather than on a screen beside the user.
+CHAT_CHANNELS = frozenset({"telegram"})
+
+
+class ReplyWriter:
+    """Turns the state of a session into replies in the session's language."""
+
+    def __init__(self, phrases: Phrases, base_url: str = "http://127.0.0.1:8080") -> None:
+        self.phrases = phrases
+        self.base_url = base_url.rstrip("/")
+        self.delivered_question = self._phrase_question("delivered_choices", DELIVERED_CHOICES)
+        self.make_label = {
+            language: phrases.say(language, "confirm_choices.make.label") for language in LANGUAGES
+        }
+        self.make_words = tuple(
+            word
+            for language in LANGUAGES
+            for word in phrases.words(language, "confirm_choices.make.readings")
+        )
+
+    def _phrase_question(self, prefix: str, ids: Sequence[str]) -> Question:
+        """A choice question made of locale phrases, so the same matcher understands it."""
+        choices = []
+        for choice_id in ids:
+            key = f"{prefix}.{choice_id}"
+            label = LocalizedText(
+                ja=self.phrases.say("ja", f"{key}.label"), en=self.phrases.say("en", f"{key}.label")
+            )
+            readings = (
+                *self.phrases.words("ja", f"{key}.readings"),
+                *self.phrases.words("en", f"{key}.readings"),
+            )
+            choices.append(JobChoice(id=choice_id, label=label, readings=readings))
+        return Question(
+            id=f"_{prefix}",
+            type="choice",
+            prompt=LocalizedText(ja=prefix, en=prefix),
+            choices=tuple(choices),
+        )
+
+    # -- small pieces -----------------------------------------------------------------------
+
+    def say(self, session: Session, key: str, **params: Any) -> str:
+        """One phrase in the session's language."""
+        return self.phrases.say(session.language, key, **params)
+
+    def reply(
+        self,
+        session: Session,
+        kind: ReplyKind,
+        text: str,
+        *,
+        speech: str | None = None,
+        question_id: str | None = None,
+        choices: tuple[Choice, ...] = (),
+        progress: Progress | None = None,
+        links: tuple[ArtifactLink, ...] = (),
+    ) -> Reply:
+        """A reply stamped with the session's language and state."""
+        return Reply(
+            kind=kind,
+            text=text,
+            speech=text if speech is None else speech,
+            language=session.language,
+            state=session.state,
+            question_id=question_id,
+            choices=choices,
+            progress=progress,
+            links=links,
+        )
+
+    def info(self, session: Session, key: str, **params: Any) -> Reply:
+        """A short statement (kept, skipped, switched...)."""
+        return self.reply(session, ReplyKind.INFO, self.say(session, key, **params))
+
+    def confirm_heard(self, session: Session, heard: str) -> Reply:
+        """ "I heard X. Is that right?", with yes and no to press."""
+        choices = (
+            Choice(id="yes", label=self.say(session, "word_yes"), number=1),
+            Choice(id="no", label=self.say(session, "word_no"), number=2),
+        )
+        text = self.say(session, "readback", heard=heard)
+        return self.reply(session, ReplyKind.QUESTION, text, choices=choices)
+
+    def problem(self, session: Session, key: str, **params: Any) -> Reply:
+        """A plain explanation of why an answer was not taken."""
+        return self.reply(session, ReplyKind.PROBLEM, self.say(session, key, **params))
+
+    def _spoken_choices(self, session: Session, choices: Sequence[Choice]) -> str:
+        return " ".join(
+            self.say(session, "choice_line", number=c.number, label=c.label) for c in choices
+        )
+
+    def format_value(self, session: Session, question: Question, value: Any) -> str:
+        """An answer as a person would say it back."""
+        language = session.language
+        if value is None or value == [] or value == "":
+            return self.say(session, "word_none")
+        if question.type == "choice":
+            choice = question.choice(str(value))
+            return choice.label.get(language) if choice else str(value)
+        if question.type == "yesno":
+            return self.say(session, "word_yes" if value else "word_no")
+        if question.type == "list":
+            return self.say(session, "list_separator").join(str(v) for v in value)
+        if question.type == "date":
+            try:
+                day = datetime.date.fromisoformat(str(value))
+            except ValueError:
+                return str(value)
+            if language == "ja":
+                return f"{day.year}年{day.month}月{day.day}日"
+            return f"{day.strftime('%B')} {day.day}, {day.year}"
+        if question.type == "color" and isinstance(value, str):
+            return f"{color_name(value, language)} ({value})"
+        if question.type == "number" and isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    # -- whole prompts ----------------------------------------------------------------------
+
+    def menu(self, session: Session, jobs: Sequence[Job]) -> Reply:
+        """The list of things that can be made."""
+        if not jobs:
+            return self.reply(session, ReplyKind.MENU, self.say(session, "no_jobs"))
+        choices = tuple(
+            Choice(id=job.id, label=job.title.get(session.language), number=i)
+            for i, job in enumerate(jobs, start=1)
+        )
+        text = self.say(session, "menu")
+        speech = f"{text} {self._spoken_choices(session, choices)}"
+        return self.reply(session, ReplyKind.MENU, text, speech=speech, choices=choices)
+
+    def question_choices(self, session: Session, question: Question) -> tuple[Choice, ...]:
+        """Numbered options of a question, when it has a closed set of answers."""
+        if question.type == "choice":
+            return tuple(
+                Choice(id=c.id, label=c.label.get(session.language), number=i)
+                for i, c in enumerate(question.choices, start=1)
+            )
+        if question.type == "yesno":
+            return (
+                Choice(id="yes", label=self.say(session, "word_yes"), number=1),
+                Choice(id="no", label=self.say(session, "word_no"), number=2),
+            )
+        return ()
+
+    def question(self, session: Session, job: Job, question: Question) -> Reply:
+        """One question, with its number, its hints and its choices."""
+        number = job.questions.index(question) + 1
+        parts = [
+            self.say(session, "question_number", number=number, count=len(job.questions)),
+            question.prompt.get(session.language),
+        ]
+        hints = []
+        if question.type == "choice":
+            hints.append(self.say(session, "hint_choices"))
+        elif question.type == "yesno":
+            hints.append(self.say(session, "hint_yesno"))
+        elif question.type == "list":
+            hints.append(self.say(session, "hint_list"))
+        if not question.required:
+            hints.append(self.say(session, "hint_optional"))
+            if question.default is not None:
+                value = self.format_value(session, question, question.default)
+                hints.append(self.say(session, "hint_default", value=value))
+        text = " ".join([*parts, *hints])
+        choices = self.question_choices(session, question)
+        speech = " ".join([*parts, self._spoken_choices(session, choices), *hints]).replace(
+            "  ", " "
+        )
+        return self.reply(
+            session,
+            ReplyKind.QUESTION,
+            text,
+            speech=speech,
+            question_id=question.id,
+            choices=choices,
+        )
+
+    def confirm(self, session: Session, job: Job) -> Reply:
+        """Every answer read back, then the question whether to make it."""
+        lines = [self.say(session, "confirm_intro")]
+        for number, question in enumerate(job.questions, start=1):
+            value = self.format_value(session, question, session.answers.get(question.id))
+            lines.append(
+                self.say(
+                    session,
+                    "confirm_item",
+                    number=number,
+                    question=question.prompt.get(session.language),
+                    value=value,
+                )
+            )
+        lines.append(self.say(session, "confirm_ask"))
+        # Buttons for screens and chats: make it, or change answer N (N is what the user says).
+        choices = (
+            Choice(id="make", label=self.make_label[session.language], number=0),
+            *(
+                Choice(
+                    id=question.id,
+                    label=self.say(session, "confirm_change", number=number),
+                    number=number,
+                )
+                for number, question in enumerate(job.questions, start=1)
+            ),
+        )
+        return self.reply(
+            session, ReplyKind.CONFIRM, "\n".join(lines), speech=" ".join(lines), choices=choices
+        )
+
+    def generating(self, session: Session, job: Job, key: str = "generating") -> Reply:
+        """Generation has started or is still running."""
+        text = self.say(session, key, title=job.title.get(session.language))
+        return self.reply(session, ReplyKind.PROGRESS, text, progress=Progress(stage="queued"))
+
+    def describe(self, session: Session, job: Job) -> Reply:
+        """Auto mode's one question: everything at once, in the user's own words."""
+        return self.reply(
+            session,
+            ReplyKind.QUESTION,
+            self.say(session, "describe_prompt", title=job.title.get(session.language)),
+        )
+
+    def progress(self, session: Session, stage: str, fraction: float | None) -> Reply:
+        """A generation stage ("writing", "checking"), said once each."""
+        key = f"progress_stage.{stage}"
+        text = self.say(session, key) if self.phrases.has(key) else ""
+        return self.reply(
+            session, ReplyKind.PROGRESS, text, progress=Progress(stage=stage, fraction=fraction)
+        )
+
+    def delivered_next(self, session: Session) -> Reply:
+        """What can be done after delivery."""
+        choices = tuple(
+            Choice(id=c.id, label=c.label.get(session.language), number=i)
+            for i, c in enumerate(self.delivered_question.choices, start=1)
+        )
+        return self.reply(
+            session, ReplyKind.QUESTION, self.say(session, "delivered_next"), choices=choices
+        )
+
+    def delivery(self, session: Session, job: Job, artifact: Artifact) -> Reply:
+        """The finished artifact: links on screen; for the ear, where to find them."""
+        title = job.title.get(session.language)
+        parts = [self.say(session, "delivered", title=title)]
+        for note in artifact.manifest.get("notes", ()):
+            key = f"note.{note.get('key')}"
+            if self.phrases.has(key):
+                parts.append(self.say(session, key))
+        links = self.links(artifact, session.language)
+        if not links:  # made without the server (assistant generate): point at the folder
+            separator = self.say(session, "list_separator")
+            parts.append(
+                self.say(
+                    session,
+                    "delivered_files",
+                    files=separator.join(artifact.files),
+                    folder=artifact.folder,
+                )
+            )
+        speech_key = (
+            "delivered_speech_chat" if session.channel in CHAT_CHANNELS else "delivered_speech"
+        )
+        speech = " ".join([self.say(session, speech_key, title=title), *parts[1:]])
+        return self.reply(session, ReplyKind.DELIVERY, " ".join(parts), speech=speech, links=links)
+
+    def links(self, artifact: Artifact, language: str) -> tuple[ArtifactLink, ...]:
+        """Preview, download and QR code links of an artifact served by this service."""
+        if not artifact.token:
+            return ()
+        base, token, say = self.base_url, artifact.token, self.phrases.say
+        return (
+            ArtifactLink("preview", f"{base}/p/{token}/", say(language, "link_preview")),
+            ArtifactLink("download", f"{base}/a/{token}", say(language, "link_download")),
+            ArtifactLink("qr", f"{base}/q/{token}.svg", say(language, "link_qr")),
+        )

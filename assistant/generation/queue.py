@@ -1,0 +1,310 @@
+"""The generation queue: asyncio workers taking confirmed requests from SQLite.
+
+The queue's state lives in the store, not in memory, so a task interrupted by a crash runs
+again after restart, and a second process could share the work. Each artifact is written to a
+temporary folder and renamed into place, so a crash never leaves half an artifact behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import shutil
+import time
+import zipfile
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from assistant import __version__
+from assistant.errors import AssistantError, GenerationError
+from assistant.jobs.catalog import JobCatalog
+from assistant.ports import GenerationQueueStore, GenerationTask, Generator, ReportProgress
+from assistant.session import Artifact, GenerationRequest
+
+_LOGGER = logging.getLogger(__name__)
+
+DeliveryCallback = Callable[[GenerationRequest, Artifact], Awaitable[object]]
+FailureCallback = Callable[[GenerationRequest], Awaitable[object]]
+ProgressCallback = Callable[[GenerationRequest, str, float | None], Awaitable[object]]
+POLL_SECONDS = 2.0
+PROGRESS_INTERVAL = 1.0  # seconds between two updates of one stage
+
+
+class GenerationQueue:
+    """Runs generators for queued requests and reports each outcome to the dialog."""
+
+    def __init__(
+        self,
+        *,
+        store: GenerationQueueStore,
+        jobs: JobCatalog,
+        generators: Mapping[str, Generator],
+        artifacts_dir: Path,
+        on_delivered: DeliveryCallback,
+        on_failed: FailureCallback,
+        workers: int = 1,
+        timeout: float = 120.0,
+        link_lifetime: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        progress_interval: float = PROGRESS_INTERVAL,
+    ) -> None:
+        self.store = store
+        self.jobs = jobs
+        self.generators = generators
+        self.artifacts_dir = artifacts_dir
+        self.on_delivered = on_delivered
+        self.on_failed = on_failed
+        self.worker_count = workers
+        self.timeout = timeout
+        self.link_lifetime = link_lifetime
+        self.on_progress = on_progress
+        self.progress_interval = progress_interval
+        self._wake = asyncio.Event()
+        self._told: set[asyncio.Task[object]] = set()
+        self._last_told: dict[int | None, asyncio.Task[object]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Requeue what a crash interrupted and start the workers."""
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.requeue_interrupted()
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"generation-worker-{n}")
+            for n in range(self.worker_count)
+        ]
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Cancel the workers; a task cut short stays ``running`` and is requeued next start."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def wake(self) -> None:
+        """A request was enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Process one waiting task, if any (for tools and tests)."""
+        task = await self.store.claim_next()
+        if task is None:
+            return False
+        await self._process(task)
+        return True
+
+    async def make_now(self, request: GenerationRequest) -> Artifact | GenerationError:
+        """Make one artifact outside any session (``assistant generate``), recorded as usual."""
+        task_id = await self.store.enqueue_running(request)
+        request = replace(request, id=task_id)
+        try:
+            artifact = await self._build(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            return await self._record_failure(request, err)
+        await self.store.finish(task_id, artifact)
+        return artifact
+
+    async def _work(self) -> None:
+        while True:
+            self._wake.clear()
+            if await self.run_once():
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    async def _process(self, task: GenerationTask) -> None:
+        request = task.request
+        assert request.id is not None
+        try:
+            artifact = await self._build(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            await self._record_failure(request, err)
+            await self._progress_told(request)
+            await self.on_failed(request)
+            return
+        await self._progress_told(request)
+        if await self.store.finish(request.id, artifact):
+            await self.on_delivered(request, artifact)
+        else:
+            _LOGGER.info("generation %s was cancelled; its artifact is discarded", request.id)
+            shutil.rmtree(artifact.folder, ignore_errors=True)
+
+    async def _record_failure(self, request: GenerationRequest, err: Exception) -> GenerationError:
+        """Log once with the reason, and store it with the task for staff."""
+        assert request.id is not None
+        if isinstance(err, GenerationError):
+            error = err
+        elif isinstance(err, TimeoutError):
+            error = GenerationError(
+                f"took longer than {self.timeout:g} s", code="generation_timeout"
+            )
+        elif isinstance(err, AssistantError):
+            error = GenerationError(err.message, code=err.code)
+        else:
+            error = GenerationError(repr(err))
+        _LOGGER.error(
+            "generation %s (%s) failed: %s", request.id, request.job_id, error.message,
+            exc_info=not isinstance(err, AssistantError | TimeoutError),
+        )  # fmt: skip
+        await self.store.fail(request.id, error.code, error.message)
+        return error
+
+    def _progress(self, request: GenerationRequest) -> ReportProgress | None:
+        """A generator's progress, passed on at once for a new stage and then at most once per
+        ``progress_interval`` with a new fraction (a fast stream must not flood a chat)."""
+        if self.on_progress is None or request.session_key == "cli:generate":
+            return None
+        callback = self.on_progress
+        told: dict[str, tuple[float, float | None]] = {}  # stage → (when, fraction) last told
+
+        def progress(stage: str, fraction: float | None) -> None:
+            now = time.monotonic()
+            last = told.get(stage)
+            if last is not None and (
+                fraction is None or fraction == last[1] or now - last[0] < self.progress_interval
+            ):
+                return
+            told[stage] = (now, fraction)
+            previous = self._last_told.get(request.id)
+            task = asyncio.get_running_loop().create_task(
+                self._tell(previous, request, stage, fraction, callback)
+            )
+            self._last_told[request.id] = task
+            self._told.add(task)
+            task.add_done_callback(self._told.discard)
+
+        return progress
+
+    @staticmethod
+    async def _tell(
+        previous: asyncio.Task[object] | None,
+        request: GenerationRequest,
+        stage: str,
+        fraction: float | None,
+        callback: ProgressCallback,
+    ) -> object:
+        """One progress message, sent only after the one before it: tasks alone would let a
+        late percentage overtake "checking"."""
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await previous
+        return await callback(request, stage, fraction)
+
+    async def _progress_told(self, request: GenerationRequest) -> None:
+        """Wait for this request's progress messages, so the delivery is always the last word."""
+        last = self._last_told.pop(request.id, None)
+        if last is not None:
+            with contextlib.suppress(Exception):
+                await last
+
+    async def _build(self, request: GenerationRequest) -> Artifact:
+        job = self.jobs.jobs.get(request.job_id)
+        if job is None:
+            raise GenerationError(f"job {request.job_id!r} no longer exists", code="job_unknown")
+        generator = self.generators.get(job.generator)
+        if generator is None:
+            raise GenerationError(f"no generator for {job.generator!r}", code="generator_missing")
+        artifact_id = f"{request.series}v{request.version}"
+        final = self.artifacts_dir / artifact_id
+        staging = self.artifacts_dir / f".staging-{artifact_id}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        started = time.time()
+        manifest = {
+            "artifact": artifact_id,
+            "job": job.id,
+            "title": job.title.get(request.language),
+            "answers": request.answers,
+            "language": request.language,
+            "series": request.series,
+            "version": request.version,
+            "generator": job.generator,
+            "output_language": job.language,
+            "template": job.template,
+            "service_version": __version__,
+        }
+        try:
+            produced = await asyncio.wait_for(
+                generator.generate(job, request, staging, self._progress(request)),
+                timeout=self.timeout,
+            )
+        except BaseException as err:
+            self._keep_failed(staging, manifest, started, err)
+            raise
+        finished = time.time()
+        manifest.update(produced.details)
+        manifest["files"] = list(produced.files)
+        manifest["timings"] = {
+            "started": started,
+            "finished": finished,
+            "seconds": finished - started,
+        }
+        try:
+            _write_manifest(staging, manifest)
+            _write_zip(
+                staging, f"{artifact_id}.zip", f"{job.id}-v{request.version}", produced.files
+            )
+            shutil.rmtree(final, ignore_errors=True)
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return Artifact(
+            id=artifact_id,
+            series=request.series,
+            version=request.version,
+            session_key=request.session_key,
+            job_id=job.id,
+            folder=str(final),
+            files=tuple(produced.files),
+            manifest=manifest,
+            created=finished,
+            token=secrets.token_urlsafe(24),
+            expires=finished + self.link_lifetime if self.link_lifetime else None,
+        )
+
+    def _keep_failed(
+        self, staging: Path, manifest: dict, started: float, error: BaseException
+    ) -> None:
+        """A failed attempt's files and reasons stay for staff under ``failed/``; never served."""
+        if isinstance(error, asyncio.CancelledError) or not staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+            return
+        manifest = {
+            **manifest,
+            "error": {"code": getattr(error, "code", "generation_failed"), "message": str(error)},
+            **getattr(error, "details", {}),
+            "timings": {"started": started, "finished": time.time()},
+        }
+        target = self.artifacts_dir / "failed" / f"{manifest['artifact']}-{int(started)}"
+        try:
+            _write_manifest(staging, manifest)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            staging.rename(target)
+        except OSError:
+            _LOGGER.exception("could not keep the failed attempt %s", manifest["artifact"])
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+
+
+def _write_zip(folder: Path, name: str, prefix: str, files: tuple[str, ...]) -> None:
+    """The download: the manifest's files and the manifest, under one folder name."""
+    with zipfile.ZipFile(folder / name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in (*files, "manifest.json"):
+            archive.write(folder / file, f"{prefix}/{file}")

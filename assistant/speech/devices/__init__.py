@@ -1,0 +1,1 @@
+"""Sound devices: real microphones and speakers through sounddevice, and in-memory ones for tests and tools."""

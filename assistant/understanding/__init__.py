@@ -1,0 +1,1 @@
+"""Understanding what people say: numbers, dates, colours, phrases and answers, deterministic first."""

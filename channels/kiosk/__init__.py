@@ -1,0 +1,1 @@
+"""The voice kiosk: microphone, voice activity, recognition, dialog, synthesis, speaker, with barge-in."""
