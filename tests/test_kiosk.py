@@ -56,7 +56,11 @@ class ConversingUser:
                 yield quiet
             spoken = self.kiosk().stats.spoken
             if len(spoken) == heard:  # nothing new was said: think a moment
+                # In real time, as a microphone would: the kiosk counts quiet frames towards
+                # its reprompt, so frames made faster than real time while it recognises on a
+                # busy machine would make it offer the question again ("Take your time").
                 for _ in range(10):
+                    await asyncio.sleep(audio.FRAME_SECONDS)
                     yield quiet
                 continue
             heard = len(spoken)
