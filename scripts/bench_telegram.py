@@ -78,7 +78,12 @@ async def run(chats: int, folder: Path, think: float) -> dict[str, float]:
     await queue.start()
     async with FakeBotApi(token=TOKEN) as api:
         bot = TelegramChannel(
-            manager, manager.writer.phrases, store, token=TOKEN, api_url=api.base_url
+            manager,
+            manager.writer.phrases,
+            store,
+            ledger=store.telegram_ledger,
+            token=TOKEN,
+            api_url=api.base_url,
         )
         task = asyncio.create_task(bot.run_polling(polling_timeout=1))
         try:

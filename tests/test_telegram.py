@@ -47,7 +47,14 @@ def make_bot(
 ) -> TelegramChannel:
     kwargs.setdefault("outbox", Outbox(interval=1.0, first_backoff=0.2))
     return TelegramChannel(
-        manager, phrases, store, token=TOKEN, api_url=api.base_url, default_language="en", **kwargs
+        manager,
+        phrases,
+        store,
+        ledger=store.telegram_ledger,
+        token=TOKEN,
+        api_url=api.base_url,
+        default_language="en",
+        **kwargs,
     )
 
 

@@ -491,7 +491,7 @@ async def test_guessing_codes_is_stopped_after_ten_wrong_ones(
 
 
 def test_wrong_codes_are_forgotten_after_the_window() -> None:
-    from assistant.store.limits import MissCounter
+    from assistant.limits import MissCounter
 
     now = [0.0]
     misses = MissCounter(allowed=3, window=60.0, clock=lambda: now[0])

@@ -33,12 +33,11 @@ from aiogram.types import BotCommand, CallbackQuery, Message, Update
 from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply, ReplyKind, SessionState, Turn
 from assistant.jobs.phrases import Phrases
-from assistant.ports import SpeechToText
+from assistant.ledger import TelegramLedgerStore
+from assistant.limits import MissCounter
+from assistant.ports import ChatStore, SpeechToText
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 from assistant.speech.recognition import recognize
-from assistant.store.limits import MissCounter
-from assistant.store.sqlite import SQLiteStore
-from channels.telegram.ledger import TelegramLedger
 from channels.telegram.outbox import Outbox
 from channels.telegram.render import Outgoing, parse_button, question_tag, render
 from channels.telegram.sender import Batch, DurableSender
@@ -78,8 +77,9 @@ class TelegramChannel:
         self,
         manager: DialogManager,
         phrases: Phrases,
-        store: SQLiteStore,
+        store: ChatStore,
         *,
+        ledger: TelegramLedgerStore,
         token: str,
         api_url: str = "",
         allowed_users: Sequence[int] = (),
@@ -109,7 +109,7 @@ class TelegramChannel:
             session=session,
             default=DefaultBotProperties(link_preview_is_disabled=True),
         )
-        self.ledger = TelegramLedger(store)
+        self.ledger = ledger
         self.sender = DurableSender(self.bot, self.ledger, self.outbox, synthesize)
         self.dispatcher = Dispatcher()
         router = Router(name="assistant")
@@ -126,11 +126,10 @@ class TelegramChannel:
     # -- life cycle -------------------------------------------------------------------------
 
     async def prepare(self) -> None:
-        """Open the ledger, finish what a crash left, and tell Telegram our commands."""
+        """Finish what a crash left, and tell Telegram our commands."""
         if self._prepared:
             return
         self._prepared = True
-        await self.ledger.open()
         self.manager.add_listener(CHANNEL, self._on_unsolicited)
         listening_since = time.time()
         await self._recover(listening_since)
