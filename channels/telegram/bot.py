@@ -30,7 +30,9 @@ from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, CallbackQuery, Message, Update
 
+from assistant.dialog.conflict import conflict_reply, is_session_conflict
 from assistant.dialog.manager import DialogManager
+from assistant.errors import StoreError
 from assistant.events import LANGUAGES, Reply, ReplyKind, SessionState, Turn
 from assistant.jobs.phrases import Phrases
 from assistant.ledger import TelegramLedgerStore
@@ -308,7 +310,14 @@ class TelegramChannel:
             await self._show(chat_id, await self.manager.last_replies(key), None, out)
         else:
             await self.ledger.begin(update_id, revision)
-            await handler(out)
+            try:
+                await handler(out)
+            except StoreError as err:
+                if not is_session_conflict(err):
+                    raise
+                _LOGGER.warning("telegram: chat %s: %s", chat_id, err)
+                reply = await conflict_reply(self.manager, key, self.default_language)
+                out.text(chat_id, reply.text)
         await self.sender.commit(update_id, out)
 
     # -- sessions ---------------------------------------------------------------------------
