@@ -16,10 +16,11 @@ The fake follows the real Bot API where it matters to a bot:
 * Responses ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N,
   "description": "...", "parameters": {...}}`` with the HTTP status equal to the code.
 * Telegram's own error texts for the mistakes a bot really makes: unknown chat, blocked
-  user, empty or too long text, broken HTML/MarkdownV2, callback data over 64 bytes,
+  user, empty or too long text, callback data over 64 bytes,
   button URLs without a dot in the host (``localhost``), editing with identical content
   ("message is not modified"), answering a callback query too late, two concurrent
   ``getUpdates`` (409), ``getUpdates`` while a webhook is set (409).
+* ``parse_mode`` markup is not modelled (the bot never sends it): a call with it is refused.
 * Editing a message without ``reply_markup`` removes its inline keyboard, as Telegram does.
 
 Tests script users with ``push_*``/``press``, observe the bot through ``sent``,
@@ -39,7 +40,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -310,346 +310,7 @@ class _CallbackQuery:
     answered: bool = False
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-_HTML_ENTITY_TYPES = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "span": "spoiler",
-    "a": "text_link",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-
-
-class _TelegramHtml(HTMLParser):
-    """Telegram's HTML subset: the supported tags become entities, anything else is an error.
-
-    Telegram rejects the whole message on an unsupported or unbalanced tag, which is the
-    usual failure when a bot puts unescaped user text (``x<y``, ``<br>``) into HTML.
-    """
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.source = source
-        self.parts: list[str] = []
-        self.units = 0
-        self.stack: list[tuple[str, dict[str, str | None], int]] = []
-        self.entities: list[JsonDict] = []
-        self.error: str | None = None
-
-    def _byte_offset(self) -> int:
-        line, column = self.getpos()
-        index = sum(len(part) + 1 for part in self.source.split("\n")[: line - 1]) + column
-        return len(self.source[:index].encode())
-
-    def _fail(self, message: str) -> None:
-        if self.error is None:
-            self.error = message
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.error:
-            return
-        attributes = dict(attrs)
-        if tag not in _HTML_ENTITY_TYPES:
-            self._fail(f'Unsupported start tag "{tag}" at byte offset {self._byte_offset()}')
-            return
-        if tag == "span" and attributes.get("class") != "tg-spoiler":
-            self._fail(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_offset()}'
-            )
-            return
-        self.stack.append((tag, attributes, self.units))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._fail(f'Unsupported start tag "{tag}/" at byte offset {self._byte_offset()}')
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.error:
-            return
-        if not self.stack:
-            self._fail(f"Unexpected end tag at byte offset {self._byte_offset()}")
-            return
-        open_tag, attributes, start = self.stack.pop()
-        if open_tag != tag:
-            self._fail(
-                f"Unmatched end tag at byte offset {self._byte_offset()}, "
-                f'expected "</{open_tag}>", found "</{tag}>"'
-            )
-            return
-        if tag == "code" and self.stack and self.stack[-1][0] == "pre":
-            language = attributes.get("class") or ""
-            if language.startswith("language-"):
-                self.stack[-1][1]["language"] = language.removeprefix("language-")
-            return
-        length = self.units - start
-        if length <= 0:
-            return
-        kind = _HTML_ENTITY_TYPES[tag]
-        entity: JsonDict = {"type": kind, "offset": start, "length": length}
-        if tag == "a":
-            if not attributes.get("href"):
-                return
-            entity["url"] = attributes["href"]
-        elif tag == "pre" and attributes.get("language"):
-            entity["language"] = attributes["language"]
-        elif tag == "blockquote" and "expandable" in attributes:
-            entity["type"] = "expandable_blockquote"
-        elif tag == "tg-emoji":
-            entity["custom_emoji_id"] = attributes.get("emoji-id") or ""
-        self.entities.append(entity)
-
-    def handle_data(self, data: str) -> None:
-        if not self.error:
-            self.parts.append(data)
-            self.units += _u16(data)
-
-
-def _parse_html(source: str) -> tuple[str, list[JsonDict]]:
-    parser = _TelegramHtml(source)
-    parser.feed(source)
-    # HTMLParser keeps an unfinished tag ("x<y and more") back and later passes it off as
-    # text; Telegram rejects it.
-    leftover = parser.rawdata
-    if not parser.error and re.match(r"</?[A-Za-z]", leftover):
-        offset = len(source.encode()) - len(leftover.encode())
-        parser.error = f"Unclosed start tag at byte offset {offset}"
-    parser.close()
-    if not parser.error and parser.stack:
-        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1][0]}"'
-    if parser.error:
-        raise _bad(f"can't parse entities: {parser.error}")
-    return "".join(parser.parts), parser.entities
-
-
-_MD2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-_MD2_NAMES = {
-    "*": "Bold",
-    "_": "Italic",
-    "__": "Underline",
-    "~": "Strikethrough",
-    "||": "Spoiler",
-    "[": "TextUrl",
-}
-_MD2_TYPES = {
-    "*": "bold",
-    "_": "italic",
-    "__": "underline",
-    "~": "strikethrough",
-    "||": "spoiler",
-}
-
-
-def _find_unescaped(source: str, needle: str, start: int) -> int:
-    index = start
-    while index < len(source):
-        if source[index] == "\\":
-            index += 2
-            continue
-        if source.startswith(needle, index):
-            return index
-        index += 1
-    return -1
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"\\([\x01-\x7e])", r"\1", text)
-
-
-def _parse_markdown_v2(source: str) -> tuple[str, list[JsonDict]]:
-    """MarkdownV2 as Telegram parses it, including its strictness about reserved characters.
-
-    The point is the error a bot gets for an unescaped ``.``, ``-`` or ``!`` in user text.
-    """
-
-    def byte_offset(index: int) -> int:
-        return len(source[:index].encode())
-
-    def reserved(char: str) -> ApiError:
-        return _bad(
-            f"can't parse entities: Character '{char}' is reserved and must be escaped "
-            "with the preceding '\\'"
-        )
-
-    parts: list[str] = []
-    units = 0
-    stack: list[tuple[str, int, int]] = []  # marker, start offset in units, byte offset
-    entities: list[JsonDict] = []
-
-    def add(text: str) -> None:
-        nonlocal units
-        parts.append(text)
-        units += _u16(text)
-
-    index = 0
-    while index < len(source):
-        char = source[index]
-        if char == "\\" and index + 1 < len(source) and 1 <= ord(source[index + 1]) <= 126:
-            add(source[index + 1])
-            index += 2
-            continue
-        if source.startswith("```", index):
-            end = _find_unescaped(source, "```", index + 3)
-            if end < 0:
-                raise _bad(
-                    f"can't parse entities: Can't find end of Pre entity at byte offset "
-                    f"{byte_offset(index)}"
-                )
-            body = source[index + 3 : end]
-            first, newline, rest = body.partition("\n")
-            language = ""
-            if newline and first and not any(c.isspace() for c in first):
-                language, body = first, rest
-            start = units
-            add(_unescape(body))
-            entity: JsonDict = {"type": "pre", "offset": start, "length": units - start}
-            if language:
-                entity["language"] = language
-            entities.append(entity)
-            index = end + 3
-            continue
-        if char == "`":
-            end = _find_unescaped(source, "`", index + 1)
-            if end < 0:
-                raise _bad(
-                    f"can't parse entities: Can't find end of Code entity at byte offset "
-                    f"{byte_offset(index)}"
-                )
-            start = units
-            add(_unescape(source[index + 1 : end]))
-            entities.append({"type": "code", "offset": start, "length": units - start})
-            index = end + 1
-            continue
-        if char == "[":
-            stack.append(("[", units, byte_offset(index)))
-            index += 1
-            continue
-        if char == "]" and any(marker == "[" for marker, _, _ in stack):
-            if not source.startswith("(", index + 1):
-                raise reserved("]")
-            end = _find_unescaped(source, ")", index + 2)
-            if end < 0:
-                raise reserved("(")
-            marker, start, offset = stack.pop()
-            if marker != "[":
-                raise _bad(
-                    f"can't parse entities: Can't find end of {_MD2_NAMES[marker]} entity "
-                    f"at byte offset {offset}"
-                )
-            url = _unescape(source[index + 2 : end])
-            if units > start:
-                entities.append(
-                    {"type": "text_link", "offset": start, "length": units - start, "url": url}
-                )
-            index = end + 1
-            continue
-        if source.startswith("||", index):
-            marker = "||"
-        elif source.startswith("__", index):
-            marker = "__"
-        elif char in "*_~":
-            marker = char
-        else:
-            marker = ""
-        if marker:
-            if stack and stack[-1][0] == marker:
-                _, start, _ = stack.pop()
-                if units > start:
-                    entities.append(
-                        {"type": _MD2_TYPES[marker], "offset": start, "length": units - start}
-                    )
-            elif any(open_marker == marker for open_marker, _, _ in stack):
-                open_marker, _, offset = stack[-1]
-                raise _bad(
-                    f"can't parse entities: Can't find end of {_MD2_NAMES[open_marker]} "
-                    f"entity at byte offset {offset}"
-                )
-            else:
-                stack.append((marker, units, byte_offset(index)))
-            index += len(marker)
-            continue
-        if char == ">" and (index == 0 or source[index - 1] == "\n"):
-            index += 1  # block quotation marker: accepted, no entity kept
-            continue
-        if char in _MD2_RESERVED:
-            raise reserved(char)
-        add(char)
-        index += 1
-    if stack:
-        marker, _, offset = stack[-1]
-        raise _bad(
-            f"can't parse entities: Can't find end of {_MD2_NAMES[marker]} entity at byte "
-            f"offset {offset}"
-        )
-    return "".join(parts), entities
-
-
-def _parse_markdown_legacy(source: str) -> tuple[str, list[JsonDict]]:
-    """The legacy ``Markdown`` mode: no nesting, ``\\`` escapes only ``_ * ` [``."""
-    parts: list[str] = []
-    units = 0
-    entities: list[JsonDict] = []
-
-    def add(text: str) -> None:
-        nonlocal units
-        parts.append(text)
-        units += _u16(text)
-
-    def unclosed(index: int) -> ApiError:
-        return _bad(
-            "can't parse entities: Can't find end of the entity starting at byte offset "
-            f"{len(source[:index].encode())}"
-        )
-
-    index = 0
-    while index < len(source):
-        char = source[index]
-        if char == "\\" and index + 1 < len(source) and source[index + 1] in "_*`[":
-            add(source[index + 1])
-            index += 2
-        elif source.startswith("```", index):
-            end = source.find("```", index + 3)
-            if end < 0:
-                raise unclosed(index)
-            start = units
-            add(source[index + 3 : end])
-            entities.append({"type": "pre", "offset": start, "length": units - start})
-            index = end + 3
-        elif char in "*_`":
-            end = source.find(char, index + 1)
-            if end < 0:
-                raise unclosed(index)
-            start = units
-            add(source[index + 1 : end])
-            kind = {"*": "bold", "_": "italic", "`": "code"}[char]
-            if units > start:
-                entities.append({"type": kind, "offset": start, "length": units - start})
-            index = end + 1
-        elif char == "[":
-            match = re.compile(r"\[([^\]]*)\]\(([^)]*)\)").match(source, index)
-            if not match:
-                raise unclosed(index)
-            start = units
-            add(match.group(1))
-            entities.append(
-                {"type": "text_link", "offset": start, "length": units - start, "url": match[2]}
-            )
-            index = match.end()
-        else:
-            add(char)
-            index += 1
-    return "".join(parts), entities
+# --------------------------------------------------------------------------- text and entities
 
 
 def _trim(text: str, entities: list[JsonDict]) -> tuple[str, list[JsonDict]]:
@@ -669,23 +330,19 @@ def _trim(text: str, entities: list[JsonDict]) -> tuple[str, list[JsonDict]]:
 
 
 def _render(text: str, parse_mode: str | None, entities: Any) -> tuple[str, list[JsonDict]]:
-    """Text as displayed plus its entities, as Telegram computes them for a message."""
+    """Text as displayed plus its entities, as Telegram computes them for a message.
+
+    ``parse_mode`` markup (HTML, MarkdownV2) is not modelled: the bot sends plain text, so a
+    change that starts sending markup is refused here, loudly, rather than half-checked.
+    """
+    if parse_mode:
+        raise _bad(f"parse_mode {parse_mode!r} is not modelled by this fake: send plain text")
     if entities:
         if not isinstance(entities, list):
             raise _bad("can't parse entities JSON object")
         plain, found = text, [dict(entity) for entity in entities]
-    elif not parse_mode:
-        plain, found = text, []
     else:
-        mode = parse_mode.lower()
-        if mode == "html":
-            plain, found = _parse_html(text)
-        elif mode == "markdownv2":
-            plain, found = _parse_markdown_v2(text)
-        elif mode == "markdown":
-            plain, found = _parse_markdown_legacy(text)
-        else:
-            raise _bad("unsupported parse_mode")
+        plain, found = text, []
     plain, found = _trim(plain, found)
     found.sort(key=lambda entity: (entity["offset"], -entity["length"]))
     return plain, found
