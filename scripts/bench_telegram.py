@@ -34,7 +34,7 @@ from assistant.store.sqlite import SQLiteStore  # noqa: E402
 from channels.telegram.bot import TelegramChannel  # noqa: E402
 from generators.registry import build_generators  # noqa: E402
 from generators.template import TemplateRenderer  # noqa: E402
-from testing.telegram_server import FakeBotApi  # noqa: E402
+from testing.telegram import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:BENCH"
 SCRIPT = ["/start", "4", "Animal quiz", "1", "5", "yes"]  # up to the read-back; then "yes"

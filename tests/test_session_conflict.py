@@ -15,7 +15,7 @@ from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.store.sqlite import SQLiteStore
 from channels.console import ConsoleChannel
-from testing.telegram_server import FakeBotApi
+from testing.telegram import FakeBotApi
 from tests.raced_store import RacedStore
 from tests.test_telegram import TOKEN, User, make_bot, polling
 

@@ -42,7 +42,7 @@ from aiogram.types import (
 )
 from aiogram.utils.backoff import BackoffConfig
 
-from testing.telegram_server import FakeBotApi, WaitTimeout
+from testing.telegram import FakeBotApi, WaitTimeout
 
 TOKEN = "123456:TEST"
 CHAT = 4242
