@@ -10,7 +10,7 @@ import sqlite_utils
 def link(db: sqlite_utils.Database, address: str, session_key: str) -> None:
     """From now on ``address`` (a chat) talks to ``session_key``."""
     row = {"address": address, "session_key": session_key, "updated": time.time()}
-    db["channel_links"].upsert(row, pk="address")
+    db.table("channel_links").upsert(row, pk="address")
 
 
 def linked(db: sqlite_utils.Database, address: str) -> str | None:

@@ -16,7 +16,7 @@ MIGRATIONS = Migrations("facility_assistant")
 @MIGRATIONS()
 def m001_initial(db: sqlite_utils.Database) -> None:
     """Sessions, turns, the generation queue and artifacts."""
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "key": str,
             "code": str,
@@ -40,8 +40,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="key",
         not_null={"code", "language", "channel", "state", "revision"},
     )
-    db["sessions"].create_index(["code"], unique=True)
-    db["turns"].create(
+    db.table("sessions").create_index(["code"], unique=True)
+    db.table("turns").create(
         {
             "id": int,
             "session_key": str,
@@ -54,8 +54,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["turns"].create_index(["session_key", "id"])
-    db["generations"].create(
+    db.table("turns").create_index(["session_key", "id"])
+    db.table("generations").create(
         {
             "id": int,
             "session_key": str,
@@ -75,8 +75,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["generations"].create_index(["status", "id"])
-    db["artifacts"].create(
+    db.table("generations").create_index(["status", "id"])
+    db.table("artifacts").create(
         {
             "id": str,
             "series": str,
@@ -90,21 +90,21 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["artifacts"].create_index(["series", "version"], unique=True)
+    db.table("artifacts").create_index(["series", "version"], unique=True)
 
 
 @MIGRATIONS()
 def m002_artifact_links(db: sqlite_utils.Database) -> None:
     """Unguessable download tokens and optional expiry for delivery links."""
-    db["artifacts"].add_column("token", str)
-    db["artifacts"].add_column("expires", float)
-    db["artifacts"].create_index(["token"], unique=True)
+    db.table("artifacts").add_column("token", str)
+    db.table("artifacts").add_column("expires", float)
+    db.table("artifacts").create_index(["token"], unique=True)
 
 
 @MIGRATIONS()
 def m003_pending_answer(db: sqlite_utils.Database) -> None:
     """An answer heard unsurely, waiting for the user's yes before it is kept."""
-    db["sessions"].add_column("pending", str)
+    db.table("sessions").add_column("pending", str)
 
 
 @MIGRATIONS()
@@ -114,9 +114,11 @@ def m004_channel_links(db: sqlite_utils.Database) -> None:
     Chat platforms deliver updates at least once: after a restart the same update can come
     again, and it must not become a second turn.
     """
-    db["channel_links"].create({"address": str, "session_key": str, "updated": float}, pk="address")
-    db["channel_links"].create_index(["session_key"])
-    db["seen_updates"].create(
+    db.table("channel_links").create(
+        {"address": str, "session_key": str, "updated": float}, pk="address"
+    )
+    db.table("channel_links").create_index(["session_key"])
+    db.table("seen_updates").create(
         {"source": str, "update_id": int, "at": float}, pk=("source", "update_id")
     )
 
@@ -124,7 +126,7 @@ def m004_channel_links(db: sqlite_utils.Database) -> None:
 @MIGRATIONS()
 def m005_ask_next(db: sqlite_utils.Database) -> None:
     """Questions still to ask after a free description filled the others (auto mode)."""
-    db["sessions"].add_column("ask_next", str)
+    db.table("sessions").add_column("ask_next", str)
 
 
 @MIGRATIONS()
