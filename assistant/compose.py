@@ -192,6 +192,7 @@ class Services:
             self.manager,
             self.phrases,
             self.store,
+            ledger=self.store.telegram_ledger,
             token=settings.telegram_token,
             api_url=settings.telegram_api_url,
             allowed_users=settings.telegram_allowed_users,

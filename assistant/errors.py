@@ -77,12 +77,6 @@ class GenerationError(AssistantError):
         self.details = details or {}
 
 
-class UnknownJobError(AssistantError):
-    """A job id that no file in ``dialogs/jobs`` defines."""
-
-    code = "job_unknown"
-
-
 class LanguageModelError(AssistantError):
     """The language model could not help: ``code`` is unavailable, model_missing, timeout,
     invalid_output or failed. Never shown to a user as is: they hear one plain sentence and

@@ -45,7 +45,15 @@ class SessionStore(Protocol):
     async def commit_turn(
         self, session: Session, record: TurnRecord, effects: TurnEffects
     ) -> Session:
-        """Save the session, its history row and the effects atomically; returns it saved."""
+        """Save the session, its history row and the effects atomically; returns it saved.
+
+        Raises ``StoreError`` with code ``session_conflict`` when another process changed the
+        session since it was loaded: the turn is not saved, and the channel says so.
+        """
+        ...
+
+    async def revisions(self, keys: list[str]) -> dict[str, int]:
+        """The stored revision of each of ``keys`` that exists (to follow sessions' changes)."""
         ...
 
 
@@ -79,6 +87,54 @@ class GenerationQueueStore(Protocol):
     async def depth(self) -> int:
         """How many tasks wait or run."""
         ...
+
+    async def enqueue_running(self, request: GenerationRequest) -> int:
+        """A task the caller runs at once itself (``assistant generate``); returns its id."""
+        ...
+
+
+class ArtifactStore(Protocol):
+    """Finished artifacts, found by id (to show again) or by a link's token (to serve)."""
+
+    async def artifact(self, artifact_id: str) -> Artifact | None:
+        """One stored artifact by its id."""
+        ...
+
+    async def artifact_by_token(self, token: str) -> Artifact | None:
+        """The artifact a download or preview link names (expiry is the caller's to check)."""
+        ...
+
+
+class ServedStore(ArtifactStore, Protocol):
+    """What the HTTP server reads: artifacts by token, and whether the store answers."""
+
+    async def ping(self) -> bool:
+        """Whether the store answers a query now (the health check)."""
+        ...
+
+    async def depth(self) -> int:
+        """How many generation tasks wait or run."""
+        ...
+
+
+class ChatLinkStore(Protocol):
+    """Which session a chat address continues, after ``/resume CODE``."""
+
+    async def link(self, address: str, session_key: str) -> None:
+        """From now on ``address`` talks to ``session_key``."""
+        ...
+
+    async def linked(self, address: str) -> str | None:
+        """The session ``address`` continues, if it continued another one."""
+        ...
+
+    async def addresses(self, session_key: str, prefix: str) -> list[str]:
+        """The addresses starting with ``prefix`` that continue ``session_key``."""
+        ...
+
+
+class ChatStore(SessionStore, ChatLinkStore, Protocol):
+    """What a chat channel (Telegram) needs besides its ledger: sessions and chat links."""
 
 
 @dataclass(frozen=True, slots=True)

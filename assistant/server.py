@@ -21,10 +21,10 @@ from aiohttp import web
 
 from assistant import __version__
 from assistant.jobs.catalog import JobCatalog
+from assistant.ports import ServedStore
 from assistant.session import Artifact
-from assistant.store.sqlite import SQLiteStore
 
-STORE_KEY = web.AppKey("store", SQLiteStore)
+STORE_KEY = web.AppKey("store", ServedStore)
 JOBS_KEY = web.AppKey("jobs", JobCatalog)
 BASE_URL_KEY = web.AppKey("base_url", str)
 CLOCK_KEY = web.AppKey("clock", Callable[[], float])
@@ -133,7 +133,7 @@ async def qr_code(request: web.Request) -> web.Response:
 
 
 def init_app(
-    store: SQLiteStore,
+    store: ServedStore,
     jobs: JobCatalog,
     *,
     base_url: str = "http://127.0.0.1:8080",

@@ -12,6 +12,7 @@ import asyncio
 import sys
 from typing import TextIO
 
+from assistant.dialog.conflict import handle_or_explain
 from assistant.dialog.manager import DialogManager
 from assistant.events import Reply, ReplyKind, SessionState, Turn
 
@@ -75,7 +76,7 @@ class ConsoleChannel:
                     break
                 self._delivered.clear()
                 turn = Turn(session_key=self.session_key, text=line.rstrip("\r\n"), channel=CHANNEL)
-                replies = await self.manager.handle(turn)
+                replies = await handle_or_explain(self.manager, turn)
                 self.show(replies)
                 if replies and replies[-1].state == SessionState.ENDED:
                     break

@@ -34,7 +34,7 @@ from assistant.store.sqlite import SQLiteStore  # noqa: E402
 from channels.telegram.bot import TelegramChannel  # noqa: E402
 from generators.registry import build_generators  # noqa: E402
 from generators.template import TemplateRenderer  # noqa: E402
-from testing.telegram_server import FakeBotApi  # noqa: E402
+from testing.telegram import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:BENCH"
 SCRIPT = ["/start", "4", "Animal quiz", "1", "5", "yes"]  # up to the read-back; then "yes"
@@ -78,7 +78,12 @@ async def run(chats: int, folder: Path, think: float) -> dict[str, float]:
     await queue.start()
     async with FakeBotApi(token=TOKEN) as api:
         bot = TelegramChannel(
-            manager, manager.writer.phrases, store, token=TOKEN, api_url=api.base_url
+            manager,
+            manager.writer.phrases,
+            store,
+            ledger=store.telegram_ledger,
+            token=TOKEN,
+            api_url=api.base_url,
         )
         task = asyncio.create_task(bot.run_polling(polling_timeout=1))
         try:

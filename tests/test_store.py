@@ -6,11 +6,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from assistant.errors import StoreError
 from assistant.events import SessionState
 from assistant.ports import TurnEffects
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.store.migrations import MIGRATIONS
 from assistant.store.sqlite import SQLiteStore
 
 
@@ -86,3 +88,32 @@ async def test_queue_claim_requeue_finish_and_cancel(store: SQLiteStore, tmp_pat
     assert await store.finish(task.request.id, later) is False, "cancelled work is not kept"
     assert await store.artifact("s1v2") is None
     assert await store.generation_status(task.request.id) == "cancelled"
+
+
+async def test_the_ledger_kept_by_an_older_bot_survives_the_migration(tmp_path: Path) -> None:
+    """Before the ledger moved into the store, the Telegram channel created its own tables:
+    a database from then opens, and what the bot still owed a chat is still owed."""
+    path = tmp_path / "assistant.db"
+    conn = sqlite3.connect(path)
+    db = sqlite_utils.Database(conn)
+    MIGRATIONS.apply(db, stop_before="m006_telegram_ledger")
+    conn.executescript(
+        "CREATE TABLE telegram_updates (update_id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL,"
+        " payload TEXT NOT NULL, status TEXT NOT NULL, revision INTEGER, received REAL NOT NULL,"
+        " finished REAL);"
+        "CREATE TABLE telegram_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " chat_id INTEGER NOT NULL, update_id INTEGER, method TEXT NOT NULL, params TEXT NOT NULL,"
+        " status TEXT NOT NULL, created REAL NOT NULL, sent REAL, message_id INTEGER, reason TEXT);"
+        "INSERT INTO telegram_messages (chat_id, method, params, status, created)"
+        " VALUES (7, 'sendMessage', '{\"text\": \"owed\"}', 'pending', 1.0);"
+    )
+    conn.close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        owed = await store.telegram_ledger.unsent()
+        assert [(m.chat_id, m.params) for m in owed] == [(7, {"text": "owed"})]
+        assert await store.telegram_ledger.take(1, 7, "{}") is True
+        assert await store.telegram_ledger.take(1, 7, "{}") is False  # a redelivery
+    finally:
+        await store.close()

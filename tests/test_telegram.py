@@ -31,7 +31,7 @@ from channels.telegram.bot import TelegramChannel
 from channels.telegram.outbox import Outbox
 from channels.telegram.voice_notes import encode_voice
 from testing.speech_audio import speak_en
-from testing.telegram_server import FakeBotApi, Sent
+from testing.telegram import FakeBotApi, Sent
 from testing.walk import good_answer
 
 TOKEN = "123456:TEST"
@@ -47,7 +47,14 @@ def make_bot(
 ) -> TelegramChannel:
     kwargs.setdefault("outbox", Outbox(interval=1.0, first_backoff=0.2))
     return TelegramChannel(
-        manager, phrases, store, token=TOKEN, api_url=api.base_url, default_language="en", **kwargs
+        manager,
+        phrases,
+        store,
+        ledger=store.telegram_ledger,
+        token=TOKEN,
+        api_url=api.base_url,
+        default_language="en",
+        **kwargs,
     )
 
 
@@ -60,6 +67,13 @@ async def polling(bot: TelegramChannel) -> AsyncIterator[TelegramChannel]:
         await bot.stop_polling()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 30)
+
+
+async def everything_sent(bot: TelegramChannel, wait: float = 30.0) -> None:
+    """Wait until every message the bot recorded has been confirmed by Telegram."""
+    async with asyncio.timeout(wait):
+        while await bot.ledger.unsent():  # noqa: ASYNC110 - the state is in the ledger, no event
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -363,7 +377,9 @@ async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
     from assistant.speech.voice_kit import VOICES_DIR
 
     synthesis = default_synthesis(VOICES_DIR)
-    async with polling(make_bot(api, manager, phrases, store, synthesize=synthesis.synthesize)):
+    quick = Outbox(interval=0.05, first_backoff=0.2)  # the one-a-second pacing is not tested here
+    bot = make_bot(api, manager, phrases, store, synthesize=synthesis.synthesize, outbox=quick)
+    async with polling(bot):
         user = User(api, 16)
         await user.say("/start")
         on = await user.say("/voice")
@@ -375,7 +391,9 @@ async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
         assert off.plain_text == "I will reply with text only."
         after = len(api.sent)
         await user.say("Animal quiz")
-        await asyncio.sleep(2.5)  # a voice note would follow the text within a second or two
+        # The turn's messages, a voice note among them if any, were recorded together before
+        # the first was sent: once none is left unsent, every one of them is in ``api.sent``.
+        await everything_sent(bot)
         assert not [s for s in api.sent[after:] if s.method == "sendVoice"]
     name, data = voice.files["voice"]
     samples, rate = soundfile.read(io.BytesIO(data))

@@ -42,7 +42,7 @@ from aiogram.types import (
 )
 from aiogram.utils.backoff import BackoffConfig
 
-from testing.telegram_server import FakeBotApi, WaitTimeout
+from testing.telegram import FakeBotApi, WaitTimeout
 
 TOKEN = "123456:TEST"
 CHAT = 4242
@@ -137,19 +137,17 @@ async def test_send_message_with_inline_keyboard(api: FakeBotApi, bot: Bot) -> N
     )
     message = await bot.send_message(
         CHAT,
-        "<b>Ready</b> &amp; waiting",
-        parse_mode="HTML",
+        "  Ready & waiting ",
         reply_markup=markup,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
-    assert message.text == "Ready & waiting"  # Telegram returns the text without markup
-    assert message.entities and message.entities[0].type == "bold"
+    assert message.text == "Ready & waiting"  # Telegram trims the text
     assert message.from_user and message.from_user.is_bot
     assert message.reply_markup and same(message.reply_markup, markup)
 
     sent = api.sent[-1]
     assert (sent.method, sent.chat_id, sent.message_id) == ("sendMessage", CHAT, message.message_id)
-    assert sent.text == "<b>Ready</b> &amp; waiting" and sent.plain_text == "Ready & waiting"
+    assert sent.text == "  Ready & waiting " and sent.plain_text == "Ready & waiting"
     assert sent.button("Yes")["callback_data"] == "answer:yes"
     assert sent.params["link_preview_options"] == {"is_disabled": True}
     assert api.messages(CHAT) == {message.message_id: "Ready & waiting"}
@@ -200,14 +198,10 @@ async def test_edit_message_text_and_not_modified(api: FakeBotApi, bot: Bot) -> 
 
 
 async def test_telegram_rejects_what_it_rejects(api: FakeBotApi, bot: Bot) -> None:
-    with pytest.raises(TelegramBadRequest, match='Unsupported start tag "br"'):
-        await bot.send_message(CHAT, "line<br>line", parse_mode="HTML")
-    with pytest.raises(TelegramBadRequest, match="can't parse entities: Unclosed start tag"):
-        await bot.send_message(CHAT, "x<y and more", parse_mode="HTML")
-    with pytest.raises(TelegramBadRequest, match="Character '.' is reserved"):
-        await bot.send_message(CHAT, "*Done*.", parse_mode="MarkdownV2")
-    ok = await bot.send_message(CHAT, "*Done*\\. Price 5\\-10", parse_mode="MarkdownV2")
-    assert ok.text == "Done. Price 5-10"
+    # The bot sends plain text; markup is not modelled, so sending it is refused loudly.
+    with pytest.raises(TelegramBadRequest, match="parse_mode 'HTML' is not modelled"):
+        await bot.send_message(CHAT, "<b>Done</b>", parse_mode="HTML")
+    ok = await bot.send_message(CHAT, "Done")
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(
             CHAT,
@@ -481,13 +475,13 @@ async def test_flood_control_and_rate_observation(bot: Bot, api: FakeBotApi) -> 
 
     async with FakeBotApi(token=TOKEN, min_send_interval=1.0) as strict:
         strict.add_chat(CHAT)
-        strict_bot = make_bot(strict, default=DefaultBotProperties(parse_mode="HTML"))
-        await strict_bot.send_message(CHAT, "<i>first</i>")
+        strict_bot = make_bot(strict, default=DefaultBotProperties(protect_content=True))
+        await strict_bot.send_message(CHAT, "first")
         with pytest.raises(TelegramRetryAfter) as caught:
             await strict_bot.send_message(CHAT, "second")
         assert caught.value.retry_after == 1
         assert strict.max_per_window(CHAT) == 1
-        assert strict.sent[0].params["parse_mode"] == "HTML"
+        assert strict.sent[0].params["protect_content"] is True
         await strict_bot.session.close()
 
 

@@ -30,6 +30,7 @@ from assistant.speech.vad import WebRtcVad
 from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel
 from testing.speech_audio import speak_en
+from tests.raced_store import RacedStore
 
 BASE = "http://kiosk.local:8080"
 QUIZ = ["4", "Animal quiz", "1", "5", "yes"]  # quiz_game: title, topic, count, show answer
@@ -254,6 +255,37 @@ async def test_a_page_follows_its_session_when_another_process_moves_it_on(
         await page.next("pong")
         assert [m["type"] for m in page.seen].count("replies") == 4, page.seen
     finally:
+        await elsewhere.close()
+
+
+async def test_a_turn_overtaken_by_another_process_is_answered_and_the_socket_stays(
+    catalog: JobCatalog, phrases: Phrases, tmp_path: Path
+) -> None:
+    """Two processes write one session (the console and the server): the turn that loses
+    gets one sentence in the user's language, and the page carries on."""
+    here, elsewhere = RacedStore(tmp_path / "shared.db"), SQLiteStore(tmp_path / "shared.db")
+    await here.open()
+    await elsewhere.open()
+    try:
+        manager = DialogManager(jobs=catalog, phrases=phrases, store=here, default_language="en")
+        app = init_app(here, catalog, base_url=BASE)
+        make_channel(manager, phrases).add_routes(app)
+        async with TestClient(TestServer(app)) as client:
+            page, summary = await open_page(client, language="ja")
+            console = DialogManager(jobs=catalog, phrases=phrases, store=elsewhere)
+            turn = Turn(session_key=summary["key"], text="4", channel="console")
+            here.before_commit = lambda: console.handle(turn)
+            await page.send(type="say", text="3")
+            error = await page.next("error")
+            assert error["code"] == "session_conflict"
+            assert error["message"] == phrases.say("ja", "session_conflict")
+            # The socket is open and the session goes on where the other process left it.
+            await page.send(type="say", text="どうぶつクイズ")
+            async with asyncio.timeout(10):
+                while (await page.replies())[-1].get("question_id") != "topic":
+                    pass
+    finally:
+        await here.close()
         await elsewhere.close()
 
 
@@ -491,7 +523,7 @@ async def test_guessing_codes_is_stopped_after_ten_wrong_ones(
 
 
 def test_wrong_codes_are_forgotten_after_the_window() -> None:
-    from assistant.store.limits import MissCounter
+    from assistant.limits import MissCounter
 
     now = [0.0]
     misses = MissCounter(allowed=3, window=60.0, clock=lambda: now[0])

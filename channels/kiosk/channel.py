@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.dialog.conflict import handle_or_explain
 from assistant.dialog.manager import DialogManager
 from assistant.events import Reply, ReplyKind, SessionState, Turn
 from assistant.jobs.phrases import Phrases
@@ -245,7 +246,7 @@ class KioskChannel:
 
     async def _event(self, name: str) -> None:
         turn = Turn(session_key=self.session_key, text="", channel=CHANNEL, data={"event": name})
-        await self._respond(await self.manager.handle(turn))
+        await self._respond(await handle_or_explain(self.manager, turn))
 
     async def _utterance(self, pcm: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -283,7 +284,7 @@ class KioskChannel:
             confidence=result.confidence,
             data={"engine": result.engine or recognizer.name},
         )
-        replies = await self.manager.handle(turn)
+        replies = await handle_or_explain(self.manager, turn)
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)
         await self._respond(replies)
 

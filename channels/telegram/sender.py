@@ -21,7 +21,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.telegram.ledger import Owed, TelegramLedger
+from assistant.ledger import OwedMessage, TelegramLedgerStore
 from channels.telegram.outbox import Outbox
 from channels.telegram.render import Button
 from channels.telegram.voice_notes import encode_voice
@@ -48,13 +48,13 @@ def keyboard(buttons: Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
 class Batch:
     """What one update (or one delivery) sends, collected before anything is recorded."""
 
-    items: list[Owed] = field(default_factory=list)
+    items: list[OwedMessage] = field(default_factory=list)
     hooks: dict[int, Hook] = field(default_factory=dict)
 
     def _add(self, chat_id: int, method: str, params: dict[str, Any], hook: Hook | None) -> None:
         if hook is not None:
             self.hooks[len(self.items)] = hook
-        self.items.append(Owed(chat_id, method, params))
+        self.items.append(OwedMessage(chat_id, method, params))
 
     def text(
         self,
@@ -105,7 +105,7 @@ class DurableSender:
     def __init__(
         self,
         bot: Bot,
-        ledger: TelegramLedger,
+        ledger: TelegramLedgerStore,
         outbox: Outbox,
         synthesize: Synthesize | None = None,
     ) -> None:
@@ -134,7 +134,7 @@ class DurableSender:
             _LOGGER.warning("telegram: sending %d message(s) left unsent", len(unsent))
         return [self.dispatch(owed) for owed in unsent]
 
-    def dispatch(self, owed: Owed, hook: Hook | None = None) -> asyncio.Future[Any]:
+    def dispatch(self, owed: OwedMessage, hook: Hook | None = None) -> asyncio.Future[Any]:
         """Hand one recorded message to the outbox."""
 
         async def done(result: Any, failure: str | None) -> None:
@@ -165,7 +165,7 @@ class DurableSender:
 
     # -- building the calls -----------------------------------------------------------------
 
-    def _call(self, owed: Owed) -> Callable[[], Any]:
+    def _call(self, owed: OwedMessage) -> Callable[[], Any]:
         chat_id, params, bot = owed.chat_id, owed.params, self.bot
         if owed.method == "sendMessage":
             markup = keyboard(params.get("buttons") or ())
@@ -215,7 +215,7 @@ class DurableSender:
         upload = BufferedInputFile(ogg, filename="reply.ogg")
         return await self.bot.send_voice(chat_id, upload, duration=seconds)
 
-    def _probe(self, owed: Owed) -> Callable[[], Any]:
+    def _probe(self, owed: OwedMessage) -> Callable[[], Any]:
         """Look for a text message that may have arrived although its reply was lost.
 
         Telegram cannot be asked for a chat's messages, but editing a message to exactly the

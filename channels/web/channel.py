@@ -25,11 +25,11 @@ from aiohttp import web
 from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
+from assistant.limits import MissCounter
 from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
 from assistant.speech.recognition import recognize
-from assistant.store.limits import MissCounter
 from channels.web.connection import CHANNEL, WebConnection
 from channels.web.hub import SessionHub
 from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN

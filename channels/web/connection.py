@@ -16,11 +16,13 @@ import base64
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from assistant.dialog.conflict import SESSION_CONFLICT, conflict_reply, is_session_conflict
+from assistant.errors import StoreError
 from assistant.events import Reply, ReplyKind, Turn
 from assistant.session import Session
 from channels.web.listening import MAX_BINARY_FRAME, Listening
@@ -115,13 +117,25 @@ class WebConnection:
         try:
             async for message in self.socket:
                 if message.type == WSMsgType.TEXT:
-                    await self._text(message.data)
+                    await self._overtaken_in_words(self._text(message.data))
                 elif message.type == WSMsgType.BINARY:
-                    await self._audio(message.data)
+                    await self._overtaken_in_words(self._audio(message.data))
                 elif message.type == WSMsgType.ERROR:
                     _LOGGER.info("websocket closed with %s", self.socket.exception())
         finally:
             self._leave()
+
+    async def _overtaken_in_words(self, handling: Awaitable[None]) -> None:
+        """Handle one message; a turn another process overtook gets one sentence, and the
+        socket stays open (the page follows the session to where the other process left it)."""
+        try:
+            await handling
+        except StoreError as err:
+            if not is_session_conflict(err) or self.key is None:
+                raise
+            _LOGGER.warning("%s: %s", self.key, err)
+            reply = await conflict_reply(self.channel.manager, self.key, self.language)
+            await self.send_json({"type": "error", "code": SESSION_CONFLICT, "message": reply.text})
 
     async def _within_budget(self) -> bool:
         """Take one message from the budget, or refuse it in words (closing on a flood)."""

@@ -110,11 +110,7 @@ class SessionHub:
         keys = [key for key in self._pages if key in self._known]
         if not keys:
             return
-        # ``revisions`` is the SQLite store's one-query read; a store without it is not polled.
-        read = getattr(self.manager.store, "revisions", None)
-        if read is None:
-            return
-        revisions: dict[str, int] = await read(keys)
+        revisions = await self.manager.store.revisions(keys)
         for key, revision in revisions.items():
             if key in self._writing or revision <= self._known.get(key, revision):
                 continue

@@ -1,14 +1,8 @@
-"""What the bot has taken in and what it still owes the user, kept in the store's SQLite file.
+"""The Telegram ledger (``assistant/ledger.py``) in the store's SQLite file.
 
-Telegram redelivers an update until a later ``getUpdates`` confirms it, and forgets a message
-the moment a ``sendMessage`` fails. So an update is written here before polling confirms it,
-and a turn's messages are written here, together with the update being marked done, before
-any of them is sent. After a crash the bot first sends what is still ``pending`` and handles
-the updates that are not ``done``; nothing the user said or was told is lost.
-
-The tables belong to the Telegram channel, so they are created here (``IF NOT EXISTS``), but
-through the store's own connection and thread (``SQLiteStore.call``): a second writer on the
-file would make the store's read-then-write transactions fail with "database is locked".
+Its tables are made by the store's migrations, and every read and write runs on the store's
+own connection and thread: a second writer on the file would make the store's read-then-write
+transactions fail with "database is locked".
 """
 
 from __future__ import annotations
@@ -17,81 +11,29 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from assistant.store.sqlite import SQLiteStore
+from assistant.ledger import OwedMessage, PendingUpdate
+
+if TYPE_CHECKING:
+    from assistant.store.sqlite import SQLiteStore
 
 _T = TypeVar("_T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS telegram_updates (
-    update_id INTEGER PRIMARY KEY,
-    chat_id INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    status TEXT NOT NULL,            -- new, handling, done
-    revision INTEGER,                -- the session's revision when handling began
-    received REAL NOT NULL,
-    finished REAL
-);
-CREATE INDEX IF NOT EXISTS telegram_updates_status ON telegram_updates (status, update_id);
-CREATE TABLE IF NOT EXISTS telegram_messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    chat_id INTEGER NOT NULL,
-    update_id INTEGER,
-    method TEXT NOT NULL,
-    params TEXT NOT NULL,
-    status TEXT NOT NULL,            -- pending, sent, given_up
-    created REAL NOT NULL,
-    sent REAL,
-    message_id INTEGER,
-    reason TEXT
-);
-CREATE INDEX IF NOT EXISTS telegram_messages_status ON telegram_messages (status, id);
-"""
 
-
-@dataclass(frozen=True, slots=True)
-class Owed:
-    """One message owed to a chat: the Bot API method and what it needs, as plain JSON.
-
-    Files are named, not carried (a zip by its path, a QR code by its link, a voice note by
-    its text), so a pending message costs a row, not megabytes.
-    """
-
-    chat_id: int
-    method: str
-    params: dict[str, Any]
-    id: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PendingUpdate:
-    """An update taken in but not finished when the bot stopped."""
-
-    update_id: int
-    chat_id: int
-    payload: str
-    revision: int | None
-
-
-class TelegramLedger:
-    """Durable inbox and outbox of the Telegram channel."""
+class SQLiteTelegramLedger:
+    """Durable inbox and outbox of the Telegram channel, in the store's database."""
 
     def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
-
-    async def open(self) -> None:
-        """Create the tables when they are missing (the store is open already)."""
-        await self.store.call(lambda conn: conn.executescript(_SCHEMA))
+        self._store = store
 
     async def _run(self, fn: Callable[[], _T]) -> _T:
-        return await self.store.call(lambda _conn: fn())
+        return await self._store.run(fn)
 
     @property
     def conn(self) -> sqlite3.Connection:
         """The store's connection: only touched inside ``_run``, on the store's thread."""
-        return self.store.db.conn
+        return self._store.db.conn
 
     # -- updates ----------------------------------------------------------------------------
 
@@ -122,10 +64,12 @@ class TelegramLedger:
 
         await self._run(update)
 
-    async def finish(self, update_id: int | None, messages: Sequence[Owed]) -> list[Owed]:
+    async def finish(
+        self, update_id: int | None, messages: Sequence[OwedMessage]
+    ) -> list[OwedMessage]:
         """Record ``messages`` and mark the update done, in one transaction; ids filled in."""
 
-        def write() -> list[Owed]:
+        def write() -> list[OwedMessage]:
             now = time.time()
             stored = []
             with self.conn:
@@ -143,7 +87,9 @@ class TelegramLedger:
                     )
                     assert cursor.lastrowid is not None
                     stored.append(
-                        Owed(message.chat_id, message.method, message.params, cursor.lastrowid)
+                        OwedMessage(
+                            message.chat_id, message.method, message.params, cursor.lastrowid
+                        )
                     )
                 if update_id is not None:
                     self.conn.execute(
@@ -195,15 +141,15 @@ class TelegramLedger:
 
         await self._run(update)
 
-    async def unsent(self) -> list[Owed]:
+    async def unsent(self) -> list[OwedMessage]:
         """Messages recorded but not confirmed sent, in the order they were recorded."""
 
-        def read() -> list[Owed]:
+        def read() -> list[OwedMessage]:
             rows = self.conn.execute(
                 "SELECT id, chat_id, method, params FROM telegram_messages "
                 "WHERE status = 'pending' ORDER BY id"
             ).fetchall()
-            return [Owed(row[1], row[2], json.loads(row[3]), row[0]) for row in rows]
+            return [OwedMessage(row[1], row[2], json.loads(row[3]), row[0]) for row in rows]
 
         return await self._run(read)
 

@@ -1,0 +1,167 @@
+"""The schema of the SQLite store, as registered migrations applied in order at open.
+
+Migrations are history: one that shipped is never edited or removed, since databases in the
+field have applied it. A table that is no longer used (``seen_updates``) is dropped by a later
+migration, not by rewriting the one that made it.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("facility_assistant")
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Sessions, turns, the generation queue and artifacts."""
+    db.table("sessions").create(
+        {
+            "key": str,
+            "code": str,
+            "language": str,
+            "channel": str,
+            "state": str,
+            "job_id": str,
+            "idx": int,
+            "answers": str,
+            "edit_id": str,
+            "paused": int,
+            "preferences": str,
+            "generation_id": int,
+            "series": str,
+            "version": int,
+            "artifact_id": str,
+            "revision": int,
+            "created": float,
+            "updated": float,
+        },
+        pk="key",
+        not_null={"code", "language", "channel", "state", "revision"},
+    )
+    db.table("sessions").create_index(["code"], unique=True)
+    db.table("turns").create(
+        {
+            "id": int,
+            "session_key": str,
+            "at": float,
+            "channel": str,
+            "text": str,
+            "state_before": str,
+            "state_after": str,
+            "replies": str,
+        },
+        pk="id",
+    )
+    db.table("turns").create_index(["session_key", "id"])
+    db.table("generations").create(
+        {
+            "id": int,
+            "session_key": str,
+            "job_id": str,
+            "language": str,
+            "answers": str,
+            "series": str,
+            "version": int,
+            "status": str,
+            "attempts": int,
+            "created": float,
+            "started": float,
+            "finished": float,
+            "artifact_id": str,
+            "error_code": str,
+            "error_message": str,
+        },
+        pk="id",
+    )
+    db.table("generations").create_index(["status", "id"])
+    db.table("artifacts").create(
+        {
+            "id": str,
+            "series": str,
+            "version": int,
+            "session_key": str,
+            "job_id": str,
+            "folder": str,
+            "files": str,
+            "manifest": str,
+            "created": float,
+        },
+        pk="id",
+    )
+    db.table("artifacts").create_index(["series", "version"], unique=True)
+
+
+@MIGRATIONS()
+def m002_artifact_links(db: sqlite_utils.Database) -> None:
+    """Unguessable download tokens and optional expiry for delivery links."""
+    db.table("artifacts").add_column("token", str)
+    db.table("artifacts").add_column("expires", float)
+    db.table("artifacts").create_index(["token"], unique=True)
+
+
+@MIGRATIONS()
+def m003_pending_answer(db: sqlite_utils.Database) -> None:
+    """An answer heard unsurely, waiting for the user's yes before it is kept."""
+    db.table("sessions").add_column("pending", str)
+
+
+@MIGRATIONS()
+def m004_channel_links(db: sqlite_utils.Database) -> None:
+    """Which session a chat continues (after /resume CODE), and updates already handled.
+
+    Chat platforms deliver updates at least once: after a restart the same update can come
+    again, and it must not become a second turn.
+    """
+    db.table("channel_links").create(
+        {"address": str, "session_key": str, "updated": float}, pk="address"
+    )
+    db.table("channel_links").create_index(["session_key"])
+    db.table("seen_updates").create(
+        {"source": str, "update_id": int, "at": float}, pk=("source", "update_id")
+    )
+
+
+@MIGRATIONS()
+def m005_ask_next(db: sqlite_utils.Database) -> None:
+    """Questions still to ask after a free description filled the others (auto mode)."""
+    db.table("sessions").add_column("ask_next", str)
+
+
+@MIGRATIONS()
+def m006_telegram_ledger(db: sqlite_utils.Database) -> None:
+    """The Telegram channel's durable inbox and outbox (see ``assistant/store/ledger.py``).
+
+    The channel used to create these tables itself, so they may exist already: hence
+    ``IF NOT EXISTS``.
+    """
+    for statement in _LEDGER_SCHEMA:
+        db.execute(statement)
+
+
+_LEDGER_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS telegram_updates (
+        update_id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,            -- new, handling, done
+        revision INTEGER,                -- the session's revision when handling began
+        received REAL NOT NULL,
+        finished REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS telegram_updates_status ON telegram_updates (status, update_id)",
+    """CREATE TABLE IF NOT EXISTS telegram_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id INTEGER NOT NULL,
+        update_id INTEGER,
+        method TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL,            -- pending, sent, given_up
+        created REAL NOT NULL,
+        sent REAL,
+        message_id INTEGER,
+        reason TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS telegram_messages_status ON telegram_messages (status, id)",
+)
