@@ -4,7 +4,7 @@ and silence that never becomes a dead end or a time limit."""
 from __future__ import annotations
 
 from assistant.dialog.manager import DialogManager
-from assistant.events import Turn
+from assistant.events import Turn, TurnEvent
 
 
 async def _say(manager: DialogManager, text: str, **extra: object) -> list:
@@ -63,14 +63,14 @@ async def test_unsure_free_text_is_read_back_before_it_is_kept(manager: DialogMa
 async def test_silence_asks_again_gently_then_waits(manager: DialogManager) -> None:
     await _say(manager, "")
     await _say(manager, "1")
-    replies = await _say(manager, "", data={"event": "silence"})
+    replies = await _say(manager, "", event=TurnEvent.SILENCE)
     assert [r.text for r in replies] == [
         "Take your time.",
         "Question 1 of 6. What is your shop called?",
     ]
-    replies = await _say(manager, "", data={"event": "long_silence"})
+    replies = await _say(manager, "", event=TurnEvent.LONG_SILENCE)
     assert [r.text for r in replies] == ["I will wait. Say anything when you are ready."]
-    assert await _say(manager, "", data={"event": "silence"}) == [], "a paused kiosk stays quiet"
+    assert await _say(manager, "", event=TurnEvent.SILENCE) == [], "a paused kiosk stays quiet"
     replies = await _say(manager, "Blue Bakery")
     assert replies[0].text == "Let's carry on.", "speaking resumes"
     assert (await manager.session("v")).answers == {}, "and is not taken as an answer"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.dialog.manager import DialogManager
-from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.events import Reply, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.speech.audio import FRAME_SAMPLES, FRAME_SECONDS, duration
@@ -235,16 +235,16 @@ class KioskChannel:
         if self._language in self._deaf_announced:  # asking again is pointless: it cannot hear
             return
         if self._quiet_frames == self.pause_frames:
-            await self._event("long_silence")
+            await self._event(TurnEvent.LONG_SILENCE)
         elif (
             self._quiet_frames % self.reprompt_frames == 0
             and self._quiet_frames < self.pause_frames
         ):
             self.stats.reprompts += 1
-            await self._event("silence")
+            await self._event(TurnEvent.SILENCE)
 
-    async def _event(self, name: str) -> None:
-        turn = Turn(session_key=self.session_key, text="", channel=CHANNEL, data={"event": name})
+    async def _event(self, event: TurnEvent) -> None:
+        turn = Turn(session_key=self.session_key, text="", channel=CHANNEL, event=event)
         await self._respond(await self.manager.handle(turn))
 
     async def _utterance(self, pcm: bytes) -> None:
@@ -281,7 +281,6 @@ class KioskChannel:
             text=result.text,
             channel=CHANNEL,
             confidence=result.confidence,
-            data={"engine": result.engine or recognizer.name},
         )
         replies = await self.manager.handle(turn)
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)

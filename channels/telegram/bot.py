@@ -31,7 +31,15 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, CallbackQuery, Message, Update
 
 from assistant.dialog.manager import DialogManager
-from assistant.events import LANGUAGES, Reply, ReplyKind, SessionState, Turn
+from assistant.events import (
+    LANGUAGES,
+    Command,
+    CommandName,
+    Reply,
+    ReplyKind,
+    SessionState,
+    Turn,
+)
 from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
@@ -375,13 +383,13 @@ class TelegramChannel:
         elif name == "voice":
             await self._toggle_voice(chat_id, key, language, out)
         elif name in ("help", "cancel"):
-            turn = Turn(key, text="", language=language, channel=CHANNEL, data={"command": name})
+            command = Command(CommandName(name))
+            turn = Turn(key, text="", language=language, channel=CHANNEL, command=command)
             await self._turn(chat_id, turn, received, out)
         elif name == "lang":
-            data = {"command": "switch_language"}
-            if argument.lower() in LANGUAGES:
-                data["argument"] = argument.lower()
-            turn = Turn(key, text="", language=language, channel=CHANNEL, data=data)
+            wanted = argument.lower() if argument.lower() in LANGUAGES else None
+            command = Command(CommandName.SWITCH_LANGUAGE, wanted)
+            turn = Turn(key, text="", language=language, channel=CHANNEL, command=command)
             await self._turn(chat_id, turn, received, out)
         else:  # an unknown /word is treated as what it says ("/2" is a fine answer)
             turn = Turn(key, text=text[1:MAX_TEXT], language=language, channel=CHANNEL)

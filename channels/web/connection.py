@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from assistant.events import Reply, ReplyKind, Turn
+from assistant.events import Command, CommandName, Reply, Turn
 from assistant.session import Session
 from channels.web.listening import MAX_BINARY_FRAME, Listening
 from channels.web.protocol import CODE_PATTERN, ClientMessage, ProtocolError, parse
@@ -244,7 +244,7 @@ class WebConnection:
         language = self.language
         if replies:
             self.language = replies[-1].language
-        if any(self._is_stop(reply) for reply in replies):  # "stop" silences every page at once
+        if any(reply.stop for reply in replies):  # "stop" silences every page at once
             await self.channel.hub.broadcast(self.key, {"type": "stop_speech"})
         await self.channel.hub.publish(self.key, replies)
         self.channel.turn_times.append(time.perf_counter() - started)
@@ -255,21 +255,14 @@ class WebConnection:
         if self.language != language:  # the page's own labels follow the session's language
             await self.channel.hub.broadcast(self.key, self.channel.summary(session))
 
-    def _is_stop(self, reply: Reply) -> bool:
-        """The dialog's answer to "stop" (said, typed or pressed): a silent "Stopped."."""
-        stopped = self.channel.phrases.say(reply.language, "stopped")
-        return reply.kind is ReplyKind.INFO and not reply.speech and reply.text == stopped
-
     async def _say(self, message: ClientMessage) -> None:
         assert self.key is not None
         await self._turn(Turn(session_key=self.key, text=message.get("text"), channel=CHANNEL))
 
     async def _command(self, message: ClientMessage) -> None:
         assert self.key is not None
-        data = {"command": message.get("name")}
-        if message.get("argument"):
-            data["argument"] = message.get("argument")
-        await self._turn(Turn(session_key=self.key, text="", channel=CHANNEL, data=data))
+        command = Command(CommandName(message.get("name")), message.get("argument"))
+        await self._turn(Turn(session_key=self.key, text="", channel=CHANNEL, command=command))
 
     async def _preferences(self, message: ClientMessage) -> None:
         assert self.key is not None
@@ -347,6 +340,5 @@ class WebConnection:
             text=result.text,
             channel=CHANNEL,
             confidence=result.confidence,
-            data={"engine": result.engine or ""},
         )
         await self._turn(turn)

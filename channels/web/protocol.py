@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.dialog.flow import BUTTON_COMMANDS
+from assistant.dialog.commands import BUTTON_COMMANDS
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 
 MAX_TEXT_FRAME = 64 * 1024  # far above any answer; a larger frame is refused, not parsed
