@@ -34,6 +34,10 @@ class SpeechSetting:
             return self.default
         return min(self.high, max(self.low, number))
 
+    def to_wire(self) -> dict[str, float]:
+        """Default and range, for a page that offers the setting (so it is written once)."""
+        return {"default": self.default, "low": self.low, "high": self.high}
+
     def step(self, current: float, up: bool) -> float | None:
         """The next step up or down from ``current``; None when already at the end."""
         position = min(range(len(self.steps)), key=lambda i: abs(self.steps[i] - current))

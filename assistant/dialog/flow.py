@@ -15,19 +15,17 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
-from assistant.dialog import commands
+from assistant.dialog import answering, commands
 from assistant.dialog import utterances as said
-from assistant.dialog.describing import apply_description, is_description
+from assistant.dialog.describing import apply_description
 from assistant.events import ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Question
 from assistant.ports import KnowledgeAnswer, TurnEffects
-from assistant.session import GenerationRequest, PendingAnswer, PendingJob, Session
+from assistant.session import GenerationRequest, PendingJob, Session
 from assistant.understanding.expectation import Expectation, expected_phrases, yes_no
 from assistant.understanding.expectation import commands as command_words
 from assistant.understanding.interpret import (
-    Problem,
     detect_command,
-    interpret,
     is_help_question,
     match_choice,
     normalize,
@@ -106,7 +104,7 @@ class DialogFlow:
         command = turn.command
         if command is None and text:
             command = detect_command(text)
-            if command is not None and self._names_a_choice(session, text):
+            if command is not None and answering.names_a_choice(self, session, text):
                 command = None  # a choice labelled "English" is an answer, not a language switch
             elif command is not None and command.name not in commands.HARMLESS and step.unsure:
                 # Speech outside the grammar is forced onto its nearest phrase, commands
@@ -148,17 +146,6 @@ class DialogFlow:
         }[session.state]
         handler(session, text, step)
         return step
-
-    def _names_a_choice(self, session: Session, text: str) -> bool:
-        question = self.current_question(session)
-        if question is None or question.type != "choice":
-            return False
-        heard = normalize(text)
-        return any(
-            heard == normalize(name)
-            for choice in question.choices
-            for name in (choice.label.ja, choice.label.en, *choice.readings)
-        )
 
     def welcome(self, session: Session) -> list[said.Utterance]:
         """A fresh start: the greeting and the menu."""
@@ -235,7 +222,7 @@ class DialogFlow:
         )  # fmt: skip
         return Expectation(language, phrases)
 
-    # -- the knowledge base and auto mode (the manager asks these before ``apply``) ---------
+    # -- the knowledge base (the manager asks it before ``apply``) --------------------------
 
     def asks_for_help(self, session: Session, turn: Turn) -> bool:
         """Whether this turn is a "how do I ..." question for the knowledge base."""
@@ -249,14 +236,6 @@ class DialogFlow:
     def knowledge_reply(self, session: Session, found: KnowledgeAnswer) -> Step:
         """The answer, where it came from, and then the question the user was at."""
         return Step([said.KnowledgeFound(found), self.prompt(session)])
-
-    def describing(self, session: Session, turn: Turn) -> bool:
-        """Whether this turn is a description for the model to fill answers from."""
-        return is_description(session, turn, MAX_TEXT_LENGTH)
-
-    def apply_description(self, session: Session, kept: dict[str, object] | None) -> Step:
-        """Answers picked out of a description (None: the model could not help)."""
-        return Step(apply_description(self, session, kept))
 
     # -- states -----------------------------------------------------------------------------
 
@@ -307,44 +286,7 @@ class DialogFlow:
         ]
 
     def _answer(self, session: Session, text: str, step: Step) -> None:
-        question = self.current_question(session)
-        assert question is not None
-        pending = session.pending
-        if isinstance(pending, PendingAnswer) and pending.question_id == question.id:
-            session.pending = None
-            verdict = parse_yes_no(text)
-            if verdict:
-                self.keep(session, question, pending.value, step)
-                return
-            if verdict is False:
-                step.said = [said.info("readback_again"), self.prompt(session)]
-                return
-        result = interpret(question, text, self._today(), session.language)
-        if isinstance(result, Problem) and question.type == "yesno":
-            ordinal = parse_ordinal(text)
-            if ordinal in (1, 2):  # the numbered yes/no buttons
-                result = interpret(
-                    question, "yes" if ordinal == 1 else "no", self._today(), session.language
-                )
-        if isinstance(result, Problem):
-            step.said = [
-                said.problem(f"problem.{result.code}", **result.params),
-                self.prompt(session),
-            ]
-            return
-        if step.unsure:
-            # Heard unsurely: read it back before keeping it. For closed answers this matters
-            # most: a grammar forces any speech onto one of its phrases, and the recogniser
-            # says so only by a low confidence.
-            session.pending = PendingAnswer(question.id, result.value)
-            step.said = [said.ReadBackAnswer(question, result.value)]
-            return
-        self.keep(session, question, result.value, step)
-
-    def keep(self, session: Session, question: Question, value: object, step: Step) -> None:
-        """Take an answer, then go on to the next question (or the next one left open)."""
-        session.answers[question.id] = value
-        step.said = [said.Kept(question, value), self.advance(session)]
+        answering.answer(self, session, text, self._today(), step)
 
     def advance(self, session: Session) -> said.Utterance:
         """On to the next question, or to the last check after the last one."""

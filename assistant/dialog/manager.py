@@ -18,7 +18,8 @@ from dataclasses import replace
 
 from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
-from assistant.dialog.flow import DialogFlow, Step
+from assistant.dialog.describing import apply_description, is_description
+from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.replies import ReplyWriter
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
@@ -120,7 +121,7 @@ class DialogManager:
             if found is not None:
                 return self.flow.knowledge_reply(session, found)
             # nothing in the knowledge base: the words are an answer after all
-        if self.filler is not None and self.flow.describing(session, turn):
+        if self.filler is not None and is_description(session, turn, MAX_TEXT_LENGTH):
             assert session.job_id is not None
             today = datetime.date.fromtimestamp(self.clock())
             job = self.jobs.jobs[session.job_id]
@@ -130,7 +131,7 @@ class DialogManager:
                 session, self.writer.render(session, [said.info("reading_description")])
             )
             kept = await self.filler.fill(job, text, session.language, today)
-            return self.flow.apply_description(session, kept)
+            return Step(apply_description(self.flow, session, kept))
         return self.flow.apply(session, turn)
 
     async def resume(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from assistant.events import Command, CommandName, Reply, Turn
+from assistant.preferences import SpeechPreferences
 from assistant.session import Session
 from channels.web.listening import MAX_BINARY_FRAME, Listening
 from channels.web.protocol import CODE_PATTERN, ClientMessage, ProtocolError, parse
@@ -286,7 +287,9 @@ class WebConnection:
             await self.notice("no_recognizer")
             await self.send_json({"type": "listening", "active": False})
             return
-        silence = float((session.preferences if session else {}).get("silence", 1.0))
+        silence = SpeechPreferences.from_preferences(
+            session.preferences if session else None
+        ).silence
         self.listening = Listening(self.channel.new_vad(), message.get("mode"), silence)
         await self.send_json({"type": "listening", "active": True})
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.dialog.commands import BUTTON_COMMANDS
+from assistant.preferences import SILENCE
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 
 MAX_TEXT_FRAME = 64 * 1024  # far above any answer; a larger frame is refused, not parsed
@@ -57,7 +58,7 @@ PREFERENCES: dict[str, type | Range | tuple[str, ...]] = {
     "hold_time": Range(0.3, 3.0),  # seconds the switch is held to choose
     "voice": bool,
     "hands_free": bool,
-    "silence": Range(0.25, 5.0),  # the same end-of-speech setting the kiosk reads
+    "silence": Range(SILENCE.low, SILENCE.high),  # the same end-of-speech setting the kiosk reads
 }
 
 
