@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from assistant.dialog import answering, commands
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
-from assistant.events import ReplyKind, SessionState, Turn, TurnEvent
+from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Question
 from assistant.ports import KnowledgeAnswer, TurnEffects
 from assistant.session import GenerationRequest, PendingJob, Session
@@ -38,6 +38,8 @@ _LOGGER = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 1000
 # Below this recogniser confidence an answer (free or closed) is read back before it is kept.
 LOW_CONFIDENCE = 0.6
+# Commands that only wake a paused session: it resumes and says where the user was.
+_RESUMING = frozenset({CommandName.RESUME, CommandName.PAUSE, CommandName.REPEAT})
 UNSURE_ASKS_AGAIN = frozenset(
     {SessionState.CHOOSE_JOB, SessionState.CONFIRM, SessionState.DELIVERED}
 )
@@ -116,7 +118,7 @@ class DialogFlow:
                     return step
         if session.paused:
             session.paused = False
-            if command is None or command.name in ("resume", "pause", "repeat"):
+            if command is None or command.name in _RESUMING:
                 step.said = [said.info("resumed"), self.prompt(session)]
                 return step
         if command is not None:

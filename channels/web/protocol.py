@@ -17,7 +17,8 @@ Client → server (JSON objects, ``type`` first):
 
 Server → client: ``session``, ``replies``, ``heard``, ``listening`` (``active``; the page
 opens its microphone only on ``true``), ``speech``, ``stop_speech`` (the user said stop:
-silence what is playing), ``error``, ``notice``, ``pong``. A client that keeps sending what is
+silence what is playing; each reply also carries ``stop``), ``error`` (an
+``AssistantError.to_wire()``: ``code`` and ``message``), ``notice``, ``pong``. A client that keeps sending what is
 refused is told once more and then closed with code 1008 and the reason in words.
 """
 
