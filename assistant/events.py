@@ -1,13 +1,12 @@
 """The vocabulary every part speaks: turns in, replies out.
 
 Channels translate their platform into ``Turn`` objects and render ``Reply`` objects back; the
-websocket wire format and the tests use the same classes through ``to_wire``/``from_wire``.
+websocket wire format and the turn history use replies through ``to_wire``/``from_wire``.
 """
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -43,50 +42,60 @@ class ReplyKind(StrEnum):
     GOODBYE = "goodbye"
 
 
+class CommandName(StrEnum):
+    """What a user can ask of the dialog itself, by words or by a button."""
+
+    HELP = "help"
+    REPEAT = "repeat"
+    BACK = "back"
+    START_OVER = "start_over"
+    CANCEL = "cancel"
+    SKIP = "skip"
+    SWITCH_LANGUAGE = "switch_language"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SLOWER = "slower"
+    FASTER = "faster"
+    LOUDER = "louder"
+    QUIETER = "quieter"
+    WAIT_LONGER = "wait_longer"
+    WAIT_SHORTER = "wait_shorter"
+    STOP = "stop"
+    ONE_BY_ONE = "one_by_one"
+    DESCRIBE = "describe"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command; ``argument`` is "ja"/"en" when a language switch named its language."""
+
+    name: CommandName
+    argument: str | None = None
+
+
+class TurnEvent(StrEnum):
+    """Something a channel noticed rather than heard: the user has been silent a while."""
+
+    SILENCE = "silence"
+    LONG_SILENCE = "long_silence"
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """One thing a user said or did, as a channel hands it to the dialog manager.
 
-    ``text`` is what was typed or recognised; ``audio`` is raw 16 kHz mono PCM for a channel
-    that leaves recognition to the core; ``confidence`` is the recogniser's, when speech.
+    ``text`` is what was typed or recognised; ``confidence`` is the recogniser's, when speech;
+    ``command`` is a command pressed as a button (no words to misread, the same in every
+    language); ``event`` is silence noticed by a voice channel.
     """
 
     session_key: str
     text: str | None = None
-    audio: bytes | None = None
     language: str | None = None
     channel: str = "console"
     confidence: float | None = None
-    data: dict[str, str] = field(default_factory=dict, hash=False)
-
-    def to_wire(self) -> dict[str, Any]:
-        """JSON-ready form (audio as base64)."""
-        wire: dict[str, Any] = {"session_key": self.session_key, "channel": self.channel}
-        if self.text is not None:
-            wire["text"] = self.text
-        if self.audio is not None:
-            wire["audio"] = base64.b64encode(self.audio).decode("ascii")
-        if self.language is not None:
-            wire["language"] = self.language
-        if self.confidence is not None:
-            wire["confidence"] = self.confidence
-        if self.data:
-            wire["data"] = dict(self.data)
-        return wire
-
-    @classmethod
-    def from_wire(cls, wire: dict[str, Any]) -> Turn:
-        """Inverse of ``to_wire``; raises ``KeyError``/``ValueError`` on a malformed dict."""
-        audio = wire.get("audio")
-        return cls(
-            session_key=str(wire["session_key"]),
-            text=wire.get("text"),
-            audio=base64.b64decode(audio) if audio else None,
-            language=wire.get("language"),
-            channel=str(wire.get("channel", "console")),
-            confidence=wire.get("confidence"),
-            data=dict(wire.get("data") or {}),
-        )
+    command: Command | None = None
+    event: TurnEvent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +129,8 @@ class Reply:
     """One thing the assistant shows and says.
 
     ``text`` is for the screen and chat; ``speech`` is the same content phrased for the ear
-    (no links, no symbols read aloud).
+    (no links, no symbols read aloud). ``stop`` asks a speaking channel to fall silent at
+    once (the user said "stop"), so no channel has to recognise it by its wording.
     """
 
     kind: ReplyKind
@@ -132,6 +142,7 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     progress: Progress | None = None
     links: tuple[ArtifactLink, ...] = ()
+    stop: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready form, used by the websocket and stored in the turn history."""
@@ -152,6 +163,8 @@ class Reply:
             wire["progress"] = {"stage": self.progress.stage, "fraction": self.progress.fraction}
         if self.links:
             wire["links"] = [{"kind": x.kind, "url": x.url, "label": x.label} for x in self.links]
+        if self.stop:
+            wire["stop"] = True
         return wire
 
     @classmethod
@@ -168,4 +181,5 @@ class Reply:
             choices=tuple(Choice(**c) for c in wire.get("choices", ())),
             progress=Progress(**progress) if progress else None,
             links=tuple(ArtifactLink(**x) for x in wire.get("links", ())),
+            stop=bool(wire.get("stop", False)),
         )

@@ -18,6 +18,44 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A job heard unsurely at the menu, held for a yes or no."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAnswer:
+    """An answer heard unsurely, held for a yes or no before it is kept."""
+
+    question_id: str
+    value: Any
+
+
+Pending = PendingJob | PendingAnswer
+
+
+def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
+    """The stored form, the same JSON rows have always held (``job``, or ``question``+``value``)."""
+    if isinstance(pending, PendingJob):
+        return {"job": pending.job_id}
+    if isinstance(pending, PendingAnswer):
+        return {"question": pending.question_id, "value": pending.value}
+    return None
+
+
+def pending_from_json(stored: object) -> Pending | None:
+    """Inverse of ``pending_to_json``; anything unreadable is no pending answer at all."""
+    if not isinstance(stored, dict):
+        return None
+    if isinstance(stored.get("job"), str):
+        return PendingJob(stored["job"])
+    if isinstance(stored.get("question"), str):
+        return PendingAnswer(stored["question"], stored.get("value"))
+    return None
+
+
 @dataclass(slots=True)
 class Session:
     """One user's conversation, as stored between turns.
@@ -42,7 +80,7 @@ class Session:
     series: str | None = None
     version: int = 0
     artifact_id: str | None = None
-    pending: dict[str, Any] | None = None
+    pending: Pending | None = None
     ask_next: list[str] = field(default_factory=list)
     revision: int = 0
     created: float = 0.0

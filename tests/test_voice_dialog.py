@@ -3,8 +3,13 @@ and silence that never becomes a dead end or a time limit."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 from assistant.dialog.manager import DialogManager
-from assistant.events import Turn
+from assistant.events import Turn, TurnEvent
+from assistant.session import PendingAnswer
+from assistant.store.sqlite import SQLiteStore
 
 
 async def _say(manager: DialogManager, text: str, **extra: object) -> list:
@@ -63,14 +68,14 @@ async def test_unsure_free_text_is_read_back_before_it_is_kept(manager: DialogMa
 async def test_silence_asks_again_gently_then_waits(manager: DialogManager) -> None:
     await _say(manager, "")
     await _say(manager, "1")
-    replies = await _say(manager, "", data={"event": "silence"})
+    replies = await _say(manager, "", event=TurnEvent.SILENCE)
     assert [r.text for r in replies] == [
         "Take your time.",
         "Question 1 of 6. What is your shop called?",
     ]
-    replies = await _say(manager, "", data={"event": "long_silence"})
+    replies = await _say(manager, "", event=TurnEvent.LONG_SILENCE)
     assert [r.text for r in replies] == ["I will wait. Say anything when you are ready."]
-    assert await _say(manager, "", data={"event": "silence"}) == [], "a paused kiosk stays quiet"
+    assert await _say(manager, "", event=TurnEvent.SILENCE) == [], "a paused kiosk stays quiet"
     replies = await _say(manager, "Blue Bakery")
     assert replies[0].text == "Let's carry on.", "speaking resumes"
     assert (await manager.session("v")).answers == {}, "and is not taken as an answer"
@@ -133,6 +138,7 @@ async def test_stop_is_obeyed_even_when_heard_unsurely(manager: DialogManager) -
     await _say(manager, "1")
     replies = await _say(manager, "stop", confidence=0.07)
     assert [(r.text, r.speech) for r in replies] == [("Stopped.", "")]
+    assert replies[0].stop and replies[0].to_wire()["stop"] is True, "channels obey the flag"
     await _say(manager, "日本語")
     replies = await _say(manager, "ストップ", confidence=0.1)
     assert [r.speech for r in replies] == [""], "nothing more is said"
@@ -194,3 +200,25 @@ async def test_an_unsure_menu_choice_is_read_back_and_a_final_yes_asked_again(
     replies = await _say(manager, "yes", confidence=0.2)
     assert replies[0].text == "Sorry, I did not catch that."
     assert (await manager.session("v")).state.value == "confirm", "nothing was generated"
+
+
+async def test_a_read_back_survives_a_restart_and_old_rows_stay_readable(
+    manager: DialogManager, store: SQLiteStore
+) -> None:
+    """The answer held for a yes is stored; rows written before it was typed read the same."""
+    await _say(manager, "")
+    await _say(manager, "1")
+    await _say(manager, "blue bakery", confidence=0.3)
+    conn = sqlite3.connect(store.path)
+    stored = conn.execute("SELECT pending FROM sessions WHERE key = 'v'").fetchone()[0]
+    assert json.loads(stored) == {"question": "shop_name", "value": "blue bakery"}
+    conn.execute(
+        "UPDATE sessions SET pending = ? WHERE key = 'v'",
+        (json.dumps({"question": "shop_name", "value": "Green Grocer"}),),
+    )
+    conn.commit()
+    conn.close()
+    session = await manager.session("v")
+    assert session is not None and session.pending == PendingAnswer("shop_name", "Green Grocer")
+    replies = await _say(manager, "yes")
+    assert replies[0].text == "Got it: Green Grocer."

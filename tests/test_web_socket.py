@@ -297,10 +297,12 @@ async def test_saying_stop_tells_every_page_of_the_session_to_stop_speaking(
     await page.send(type="say", text="stop")
     assert (await page.next("stop_speech"))["type"] == "stop_speech"
     assert (await other.next("stop_speech"))["type"] == "stop_speech"
+    assert [r.get("stop") for r in await other.replies()] == [True], "the page reads the flag"
     await page.send(type="command", name="stop")
     await page.next("stop_speech")
     await page.send(type="say", text="4")  # anything else: no stop
-    await page.replies()
+    assert [r.get("stop") for r in await page.replies()] == [True], "the pressed stop"
+    assert not any(r.get("stop") for r in await page.replies()), "the answer is no stop"
     assert [m["type"] for m in page.seen].count("stop_speech") == 2
 
 

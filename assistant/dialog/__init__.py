@@ -1,1 +1,3 @@
-"""The dialog: a pure state machine (flow), the replies it says, auto mode, and the manager that owns locks and storage."""
+"""The dialog: the manager (locks, storage, listeners), the pure state machine (``flow``, with
+``answering``, ``commands`` and auto mode's ``describing``), the ``utterances`` it decides on,
+the ``replies`` that word them, and ``auto``, the language model that reads a description."""

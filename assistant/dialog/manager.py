@@ -16,13 +16,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
+from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
-from assistant.dialog.flow import DialogFlow, Step
+from assistant.dialog.describing import apply_description, is_description
+from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.replies import ReplyWriter
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
-from assistant.ports import KnowledgeAnswerer, SessionStore
+from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.understanding.expectation import Expectation
 
@@ -75,7 +77,7 @@ class DialogManager:
         self.writer = ReplyWriter(phrases, base_url)
         self._locks = _SessionLocks()
         self._listeners: dict[str, ReplyListener] = {}
-        self.flow = DialogFlow(jobs, self.writer, clock)
+        self.flow = DialogFlow(jobs, self.writer.delivered_question, self.writer.make_words, clock)
         self.filler = filler
         self.knowledge = knowledge
         self.flow.can_describe = self._can_describe
@@ -99,10 +101,12 @@ class DialogManager:
             before = session.state
             session.channel = turn.channel
             step = await self._step(session, turn)
-            await self._commit(session, before, turn.channel, turn.text, step)
+            # Decided, now worded: once, in the language and state the turn ended in.
+            replies = self.writer.render(session, step.said)
+            await self._commit(session, before, turn.channel, turn.text, replies, step.effects)
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
-        return step.replies
+        return replies
 
     async def _step(self, session: Session, turn: Turn) -> Step:
         """The turn through the flow, or first through the model or the knowledge base when
@@ -117,15 +121,17 @@ class DialogManager:
             if found is not None:
                 return self.flow.knowledge_reply(session, found)
             # nothing in the knowledge base: the words are an answer after all
-        if self.filler is not None and self.flow.describing(session, turn):
+        if self.filler is not None and is_description(session, turn, MAX_TEXT_LENGTH):
             assert session.job_id is not None
             today = datetime.date.fromtimestamp(self.clock())
             job = self.jobs.jobs[session.job_id]
             # The model takes seconds: say so at once, through the channel's listener, so the
             # user is not left in silence while the turn holds the session.
-            await self._emit(session, [self.writer.info(session, "reading_description")])
+            await self._emit(
+                session, self.writer.render(session, [said.info("reading_description")])
+            )
             kept = await self.filler.fill(job, text, session.language, today)
-            return self.flow.apply_description(session, kept)
+            return Step(apply_description(self.flow, session, kept))
         return self.flow.apply(session, turn)
 
     async def resume(
@@ -136,15 +142,14 @@ class DialogManager:
             session = await self._load(session_key, language, channel)
             before = session.state
             session.channel = channel
-            step = Step()
             if session.state in (SessionState.WELCOME, SessionState.ENDED):
-                step.replies = self.flow.welcome(session)
+                utterances = self.flow.welcome(session)
             else:
                 session.paused = False
-                step.replies = [self.writer.info(session, "welcome_back")]
-                step.replies += await self._prompt_with_artifact(session)
-            await self._commit(session, before, channel, None, step)
-        return step.replies
+                utterances = [said.info("welcome_back"), *await self._prompt_with_artifact(session)]
+            replies = self.writer.render(session, utterances)
+            await self._commit(session, before, channel, None, replies)
+        return replies
 
     async def expectation(self, session_key: str, language: str | None = None) -> Expectation:
         """What a voice channel's recogniser should listen for in this session's next turn."""
@@ -166,7 +171,7 @@ class DialogManager:
         async with self._locks.hold(session_key):
             session = await self._load(session_key, language, channel)
             session.preferences = {**session.preferences, **values}
-            await self._commit(session, session.state, channel, None, Step())
+            await self._commit(session, session.state, channel, None, [])
         return session
 
     async def last_replies(self, session_key: str) -> list[Reply]:
@@ -191,11 +196,12 @@ class DialogManager:
             session.version = request.version
             session.artifact_id = artifact.id
             job = self.jobs.jobs[request.job_id]
-            step = Step([self.writer.delivery(session, job, artifact)])
-            step.replies.append(self.writer.delivered_next(session))
-            await self._commit(session, before, "generator", None, step)
-        await self._emit(session, step.replies)
-        return step.replies
+            replies = self.writer.render(
+                session, [said.Delivery(job, artifact), said.DeliveredNext()]
+            )
+            await self._commit(session, before, "generator", None, replies)
+        await self._emit(session, replies)
+        return replies
 
     async def progress(
         self, request: GenerationRequest, stage: str, fraction: float | None
@@ -226,12 +232,12 @@ class DialogManager:
             session.state = SessionState.CONFIRM
             session.generation_id = None
             # The answers are intact: show the read-back again, with its buttons.
-            step = Step(
-                [self.writer.problem(session, "generation_failed"), *self.flow.prompt(session)]
+            replies = self.writer.render(
+                session, [said.problem("generation_failed"), self.flow.prompt(session)]
             )
-            await self._commit(session, before, "generator", None, step)
-        await self._emit(session, step.replies)
-        return step.replies
+            await self._commit(session, before, "generator", None, replies)
+        await self._emit(session, replies)
+        return replies
 
     # -- the language model ------------------------------------------------------------------
 
@@ -260,13 +266,15 @@ class DialogManager:
         return session
 
     async def _commit(
-        self, session: Session, before: SessionState, channel: str, text: str | None, step: Step
+        self,
+        session: Session,
+        before: SessionState,
+        channel: str,
+        text: str | None,
+        replies: list[Reply],
+        effects: TurnEffects | None = None,
     ) -> None:
-        # Every reply carries the state the turn ended in, which is what a channel renders.
-        step.replies = [
-            reply if reply.state == session.state else replace(reply, state=session.state)
-            for reply in step.replies
-        ]
+        """Store the new state and the turn's history row in one transaction."""
         record = TurnRecord(
             session_key=session.key,
             at=self.clock(),
@@ -274,9 +282,9 @@ class DialogManager:
             text=text,
             state_before=before.value,
             state_after=session.state.value,
-            replies=[r.to_wire() for r in step.replies],
+            replies=[r.to_wire() for r in replies],
         )
-        saved = await self.store.commit_turn(session, record, step.effects)
+        saved = await self.store.commit_turn(session, record, effects or TurnEffects())
         session.revision = saved.revision
         session.generation_id = saved.generation_id
 
@@ -291,13 +299,13 @@ class DialogManager:
                 "channel %s could not take replies for %s", session.channel, session.key
             )
 
-    async def _prompt_with_artifact(self, session: Session) -> list[Reply]:
+    async def _prompt_with_artifact(self, session: Session) -> list[said.Utterance]:
         if session.state == SessionState.DELIVERED and session.artifact_id and session.job_id:
             artifact = await self.store.artifact(session.artifact_id)
             job = self.jobs.jobs.get(session.job_id)
             if artifact is not None and job is not None:
-                return [self.writer.delivery(session, job, artifact), *self.flow.prompt(session)]
-        return self.flow.prompt(session)
+                return [said.Delivery(job, artifact), self.flow.prompt(session)]
+        return [self.flow.prompt(session)]
 
 
 def _waiting_for(session: Session | None, request: GenerationRequest) -> bool:

@@ -11,6 +11,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.dialog import utterances as said
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.phrases import LANGUAGES, Phrases
@@ -58,6 +59,54 @@ class ReplyWriter:
             choices=tuple(choices),
         )
 
+    # -- rendering what the dialog decided --------------------------------------------------
+
+    def render(self, session: Session, utterances: Sequence[said.Utterance]) -> list[Reply]:
+        """Every utterance of a turn as a reply, in the session's language and final state."""
+        return [self._render(session, utterance) for utterance in utterances]
+
+    def _render(self, session: Session, utterance: said.Utterance) -> Reply:
+        match utterance:
+            case said.Phrase(key, params, kind):
+                return self.reply(session, kind, self.say(session, key, **params))
+            case said.Stopped():
+                text = self.say(session, "stopped")
+                return self.reply(session, ReplyKind.INFO, text, speech="", stop=True)
+            case said.Menu(jobs):
+                return self.menu(session, jobs)
+            case said.AskQuestion(job, question):
+                return self.question(session, job, question)
+            case said.ReadBackJob(job):
+                return self.confirm_heard(session, job.title.get(session.language))
+            case said.ReadBackAnswer(question, value):
+                return self.confirm_heard(session, self.format_value(session, question, value))
+            case said.Kept(question, value):
+                value_said = self.format_value(session, question, value)
+                return self.info(session, "kept", value=value_said)
+            case said.DescribePrompt(job):
+                return self.describe(session, job)
+            case said.Described(job, question_ids):
+                return self.described(session, job, question_ids)
+            case said.ConfirmAnswers(job):
+                return self.confirm(session, job)
+            case said.Generating(job, key):
+                return self.generating(session, job, key)
+            case said.Delivery(job, artifact):
+                return self.delivery(session, job, artifact)
+            case said.DeliveredNext():
+                return self.delivered_next(session)
+            case said.Help(question_help, key):
+                parts = [question_help.get(session.language)] if question_help else []
+                if key is not None:
+                    parts.append(self.say(session, key))
+                parts.append(self.say(session, "help_general"))
+                return self.reply(session, ReplyKind.HELP, " ".join(parts))
+            case said.KnowledgeFound(found):
+                source = self.say(session, "knowledge_source", title=found.title)
+                text = f"{found.text} {source}"
+                return self.reply(session, ReplyKind.HELP, text, speech=found.text)
+        raise TypeError(f"not an utterance: {utterance!r}")
+
     # -- small pieces -----------------------------------------------------------------------
 
     def say(self, session: Session, key: str, **params: Any) -> str:
@@ -75,6 +124,7 @@ class ReplyWriter:
         choices: tuple[Choice, ...] = (),
         progress: Progress | None = None,
         links: tuple[ArtifactLink, ...] = (),
+        stop: bool = False,
     ) -> Reply:
         """A reply stamped with the session's language and state."""
         return Reply(
@@ -87,6 +137,7 @@ class ReplyWriter:
             choices=choices,
             progress=progress,
             links=links,
+            stop=stop,
         )
 
     def info(self, session: Session, key: str, **params: Any) -> Reply:
@@ -241,6 +292,20 @@ class ReplyWriter:
             ReplyKind.QUESTION,
             self.say(session, "describe_prompt", title=job.title.get(session.language)),
         )
+
+    def described(self, session: Session, job: Job, question_ids: Sequence[str]) -> Reply:
+        """The answers the model picked out of a description, read back in one sentence."""
+        items = " ".join(
+            self.say(
+                session,
+                "described_item",
+                question=q.prompt.get(session.language),
+                value=self.format_value(session, q, session.answers.get(q.id)),
+            )
+            for q in job.questions
+            if q.id in question_ids
+        )
+        return self.info(session, "described", items=items)
 
     def progress(self, session: Session, stage: str, fraction: float | None) -> Reply:
         """A generation stage ("writing", "checking"), said once each."""

@@ -18,18 +18,20 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+from assistant.preferences import SILENCE
 from assistant.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH
 
-SILENCE_MIN = 0.25
-SILENCE_MAX = 5.0
-SILENCE_DEFAULT = 1.0
+# The user's end-of-speech silence: its range and default live with the other speech settings.
+SILENCE_MIN = SILENCE.low
+SILENCE_MAX = SILENCE.high
+SILENCE_DEFAULT = SILENCE.default
 
 EndReason = Literal["silence", "max_length", "end_of_audio"]
 
 
 def clamp_silence_seconds(seconds: float) -> float:
     """The nearest allowed end-of-speech silence, for callers that adjust it by steps."""
-    return min(SILENCE_MAX, max(SILENCE_MIN, float(seconds)))
+    return SILENCE.clamp(seconds)
 
 
 def _samples(seconds: float) -> int:

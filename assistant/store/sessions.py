@@ -17,7 +17,7 @@ import sqlite_utils
 from assistant.errors import StoreError
 from assistant.events import SessionState
 from assistant.ports import TurnEffects
-from assistant.session import Session, TurnRecord, new_code
+from assistant.session import Session, TurnRecord, new_code, pending_from_json, pending_to_json
 from assistant.store import generations
 
 _SESSION_COLUMNS = (
@@ -44,7 +44,9 @@ def _session_row(session: Session) -> tuple[Any, ...]:
         session.edit_id, int(session.paused),
         json.dumps(session.preferences, ensure_ascii=False), session.generation_id,
         session.series, session.version, session.artifact_id,
-        json.dumps(session.pending, ensure_ascii=False) if session.pending else None,
+        json.dumps(pending_to_json(session.pending), ensure_ascii=False)
+        if session.pending
+        else None,
         json.dumps(session.ask_next) if session.ask_next else None,
         session.revision, session.created, session.updated,
     )  # fmt: skip
@@ -60,7 +62,7 @@ def _session_from_row(row: tuple[Any, ...]) -> Session:
         preferences=json.loads(values["preferences"] or "{}"),
         generation_id=values["generation_id"], series=values["series"],
         version=values["version"] or 0, artifact_id=values["artifact_id"],
-        pending=json.loads(values["pending"]) if values["pending"] else None,
+        pending=pending_from_json(json.loads(values["pending"])) if values["pending"] else None,
         ask_next=json.loads(values["ask_next"]) if values["ask_next"] else [],
         revision=values["revision"],
         created=values["created"] or 0.0, updated=values["updated"] or 0.0,

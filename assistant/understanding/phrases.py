@@ -7,8 +7,8 @@ normalised at import (katakana, width and case do not matter).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from assistant.events import Command, CommandName
 from assistant.understanding.text import normalize, normalize_all, strip_fillers
 
 # fmt: off
@@ -17,14 +17,6 @@ COMMANDS = (
     "resume", "slower", "faster", "louder", "quieter", "stop", "wait_longer", "wait_shorter",
 )
 # fmt: on
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A whole-utterance command; ``argument`` is "ja"/"en" when a language was named."""
-
-    name: str
-    argument: str | None = None
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -186,7 +178,7 @@ def detect_command(text: str) -> Command | None:
     for candidate in _command_candidates(normalized):
         hit = _COMMAND_TABLE.get(candidate)
         if hit is not None:
-            return Command(*hit)
+            return Command(CommandName(hit[0]), hit[1])
     return None
 
 

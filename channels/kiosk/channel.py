@@ -28,13 +28,14 @@ import numpy as np
 
 from assistant.dialog.conflict import handle_or_explain
 from assistant.dialog.manager import DialogManager
-from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.events import Reply, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText, VoiceActivityDetector
+from assistant.preferences import SpeechPreferences
 from assistant.speech.audio import FRAME_SAMPLES, FRAME_SECONDS, duration
 from assistant.speech.devices.sound import AudioSink, AudioSource
 from assistant.speech.recognition import recognize
-from assistant.speech.segmenter import Segmenter, SpeechEnded, clamp_silence_seconds
+from assistant.speech.segmenter import Segmenter, SpeechEnded
 from assistant.speech.synthesis import SpeechSynthesis
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,7 +51,6 @@ PRE_ROLL_FRAMES = 10
 # start (the "s" of "stop") but also more of the assistant's own echo, which PocketSphinx then
 # forces onto a phrase of the grammar ("about"): three keep "number two" whole.
 ONSET_FRAMES = 3
-DEFAULT_SILENCE = 1.0
 
 
 def rms(frame: bytes) -> float:
@@ -236,16 +236,16 @@ class KioskChannel:
         if self._language in self._deaf_announced:  # asking again is pointless: it cannot hear
             return
         if self._quiet_frames == self.pause_frames:
-            await self._event("long_silence")
+            await self._event(TurnEvent.LONG_SILENCE)
         elif (
             self._quiet_frames % self.reprompt_frames == 0
             and self._quiet_frames < self.pause_frames
         ):
             self.stats.reprompts += 1
-            await self._event("silence")
+            await self._event(TurnEvent.SILENCE)
 
-    async def _event(self, name: str) -> None:
-        turn = Turn(session_key=self.session_key, text="", channel=CHANNEL, data={"event": name})
+    async def _event(self, event: TurnEvent) -> None:
+        turn = Turn(session_key=self.session_key, text="", channel=CHANNEL, event=event)
         await self._respond(await handle_or_explain(self.manager, turn))
 
     async def _utterance(self, pcm: bytes) -> None:
@@ -282,7 +282,6 @@ class KioskChannel:
             text=result.text,
             channel=CHANNEL,
             confidence=result.confidence,
-            data={"engine": result.engine or recognizer.name},
         )
         replies = await handle_or_explain(self.manager, turn)
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)
@@ -324,14 +323,11 @@ class KioskChannel:
             if not text:
                 return
             session = await self.manager.session(self.session_key)
-            preferences = session.preferences if session else {}
+            speech = SpeechPreferences.from_preferences(session.preferences if session else None)
             language = replies[-1].language
-            rate = float(preferences.get("rate", 1.0))
-            volume = float(preferences.get("volume", 0.8))
-            # The user's own end-of-speech silence (0.25-5 s), kept with their session.
-            self.segmenter.silence_seconds = clamp_silence_seconds(
-                float(preferences.get("silence", DEFAULT_SILENCE))
-            )
+            rate, volume = speech.rate, speech.volume
+            # The user's own end-of-speech silence, kept with their session.
+            self.segmenter.silence_seconds = speech.silence
             self.stats.spoken.append(text)
             self._echo.clear()
             self._played_peak = 0.0

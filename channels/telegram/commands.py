@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assistant.events import LANGUAGES, Turn
+from assistant.events import LANGUAGES, Command, CommandName, Turn
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 from channels.telegram.replies import show, take_turn
 from channels.telegram.sender import Batch
@@ -41,13 +41,13 @@ async def command(
     elif name == "voice":
         await toggle_voice(channel, chat_id, key, language, out)
     elif name in ("help", "cancel"):
-        turn = Turn(key, text="", language=language, channel=CHANNEL, data={"command": name})
+        command = Command(CommandName(name))
+        turn = Turn(key, text="", language=language, channel=CHANNEL, command=command)
         await take_turn(channel, chat_id, turn, received, out)
     elif name == "lang":
-        data = {"command": "switch_language"}
-        if argument.lower() in LANGUAGES:
-            data["argument"] = argument.lower()
-        turn = Turn(key, text="", language=language, channel=CHANNEL, data=data)
+        wanted = argument.lower() if argument.lower() in LANGUAGES else None
+        command = Command(CommandName.SWITCH_LANGUAGE, wanted)
+        turn = Turn(key, text="", language=language, channel=CHANNEL, command=command)
         await take_turn(channel, chat_id, turn, received, out)
     else:  # an unknown /word is treated as what it says ("/2" is a fine answer)
         turn = Turn(key, text=text[1:MAX_TEXT], language=language, channel=CHANNEL)

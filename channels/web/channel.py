@@ -27,6 +27,8 @@ from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
 from assistant.limits import MissCounter
 from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
+from assistant.preferences import SETTINGS as SPEECH_SETTINGS
+from assistant.preferences import SILENCE, SpeechPreferences
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
 from assistant.speech.recognition import recognize
@@ -143,12 +145,14 @@ class WebChannel:
             "kiosk": kiosk,
             "code": code if CODE_PATTERN.fullmatch(code) else None,
             "strings": self.strings,
+            "speech": {setting.key: setting.to_wire() for setting in SPEECH_SETTINGS},
         }
         template = self.templates.get_template("chat.html")
         body = template.render(
             lang=language,
             s=self.strings[language],
             kiosk=kiosk is not None,
+            silence=SILENCE,
             static=lambda name: request.app.router["web_static"].url_for(filename=name),
             config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
         )
@@ -253,7 +257,7 @@ class WebChannel:
         if not preferences.get("voice"):
             return None
         language = replies[-1].language
-        rate = float(preferences.get("rate", 1.0))
+        rate = SpeechPreferences.from_preferences(preferences).rate
         synthesize = self._synthesize
         with contextlib.suppress(Exception):
             pcm = await asyncio.to_thread(synthesize, text, language, rate)

@@ -22,11 +22,24 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from assistant.dialog.conflict import SESSION_CONFLICT, conflict_reply, is_session_conflict
-from assistant.errors import StoreError
-from assistant.events import Reply, ReplyKind, Turn
+from assistant.errors import InputError, StoreError
+from assistant.events import Reply, Turn
+from assistant.preferences import SpeechPreferences
 from assistant.session import Session
 from channels.web.listening import MAX_BINARY_FRAME, Listening
-from channels.web.protocol import CODE_PATTERN, ClientMessage, ProtocolError, parse
+from channels.web.protocol import (
+    CODE_PATTERN,
+    AudioEnd,
+    AudioStart,
+    CommandMessage,
+    Hello,
+    Ping,
+    PreferencesMessage,
+    ProtocolError,
+    Resume,
+    Say,
+    parse,
+)
 
 if TYPE_CHECKING:
     from channels.web.channel import WebChannel
@@ -103,7 +116,7 @@ class WebConnection:
     async def error(self, key: str, **params: str) -> None:
         """One sentence saying what was wrong with the last message; nothing else changes."""
         message = self.channel.phrases.say(self.language, f"web.{key}", **params)
-        await self.send_json({"type": "error", "code": key, "message": message})
+        await self.send_json({"type": "error", **InputError(message, code=key).to_wire()})
 
     async def notice(self, key: str, **params: str) -> None:
         """A sentence that is not an error (no recogniser here, a watch-only screen)."""
@@ -147,7 +160,7 @@ class WebConnection:
             await self.error("busy")
             return False
         message = self.channel.phrases.say(self.language, "web.flooded")
-        await self.send_json({"type": "error", "code": "flooded", "message": message})
+        await self.send_json({"type": "error", **InputError(message, code="flooded").to_wire()})
         reason = message.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore").encode()
         _LOGGER.info("closing a flooding websocket from %s", self.remote or "?")
         await self.socket.close(code=WSCloseCode.POLICY_VIOLATION, message=reason)
@@ -164,7 +177,7 @@ class WebConnection:
             message, problem = parse(frame), None
         except ProtocolError as err:
             message, problem = None, err
-        if message is not None and message.type == "ping":  # free: never counts as a burst
+        if isinstance(message, Ping):  # free: never counts as a burst
             await self.send_json({"type": "pong"})
             return
         if not await self._within_budget():
@@ -173,40 +186,43 @@ class WebConnection:
             assert problem is not None
             await self.error(problem.key, **problem.params)
             return
-        if message.type == "hello":
+        if isinstance(message, Hello):
             await self._hello(message)
             return
         if self.watching is not None:
             await self.notice("watch_only")
             return
         if self.key is None:  # everything else needs a session: start one as hello would
-            await self._hello(ClientMessage("hello", {}))
-        handler = {
-            "say": self._say,
-            "command": self._command,
-            "preferences": self._preferences,
-            "resume": self._resume,
-            "audio_start": self._audio_start,
-            "audio_end": self._audio_end,
-        }[message.type]
-        await handler(message)
+            await self._hello(Hello())
+        if isinstance(message, Say):
+            await self._say(message)
+        elif isinstance(message, CommandMessage):
+            await self._command(message)
+        elif isinstance(message, PreferencesMessage):
+            await self._preferences(message)
+        elif isinstance(message, Resume):
+            await self._resume(message)
+        elif isinstance(message, AudioStart):
+            await self._audio_start(message)
+        elif isinstance(message, AudioEnd):
+            await self._audio_end(message)
 
     # -- sessions ---------------------------------------------------------------------------
 
-    async def _hello(self, message: ClientMessage) -> None:
+    async def _hello(self, message: Hello) -> None:
         self._leave()
         self.key = self.watching = None
-        language = message.get("language")
+        language = message.language
         if language:
             self.language = language
-        kiosk = message.get("kiosk")
+        kiosk = message.kiosk
         if kiosk:
             self.watching = f"kiosk:{kiosk}"
             self.channel.hub.watch(self.watching, self)
             await self.send_json({"type": "watching", "session": self.watching})
             return
-        key = message.get("session")
-        code = message.get("code")
+        key = message.session
+        code = message.code
         if key is None and code:
             session = await self._find(code)
             key = session.key if session is not None else None
@@ -239,8 +255,8 @@ class WebConnection:
         spoken = await self.channel.speak(key, replies)
         await self.send_replies(replies, spoken=spoken)
 
-    async def _resume(self, message: ClientMessage) -> None:
-        session = await self._find(message.get("code"))
+    async def _resume(self, message: Resume) -> None:
+        session = await self._find(message.code)
         if session is not None:
             await self._open(session.key, None)
 
@@ -258,7 +274,7 @@ class WebConnection:
         language = self.language
         if replies:
             self.language = replies[-1].language
-        if any(self._is_stop(reply) for reply in replies):  # "stop" silences every page at once
+        if any(reply.stop for reply in replies):  # "stop" silences every page at once
             await self.channel.hub.broadcast(self.key, {"type": "stop_speech"})
         await self.channel.hub.publish(self.key, replies)
         self.channel.turn_times.append(time.perf_counter() - started)
@@ -269,36 +285,29 @@ class WebConnection:
         if self.language != language:  # the page's own labels follow the session's language
             await self.channel.hub.broadcast(self.key, self.channel.summary(session))
 
-    def _is_stop(self, reply: Reply) -> bool:
-        """The dialog's answer to "stop" (said, typed or pressed): a silent "Stopped."."""
-        stopped = self.channel.phrases.say(reply.language, "stopped")
-        return reply.kind is ReplyKind.INFO and not reply.speech and reply.text == stopped
-
-    async def _say(self, message: ClientMessage) -> None:
+    async def _say(self, message: Say) -> None:
         assert self.key is not None
-        await self._turn(Turn(session_key=self.key, text=message.get("text"), channel=CHANNEL))
+        await self._turn(Turn(session_key=self.key, text=message.text, channel=CHANNEL))
 
-    async def _command(self, message: ClientMessage) -> None:
+    async def _command(self, message: CommandMessage) -> None:
         assert self.key is not None
-        data = {"command": message.get("name")}
-        if message.get("argument"):
-            data["argument"] = message.get("argument")
-        await self._turn(Turn(session_key=self.key, text="", channel=CHANNEL, data=data))
+        turn = Turn(session_key=self.key, text="", channel=CHANNEL, command=message.command)
+        await self._turn(turn)
 
-    async def _preferences(self, message: ClientMessage) -> None:
+    async def _preferences(self, message: PreferencesMessage) -> None:
         assert self.key is not None
         with self.channel.hub.writing(self.key):
             session = await self.channel.manager.update_preferences(
-                self.key, CHANNEL, message.get("values")
+                self.key, CHANNEL, message.values
             )
             self.channel.hub.note(session)
-        if self.listening is not None and "silence" in message.get("values"):
+        if self.listening is not None and "silence" in message.values:
             self.listening.segmenter.silence_seconds = session.preferences["silence"]
         await self.channel.hub.broadcast(self.key, self.channel.summary(session))
 
     # -- voice ------------------------------------------------------------------------------
 
-    async def _audio_start(self, message: ClientMessage) -> None:
+    async def _audio_start(self, message: AudioStart) -> None:
         assert self.key is not None
         session = await self.channel.manager.session(self.key)
         language = session.language if session is not None else self.language
@@ -307,11 +316,13 @@ class WebConnection:
             await self.notice("no_recognizer")
             await self.send_json({"type": "listening", "active": False})
             return
-        silence = float((session.preferences if session else {}).get("silence", 1.0))
-        self.listening = Listening(self.channel.new_vad(), message.get("mode"), silence)
+        silence = SpeechPreferences.from_preferences(
+            session.preferences if session else None
+        ).silence
+        self.listening = Listening(self.channel.new_vad(), message.mode, silence)
         await self.send_json({"type": "listening", "active": True})
 
-    async def _audio_end(self, message: ClientMessage) -> None:
+    async def _audio_end(self, message: AudioEnd) -> None:
         listening, self.listening = self.listening, None
         if listening is None:
             return
@@ -361,6 +372,5 @@ class WebConnection:
             text=result.text,
             channel=CHANNEL,
             confidence=result.confidence,
-            data={"engine": result.engine or ""},
         )
         await self._turn(turn)

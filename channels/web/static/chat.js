@@ -9,6 +9,7 @@
   const STORE_KEY = "facility-assistant.session";
   const STORE_CODE = "facility-assistant.code";
   const kiosk = config.kiosk;
+  const speech = config.speech; // defaults and ranges of rate, volume and silence
 
   let socket = null;
   let language = config.language;
@@ -180,6 +181,7 @@
     document.body.dataset.state = last.state;
     if (last.language !== language) applyLanguage(last.language);
     if (!keepAlert) showAlert("");
+    if (replies.some((reply) => reply.stop)) stopSpeech(); // the user said "stop": silence now
     replies.forEach((reply) => addLog(reply.text));
     announce(replies.map((reply) => reply.text).join("\n"));
 
@@ -289,7 +291,7 @@
     $("text-size-value").textContent = `${Math.round(size * 100)}%`;
     $("pref-voice").checked = Boolean(preferences.voice);
     $("pref-hands-free").checked = Boolean(preferences.hands_free);
-    $("pref-silence").value = String(preferences.silence || 1);
+    $("pref-silence").value = String(preferences.silence || speech.silence.default);
     $("pref-scan").checked = Boolean(preferences.scan);
     $("pref-scan-auto").checked = Boolean(preferences.scan_auto);
     $("pref-scan-speed").value = String(preferences.scan_speed || 1.5);
@@ -325,7 +327,7 @@
       const value = Number(e.target.value);
       if (Number.isFinite(value) && value >= low && value <= high) setPreference(name, value);
     });
-    number("pref-silence", "silence", 0.25, 5);
+    number("pref-silence", "silence", speech.silence.low, speech.silence.high);
     number("pref-scan-speed", "scan_speed", 0.5, 5);
     number("pref-hold", "hold_time", 0.3, 3);
     addSteppers();
@@ -493,7 +495,8 @@
     }
     const current = new Audio(`data:audio/wav;base64,${next}`);
     player = current;
-    current.volume = Math.max(0, Math.min(1, Number(preferences.volume || 0.8) / 0.8));
+    const volume = speech.volume.default; // the page's full volume is the default one
+    current.volume = Math.max(0, Math.min(1, Number(preferences.volume || volume) / volume));
     speaking = true; // the microphone is gated while the page talks
     if (!kiosk) $("stop-speech").hidden = false;
     const done = () => { if (player === current) playNext(); };
