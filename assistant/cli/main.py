@@ -13,8 +13,8 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 

@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 
 from assistant.config import Settings
-from assistant.resources import DATA_ROOT
 from assistant.ports import SpeechToText
+from assistant.resources import DATA_ROOT
 from assistant.speech.synthesis import SpeechSynthesis, default_synthesis
 from assistant.speech.vad import WebRtcVad
 

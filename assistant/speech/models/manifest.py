@@ -34,8 +34,8 @@ from typing import Any, Literal, TextIO
 import yaml
 
 from assistant.config import PROJECT_ROOT
-from assistant.resources import DATA_ROOT
 from assistant.errors import AssistantError, ConfigError
+from assistant.resources import DATA_ROOT
 
 MANIFEST_NAME = "manifest.yaml"
 DEFAULT_MODELS_DIR = DATA_ROOT / "models"
