@@ -52,6 +52,7 @@ async def _at_question_two(manager: DialogManager, language: str = "en") -> None
         await manager.handle(Turn("u", text=text, language=language, channel="test"))
 
 
+@pytest.mark.slow
 async def test_a_how_do_i_question_is_answered_and_the_dialog_returns(
     base: KnowledgeBase, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> None:
@@ -127,6 +128,7 @@ async def test_with_the_model_the_answer_is_written_from_the_passages(
     assert replies[0].kind == ReplyKind.HELP and "index.html" in replies[0].text
 
 
+@pytest.mark.slow
 async def test_the_service_fills_an_empty_knowledge_base_with_the_starter_set(
     tmp_path: Path, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> None:

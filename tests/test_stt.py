@@ -20,13 +20,15 @@ from assistant.errors import ConfigError
 from assistant.ports import Recognition
 from assistant.speech import audio
 from assistant.speech.grammar import jsgf, normalise_phrases, vosk_grammar
-from testing.speech_audio import mix, noise, speak_en, speak_espeak
 from testing import require
+from testing.speech_audio import mix, noise, speak_en, speak_espeak
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 
 from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer  # noqa: E402
 from assistant.speech.engines.vosk import VoskRecognizer, agreement, vosk_vocabulary  # noqa: E402
+
+pytestmark = pytest.mark.slow  # real speech recognised by real engines
 
 TAIL = audio.silence(0.3)  # what the segmenter leaves after speech before it ends an utterance
 
@@ -132,6 +134,7 @@ def test_pocketsphinx_is_english_only(sphinx: PocketSphinxRecognizer) -> None:
         sphinx.start("ja")
 
 
+@pytest.mark.timeout(600)
 def test_pocketsphinx_free_mode_word_accuracy(sphinx: PocketSphinxRecognizer) -> None:
     errors = words = 0
     seconds = spent = 0.0

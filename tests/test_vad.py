@@ -33,6 +33,7 @@ def test_webrtcvad_implements_the_port() -> None:
 
 @pytest.mark.parametrize("noisy", [False, True], ids=["silence", "noise"])
 @pytest.mark.parametrize("name", list(PHRASES))
+@pytest.mark.slow
 def test_one_phrase_is_one_utterance_of_its_spoken_length(name: str, noisy: bool) -> None:
     spoken = PHRASES[name]()
     pcm = scene(audio.silence(1.0), spoken, audio.silence(1.5), noisy=noisy)

@@ -87,7 +87,7 @@ class Page:
     async def send(self, **message: Any) -> None:
         await self.socket.send_json(message)
 
-    async def next(self, kind: str, wait: float = 10.0) -> dict[str, Any]:
+    async def next(self, kind: str, wait: float = 30.0) -> dict[str, Any]:
         """The next message of ``kind`` (others are kept in ``seen``)."""
         async with asyncio.timeout(wait):
             while True:
@@ -434,6 +434,7 @@ async def _stream(page: Page, pcm: bytes, chunk: int = 1920) -> None:
         await page.socket.send_bytes(pcm[start : start + chunk])
 
 
+@pytest.mark.slow
 async def test_spoken_answers_over_the_socket_are_recognised_with_the_question_grammar(
     voice_client: TestClient, manager: DialogManager, clock: Clock
 ) -> None:
@@ -459,6 +460,7 @@ async def test_spoken_answers_over_the_socket_are_recognised_with_the_question_g
     assert (await page.next("error"))["code"] == "binary_unexpected"
 
 
+@pytest.mark.slow
 async def test_hands_free_listening_takes_several_answers_and_stop_flushes(
     voice_client: TestClient, manager: DialogManager
 ) -> None:
@@ -479,6 +481,7 @@ async def test_hands_free_listening_takes_several_answers_and_stop_flushes(
     assert session is not None and session.answers["topic"] == "animals"
 
 
+@pytest.mark.slow
 async def test_replies_are_read_aloud_when_the_user_asks(voice_client: TestClient) -> None:
     page, _ = await open_page(voice_client, language="en")
     await page.send(type="preferences", values={"voice": True})
