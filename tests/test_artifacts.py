@@ -598,6 +598,7 @@ def program_input(case: Case, answers: dict[str, Any]) -> bytes:
 
 @module_loop
 @pytest.mark.parametrize("case", cases(HOSTILE_CASES, PYTHON_JOBS))
+@pytest.mark.slow
 async def test_hostile_answers_stay_string_literals_in_every_program(
     built: Built, catalog: JobCatalog, case: Case
 ) -> None:
@@ -627,6 +628,7 @@ async def test_hostile_answers_stay_string_literals_in_every_program(
 
 @module_loop
 @pytest.mark.parametrize("case", cases(HOSTILE_CASES, PYTHON_JOBS))
+@pytest.mark.slow
 async def test_hostile_answers_print_literally_when_every_program_runs(
     built: Built, case: Case
 ) -> None:

@@ -112,6 +112,7 @@ asyncio.run(main())
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_microphone_drops_the_oldest_frames_when_the_consumer_falls_behind(
     tmp_path: Path,
 ) -> None:

@@ -27,6 +27,9 @@ MODEL = "qwen2.5:3b"
 STARTER = PROJECT_ROOT / "dialogs" / "knowledge"
 
 
+pytestmark = pytest.mark.slow  # a real knowledge base with real embeddings
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     base = KnowledgeBase(tmp_path_factory.mktemp("kb"))
@@ -52,7 +55,6 @@ async def _at_question_two(manager: DialogManager, language: str = "en") -> None
         await manager.handle(Turn("u", text=text, language=language, channel="test"))
 
 
-@pytest.mark.slow
 async def test_a_how_do_i_question_is_answered_and_the_dialog_returns(
     base: KnowledgeBase, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> None:
@@ -128,7 +130,6 @@ async def test_with_the_model_the_answer_is_written_from_the_passages(
     assert replies[0].kind == ReplyKind.HELP and "index.html" in replies[0].text
 
 
-@pytest.mark.slow
 async def test_the_service_fills_an_empty_knowledge_base_with_the_starter_set(
     tmp_path: Path, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> None:

@@ -74,6 +74,7 @@ def _assert_speech(pcm: bytes, shortest: float, longest: float) -> None:
 # -- real engines ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_piper_speaks_english(piper: PiperSynthesizer) -> None:
     _assert_speech(piper.synthesize(ENGLISH, "en"), 1.0, 5.0)
 
