@@ -795,16 +795,18 @@ async def test_spoken_replies_play_one_at_a_time_and_stop_silences_them(
         await page.keyboard.press("Escape")
         await expect(page.locator("#stop-speech")).to_be_hidden()
         # The dropped reply never starts: replies play in order, so the next one to play is
-        # the next one said (a help text, unlike the dropped question read again).
-        await type_answer(page, "help")
-        await page.wait_for_function("() => window.__plays.length === 4", timeout=WAIT_MS)
+        # the next one said (a short answer to "slower", unlike the dropped question).
+        await type_answer(page, "slower")
+        await page.wait_for_function("() => window.__plays.length === 4", timeout=DELIVERY_MS)
         plays = await page.evaluate("() => window.__plays")
         assert plays[2]["end"] is None and plays[3]["size"] != plays[2]["size"], plays
         assert await page.evaluate("() => window.__audio[2].paused && !window.__audio[2].ended")
         # Saying (here: typing) "stop" while a reply plays: the server tells the page to stop.
+        await type_answer(page, "repeat")
+        await page.wait_for_function("() => window.__plays.length === 5", timeout=DELIVERY_MS)
         await type_answer(page, "stop")
         await expect(page.locator("#stop-speech")).to_be_hidden(timeout=WAIT_MS)
-        assert await page.evaluate("() => window.__audio[3].paused && !window.__audio[3].ended")
+        assert await page.evaluate("() => window.__audio[4].paused && !window.__audio[4].ended")
         assert_quiet(session)
 
 
