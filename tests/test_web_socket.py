@@ -98,7 +98,7 @@ class Page:
                 if message["type"] == kind:
                     return message
 
-    async def replies(self, wait: float = 10.0) -> list[dict[str, Any]]:
+    async def replies(self, wait: float = 30.0) -> list[dict[str, Any]]:
         return (await self.next("replies", wait))["replies"]
 
     async def say(self, text: str) -> list[dict[str, Any]]:
