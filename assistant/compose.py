@@ -15,6 +15,7 @@ from assistant.config import Settings
 from assistant.dialog.auto import INTERACTIVE_TIMEOUT_S, DescriptionFiller
 from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
+from assistant.extras import MissingExtraError, missing_extra_message
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import Job, JobCatalog, load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
@@ -66,7 +67,9 @@ def language_model(settings: Settings) -> LanguageModel | None:
     try:
         from assistant.llm.ollama import OllamaModel
     except ImportError as err:
-        _LOGGER.warning("no language model (%s): templates only; run scripts/setup", err)
+        _LOGGER.warning(
+            "templates only: %s (%s)", missing_extra_message("writing with a model", "llm"), err
+        )
         return None
     return OllamaModel(
         settings.ollama_host,
@@ -150,7 +153,7 @@ class Services:
             try:
                 from assistant.speech.voice_kit import build_voice
             except ImportError as err:
-                _LOGGER.warning("no speech (%s): run scripts/setup", err)
+                _LOGGER.warning("%s (%s)", missing_extra_message("voice", "speech"), err)
                 return None
             self._voice = build_voice()
         return self._voice
@@ -181,7 +184,10 @@ class Services:
 
     def telegram_channel(self) -> TelegramChannel:
         """The Telegram bot with the speech engines that are installed (voice notes)."""
-        from channels.telegram.bot import TelegramChannel
+        try:
+            from channels.telegram.bot import TelegramChannel
+        except ImportError as err:
+            raise MissingExtraError(missing_extra_message("the Telegram bot", "telegram")) from err
 
         settings = self.settings
         recognizer_for = synthesize = None

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+from assistant.resources import DATA_ROOT, SOURCE_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The folder that holds the packages: the source tree, or site-packages in an install. Data
+# that ships with the assistant is found through DATA_ROOT, which works in both.
+PROJECT_ROOT = SOURCE_ROOT
 ENV_PREFIX = "ASSISTANT_"
 CONFIG_ENV = "ASSISTANT_CONFIG"
 DEFAULT_CONFIG_FILE = Path("assistant.toml")
@@ -27,7 +30,7 @@ class Settings:
     """Everything an operator can set; see README.md "Configuration" for each key."""
 
     data_dir: Path = Path("data")
-    dialogs_dir: Path = PROJECT_ROOT / "dialogs"
+    dialogs_dir: Path = DATA_ROOT / "dialogs"
     host: str = "127.0.0.1"
     port: int = 8080
     public_base_url: str = ""
@@ -49,8 +52,8 @@ class Settings:
     llm_num_ctx: int = 4096
     llm_temperature: float = 0.7
     llm_timeout_s: float = 60.0
-    models_dir: Path = PROJECT_ROOT / "models"  # speech models (scripts/fetch-models)
-    voices_dir: Path = PROJECT_ROOT / "voices"  # voices/profiles.yaml and extra voice files
+    models_dir: Path = DATA_ROOT / "models"  # speech models (scripts/fetch-models)
+    voices_dir: Path = DATA_ROOT / "voices"  # voices/profiles.yaml and extra voice files
     stt_engine_ja: str = "auto"  # which recogniser serves Japanese speech
     stt_engine_en: str = "auto"  # which recogniser serves English speech
     kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again

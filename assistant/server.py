@@ -27,7 +27,7 @@ from assistant.session import Artifact
 STORE_KEY = web.AppKey("store", ServedStore)
 JOBS_KEY = web.AppKey("jobs", JobCatalog)
 BASE_URL_KEY = web.AppKey("base_url", str)
-CLOCK_KEY = web.AppKey("clock", Callable[[], float])
+CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 PREVIEW_PAGES = ("index.html", "preview.html")

@@ -35,9 +35,10 @@ if TYPE_CHECKING:  # Playwright is imported only when a browser is used (a kiosk
         Route,
         WebSocketRoute,
     )
+    from playwright.async_api import Error as PlaywrightError
 
 
-def _error() -> type[Exception]:
+def _error() -> type[PlaywrightError]:
     """Playwright's error class, imported on first use."""
     from playwright.async_api import Error
 
@@ -253,7 +254,7 @@ class BrowserChecker:
             from playwright.async_api import async_playwright
 
             self._playwright = await async_playwright().start()
-        env = {
+        env: dict[str, str | float | bool] = {
             **os.environ,
             "XDG_CONFIG_HOME": str(self._tmp / "config"),
             "XDG_CACHE_HOME": str(self._tmp / "cache"),

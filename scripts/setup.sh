@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Shared set-up for scripts/run, scripts/test and scripts/bench: sourced, not run.
 # Idempotent and quick when everything is already there: system packages are checked with
-# dpkg before apt-get is called, and pip runs only when pyproject.toml changed.
+# dpkg before apt-get is called, and pip runs only when pyproject.toml or constraints.txt
+# changed. Python packages are installed at the versions constraints.txt pins (the lock file;
+# scripts/lock regenerates it from a fresh resolution).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,12 +60,13 @@ setup_python() {
     log "creating the virtual environment in .venv"
     "$python" -m venv "$VENV"
   fi
-  wanted="$(cat pyproject.toml | sha256sum | cut -c1-16)-$EXTRAS"
+  wanted="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-$EXTRAS"
   stamp="$VENV/.installed"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     log "installing Python packages (.[$EXTRAS])"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]" >&2
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+      -c constraints.txt -e ".[$EXTRAS]" >&2
     echo "$wanted" > "$stamp"
   fi
 }

@@ -224,6 +224,7 @@ def expected_checks(case: Case, folder: Path) -> set[str]:
 
 @module_loop
 @pytest.mark.parametrize("case", cases(VALID_CASES, ALL_JOBS))
+@pytest.mark.slow
 async def test_every_job_makes_an_artifact_that_passes_its_checks(
     built: Built, catalog: JobCatalog, case: Case
 ) -> None:
@@ -279,6 +280,7 @@ def title_answer(case: Case) -> str:
 
 @module_loop
 @pytest.mark.parametrize("case", cases(VALID_CASES, (*PAGE_JOBS, *BROWSER_JOBS)))
+@pytest.mark.slow
 async def test_every_page_opens_in_chromium_without_errors_or_requests(
     built: Built, browser: BrowserChecker, case: Case, tmp_path: Path
 ) -> None:
@@ -292,6 +294,7 @@ async def test_every_page_opens_in_chromium_without_errors_or_requests(
 
 @module_loop
 @pytest.mark.parametrize("case", cases(VALID_CASES, PYTHON_JOBS))
+@pytest.mark.slow
 async def test_every_python_preview_opens_in_chromium_without_errors_or_requests(
     built: Built, browser: BrowserChecker, case: Case, tmp_path: Path
 ) -> None:
@@ -314,6 +317,7 @@ _STORED = """
 
 @module_loop
 @pytest.mark.parametrize("case", cases(VALID_CASES, BROWSER_JOBS))
+@pytest.mark.slow
 async def test_the_todo_list_adds_ticks_and_deletes_through_its_own_controls(
     built: Built, browser: BrowserChecker, case: Case
 ) -> None:
@@ -513,6 +517,7 @@ async def control_visit(
 
 @module_loop
 @pytest.mark.parametrize("case", cases(HOSTILE_CASES, (*PAGE_JOBS, *BROWSER_JOBS)))
+@pytest.mark.slow
 async def test_hostile_answers_show_literally_on_every_page_and_never_run(
     built: Built, browser: BrowserChecker, control_visits: dict[Path, Visit], case: Case
 ) -> None:
@@ -532,6 +537,7 @@ async def test_hostile_answers_show_literally_on_every_page_and_never_run(
 
 @module_loop
 @pytest.mark.parametrize("case", cases(HOSTILE_CASES, PYTHON_JOBS))
+@pytest.mark.slow
 async def test_hostile_answers_show_literally_on_every_python_preview(
     built: Built, browser: BrowserChecker, control_visits: dict[Path, Visit], case: Case
 ) -> None:
@@ -592,6 +598,7 @@ def program_input(case: Case, answers: dict[str, Any]) -> bytes:
 
 @module_loop
 @pytest.mark.parametrize("case", cases(HOSTILE_CASES, PYTHON_JOBS))
+@pytest.mark.slow
 async def test_hostile_answers_stay_string_literals_in_every_program(
     built: Built, catalog: JobCatalog, case: Case
 ) -> None:
@@ -621,6 +628,7 @@ async def test_hostile_answers_stay_string_literals_in_every_program(
 
 @module_loop
 @pytest.mark.parametrize("case", cases(HOSTILE_CASES, PYTHON_JOBS))
+@pytest.mark.slow
 async def test_hostile_answers_print_literally_when_every_program_runs(
     built: Built, case: Case
 ) -> None:

@@ -26,6 +26,8 @@ from testing.browser import (
     write_page,
 )
 
+pytestmark = pytest.mark.slow  # real Chromium
+
 # One browser for the module: the fixture and the async tests share the module's loop.
 module_loop = pytest.mark.asyncio(loop_scope="module")
 

@@ -15,6 +15,8 @@ from queue import Empty, Queue
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the console in subprocesses, killed and restarted
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -98,6 +100,7 @@ def test_whole_flow_through_a_pipe(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kill_after", [1, 3, 5])
+@pytest.mark.timeout(600)
 def test_sigkill_and_restart_resumes_at_the_same_question(tmp_path: Path, kill_after: int) -> None:
     answers = ["ブルーベーカリー", "コーヒー、ケーキ", "9時から17時", "2", "青"]
     console = Console(tmp_path, "--lang", "ja")

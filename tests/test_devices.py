@@ -55,6 +55,7 @@ def test_list_devices_finds_the_default_devices(tmp_path: Path) -> None:
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_microphone_yields_the_exact_pcm_in_30_ms_frames(tmp_path: Path) -> None:
     pcm = noise(3.0)
     card = FakeSoundCard.create(tmp_path, pcm)
@@ -82,6 +83,7 @@ asyncio.run(main())
 
 @needs_portaudio
 @pytest.mark.parametrize(("rate", "tolerance"), [(48_000, 0), (44_100, 8)])
+@pytest.mark.slow
 def test_microphone_resamples_a_device_at_another_rate(
     tmp_path: Path, rate: int, tolerance: int
 ) -> None:
@@ -110,6 +112,7 @@ asyncio.run(main())
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_microphone_drops_the_oldest_frames_when_the_consumer_falls_behind(
     tmp_path: Path,
 ) -> None:
@@ -135,6 +138,7 @@ asyncio.run(main())
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_speaker_output_lands_in_the_speaker_file(tmp_path: Path) -> None:
     first, second, third = tone(1.0), noise(0.5), noise(1.2, seed=3)
     card = FakeSoundCard.create(tmp_path)
@@ -194,6 +198,7 @@ asyncio.run(main())
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_stop_interrupts_a_5_second_sound_within_100_ms(tmp_path: Path) -> None:
     card = FakeSoundCard.create(tmp_path)
     runs = card.run_json(STOP_SNIPPET)
@@ -240,6 +245,7 @@ asyncio.run(main())
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_missing_capture_device_raises_one_clear_error(tmp_path: Path) -> None:
     write_asoundrc(tmp_path / "home", tmp_path / "no-such-mic.raw", tmp_path / "speaker.raw")
     card = FakeSoundCard(
@@ -254,6 +260,7 @@ def test_missing_capture_device_raises_one_clear_error(tmp_path: Path) -> None:
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_a_microphone_that_fails_to_open_raises_one_clear_error(tmp_path: Path) -> None:
     card = FakeSoundCard.create(tmp_path)
     # PortAudio saw the device when it started; the file is gone when the stream opens.
@@ -267,6 +274,7 @@ def test_a_microphone_that_fails_to_open_raises_one_clear_error(tmp_path: Path) 
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_an_unknown_microphone_name_raises_one_clear_error(tmp_path: Path) -> None:
     card = FakeSoundCard.create(tmp_path)
     result = card.run_json(OPEN_MICROPHONE.format(device=repr("usb headset")))
@@ -278,6 +286,7 @@ def test_an_unknown_microphone_name_raises_one_clear_error(tmp_path: Path) -> No
 
 
 @needs_portaudio
+@pytest.mark.slow
 def test_no_sound_device_at_all(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()

@@ -289,6 +289,7 @@ async def test_japanese_writing_progress(
     assert any(t.startswith("文章はおよそ") and t.endswith("%できました。") for t in texts), texts
 
 
+@pytest.mark.slow
 async def test_knowledge_base_examples_reach_the_model_as_quoted_data(
     ollama: FakeOllama,
     catalog: JobCatalog,
@@ -361,6 +362,7 @@ async def test_cancelling_a_streaming_call_is_not_turned_into_a_model_error(
         await task
 
 
+@pytest.mark.slow
 async def test_a_missing_model_is_reported_with_the_pull_command(
     catalog: JobCatalog, store: SQLiteStore, manager: DialogManager, tmp_path: Path
 ) -> None:
@@ -497,6 +499,7 @@ async def test_extra_functions_pass_their_own_example_in_the_sandbox_and_ship(
     ],
     ids=["import", "open", "attribute", "eval", "wrong-example", "shadows-the-program"],
 )
+@pytest.mark.slow
 async def test_unsafe_or_wrong_functions_leave_the_template_program(
     ollama: FakeOllama,
     catalog: JobCatalog,
@@ -516,6 +519,8 @@ async def test_unsafe_or_wrong_functions_leave_the_template_program(
     assert "EXTRAS = []" in code and f"def {name}(prices)" not in code
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 async def test_the_real_services_with_a_live_model_fill_a_description_and_enrich_the_page(
     ollama: FakeOllama, tmp_path: Path
 ) -> None:

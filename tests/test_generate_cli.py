@@ -9,6 +9,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # assistant generate in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

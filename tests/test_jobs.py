@@ -128,6 +128,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_validate_exits_1_on_any_error(tmp_path: Path) -> None:
     for job in JOBS_DIR.glob("*.yaml"):
         shutil.copy(job, tmp_path)
@@ -138,6 +139,7 @@ def test_cli_validate_exits_1_on_any_error(tmp_path: Path) -> None:
     assert "broken.yaml: questions[name].type" in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_validate_reports_a_missing_template(tmp_path: Path) -> None:
     _write(tmp_path, "page.yaml", _broken(template="page/nowhere.html.j2"))
     result = _cli("jobs", "validate", str(tmp_path))
@@ -145,6 +147,7 @@ def test_cli_validate_reports_a_missing_template(tmp_path: Path) -> None:
     assert "page.yaml: template: page/nowhere.html.j2 not found" in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_lists_jobs_in_both_languages() -> None:
     result = _cli("jobs", "list")
     assert result.returncode == 0

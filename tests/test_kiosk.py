@@ -22,6 +22,8 @@ from assistant.speech.voice_kit import VoiceKit, build_voice
 from channels.kiosk.channel import KioskChannel
 from testing.speech_audio import mix, noise, speak_en, speak_espeak
 
+pytestmark = pytest.mark.slow  # real speech through the kiosk in real time
+
 ROOM = 0.004  # background noise level
 
 
@@ -120,6 +122,7 @@ async def _run_session(
     return kiosk, sink, time.monotonic() - started
 
 
+@pytest.mark.timeout(600)
 async def test_a_whole_spoken_session_reaches_delivery(
     manager: DialogManager, queue: GenerationQueue, voice: VoiceKit
 ) -> None:
@@ -244,6 +247,7 @@ async def test_speaking_over_the_assistant_stops_it_and_is_the_next_turn(
     assert session.job_id == "event_page", kiosk.stats.turns
 
 
+@pytest.mark.timeout(600)
 async def test_speech_outside_the_grammar_is_asked_again_not_kept(
     manager: DialogManager, voice: VoiceKit
 ) -> None:

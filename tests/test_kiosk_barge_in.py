@@ -21,6 +21,8 @@ from assistant.speech.voice_kit import VoiceKit, build_voice
 from channels.kiosk.channel import RMS_FLOOR, KioskChannel, rms
 from testing.speech_audio import mix, speak_en, speak_ja
 
+pytestmark = pytest.mark.slow  # real speech through the kiosk in real time
+
 ECHO = 0.15  # the part of the played sound that comes back into the microphone
 AFTER = 0.2  # seconds into the greeting when the user starts talking
 LATE_LIMIT = 0.1  # seconds of audio the speaker may still play after the detecting frame

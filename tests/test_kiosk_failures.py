@@ -27,6 +27,8 @@ from testing import require
 from testing.speech_audio import speak_en
 from tests.test_kiosk import ConversingUser
 
+pytestmark = pytest.mark.slow  # real speech through the kiosk in real time
+
 COULD_NOT_LISTEN = "Sorry, I could not listen to that. Please say it again, or use the screen."
 CANNOT_LISTEN = (
     "I cannot understand speech in English here yet. Please use the screen, "

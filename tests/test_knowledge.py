@@ -98,6 +98,8 @@ def _stored(kb: KnowledgeBase) -> list[dict[str, Any]]:
     return list(kb.collection.get(include=["metadatas"])["metadatas"])
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_every_starter_passage_has_source_title_and_the_language_of_its_folder(
     starter: KnowledgeBase,
 ) -> None:
@@ -137,6 +139,7 @@ def _best(kb: KnowledgeBase, question: str, language: str | None) -> Passage:
         ("クイズゲームってなに？", "ja", "ja/what-you-can-make.md", "クイズゲーム"),
     ],
 )  # fmt: skip
+@pytest.mark.slow
 def test_a_question_finds_the_passage_that_answers_it(
     starter: KnowledgeBase, question: str, language: str | None, source: str, title: str | None
 ) -> None:
@@ -155,6 +158,7 @@ def test_a_question_finds_the_passage_that_answers_it(
         ("How do I go back to the question before?", "前の質問に戻る・やり直す・とばす"),
     ],
 )
+@pytest.mark.slow
 def test_an_english_question_finds_a_japanese_passage(
     starter: KnowledgeBase, question: str, title: str
 ) -> None:
@@ -177,6 +181,7 @@ The Wi-Fi password is on the notice board by the door.
 """
 
 
+@pytest.mark.slow
 def test_reingest_replaces_a_changed_file_and_removes_a_deleted_one(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -205,6 +210,7 @@ def test_reingest_replaces_a_changed_file_and_removes_a_deleted_one(tmp_path: Pa
     assert kb.count() == 1
 
 
+@pytest.mark.slow
 def test_broken_files_are_reported_and_the_rest_ingested(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     (docs / "sub").mkdir(parents=True)
@@ -243,6 +249,7 @@ def test_a_missing_folder_is_an_error_with_a_code(tmp_path: Path) -> None:
     assert caught.value.code == "knowledge_folder_missing"
 
 
+@pytest.mark.slow
 def test_a_language_with_no_passages_falls_back_to_the_others(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -272,6 +279,7 @@ print(json.dumps({"count": kb.count(), "source": best.source,
 """
 
 
+@pytest.mark.slow
 def test_the_knowledge_base_persists_and_reopens_in_a_new_process(
     starter: KnowledgeBase,
 ) -> None:
@@ -302,6 +310,7 @@ def _kb(settings: Settings, *argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_ingest_and_ask(starter: KnowledgeBase, data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir)
     code, out, err = _kb(settings, "ingest", str(STARTER))
@@ -319,6 +328,7 @@ def test_cli_ingest_and_ask(starter: KnowledgeBase, data_dir: Path) -> None:
     assert out.startswith("1. ja/using-the-kiosk.md — スマートフォンで続けるには [ja, score")
 
 
+@pytest.mark.slow
 def test_cli_reports_problems_an_empty_base_and_a_missing_folder(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     code, out, err = _kb(settings, "ask", "How do I open the program?")

@@ -27,6 +27,9 @@ MODEL = "qwen2.5:3b"
 STARTER = PROJECT_ROOT / "dialogs" / "knowledge"
 
 
+pytestmark = pytest.mark.slow  # a real knowledge base with real embeddings
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     base = KnowledgeBase(tmp_path_factory.mktemp("kb"))

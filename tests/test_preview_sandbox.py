@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from assistant.jobs.catalog import JobCatalog
@@ -13,6 +14,8 @@ from assistant.server import init_app
 from assistant.session import Artifact, GenerationRequest
 from assistant.store.sqlite import SQLiteStore
 from testing.browser import browser_checker
+
+pytestmark = pytest.mark.slow  # real Chromium
 
 # A page that tries everything a hostile artifact might: call the service, read storage and
 # cookies, reach its parent, submit a form. It writes what happened into its title.

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from assistant.config import PROJECT_ROOT
 from assistant.jobs.catalog import load_jobs
 from testing.alsa import run_assistant
+
+pytestmark = pytest.mark.slow  # the command line in subprocesses
 
 
 def _no_sound_card(home: Path) -> Path:

@@ -28,6 +28,8 @@ require.module("pocketsphinx", "pip install pocketsphinx")
 from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer  # noqa: E402
 from assistant.speech.engines.vosk import VoskRecognizer, agreement, vosk_vocabulary  # noqa: E402
 
+pytestmark = pytest.mark.slow  # real speech recognised by real engines
+
 TAIL = audio.silence(0.3)  # what the segmenter leaves after speech before it ends an utterance
 
 
@@ -132,6 +134,7 @@ def test_pocketsphinx_is_english_only(sphinx: PocketSphinxRecognizer) -> None:
         sphinx.start("ja")
 
 
+@pytest.mark.timeout(600)
 def test_pocketsphinx_free_mode_word_accuracy(sphinx: PocketSphinxRecognizer) -> None:
     errors = words = 0
     seconds = spent = 0.0

@@ -193,6 +193,7 @@ async def test_every_job_by_buttons_and_by_typing_in_both_languages(
         assert api.max_per_window(user.chat_id, 1.0) <= 1, user.chat_id
 
 
+@pytest.mark.slow
 async def test_progress_is_one_message_edited_and_delivery_brings_links(
     api: FakeBotApi, running: TelegramChannel
 ) -> None:
@@ -230,6 +231,7 @@ async def test_buttons_from_an_earlier_question_do_nothing_but_say_so(
     assert session is not None and session.job_id == "quiz_game" and session.index == 0
 
 
+@pytest.mark.slow
 async def test_a_voice_note_is_understood_with_the_question_grammar(
     api: FakeBotApi,
     manager: DialogManager,
@@ -368,6 +370,7 @@ async def test_only_allowed_users_are_served(
     assert await manager.session("telegram:15") is None
 
 
+@pytest.mark.slow
 async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
     api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: SQLiteStore, tmp_path: Path
 ) -> None:
@@ -527,6 +530,7 @@ async def cli_api() -> AsyncIterator[FakeBotApi]:
         yield api
 
 
+@pytest.mark.slow
 async def test_assistant_telegram_runs_a_whole_job_from_the_command_line(
     cli_api: FakeBotApi, catalog: JobCatalog, tmp_path: Path
 ) -> None:
@@ -543,6 +547,7 @@ async def test_assistant_telegram_runs_a_whole_job_from_the_command_line(
     assert cli_api.max_per_window(31, 1.0) <= 1
 
 
+@pytest.mark.slow
 async def test_assistant_serve_runs_the_bot_by_polling_when_a_token_is_set(
     cli_api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -574,6 +579,7 @@ async def test_assistant_serve_runs_the_bot_by_polling_when_a_token_is_set(
         ),
     ],
 )
+@pytest.mark.slow
 def test_assistant_telegram_says_plainly_when_the_token_is_missing_or_malformed(
     tmp_path: Path, token: str | None, expected: str
 ) -> None:
@@ -589,6 +595,7 @@ def test_assistant_telegram_says_plainly_when_the_token_is_missing_or_malformed(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 async def test_a_token_telegram_refuses_is_named_as_the_problem(tmp_path: Path) -> None:
     async with FakeBotApi(token="999999:" + "B" * 35) as api:
         env = _assistant_env(tmp_path, api)
@@ -609,6 +616,8 @@ def _free_port() -> int:
 # -- a crash never loses a reply or sends one twice ------------------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 async def test_a_killed_bot_sends_each_pending_reply_exactly_once_after_restart(
     cli_api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -640,6 +649,7 @@ async def test_a_killed_bot_sends_each_pending_reply_exactly_once_after_restart(
     assert api.pending_updates == []
 
 
+@pytest.mark.slow
 async def test_an_update_taken_but_not_handled_before_a_kill_is_handled_once_after(
     cli_api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -730,6 +740,7 @@ async def _until_async(get: Callable[[], Any], expected: Any) -> None:
 
 
 @pytest.mark.parametrize("delivered", [True, False])
+@pytest.mark.slow
 async def test_a_timed_out_message_is_looked_for_before_it_is_sent_again(
     api: FakeBotApi,
     manager: DialogManager,
@@ -759,6 +770,7 @@ async def test_a_timed_out_message_is_looked_for_before_it_is_sent_again(
 # -- commands ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_help_cancel_and_lang_do_what_the_menu_says(
     api: FakeBotApi, running: TelegramChannel, manager: DialogManager
 ) -> None:
@@ -781,6 +793,7 @@ async def test_help_cancel_and_lang_do_what_the_menu_says(
     assert session is not None and session.language == "en"
 
 
+@pytest.mark.slow
 async def test_a_zip_too_big_for_telegram_comes_as_links_with_the_reason(
     api: FakeBotApi,
     manager: DialogManager,
@@ -814,6 +827,7 @@ async def test_a_zip_too_big_for_telegram_comes_as_links_with_the_reason(
 # -- retries: 429 is not a failure; giving up takes long and is recorded for staff ------------
 
 
+@pytest.mark.slow
 async def test_many_429s_in_a_row_delay_a_reply_but_never_drop_it(
     api: FakeBotApi, running: TelegramChannel
 ) -> None:
@@ -852,6 +866,7 @@ async def test_a_message_failing_for_the_whole_bound_is_given_up_and_kept_for_st
     assert outbox.retries >= 3  # tried again and again first
 
 
+@pytest.mark.slow
 async def test_assistant_serve_takes_updates_by_webhook_when_a_webhook_url_is_set(
     cli_api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -895,6 +910,7 @@ async def test_assistant_serve_takes_updates_by_webhook_when_a_webhook_url_is_se
         assert await process.stop() == 0, process.output
 
 
+@pytest.mark.slow
 async def test_a_delivery_made_while_no_bot_listened_reaches_the_chat_once(
     api: FakeBotApi,
     manager: DialogManager,

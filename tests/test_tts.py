@@ -74,6 +74,7 @@ def _assert_speech(pcm: bytes, shortest: float, longest: float) -> None:
 # -- real engines ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_piper_speaks_english(piper: PiperSynthesizer) -> None:
     _assert_speech(piper.synthesize(ENGLISH, "en"), 1.0, 5.0)
 
@@ -99,6 +100,7 @@ def test_faster_rate_is_shorter(
     assert fast < normal * 0.85, (normal, fast)
 
 
+@pytest.mark.slow
 def test_piper_english_is_intelligible(piper: PiperSynthesizer) -> None:
     import pocketsphinx
 
@@ -122,6 +124,8 @@ LONG_SENTENCE = (
 )
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_piper_runs_a_long_sentence_in_pieces_that_stay_intelligible(
     piper: PiperSynthesizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,6 +177,7 @@ print(json.dumps({"growth": peak() - loaded}))
 """
 
 
+@pytest.mark.slow
 def test_piper_memory_does_not_grow_with_the_length_of_a_sentence(
     piper: PiperSynthesizer,
 ) -> None:
@@ -209,6 +214,7 @@ print(json.dumps({"english": english, "japanese": len(japanese), "loaded": loade
 """
 
 
+@pytest.mark.slow
 def test_an_english_kiosk_loads_no_japanese_engine_until_japanese_is_spoken() -> None:
     # Open JTalk and its dictionaries cost about 60 MB: an English session must not pay for
     # them, and a session that switches to Japanese must still be spoken to (a fresh process).

@@ -33,6 +33,7 @@ def test_webrtcvad_implements_the_port() -> None:
 
 @pytest.mark.parametrize("noisy", [False, True], ids=["silence", "noise"])
 @pytest.mark.parametrize("name", list(PHRASES))
+@pytest.mark.slow
 def test_one_phrase_is_one_utterance_of_its_spoken_length(name: str, noisy: bool) -> None:
     spoken = PHRASES[name]()
     pcm = scene(audio.silence(1.0), spoken, audio.silence(1.5), noisy=noisy)
@@ -57,6 +58,7 @@ def test_one_phrase_is_one_utterance_of_its_spoken_length(name: str, noisy: bool
         ("ja sentence", "en sentence"),
     ],
 )
+@pytest.mark.slow
 def test_two_phrases_with_a_pause_are_two_utterances(first: str, second: str, noisy: bool) -> None:
     one, two = PHRASES[first](), PHRASES[second]()
     pcm = scene(audio.silence(0.8), one, audio.silence(1.5), two, audio.silence(1.5), noisy=noisy)

@@ -29,6 +29,7 @@ from assistant.speech import audio
 from assistant.speech.vad import WebRtcVad
 from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel
+from channels.web.connection import TAIL_SECONDS
 from testing.speech_audio import speak_en
 from tests.raced_store import RacedStore
 
@@ -36,22 +37,39 @@ BASE = "http://kiosk.local:8080"
 QUIZ = ["4", "Animal quiz", "1", "5", "yes"]  # quiz_game: title, topic, count, show answer
 
 
+class Clock:
+    """A monotonic clock the test moves by hand: time-based rules without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def make_channel(manager: DialogManager, phrases: Phrases, **kwargs: Any) -> WebChannel:
     return WebChannel(
-        manager, phrases, default_language="en", base_url=BASE, poll_interval=0.05, **kwargs
+        manager,
+        phrases,
+        default_language="en",
+        base_url=BASE,
+        poll_interval=0.05,
+        page_poll_interval=0.05,
+        **kwargs,
     )
 
 
 @pytest.fixture
+def channel(manager: DialogManager, phrases: Phrases) -> WebChannel:
+    return make_channel(manager, phrases)
+
+
+@pytest.fixture
 async def client(
-    store: SQLiteStore,
-    catalog: JobCatalog,
-    manager: DialogManager,
-    phrases: Phrases,
-    queue: GenerationQueue,
+    store: SQLiteStore, catalog: JobCatalog, channel: WebChannel, queue: GenerationQueue
 ) -> AsyncIterator[TestClient]:
     app = init_app(store, catalog, base_url=BASE)
-    make_channel(manager, phrases).add_routes(app)
+    channel.add_routes(app)
     await queue.start()
     try:
         async with TestClient(TestServer(app)) as client:
@@ -70,7 +88,7 @@ class Page:
     async def send(self, **message: Any) -> None:
         await self.socket.send_json(message)
 
-    async def next(self, kind: str, wait: float = 10.0) -> dict[str, Any]:
+    async def next(self, kind: str, wait: float = 30.0) -> dict[str, Any]:
         """The next message of ``kind`` (others are kept in ``seen``)."""
         async with asyncio.timeout(wait):
             while True:
@@ -81,7 +99,7 @@ class Page:
                 if message["type"] == kind:
                     return message
 
-    async def replies(self, wait: float = 10.0) -> list[dict[str, Any]]:
+    async def replies(self, wait: float = 30.0) -> list[dict[str, Any]]:
         return (await self.next("replies", wait))["replies"]
 
     async def say(self, text: str) -> list[dict[str, Any]]:
@@ -230,7 +248,7 @@ async def test_a_flood_of_stray_audio_is_answered_each_time_then_closed_with_the
 
 
 async def test_a_page_follows_its_session_when_another_process_moves_it_on(
-    client: TestClient, catalog: JobCatalog, phrases: Phrases, tmp_path: Path
+    client: TestClient, channel: WebChannel, catalog: JobCatalog, phrases: Phrases, tmp_path: Path
 ) -> None:
     """``assistant console --resume`` (or Telegram, or another server) is another process:
     its own store on the same database file, its own dialog manager. The open page shows
@@ -250,7 +268,10 @@ async def test_a_page_follows_its_session_when_another_process_moves_it_on(
         assert replies[-1]["question_id"] == "topic"
         # The page answers the next question itself; its own turn is not shown twice.
         assert (await page.say("2"))[-1]["question_id"] == "question_count"
-        await asyncio.sleep(1.5)  # past a poll
+        # Two whole passes of the poller end after the page's own turn (the first may have
+        # begun before it): had it shown the turn again, it would be on the socket by now.
+        await channel.hub.page_poll()
+        await channel.hub.page_poll()
         await page.send(type="ping")
         await page.next("pong")
         assert [m["type"] for m in page.seen].count("replies") == 4, page.seen
@@ -414,8 +435,13 @@ async def test_audio_without_a_recogniser_is_answered_with_one_sentence(
 
 
 @pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
 async def voice_client(
-    store: SQLiteStore, catalog: JobCatalog, manager: DialogManager, phrases: Phrases
+    store: SQLiteStore, catalog: JobCatalog, manager: DialogManager, phrases: Phrases, clock: Clock
 ) -> AsyncIterator[TestClient]:
     from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer
     from assistant.speech.synthesis import default_synthesis
@@ -430,6 +456,7 @@ async def voice_client(
         recognizer_for=lambda language: sphinx if sphinx.supports(language) else None,
         vad_factory=WebRtcVad,
         synthesize=synthesis.synthesize,
+        clock=clock,
     ).add_routes(app)
     async with TestClient(TestServer(app)) as client:
         yield client
@@ -441,8 +468,9 @@ async def _stream(page: Page, pcm: bytes, chunk: int = 1920) -> None:
         await page.socket.send_bytes(pcm[start : start + chunk])
 
 
+@pytest.mark.slow
 async def test_spoken_answers_over_the_socket_are_recognised_with_the_question_grammar(
-    voice_client: TestClient, manager: DialogManager
+    voice_client: TestClient, manager: DialogManager, clock: Clock
 ) -> None:
     page, summary = await open_page(voice_client, language="en")
     await page.send(type="audio_start", mode="once")
@@ -461,11 +489,12 @@ async def test_spoken_answers_over_the_socket_are_recognised_with_the_question_g
     await page.send(type="ping")
     await page.next("pong")
     assert not [m for m in page.seen if m["type"] == "error"], page.seen
-    await asyncio.sleep(2.1)  # later audio is a mistake again, and said so
+    clock.now += TAIL_SECONDS + 0.1  # later audio is a mistake again, and said so
     await page.socket.send_bytes(b"\0" * 960)
     assert (await page.next("error"))["code"] == "binary_unexpected"
 
 
+@pytest.mark.slow
 async def test_hands_free_listening_takes_several_answers_and_stop_flushes(
     voice_client: TestClient, manager: DialogManager
 ) -> None:
@@ -486,6 +515,7 @@ async def test_hands_free_listening_takes_several_answers_and_stop_flushes(
     assert session is not None and session.answers["topic"] == "animals"
 
 
+@pytest.mark.slow
 async def test_replies_are_read_aloud_when_the_user_asks(voice_client: TestClient) -> None:
     page, _ = await open_page(voice_client, language="en")
     await page.send(type="preferences", values={"voice": True})

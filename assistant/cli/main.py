@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
+from assistant.extras import require_extra
 from assistant.jobs.catalog import load_jobs
 from assistant.server import init_app
 from assistant.understanding.answers import read_answers
@@ -102,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return load_settings(args.config, **overrides)
 
 
@@ -184,7 +186,7 @@ async def _telegram(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from aiogram.exceptions import TelegramUnauthorizedError
+    unauthorized = require_extra("aiogram.exceptions", "telegram", "the Telegram bot")
 
     services = Services.build(settings)
     await services.start()
@@ -203,7 +205,7 @@ async def _telegram(settings: Settings) -> int:
         await services.stop()
     # The bot only ends by itself when Telegram will not have it: say why, plainly.
     failure = task.exception() if task.done() and not task.cancelled() else None
-    if isinstance(failure, TelegramUnauthorizedError):
+    if isinstance(failure, unauthorized.TelegramUnauthorizedError):
         print(
             "error: Telegram refused telegram_token (401 Unauthorized): check the token "
             "@BotFather gave you, or send /revoke there for a new one",

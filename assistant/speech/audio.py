@@ -11,8 +11,13 @@ import io
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import numpy as np
+from assistant.extras import require_extra
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2  # bytes: 16-bit
@@ -21,6 +26,12 @@ FRAME_MS = 30
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 480
 FRAME_BYTES = FRAME_SAMPLES * SAMPLE_WIDTH  # 960
 FRAME_SECONDS = FRAME_MS / 1000
+
+
+def _numpy() -> ModuleType:
+    """numpy, imported only where samples are converted: the frame constants and WAV writing
+    serve the web chat of a base install, which has no numpy (it comes with the speech extra)."""
+    return require_extra("numpy", "speech", "audio conversion")
 
 
 def duration(pcm: bytes) -> float:
@@ -44,6 +55,7 @@ def frames(pcm: bytes) -> Iterator[bytes]:
 
 def to_pcm(samples: np.ndarray, rate: int) -> bytes:
     """Float or int16 samples at ``rate`` (mono, or channels last) as project PCM."""
+    np = _numpy()
     data = np.asarray(samples)
     if data.ndim == 2:
         data = data.mean(axis=1)
@@ -59,6 +71,7 @@ def to_pcm(samples: np.ndarray, rate: int) -> bytes:
 
 def from_pcm(pcm: bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Project PCM as int16 samples, resampled to ``rate`` when a device needs another."""
+    np = _numpy()
     data = np.frombuffer(pcm, dtype="<i2")
     if rate == SAMPLE_RATE or not len(data):
         return data.copy()
@@ -69,12 +82,14 @@ def from_pcm(pcm: bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
 
 def scale(pcm: bytes, factor: float) -> bytes:
     """Louder or quieter by ``factor`` (clipped, never wrapped)."""
+    np = _numpy()
     data = np.frombuffer(pcm, dtype="<i2").astype(np.float64) * factor
     return np.clip(np.round(data), -32768, 32767).astype("<i2").tobytes()
 
 
 def read_wav(path: Path) -> bytes:
     """Any PCM WAV file as project PCM."""
+    np = _numpy()
     with wave.open(str(path), "rb") as wav:
         width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
         raw = wav.readframes(wav.getnframes())

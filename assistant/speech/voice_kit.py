@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import Settings
 from assistant.ports import SpeechToText
+from assistant.resources import DATA_ROOT
 from assistant.speech.synthesis import SpeechSynthesis, default_synthesis
 from assistant.speech.vad import WebRtcVad
 
 _LOGGER = logging.getLogger(__name__)
 
-MODELS_DIR = PROJECT_ROOT / "models"
-VOICES_DIR = PROJECT_ROOT / "voices"
+MODELS_DIR = DATA_ROOT / "models"
+VOICES_DIR = DATA_ROOT / "voices"
 
 
 @dataclass

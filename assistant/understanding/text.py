@@ -13,7 +13,7 @@ from collections.abc import Iterable
 _KATA_TO_HIRA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 # Curly quotes survive NFKC; speech recognisers and phone keyboards produce them.
 _QUOTES = {0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"', 0x2212: "-"}
-_TRANSLATE = {**_KATA_TO_HIRA, **_QUOTES}
+_TRANSLATE: dict[int, int | str] = {**_KATA_TO_HIRA, **_QUOTES}
 _END_CHARS = " 。、!?.,~〜\"'「」『』"
 _START_CHARS = _END_CHARS.replace(".", "")  # keep the point of ".5"
 _SPACES = re.compile(r"\s+")

@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,6 +80,8 @@ class WebChannel:
         vad_factory: Callable[[], VoiceActivityDetector] | None = None,
         synthesize: Callable[[str, str, float], bytes] | None = None,
         poll_interval: float = 0.3,
+        page_poll_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -88,7 +91,8 @@ class WebChannel:
         self._recognizer_for = recognizer_for
         self._vad_factory = vad_factory
         self._synthesize = synthesize
-        self.hub = SessionHub(manager, self.summary, self.speak, poll_interval)
+        self.hub = SessionHub(manager, self.summary, self.speak, poll_interval, page_poll_interval)
+        self.clock = clock  # for the audio tail after listening ends; tests move it by hand
         self.strings = _page_strings(phrases)
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES_DIR),

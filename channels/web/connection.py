@@ -326,17 +326,17 @@ class WebConnection:
         listening, self.listening = self.listening, None
         if listening is None:
             return
-        self.stopped_listening = time.monotonic()
+        self.stopped_listening = self.channel.clock()
         await self.send_json({"type": "listening", "active": False})
         for utterance in listening.finish():
             await self._utterance(utterance)
-        self.stopped_listening = time.monotonic()
+        self.stopped_listening = self.channel.clock()
 
     async def _audio(self, data: bytes) -> None:
         if self.listening is None or self.key is None:
             # Stray audio counts against the budget like any message: each frame is answered,
             # and a page that streams on regardless is closed with the reason.
-            tail = time.monotonic() - self.stopped_listening < TAIL_SECONDS
+            tail = self.channel.clock() - self.stopped_listening < TAIL_SECONDS
             if await self._within_budget() and not tail:
                 await self.error("binary_unexpected")
             return
@@ -347,11 +347,11 @@ class WebConnection:
         for utterance in listening.feed(data):
             if listening.mode == "once":
                 self.listening = None
-                self.stopped_listening = time.monotonic()
+                self.stopped_listening = self.channel.clock()
                 await self.send_json({"type": "listening", "active": False})
             await self._utterance(utterance)
             if self.listening is None:  # the tail is counted from after recognition
-                self.stopped_listening = time.monotonic()
+                self.stopped_listening = self.channel.clock()
                 break
 
     async def _utterance(self, pcm: bytes) -> None:

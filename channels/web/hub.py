@@ -64,6 +64,7 @@ class SessionHub:
         self._known: dict[str, int] = {}  # revision of each page's session as pages last saw it
         self._page_poller: asyncio.Task[None] | None = None
         self._writing: dict[str, int] = {}  # keys this process is changing right now
+        self._page_pass: asyncio.Event | None = None  # set when a pass over the pages ends
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -105,6 +106,16 @@ class SessionHub:
                 raise
             except Exception:  # a busy database must not end the pages' updates
                 _LOGGER.exception("could not read the revisions of open web sessions")
+            finished, self._page_pass = self._page_pass, None
+            if finished is not None:
+                finished.set()
+
+    async def page_poll(self) -> None:
+        """Wait until the page poller has read the sessions' revisions once more from start to
+        end: tests prove that nothing came from another process without sleeping a poll."""
+        if self._page_pass is None:
+            self._page_pass = asyncio.Event()
+        await self._page_pass.wait()
 
     async def _refresh_pages(self) -> None:
         keys = [key for key in self._pages if key in self._known]

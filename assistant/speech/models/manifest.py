@@ -35,10 +35,11 @@ import yaml
 
 from assistant.config import PROJECT_ROOT
 from assistant.errors import AssistantError, ConfigError
+from assistant.resources import DATA_ROOT
 
 MANIFEST_NAME = "manifest.yaml"
-DEFAULT_MODELS_DIR = PROJECT_ROOT / "models"
-DEFAULT_VOICES_DIR = PROJECT_ROOT / "voices"
+DEFAULT_MODELS_DIR = DATA_ROOT / "models"
+DEFAULT_VOICES_DIR = DATA_ROOT / "voices"
 DEFAULT_MANIFEST = DEFAULT_MODELS_DIR / MANIFEST_NAME
 DEFAULT_TIMEOUT = 30.0  # seconds without a byte before a download counts as failed
 FETCHED_RECORD = ".fetched.json"  # written into every folder the fetcher installs
