@@ -152,7 +152,7 @@ class Services:
             except ImportError as err:
                 _LOGGER.warning("no speech (%s): run scripts/setup", err)
                 return None
-            self._voice = build_voice()
+            self._voice = build_voice(self.settings)
         return self._voice
 
     def web_channel(self, *, voice: bool | None = None) -> WebChannel:
