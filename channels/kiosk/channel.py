@@ -153,8 +153,11 @@ class KioskChannel:
                     break
             await self._finish_playback()
         finally:
+            # Ctrl-C (a cancellation) or the end: the speaker stops and no playback outlives us.
             self.manager.remove_listener(CHANNEL)
             self.sink.stop()
+            if self._playback is not None and not self._playback.done():
+                self._playback.cancel()
 
     async def _on_unsolicited(self, session_key: str, replies: list[Reply]) -> None:
         if session_key == self.session_key:
@@ -366,7 +369,10 @@ class KioskChannel:
         try:
             await self._playback
         except asyncio.CancelledError:
-            pass
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the kiosk itself is being stopped (Ctrl-C): let it through
+            # Only the playback was cancelled: the kiosk goes on listening.
         except Exception as err:  # a speaker that failed must not stop the kiosk listening
             self._log_failure("playback", err, "speaker")
         self._playback = None
