@@ -8,7 +8,7 @@ import pytest
 
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
-from tests import require
+from testing import require
 
 
 def test_defaults_work_with_nothing_configured(

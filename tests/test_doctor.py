@@ -14,7 +14,7 @@ from assistant import doctor
 from assistant.check.doctor import Finding, exit_code, format_findings, run_checks
 from assistant.config import PROJECT_ROOT, Settings
 from testing.alsa import FakeSoundCard
-from tests import require
+from testing import require
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 require.module("pyopenjtalk", "pip install pyopenjtalk-plus")

@@ -34,7 +34,7 @@ from assistant.speech.models.manifest import (
     main,
     vosk_model_problem,
 )
-from tests import require
+from testing import require
 
 MODEL_FILES = {
     "am/final.mdl": b"acoustic model",

@@ -21,7 +21,7 @@ from assistant.ports import Recognition
 from assistant.speech import audio
 from assistant.speech.grammar import jsgf, normalise_phrases, vosk_grammar
 from testing.speech_audio import mix, noise, speak_en, speak_espeak
-from tests import require
+from testing import require
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 

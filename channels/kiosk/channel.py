@@ -32,9 +32,9 @@ from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.speech.audio import FRAME_SAMPLES, FRAME_SECONDS, duration
 from assistant.speech.devices.sound import AudioSink, AudioSource
-from assistant.speech.recognition import recognize
 from assistant.speech.segmenter import Segmenter, SpeechEnded, clamp_silence_seconds
 from assistant.speech.synthesis import SpeechSynthesis
+from assistant.speech.voice_turn import hear
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -265,28 +265,18 @@ class KioskChannel:
                 )
             return
         try:
-            result = await asyncio.to_thread(
-                recognize, recognizer, language, expectation.phrases, pcm
+            heard = await hear(
+                recognizer, expectation, pcm, session_key=self.session_key, channel=CHANNEL
             )
         except Exception as err:  # the recognition stage's boundary: the kiosk keeps running
             self._log_failure("recognition", err, f"{recognizer.name} for {language}")
             await self._respond([self._sentence("kiosk.recognition_failed", language)])
             return
-        if not result.text.strip():  # a cough, a door: nothing was said
-            _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), recognizer.name)
+        if not heard.heard_something:  # a cough, a door: nothing was said
+            _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), heard.engine)
             return
-        self.stats.turns.append(result.text)
-        _LOGGER.info(
-            "heard %r (confidence %.2f, %s)", result.text, result.confidence, recognizer.name
-        )
-        turn = Turn(
-            session_key=self.session_key,
-            text=result.text,
-            channel=CHANNEL,
-            confidence=result.confidence,
-            data={"engine": result.engine or recognizer.name},
-        )
-        replies = await self.manager.handle(turn)
+        self.stats.turns.append(heard.text)
+        replies = await self.manager.handle(heard.turn)
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)
         await self._respond(replies)
 

@@ -35,7 +35,7 @@ from assistant.events import LANGUAGES, Reply, ReplyKind, SessionState, Turn
 from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
-from assistant.speech.recognition import recognize
+from assistant.speech.voice_turn import hear
 from assistant.store.limits import MissCounter
 from assistant.store.sqlite import SQLiteStore
 from channels.telegram.ledger import TelegramLedger
@@ -460,14 +460,12 @@ class TelegramChannel:
             _LOGGER.warning("telegram: unreadable voice note in chat %s: %s", chat_id, err)
             out.text(chat_id, self._say(spoken_in, "voice_unreadable"))
             return
-        result = await asyncio.to_thread(recognize, recognizer, spoken_in, expectation.phrases, pcm)
-        _LOGGER.info("telegram heard %r (confidence %.2f)", result.text, result.confidence)
-        if result.text.strip():
-            out.text(chat_id, self._say(spoken_in, "heard", text=result.text))
-        turn = Turn(
-            key, text=result.text, channel=CHANNEL, confidence=result.confidence, language=language
+        heard = await hear(
+            recognizer, expectation, pcm, session_key=key, channel=CHANNEL, language=language
         )
-        await self._turn(chat_id, turn, received, out)
+        if heard.heard_something:
+            out.text(chat_id, self._say(spoken_in, "heard", text=heard.text))
+        await self._turn(chat_id, heard.turn, received, out)
 
     async def _turn(self, chat_id: int, turn: Turn, received: float, out: Batch) -> None:
         replies = await self.manager.handle(turn)

@@ -14,7 +14,7 @@ import io
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,10 @@ from aiohttp import web
 from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
-from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
+from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
-from assistant.speech.recognition import recognize
+from assistant.speech.voice_turn import VoiceTurn, hear
 from assistant.store.limits import MissCounter
 from channels.web.connection import CHANNEL, WebConnection
 from channels.web.hub import SessionHub
@@ -231,17 +231,14 @@ class WebChannel:
         assert self._vad_factory is not None
         return self._vad_factory()
 
-    async def recognize(
-        self, language: str, grammar: Sequence[str] | None, pcm: bytes
-    ) -> Recognition | None:
-        """One utterance through the language's recogniser, off the event loop."""
-        recognizer = self.recognizer_for(language)
+    async def hear(self, session_key: str, pcm: bytes, language: str) -> VoiceTurn | None:
+        """One utterance as the voice turn every channel makes (None: no recogniser for the
+        language the session expects)."""
+        expectation = await self.manager.expectation(session_key, language)
+        recognizer = self.recognizer_for(expectation.language)
         if recognizer is None:
             return None
-
-        result = await asyncio.to_thread(recognize, recognizer, language, grammar, pcm)
-        _LOGGER.info("web heard %r (confidence %.2f)", result.text, result.confidence)
-        return result
+        return await hear(recognizer, expectation, pcm, session_key=session_key, channel=CHANNEL)
 
     async def speak(self, key: str, replies: list[Reply]) -> bytes | None:
         """Replies as one WAV when the session wants them read aloud (and a voice exists)."""
