@@ -24,7 +24,7 @@ def _voices_dir(settings: Settings) -> Path:
 
 def check_speech_to_text(settings: Settings) -> list[Finding]:
     """Per language, the recogniser that would serve it: Vosk, else PocketSphinx for English."""
-    from assistant.speech.models.manifest import installed_vosk_models
+    from assistant.speech.models.installed import installed_vosk_models
 
     models = installed_vosk_models(_models_dir(settings))
     vosk_ready = has_module("vosk")
@@ -172,12 +172,11 @@ def check_audio_devices(settings: Settings) -> list[Finding]:
 
 def check_models(settings: Settings) -> list[Finding]:
     """Every speech model and voice of the manifest: present, or the command that gets it."""
+    from assistant.speech.models.installed import entry_location, is_installed
     from assistant.speech.models.manifest import (
         DEFAULT_MODELS_DIR,
         FETCH_COMMAND,
         MANIFEST_NAME,
-        entry_location,
-        is_installed,
         load_manifest,
     )
 
