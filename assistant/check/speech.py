@@ -108,6 +108,32 @@ def _language_order(language: str) -> tuple[int, str]:
     return (LANGUAGES.index(language) if language in LANGUAGES else len(LANGUAGES), language)
 
 
+_KIND_WORDS = {"recognizer": "speech recogniser", "voice": "voice"}
+
+
+def check_engines(settings: Settings) -> list[Finding]:
+    """Every speech engine the registry knows: what it does, for which languages, and whether
+    the packages it needs are installed (found without importing them)."""
+    from assistant.speech.engines import registry
+
+    findings = []
+    for kind in (registry.EngineKind.RECOGNIZER, registry.EngineKind.VOICE):
+        for spec in registry.engines(kind):
+            languages = ", ".join(sorted(spec.languages)) if spec.languages else "any language"
+            what = f"{_KIND_WORDS[kind]} for {languages}"
+            missing = spec.missing_modules()
+            if missing:
+                detail = f"{what}: {', '.join(missing)} not installed"
+                findings.append(Finding("engine", spec.name, False, detail, SPEECH_EXTRA_FIX))
+            else:
+                findings.append(Finding("engine", spec.name, True, what))
+    for module, reason in registry.unavailable().items():
+        findings.append(
+            Finding("engine", module, False, f"cannot be loaded ({reason})", SPEECH_EXTRA_FIX)
+        )
+    return findings
+
+
 def check_voice_activity(settings: Settings) -> list[Finding]:
     """webrtcvad, which finds where speech starts and ends at the kiosk."""
     try:
