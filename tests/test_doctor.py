@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant import doctor
+from assistant.check import doctor
 from assistant.check.doctor import Finding, exit_code, format_findings, run_checks
 from assistant.config import PROJECT_ROOT, Settings
-from testing.alsa import FakeSoundCard
 from testing import require
+from testing.alsa import FakeSoundCard
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 require.module("pyopenjtalk", "pip install pyopenjtalk-plus")

@@ -23,8 +23,8 @@ from assistant.speech.engines.vosk import VoskRecognizer
 from assistant.speech.synthesis import default_synthesis
 from assistant.speech.voice_kit import VoiceKit, build_voice
 from channels.kiosk.channel import KioskChannel
-from testing.speech_audio import speak_en
 from testing import require
+from testing.speech_audio import speak_en
 from tests.test_kiosk import ConversingUser
 
 COULD_NOT_LISTEN = "Sorry, I could not listen to that. Please say it again, or use the screen."

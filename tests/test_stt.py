@@ -20,8 +20,8 @@ from assistant.errors import ConfigError
 from assistant.ports import Recognition
 from assistant.speech import audio
 from assistant.speech.grammar import jsgf, normalise_phrases, vosk_grammar
-from testing.speech_audio import mix, noise, speak_en, speak_espeak
 from testing import require
+from testing.speech_audio import mix, noise, speak_en, speak_espeak
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 

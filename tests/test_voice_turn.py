@@ -7,8 +7,8 @@ import pytest
 from assistant.speech import audio
 from assistant.speech.voice_turn import hear
 from assistant.understanding.expectation import Expectation
-from testing.speech_audio import speak_en
 from testing import require
+from testing.speech_audio import speak_en
 
 require.module("pocketsphinx", "pip install pocketsphinx")
 
