@@ -8,7 +8,7 @@ imported, so code under test runs in a subprocess whose ``HOME`` is the folder w
 Typical use::
 
     card = FakeSoundCard.create(tmp_path, mic_pcm=speech)
-    result = card.run_python("from assistant.speech.devices.sound import list_devices; ...")
+    result = card.run_python("from assistant.speech.devices.listing import list_devices; ...")
     card.played()  # what the code under test sent to the speaker
 
 Or a whole spoken session: ``card.run_assistant("kiosk", ...)``.

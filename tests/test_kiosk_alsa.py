@@ -243,7 +243,7 @@ def run_session(
 
 MIC_PROBE = """
 import asyncio, json, sys, time
-from assistant.speech.devices.sound import Microphone
+from assistant.speech.devices.microphone import Microphone
 async def main():
     frames = []
     async with Microphone(realtime=True, buffer_seconds=1.0) as mic:

@@ -152,7 +152,7 @@ _DEVICE_FIXES = {
 
 def check_audio_devices(settings: Settings) -> list[Finding]:
     """Microphones and speakers PortAudio sees; the kiosk needs one of each."""
-    from assistant.speech.devices.sound import AudioDeviceError, list_devices
+    from assistant.speech.devices.listing import AudioDeviceError, list_devices
 
     try:
         devices = list_devices()

@@ -31,7 +31,8 @@ from assistant.events import Reply, ReplyKind, SessionState, Turn
 from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.speech.audio import FRAME_SAMPLES, FRAME_SECONDS, duration
-from assistant.speech.devices.sound import AudioSink, AudioSource
+from assistant.speech.devices.microphone import AudioSource
+from assistant.speech.devices.speaker import AudioSink
 from assistant.speech.segmenter import Segmenter, SpeechEnded, clamp_silence_seconds
 from assistant.speech.synthesis import SpeechSynthesis
 from assistant.speech.voice_turn import hear
