@@ -305,11 +305,11 @@ def default_synthesis(voices_dir: Path, models_dir: Path = DEFAULT_MODELS_DIR) -
         missing.extend(built[engine].missing)
     engines: dict[str, list[TextToSpeech]] = {}
     for language, chain in profiles.items():
-        engines[language] = [
-            built[engine].engine
-            for engine, _ in chain
-            if built[engine].engine is not None and language in built[engine].languages
-        ]
+        engines[language] = []
+        for engine, _ in chain:
+            made = built[engine]
+            if made.engine is not None and language in made.languages:
+                engines[language].append(made.engine)
     for note in missing:
         _LOGGER.warning("Speech: %s", note)
     return SpeechSynthesis(engines, missing=missing)

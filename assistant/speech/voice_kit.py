@@ -57,8 +57,8 @@ def build_recognizers(settings: Settings) -> list[SpeechToText]:
     for language, engine in choice.items():
         if engine in (registry.AUTO, "none") or language in served.get(engine, set()):
             continue
-        spec = registry.get(engine)
-        hint = spec.install_hint if spec is not None else "no such engine"
+        named = registry.get(engine)
+        hint = named.install_hint if named is not None else "no such engine"
         _LOGGER.warning(
             "stt_engine_%s = %s, but it cannot serve %s here (models in %s): %s",
             language, engine, language, settings.models_dir, hint,
