@@ -206,14 +206,15 @@ def stop_kiosk(
     mic: MicPipe,
     *,
     output: Path | None = None,
-    room: Callable[[float], bytes] | None = None,
+    room: Callable[[float], bytes] = audio.silence,
     limit: float = STOP_LIMIT_S,
 ) -> None:
     """Stop ``assistant kiosk`` as staff would (Ctrl-C), then close its microphone pipe.
 
     A kiosk that ignores Ctrl-C for ``limit`` seconds is killed and the caller fails with
     what it printed (``output``, the file its stdout and stderr went to). ``room`` keeps the
-    microphone fed meanwhile: the kiosk reads to the end of its block while closing.
+    microphone fed meanwhile: closing, the device reads to the end of its block, and a pipe
+    that ran dry would hold it (and the kiosk) in that read for ever.
     """
     try:
         if process.poll() is not None:
@@ -221,8 +222,7 @@ def stop_kiosk(
         process.send_signal(signal.SIGINT)
         deadline = time.monotonic() + limit
         while process.poll() is None and time.monotonic() < deadline:
-            if room is not None:
-                mic.keep_room(room)
+            mic.keep_room(room)
             time.sleep(0.02)
         if process.poll() is None:
             process.kill()

@@ -161,9 +161,7 @@ class Session:
 
     def heard(self) -> list[str]:
         """The kiosk's log line for each utterance it cut from the microphone and recognised."""
-        return [
-            line for line in self.output.splitlines() if "channels.kiosk.channel: heard " in line
-        ]
+        return [line for line in self.output.splitlines() if "voice_turn: kiosk heard " in line]
 
     def story(self) -> str:
         """Everything a failure message needs: who said what, the row, the kiosk's log."""
