@@ -119,9 +119,9 @@ async def iterate_chunks(chunks: AsyncIterator[bytes] | Iterable[bytes]) -> Asyn
             yield chunk
         return
     iterator = iter(chunks)
-    while (chunk := await asyncio.to_thread(next, iterator, _END)) is not _END:
-        assert isinstance(chunk, bytes)
-        yield chunk
+    while (item := await asyncio.to_thread(next, iterator, _END)) is not _END:
+        assert isinstance(item, bytes)
+        yield item
 
 
 class _Playback:
