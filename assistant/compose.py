@@ -155,7 +155,7 @@ class Services:
             except ImportError as err:
                 _LOGGER.warning("%s (%s)", missing_extra_message("voice", "speech"), err)
                 return None
-            self._voice = build_voice()
+            self._voice = build_voice(self.settings)
         return self._voice
 
     def web_channel(self, *, voice: bool | None = None) -> WebChannel:

@@ -375,7 +375,7 @@ def bench_memory() -> None:
             print(log.read()[-2000:], file=sys.stderr)
             return
         finally:
-            stop_kiosk(process, mic)
+            stop_kiosk(process, mic, output=folder / "kiosk.log")
             log.close()
     turn, dialog = figures
     print(f"kiosk_memory_en: {turn['VmHWM']:.0f} MB (rss {turn['VmRSS']:.0f} MB)", flush=True)

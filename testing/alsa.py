@@ -8,7 +8,7 @@ imported, so code under test runs in a subprocess whose ``HOME`` is the folder w
 Typical use::
 
     card = FakeSoundCard.create(tmp_path, mic_pcm=speech)
-    result = card.run_python("from assistant.speech.devices.sound import list_devices; ...")
+    result = card.run_python("from assistant.speech.devices.listing import list_devices; ...")
     card.played()  # what the code under test sent to the speaker
 
 Or a whole spoken session: ``card.run_assistant("kiosk", ...)``.
@@ -194,16 +194,47 @@ class FakeSoundCard:
         return run_assistant(self.home, *args, **kwargs)
 
 
-def stop_kiosk(process: subprocess.Popen[Any], mic: MicPipe) -> None:
-    """Stop ``assistant kiosk`` as staff would (Ctrl-C), killing it if it does not exit within
-    15 s, then close its microphone pipe."""
-    if process.poll() is None:
+STOP_LIMIT_S = 60.0  # generous: a busy machine, a kiosk closing its devices
+
+
+class KioskDidNotStopError(AssertionError):
+    """Ctrl-C did not stop ``assistant kiosk``: a bug in the kiosk, not a slow machine."""
+
+
+def stop_kiosk(
+    process: subprocess.Popen[Any],
+    mic: MicPipe,
+    *,
+    output: Path | None = None,
+    room: Callable[[float], bytes] = audio.silence,
+    limit: float = STOP_LIMIT_S,
+) -> None:
+    """Stop ``assistant kiosk`` as staff would (Ctrl-C), then close its microphone pipe.
+
+    A kiosk that ignores Ctrl-C for ``limit`` seconds is killed and the caller fails with
+    what it printed (``output``, the file its stdout and stderr went to). ``room`` keeps the
+    microphone fed meanwhile: closing, the device reads to the end of its block, and a pipe
+    that ran dry would hold it (and the kiosk) in that read for ever.
+    """
+    try:
+        if process.poll() is not None:
+            return
         process.send_signal(signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
+        deadline = time.monotonic() + limit
+        while process.poll() is None and time.monotonic() < deadline:
+            mic.keep_room(room)
+            time.sleep(0.02)
         if process.poll() is None:
             process.kill()
-    mic.close()
+            process.wait()
+            printed = "(its output was not kept)"
+            if output is not None and output.is_file():
+                printed = output.read_text(encoding="utf-8", errors="replace")[-4000:]
+            raise KioskDidNotStopError(
+                f"Ctrl-C did not stop the kiosk within {limit:.0f} s; it printed:\n{printed}"
+            )
+    finally:
+        mic.close()
 
 
 def portaudio_available() -> bool:

@@ -16,7 +16,7 @@ import pytest
 
 from assistant.speech import audio
 from assistant.speech.devices.memory import MemorySink, MemorySource, iter_chunks
-from assistant.speech.devices.sound import _Rechunker
+from assistant.speech.devices.pacing import Rechunker
 from testing.alsa import FakeSoundCard, write_asoundrc
 
 
@@ -45,7 +45,7 @@ def test_list_devices_finds_the_default_devices(tmp_path: Path) -> None:
     card = FakeSoundCard.create(tmp_path)
     devices = card.run_json(
         "import json, dataclasses\n"
-        "from assistant.speech.devices.sound import list_devices\n"
+        "from assistant.speech.devices.listing import list_devices\n"
         "print(json.dumps([dataclasses.asdict(d) for d in list_devices()]))\n"
     )
     default = [d for d in devices if d["name"] == "default"]
@@ -63,7 +63,7 @@ def test_microphone_yields_the_exact_pcm_in_30_ms_frames(tmp_path: Path) -> None
     result = card.run_json(
         f"""
 import asyncio, json
-from assistant.speech.devices.sound import Microphone
+from assistant.speech.devices.microphone import Microphone
 async def main():
     frames = []
     # The file device runs faster than real time: keep everything, stop at the known length.
@@ -93,7 +93,7 @@ def test_microphone_resamples_a_device_at_another_rate(
     card.run_python(
         f"""
 import asyncio
-from assistant.speech.devices.sound import Microphone
+from assistant.speech.devices.microphone import Microphone
 async def main():
     frames = []
     async with Microphone(samplerate={rate}, buffer_seconds=600) as mic:
@@ -120,7 +120,7 @@ def test_microphone_drops_the_oldest_frames_when_the_consumer_falls_behind(
     result = card.run_json(
         """
 import asyncio, json
-from assistant.speech.devices.sound import Microphone
+from assistant.speech.devices.microphone import Microphone
 async def main():
     async with Microphone(buffer_seconds=0.3) as mic:
         await asyncio.sleep(0.5)  # the file device fills the small buffer at once
@@ -150,7 +150,7 @@ def test_speaker_output_lands_in_the_speaker_file(tmp_path: Path) -> None:
         f"""
 import asyncio, json, time
 from pathlib import Path
-from assistant.speech.devices.sound import Speaker
+from assistant.speech.devices.speaker import Speaker
 from assistant.speech.devices.memory import iter_chunks
 sounds = Path({str(sounds)!r})
 async def later(chunks):
@@ -178,7 +178,7 @@ asyncio.run(main())
 
 STOP_SNIPPET = """
 import asyncio, json, time
-from assistant.speech.devices.sound import Speaker
+from assistant.speech.devices.speaker import Speaker
 async def main():
     sound = bytes(range(256)) * (5 * 32000 // 256)  # 5 s of loud, non-silent bytes
     runs = []
@@ -223,7 +223,7 @@ def test_stop_ends_a_stream_waiting_for_its_next_chunk(tmp_path: Path) -> None:
     result = card.run_json(
         """
 import asyncio, json, time
-from assistant.speech.devices.sound import Speaker
+from assistant.speech.devices.speaker import Speaker
 async def slow():
     yield bytes(3200)
     await asyncio.sleep(30)  # a synthesiser stuck on the next sentence
@@ -297,7 +297,8 @@ def test_no_sound_device_at_all(tmp_path: Path) -> None:
     result = card.run_json(
         """
 import asyncio, json
-from assistant.speech.devices.sound import AudioDeviceError, Speaker, list_devices
+from assistant.speech.devices.listing import AudioDeviceError, list_devices
+from assistant.speech.devices.speaker import Speaker
 errors = []
 try:
     list_devices()
@@ -326,7 +327,7 @@ def test_missing_portaudio_is_explained(tmp_path: Path) -> None:
         """
 import ctypes.util, json
 ctypes.util.find_library = lambda name: None  # as on a system without libportaudio2
-from assistant.speech.devices.sound import AudioDeviceError, list_devices
+from assistant.speech.devices.listing import AudioDeviceError, list_devices
 try:
     list_devices()
 except AudioDeviceError as err:
@@ -341,7 +342,8 @@ except AudioDeviceError as err:
 
 OPEN_MICROPHONE = """
 import asyncio, json
-from assistant.speech.devices.sound import AudioDeviceError, Microphone
+from assistant.speech.devices.listing import AudioDeviceError
+from assistant.speech.devices.microphone import Microphone
 async def main():
     try:
         async with Microphone({device}):
@@ -357,7 +359,7 @@ asyncio.run(main())
 
 def test_rechunker_makes_exact_frames_from_odd_blocks() -> None:
     pcm = noise(1.0)
-    chunker = _Rechunker(audio.SAMPLE_RATE)
+    chunker = Rechunker(audio.SAMPLE_RATE)
     frames: list[bytes] = []
     for start in range(0, len(pcm), 278):  # 139 samples: what ALSA's file device gave here
         frames += chunker.push(pcm[start : start + 278])
@@ -369,7 +371,7 @@ def test_rechunker_makes_exact_frames_from_odd_blocks() -> None:
 @pytest.mark.parametrize(("rate", "tolerance"), [(48_000, 0), (44_100, 8), (22_050, 30)])
 def test_rechunker_resamples_without_drift_across_blocks(rate: int, tolerance: int) -> None:
     source = tone(2.0, rate)
-    chunker = _Rechunker(rate)
+    chunker = Rechunker(rate)
     frames: list[bytes] = []
     rng = np.random.default_rng(1)
     start = 0

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -162,9 +161,7 @@ class Session:
 
     def heard(self) -> list[str]:
         """The kiosk's log line for each utterance it cut from the microphone and recognised."""
-        return [
-            line for line in self.output.splitlines() if "channels.kiosk.channel: heard " in line
-        ]
+        return [line for line in self.output.splitlines() if "voice_turn: kiosk heard " in line]
 
     def story(self) -> str:
         """Everything a failure message needs: who said what, the row, the kiosk's log."""
@@ -227,17 +224,9 @@ def run_session(
                     spoke_at, replied = time.monotonic(), False
             time.sleep(0.02)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # Ctrl-C, as staff would stop it
-            deadline = time.monotonic() + 15
-            while process.poll() is None and time.monotonic() < deadline:
-                mic.keep_room(_room)  # it reads to the end of its block while closing
-                time.sleep(0.02)
-            if process.poll() is None:
-                process.kill()
+        stop_kiosk(process, mic, output=folder / "kiosk.log", room=_room)  # Ctrl-C, as staff do
         session.returncode = process.wait()
         session.took = time.monotonic() - started
-        mic.close()
         speaker.poll()
         session.row = rows.read() or session.row
         session.played = bytes(speaker.played)
@@ -252,7 +241,7 @@ def run_session(
 
 MIC_PROBE = """
 import asyncio, json, sys, time
-from assistant.speech.devices.sound import Microphone
+from assistant.speech.devices.microphone import Microphone
 async def main():
     frames = []
     async with Microphone(realtime=True, buffer_seconds=1.0) as mic:
@@ -368,9 +357,11 @@ def test_kiosk_reprompt_seconds_come_from_the_settings(tmp_path: Path) -> None:
         ASSISTANT_KIOSK_PAUSE_S="60", ASSISTANT_LLM_ENABLED="0",
     )  # fmt: skip
     command = [sys.executable, "-m", "assistant", "kiosk", "--lang", "en", "--realtime-input"]
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log = tmp_path / "kiosk.log"
+    with log.open("w") as printed:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=printed, stderr=subprocess.STDOUT
+        )
     speaker = Speaker(speaker_file)
     reprompted_at: float | None = None
     quiet_since: float | None = None
@@ -386,7 +377,7 @@ def test_kiosk_reprompt_seconds_come_from_the_settings(tmp_path: Path) -> None:
                 reprompted_at = speaker.grew_at
             time.sleep(0.02)
     finally:
-        stop_kiosk(process, mic)
+        stop_kiosk(process, mic, output=log)
     assert quiet_since is not None and reprompted_at is not None, "it never spoke again"
     assert 4.0 <= reprompted_at - quiet_since <= 8.0, reprompted_at - quiet_since
     with contextlib.closing(sqlite3.connect(data / "assistant.db")) as db:

@@ -21,19 +21,12 @@ import pytest
 
 from assistant.config import PROJECT_ROOT
 from assistant.errors import ConfigError
-from assistant.speech.models.manifest import (
-    DEFAULT_MANIFEST,
-    FETCHED_RECORD,
-    ArchiveError,
-    ChecksumError,
-    DownloadError,
-    ModelEntry,
-    fetch,
-    installed_vosk_models,
-    load_manifest,
-    main,
-    vosk_model_problem,
-)
+from assistant.speech.models.__main__ import main
+from assistant.speech.models.assemble import FETCHED_RECORD
+from assistant.speech.models.errors import ArchiveError, ChecksumError, DownloadError
+from assistant.speech.models.fetch import fetch
+from assistant.speech.models.installed import installed_vosk_models, vosk_model_problem
+from assistant.speech.models.manifest import DEFAULT_MANIFEST, ModelEntry, load_manifest
 from testing import require
 
 MODEL_FILES = {
@@ -441,4 +434,4 @@ def test_main_names_unknown_models_and_bad_manifests(
 def test_the_script_exists_and_is_executable() -> None:
     script = PROJECT_ROOT / "scripts" / "fetch-models"
     assert script.is_file() and script.stat().st_mode & 0o111
-    assert "assistant.speech.models.manifest fetch" in script.read_text()
+    assert "assistant.speech.models fetch" in script.read_text()

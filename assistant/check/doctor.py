@@ -19,6 +19,7 @@ from pathlib import Path
 from assistant.check.findings import Finding, shown
 from assistant.check.speech import (
     check_audio_devices,
+    check_engines,
     check_models,
     check_speech_to_text,
     check_text_to_speech,
@@ -209,6 +210,7 @@ def check_language_model(settings: Settings) -> list[Finding]:
 PROBES: tuple[tuple[str, Callable[[Settings], list[Finding]]], ...] = (
     ("stt", check_speech_to_text),
     ("tts", check_text_to_speech),
+    ("engine", check_engines),
     ("vad", check_voice_activity),
     ("audio", check_audio_devices),
     ("models", check_models),

@@ -24,7 +24,7 @@ def _voices_dir(settings: Settings) -> Path:
 
 def check_speech_to_text(settings: Settings) -> list[Finding]:
     """Per language, the recogniser that would serve it: Vosk, else PocketSphinx for English."""
-    from assistant.speech.models.manifest import installed_vosk_models
+    from assistant.speech.models.installed import installed_vosk_models
 
     models = installed_vosk_models(_models_dir(settings))
     vosk_ready = has_module("vosk")
@@ -108,6 +108,32 @@ def _language_order(language: str) -> tuple[int, str]:
     return (LANGUAGES.index(language) if language in LANGUAGES else len(LANGUAGES), language)
 
 
+_KIND_WORDS = {"recognizer": "speech recogniser", "voice": "voice"}
+
+
+def check_engines(settings: Settings) -> list[Finding]:
+    """Every speech engine the registry knows: what it does, for which languages, and whether
+    the packages it needs are installed (found without importing them)."""
+    from assistant.speech.engines import registry
+
+    findings = []
+    for kind in (registry.EngineKind.RECOGNIZER, registry.EngineKind.VOICE):
+        for spec in registry.engines(kind):
+            languages = ", ".join(sorted(spec.languages)) if spec.languages else "any language"
+            what = f"{_KIND_WORDS[kind]} for {languages}"
+            missing = spec.missing_modules()
+            if missing:
+                detail = f"{what}: {', '.join(missing)} not installed"
+                findings.append(Finding("engine", spec.name, False, detail, SPEECH_EXTRA_FIX))
+            else:
+                findings.append(Finding("engine", spec.name, True, what))
+    for module, reason in registry.unavailable().items():
+        findings.append(
+            Finding("engine", module, False, f"cannot be loaded ({reason})", SPEECH_EXTRA_FIX)
+        )
+    return findings
+
+
 def check_voice_activity(settings: Settings) -> list[Finding]:
     """webrtcvad, which finds where speech starts and ends at the kiosk."""
     try:
@@ -126,7 +152,7 @@ _DEVICE_FIXES = {
 
 def check_audio_devices(settings: Settings) -> list[Finding]:
     """Microphones and speakers PortAudio sees; the kiosk needs one of each."""
-    from assistant.speech.devices.sound import AudioDeviceError, list_devices
+    from assistant.speech.devices.listing import AudioDeviceError, list_devices
 
     try:
         devices = list_devices()
@@ -172,12 +198,11 @@ def check_audio_devices(settings: Settings) -> list[Finding]:
 
 def check_models(settings: Settings) -> list[Finding]:
     """Every speech model and voice of the manifest: present, or the command that gets it."""
+    from assistant.speech.models.installed import entry_location, is_installed
     from assistant.speech.models.manifest import (
         DEFAULT_MODELS_DIR,
         FETCH_COMMAND,
         MANIFEST_NAME,
-        entry_location,
-        is_installed,
         load_manifest,
     )
 

@@ -266,7 +266,7 @@ def _device(value: str | None) -> int | str | None:
 
 async def _say(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.speech.audio import write_wav
-    from assistant.speech.devices.sound import Speaker
+    from assistant.speech.devices.speaker import Speaker
     from assistant.speech.voice_kit import build_voice
 
     voice = build_voice(settings)
@@ -302,7 +302,8 @@ def _transcribe(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.speech.devices.sound import Microphone, Speaker
+    from assistant.speech.devices.microphone import Microphone
+    from assistant.speech.devices.speaker import Speaker
     from assistant.speech.voice_kit import build_voice
     from channels.kiosk.channel import KioskChannel
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from assistant.config import PROJECT_ROOT
 from assistant.errors import AssistantError, ConfigError
 from assistant.ports import TextToSpeech
 from assistant.speech.audio import silence
@@ -31,7 +32,7 @@ CACHE_SIZE = 256
 CACHE_BYTES = 8 * 1024 * 1024  # about 4 minutes of 16 kHz speech: the prompts of a few dialogs
 SENTENCE_PAUSE = 0.2  # seconds of silence after every sentence but the last
 PROFILES_FILE = "profiles.yaml"
-ENGINE_NAMES = ("piper", "openjtalk", "espeak-ng")
+DEFAULT_MODELS_DIR = PROJECT_ROOT / "models"
 
 
 class SynthesisError(AssistantError):
@@ -240,8 +241,13 @@ class SpeechSynthesis:
 # -- the standard set -----------------------------------------------------------------------
 
 
+_LANGUAGE_NAMES = {"ja": "Japanese", "en": "English"}
+
+
 def read_profiles(path: Path) -> dict[str, list[tuple[str, str]]]:
     """``profiles.yaml`` as language -> [(engine, voice)], with a clear error when broken."""
+    from assistant.speech.engines import registry
+
     if not path.is_file():
         raise ConfigError(f"{path} is missing: it lists the voices per language (restore it)")
     try:
@@ -250,6 +256,7 @@ def read_profiles(path: Path) -> dict[str, list[tuple[str, str]]]:
         raise ConfigError(f"{path}: cannot be read as YAML: {err}") from err
     if not isinstance(data, dict) or not data:
         raise ConfigError(f"{path}: expected languages mapped to lists like [piper:VOICE]")
+    engine_names = registry.names(registry.EngineKind.VOICE)
     profiles: dict[str, list[tuple[str, str]]] = {}
     for language, entries in data.items():
         if not isinstance(language, str) or not isinstance(entries, list) or not entries:
@@ -257,61 +264,52 @@ def read_profiles(path: Path) -> dict[str, list[tuple[str, str]]]:
         chain: list[tuple[str, str]] = []
         for entry in entries:
             engine, _, voice = str(entry).partition(":")
-            if engine not in ENGINE_NAMES or not voice.strip():
+            if engine not in engine_names or not voice.strip():
                 raise ConfigError(
                     f"{path}: {language}: {entry!r} should be ENGINE:VOICE with ENGINE one of "
-                    f"{', '.join(ENGINE_NAMES)}"
+                    f"{', '.join(engine_names)}"
                 )
+            spec = registry.get(engine)
+            if spec is not None and not spec.serves(language):
+                spoken = ", ".join(_LANGUAGE_NAMES.get(x, x) for x in sorted(spec.languages or ()))
+                raise ConfigError(f"{path}: {language}: {spec.display_name} speaks only {spoken}")
             chain.append((engine, voice.strip()))
         profiles[language] = chain
     return profiles
 
 
-def default_synthesis(voices_dir: Path) -> SpeechSynthesis:
-    """The engines installed here, ordered per language as ``voices/profiles.yaml`` says."""
-    from assistant.speech.engines.espeak import INSTALL_HINT, EspeakSynthesizer
-    from assistant.speech.engines.openjtalk import OpenJTalkSynthesizer
-    from assistant.speech.engines.piper import FETCH_HINT, PiperSynthesizer, find_piper_voices
+def default_synthesis(voices_dir: Path, models_dir: Path = DEFAULT_MODELS_DIR) -> SpeechSynthesis:
+    """The engines installed here, ordered per language as ``voices/profiles.yaml`` says.
 
-    profiles = read_profiles(voices_dir / PROFILES_FILE)
-    piper_voices = find_piper_voices(voices_dir)
-    piper_files = {}
-    espeak_voices: dict[str, str] = {}
-    missing: list[str] = []
+    Each engine the profiles name is built once through the engine registry, with the voice
+    named for each language; an engine module is imported only when a profile names it.
+    """
+    from assistant.speech.engines import registry
+
+    path = voices_dir / PROFILES_FILE
+    profiles = read_profiles(path)
+    wanted: dict[str, dict[str, str]] = {}  # engine -> language -> voice
     for language, chain in profiles.items():
         for engine, voice in chain:
-            if engine == "piper":
-                if voice in piper_voices:
-                    piper_files[language] = piper_voices[voice]
-                else:
-                    missing.append(f"Piper voice {voice} for {language}: {FETCH_HINT}")
-            elif engine == "espeak-ng":
-                espeak_voices[language] = voice
-    piper = PiperSynthesizer(piper_files)
-    espeak = EspeakSynthesizer(espeak_voices)
-    if espeak_voices and not espeak.supports(next(iter(espeak_voices))):
-        missing.append(INSTALL_HINT)
-    openjtalk: OpenJTalkSynthesizer | None = None
+            wanted.setdefault(engine, {})[language] = voice
+    built: dict[str, registry.BuiltEngine] = {}
+    missing: list[str] = []
+    for engine, voices in wanted.items():
+        spec = registry.get(engine)
+        assert spec is not None  # read_profiles accepts only registered engines
+        request = registry.EngineRequest(models_dir, voices_dir, voices=voices)
+        try:
+            built[engine] = spec.build(request)
+        except SynthesisError as err:
+            raise ConfigError(f"{path}: {err.message}") from err
+        missing.extend(built[engine].missing)
     engines: dict[str, list[TextToSpeech]] = {}
     for language, chain in profiles.items():
         engines[language] = []
-        for engine, voice in chain:
-            if engine == "piper" and language in piper_files:
-                engines[language].append(piper)
-            elif engine == "espeak-ng":
-                engines[language].append(espeak)
-            elif engine == "openjtalk":
-                if language != "ja":
-                    raise ConfigError(
-                        f"{voices_dir / PROFILES_FILE}: {language}: Open JTalk speaks only Japanese"
-                    )
-                try:
-                    openjtalk = openjtalk or OpenJTalkSynthesizer(voice)
-                except SynthesisError as err:
-                    raise ConfigError(f"{voices_dir / PROFILES_FILE}: {err.message}") from err
-                if not openjtalk.supports(language):
-                    missing.append("Open JTalk for ja: pip install pyopenjtalk-plus")
-                engines[language].append(openjtalk)
+        for engine, _ in chain:
+            made = built[engine]
+            if made.engine is not None and language in made.languages:
+                engines[language].append(made.engine)
     for note in missing:
         _LOGGER.warning("Speech: %s", note)
     return SpeechSynthesis(engines, missing=missing)

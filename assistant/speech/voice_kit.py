@@ -1,7 +1,8 @@
 """The speech parts a voice channel needs, chosen from what is installed.
 
-Recognition per language: a Vosk model when one is installed for it, otherwise PocketSphinx
-(English, its model ships in the wheel). Synthesis: the engines ``voices/profiles.yaml`` names.
+Recognition per language: the recognisers of the engine registry in their order of preference
+(a Vosk model when one is installed for it, otherwise PocketSphinx, whose English model ships
+in the wheel), as the settings allow. Synthesis: the engines ``voices/profiles.yaml`` names.
 Engines load lazily, so a text-only service never pays for them.
 """
 
@@ -35,29 +36,42 @@ class VoiceKit:
         return next((r for r in self.recognizers if r.supports(language)), None)
 
 
-def build_voice(settings: Settings | None = None) -> VoiceKit:
-    """Everything installed, Vosk first, PocketSphinx as the English fallback, as ``settings``
-    (models_dir, voices_dir, stt_engine_ja, stt_engine_en) say."""
-    from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer
-    from assistant.speech.engines.vosk import VoskRecognizer
-    from assistant.speech.models.manifest import installed_vosk_models
+def build_recognizers(settings: Settings) -> list[SpeechToText]:
+    """The recognisers the settings allow, in the registry's order of preference.
 
-    settings = settings or Settings()
+    ``stt_engine_<language>`` names an engine, or says ``auto`` (the first that can) or
+    ``none``; an engine named for a language it cannot serve here is said once in the log.
+    """
+    from assistant.speech.engines import registry
+
     choice = {"ja": settings.stt_engine_ja, "en": settings.stt_engine_en}
-    models = {
-        language: folder
-        for language, folder in installed_vosk_models(settings.models_dir).items()
-        if choice.get(language, "auto") in ("auto", "vosk")
-    }
+    request = registry.EngineRequest(settings.models_dir, settings.voices_dir, choice=choice)
     recognizers: list[SpeechToText] = []
-    if models:
-        recognizers.append(VoskRecognizer(models))
-    if choice["en"] in ("auto", "pocketsphinx"):
-        recognizers.append(PocketSphinxRecognizer())
+    served: dict[str, set[str]] = {}
+    notes: list[str] = []
+    for spec in registry.engines(registry.EngineKind.RECOGNIZER):
+        built = spec.build(request)
+        notes.extend(built.missing)
+        if built.engine is not None:
+            recognizers.append(built.engine)
+            served[spec.name] = set(built.languages)
     for language, engine in choice.items():
-        if engine == "vosk" and language not in models:
-            _LOGGER.warning(
-                "stt_engine_%s = vosk, but no Vosk model for %s is in %s: run scripts/fetch-models",
-                language, language, settings.models_dir,
-            )  # fmt: skip
-    return VoiceKit(recognizers, default_synthesis(settings.voices_dir), WebRtcVad())
+        if engine in (registry.AUTO, "none") or language in served.get(engine, set()):
+            continue
+        named = registry.get(engine)
+        hint = named.install_hint if named is not None else "no such engine"
+        _LOGGER.warning(
+            "stt_engine_%s = %s, but it cannot serve %s here (models in %s): %s",
+            language, engine, language, settings.models_dir, hint,
+        )  # fmt: skip
+    for note in notes:
+        _LOGGER.debug("speech recognition: %s", note)
+    return recognizers
+
+
+def build_voice(settings: Settings | None = None) -> VoiceKit:
+    """Everything installed, as ``settings`` (models_dir, voices_dir, stt_engine_ja,
+    stt_engine_en) say: Vosk first where it has a model, PocketSphinx as the English fallback."""
+    settings = settings or Settings()
+    synthesis = default_synthesis(settings.voices_dir, settings.models_dir)
+    return VoiceKit(build_recognizers(settings), synthesis, WebRtcVad())

@@ -33,10 +33,11 @@ from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.preferences import SpeechPreferences
 from assistant.speech.audio import FRAME_SAMPLES, FRAME_SECONDS, duration
-from assistant.speech.devices.sound import AudioSink, AudioSource
-from assistant.speech.recognition import recognize
+from assistant.speech.devices.microphone import AudioSource
+from assistant.speech.devices.speaker import AudioSink
 from assistant.speech.segmenter import Segmenter, SpeechEnded
 from assistant.speech.synthesis import SpeechSynthesis
+from assistant.speech.voice_turn import hear
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,8 +155,11 @@ class KioskChannel:
                     break
             await self._finish_playback()
         finally:
+            # Ctrl-C (a cancellation) or the end: the speaker stops and no playback outlives us.
             self.manager.remove_listener(CHANNEL)
             self.sink.stop()
+            if self._playback is not None and not self._playback.done():
+                self._playback.cancel()
 
     async def _on_unsolicited(self, session_key: str, replies: list[Reply]) -> None:
         if session_key == self.session_key:
@@ -263,27 +267,18 @@ class KioskChannel:
                 )
             return
         try:
-            result = await asyncio.to_thread(
-                recognize, recognizer, language, expectation.phrases, pcm
+            heard = await hear(
+                recognizer, expectation, pcm, session_key=self.session_key, channel=CHANNEL
             )
         except Exception as err:  # the recognition stage's boundary: the kiosk keeps running
             self._log_failure("recognition", err, f"{recognizer.name} for {language}")
             await self._respond([self._sentence("kiosk.recognition_failed", language)])
             return
-        if not result.text.strip():  # a cough, a door: nothing was said
-            _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), recognizer.name)
+        if not heard.heard_something:  # a cough, a door: nothing was said
+            _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), heard.engine)
             return
-        self.stats.turns.append(result.text)
-        _LOGGER.info(
-            "heard %r (confidence %.2f, %s)", result.text, result.confidence, recognizer.name
-        )
-        turn = Turn(
-            session_key=self.session_key,
-            text=result.text,
-            channel=CHANNEL,
-            confidence=result.confidence,
-        )
-        replies = await handle_or_explain(self.manager, turn)
+        self.stats.turns.append(heard.text)
+        replies = await handle_or_explain(self.manager, heard.turn)
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)
         await self._respond(replies)
 
@@ -363,7 +358,10 @@ class KioskChannel:
         try:
             await self._playback
         except asyncio.CancelledError:
-            pass
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the kiosk itself is being stopped (Ctrl-C): let it through
+            # Only the playback was cancelled: the kiosk goes on listening.
         except Exception as err:  # a speaker that failed must not stop the kiosk listening
             self._log_failure("playback", err, "speaker")
         self._playback = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from aiogram.types import CallbackQuery, Message
 
 from assistant.events import LANGUAGES, Turn
-from assistant.speech.recognition import recognize
+from assistant.speech.voice_turn import hear
 from channels.telegram.commands import CHANNEL, MAX_TEXT, command
 from channels.telegram.render import parse_button, question_tag
 from channels.telegram.replies import take_turn
@@ -159,11 +159,10 @@ async def on_voice(
         _LOGGER.warning("telegram: unreadable voice note in chat %s: %s", chat_id, err)
         out.text(chat_id, channel.say(spoken_in, "voice_unreadable"))
         return
-    result = await asyncio.to_thread(recognize, recognizer, spoken_in, expectation.phrases, pcm)
-    _LOGGER.info("telegram heard %r (confidence %.2f)", result.text, result.confidence)
-    if result.text.strip():
-        out.text(chat_id, channel.say(spoken_in, "heard", text=result.text))
-    turn = Turn(
-        key, text=result.text, channel=CHANNEL, confidence=result.confidence, language=language
+    heard = await hear(
+        recognizer, expectation, pcm, session_key=key, channel=CHANNEL, language=language
     )
+    if heard.heard_something:
+        out.text(chat_id, channel.say(spoken_in, "heard", text=heard.text))
+    turn = heard.turn
     await take_turn(channel, chat_id, turn, received, out)

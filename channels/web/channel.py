@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,12 @@ from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
 from assistant.limits import MissCounter
-from assistant.ports import Recognition, SpeechToText, VoiceActivityDetector
+from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.preferences import SETTINGS as SPEECH_SETTINGS
 from assistant.preferences import SILENCE, SpeechPreferences
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
-from assistant.speech.recognition import recognize
+from assistant.speech.voice_turn import VoiceTurn, hear
 from channels.web.connection import CHANNEL, WebConnection
 from channels.web.hub import SessionHub
 from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN
@@ -239,17 +239,14 @@ class WebChannel:
         assert self._vad_factory is not None
         return self._vad_factory()
 
-    async def recognize(
-        self, language: str, grammar: Sequence[str] | None, pcm: bytes
-    ) -> Recognition | None:
-        """One utterance through the language's recogniser, off the event loop."""
-        recognizer = self.recognizer_for(language)
+    async def hear(self, session_key: str, pcm: bytes, language: str) -> VoiceTurn | None:
+        """One utterance as the voice turn every channel makes (None: no recogniser for the
+        language the session expects)."""
+        expectation = await self.manager.expectation(session_key, language)
+        recognizer = self.recognizer_for(expectation.language)
         if recognizer is None:
             return None
-
-        result = await asyncio.to_thread(recognize, recognizer, language, grammar, pcm)
-        _LOGGER.info("web heard %r (confidence %.2f)", result.text, result.confidence)
-        return result
+        return await hear(recognizer, expectation, pcm, session_key=session_key, channel=CHANNEL)
 
     async def speak(self, key: str, replies: list[Reply]) -> bytes | None:
         """Replies as one WAV when the session wants them read aloud (and a voice exists)."""

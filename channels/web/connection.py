@@ -356,21 +356,15 @@ class WebConnection:
 
     async def _utterance(self, pcm: bytes) -> None:
         assert self.key is not None
-        expectation = await self.channel.manager.expectation(self.key, self.language)
-        result = await self.channel.recognize(expectation.language, expectation.phrases, pcm)
-        if result is None:
+        heard = await self.channel.hear(self.key, pcm, self.language)
+        if heard is None:
             await self.notice("no_recognizer")
             return
-        if not result.text.strip():
+        if not heard.heard_something:
             return  # a cough or a door: nothing was said
-        heard = self.channel.phrases.say(expectation.language, "web.heard", text=result.text)
+        say = self.channel.phrases.say(heard.language, "web.heard", text=heard.text)
+        confidence = heard.recognition.confidence
         await self.send_json(
-            {"type": "heard", "text": result.text, "confidence": result.confidence, "say": heard}
+            {"type": "heard", "text": heard.text, "confidence": confidence, "say": say}
         )
-        turn = Turn(
-            session_key=self.key,
-            text=result.text,
-            channel=CHANNEL,
-            confidence=result.confidence,
-        )
-        await self._turn(turn)
+        await self._turn(heard.turn)

@@ -1,1 +1,2 @@
-"""Sound devices: real microphones and speakers through sounddevice, and in-memory ones for tests and tools."""
+"""Sound devices: listing, microphone, speaker and pacing through sounddevice, and in-memory
+stand-ins (memory) for tests and tools."""

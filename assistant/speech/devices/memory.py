@@ -1,6 +1,6 @@
 """In-memory audio sources and sinks: the kiosk's microphone and speaker for tests and tools.
 
-They speak the same interface as ``devices.Microphone`` and ``devices.Speaker``; the sink takes
+They speak the same interface as ``Microphone`` and ``Speaker``; the sink takes
 as long as playing would (scaled by ``speed``), so gating and barge-in behave as in a room.
 """
 
@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Self
 
 from assistant.speech import audio
-from assistant.speech.devices.sound import _iterate, _PlaybackState
+from assistant.speech.devices.speaker import PlaybackState, iterate_chunks
 
 
 class MemorySource:
@@ -61,7 +61,7 @@ class MemorySource:
         self._closed = True
 
 
-class MemorySink(_PlaybackState):
+class MemorySink(PlaybackState):
     """Collects what would be played, taking as long as playing it would (barge-in tests)."""
 
     def __init__(self, *, block_ms: int = 20, speed: float = 1.0) -> None:
@@ -94,7 +94,7 @@ class MemorySink(_PlaybackState):
     ) -> bool:
         block_bytes = audio.SAMPLE_RATE * self.block_ms // 1000 * audio.SAMPLE_WIDTH
         clock = time.monotonic()
-        iterator = aiter(_iterate(chunks))
+        iterator = aiter(iterate_chunks(chunks))
         while (chunk := await self._next_unless_stopped(iterator)) is not None:
             data = audio.scale(chunk, volume) if volume != 1.0 else chunk
             clock = max(clock, time.monotonic())

@@ -16,6 +16,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from assistant.speech.audio import to_pcm
+from assistant.speech.engines.registry import (
+    BuiltEngine,
+    EngineKind,
+    EngineRequest,
+    EngineSpec,
+    register,
+)
 from assistant.speech.synthesis import SynthesisError
 
 _LOGGER = logging.getLogger(__name__)
@@ -125,3 +132,25 @@ class EspeakSynthesizer:
             raise SynthesisError(f"espeak-ng failed: {reason}", code="synthesis_failed")
         samples, sample_rate = parse_wav(done.stdout)
         return to_pcm(samples, sample_rate)
+
+
+def _build(request: EngineRequest) -> BuiltEngine:
+    """espeak-ng with the voices ``profiles.yaml`` names; it is a program, not a package."""
+    espeak = EspeakSynthesizer(dict(request.voices))
+    missing = []
+    if request.voices and not espeak.supports(next(iter(request.voices))):
+        missing.append(INSTALL_HINT)
+    return BuiltEngine(espeak, frozenset(request.voices), missing)
+
+
+register(
+    EngineSpec(
+        name=EspeakSynthesizer.name,
+        title="espeak-ng",
+        kind=EngineKind.VOICE,
+        languages=None,  # any language espeak-ng has a voice for
+        requires=(),
+        build=_build,
+        install_hint="apt-get install espeak-ng",
+    )
+)

@@ -15,6 +15,13 @@ from types import ModuleType
 import numpy as np
 
 from assistant.speech.audio import to_pcm
+from assistant.speech.engines.registry import (
+    BuiltEngine,
+    EngineKind,
+    EngineRequest,
+    EngineSpec,
+    register,
+)
 from assistant.speech.synthesis import SynthesisError
 
 _LOGGER = logging.getLogger(__name__)
@@ -74,3 +81,23 @@ class OpenJTalkSynthesizer:
         # Open JTalk gives float64 on the int16 scale, not [-1, 1].
         samples = np.clip(np.asarray(samples), -32768, 32767).astype(np.int16)
         return to_pcm(samples, int(sample_rate))
+
+
+def _build(request: EngineRequest) -> BuiltEngine:
+    """Open JTalk with its one bundled voice (SynthesisError names any other voice)."""
+    engine = OpenJTalkSynthesizer(request.voices.get("ja", BUNDLED_VOICE))
+    missing = [] if engine.supports("ja") else ["Open JTalk for ja: pip install pyopenjtalk-plus"]
+    return BuiltEngine(engine, frozenset(request.voices) & {"ja"}, missing)
+
+
+register(
+    EngineSpec(
+        name=OpenJTalkSynthesizer.name,
+        title="Open JTalk",
+        kind=EngineKind.VOICE,
+        languages=frozenset({"ja"}),
+        requires=("pyopenjtalk",),
+        build=_build,
+        install_hint="pip install pyopenjtalk-plus",
+    )
+)

@@ -31,6 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.speech.audio import to_pcm
+from assistant.speech.engines.registry import (
+    BuiltEngine,
+    EngineKind,
+    EngineRequest,
+    EngineSpec,
+    register,
+)
 from assistant.speech.synthesis import SynthesisError
 
 if TYPE_CHECKING:
@@ -263,3 +270,29 @@ def _run(voice: PiperVoice, phonemes: list[str], config: SynthesisConfig) -> np.
     if peak < 1e-8:
         return np.zeros(audio.shape, dtype=np.float32)
     return np.clip(audio / peak, -1.0, 1.0).astype(np.float32)
+
+
+def _build(request: EngineRequest) -> BuiltEngine:
+    """The Piper voices ``profiles.yaml`` names that are here (bundled or in ``voices_dir``)."""
+    found = find_piper_voices(request.voices_dir)
+    files: dict[str, PiperVoiceFiles] = {}
+    missing: list[str] = []
+    for language, voice in request.voices.items():
+        if voice in found:
+            files[language] = found[voice]
+        else:
+            missing.append(f"Piper voice {voice} for {language}: {FETCH_HINT}")
+    return BuiltEngine(PiperSynthesizer(files), frozenset(files), missing)
+
+
+register(
+    EngineSpec(
+        name=PiperSynthesizer.name,
+        title="Piper",
+        kind=EngineKind.VOICE,
+        languages=None,  # whatever its voice files speak
+        requires=("piper",),
+        build=_build,
+        install_hint=FETCH_HINT,
+    )
+)

@@ -41,6 +41,13 @@ from collections.abc import Container, Sequence
 from typing import Any
 
 from assistant.ports import Recognition
+from assistant.speech.engines.registry import (
+    BuiltEngine,
+    EngineKind,
+    EngineRequest,
+    EngineSpec,
+    register,
+)
 from assistant.speech.grammar import jsgf, normalise_phrases
 
 _LOGGER = logging.getLogger(__name__)
@@ -229,3 +236,24 @@ class PocketSphinxRecognizer:
         except Exception:
             self._release(held)
             raise
+
+
+def _build(request: EngineRequest) -> BuiltEngine:
+    """English, when the settings leave English to PocketSphinx (or to ``auto``)."""
+    if not request.wants(PocketSphinxRecognizer.name, "en"):
+        return BuiltEngine(None)
+    return BuiltEngine(PocketSphinxRecognizer(), frozenset({"en"}))
+
+
+register(
+    EngineSpec(
+        name=PocketSphinxRecognizer.name,
+        title="PocketSphinx",
+        kind=EngineKind.RECOGNIZER,
+        languages=frozenset({"en"}),
+        requires=("pocketsphinx",),
+        build=_build,
+        rank=20,  # its model ships in the wheel: the English fallback
+        install_hint="pip install 'facility-assistant[speech]'",
+    )
+)

@@ -31,6 +31,13 @@ from typing import Any
 from assistant.errors import ConfigError
 from assistant.ports import Recognition
 from assistant.speech import audio
+from assistant.speech.engines.registry import (
+    BuiltEngine,
+    EngineKind,
+    EngineRequest,
+    EngineSpec,
+    register,
+)
 from assistant.speech.grammar import VOSK_UNKNOWN, normalise_phrases, vosk_grammar
 
 _LOGGER = logging.getLogger(__name__)
@@ -324,3 +331,35 @@ class VoskRecognizer:
         grammar_json = vosk_grammar(phrases, words)
         kept = [p for p in json.loads(grammar_json) if p != VOSK_UNKNOWN]
         return VoskStream(model, kept, grammar_json)
+
+
+def _build(request: EngineRequest) -> BuiltEngine:
+    """Every installed Vosk model of a language the settings leave to Vosk (or to ``auto``)."""
+    from assistant.speech.models.installed import installed_vosk_models
+
+    models = {
+        language: folder
+        for language, folder in installed_vosk_models(request.models_dir).items()
+        if request.wants(VoskRecognizer.name, language)
+    }
+    missing = [
+        f"Vosk model for {language} in {request.models_dir}: run scripts/fetch-models"
+        for language in request.named(VoskRecognizer.name)
+        if language not in models
+    ]
+    engine = VoskRecognizer(models) if models else None
+    return BuiltEngine(engine, frozenset(models), missing)
+
+
+register(
+    EngineSpec(
+        name=VoskRecognizer.name,
+        title="Vosk",
+        kind=EngineKind.RECOGNIZER,
+        languages=None,  # whatever its installed models speak
+        requires=("vosk",),
+        build=_build,
+        rank=10,  # grammar mode and Japanese: first wherever it has a model
+        install_hint="run scripts/fetch-models (needs the internet once)",
+    )
+)
