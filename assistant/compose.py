@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.dialog.auto import INTERACTIVE_TIMEOUT_S, DescriptionFiller
+from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.extras import MissingExtraError, missing_extra_message
@@ -21,7 +21,7 @@ from assistant.jobs.catalog import Job, JobCatalog, load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples
-from assistant.ports import LanguageModel
+from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.session import Artifact, GenerationRequest
 from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel

@@ -188,6 +188,11 @@ class ModelStatus:
     detail: str = ""
 
 
+# The user waits, with nothing else happening, while the model reads a description or writes
+# a help answer: bounded well below the generation timeout, then the dialog carries on.
+INTERACTIVE_TIMEOUT_S = 15.0
+
+
 class LanguageModel(Protocol):
     """A chat model that streams; failures raise ``LanguageModelError`` with a code."""
 

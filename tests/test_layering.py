@@ -1,51 +1,170 @@
-"""Dependencies point inward: the core never imports a channel or a generator."""
+"""Dependencies point inward: every arrow of DESIGN.md §3, walked with ``ast``.
+
+The vocabulary (events, errors, session, config, ports) is the centre; jobs and understanding
+sit on it; the dialog, the store, generation, knowledge, the language model and speech each
+use the centre but not one another; channels and generators are outside; only the
+composition root (compose.py, cli/, __main__.py) sees everything. ``testing/`` is for tests
+and scripts, never the product.
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-COMPOSITION_ROOTS = {"compose.py", "__main__.py", "cli"}
-OUTER = ("channels", "generators")
+COMPOSITION_ROOT = ("assistant.compose", "assistant.cli", "assistant.__main__")
+VOCABULARY = {
+    "events",
+    "errors",
+    "session",
+    "config",
+    "ports",
+    "preferences",
+    "resources",
+    "extras",
+    "ledger",
+}
+
+# For each part of the core: the parts of ``assistant`` it may import (itself always).
+CORE_ALLOWED: dict[str, set[str]] = {
+    "events": set(),
+    "errors": set(),
+    "session": {"events"},
+    "config": {"errors", "resources"},
+    "preferences": set(),
+    "resources": set(),
+    "extras": {"errors"},
+    "ledger": set(),
+    "ports": {"events", "errors", "session", "jobs"},
+    "jobs": {"errors"},
+    "understanding": VOCABULARY | {"jobs"},
+    "llm": VOCABULARY,
+    "knowledge": VOCABULARY | {"jobs", "llm"},
+    "speech": VOCABULARY | {"jobs", "understanding"},
+    "store": VOCABULARY,
+    "generation": VOCABULARY | {"jobs"},
+    "dialog": VOCABULARY | {"jobs", "understanding"},
+    "limits": set(),
+    "server": VOCABULARY | {"jobs"},
+    "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge"},
+}
+# What the outer packages may not import from the core: its concrete store and its root.
+OUTER_FORBIDDEN = ("assistant.store", *COMPOSITION_ROOT)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
 
 
 def _imports(path: Path) -> set[str]:
+    """Absolute module names imported by ``path``; relative imports are resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                names.add(".".join([*base, node.module] if node.module else base))
+            elif node.module:
+                names.add(node.module)
     return names
 
 
-def _wrong_arrows(package: str, forbidden: tuple[str, ...], allowed: set[str]) -> list[str]:
+def _files(*packages: str) -> list[Path]:
+    return sorted(path for package in packages for path in (ROOT / package).rglob("*.py"))
+
+
+def _part(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else module
+
+
+def _is_under(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def core_arrows() -> list[str]:
     wrong = []
-    for path in sorted((ROOT / package).rglob("*.py")):
-        relative = path.relative_to(ROOT / package)
-        if relative.parts[0] in allowed:
+    for path in _files("assistant"):
+        module = _module_name(path)
+        if module == "assistant" or _is_under(module, COMPOSITION_ROOT):
             continue
+        part = _part(module)
+        allowed = CORE_ALLOWED.get(part)
+        assert allowed is not None, (
+            f"{module}: a new part of the core needs its row in CORE_ALLOWED"
+        )
         for name in _imports(path):
-            if name.split(".")[0] in forbidden:
-                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+            top = name.split(".")[0]
+            if top in ("channels", "generators", "testing", "tests"):
+                wrong.append(f"{module} imports {name}")
+            elif top == "assistant" and name != "assistant":
+                target = _part(name)
+                if target != part and target not in allowed:
+                    wrong.append(f"{module} imports {name}")
     return wrong
 
 
-def test_core_imports_no_channel_or_generator() -> None:
-    assert _wrong_arrows("assistant", OUTER, COMPOSITION_ROOTS) == []
+def outer_arrows() -> list[str]:
+    wrong = []
+    for package, other in (("channels", "generators"), ("generators", "channels")):
+        for path in _files(package):
+            for name in _imports(path):
+                if name.split(".")[0] in (other, "testing", "tests") or _is_under(
+                    name, OUTER_FORBIDDEN
+                ):
+                    wrong.append(f"{_module_name(path)} imports {name}")
+    return wrong
 
 
-def test_channels_and_generators_do_not_import_each_other() -> None:
-    assert _wrong_arrows("channels", ("generators",), set()) == []
-    assert _wrong_arrows("generators", ("channels",), set()) == []
+def testing_arrows() -> list[str]:
+    return [
+        f"{_module_name(path)} imports {name}"
+        for path in _files("testing")
+        for name in _imports(path)
+        if name.split(".")[0] == "tests"
+    ]
 
 
-def test_the_check_itself_sees_a_wrong_arrow(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text("from channels.console import ConsoleChannel\nimport generators.render\n")
-    assert _imports(bad) == {"channels.console", "generators.render"}
+def test_the_core_imports_only_what_is_inside_it() -> None:
+    assert core_arrows() == []
+
+
+def test_channels_and_generators_use_ports_not_the_store_or_each_other() -> None:
+    assert outer_arrows() == []
+
+
+def test_testing_helpers_do_not_reach_into_the_tests() -> None:
+    assert testing_arrows() == []
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from channels.console import ConsoleChannel\n", {"channels.console"}),
+        ("import generators.render\n", {"generators.render"}),
+        ("from .flow import DialogFlow\n", {"assistant.dialog.flow"}),
+        ("from .. import events\n", {"assistant"}),
+    ],
+)
+def test_the_check_itself_sees_every_kind_of_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, expected: set[str]
+) -> None:
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    bad = tmp_path / "assistant" / "dialog" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(source)
+    assert _imports(bad) == expected
 
 
 def _store_importers(package: str) -> list[str]:
@@ -53,9 +172,8 @@ def _store_importers(package: str) -> list[str]:
     wrong = []
     for path in sorted((ROOT / package).rglob("*.py")):
         relative = path.relative_to(ROOT)
-        if relative.parts[:2] == ("assistant", "store") or (
-            relative.parts[0] == "assistant" and relative.parts[1] in COMPOSITION_ROOTS
-        ):
+        module = _module_name(path)
+        if _is_under(module, ("assistant.store", *COMPOSITION_ROOT)):
             continue
         for name in _imports(path) | _from_imports(path):
             if name == "assistant.store" or name.startswith("assistant.store."):

@@ -19,16 +19,13 @@ from typing import Any
 from assistant.config import PROJECT_ROOT
 from assistant.errors import LanguageModelError
 from assistant.jobs.catalog import Job, Question
-from assistant.ports import LanguageModel
+from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.understanding.answers import accept_given
 
 _LOGGER = logging.getLogger(__name__)
 
 PROMPTS_DIR = PROJECT_ROOT / "generators" / "prompts"
 MAX_DESCRIPTION = 1000
-# The user waits, with nothing else happening, while the model reads a description or writes
-# a help answer: bounded well below the generation timeout, then the dialog carries on.
-INTERACTIVE_TIMEOUT_S = 15.0
 
 
 def newest_prompt(kind: str, prompts_dir: Path = PROMPTS_DIR) -> Path:

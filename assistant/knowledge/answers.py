@@ -15,10 +15,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.dialog.auto import INTERACTIVE_TIMEOUT_S
 from assistant.errors import AssistantError, LanguageModelError
 from assistant.llm import LANGUAGE_NAMES
-from assistant.ports import KnowledgeAnswer, LanguageModel
+from assistant.ports import INTERACTIVE_TIMEOUT_S, KnowledgeAnswer, LanguageModel
 
 if TYPE_CHECKING:  # chromadb loads only when the knowledge base is first used
     from assistant.knowledge.base import KnowledgeBase, Passage
