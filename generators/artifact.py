@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import GenerationError
-from generators.checks import CheckResult
+from generators.checks.result import CheckResult
 from generators.palette import Palette
 
 _LOGGER = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from generators.checks import CheckResult
+from generators.checks.result import CheckResult
 
 if TYPE_CHECKING:  # Playwright is imported only when a browser is used (a kiosk never does)
     from playwright.async_api import (

@@ -27,7 +27,7 @@ from assistant.jobs.catalog import Job
 from assistant.llm import LANGUAGE_NAMES
 from assistant.ports import GeneratedFiles, LanguageModel, ReportProgress
 from assistant.session import GenerationRequest
-from generators.code_check import CodeRejected, check_function
+from generators.checks.code import CodeRejected, check_function
 
 _LOGGER = logging.getLogger(__name__)
 

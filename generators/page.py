@@ -14,7 +14,8 @@ from assistant.jobs.catalog import Job
 from assistant.ports import GeneratedFiles, ReportProgress
 from assistant.session import GenerationRequest
 from generators.artifact import conclude, palette_notes, write_text
-from generators.checks import check_html, check_javascript
+from generators.checks.html import check_html
+from generators.checks.javascript import check_javascript
 from generators.template import TemplateRenderer
 
 

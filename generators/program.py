@@ -16,7 +16,10 @@ from assistant.ports import GeneratedFiles, ReportProgress
 from assistant.session import GenerationRequest
 from generators.artifact import conclude, palette_notes, write_text
 from generators.browser import BrowserChecker
-from generators.checks import CheckResult, check_html, check_javascript, check_python
+from generators.checks.html import check_html
+from generators.checks.javascript import check_javascript
+from generators.checks.python import check_python
+from generators.checks.result import CheckResult
 from generators.render import output_name
 from generators.sandbox import run_sandboxed, sandbox_python
 from generators.template import TemplateRenderer

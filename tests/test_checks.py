@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from generators.checks import (
-    CheckResult,
-    check_html,
-    check_javascript,
-    check_python,
-    find_outside_resources,
-)
+from generators.checks.html import check_html, find_outside_resources
+from generators.checks.javascript import check_javascript
+from generators.checks.python import check_python
+from generators.checks.result import CheckResult
 
 
 def needs_node(test):  # noqa: ANN001, ANN201
@@ -244,7 +241,7 @@ async def test_without_node_the_check_fails_saying_how_to_install_it(
 
 
 def test_model_written_functions_must_be_plain_arithmetic() -> None:
-    from generators.code_check import CodeRejected, check_function
+    from generators.checks.code import CodeRejected, check_function
 
     good = (
         'def extra_change(prices):\n    """Change from the next 1000"""\n'

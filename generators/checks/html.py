@@ -1,44 +1,13 @@
-"""Checks an artifact must pass before it is delivered.
-
-A failed check never ships: the generator raises, the user hears one plain sentence, and the
-reason is in the log and in the generation's row.
-"""
+"""Pages must parse, be accessible in structure and load nothing from outside their folder."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import logging
 import posixpath
 import re
-import shutil
-import tempfile
 import time
-from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
-from pathlib import Path
-from typing import Any
 
-from generators.sandbox import NODE_MEMORY_MB, SandboxResult, run_sandboxed, sandbox_python
-
-_LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """The outcome of one check; ``detail`` says what was wrong, for staff."""
-
-    name: str
-    passed: bool
-    detail: str = ""
-    seconds: float = 0.0
-
-    def to_manifest(self) -> dict[str, Any]:
-        """The form written into ``manifest.json``."""
-        return asdict(self)
-
-
-# --- HTML ---------------------------------------------------------------------------------
+from generators.checks.result import CheckResult, timed_result
 
 # Attributes that make the browser fetch something (href is handled per element below).
 _LOADING_ATTRS = frozenset(
@@ -234,7 +203,7 @@ class _PageScanner(HTMLParser):
                 self.problems.append(f"<{name}> from line {opened} is never closed")
 
 
-def _scan(html: str) -> _PageScanner:
+def scan_page(html: str) -> _PageScanner:
     """Parse a page once with the stdlib parser."""
     scanner = _PageScanner()
     scanner.feed(html)
@@ -244,13 +213,13 @@ def _scan(html: str) -> _PageScanner:
 
 def find_outside_resources(html: str) -> list[str]:
     """Everything the page would load from outside its folder; links to follow do not count."""
-    return _scan(html).outside
+    return scan_page(html).outside
 
 
 def check_html(text: str) -> CheckResult:
     """A page must parse, be accessible in structure, and load nothing from outside."""
     started = time.monotonic()
-    page = _scan(text)
+    page = scan_page(text)
     problems = list(page.problems)
     if not page.seen_tag and not page.doctype:
         problems.append("missing <!doctype html> at the start")
@@ -267,127 +236,4 @@ def check_html(text: str) -> CheckResult:
             problems.append(f"line {line}: <h{level}> skips a level after <h{previous or '-'}>")
         previous = level
     problems += [f"loads from outside: {item}" for item in page.outside]
-    return _result("html", started, not problems, "\n".join(problems))
-
-
-# --- programs -----------------------------------------------------------------------------
-
-_SELF_TEST_OK = re.compile(r"\bok\b", re.I)
-_BAD_INPUT = b"abc\n\n-1\n"
-_TRACEBACK = "Traceback (most recent call last)"
-_NODE_MISSING = "node is not installed: apt-get install nodejs"
-
-
-def _result(name: str, started: float, passed: bool, detail: str = "") -> CheckResult:
-    """A check's outcome, timed from ``started``; failures are logged for staff."""
-    if not passed:
-        _LOGGER.info("%s check failed: %s", name, detail)
-    return CheckResult(name, passed, detail, time.monotonic() - started)
-
-
-def _tail(text: str, lines: int = 12) -> str:
-    """The end of a program's output, where the error that matters is."""
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-async def check_python(
-    folder: Path,
-    main: str = "main.py",
-    *,
-    timeout: float = 5.0,  # noqa: ASYNC109 - the program's limit, also its CPU limit
-) -> CheckResult:
-    """A program must compile, pass its ``--self-test`` and meet bad input without a traceback."""
-    started = time.monotonic()
-    result = functools.partial(_result, "python", started)
-
-    try:
-        compile(await asyncio.to_thread((folder / main).read_bytes), main, "exec")
-    except SyntaxError as error:
-        return result(False, f"{main} line {error.lineno}: {error.msg}")
-    except (OSError, ValueError) as error:
-        return result(False, f"{main} cannot be read: {error}")
-    # Not -I (it drops the program's folder from sys.path) nor -S (it drops exit() and quit()).
-    python = [sandbox_python(), "-s", "-B", main]
-    try:
-        own, bad = await asyncio.gather(
-            run_sandboxed([*python, "--self-test"], files_from=folder, timeout=timeout),
-            run_sandboxed(python, files_from=folder, timeout=timeout, stdin=_BAD_INPUT),
-        )
-    except OSError as error:
-        return result(False, f"could not start Python: {error}")
-    if own.timed_out:
-        return result(False, f"--self-test did not finish within {timeout:g} s")
-    if own.returncode != 0:
-        return result(False, f"--self-test exited with {own.returncode}:\n{_tail(own.stderr)}")
-    if not _SELF_TEST_OK.search(own.stdout):
-        return result(False, f"--self-test did not print ok:\n{_tail(own.stdout)}")
-    if bad.timed_out:
-        return result(False, f"did not finish within {timeout:g} s on input {_BAD_INPUT!r}")
-    if _TRACEBACK in bad.stderr or bad.returncode < 0:
-        return result(False, f"crashed on input {_BAD_INPUT!r}:\n{_tail(bad.stderr)}")
-    return result(True)
-
-
-def _node_message(run: SandboxResult, name: str) -> str:
-    """Node's complaint without the sandbox's paths and node's own stack."""
-    if run.timed_out:
-        return "node --check did not finish"
-    keep = [
-        re.sub(r"\S*/" + re.escape(name), name, line)
-        for line in run.stderr.splitlines()
-        if line.strip() and not line.lstrip().startswith("at ") and not line.startswith("Node.js")
-    ]
-    return "\n".join(keep[-8:])
-
-
-def _write_files(folder: Path, files: dict[str, str]) -> None:
-    """Put each script in its own file, because ``node --check`` takes one file."""
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-
-
-async def check_javascript(source: Path) -> CheckResult:
-    """JavaScript, in a file or inline in a page, must at least parse (``node --check``)."""
-    started = time.monotonic()
-    result = functools.partial(_result, "javascript", started)
-
-    node = shutil.which("node")
-    if node is None:
-        return result(False, _NODE_MISSING)
-    try:
-        text = await asyncio.to_thread(source.read_text, encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return result(False, f"{source.name} cannot be read: {error}")
-    if source.suffix.lower() in (".html", ".htm"):
-        scripts = [
-            (
-                f"script-{n}.{'mjs' if kind == 'module' else 'js'}",
-                f"inline script {n} (line {at})",
-                js,
-            )
-            for n, (at, kind, js) in enumerate(_scan(text).scripts, 1)
-        ]
-    else:
-        scripts = [(source.name, source.name, text)]
-    with tempfile.TemporaryDirectory(prefix="jscheck-") as tmp:
-        await asyncio.to_thread(_write_files, Path(tmp), {name: js for name, _, js in scripts})
-        try:
-            runs = await asyncio.gather(
-                *(
-                    run_sandboxed(
-                        [node, "--check", name],
-                        files_from=Path(tmp),
-                        timeout=10.0,
-                        memory_mb=NODE_MEMORY_MB,
-                    )
-                    for name, _, _ in scripts
-                )
-            )
-        except OSError as error:
-            return result(False, f"could not start node: {error}")
-    errors = [
-        f"{label}: {_node_message(run, name)}"
-        for (name, label, _), run in zip(scripts, runs, strict=True)
-        if run.returncode != 0 or run.timed_out
-    ]
-    return result(not errors, "\n".join(errors))
+    return timed_result("html", started, not problems, "\n".join(problems))
