@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from assistant import __version__
+from assistant.cli import voice
 from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
@@ -260,75 +261,6 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(value: str | None) -> int | str | None:
-    return int(value) if value is not None and value.isdigit() else value
-
-
-async def _say(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.speech.audio import write_wav
-    from assistant.speech.devices.speaker import Speaker
-    from assistant.speech.voice_kit import build_voice
-
-    voice = build_voice(settings)
-    pcm = await asyncio.to_thread(voice.synthesis.synthesize, args.text, args.lang)
-    if args.out:
-        write_wav(args.out, pcm)
-        print(f"{args.out}: {len(pcm) / 32000:.2f} s")
-        return 0
-    speaker = Speaker()
-    try:
-        await speaker.play(pcm)
-    finally:
-        await speaker.close()
-    return 0
-
-
-def _transcribe(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.speech.audio import read_wav
-    from assistant.speech.recognition import recognize
-    from assistant.speech.voice_kit import build_voice
-
-    voice = build_voice(settings)
-    recognizer = voice.recognizer_for(args.lang)
-    if recognizer is None:
-        print(f"error: no recogniser for {args.lang}: run scripts/fetch-models", file=sys.stderr)
-        return 2
-    grammar = tuple(p.strip() for p in args.grammar.split("|")) if args.grammar else None
-    result = recognize(recognizer, args.lang, grammar, read_wav(args.wav))
-    print(f"text: {result.text}")
-    print(f"confidence: {result.confidence:.2f}")
-    print(f"engine: {result.engine or recognizer.name}")
-    return 0
-
-
-async def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.speech.devices.microphone import Microphone
-    from assistant.speech.devices.speaker import Speaker
-    from assistant.speech.voice_kit import build_voice
-    from channels.kiosk.channel import KioskChannel
-
-    voice = build_voice(settings)
-    services = Services.build(settings)
-    await services.start()
-    speaker = Speaker(_device(args.output_device))
-    try:
-        microphone = Microphone(_device(args.input_device), realtime=args.realtime_input)
-        async with microphone:
-            kiosk = KioskChannel(
-                services.manager, source=microphone, sink=speaker,
-                recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
-                session_key=f"kiosk:{args.session}", language=args.lang,
-                stop_when_ended=args.exit_when_done, reprompt_after=settings.kiosk_reprompt_s,
-                pause_after=settings.kiosk_pause_s,
-            )  # fmt: skip
-            print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
-            await kiosk.run()
-    finally:
-        await speaker.close()
-        await services.stop()
-    return 0
-
-
 def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     directory = getattr(args, "directory", None) or settings.jobs_dir
     catalog = load_jobs(directory)
@@ -374,9 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_findings(findings))
             return exit_code(findings)
         if command == "say":
-            return asyncio.run(_say(settings, args))
+            return asyncio.run(voice.say(settings, args))
         if command == "transcribe":
-            return _transcribe(settings, args)
+            return voice.transcribe(settings, args)
         if command == "kb":
             return run_kb(
                 settings,
@@ -389,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_telegram(settings))
         if command == "kiosk":
             _setup_logging(settings)
-            return asyncio.run(_kiosk(settings, args))
+            return asyncio.run(voice.kiosk(settings, args))
         if command == "generate":
             _setup_logging(settings, quiet=True)
             return asyncio.run(_generate(settings, args))
