@@ -32,7 +32,7 @@ from assistant.store.sqlite import SQLiteStore  # noqa: E402
 from generators.enrich import Enricher, EnrichingGenerator  # noqa: E402
 from generators.registry import build_generators  # noqa: E402
 from generators.template import TemplateRenderer  # noqa: E402
-from testing.ollama_server import FakeOllama, unused_url  # noqa: E402
+from testing.ollama import FakeOllama, unused_url  # noqa: E402
 
 MODEL = "qwen2.5:3b"
 CAFE = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]

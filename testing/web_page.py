@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import re
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from aiohttp import web
 from playwright.async_api import Page, expect
 
 from assistant.compose import Services
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import Settings
 from assistant.errors import GenerationError
 from assistant.jobs.catalog import Job, Question
 from assistant.server import init_app
@@ -37,15 +37,10 @@ from testing.answer_sets import VALID
 WAIT_MS = 15_000
 # How long delivery may take (a program job also loads its result in Chromium to check it).
 DELIVERY_MS = 45_000
-AXE_PATH = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # How tests name an element: its id, ``choice:<id>`` for a choice button, else ``TAG:text``.
 _NAME_JS = """(el) => !el ? "" : el.id || (el.dataset && el.dataset.choice
     ? "choice:" + el.dataset.choice
     : el.tagName + ":" + (el === document.body ? "" : (el.textContent || "").trim()))"""
-AXE_MISSING = (
-    "axe-core is not installed: run `npm ci` in the project folder "
-    "(scripts/test does this through setup_node)"
-)
 
 
 def free_port() -> int:
@@ -304,43 +299,6 @@ async def wait_delivered(page: Page) -> None:
     )
     frame = page.frame_locator("#preview")
     await expect(frame.locator("body")).not_to_be_empty(timeout=WAIT_MS)
-
-
-@dataclass(frozen=True)
-class AxeAudit:
-    """One axe-core run: what broke a rule, and which rules ran and passed."""
-
-    violations: list[dict[str, Any]]
-    passes: frozenset[str]
-
-
-async def axe_audit(page: Page, tags: Sequence[str]) -> AxeAudit:
-    """axe-core on the page as it is now (injected once per page), limited to ``tags``."""
-    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
-        await page.add_script_tag(path=str(AXE_PATH))
-    result = await page.evaluate(
-        """async (tags) => {
-             const r = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-             return {passes: r.passes.map((p) => p.id),
-               violations: r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
-                 nodes: v.nodes.map((n) => ({target: n.target.join(" "),
-                   summary: n.failureSummary}))}))};
-           }""",
-        list(tags),
-    )
-    return AxeAudit(list(result["violations"]), frozenset(result["passes"]))
-
-
-def describe_violations(violations: list[dict[str, Any]]) -> str:
-    """One line per rule with the elements that broke it, for a readable failure."""
-    lines = []
-    for violation in violations:
-        nodes = "; ".join(
-            f"{n['target']} ({(n['summary'] or '').splitlines()[-1].strip()})"
-            for n in violation["nodes"][:5]
-        )
-        lines.append(f"{violation['id']} [{violation['impact']}] {violation['help']}: {nodes}")
-    return "\n".join(lines)
 
 
 # -- one-switch scanning --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.llm.ollama import OllamaModel
 from assistant.store.sqlite import SQLiteStore
-from testing.ollama_server import FakeOllama, unused_url
+from testing.ollama import FakeOllama, unused_url
 from tests.conftest import FIXED_NOW
 
 MODEL = "qwen2.5:3b"

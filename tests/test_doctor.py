@@ -220,7 +220,7 @@ def test_check_lists_the_models_of_the_manifest_and_how_to_get_each(
 def test_check_says_whether_ollama_answers_and_how_to_get_the_model(tmp_path: Path) -> None:
     from assistant.check.doctor import check_language_model
     from assistant.config import load_settings
-    from testing.ollama_server import fake_ollama_in_thread, unused_url
+    from testing.ollama import fake_ollama_in_thread, unused_url
 
     down = load_settings(environ={"ASSISTANT_OLLAMA_HOST": unused_url()})
     [finding] = check_language_model(down)

@@ -26,7 +26,7 @@ from assistant.store.sqlite import SQLiteStore
 from generators.enrich import Enricher, EnrichingGenerator, Examples
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
-from testing.ollama_server import FakeOllama, unused_url
+from testing.ollama import FakeOllama, unused_url
 from testing.walk import Walker
 
 MODEL = "qwen2.5:3b"

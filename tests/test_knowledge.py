@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from testing.ollama_server import FakeOllama, fake_ollama_in_thread
+from testing.ollama import FakeOllama, fake_ollama_in_thread
 from testing.require import module
 
 module("chromadb", "pip install -e '.[llm]'")

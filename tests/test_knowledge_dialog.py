@@ -20,7 +20,7 @@ from assistant.knowledge.answers import KnowledgeAnswers, LazyKnowledge
 from assistant.knowledge.base import KnowledgeBase
 from assistant.llm.ollama import OllamaModel
 from assistant.store.sqlite import SQLiteStore
-from testing.ollama_server import FakeOllama
+from testing.ollama import FakeOllama
 from tests.conftest import FIXED_NOW
 
 MODEL = "qwen2.5:3b"

@@ -41,7 +41,7 @@ import httpx
 import ollama
 import pytest
 
-from testing.ollama_server import (
+from testing.ollama import (
     FakeOllama,
     Reply,
     fake_ollama_in_thread,

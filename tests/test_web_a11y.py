@@ -3,7 +3,7 @@
 WCAG 2.0, 2.1 and 2.2 A and AA rules (2.2 AA brings ``target-size``) must report nothing at
 the job menu, a question, the confirm step, while generating and after delivery. The
 "generating" screen is normally gone in a blink: the test holds the real generator at a gate
-(``tests/web_page.py``), looks, then lets it finish, so what is audited is what users see.
+(``testing/web_page.py``), looks, then lets it finish, so what is audited is what users see.
 
 axe is injected as a script tag, which the page's own Content-Security-Policy forbids (that is
 the policy working): the audit's browser context bypasses CSP, and nothing else does.
@@ -20,16 +20,13 @@ from playwright.async_api import Page, expect
 
 from assistant.events import Turn
 from generators.browser import BrowserChecker
+from testing.axe import AXE_MISSING, AXE_PATH, axe_audit, describe_violations
 from testing.browser import browser_checker
 from testing.web_page import (
-    AXE_MISSING,
-    AXE_PATH,
     DELIVERY_MS,
     WAIT_MS,
     WebServer,
     answer_question,
-    axe_audit,
-    describe_violations,
     press_choice,
     tab_to,
     wait_delivered,

@@ -5,7 +5,7 @@ Space and typing), because the page promises to work for people who cannot use a
 job is made by voice through the page's own microphone path, one by one-switch scanning; a
 reload and a second device continue the session; the kiosk screen mirrors a kiosk session.
 
-The server is the real service in this module's event loop (see ``tests/web_page.py``); one
+The server is the real service in this module's event loop (see ``testing/web_page.py``); one
 browser serves every test of the module, each test in its own context (its own storage, so
 its own session).
 """
