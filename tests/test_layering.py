@@ -127,7 +127,7 @@ def outer_arrows() -> list[str]:
     return wrong
 
 
-def testing_arrows() -> list[str]:
+def arrows_from_testing() -> list[str]:
     return [
         f"{_module_name(path)} imports {name}"
         for path in _files("testing")
@@ -145,7 +145,7 @@ def test_channels_and_generators_use_ports_not_the_store_or_each_other() -> None
 
 
 def test_testing_helpers_do_not_reach_into_the_tests() -> None:
-    assert testing_arrows() == []
+    assert arrows_from_testing() == []
 
 
 @pytest.mark.parametrize(
