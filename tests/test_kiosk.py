@@ -53,14 +53,14 @@ class ConversingUser:
         heard = 0
         while not self._closed:
             # The assistant is talking: the room is quiet (apart from noise) meanwhile.
+            # Every frame comes in real time, as from a microphone: the kiosk counts quiet
+            # frames towards offering the question again, so frames made faster than real
+            # time on a busy machine would make it say "Take your time" to a patient user.
             while self.sink.is_playing or self.kiosk()._speaking():
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(audio.FRAME_SECONDS)
                 yield quiet
             spoken = self.kiosk().stats.spoken
             if len(spoken) == heard:  # nothing new was said: think a moment
-                # In real time, as a microphone would: the kiosk counts quiet frames towards
-                # its reprompt, so frames made faster than real time while it recognises on a
-                # busy machine would make it offer the question again ("Take your time").
                 for _ in range(10):
                     await asyncio.sleep(audio.FRAME_SECONDS)
                     yield quiet
@@ -71,7 +71,7 @@ class ConversingUser:
                 return
             if not utterance:  # nothing to say: the room stays quiet a while
                 for _ in range(30):
-                    await asyncio.sleep(0.01)
+                    await asyncio.sleep(audio.FRAME_SECONDS)
                     yield quiet
                 continue
             pcm = mix(audio.silence(0.4) + utterance + audio.silence(1.4), noise(99, ROOM))
