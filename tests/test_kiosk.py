@@ -74,7 +74,10 @@ class ConversingUser:
                     await asyncio.sleep(audio.FRAME_SECONDS)
                     yield quiet
                 continue
-            pcm = mix(audio.silence(0.4) + utterance + audio.silence(1.4), noise(99, ROOM))
+            # Room noise as long as the answer, not longer: 99 s of it, sent as fast as the
+            # kiosk took frames, outlasted the reply on a busy machine and counted as silence.
+            speech = audio.silence(0.4) + utterance + audio.silence(1.4)
+            pcm = mix(speech, noise(audio.duration(speech), ROOM))
             for frame in audio.frames(pcm):
                 await asyncio.sleep(0)
                 yield frame
