@@ -26,6 +26,7 @@ VOCABULARY = {
     "resources",
     "extras",
     "ledger",
+    "safe_text",
 }
 
 # For each part of the core: the parts of ``assistant`` it may import (itself always).
@@ -48,6 +49,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "generation": VOCABULARY | {"jobs"},
     "dialog": VOCABULARY | {"jobs", "understanding"},
     "limits": set(),
+    "safe_text": set(),
     "server": VOCABULARY | {"jobs"},
     "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge"},
 }
