@@ -13,9 +13,15 @@ How the limits work here (Linux):
   outside its folder, read the service's files or signal the service.
 * resources: ``RLIMIT_AS``/``CPU``/``FSIZE``/``NOFILE``/``CORE``. ``RLIMIT_NPROC`` counts every
   process of a uid, so it is set only for the ``nobody`` case (shared by concurrent runs), never
-  for the service's own uid; a spawner is otherwise ended by the process-group kill at the
-  end of each run. A grandchild that calls ``setsid()`` itself escapes that kill (no pid
-  namespace here); ``RLIMIT_CPU`` still bounds its CPU use.
+  for the service's own uid.
+* the whole tree: each run gets its own PID namespace (``CLONE_NEWPID``, with the network's
+  unshare). Only children enter a new PID namespace, so the started process forks twice: a
+  small init (pid 1 of the namespace) and the program under it, which runs with ordinary
+  signal handling. When the program ends, init reports its status and exits, and the kernel
+  kills everything left in the namespace, even a grandchild that called ``setsid()``; at the
+  timeout the process-group kill reaches init and has the same effect. Where the kernel
+  refuses the namespace (``tree_contained`` False, logged once), the process-group kill is all
+  there is and such a grandchild outlives the run (``RLIMIT_CPU`` still bounds it).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,13 +55,19 @@ NODE_MEMORY_MB = 1024
 TRUNCATED_NOTE = "\n[output truncated]"
 
 _CLONE_NEWUSER = 0x10000000
+_CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
+_PR_SET_PDEATHSIG = 1
+_ALL_FDS = 1 << 20  # closerange's end: every descriptor a process of ours can hold
 _NOBODY = 65534
 _GRACE_SECONDS = 1.0  # for pipes to reach EOF after the group is killed
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _UNSHARE = _LIBC.unshare  # resolved here: the child after fork should do as little as possible
+_FORK = _LIBC.fork  # not os.fork: no at-fork handlers run in a child that is about to exec
+_PRCTL = _LIBC.prctl
 _warned_no_network_isolation = False
+_warned_no_pid_namespace = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,7 @@ class SandboxResult:
     timed_out: bool
     seconds: float
     network_isolated: bool
+    tree_contained: bool = False  # ran in its own PID namespace: nothing it started outlived it
 
 
 def _drops_privileges() -> bool:
@@ -95,16 +109,70 @@ def sandbox_python() -> str:
     return sys.executable
 
 
+def _unshare(drop: bool) -> tuple[bool, bool]:
+    """New network and PID namespaces, as far as the kernel allows: (network, pids)."""
+    if drop:
+        return _UNSHARE(_CLONE_NEWNET) == 0, _UNSHARE(_CLONE_NEWPID) == 0
+    if _UNSHARE(_CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWPID) == 0:
+        return True, True
+    return _UNSHARE(_CLONE_NEWUSER | _CLONE_NEWNET) == 0, False
+
+
+def _mirror(status: int) -> NoReturn:
+    """End this process as the program ended: the same exit code or the same signal."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+        os._exit(128 + number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _enter_pid_namespace() -> None:
+    """Fork init (pid 1 of the new namespace) and the program under it; only the program
+    returns from here, to exec. The started process waits for init's report and ends as the
+    program did; init's exit makes the kernel kill whatever the program left behind.
+
+    Both waiting processes close every descriptor but their report pipe: the service learns
+    that exec worked from a close-on-exec pipe that only the program may hold.
+    """
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the service gone: no run outlives it
+    report_read, report_write = os.pipe()
+    init = _FORK()
+    if init > 0:  # the started process, outside the namespace
+        os.closerange(0, report_read)
+        os.closerange(report_read + 1, _ALL_FDS)
+        raw = b""
+        while len(raw) < 4 and (piece := os.read(report_read, 4 - len(raw))):
+            raw += piece
+        os.waitpid(init, 0)
+        _mirror(int.from_bytes(raw, "little") if len(raw) == 4 else 1 << 8)
+    if init < 0:
+        os._exit(127)
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    program = _FORK()
+    if program == 0:  # the program: on to its limits and exec
+        os.close(report_read)
+        os.close(report_write)
+        return
+    os.closerange(0, report_write)  # init
+    os.closerange(report_write + 1, _ALL_FDS)
+    status = 1 << 8 if program < 0 else os.waitpid(program, 0)[1]
+    os.write(report_write, status.to_bytes(4, "little"))
+    os._exit(0)
+
+
 def _child_setup(
     report_fd: int, memory_mb: int | None, cpu_seconds: int, drop: bool
 ) -> Callable[[], None]:
-    """The preexec function: unshare the network, set limits, drop privileges, then exec."""
+    """The preexec function: unshare the network and the pids, set limits, drop privileges."""
 
     def setup() -> None:
-        isolated = drop and _UNSHARE(_CLONE_NEWNET) == 0
-        if not isolated and not drop:
-            isolated = _UNSHARE(_CLONE_NEWUSER | _CLONE_NEWNET) == 0
-        os.write(report_fd, b"1" if isolated else b"0")
+        isolated, contained = _unshare(drop)
+        os.write(report_fd, (b"1" if isolated else b"0") + (b"1" if contained else b"0"))
+        if contained:
+            _enter_pid_namespace()
         if memory_mb is not None:
             size = memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (size, size))
@@ -117,6 +185,8 @@ def _child_setup(
             os.setgroups([])
             os.setgid(_NOBODY)
             os.setuid(_NOBODY)
+            if contained:  # a change of uid clears it
+                _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return setup
 
@@ -189,7 +259,7 @@ async def run_sandboxed(
     ``memory_mb=None`` sets no address-space limit; node needs ``NODE_MEMORY_MB``.
     Raises ``OSError`` when the program cannot be started at all.
     """
-    global _warned_no_network_isolation
+    global _warned_no_network_isolation, _warned_no_pid_namespace
     drop = _drops_privileges()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sandbox-") as tmp:
@@ -220,9 +290,10 @@ async def run_sandboxed(
             write_fd = -1
             os.set_blocking(read_fd, False)
             try:
-                isolated = os.read(read_fd, 1) == b"1"
+                report = os.read(read_fd, 2)
             except BlockingIOError:
-                isolated = False
+                report = b""
+            isolated, contained = report[:1] == b"1", report[1:2] == b"1"
         finally:
             os.close(read_fd)
             if write_fd >= 0:
@@ -230,6 +301,12 @@ async def run_sandboxed(
         if not isolated and not _warned_no_network_isolation:
             _warned_no_network_isolation = True
             _LOGGER.warning("sandboxed programs can reach the network: unshare() is not allowed")
+        if not contained and not _warned_no_pid_namespace:
+            _warned_no_pid_namespace = True
+            _LOGGER.warning(
+                "sandboxed programs run without a PID namespace (unshare(CLONE_NEWPID) is not "
+                "allowed): a child that calls setsid() can outlive its run"
+            )
 
         out, err = bytearray(), bytearray()
         out_cut: list[bool] = []
@@ -258,4 +335,5 @@ async def run_sandboxed(
         timed_out=timed_out,
         seconds=time.monotonic() - started,
         network_isolated=isolated,
+        tree_contained=contained,
     )
