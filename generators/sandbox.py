@@ -6,11 +6,16 @@ environment, resource limits, no network and, when the service runs as root, as 
 How the limits work here (Linux):
 
 * network: the child calls ``unshare(CLONE_NEWNET)`` (as root) or
-  ``unshare(CLONE_NEWUSER | CLONE_NEWNET)`` (otherwise) before ``exec``. A new network
+  ``unshare(CLONE_NEWUSER | CLONE_NEWNET)`` (otherwise) before ``exec``
+  (``sandbox_child.py``). A new network
   namespace has only a loopback that is down, so every connect fails, even to 127.0.0.1.
   When neither call works the program still runs and ``network_isolated`` is False.
 * privileges: as root the child drops to uid/gid 65534 after unsharing, so it cannot write
   outside its folder, read the service's files or signal the service.
+* the data folder: 0700 (``assistant/private_files.py``), which keeps ``nobody`` out. A service
+  that is not root runs programs as itself, so each run also gets a mount namespace with an
+  empty, closed tmpfs over every folder given to ``hide_from_programs`` (the composition root
+  gives the data folder); where the kernel refuses, a log line says the folder is visible.
 * resources: ``RLIMIT_AS``/``CPU``/``FSIZE``/``NOFILE``/``CORE``. ``RLIMIT_NPROC`` counts every
   process of a uid, so it is set only for the ``nobody`` case (shared by concurrent runs), never
   for the service's own uid.
@@ -28,46 +33,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import math
 import os
-import resource
 import shutil
 import signal
 import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+
+from generators.sandbox_child import (
+    NOBODY,
+    child_setup,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 OUTPUT_CAP = 64 * 1024  # bytes kept per stream; the rest is read and dropped
-FILE_SIZE_LIMIT = 10 * 1024 * 1024
-OPEN_FILES_LIMIT = 64
-NOBODY_PROCESS_LIMIT = 128  # tasks (threads count) of uid 65534, across concurrent runs
 # V8 reserves address space up front: `node --check` aborts below ~700 MB of RLIMIT_AS here.
 NODE_MEMORY_MB = 1024
 TRUNCATED_NOTE = "\n[output truncated]"
 
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWPID = 0x20000000
-_CLONE_NEWNET = 0x40000000
-_PR_SET_PDEATHSIG = 1
-_ALL_FDS = 1 << 20  # closerange's end: every descriptor a process of ours can hold
-_NOBODY = 65534
 _GRACE_SECONDS = 1.0  # for pipes to reach EOF after the group is killed
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
-_UNSHARE = _LIBC.unshare  # resolved here: the child after fork should do as little as possible
-_FORK = _LIBC.fork  # not os.fork: no at-fork handlers run in a child that is about to exec
-_PRCTL = _LIBC.prctl
 _warned_no_network_isolation = False
 _warned_no_pid_namespace = False
+_warned_not_hidden = False
+_hidden: tuple[bytes, ...] = ()  # folders a program must not see (hide_from_programs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,86 +104,13 @@ def sandbox_python() -> str:
     return sys.executable
 
 
-def _unshare(drop: bool) -> tuple[bool, bool]:
-    """New network and PID namespaces, as far as the kernel allows: (network, pids)."""
-    if drop:
-        return _UNSHARE(_CLONE_NEWNET) == 0, _UNSHARE(_CLONE_NEWPID) == 0
-    if _UNSHARE(_CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWPID) == 0:
-        return True, True
-    return _UNSHARE(_CLONE_NEWUSER | _CLONE_NEWNET) == 0, False
-
-
-def _mirror(status: int) -> NoReturn:
-    """End this process as the program ended: the same exit code or the same signal."""
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        with contextlib.suppress(OSError, ValueError):
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
-        os._exit(128 + number)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
-
-
-def _enter_pid_namespace() -> None:
-    """Fork init (pid 1 of the new namespace) and the program under it; only the program
-    returns from here, to exec. The started process waits for init's report and ends as the
-    program did; init's exit makes the kernel kill whatever the program left behind.
-
-    Both waiting processes close every descriptor but their report pipe: the service learns
-    that exec worked from a close-on-exec pipe that only the program may hold.
-    """
-    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the service gone: no run outlives it
-    report_read, report_write = os.pipe()
-    init = _FORK()
-    if init > 0:  # the started process, outside the namespace
-        os.closerange(0, report_read)
-        os.closerange(report_read + 1, _ALL_FDS)
-        raw = b""
-        while len(raw) < 4 and (piece := os.read(report_read, 4 - len(raw))):
-            raw += piece
-        os.waitpid(init, 0)
-        _mirror(int.from_bytes(raw, "little") if len(raw) == 4 else 1 << 8)
-    if init < 0:
-        os._exit(127)
-    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    program = _FORK()
-    if program == 0:  # the program: on to its limits and exec
-        os.close(report_read)
-        os.close(report_write)
-        return
-    os.closerange(0, report_write)  # init
-    os.closerange(report_write + 1, _ALL_FDS)
-    status = 1 << 8 if program < 0 else os.waitpid(program, 0)[1]
-    os.write(report_write, status.to_bytes(4, "little"))
-    os._exit(0)
-
-
-def _child_setup(
-    report_fd: int, memory_mb: int | None, cpu_seconds: int, drop: bool
-) -> Callable[[], None]:
-    """The preexec function: unshare the network and the pids, set limits, drop privileges."""
-
-    def setup() -> None:
-        isolated, contained = _unshare(drop)
-        os.write(report_fd, (b"1" if isolated else b"0") + (b"1" if contained else b"0"))
-        if contained:
-            _enter_pid_namespace()
-        if memory_mb is not None:
-            size = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if drop:
-            resource.setrlimit(resource.RLIMIT_NPROC, (NOBODY_PROCESS_LIMIT, NOBODY_PROCESS_LIMIT))
-            os.setgroups([])
-            os.setgid(_NOBODY)
-            os.setuid(_NOBODY)
-            if contained:  # a change of uid clears it
-                _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-    return setup
+def hide_from_programs(*folders: Path) -> None:
+    """Folders sandboxed programs must not see (the data folder), given by the composition
+    root. Needed when the service is not root: its programs then keep its uid, which 0700
+    does not keep out, so each run gets an empty, closed folder mounted in their place."""
+    global _hidden
+    paths = [os.fsencode(os.path.realpath(folder)) for folder in folders]
+    _hidden = tuple(dict.fromkeys([*_hidden, *paths]))
 
 
 def _prepare_folder(folder: Path, files_from: Path | None, drop: bool) -> None:
@@ -198,7 +120,7 @@ def _prepare_folder(folder: Path, files_from: Path | None, drop: bool) -> None:
     if drop:
         for root, dirs, files in os.walk(folder):
             for name in (root, *(os.path.join(root, n) for n in dirs + files)):
-                os.chown(name, _NOBODY, _NOBODY, follow_symlinks=False)
+                os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
 
 
 async def _drain(stream: asyncio.StreamReader | None, into: bytearray, cut: list[bool]) -> None:
@@ -259,7 +181,7 @@ async def run_sandboxed(
     ``memory_mb=None`` sets no address-space limit; node needs ``NODE_MEMORY_MB``.
     Raises ``OSError`` when the program cannot be started at all.
     """
-    global _warned_no_network_isolation, _warned_no_pid_namespace
+    global _warned_no_network_isolation, _warned_no_pid_namespace, _warned_not_hidden
     drop = _drops_privileges()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sandbox-") as tmp:
@@ -284,16 +206,16 @@ async def run_sandboxed(
                 cwd=folder,
                 env=child_env,
                 start_new_session=True,
-                preexec_fn=_child_setup(write_fd, memory_mb, math.ceil(timeout) + 1, drop),
+                preexec_fn=child_setup(write_fd, memory_mb, math.ceil(timeout) + 1, drop, _hidden),
             )
             os.close(write_fd)
             write_fd = -1
             os.set_blocking(read_fd, False)
             try:
-                report = os.read(read_fd, 2)
+                report = os.read(read_fd, 3)
             except BlockingIOError:
                 report = b""
-            isolated, contained = report[:1] == b"1", report[1:2] == b"1"
+            isolated, contained, hidden = (report[i : i + 1] == b"1" for i in range(3))
         finally:
             os.close(read_fd)
             if write_fd >= 0:
@@ -301,6 +223,12 @@ async def run_sandboxed(
         if not isolated and not _warned_no_network_isolation:
             _warned_no_network_isolation = True
             _LOGGER.warning("sandboxed programs can reach the network: unshare() is not allowed")
+        if not hidden and not _warned_not_hidden:
+            _warned_not_hidden = True
+            _LOGGER.warning(
+                "sandboxed programs can read the data folder: no mount namespace to hide it "
+                "(run the service as root, so they run as nobody, or allow user namespaces)"
+            )
         if not contained and not _warned_no_pid_namespace:
             _warned_no_pid_namespace = True
             _LOGGER.warning(

@@ -22,6 +22,7 @@ from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import JobCatalog
 from assistant.session import Artifact, GenerationRequest
 from assistant.store.sqlite import SQLiteStore
+from generators import sandbox
 from generators.registry import build_generators
 from generators.sandbox import run_sandboxed, sandbox_python
 from generators.template import TemplateRenderer
@@ -84,6 +85,26 @@ async def test_a_sandboxed_program_cannot_open_the_database_or_an_artifact(
             assert result.stdout.strip() in ("PermissionError", "FileNotFoundError"), result
     finally:
         await store.close()
+
+
+async def test_a_program_running_as_the_service_user_finds_the_data_folder_hidden(
+    open_place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A service that is not root runs programs as itself, which 0700 does not keep out: what
+    # the sandbox does then, tried here as root by not dropping to nobody (the owner may read).
+    monkeypatch.setattr(sandbox, "_drops_privileges", lambda: False)
+    monkeypatch.setattr(sandbox, "_hidden", ())
+    data = open_place / "data"
+    store = SQLiteStore(data / "assistant.db")
+    await store.open()
+    await store.close()
+    visible = await run_sandboxed([sandbox_python(), "-c", READ, str(store.path)])
+    assert visible.stdout.startswith("read b'SQLite format 3")  # so the test can fail
+    sandbox.hide_from_programs(data)
+    hidden = await run_sandboxed([sandbox_python(), "-c", READ, str(store.path)])
+    assert hidden.stdout.strip() in ("PermissionError", "FileNotFoundError"), hidden
+    assert hidden.network_isolated and hidden.tree_contained
+    assert data.is_dir() and store.path.exists()  # hidden from the program, not from us
 
 
 async def test_the_data_folder_database_wal_and_artifacts_are_the_services_alone(
