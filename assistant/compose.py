@@ -28,6 +28,7 @@ from channels.web.channel import WebChannel
 from generators.browser import BrowserChecker, find_chromium
 from generators.enrich import Enricher, EnrichingGenerator
 from generators.registry import build_generators
+from generators.sandbox import hide_from_programs
 from generators.template import TemplateRenderer
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ class Services:
                 "Chromium not found: browser programs are delivered without a browser check"
             )
         generators = build_generators(renderer, browser)
+        hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
         model = language_model(settings)
         # Interactive calls (a description, a help question) hold the user's turn: they get a
         # shorter bound than generation, which the user watches progress for.

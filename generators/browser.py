@@ -6,6 +6,9 @@ is kept alive across checks (starting Chromium takes most of a second); every lo
 fresh browser context, so pages never share storage.
 
 The browser belongs to the event loop that started it (a Playwright rule).
+
+Chromium's settings and cache go to a temporary folder, removed on close; folders left by a
+checker that was killed are removed when the next one starts (``browser_folder.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import contextlib
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from generators.browser_folder import own_folder
 from generators.checks.result import CheckResult
 
 if TYPE_CHECKING:  # Playwright is imported only when a browser is used (a kiosk never does)
@@ -223,6 +226,7 @@ class BrowserChecker:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._tmp: Path | None = None
+        self._owner_lock: int | None = None  # descriptor holding the folder's flock
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> BrowserChecker:
@@ -249,7 +253,7 @@ class BrowserChecker:
         executable = _executable(self._executable)
         started = time.monotonic()
         if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="browser-checker-"))
+            self._tmp, self._owner_lock = await asyncio.to_thread(own_folder)
         if self._playwright is None:
             from playwright.async_api import async_playwright
 
@@ -365,6 +369,9 @@ class BrowserChecker:
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
                 self._tmp = None
+            if self._owner_lock is not None:
+                os.close(self._owner_lock)
+                self._owner_lock = None
             self._loop = None
 
 

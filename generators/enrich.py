@@ -3,7 +3,8 @@
 A job names what the model may add (``enrich: page_text | quiz_items``). The model gets a
 versioned prompt from ``generators/prompts/``, the answers as quoted JSON data (never as
 instructions) and a JSON schema; what comes back is checked against the schema and for
-anything that is not plain text (markup, links, template syntax), then used as data: escaped in
+anything that is not plain text (markup, links, template syntax, control characters; see
+``checks/model_text.py``), then used as data: escaped in
 HTML, written as literals in code. If anything fails (the server is down, the model is missing,
 it is late, its JSON is wrong or unsafe, or the enriched artifact fails a check) the template
 result is delivered, and a note tells the user in one sentence.
@@ -28,26 +29,30 @@ from assistant.llm import LANGUAGE_NAMES
 from assistant.ports import GeneratedFiles, LanguageModel, ReportProgress
 from assistant.session import GenerationRequest
 from generators.checks.code import CodeRejected, check_function
+from generators.checks.model_text import answer_texts, text_problem
 
 _LOGGER = logging.getLogger(__name__)
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
-# Plain text only: no markup, no links, no template or code syntax, no control characters.
-_UNSAFE = re.compile(r"[<>]|://|javascript:|\{\{|\{%|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", re.I)
+# Plain text only: no markup, no template syntax (links and control characters: text_problem).
+_UNSAFE = re.compile(r"[<>]|\{\{|\{%")
 
 
 class SchemaError(ValueError):
     """The model's JSON does not follow the schema; the message says where."""
 
 
-def check_schema(value: Any, schema: dict[str, Any], path: str = "$") -> None:
-    """The subset of JSON Schema our prompt schemas use, checked strictly."""
+def check_schema(
+    value: Any, schema: dict[str, Any], path: str = "$", *, given: tuple[str, ...] = ()
+) -> None:
+    """The subset of JSON Schema our prompt schemas use, checked strictly; texts must be plain
+    (a link is allowed only when it is in ``given``, the person's own answers)."""
     kind = schema.get("type")
     if isinstance(kind, list):  # one of several types, e.g. a number or a text
         problems = []
         for option in kind:
             try:
-                check_schema(value, {**schema, "type": option}, path)
+                check_schema(value, {**schema, "type": option}, path, given=given)
                 return
             except SchemaError as err:
                 problems.append(str(err))
@@ -65,21 +70,26 @@ def check_schema(value: Any, schema: dict[str, Any], path: str = "$") -> None:
                 raise SchemaError(f"{path}: unexpected {sorted(extra)}")
         for name, item in value.items():
             if name in properties:
-                check_schema(item, properties[name], f"{path}.{name}")
+                check_schema(item, properties[name], f"{path}.{name}", given=given)
     elif kind == "array":
         if not isinstance(value, list):
             raise SchemaError(f"{path}: expected a list")
         if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", 10**6):
             raise SchemaError(f"{path}: {len(value)} items")
         for index, item in enumerate(value):
-            check_schema(item, schema.get("items", {}), f"{path}[{index}]")
+            check_schema(item, schema.get("items", {}), f"{path}[{index}]", given=given)
     elif kind == "string":
         if not isinstance(value, str):
             raise SchemaError(f"{path}: expected text")
         if not schema.get("minLength", 0) <= len(value.strip()) <= schema.get("maxLength", 10**6):
             raise SchemaError(f"{path}: {len(value)} characters")
-        if _UNSAFE.search(value) and not schema.get("x-code"):  # code is checked by its AST
+        if schema.get("x-code"):  # code is checked by its AST, its texts one by one
+            return
+        if _UNSAFE.search(value):
             raise SchemaError(f"{path}: not plain text")
+        problem = text_problem(value, given)
+        if problem is not None:
+            raise SchemaError(f"{path}: {problem}")
     elif kind in ("integer", "number"):
         wanted = int if kind == "integer" else int | float
         if isinstance(value, bool) or not isinstance(value, wanted):
@@ -88,7 +98,7 @@ def check_schema(value: Any, schema: dict[str, Any], path: str = "$") -> None:
             raise SchemaError(f"{path}: {value} out of range")
 
 
-def _check_meaning(kind: str, data: dict[str, Any]) -> None:
+def _check_meaning(kind: str, data: dict[str, Any], given: tuple[str, ...] = ()) -> None:
     """What a schema cannot say: a quiz answer must point at one of its options."""
     if kind == "quiz_items":
         for index, item in enumerate(data["items"]):
@@ -100,7 +110,9 @@ def _check_meaning(kind: str, data: dict[str, Any]) -> None:
             raise SchemaError("$.functions: two functions have the same name")
         for index, function in enumerate(data["functions"]):
             try:
-                check_function(function["source"], function["name"], function["docstring"])
+                check_function(
+                    function["source"], function["name"], function["docstring"], given=given
+                )
             except CodeRejected as err:
                 raise SchemaError(f"$.functions[{index}]: {err}") from err
 
@@ -252,8 +264,9 @@ class Enricher:
             reply = await self.model.complete_json(
                 system, user_message(job, request, examples), prompt.schema, chunk
             )
-            check_schema(reply.data, prompt.schema)
-            _check_meaning(job.enrich, reply.data)
+            given = answer_texts(request.answers)
+            check_schema(reply.data, prompt.schema, given=given)
+            _check_meaning(job.enrich, reply.data, given)
         except LanguageModelError as err:
             record.update(outcome=err.code, seconds=round(time.perf_counter() - started, 3))
             return Enrichment(None, record, _note_for(err.code))

@@ -6,55 +6,63 @@ environment, resource limits, no network and, when the service runs as root, as 
 How the limits work here (Linux):
 
 * network: the child calls ``unshare(CLONE_NEWNET)`` (as root) or
-  ``unshare(CLONE_NEWUSER | CLONE_NEWNET)`` (otherwise) before ``exec``. A new network
+  ``unshare(CLONE_NEWUSER | CLONE_NEWNET)`` (otherwise) before ``exec``
+  (``sandbox_child.py``). A new network
   namespace has only a loopback that is down, so every connect fails, even to 127.0.0.1.
   When neither call works the program still runs and ``network_isolated`` is False.
 * privileges: as root the child drops to uid/gid 65534 after unsharing, so it cannot write
   outside its folder, read the service's files or signal the service.
+* the data folder: 0700 (``assistant/private_files.py``), which keeps ``nobody`` out. A service
+  that is not root runs programs as itself, so each run also gets a mount namespace with an
+  empty, closed tmpfs over every folder given to ``hide_from_programs`` (the composition root
+  gives the data folder); where the kernel refuses, a log line says the folder is visible.
 * resources: ``RLIMIT_AS``/``CPU``/``FSIZE``/``NOFILE``/``CORE``. ``RLIMIT_NPROC`` counts every
   process of a uid, so it is set only for the ``nobody`` case (shared by concurrent runs), never
-  for the service's own uid; a spawner is otherwise ended by the process-group kill at the
-  end of each run. A grandchild that calls ``setsid()`` itself escapes that kill (no pid
-  namespace here); ``RLIMIT_CPU`` still bounds its CPU use.
+  for the service's own uid.
+* the whole tree: each run gets its own PID namespace (``CLONE_NEWPID``, with the network's
+  unshare). Only children enter a new PID namespace, so the started process forks twice: a
+  small init (pid 1 of the namespace) and the program under it, which runs with ordinary
+  signal handling. When the program ends, init reports its status and exits, and the kernel
+  kills everything left in the namespace, even a grandchild that called ``setsid()``; at the
+  timeout the process-group kill reaches init and has the same effect. Where the kernel
+  refuses the namespace (``tree_contained`` False, logged once), the process-group kill is all
+  there is and such a grandchild outlives the run (``RLIMIT_CPU`` still bounds it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import math
 import os
-import resource
 import shutil
 import signal
 import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from generators.sandbox_child import (
+    NOBODY,
+    child_setup,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 OUTPUT_CAP = 64 * 1024  # bytes kept per stream; the rest is read and dropped
-FILE_SIZE_LIMIT = 10 * 1024 * 1024
-OPEN_FILES_LIMIT = 64
-NOBODY_PROCESS_LIMIT = 128  # tasks (threads count) of uid 65534, across concurrent runs
 # V8 reserves address space up front: `node --check` aborts below ~700 MB of RLIMIT_AS here.
 NODE_MEMORY_MB = 1024
 TRUNCATED_NOTE = "\n[output truncated]"
 
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNET = 0x40000000
-_NOBODY = 65534
 _GRACE_SECONDS = 1.0  # for pipes to reach EOF after the group is killed
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
-_UNSHARE = _LIBC.unshare  # resolved here: the child after fork should do as little as possible
 _warned_no_network_isolation = False
+_warned_no_pid_namespace = False
+_warned_not_hidden = False
+_hidden: tuple[bytes, ...] = ()  # folders a program must not see (hide_from_programs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,7 @@ class SandboxResult:
     timed_out: bool
     seconds: float
     network_isolated: bool
+    tree_contained: bool = False  # ran in its own PID namespace: nothing it started outlived it
 
 
 def _drops_privileges() -> bool:
@@ -95,30 +104,13 @@ def sandbox_python() -> str:
     return sys.executable
 
 
-def _child_setup(
-    report_fd: int, memory_mb: int | None, cpu_seconds: int, drop: bool
-) -> Callable[[], None]:
-    """The preexec function: unshare the network, set limits, drop privileges, then exec."""
-
-    def setup() -> None:
-        isolated = drop and _UNSHARE(_CLONE_NEWNET) == 0
-        if not isolated and not drop:
-            isolated = _UNSHARE(_CLONE_NEWUSER | _CLONE_NEWNET) == 0
-        os.write(report_fd, b"1" if isolated else b"0")
-        if memory_mb is not None:
-            size = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if drop:
-            resource.setrlimit(resource.RLIMIT_NPROC, (NOBODY_PROCESS_LIMIT, NOBODY_PROCESS_LIMIT))
-            os.setgroups([])
-            os.setgid(_NOBODY)
-            os.setuid(_NOBODY)
-
-    return setup
+def hide_from_programs(*folders: Path) -> None:
+    """Folders sandboxed programs must not see (the data folder), given by the composition
+    root. Needed when the service is not root: its programs then keep its uid, which 0700
+    does not keep out, so each run gets an empty, closed folder mounted in their place."""
+    global _hidden
+    paths = [os.fsencode(os.path.realpath(folder)) for folder in folders]
+    _hidden = tuple(dict.fromkeys([*_hidden, *paths]))
 
 
 def _prepare_folder(folder: Path, files_from: Path | None, drop: bool) -> None:
@@ -128,7 +120,7 @@ def _prepare_folder(folder: Path, files_from: Path | None, drop: bool) -> None:
     if drop:
         for root, dirs, files in os.walk(folder):
             for name in (root, *(os.path.join(root, n) for n in dirs + files)):
-                os.chown(name, _NOBODY, _NOBODY, follow_symlinks=False)
+                os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
 
 
 async def _drain(stream: asyncio.StreamReader | None, into: bytearray, cut: list[bool]) -> None:
@@ -189,7 +181,7 @@ async def run_sandboxed(
     ``memory_mb=None`` sets no address-space limit; node needs ``NODE_MEMORY_MB``.
     Raises ``OSError`` when the program cannot be started at all.
     """
-    global _warned_no_network_isolation
+    global _warned_no_network_isolation, _warned_no_pid_namespace, _warned_not_hidden
     drop = _drops_privileges()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sandbox-") as tmp:
@@ -214,15 +206,16 @@ async def run_sandboxed(
                 cwd=folder,
                 env=child_env,
                 start_new_session=True,
-                preexec_fn=_child_setup(write_fd, memory_mb, math.ceil(timeout) + 1, drop),
+                preexec_fn=child_setup(write_fd, memory_mb, math.ceil(timeout) + 1, drop, _hidden),
             )
             os.close(write_fd)
             write_fd = -1
             os.set_blocking(read_fd, False)
             try:
-                isolated = os.read(read_fd, 1) == b"1"
+                report = os.read(read_fd, 3)
             except BlockingIOError:
-                isolated = False
+                report = b""
+            isolated, contained, hidden = (report[i : i + 1] == b"1" for i in range(3))
         finally:
             os.close(read_fd)
             if write_fd >= 0:
@@ -230,6 +223,18 @@ async def run_sandboxed(
         if not isolated and not _warned_no_network_isolation:
             _warned_no_network_isolation = True
             _LOGGER.warning("sandboxed programs can reach the network: unshare() is not allowed")
+        if not hidden and not _warned_not_hidden:
+            _warned_not_hidden = True
+            _LOGGER.warning(
+                "sandboxed programs can read the data folder: no mount namespace to hide it "
+                "(run the service as root, so they run as nobody, or allow user namespaces)"
+            )
+        if not contained and not _warned_no_pid_namespace:
+            _warned_no_pid_namespace = True
+            _LOGGER.warning(
+                "sandboxed programs run without a PID namespace (unshare(CLONE_NEWPID) is not "
+                "allowed): a child that calls setsid() can outlive its run"
+            )
 
         out, err = bytearray(), bytearray()
         out_cut: list[bool] = []
@@ -258,4 +263,5 @@ async def run_sandboxed(
         timed_out=timed_out,
         seconds=time.monotonic() - started,
         network_isolated=isolated,
+        tree_contained=contained,
     )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +22,7 @@ from generators.browser import (
     _Capture,
     find_chromium,
 )
+from generators.browser_folder import OWNER_LOCK, remove_stale_folders
 from testing.browser import (
     TINY_PNG,
     assert_clean,
@@ -233,3 +239,68 @@ def test_find_chromium_honours_the_environment(
 def test_what_may_leave_the_page(url: str, allowed: bool) -> None:
     capture = _Capture(Path("/srv/art"), ["127.0.0.1:8080", "localhost"])
     assert capture.allowed(url) is allowed
+
+
+KILLED_CHECKER = """
+import asyncio, sys
+from generators.browser import BrowserChecker
+
+async def main() -> None:
+    checker = BrowserChecker(sys.argv[1])
+    await checker.browser()
+    print(checker._tmp, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+@module_loop
+async def test_a_killed_checkers_folder_is_removed_at_start_and_a_running_ones_kept(
+    browser: BrowserChecker,
+) -> None:
+    await browser.browser()  # the module's checker is running: its folder must stay
+    running = browser._tmp
+    assert running is not None
+    killed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILLED_CHECKER, require_chromium(),
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    assert killed.stdout is not None
+    left = Path((await killed.stdout.readline()).decode().strip())
+    killed.kill()  # kill -9: no clean-up of its own
+    await killed.wait()
+    assert left.is_dir() and left.name.startswith("browser-checker-")
+    async with BrowserChecker(require_chromium()) as fresh:
+        await fresh.browser()
+        assert not left.exists()
+        assert running.is_dir()
+        assert fresh._tmp is not None and fresh._tmp.is_dir()
+
+
+def test_only_folders_whose_checker_is_surely_gone_are_removed(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    names = {
+        "killed": f"browser-checker-{dead.pid}-a1",  # its pid is gone, nobody holds its lock
+        "killed-before-locking": f"browser-checker-{dead.pid}-b2",
+        "elsewhere": f"browser-checker-{dead.pid}-c3",  # lock held: a checker we cannot see
+        "starting": f"browser-checker-{os.getpid()}-d4",  # pid running, not locked yet
+        "older-version": "browser-checker-x7k2m9q1",
+    }
+    for name in names.values():
+        (tmp_path / name).mkdir()
+    for key in ("killed", "elsewhere"):
+        (tmp_path / names[key] / OWNER_LOCK).touch()
+    held = os.open(tmp_path / names["elsewhere"] / OWNER_LOCK, os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        removed = remove_stale_folders(tmp_path)
+    finally:
+        os.close(held)
+    assert sorted(p.name for p in removed) == sorted(
+        [names["killed"], names["killed-before-locking"]]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [names["elsewhere"], names["starting"], names["older-version"]]
+    )

@@ -265,3 +265,38 @@ def test_model_written_functions_must_be_plain_arithmetic() -> None:
         with pytest.raises(CodeRejected):
             check_function(source, name, docstring)
             raise AssertionError(why)
+
+
+@pytest.mark.parametrize(
+    "constant",
+    [
+        '"\\x1b[2J"',  # clears the terminal the receipt is printed on
+        '"\\u009b31m"',  # the one-character CSI
+        '"Pay at https://evil.example"',
+        '"Pay at www.evil.example"',
+        '"Log in: evil.example/login"',
+        '"Scan ftp:files"',
+        '"Write to mailto:me"',
+        '"Paste data:text/html,hi"',
+        'f"Pay {sum(prices)} at evil.example"',
+        '"\\ud800"',
+    ],
+)
+def test_model_written_text_constants_carry_no_control_characters_or_links(
+    constant: str,
+) -> None:
+    from generators.checks.code import CodeRejected, check_function
+
+    source = f'def extra_note(prices):\n    """Note"""\n    return {constant}'
+    with pytest.raises(CodeRejected):
+        check_function(source, "extra_note", "Note")
+
+
+def test_plain_text_constants_and_numbers_with_points_are_fine() -> None:
+    from generators.checks.code import check_function
+
+    source = (
+        'def extra_note(prices):\n    """Note"""\n'
+        '    return f"Total: {sum(prices):.2f} yen, e.g. 1.5 each. Thank you!"'
+    )
+    check_function(source, "extra_note", "Note")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from assistant.dialog.manager import DialogManager
+from assistant.errors import LanguageModelError
 from assistant.events import ReplyKind
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import JobCatalog
@@ -146,11 +147,45 @@ async def test_good_page_text_is_used_and_recorded(
             {"response": json.dumps({**GOOD_PAGE, "about": "Visit https://evil.example now"})},
             "The writing helper's text was not usable",
         ),
+        # What the model invented may not hold invalid text, control characters or links.
+        (
+            {"response": json.dumps({**GOOD_PAGE, "about": "Fresh \ud800 bread"})},
+            "The writing helper's text was not usable",
+        ),
+        (
+            {"response": json.dumps({**GOOD_PAGE, "tagline": "Baked \u009b2J by hand"})},
+            "The writing helper's text was not usable",
+        ),
+        (
+            {"response": json.dumps({**GOOD_PAGE, "about": "See www.evil.example today"})},
+            "The writing helper's text was not usable",
+        ),
+        (
+            {"response": json.dumps({**GOOD_PAGE, "call_to_action": "evil.example/login"})},
+            "The writing helper's text was not usable",
+        ),
+        (
+            {"response": json.dumps({**GOOD_PAGE, "call_to_action": "Mail mailto:me now"})},
+            "The writing helper's text was not usable",
+        ),
         ({"response": json.dumps(GOOD_PAGE), "error_after": 3}, "not available"),
         ({"response": json.dumps(GOOD_PAGE), "close_after": 3}, "not available"),
         ({"response": "", "status": 500}, "not available"),
     ],
-    ids=["invalid-json", "schema", "script", "link", "error-mid-stream", "down-mid-stream", "500"],
+    ids=[
+        "invalid-json",
+        "schema",
+        "script",
+        "link",
+        "surrogate",
+        "c1-control",
+        "www",
+        "bare-domain",
+        "mailto",
+        "error-mid-stream",
+        "down-mid-stream",
+        "500",
+    ],  # fmt: skip
 )
 async def test_bad_model_output_falls_back_to_the_template_with_one_sentence(
     ollama: FakeOllama,
@@ -349,6 +384,25 @@ async def test_a_missing_knowledge_base_leaves_enrichment_as_it_was(
     assert manifest((await walk.artifact()).folder)["llm"]["outcome"] == "used"
 
 
+async def test_model_text_is_made_valid_where_it_enters(ollama: FakeOllama) -> None:
+    # A plain answer (a help text for the dialog) is cleaned: it reaches the store and a socket.
+    ollama.script(MODEL, ["Open \ud800", "at 9\x1b[2J\r\n"])
+    model = OllamaModel(ollama.url, MODEL, timeout=5.0)
+    reply = await model.complete_text("system", "user")
+    assert reply.text == "Open \ufffdat 9[2J\n"
+    # Data the model wrote as JSON is refused whole: the template is used, with the reason.
+    ollama.script(MODEL, json.dumps({"headline": "Fresh \ud800"}))
+    with pytest.raises(LanguageModelError) as raised:
+        await model.complete_json("system", "user", {"type": "object"})
+    assert raised.value.code == "invalid_output" and "invalid Unicode" in raised.value.message
+    ollama.script(MODEL, json.dumps({"headline": "Fresh\u001b[2J"}))
+    with pytest.raises(LanguageModelError, match="control characters"):
+        await model.complete_json("system", "user", {"type": "object"})
+    ollama.script(MODEL, json.dumps({"source": "def f():\r\n    return 1\r\n"}))
+    data = (await model.complete_json("system", "user", {"type": "object"})).data
+    assert data == {"source": "def f():\n    return 1\n"}
+
+
 async def test_cancelling_a_streaming_call_is_not_turned_into_a_model_error(
     ollama: FakeOllama,
 ) -> None:
@@ -433,6 +487,31 @@ async def test_an_answer_that_tries_to_instruct_the_model_is_sent_as_quoted_data
     assert '<h2 id="story-title">Fresh bread every morning</h2>' in page
 
 
+async def test_a_link_the_user_typed_is_their_data_and_shown_with_the_models_text(
+    ollama: FakeOllama,
+    catalog: JobCatalog,
+    store: SQLiteStore,
+    manager: DialogManager,
+    tmp_path: Path,
+) -> None:
+    # Only what the model invented is refused: the shop's own address is an answer, shown as
+    # text, and the model may repeat it.
+    about = "Blue Bakery bakes bread every day. Order at https://blue-bakery.example/menu."
+    ollama.script(MODEL, json.dumps({**GOOD_PAGE, "about": about}))
+    queue = make_queue(ollama.url, catalog, store, manager, tmp_path)
+    answers = ["", "1", "Blue Bakery", "bread", "9 to 5", "warm", "skip", "skip", "yes"]
+    answers[2] = "https://blue-bakery.example/menu"
+    walk, pushed, _ = await deliver(queue, manager, answers)
+    delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
+    assert "not usable" not in delivery.text
+    artifact = await walk.artifact()
+    assert manifest(artifact.folder)["llm"]["outcome"] == "used"
+    page = (Path(artifact.folder) / "index.html").read_text()
+    assert "<h1>https://blue-bakery.example/menu</h1>" in page
+    assert "Order at https://blue-bakery.example/menu." in page
+    assert '<a href="https://blue-bakery' not in page
+
+
 SHOP = ["", "5", "Corner Shop", "yen", "10", "no", "tea 150, bread 200", "yes"]
 AVERAGE = '''def extra_average_price(prices):
     """Average price"""
@@ -494,10 +573,23 @@ async def test_extra_functions_pass_their_own_example_in_the_sandbox_and_ship(
             "extra_dunder",
         ),
         ('def extra_eval(prices):\n    """Average price"""\n    return eval("1")', 1, "extra_eval"),
+        (  # its example passes; an empty receipt clears the terminal and shows a phishing link
+            AVERAGE.replace("return 0", 'return "\\x1b[2J Pay at evil.example/login"'),
+            150.0,
+            "extra_average_price",
+        ),
         (AVERAGE, 999.0, "extra_average_price"),  # its own example is wrong: the self-test fails
         (AVERAGE.replace("extra_average_price", "normalise"), 150.0, "normalise"),
     ],
-    ids=["import", "open", "attribute", "eval", "wrong-example", "shadows-the-program"],
+    ids=[
+        "import",
+        "open",
+        "attribute",
+        "eval",
+        "receipt-escape-and-link",
+        "wrong-example",
+        "shadows-the-program",
+    ],  # fmt: skip
 )
 @pytest.mark.slow
 async def test_unsafe_or_wrong_functions_leave_the_template_program(

@@ -27,6 +27,7 @@ VOCABULARY = {
     "extras",
     "ledger",
     "safe_text",
+    "private_files",  # part E of issue 12: the data folder's modes
 }
 
 # For each part of the core: the parts of ``assistant`` it may import (itself always).
@@ -50,6 +51,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "dialog": VOCABULARY | {"jobs", "understanding"},
     "limits": set(),
     "safe_text": set(),
+    "private_files": set(),
     "server": VOCABULARY | {"jobs"},
     "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge"},
 }

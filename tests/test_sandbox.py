@@ -128,12 +128,18 @@ async def test_ten_megabytes_of_output_are_cut_short() -> None:
     assert len(result.stdout) < 100_000
 
 
-SPAWNER = """
+# Each child says its pid as the machine knows it (``/proc/self`` is the host's view), not as
+# the sandbox's own PID namespace numbers it: that pid is what the test checks.
+HOST_PID = "import os; print(os.readlink('/proc/self'), flush=True)"
+SPAWNER = f"""
 import subprocess, sys, time
 for _ in range(5):
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    print(child.pid, flush=True)
-{end}
+    child = subprocess.Popen(
+        [sys.executable, "-c", "{HOST_PID}; import time; time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    print(child.stdout.readline().strip(), flush=True)
+{{end}}
 """
 
 
@@ -178,17 +184,53 @@ async def test_a_missing_program_raises() -> None:
         await run_sandboxed(["/nonexistent/program"])
 
 
-async def test_a_child_that_leaves_the_group_does_not_keep_the_run_waiting() -> None:
-    code = """
-    import subprocess, sys
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
-    )
-    print(child.pid)
-    """
-    result = await run_code(code, timeout=10.0)
+GRANDCHILD = f"""
+import subprocess, sys
+child = subprocess.Popen(
+    [sys.executable, "-c", "{HOST_PID}; import time; time.sleep({{sleep}}); "
+     "open({{marker!r}}, 'w').write('still here')"],
+    start_new_session=True, stdout=subprocess.PIPE, text=True,
+)
+print(child.stdout.readline().strip(), flush=True)
+"""
+
+
+async def test_a_setsid_grandchild_dies_with_the_run(tmp_path: Path) -> None:
+    # A grandchild in its own session escapes a process-group kill; the run's PID namespace
+    # ends it anyway when the program ends, so it never writes its file.
+    outside = tmp_path / "shared"
+    outside.mkdir(mode=0o777)
+    outside.chmod(0o777)  # the sandbox user may write here, so only death stops the write
+    marker = outside / "written-later.txt"
+    result = await run_code(GRANDCHILD.format(sleep=1.0, marker=str(marker)), timeout=10.0)
+    pid = int(result.stdout)
     try:
         assert not result.timed_out
-        assert result.returncode == 0
+        assert result.returncode == 0, result.stderr
+        assert result.tree_contained
+        assert wait_until_gone([pid]) == []
+        await asyncio.sleep(1.5)  # past the moment it would have written
+        assert not marker.exists()
     finally:
-        os.kill(int(result.stdout), 9)  # documented limit: setsid() escapes the group kill
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+async def test_a_setsid_grandchild_dies_at_the_timeout(tmp_path: Path) -> None:
+    code = (
+        GRANDCHILD.format(sleep=60, marker=str(tmp_path / "never")) + "import time\ntime.sleep(60)"
+    )
+    result = await run_code(code, timeout=1.5)
+    pid = int(result.stdout)
+    try:
+        assert result.timed_out
+        assert wait_until_gone([pid]) == []
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+async def test_an_exit_status_and_a_signal_are_the_programs_own() -> None:
+    assert (await run_code("import sys; sys.exit(3)")).returncode == 3
+    killed = await run_code("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    assert killed.returncode == -11

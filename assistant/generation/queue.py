@@ -23,6 +23,7 @@ from assistant import __version__
 from assistant.errors import AssistantError, GenerationError
 from assistant.jobs.catalog import JobCatalog
 from assistant.ports import GenerationQueueStore, GenerationTask, Generator, ReportProgress
+from assistant.private_files import FOLDER_MODE, make_private, private_folder
 from assistant.session import Artifact, GenerationRequest
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class GenerationQueue:
 
     async def start(self) -> None:
         """Requeue what a crash interrupted and start the workers."""
-        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(private_folder, self.artifacts_dir)
         await self.store.requeue_interrupted()
         self._tasks = [
             asyncio.create_task(self._work(), name=f"generation-worker-{n}")
@@ -218,7 +219,7 @@ class GenerationQueue:
         final = self.artifacts_dir / artifact_id
         staging = self.artifacts_dir / f".staging-{artifact_id}"
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        staging.mkdir(parents=True, mode=FOLDER_MODE)
         started = time.time()
         manifest = {
             "artifact": artifact_id,
@@ -254,6 +255,7 @@ class GenerationQueue:
             _write_zip(
                 staging, f"{artifact_id}.zip", f"{job.id}-v{request.version}", produced.files
             )
+            make_private(staging)  # users' answers and files: the service's alone
             shutil.rmtree(final, ignore_errors=True)
             staging.rename(final)
         except BaseException:
@@ -289,7 +291,8 @@ class GenerationQueue:
         target = self.artifacts_dir / "failed" / f"{manifest['artifact']}-{int(started)}"
         try:
             _write_manifest(staging, manifest)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+            make_private(staging)
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
         except OSError:

@@ -8,6 +8,12 @@ stream), so they are mapped here, in one place.
 
 The whole call, stream included, is bounded by ``timeout``: a model that keeps writing slowly
 is as late as one that hangs.
+
+What the model writes is outside text: a plain answer is made valid here (``safe_text.clean``),
+so a lone surrogate or an escape sequence never reaches the dialog, the store or a socket. JSON
+data cannot be mended without changing what the model meant, so data holding a lone surrogate
+(a ``"\\ud800"`` escape) or a control character is refused as ``invalid_output``, and the
+caller uses its template.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import LanguageModelError
 from assistant.ports import ModelReply, ModelStatus
+from assistant.safe_text import clean, has_controls, has_surrogates
 
 if TYPE_CHECKING:  # the client (with httpx and pydantic) loads on the first model call
     import ollama
@@ -104,11 +111,13 @@ class OllamaModel:
     ) -> ModelReply:
         reply = await self._chat(system, user, schema, on_chunk)
         try:
-            data = json.loads(reply.text)
+            data = _valid(json.loads(reply.text))
         except ValueError as err:
-            raise LanguageModelError(
-                f"the model's answer is not JSON: {err}", code="invalid_output"
-            ) from err
+            refused = LanguageModelError(
+                f"the model's answer is not usable JSON: {err}", code="invalid_output"
+            )
+            _LOGGER.warning("language model: %s", refused.message)
+            raise refused from err
         return ModelReply(
             data, reply.text, reply.model, reply.prompt_tokens, reply.output_tokens, reply.seconds
         )
@@ -156,9 +165,26 @@ class OllamaModel:
         self._unreachable_at = float("-inf")
         return ModelReply(
             None,
-            "".join(parts),
+            clean("".join(parts)),
             self.model,
             prompt_tokens,
             output_tokens,
             time.perf_counter() - started,
         )
+
+
+def _valid(value: Any) -> Any:
+    """JSON data with every text checked (Windows line ends become newlines); raises
+    ``ValueError`` for a lone surrogate or a control character anywhere in it."""
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n")
+        if has_surrogates(value):
+            raise ValueError("a text holds invalid Unicode (a lone surrogate)")
+        if has_controls(value):
+            raise ValueError("a text holds control characters")
+        return value
+    if isinstance(value, list):
+        return [_valid(item) for item in value]
+    if isinstance(value, dict):
+        return {_valid(key): _valid(item) for key, item in value.items()}
+    return value

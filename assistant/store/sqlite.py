@@ -13,6 +13,7 @@ ports of ``assistant/ports.py`` by running those functions on its thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -24,6 +25,7 @@ import sqlite_utils
 
 from assistant.errors import StoreError
 from assistant.ports import GenerationTask, TurnEffects
+from assistant.private_files import FILE_MODE, private_file, private_folder
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.store import artifacts, generations, links, sessions
 from assistant.store.checkpoint import Checkpointer
@@ -47,8 +49,16 @@ class SQLiteStore:
     # -- life cycle -------------------------------------------------------------------------
 
     def open_sync(self) -> None:
-        """Open the file, switch on WAL and apply pending migrations (blocking)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Open the file, switch on WAL and apply pending migrations (blocking).
+
+        The folder and the file are the service's alone (0700/0600), made so before SQLite
+        creates anything: its WAL and shared-memory files take the database file's mode.
+        """
+        private_folder(self.path.parent)
+        private_file(self.path)
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                self.path.with_name(self.path.name + suffix).chmod(FILE_MODE)
         try:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
             db = sqlite_utils.Database(conn, execute_plugins=False)

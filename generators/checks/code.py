@@ -6,13 +6,19 @@ network. A function is accepted only when every node of its syntax tree is on an
 one argument ``prices``, local names, numbers and text, arithmetic, comparisons, loops over
 the list and a few pure built-ins. No imports, no attributes, no names starting with ``_``.
 It then runs only inside the program's own self-test, in the sandbox, against the example
-the model gave.
+the model gave. Its texts end up printed on a receipt, so each of them (and all of them put
+together, so a link cannot be split in two) must be plain: no control characters and no links
+(``model_text.py``), except a link the person typed (``given``).
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Collection
+
+from assistant.safe_text import has_surrogates
+from generators.checks.model_text import text_problem
 
 NAME = re.compile(r"extra_[a-z][a-z0-9_]{2,40}")
 ALLOWED_CALLS = frozenset(
@@ -34,10 +40,12 @@ class CodeRejected(ValueError):
     """The function is not plain enough to ship; the message says why."""
 
 
-def check_function(source: str, name: str, docstring: str) -> None:
+def check_function(source: str, name: str, docstring: str, *, given: Collection[str] = ()) -> None:
     """Raise ``CodeRejected`` unless ``source`` is one allowed function called ``name``."""
     if not NAME.fullmatch(name):
         raise CodeRejected(f"{name!r}: the name must look like extra_something")
+    if has_surrogates(source):  # the parser cannot even read it
+        raise CodeRejected(f"{name}: the source holds invalid Unicode")
     try:
         tree = ast.parse(source)
     except SyntaxError as err:
@@ -79,6 +87,20 @@ def check_function(source: str, name: str, docstring: str) -> None:
             raise CodeRejected(f"{name}: only {', '.join(sorted(ALLOWED_CALLS))} may be called")
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > 200:
             raise CodeRejected(f"{name}: text longer than 200 characters")
+    _check_texts(function, name, given)
+
+
+def _check_texts(function: ast.FunctionDef, name: str, given: Collection[str]) -> None:
+    """Every text the function holds, and all of them joined, must be plain (no links)."""
+    texts = [
+        node.value
+        for node in ast.walk(function)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    for text in [*texts, "".join(texts)]:
+        problem = text_problem(text, given)
+        if problem is not None:
+            raise CodeRejected(f"{name}: a text {problem}")
 
 
 def _targets(node: ast.AST) -> list[ast.expr]:

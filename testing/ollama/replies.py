@@ -9,6 +9,7 @@ import time
 
 from aiohttp import web
 
+from assistant.safe_text import has_surrogates
 from testing.ollama.scripting import ScriptedOllama
 from testing.ollama.wire import (
     _POLL_S,
@@ -243,7 +244,10 @@ class ReplyingOllama(ScriptedOllama):
     async def _write(
         self, record: RecordedRequest, response: web.StreamResponse, obj: JsonDict
     ) -> None:
+        line = json.dumps(obj, ensure_ascii=False)
+        if has_surrogates(line):  # a lone surrogate travels as a JSON escape, like "\\ud800"
+            line = json.dumps(obj)
         try:
-            await response.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
+            await response.write(line.encode() + b"\n")
         except ConnectionError:
             raise _Stop("client_disconnected") from None
