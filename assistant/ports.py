@@ -116,6 +116,10 @@ class ServedStore(ArtifactStore, Protocol):
         """How many generation tasks wait or run."""
         ...
 
+    async def last_cleanup(self) -> CleanupReport | None:
+        """The latest clean-up that removed things (issue 12, part D), for staff."""
+        ...
+
 
 class ChatLinkStore(Protocol):
     """Which session a chat address continues, after ``/resume CODE``."""

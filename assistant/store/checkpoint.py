@@ -48,9 +48,10 @@ class Checkpointer:
         """Count a commit; ask for a checkpoint every few hundred, when the WAL has grown past
         its limit, or after a ``bulk`` change (a clean-up)."""
         self._commits += 1
-        if bulk or self._commits % self.EVERY_COMMITS == 0:
-            self._wake.set()
-        elif self._commits % self.SIZE_EVERY_COMMITS == 0 and self._wal_size() > self._wal_limit:
+        due = bulk or self._commits % self.EVERY_COMMITS == 0
+        if due or (
+            self._commits % self.SIZE_EVERY_COMMITS == 0 and self._wal_size() > self._wal_limit
+        ):
             self._wake.set()
 
     def _wal_size(self) -> int:

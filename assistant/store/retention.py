@@ -42,7 +42,7 @@ def clean_up(
             removed["sessions"] = len(keys)
             removed["turns"] = _delete_sessions(conn, keys)
             removed["turns"] += _old_turns(conn, policy, now, busy)
-            removed["links"] = _links(conn, policy, now)
+            removed["links"] = _links(conn, policy, now)  # those of removed sessions too
             folders = _artifacts(conn, policy, now)
             removed["artifacts"] = len(folders)
             removed["generations"] = _generations(conn, policy, now)
@@ -80,12 +80,11 @@ def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
 
 
 def _delete_sessions(conn: sqlite3.Connection, keys: list[str]) -> int:
-    """Remove the sessions, their turns and the chat links to them; returns turns removed."""
+    """Remove the sessions and their turns (their chat links go in ``_links``); returns turns."""
     turns = 0
     for part in _chunks(keys):
         marks = ",".join("?" * len(part))
         turns += conn.execute(f"DELETE FROM turns WHERE session_key IN ({marks})", part).rowcount
-        conn.execute(f"DELETE FROM channel_links WHERE session_key IN ({marks})", part)
         conn.execute(f"DELETE FROM sessions WHERE key IN ({marks})", part)
     return turns
 
