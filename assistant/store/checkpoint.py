@@ -69,6 +69,9 @@ class Checkpointer:
             self._seen = commits
             size = self._wal_size()
             if size > self._wal_limit or (quiet and size > 0):
+                # Copy what can be copied without blocking first: the TRUNCATE that resets the
+                # log then holds the writer back only for the last few pages and the fsync.
+                self._checkpoint("PASSIVE")
                 self._checkpoint("TRUNCATE")
             else:
                 self._checkpoint("PASSIVE")
