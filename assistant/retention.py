@@ -25,7 +25,7 @@ _LOGGER = logging.getLogger(__name__)
 
 DAY = 86_400.0
 RETRY_SECONDS = 600.0  # after a failed run (the database busy or full), try again this soon
-ORDER = ("sessions", "turns", "links", "artifacts", "generations", "attempts")
+ORDER = ("sessions", "turns", "links", "artifacts", "generations", "attempts", "ledger")
 
 
 def policy_from(settings: Settings) -> RetentionPolicy:

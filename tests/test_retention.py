@@ -175,3 +175,44 @@ async def test_the_service_cleans_up_at_start_when_due_and_not_again_before_its_
     with pytest.raises(TimeoutError):  # it waits for its time instead of cleaning up now
         await asyncio.wait_for(second._serve(), 0.5)
     assert "web:ended-long-ago" in await _keys(store)
+
+
+async def test_the_telegram_ledger_keeps_only_recent_rows_and_each_chats_latest(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    def fill() -> None:
+        old, new = NOW - 40 * DAY, NOW - DAY
+        with store.db.conn as conn:
+            for update_id, chat, at, status in (
+                (1, 5, old, "done"), (2, 5, old, "done"), (3, 5, new, "done"),
+                (4, 6, old, "done"),  # chat 6's latest: kept, the bot knows its last message
+                (5, 7, old, "handling"),  # unfinished: recovery needs it
+            ):  # fmt: skip
+                conn.execute(
+                    "INSERT INTO telegram_updates (update_id, chat_id, payload, status, "
+                    "received) VALUES (?, ?, '{}', ?, ?)",
+                    (update_id, chat, status, at),
+                )
+            for chat, at, status, message_id in (
+                (5, old, "sent", 10), (5, new, "sent", 11), (6, old, "sent", 20),
+                (6, old, "pending", None),  # still owed: never removed
+            ):  # fmt: skip
+                conn.execute(
+                    "INSERT INTO telegram_messages (chat_id, method, params, status, created, "
+                    "message_id) VALUES (?, 'sendMessage', '{}', ?, ?, ?)",
+                    (chat, status, at, message_id),
+                )
+
+    await store.run(fill)
+    report = await Janitor(store, tmp_path, POLICY, clock=lambda: NOW).run()
+
+    def rows(sql: str) -> list[tuple[object, ...]]:
+        return store.db.conn.execute(sql).fetchall()
+
+    updates = await store.run(lambda: rows("SELECT update_id FROM telegram_updates ORDER BY 1"))
+    assert [row[0] for row in updates] == [3, 4, 5]
+    messages = await store.run(
+        lambda: rows("SELECT chat_id, status, message_id FROM telegram_messages ORDER BY id")
+    )
+    assert messages == [(5, "sent", 11), (6, "sent", 20), (6, "pending", None)]
+    assert report.removed["ledger"] == 3

@@ -18,6 +18,7 @@ import sqlite_utils
 from assistant.ports import CleanupReport, RetentionPolicy
 
 KEPT_RUNS = 100  # clean-up runs kept for staff
+DAY = 86_400.0
 
 
 class _DryRun(Exception):
@@ -47,6 +48,7 @@ def clean_up(
             removed["artifacts"] = len(folders)
             removed["generations"] = _generations(conn, policy, now)
             removed["attempts"] = _before(conn, "attempts", "at", policy.attempts, now)
+            removed["ledger"] = _ledger(conn, policy, now)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -138,6 +140,30 @@ def _generations(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) 
         "AND id NOT IN (SELECT generation_id FROM sessions WHERE generation_id IS NOT NULL)",
         (now - policy.turns,),
     ).rowcount
+
+
+def _ledger(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -> int:
+    """Telegram updates handled and messages sent (or given up) as old as the turn history.
+
+    Kept: anything unfinished (recovery needs it), and each chat's latest update and message
+    (the bot's last message id per chat is read from them). Telegram never sends an update
+    again after a day, so an old update's id is not needed to recognise a redelivery.
+    """
+    if policy.turns <= 0:
+        return 0
+    cutoff = now - max(policy.turns, DAY)
+    updates = conn.execute(
+        "DELETE FROM telegram_updates WHERE status = 'done' AND received < ? AND update_id "
+        "NOT IN (SELECT max(update_id) FROM telegram_updates GROUP BY chat_id)",
+        (cutoff,),
+    ).rowcount
+    messages = conn.execute(
+        "DELETE FROM telegram_messages WHERE status IN ('sent', 'given_up') AND created < ? "
+        "AND id NOT IN (SELECT max(id) FROM telegram_messages WHERE message_id IS NOT NULL "
+        "GROUP BY chat_id)",
+        (cutoff,),
+    ).rowcount
+    return updates + messages
 
 
 def _before(conn: sqlite3.Connection, table: str, column: str, seconds: float, now: float) -> int:
