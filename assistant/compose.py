@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
@@ -21,7 +21,9 @@ from assistant.jobs.catalog import Job, JobCatalog, load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples
+from assistant.limits import CodeGuard, SessionLimit
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
+from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
 from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel
@@ -93,6 +95,7 @@ class Services:
     queue: GenerationQueue
     browser: BrowserChecker | None
     _voice: VoiceKit | None = None
+    _web: list[WebChannel] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -148,6 +151,42 @@ class Services:
         manager.on_enqueue = queue.wake
         return cls(settings, jobs, phrases, store, manager, queue, browser)
 
+    # -- issue 12, part D: limits per address and the clean-up ------------------------------
+
+    def code_guard(self) -> CodeGuard:
+        """Wrong continuation codes per address, counted in the store."""
+        settings = self.settings
+        return CodeGuard(
+            self.store, soft=settings.wrong_codes_soft, ceiling=settings.wrong_codes_per_day
+        )
+
+    def session_limit(self) -> SessionLimit:
+        """New sessions per address, counted in the store."""
+        settings = self.settings
+        return SessionLimit(
+            self.store,
+            allowed=settings.new_sessions_per_address,
+            window=settings.new_sessions_window_s,
+        )
+
+    def busy_sessions(self) -> frozenset[str]:
+        """Sessions in use now: in a turn in this process, or shown on an open page."""
+        keys = set(self.manager.busy())
+        for channel in self._web:
+            keys |= channel.hub.open_keys()
+        return frozenset(keys)
+
+    def janitor(self) -> Janitor:
+        """The retention clean-up over this store and the artifacts folder."""
+        settings = self.settings
+        return Janitor(
+            self.store,
+            settings.artifacts_dir,
+            policy_from(settings),
+            interval=settings.cleanup_interval_hours * 3600,
+            busy=self.busy_sessions,
+        )
+
     def voice_kit(self) -> VoiceKit | None:
         """One set of speech engines for every channel of this process (they pool decoders
         and are safe across threads), or None when the speech packages are not installed."""
@@ -173,7 +212,7 @@ class Services:
 
             recognizer_for, vad_factory = kit.recognizer_for, WebRtcVad
             synthesize = kit.synthesis.synthesize
-        return WebChannel(
+        channel = WebChannel(
             self.manager,
             self.phrases,
             default_language=settings.language,
@@ -182,7 +221,11 @@ class Services:
             recognizer_for=recognizer_for,
             vad_factory=vad_factory,
             synthesize=synthesize,
+            code_guard=self.code_guard(),
+            session_limit=self.session_limit(),
         )
+        self._web.append(channel)
+        return channel
 
     def telegram_channel(self) -> TelegramChannel:
         """The Telegram bot with the speech engines that are installed (voice notes)."""
@@ -207,6 +250,7 @@ class Services:
             default_language=settings.language,
             recognizer_for=recognizer_for,
             synthesize=synthesize,
+            code_guard=self.code_guard(),
         )
 
     async def generate_now(

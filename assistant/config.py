@@ -58,6 +58,17 @@ class Settings:
     stt_engine_en: str = "auto"  # which recogniser serves English speech
     kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again
     kiosk_pause_s: float = 120.0  # silence before the kiosk pauses the session
+    # Issue 12, part D: limits per address, and how long things are kept (0 = no limit/forever).
+    new_sessions_per_address: int = 20  # new sessions one address may start per window
+    new_sessions_window_s: float = 600.0
+    wrong_codes_soft: int = 10  # different wrong codes per 10 minutes before "wait"
+    wrong_codes_per_day: int = 100  # different wrong codes a day before nothing is looked up
+    retention_ended_days: float = 7.0  # ended sessions, from their last turn
+    retention_idle_days: float = 30.0  # sessions not ended, from their last turn
+    retention_turns_days: float = 30.0  # turn history of the sessions kept
+    retention_artifacts_days: float = 30.0  # artifacts and their folders, from when made
+    retention_links_days: float = 30.0  # a chat's link to a session it continued
+    cleanup_interval_hours: float = 24.0  # how often `assistant serve` cleans up
 
     @property
     def jobs_dir(self) -> Path:
@@ -212,6 +223,17 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "stt_engine_en": _choice("auto", "vosk", "pocketsphinx", "none"),
     "kiosk_reprompt_s": _number(5.0, 600.0, "seconds"),
     "kiosk_pause_s": _number(10.0, 3600.0, "seconds"),
+    # Issue 12, part D.
+    "new_sessions_per_address": _integer(0, 100_000),
+    "new_sessions_window_s": _number(1.0, 86_400.0, "seconds"),
+    "wrong_codes_soft": _integer(1, 10_000),
+    "wrong_codes_per_day": _integer(1, 100_000),
+    "retention_ended_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_idle_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_turns_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_artifacts_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_links_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
+    "cleanup_interval_hours": _number(0.0, 24.0 * 30, "hours (0 = only `assistant cleanup`)"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -56,8 +56,17 @@ async def healthz(request: web.Request) -> web.Response:
         "jobs_loaded": len(jobs.jobs),
         "job_errors": [error.message for error in jobs.errors],
         "queue_depth": await store.depth() if database_ok else None,
+        "last_cleanup": await _last_cleanup(store) if database_ok else None,
     }
     return web.json_response(body, status=200 if database_ok else 503)
+
+
+async def _last_cleanup(store: ServedStore) -> dict[str, object] | None:
+    """When the retention clean-up last ran and what it removed, so staff can see it works."""
+    report = await store.last_cleanup()
+    if report is None:
+        return None
+    return {"at": report.at, "removed": report.removed}
 
 
 async def _artifact(request: web.Request) -> Artifact:

@@ -231,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
             "ASSISTANT_DATA_DIR": folder,
             "ASSISTANT_LOG_LEVEL": "warning",
             "ASSISTANT_LANGUAGE": "en",
+            "ASSISTANT_NEW_SESSIONS_PER_ADDRESS": "0",  # thousands of sessions from one address
         }
         command = [sys.executable, "-m", "assistant", "serve", "--port", str(port)]
         if len(cores) >= 2:  # the server on one core, this client on another

@@ -114,7 +114,11 @@ async def web_server(
 ) -> AsyncIterator[WebServer]:
     """The whole service on a free port, stopped and closed afterwards."""
     port = free_port()
-    settings = Settings(data_dir=data_dir, port=port, language=language, web_voice=voice)
+    # Every browser test here comes from 127.0.0.1 to one server: no limit on new sessions.
+    settings = Settings(
+        data_dir=data_dir, port=port, language=language, web_voice=voice,
+        new_sessions_per_address=0,
+    )  # fmt: skip
     services = Services.build(settings)
     gate = Gate()
     services.queue.generators = {

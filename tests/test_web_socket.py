@@ -536,32 +536,3 @@ async def test_metrics_count_sockets_and_turn_times(client: TestClient) -> None:
     assert "assistant_web_turn_seconds_count 1" in text
     p99 = next(line for line in text.splitlines() if 'quantile="0.99"' in line)
     assert 0 < float(p99.split()[-1]) < 5
-
-
-async def test_guessing_codes_is_stopped_after_ten_wrong_ones(
-    client: TestClient, manager: DialogManager
-) -> None:
-    await manager.resume("kiosk:local", "kiosk", "en")
-    kiosk = await manager.session("kiosk:local")
-    assert kiosk is not None
-    page, _ = await open_page(client, language="en")
-    for n in range(10):
-        await page.send(type="resume", code=f"ZZZZZ{'ABCDEFGHJK'[n]}")
-        assert (await page.next("error"))["code"] == "no_code"
-    await page.send(type="resume", code=kiosk.code)  # even the right one waits now
-    refused = await page.next("error")
-    assert refused["code"] == "code_wait"
-    assert refused["message"].startswith("Too many wrong codes.")
-
-
-def test_wrong_codes_are_forgotten_after_the_window() -> None:
-    from assistant.limits import MissCounter
-
-    now = [0.0]
-    misses = MissCounter(allowed=3, window=60.0, clock=lambda: now[0])
-    for _ in range(3):
-        assert not misses.blocked("1.2.3.4")
-        misses.miss("1.2.3.4")
-    assert misses.blocked("1.2.3.4") and not misses.blocked("5.6.7.8")
-    now[0] = 61.0
-    assert not misses.blocked("1.2.3.4")

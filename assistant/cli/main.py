@@ -20,6 +20,7 @@ from aiohttp import web
 
 from assistant import __version__
 from assistant.cli import voice
+from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     add_kb_parser(commands)
+    add_cleanup_parser(commands)
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -126,6 +128,7 @@ def _stop_requested() -> asyncio.Event:
 async def _serve(settings: Settings) -> None:
     services = Services.build(settings)
     await services.start()
+    janitor = services.janitor()  # the one owner of the daily clean-up (assistant/retention.py)
     app = init_app(services.store, services.jobs, base_url=settings.base_url)
     services.web_channel().add_routes(app)
     bot_task, announce_webhook = await _start_telegram(services, app)
@@ -134,6 +137,7 @@ async def _serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
         await site.start()
+        janitor.start()
         if announce_webhook is not None:
             await announce_webhook()  # only now can Telegram's first post be answered
         # Everything loaded so far lives as long as the server: keep it out of the garbage
@@ -154,6 +158,7 @@ async def _serve(settings: Settings) -> None:
             bot_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await bot_task
+        await janitor.stop()
         await runner.cleanup()
         await services.stop()
 
@@ -319,6 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "telegram":
             _setup_logging(settings)
             return asyncio.run(_telegram(settings))
+        if command == "cleanup":
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(run_cleanup(settings, args))
         if command == "kiosk":
             _setup_logging(settings)
             return asyncio.run(voice.kiosk(settings, args))

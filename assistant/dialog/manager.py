@@ -52,6 +52,10 @@ class _SessionLocks:
             if users[0] == 0:
                 del self._entries[key]
 
+    def keys(self) -> frozenset[str]:
+        """Sessions with a turn running or waiting."""
+        return frozenset(self._entries)
+
 
 class DialogManager:
     """Walks each session through welcome, job choice, questions, confirmation and delivery."""
@@ -93,6 +97,10 @@ class DialogManager:
     def remove_listener(self, channel: str) -> None:
         """Stop sending unsolicited replies to ``channel``."""
         self._listeners.pop(channel, None)
+
+    def busy(self) -> frozenset[str]:
+        """Sessions in a turn right now: the clean-up never removes them."""
+        return self._locks.keys()
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Apply one turn and return the replies, after the new state is stored."""

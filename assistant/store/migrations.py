@@ -165,3 +165,26 @@ _LEDGER_SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS telegram_messages_status ON telegram_messages (status, id)",
 )
+
+
+@MIGRATIONS()
+def m008_retention(db: sqlite_utils.Database) -> None:
+    """Recent attempts per address (wrong codes, new sessions), the clean-up's runs, and the
+    indexes the clean-up reads by.
+
+    Attempts are in the store, not in memory, so a restart does not reset a guesser's count
+    and every process behind one database counts the same attempts.
+    """
+    db.table("attempts").create(
+        {"id": int, "kind": str, "address": str, "code": str, "at": float},
+        pk="id",
+        not_null={"kind", "address", "at"},
+    )
+    db.table("attempts").create_index(["kind", "address", "at"])
+    db.table("attempts").create_index(["at"])
+    db.table("cleanup_runs").create(
+        {"id": int, "at": float, "dry_run": int, "removed": str}, pk="id"
+    )
+    db.table("sessions").create_index(["updated"])
+    db.table("turns").create_index(["at"])
+    db.table("artifacts").create_index(["created"])

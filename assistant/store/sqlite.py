@@ -24,11 +24,11 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from assistant.errors import StoreError
-from assistant.ports import GenerationTask, TurnEffects
+from assistant.ports import CleanupReport, GenerationTask, RetentionPolicy, TurnEffects
 from assistant.private_files import FILE_MODE, private_file, private_folder
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.store import artifacts, generations, links, sessions
-from assistant.store.checkpoint import Checkpointer
+from assistant.store import artifacts, attempts, generations, links, retention, sessions
+from assistant.store.checkpoint import WAL_LIMIT, Checkpointer
 from assistant.store.ledger import SQLiteTelegramLedger
 from assistant.store.migrations import MIGRATIONS
 
@@ -69,6 +69,8 @@ class SQLiteStore:
             # Checkpoints (the only fsyncs in WAL mode) run on their own connection and thread,
             # so no turn ever waits for the disk.
             conn.execute("PRAGMA wal_autocheckpoint=0")
+            # A reset of the log leaves at most this much of it on disk.
+            conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{self.path}: cannot open the database: {err}") from err
         self._db = db
@@ -204,6 +206,39 @@ class SQLiteStore:
     async def artifact_by_token(self, token: str) -> Artifact | None:
         """The artifact a download or preview link names (expiry is the caller's to check)."""
         return await self.run(lambda: artifacts.by_token(self.db.conn, token))
+
+    # -- attempts per address and retention (issue 12, part D) -------------------------------
+
+    async def record_attempt(self, kind: str, address: str, code: str, at: float) -> None:
+        """One attempt of ``kind`` from ``address``; ``code`` is what was tried, or ""."""
+        await self._with_db(attempts.record, kind, address, code, at)
+
+    async def count_attempts(
+        self, kind: str, address: str, since: float, *, distinct: bool = False
+    ) -> int:
+        """Attempts since ``since``; with ``distinct``, different codes only."""
+        return await self.run(
+            lambda: attempts.count(self.db, kind, address, since, distinct=distinct)
+        )
+
+    async def clean_up(
+        self, policy: RetentionPolicy, now: float, busy: frozenset[str], *, dry_run: bool
+    ) -> CleanupReport:
+        """Remove (or only count) the rows past ``policy``, in one transaction."""
+        report = await self.run(
+            lambda: retention.clean_up(self.db, policy, now, busy, dry_run=dry_run)
+        )
+        if not dry_run and self._checkpointer is not None:
+            self._checkpointer.wrote(bulk=True)
+        return report
+
+    async def record_cleanup(self, report: CleanupReport) -> None:
+        """Keep the run for staff."""
+        await self._with_db(retention.record, report)
+
+    async def last_cleanup(self) -> CleanupReport | None:
+        """The latest run that was not a dry run, if any."""
+        return await self._with_db(retention.last)
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""

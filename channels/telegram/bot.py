@@ -38,7 +38,7 @@ from assistant.errors import StoreError
 from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
 from assistant.ledger import TelegramLedgerStore
-from assistant.limits import MissCounter
+from assistant.limits import CodeGuard, MemoryAttempts
 from assistant.ports import ChatStore, SpeechToText
 from channels.telegram.commands import CHANNEL, COMMANDS
 from channels.telegram.intake import ChatWorkers, on_callback, on_message
@@ -75,6 +75,7 @@ class TelegramChannel:
         request_timeout: float = 30.0,
         progress_every: float = PROGRESS_EVERY,
         max_document: int = MAX_DOCUMENT,
+        code_guard: CodeGuard | None = None,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -108,7 +109,8 @@ class TelegramChannel:
         self._polled_at: dict[int, float] = {}
         self._prepared = False
         self.turn_times: list[float] = []
-        self.code_misses = MissCounter()
+        # Wrong /resume codes per chat: in the store when composed (compose.py).
+        self.code_guard = code_guard or CodeGuard(MemoryAttempts())
 
     # -- life cycle -------------------------------------------------------------------------
 

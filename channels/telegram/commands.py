@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from assistant.events import LANGUAGES, Command, CommandName, Turn
+from assistant.limits import CodeVerdict
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 from channels.telegram.replies import show, take_turn
 from channels.telegram.sender import Batch
@@ -70,13 +71,16 @@ async def resume(
     if not code:
         out.text(chat_id, channel.say(spoken_in, "resume_usage"))
         return
-    if channel.code_misses.blocked(str(chat_id)):
+    address = f"{CHANNEL}:{chat_id}"  # wrong codes count per chat (assistant/limits.py)
+    verdict = await channel.code_guard.verdict(address)
+    if verdict is CodeVerdict.CLOSED:
         out.text(chat_id, channel.say(spoken_in, "code_wait"))
         return
     session = await channel.store.find_by_code(code) if valid else None
     if session is None:
-        channel.code_misses.miss(str(chat_id))
-        out.text(chat_id, channel.say(spoken_in, "no_code", code=code[:12]))
+        await channel.code_guard.miss(address, code[:12])
+        wrong = "code_wait" if verdict is CodeVerdict.SLOW else "no_code"
+        out.text(chat_id, channel.say(spoken_in, wrong, code=code[:12]))
         return
     await channel.store.link(f"{CHANNEL}:{chat_id}", session.key)
     channel.keys[chat_id] = session.key

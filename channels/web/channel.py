@@ -26,7 +26,7 @@ from aiohttp import web
 from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
-from assistant.limits import MissCounter
+from assistant.limits import CodeGuard, MemoryAttempts, SessionLimit
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.preferences import SETTINGS as SPEECH_SETTINGS
 from assistant.preferences import SILENCE, SpeechPreferences
@@ -82,6 +82,8 @@ class WebChannel:
         poll_interval: float = 0.3,
         page_poll_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        code_guard: CodeGuard | None = None,
+        session_limit: SessionLimit | None = None,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -100,7 +102,10 @@ class WebChannel:
             undefined=jinja2.StrictUndefined,
         )
         self.connections = 0
-        self.code_misses = MissCounter()
+        # Per address, in the store when composed (compose.py); in memory otherwise.
+        attempts = MemoryAttempts()
+        self.code_guard = code_guard or CodeGuard(attempts)
+        self.session_limit = session_limit or SessionLimit(attempts)
         self.turn_times: deque[float] = deque(maxlen=10_000)
 
     # -- wiring -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from assistant.dialog.conflict import SESSION_CONFLICT, conflict_reply, is_session_conflict
 from assistant.errors import InputError, StoreError
 from assistant.events import Reply, Turn
+from assistant.limits import CodeVerdict
 from assistant.preferences import SpeechPreferences
 from assistant.session import Session
 from channels.web.listening import MAX_BINARY_FRAME, Listening
@@ -194,6 +195,8 @@ class WebConnection:
             return
         if self.key is None:  # everything else needs a session: start one as hello would
             await self._hello(Hello())
+            if self.key is None:  # refused, and told why
+                return
         if isinstance(message, Say):
             await self._say(message)
         elif isinstance(message, CommandMessage):
@@ -226,19 +229,32 @@ class WebConnection:
         if key is None and code:
             session = await self._find(code)
             key = session.key if session is not None else None
-        await self._open(key or new_key(), language)
+        if await self._may_start(key):
+            await self._open(key or new_key(), language)
+
+    async def _may_start(self, key: str | None) -> bool:
+        """A new stored session counts against the address's limit; an existing one is free."""
+        if key is not None and await self.channel.manager.session(key) is not None:
+            return True
+        if await self.channel.session_limit.take(self.remote):
+            return True
+        await self.error("too_many_sessions")
+        return False
 
     async def _find(self, code: str) -> Session | None:
-        misses = self.channel.code_misses
-        if misses.blocked(self.remote):
+        """The session a code names; wrong codes are counted against the address (limits.py)."""
+        guard = self.channel.code_guard
+        verdict = await guard.verdict(self.remote)
+        if verdict is CodeVerdict.CLOSED:
             await self.error("code_wait")
             return None
         session = None
         if CODE_PATTERN.fullmatch(code):
             session = await self.channel.manager.store.find_by_code(code)
         if session is None:
-            misses.miss(self.remote)
-            await self.error("no_code", code=code[:16])
+            await guard.miss(self.remote, code[:16])
+            slow = verdict is CodeVerdict.SLOW
+            await self.error("code_wait" if slow else "no_code", code=code[:16])
         return session
 
     async def _open(self, key: str, language: str | None) -> None:

@@ -136,6 +136,10 @@ class SessionHub:
             await self.broadcast(key, self.summarize(session))
             await self.publish(key, replies)
 
+    def open_keys(self) -> frozenset[str]:
+        """Sessions a page shows or a screen watches now: the clean-up never removes them."""
+        return frozenset(self._pages) | frozenset(self._watchers)
+
     def pages(self, key: str) -> int:
         """How many pages show ``key`` (for tests and metrics)."""
         return len(self._pages.get(key, ()))
