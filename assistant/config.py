@@ -58,6 +58,12 @@ class Settings:
     stt_engine_en: str = "auto"  # which recogniser serves English speech
     kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again
     kiosk_pause_s: float = 120.0  # silence before the kiosk pauses the session
+    # Web chat audio (issue 12, part B): pacing, utterance length, recognition workers.
+    audio_burst_s: float = 2.0  # audio a page may send ahead of real time
+    audio_address_streams: int = 2  # real-time audio streams one address may send at once
+    max_utterance_s: float = 15.0  # longest web utterance; then it is cut and recognised
+    recognition_workers: int = 1  # web recognition processes (utterances recognised at once)
+    recognition_wait_s: float = 5.0  # how long an utterance waits for a free recogniser
 
     @property
     def jobs_dir(self) -> Path:
@@ -212,6 +218,11 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "stt_engine_en": _choice("auto", "vosk", "pocketsphinx", "none"),
     "kiosk_reprompt_s": _number(5.0, 600.0, "seconds"),
     "kiosk_pause_s": _number(10.0, 3600.0, "seconds"),
+    "audio_burst_s": _number(0.5, 30.0, "seconds"),
+    "audio_address_streams": _integer(1, 64),
+    "max_utterance_s": _number(1.0, 60.0, "seconds"),
+    "recognition_workers": _integer(1, 16),
+    "recognition_wait_s": _number(0.0, 60.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

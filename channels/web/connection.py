@@ -26,7 +26,10 @@ from assistant.errors import InputError, StoreError
 from assistant.events import Reply, Turn
 from assistant.preferences import SpeechPreferences
 from assistant.session import Session
+from assistant.speech.recognition_pool import RecognitionBusyError
 from channels.web.listening import MAX_BINARY_FRAME, Listening
+from channels.web.oversize import close_reason
+from channels.web.pacing import AudioPacing
 from channels.web.protocol import (
     CODE_PATTERN,
     AudioEnd,
@@ -50,7 +53,6 @@ CHANNEL = "web"
 BURST = 30  # messages a page may send at once
 REFILL = 10.0  # messages per second the budget grows back by
 FLOOD = 100  # refused messages in a row before the socket is closed
-CLOSE_REASON_BYTES = 123  # the most a websocket close frame may carry
 # Audio the page sent before it heard that listening ended (one round trip of frames) is the
 # tail of a stream the server itself stopped, not a mistake: it is not answered.
 TAIL_SECONDS = 2.0
@@ -95,6 +97,7 @@ class WebConnection:
         self.budget = Budget()
         self.refused = 0  # refusals since the last message the budget let through
         self.stopped_listening = float("-inf")  # when the server last ended listening
+        self.pacing = AudioPacing(channel.audio_addresses, remote, channel.audio_burst_s)
         self._send_lock = asyncio.Lock()
 
     # -- sending ----------------------------------------------------------------------------
@@ -137,6 +140,7 @@ class WebConnection:
                     _LOGGER.info("websocket closed with %s", self.socket.exception())
         finally:
             self._leave()
+            self.pacing.close()
 
     async def _overtaken_in_words(self, handling: Awaitable[None]) -> None:
         """Handle one message; a turn another process overtook gets one sentence, and the
@@ -159,12 +163,15 @@ class WebConnection:
         if self.refused < FLOOD:
             await self.error("busy")
             return False
+        await self._close_flooded()
+        return False
+
+    async def _close_flooded(self) -> None:
+        """Too many refusals in a row: say so, and close with the reason the page shows."""
         message = self.channel.phrases.say(self.language, "web.flooded")
         await self.send_json({"type": "error", **InputError(message, code="flooded").to_wire()})
-        reason = message.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore").encode()
         _LOGGER.info("closing a flooding websocket from %s", self.remote or "?")
-        await self.socket.close(code=WSCloseCode.POLICY_VIOLATION, message=reason)
-        return False
+        await self.socket.close(code=WSCloseCode.POLICY_VIOLATION, message=close_reason(message))
 
     def _leave(self) -> None:
         if self.key is not None:
@@ -319,12 +326,18 @@ class WebConnection:
         silence = SpeechPreferences.from_preferences(
             session.preferences if session else None
         ).silence
-        self.listening = Listening(self.channel.new_vad(), message.mode, silence)
+        self.channel.prepare_recognition()
+        self.listening = Listening(
+            self.channel.new_vad(), message.mode, silence, self.channel.max_utterance_s
+        )
         await self.send_json({"type": "listening", "active": True})
 
     async def _audio_end(self, message: AudioEnd) -> None:
         listening, self.listening = self.listening, None
         if listening is None:
+            # Pressing stop just after the server ended listening itself is not a mistake.
+            if self.channel.clock() - self.stopped_listening >= TAIL_SECONDS:
+                await self.error("not_listening")
             return
         self.stopped_listening = self.channel.clock()
         await self.send_json({"type": "listening", "active": False})
@@ -343,20 +356,45 @@ class WebConnection:
         if len(data) > MAX_BINARY_FRAME:
             await self.error("too_large")
             return
+        if not self.pacing.take(len(data)):
+            await self._refuse_audio()
+            return
         listening = self.listening
         for utterance in listening.feed(data):
             if listening.mode == "once":
                 self.listening = None
                 self.stopped_listening = self.channel.clock()
                 await self.send_json({"type": "listening", "active": False})
+            started = time.monotonic()
             await self._utterance(utterance)
+            # The page went on streaming while this socket was not read: that audio arrives
+            # at once now and was real time, so it is not refused.
+            self.pacing.credit(time.monotonic() - started)
             if self.listening is None:  # the tail is counted from after recognition
                 self.stopped_listening = self.channel.clock()
                 break
 
+    async def _refuse_audio(self) -> None:
+        """Audio faster than real time past the burst: dropped, not queued. The first of a
+        streak is answered; each counts against the message budget, so a client that goes on
+        is closed with the reason, as a text flood is."""
+        if self.pacing.refused():
+            await self.error("audio_too_fast")
+        if self.budget.take():
+            self.refused = 0
+            return
+        self.refused += 1
+        if self.refused >= FLOOD:
+            await self._close_flooded()
+
     async def _utterance(self, pcm: bytes) -> None:
         assert self.key is not None
-        heard = await self.channel.hear(self.key, pcm, self.language)
+        try:
+            heard = await self.channel.hear(self.key, pcm, self.language)
+        except RecognitionBusyError as err:
+            _LOGGER.info("%s: %s", self.key, err)
+            await self.error("recognition_busy")
+            return
         if heard is None:
             await self.notice("no_recognizer")
             return
