@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -97,5 +98,31 @@ async def test_recognition_in_workers_leaves_the_event_loop_free(tmp_path: Path)
         await pool.recognize(sphinx, "en", None, os.urandom(15 * 32_000))
         ticker.cancel()
         assert len(lags) > 10 and max(lags) < 1.0, (len(lags), max(lags))
+    finally:
+        pool.close()
+
+
+@pytest.mark.slow
+async def test_a_worker_that_dies_fails_one_utterance_and_the_next_gets_a_new_one(
+    tmp_path: Path,
+) -> None:
+    require.module("pocketsphinx", "pip install pocketsphinx")
+    import signal
+
+    from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer
+
+    settings = Settings(data_dir=tmp_path, models_dir=tmp_path / "none", stt_engine_ja="none")
+    pool = RecognitionPool(workers=1, wait_s=60.0, settings=settings)
+    sphinx = PocketSphinxRecognizer()
+    speech = audio.silence(0.3) + speak_en("number four") + audio.silence(0.3)
+    try:
+        await pool.start()
+        assert pool._executor is not None
+        for process in list(pool._executor._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            await pool.recognize(sphinx, "en", ("number four",), speech)
+        heard = await pool.recognize(sphinx, "en", ("number four",), speech)
+        assert heard.text == "number four"
     finally:
         pool.close()

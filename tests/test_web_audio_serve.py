@@ -4,6 +4,7 @@ text turns and ``/healthz`` are still answered, and the flooding sockets are tol
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -11,7 +12,9 @@ import subprocess
 import sys
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from testing.audio_flood import flood, wait_until_serving
@@ -62,3 +65,50 @@ def test_four_unpaced_audio_streams_leave_another_user_and_healthz_answered(
         f"{figures.too_fast} refusals, {figures.closed_flooded} closed, "
         f"{figures.sent_bytes / 32_000:.0f} s of audio sent"
     )
+
+
+async def _speak_once(base: str, pcm: bytes) -> dict[str, Any]:
+    """A page presses Talk, says ``pcm`` in real time, and returns what the server heard."""
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"{base}/ws") as page:
+        await page.send_json({"type": "hello", "language": "en"})
+        await page.send_json({"type": "audio_start", "mode": "once"})
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for offset in range(0, len(pcm), 1920):
+            await asyncio.sleep(max(0.0, started + offset / 32_000 - 1.0 - loop.time()))
+            await page.send_bytes(pcm[offset : offset + 1920])
+        async with asyncio.timeout(60):
+            while True:
+                message = json.loads(await page.receive_str())
+                if message["type"] in ("heard", "error"):
+                    return message
+
+
+@pytest.mark.slow
+def test_served_speech_is_recognised_in_a_worker_process(tmp_path: Path) -> None:
+    """The web chat's recognition runs in the pool's worker process, and hears as before."""
+    from assistant.speech import audio
+    from testing.speech_audio import speak_en
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_LLM_ENABLED": "false",
+        "ASSISTANT_LOG_LEVEL": "info",
+    }
+    pcm = audio.silence(0.5) + speak_en("number four") + audio.silence(1.5)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_until_serving(base)
+        heard = asyncio.run(_speak_once(base, pcm))
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert heard["type"] == "heard" and heard["text"] == "number four", (heard, output[-2000:])
+    assert children, "recognition ran without a worker process"

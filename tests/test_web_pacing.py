@@ -25,6 +25,10 @@ def test_a_socket_may_send_real_time_plus_the_burst_and_no_more() -> None:
     assert allowance.take(1.0) and not allowance.take(0.03)
     clock.now += 60.0  # a long pause refills only up to the burst
     assert allowance.take(2.0) and not allowance.take(0.03)
+    clock.now += 2.0  # a frame longer than the burst fits a full bucket, which then owes
+    assert allowance.take(2.048) and not allowance.take(0.03)
+    clock.now += 2.0
+    assert not allowance.take(2.0) and allowance.take(1.9)
 
 
 def test_time_spent_recognising_is_credited_so_a_real_time_stream_is_not_refused() -> None:

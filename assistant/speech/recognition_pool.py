@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
@@ -105,15 +106,23 @@ class RecognitionPool:
             if self.settings is None:
                 return await asyncio.to_thread(recognize, recognizer, language, phrases, pcm)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self._processes(),
-                _recognize_in_worker,
-                self.settings,
-                recognizer.name,
-                language,
-                phrases,
-                pcm,
-            )
+            executor = self._processes()
+            try:
+                return await loop.run_in_executor(
+                    executor,
+                    _recognize_in_worker,
+                    self.settings,
+                    recognizer.name,
+                    language,
+                    phrases,
+                    pcm,
+                )
+            except BrokenProcessPool:
+                # A worker died (out of memory, killed): this utterance fails like an engine
+                # error, and the next one gets fresh workers.
+                if self._executor is executor:
+                    self.close()
+                raise
         finally:
             self._slots.release()
 

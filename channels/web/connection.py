@@ -6,7 +6,9 @@ or recognised text from any other channel does; the replies are published to eve
 the session. A burst of messages is refused past a small budget, so one page cannot hog the
 event loop that every other user shares; a client that goes on sending past it (text or
 binary) is answered each time and, after ``FLOOD`` refusals in a row, closed with the reason
-in the session's language, which the page shows.
+in the session's language, which the page shows. Audio while listening is paced instead
+(``pacing.py``): real time plus a small burst, the excess dropped with one sentence per streak
+and counted against the same budget; recognition goes through the channel's bounded pool.
 """
 
 from __future__ import annotations

@@ -40,9 +40,10 @@ class AudioAllowance:
         self.at = now
 
     def has(self, seconds: float) -> bool:
-        """Whether ``seconds`` of audio fit now (nothing is taken)."""
+        """Whether ``seconds`` of audio fit now (nothing is taken). A frame longer than the
+        burst fits a full bucket, and leaves it owing the rest."""
         self._refill()
-        return self.tokens >= seconds
+        return self.tokens >= min(seconds, self.burst)
 
     def take(self, seconds: float) -> bool:
         """Take ``seconds`` of audio from the allowance, or refuse it whole."""
