@@ -119,12 +119,12 @@ def main() -> None:
         "--only-audio-flood", action="store_true", help="only the unpaced-audio figures"
     )
     args = parser.parse_args()
+    sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if args.only_audio_flood:
         from scripts.bench_audio_flood import main as audio_flood_main
 
         audio_flood_main([])
         return
-    sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     with tempfile.TemporaryDirectory() as folder:

@@ -147,6 +147,7 @@ async def test_unpaced_audio_is_refused_in_one_sentence_then_closed_as_a_flood(
     assert recognizer.lengths == []  # nothing of it reached the recogniser
 
 
+@pytest.mark.slow
 async def test_audio_at_real_time_is_heard_without_a_word_of_refusal(
     audio_client: TestClient, recognizer: RecordingRecognizer
 ) -> None:
@@ -163,6 +164,7 @@ async def test_audio_at_real_time_is_heard_without_a_word_of_refusal(
     assert not [m for m in page.seen if m["type"] == "error"], page.seen
 
 
+@pytest.mark.slow
 async def test_a_long_utterance_is_cut_at_its_longest_and_recognised(
     audio_client: TestClient, recognizer: RecordingRecognizer
 ) -> None:
