@@ -134,7 +134,7 @@ async def flood(
     attackers: int,
     seconds: float,
     *,
-    on_tick: Callable[[], None] | None = None,
+    on_tick: Callable[[], object] | None = None,
     grace: float = 120.0,
 ) -> FloodFigures:
     """``attackers`` sockets flooding for ``seconds`` while a user and a probe are timed;
@@ -173,7 +173,7 @@ async def press_talk(base: str) -> None:
         await socket.send_json({"type": "audio_end"})
 
 
-async def _ticking(on_tick: Callable[[], None], until: float) -> None:
+async def _ticking(on_tick: Callable[[], object], until: float) -> None:
     loop = asyncio.get_running_loop()
     while loop.time() < until:
         on_tick()

@@ -26,10 +26,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from assistant.dialog.conflict import SESSION_CONFLICT, conflict_reply, is_session_conflict
 from assistant.errors import InputError, StoreError
 from assistant.events import Reply, Turn
-from assistant.preferences import SpeechPreferences
 from assistant.session import Session
-from assistant.speech.recognition_pool import RecognitionBusyError
-from channels.web.listening import MAX_BINARY_FRAME, Listening
 from channels.web.oversize import close_reason
 from channels.web.pacing import AudioPacing
 from channels.web.protocol import (
@@ -45,6 +42,7 @@ from channels.web.protocol import (
     Say,
     parse,
 )
+from channels.web.voice_input import TAIL_SECONDS, VoiceInput
 
 if TYPE_CHECKING:
     from channels.web.channel import WebChannel
@@ -55,9 +53,8 @@ CHANNEL = "web"
 BURST = 30  # messages a page may send at once
 REFILL = 10.0  # messages per second the budget grows back by
 FLOOD = 100  # refused messages in a row before the socket is closed
-# Audio the page sent before it heard that listening ended (one round trip of frames) is the
-# tail of a stream the server itself stopped, not a mistake: it is not answered.
-TAIL_SECONDS = 2.0
+
+__all__ = ["CHANNEL", "TAIL_SECONDS", "WebConnection", "new_key"]
 
 
 def new_key() -> str:
@@ -83,7 +80,7 @@ class Budget:
         return True
 
 
-class WebConnection:
+class WebConnection(VoiceInput):
     """Serves one websocket until the page goes away."""
 
     def __init__(
@@ -95,7 +92,7 @@ class WebConnection:
         self.key: str | None = None
         self.watching: str | None = None
         self.language = channel.default_language
-        self.listening: Listening | None = None
+        self.listening = None
         self.budget = Budget()
         self.refused = 0  # refusals since the last message the budget let through
         self.stopped_listening = float("-inf")  # when the server last ended listening
@@ -167,6 +164,16 @@ class WebConnection:
             return False
         await self._close_flooded()
         return False
+
+    async def _count_against_budget(self) -> None:
+        """A refusal answered on its own terms (audio too fast): it takes from the budget like
+        any message, and a client that goes on past it is closed with the reason."""
+        if self.budget.take():
+            self.refused = 0
+            return
+        self.refused += 1
+        if self.refused >= FLOOD:
+            await self._close_flooded()
 
     async def _close_flooded(self) -> None:
         """Too many refusals in a row: say so, and close with the reason the page shows."""
@@ -313,98 +320,3 @@ class WebConnection:
         if self.listening is not None and "silence" in message.values:
             self.listening.segmenter.silence_seconds = session.preferences["silence"]
         await self.channel.hub.broadcast(self.key, self.channel.summary(session))
-
-    # -- voice ------------------------------------------------------------------------------
-
-    async def _audio_start(self, message: AudioStart) -> None:
-        assert self.key is not None
-        session = await self.channel.manager.session(self.key)
-        language = session.language if session is not None else self.language
-        if self.channel.recognizer_for(language) is None:
-            self.listening = None
-            await self.notice("no_recognizer")
-            await self.send_json({"type": "listening", "active": False})
-            return
-        silence = SpeechPreferences.from_preferences(
-            session.preferences if session else None
-        ).silence
-        self.channel.prepare_recognition()
-        self.listening = Listening(
-            self.channel.new_vad(), message.mode, silence, self.channel.max_utterance_s
-        )
-        await self.send_json({"type": "listening", "active": True})
-
-    async def _audio_end(self, message: AudioEnd) -> None:
-        listening, self.listening = self.listening, None
-        if listening is None:
-            # Pressing stop just after the server ended listening itself is not a mistake.
-            if self.channel.clock() - self.stopped_listening >= TAIL_SECONDS:
-                await self.error("not_listening")
-            return
-        self.stopped_listening = self.channel.clock()
-        await self.send_json({"type": "listening", "active": False})
-        for utterance in listening.finish():
-            await self._utterance(utterance)
-        self.stopped_listening = self.channel.clock()
-
-    async def _audio(self, data: bytes) -> None:
-        if self.listening is None or self.key is None:
-            # Stray audio counts against the budget like any message: each frame is answered,
-            # and a page that streams on regardless is closed with the reason.
-            tail = self.channel.clock() - self.stopped_listening < TAIL_SECONDS
-            if await self._within_budget() and not tail:
-                await self.error("binary_unexpected")
-            return
-        if len(data) > MAX_BINARY_FRAME:
-            await self.error("too_large")
-            return
-        if not self.pacing.take(len(data)):
-            await self._refuse_audio()
-            return
-        listening = self.listening
-        for utterance in listening.feed(data):
-            if listening.mode == "once":
-                self.listening = None
-                self.stopped_listening = self.channel.clock()
-                await self.send_json({"type": "listening", "active": False})
-            started = time.monotonic()
-            await self._utterance(utterance)
-            # The page went on streaming while this socket was not read: that audio arrives
-            # at once now and was real time, so it is not refused.
-            self.pacing.credit(time.monotonic() - started)
-            if self.listening is None:  # the tail is counted from after recognition
-                self.stopped_listening = self.channel.clock()
-                break
-
-    async def _refuse_audio(self) -> None:
-        """Audio faster than real time past the burst: dropped, not queued. The first of a
-        streak is answered; each counts against the message budget, so a client that goes on
-        is closed with the reason, as a text flood is."""
-        if self.pacing.refused():
-            await self.error("audio_too_fast")
-        if self.budget.take():
-            self.refused = 0
-            return
-        self.refused += 1
-        if self.refused >= FLOOD:
-            await self._close_flooded()
-
-    async def _utterance(self, pcm: bytes) -> None:
-        assert self.key is not None
-        try:
-            heard = await self.channel.hear(self.key, pcm, self.language)
-        except RecognitionBusyError as err:
-            _LOGGER.info("%s: %s", self.key, err)
-            await self.error("recognition_busy")
-            return
-        if heard is None:
-            await self.notice("no_recognizer")
-            return
-        if not heard.heard_something:
-            return  # a cough or a door: nothing was said
-        say = self.channel.phrases.say(heard.language, "web.heard", text=heard.text)
-        confidence = heard.recognition.confidence
-        await self.send_json(
-            {"type": "heard", "text": heard.text, "confidence": confidence, "say": say}
-        )
-        await self._turn(heard.turn)
