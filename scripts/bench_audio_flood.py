@@ -90,7 +90,7 @@ def _lines(label: str, figures: FloodFigures) -> list[str]:
     ]
 
 
-def run(root: Path, attackers: int, seconds: float, after: float) -> list[str]:
+def run(root: Path, attackers: int, seconds: float, after: float, paced: bool) -> list[str]:
     """One server, measured quiet, under the flood, and after it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -117,7 +117,9 @@ def run(root: Path, attackers: int, seconds: float, after: float) -> list[str]:
             asyncio.run(press_talk(base))  # a first user tries the microphone
             asyncio.run(flood(base, 0, 3.0))  # warm: first turns, first health answers
             start, start_all = memory.sample()
-            during = asyncio.run(flood(base, attackers, seconds, on_tick=memory.sample))
+            during = asyncio.run(
+                flood(base, attackers, seconds, on_tick=memory.sample, paced=paced)
+            )
             settled = time.monotonic() + after
             later = asyncio.run(flood(base, 0, after, on_tick=memory.sample))
             time.sleep(max(0.0, settled - time.monotonic()))
@@ -131,7 +133,8 @@ def run(root: Path, attackers: int, seconds: float, after: float) -> list[str]:
             if cores:
                 os.sched_setaffinity(0, set(cores))
     lines = [
-        f"audio_flood_attackers: {attackers} sockets for {seconds:g} s",
+        f"audio_flood_attackers: {attackers} sockets for {seconds:g} s"
+        + (", paced at real time" if paced else ", unpaced"),
         f"audio_flood_audio_sent: {during.sent_bytes / 32_000:.0f} s of audio "
         f"in {during.connections} connections",
         f"audio_flood_refusals: {during.too_fast} sentences, {during.closed_flooded} closed",
@@ -164,8 +167,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="how long they stream")
     parser.add_argument("--after", type=float, default=10.0, help="seconds measured after")
     parser.add_argument("--root", type=Path, default=ROOT, help="source tree to serve from")
+    parser.add_argument(
+        "--paced", action="store_true", help="attackers at real time: recognition kept busy"
+    )
     args = parser.parse_args(argv)
-    for line in run(args.root.resolve(), args.attackers, args.seconds, args.after):
+    for line in run(args.root.resolve(), args.attackers, args.seconds, args.after, args.paced):
         print(line, flush=True)
 
 

@@ -54,11 +54,17 @@ async def _drain(socket: aiohttp.ClientWebSocketResponse, figures: FloodFigures)
 
 
 async def attacker(
-    http: aiohttp.ClientSession, url: str, until: float, figures: FloodFigures
+    http: aiohttp.ClientSession,
+    url: str,
+    until: float,
+    figures: FloodFigures,
+    paced: bool = False,
 ) -> None:
-    """Noise as fast as TCP allows, with the microphone on, until ``until`` (loop time)."""
+    """Noise as fast as TCP allows (or, ``paced``, at real time: the most the server
+    accepts, so its recognition is kept busy), with the microphone on, until ``until``."""
     loop = asyncio.get_running_loop()
     noise = os.urandom(NOISE_CHUNK)
+    seconds_per_chunk = NOISE_CHUNK / 32_000
     while loop.time() < until:
         with contextlib.suppress(aiohttp.ClientError, ConnectionError, asyncio.TimeoutError):
             async with http.ws_connect(url, heartbeat=None, max_msg_size=0) as socket:
@@ -66,11 +72,15 @@ async def attacker(
                 await socket.send_json({"type": "hello", "language": "en"})
                 await socket.send_json({"type": "audio_start", "mode": "hands_free"})
                 reader = asyncio.create_task(_drain(socket, figures))
+                started, sent = loop.time(), 0
                 try:
                     while loop.time() < until and not socket.closed:
                         await socket.send_bytes(noise)
                         figures.sent_bytes += len(noise)
-                        await asyncio.sleep(0)  # the user and the probe in this client too
+                        sent += 1
+                        # Paced: real time, a second ahead; else only let the others run.
+                        ahead = started + sent * seconds_per_chunk - 1.0 - loop.time()
+                        await asyncio.sleep(max(0.0, ahead) if paced else 0)
                 finally:
                     if not socket.closed:
                         await socket.close()
@@ -136,6 +146,7 @@ async def flood(
     *,
     on_tick: Callable[[], object] | None = None,
     grace: float = 120.0,
+    paced: bool = False,
 ) -> FloodFigures:
     """``attackers`` sockets flooding for ``seconds`` while a user and a probe are timed;
     whatever is still waiting ``grace`` seconds after the end counts as not answered."""
@@ -145,7 +156,10 @@ async def flood(
     until = loop.time() + seconds
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector) as http:
-        tasks = [asyncio.create_task(attacker(http, url, until, figures)) for _ in range(attackers)]
+        tasks = [
+            asyncio.create_task(attacker(http, url, until, figures, paced))
+            for _ in range(attackers)
+        ]
         tasks.append(asyncio.create_task(ordinary_user(http, url, until, figures)))
         tasks.append(asyncio.create_task(health_probe(http, base, until, figures)))
         if on_tick is not None:

@@ -28,6 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 
 # In a worker process: the recognisers its settings allow, built on first use.
 _WORKER_RECOGNIZERS: dict[Settings, list[SpeechToText]] = {}
+_WARM_UP_WORDS = {"en": "yes", "ja": "はい"}
 
 
 class RecognitionBusyError(AssistantError):
@@ -36,23 +37,35 @@ class RecognitionBusyError(AssistantError):
     code = "recognition_busy"
 
 
-def _recognize_in_worker(
-    settings: Settings, engine: str, language: str, grammar: tuple[str, ...] | None, pcm: bytes
-) -> Recognition:
-    """Runs in a worker process: the named engine of this process's own recognisers."""
+def _worker_recognizers(settings: Settings) -> list[SpeechToText]:
+    """This worker process's recognisers, built once."""
     from assistant.speech.voice_kit import build_recognizers
 
     recognizers = _WORKER_RECOGNIZERS.get(settings)
     if recognizers is None:
         recognizers = _WORKER_RECOGNIZERS[settings] = build_recognizers(settings)
-    for recognizer in recognizers:
+    return recognizers
+
+
+def _recognize_in_worker(
+    settings: Settings, engine: str, language: str, grammar: tuple[str, ...] | None, pcm: bytes
+) -> Recognition:
+    """Runs in a worker process: the named engine of this process's own recognisers."""
+    for recognizer in _worker_recognizers(settings):
         if recognizer.name == engine and recognizer.supports(language):
             return recognize(recognizer, language, grammar, pcm)
     raise LookupError(f"no {engine} recogniser for {language} in the worker")
 
 
-def _warm_up() -> None:
-    """Nothing: makes the pool start its processes before the first utterance."""
+def _warm_up(settings: Settings, language: str) -> None:
+    """Runs in a worker process: load the model for ``language`` by hearing a moment of
+    silence, so the first utterance does not wait for it. A one-word grammar, because a free
+    search would load a large language model that closed questions never need."""
+    word = _WARM_UP_WORDS.get(language, "yes")
+    for recognizer in _worker_recognizers(settings):
+        if recognizer.supports(language):
+            recognize(recognizer, language, (word,), bytes(9600))
+            return
 
 
 class RecognitionPool:
@@ -81,12 +94,17 @@ class RecognitionPool:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._executor
 
-    async def start(self) -> None:
-        """Start the worker processes now, so the first speaker does not wait for them."""
+    async def start(self, language: str = "en") -> None:
+        """Start the worker processes with the model for ``language`` loaded now, so the
+        first speaker does not wait for them."""
         if self.in_processes:
             loop = asyncio.get_running_loop()
+            executor = self._processes()
             await asyncio.gather(
-                *(loop.run_in_executor(self._processes(), _warm_up) for _ in range(self.workers))
+                *(
+                    loop.run_in_executor(executor, _warm_up, self.settings, language)
+                    for _ in range(self.workers)
+                )
             )
 
     async def recognize(

@@ -254,11 +254,11 @@ class WebChannel:
     def recognizer_for(self, language: str) -> SpeechToText | None:
         return self._recognizer_for(language) if self._recognizer_for is not None else None
 
-    def prepare_recognition(self) -> None:
+    def prepare_recognition(self, language: str) -> None:
         """Start the recognition workers in the background when someone first turns on a
         microphone, so a server nobody speaks to runs none and the first speaker waits less."""
         if self._warming is None:
-            self._warming = asyncio.create_task(self.recognition.start())
+            self._warming = asyncio.create_task(self.recognition.start(language))
 
     def new_vad(self) -> VoiceActivityDetector:
         assert self._vad_factory is not None

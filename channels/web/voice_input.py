@@ -60,7 +60,7 @@ class VoiceInput:
         silence = SpeechPreferences.from_preferences(
             session.preferences if session else None
         ).silence
-        self.channel.prepare_recognition()
+        self.channel.prepare_recognition(language)
         self.listening = Listening(
             self.channel.new_vad(), message.mode, silence, self.channel.max_utterance_s
         )
