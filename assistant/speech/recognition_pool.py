@@ -97,12 +97,13 @@ class RecognitionPool:
     async def start(self, language: str = "en") -> None:
         """Start the worker processes with the model for ``language`` loaded now, so the
         first speaker does not wait for them."""
-        if self.in_processes:
+        settings = self.settings
+        if settings is not None:
             loop = asyncio.get_running_loop()
             executor = self._processes()
             await asyncio.gather(
                 *(
-                    loop.run_in_executor(executor, _warm_up, self.settings, language)
+                    loop.run_in_executor(executor, _warm_up, settings, language)
                     for _ in range(self.workers)
                 )
             )
