@@ -205,13 +205,19 @@ class Services:
         Engines load on first use, so a server nobody talks to pays only for the imports.
         """
         settings = self.settings
-        recognizer_for = vad_factory = synthesize = None
+        recognizer_for = vad_factory = synthesize = recognition = None
         kit = self.voice_kit() if (settings.web_voice if voice is None else voice) else None
         if kit is not None:
+            from assistant.speech.recognition_pool import RecognitionPool
             from assistant.speech.vad import WebRtcVad
 
             recognizer_for, vad_factory = kit.recognizer_for, WebRtcVad
             synthesize = kit.synthesis.synthesize
+            # Web speech is recognised in worker processes: any client may speak, and an
+            # engine that keeps the interpreter lock must not stop everyone else's turns.
+            recognition = RecognitionPool(
+                settings.recognition_workers, settings.recognition_wait_s, settings=settings
+            )
         channel = WebChannel(
             self.manager,
             self.phrases,
@@ -223,6 +229,10 @@ class Services:
             synthesize=synthesize,
             code_guard=self.code_guard(),
             session_limit=self.session_limit(),
+            audio_burst_s=settings.audio_burst_s,
+            audio_address_streams=settings.audio_address_streams,
+            max_utterance_s=settings.max_utterance_s,
+            recognition=recognition,
         )
         self._web.append(channel)
         return channel

@@ -69,6 +69,12 @@ class Settings:
     retention_artifacts_days: float = 30.0  # artifacts and their folders, from when made
     retention_links_days: float = 30.0  # a chat's link to a session it continued
     cleanup_interval_hours: float = 24.0  # how often `assistant serve` cleans up
+    # Web chat audio (issue 12, part B): pacing, utterance length, recognition workers.
+    audio_burst_s: float = 2.0  # audio a page may send ahead of real time
+    audio_address_streams: int = 2  # real-time audio streams one address may send at once
+    max_utterance_s: float = 15.0  # longest web utterance; then it is cut and recognised
+    recognition_workers: int = 1  # web recognition processes (utterances recognised at once)
+    recognition_wait_s: float = 5.0  # how long an utterance waits for a free recogniser
 
     @property
     def jobs_dir(self) -> Path:
@@ -234,6 +240,11 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "retention_artifacts_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
     "retention_links_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
     "cleanup_interval_hours": _number(0.0, 24.0 * 30, "hours (0 = only `assistant cleanup`)"),
+    "audio_burst_s": _number(0.5, 30.0, "seconds"),
+    "audio_address_streams": _integer(1, 64),
+    "max_utterance_s": _number(1.0, 60.0, "seconds"),
+    "recognition_workers": _integer(1, 16),
+    "recognition_wait_s": _number(0.0, 60.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

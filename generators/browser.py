@@ -258,10 +258,12 @@ class BrowserChecker:
             from playwright.async_api import async_playwright
 
             self._playwright = await async_playwright().start()
+        tmp = self._tmp
+        assert tmp is not None  # made just above
         env: dict[str, str | float | bool] = {
             **os.environ,
-            "XDG_CONFIG_HOME": str(self._tmp / "config"),
-            "XDG_CACHE_HOME": str(self._tmp / "cache"),
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+            "XDG_CACHE_HOME": str(tmp / "cache"),
         }
         try:
             browser = await self._playwright.chromium.launch(

@@ -5,7 +5,8 @@ café job (choose it, answer, ask for help, go back, confirm) in a temporary dat
 Generation: for every job, the time from the user's "yes" at confirm to the delivery reply
 with its links, through the real queue, generators, checks, sandbox and browser.
 Speech (scripts/bench_speech.py), Telegram (bench_telegram.py), the language model and the
-knowledge base (bench_llm.py, bench_knowledge.py) and the web chat under load (bench_web.py)
+knowledge base (bench_llm.py, bench_knowledge.py), the web chat under load (bench_web.py) and
+under unpaced audio (bench_audio_flood.py, issue 12; ``--only-audio-flood`` runs it alone)
 follow.
 """
 
@@ -111,8 +112,19 @@ def main() -> None:
     parser.add_argument("--no-llm", action="store_true", help="skip the language-model figures")
     parser.add_argument("--web-sessions", type=int, default=2000, help="websocket sessions")
     parser.add_argument("--web-rate", type=float, default=200.0, help="web turns per second")
+    parser.add_argument(
+        "--no-audio-flood", action="store_true", help="skip the unpaced-audio figures"
+    )
+    parser.add_argument(
+        "--only-audio-flood", action="store_true", help="only the unpaced-audio figures"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
+    if args.only_audio_flood:
+        from scripts.bench_audio_flood import main as audio_flood_main
+
+        audio_flood_main([])
+        return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     with tempfile.TemporaryDirectory() as folder:
@@ -151,6 +163,10 @@ def main() -> None:
         from scripts.bench_web import main as web_main
 
         web_main(["--sessions", str(args.web_sessions), "--rate", str(args.web_rate)])
+    if not args.no_audio_flood:
+        from scripts.bench_audio_flood import main as audio_flood_main
+
+        audio_flood_main([])
 
 
 if __name__ == "__main__":

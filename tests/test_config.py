@@ -138,3 +138,19 @@ def test_the_recogniser_settings_choose_the_engine(tmp_path: Path) -> None:
     chosen = build_voice(Settings(models_dir=models, stt_engine_en="pocketsphinx"))
     assert chosen.recognizer_for("en").name == "pocketsphinx", "unless the setting says so"
     assert build_voice(Settings(stt_engine_en="none")).recognizer_for("en") is None
+
+
+def test_web_audio_settings_have_safe_defaults_and_bounds() -> None:
+    """Issue 12, part B: audio pacing, utterance length and recognition workers."""
+    settings = load_settings(environ={})
+    assert (settings.audio_burst_s, settings.audio_address_streams) == (2.0, 2)
+    assert (settings.max_utterance_s, settings.recognition_workers) == (15.0, 1)
+    assert settings.recognition_wait_s == 5.0
+    custom = load_settings(
+        environ={"ASSISTANT_RECOGNITION_WORKERS": "3", "ASSISTANT_MAX_UTTERANCE_S": "30"}
+    )
+    assert (custom.recognition_workers, custom.max_utterance_s) == (3, 30.0)
+    with pytest.raises(ConfigError, match="AUDIO_BURST_S: '0' is not allowed"):
+        load_settings(environ={"ASSISTANT_AUDIO_BURST_S": "0"})
+    with pytest.raises(ConfigError, match="RECOGNITION_WORKERS: '0' is not allowed"):
+        load_settings(environ={"ASSISTANT_RECOGNITION_WORKERS": "0"})

@@ -463,8 +463,12 @@ async def voice_client(
 
 
 async def _stream(page: Page, pcm: bytes, chunk: int = 1920) -> None:
-    """Audio as a page sends it: a few frames per message, in real order."""
+    """Audio as a page sends it: a few frames per message, in real order, in real time (at
+    most a second ahead: the server refuses audio faster than that past a small burst)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     for start in range(0, len(pcm), chunk):
+        await asyncio.sleep(max(0.0, started + start / 32_000 - 1.0 - loop.time()))
         await page.socket.send_bytes(pcm[start : start + chunk])
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from assistant.events import Turn
 from assistant.ports import Recognition, SpeechToText
 from assistant.speech.recognition import recognize
+from assistant.speech.recognition_pool import RecognitionPool
 from assistant.understanding.expectation import Expectation
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,13 +50,19 @@ async def hear(
     session_key: str,
     channel: str,
     language: str | None = None,
+    pool: RecognitionPool | None = None,
 ) -> VoiceTurn:
     """Recognise ``pcm`` in the expected language, listening for the expected phrases (all
     words when the question is free), off the event loop; errors of the engine propagate,
-    so each channel decides how to tell its user."""
-    result = await asyncio.to_thread(
-        recognize, recognizer, expectation.language, expectation.phrases, pcm
-    )
+    so each channel decides how to tell its user. With a ``pool`` (the web chat, where any
+    number of clients speak at once) recognition is bounded by it and may be refused with
+    ``RecognitionBusyError``; without one it runs in a thread, as the kiosk and Telegram do."""
+    if pool is not None:
+        result = await pool.recognize(recognizer, expectation.language, expectation.phrases, pcm)
+    else:
+        result = await asyncio.to_thread(
+            recognize, recognizer, expectation.language, expectation.phrases, pcm
+        )
     engine = result.engine or recognizer.name
     _LOGGER.info(
         "%s heard %r (confidence %.2f, %s)", channel, result.text, result.confidence, engine

@@ -32,9 +32,12 @@ from assistant.preferences import SETTINGS as SPEECH_SETTINGS
 from assistant.preferences import SILENCE, SpeechPreferences
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
+from assistant.speech.recognition_pool import RecognitionPool
 from assistant.speech.voice_turn import VoiceTurn, hear
 from channels.web.connection import CHANNEL, WebConnection
 from channels.web.hub import SessionHub
+from channels.web.oversize import SayingWebSocket
+from channels.web.pacing import AddressAllowances
 from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,6 +87,10 @@ class WebChannel:
         clock: Callable[[], float] = time.monotonic,
         code_guard: CodeGuard | None = None,
         session_limit: SessionLimit | None = None,
+        audio_burst_s: float = 2.0,
+        audio_address_streams: int = 2,
+        max_utterance_s: float = 15.0,
+        recognition: RecognitionPool | None = None,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -107,6 +114,12 @@ class WebChannel:
         self.code_guard = code_guard or CodeGuard(attempts)
         self.session_limit = session_limit or SessionLimit(attempts)
         self.turn_times: deque[float] = deque(maxlen=10_000)
+        # Audio pacing and recognition (issue 12): what one client may take of the server.
+        self.audio_burst_s = audio_burst_s
+        self.max_utterance_s = max_utterance_s
+        self.audio_addresses = AddressAllowances(audio_burst_s, float(audio_address_streams))
+        self.recognition = recognition or RecognitionPool()
+        self._warming: asyncio.Task[None] | None = None
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -126,6 +139,10 @@ class WebChannel:
     async def _stop(self, app: web.Application) -> None:
         self.manager.remove_listener(CHANNEL)
         await self.hub.close()
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
+        self.recognition.close()
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -213,11 +230,13 @@ class WebChannel:
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One page's session, for as long as the page is open."""
-        socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_WEBSOCKET_MESSAGE)
+        socket = SayingWebSocket(heartbeat=30.0, max_msg_size=MAX_WEBSOCKET_MESSAGE)
         await socket.prepare(request)
         self.connections += 1
         try:
-            await WebConnection(self, socket, request.remote or "").serve()
+            connection = WebConnection(self, socket, request.remote or "")
+            socket.too_large = lambda: self.phrases.say(connection.language, "web.frame_too_large")
+            await connection.serve()
         finally:
             self.connections -= 1
         return socket
@@ -240,6 +259,12 @@ class WebChannel:
     def recognizer_for(self, language: str) -> SpeechToText | None:
         return self._recognizer_for(language) if self._recognizer_for is not None else None
 
+    def prepare_recognition(self, language: str) -> None:
+        """Start the recognition workers in the background when someone first turns on a
+        microphone, so a server nobody speaks to runs none and the first speaker waits less."""
+        if self._warming is None:
+            self._warming = asyncio.create_task(self.recognition.start(language))
+
     def new_vad(self) -> VoiceActivityDetector:
         assert self._vad_factory is not None
         return self._vad_factory()
@@ -251,7 +276,14 @@ class WebChannel:
         recognizer = self.recognizer_for(expectation.language)
         if recognizer is None:
             return None
-        return await hear(recognizer, expectation, pcm, session_key=session_key, channel=CHANNEL)
+        return await hear(
+            recognizer,
+            expectation,
+            pcm,
+            session_key=session_key,
+            channel=CHANNEL,
+            pool=self.recognition,
+        )
 
     async def speak(self, key: str, replies: list[Reply]) -> bytes | None:
         """Replies as one WAV when the session wants them read aloud (and a voice exists)."""

@@ -6,7 +6,9 @@ or recognised text from any other channel does; the replies are published to eve
 the session. A burst of messages is refused past a small budget, so one page cannot hog the
 event loop that every other user shares; a client that goes on sending past it (text or
 binary) is answered each time and, after ``FLOOD`` refusals in a row, closed with the reason
-in the session's language, which the page shows.
+in the session's language, which the page shows. Audio while listening is paced instead
+(``pacing.py``): real time plus a small burst, the excess dropped with one sentence per streak
+and counted against the same budget; recognition goes through the channel's bounded pool.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from assistant.dialog.conflict import SESSION_CONFLICT, conflict_reply, is_sessi
 from assistant.errors import InputError, StoreError
 from assistant.events import Reply, Turn
 from assistant.limits import CodeVerdict
-from assistant.preferences import SpeechPreferences
 from assistant.session import Session
-from channels.web.listening import MAX_BINARY_FRAME, Listening
+from channels.web.oversize import close_reason
+from channels.web.pacing import AudioPacing
 from channels.web.protocol import (
     CODE_PATTERN,
     AudioEnd,
@@ -41,6 +43,7 @@ from channels.web.protocol import (
     Say,
     parse,
 )
+from channels.web.voice_input import TAIL_SECONDS, VoiceInput
 
 if TYPE_CHECKING:
     from channels.web.channel import WebChannel
@@ -51,10 +54,8 @@ CHANNEL = "web"
 BURST = 30  # messages a page may send at once
 REFILL = 10.0  # messages per second the budget grows back by
 FLOOD = 100  # refused messages in a row before the socket is closed
-CLOSE_REASON_BYTES = 123  # the most a websocket close frame may carry
-# Audio the page sent before it heard that listening ended (one round trip of frames) is the
-# tail of a stream the server itself stopped, not a mistake: it is not answered.
-TAIL_SECONDS = 2.0
+
+__all__ = ["CHANNEL", "TAIL_SECONDS", "WebConnection", "new_key"]
 
 
 def new_key() -> str:
@@ -80,7 +81,7 @@ class Budget:
         return True
 
 
-class WebConnection:
+class WebConnection(VoiceInput):
     """Serves one websocket until the page goes away."""
 
     def __init__(
@@ -92,10 +93,11 @@ class WebConnection:
         self.key: str | None = None
         self.watching: str | None = None
         self.language = channel.default_language
-        self.listening: Listening | None = None
+        self.listening = None
         self.budget = Budget()
         self.refused = 0  # refusals since the last message the budget let through
         self.stopped_listening = float("-inf")  # when the server last ended listening
+        self.pacing = AudioPacing(channel.audio_addresses, remote, channel.audio_burst_s)
         self._send_lock = asyncio.Lock()
 
     # -- sending ----------------------------------------------------------------------------
@@ -138,6 +140,7 @@ class WebConnection:
                     _LOGGER.info("websocket closed with %s", self.socket.exception())
         finally:
             self._leave()
+            self.pacing.close()
 
     async def _overtaken_in_words(self, handling: Awaitable[None]) -> None:
         """Handle one message; a turn another process overtook gets one sentence, and the
@@ -160,12 +163,25 @@ class WebConnection:
         if self.refused < FLOOD:
             await self.error("busy")
             return False
+        await self._close_flooded()
+        return False
+
+    async def _count_against_budget(self) -> None:
+        """A refusal answered on its own terms (audio too fast): it takes from the budget like
+        any message, and a client that goes on past it is closed with the reason."""
+        if self.budget.take():
+            self.refused = 0
+            return
+        self.refused += 1
+        if self.refused >= FLOOD:
+            await self._close_flooded()
+
+    async def _close_flooded(self) -> None:
+        """Too many refusals in a row: say so, and close with the reason the page shows."""
         message = self.channel.phrases.say(self.language, "web.flooded")
         await self.send_json({"type": "error", **InputError(message, code="flooded").to_wire()})
-        reason = message.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore").encode()
         _LOGGER.info("closing a flooding websocket from %s", self.remote or "?")
-        await self.socket.close(code=WSCloseCode.POLICY_VIOLATION, message=reason)
-        return False
+        await self.socket.close(code=WSCloseCode.POLICY_VIOLATION, message=close_reason(message))
 
     def _leave(self) -> None:
         if self.key is not None:
@@ -320,67 +336,3 @@ class WebConnection:
         if self.listening is not None and "silence" in message.values:
             self.listening.segmenter.silence_seconds = session.preferences["silence"]
         await self.channel.hub.broadcast(self.key, self.channel.summary(session))
-
-    # -- voice ------------------------------------------------------------------------------
-
-    async def _audio_start(self, message: AudioStart) -> None:
-        assert self.key is not None
-        session = await self.channel.manager.session(self.key)
-        language = session.language if session is not None else self.language
-        if self.channel.recognizer_for(language) is None:
-            self.listening = None
-            await self.notice("no_recognizer")
-            await self.send_json({"type": "listening", "active": False})
-            return
-        silence = SpeechPreferences.from_preferences(
-            session.preferences if session else None
-        ).silence
-        self.listening = Listening(self.channel.new_vad(), message.mode, silence)
-        await self.send_json({"type": "listening", "active": True})
-
-    async def _audio_end(self, message: AudioEnd) -> None:
-        listening, self.listening = self.listening, None
-        if listening is None:
-            return
-        self.stopped_listening = self.channel.clock()
-        await self.send_json({"type": "listening", "active": False})
-        for utterance in listening.finish():
-            await self._utterance(utterance)
-        self.stopped_listening = self.channel.clock()
-
-    async def _audio(self, data: bytes) -> None:
-        if self.listening is None or self.key is None:
-            # Stray audio counts against the budget like any message: each frame is answered,
-            # and a page that streams on regardless is closed with the reason.
-            tail = self.channel.clock() - self.stopped_listening < TAIL_SECONDS
-            if await self._within_budget() and not tail:
-                await self.error("binary_unexpected")
-            return
-        if len(data) > MAX_BINARY_FRAME:
-            await self.error("too_large")
-            return
-        listening = self.listening
-        for utterance in listening.feed(data):
-            if listening.mode == "once":
-                self.listening = None
-                self.stopped_listening = self.channel.clock()
-                await self.send_json({"type": "listening", "active": False})
-            await self._utterance(utterance)
-            if self.listening is None:  # the tail is counted from after recognition
-                self.stopped_listening = self.channel.clock()
-                break
-
-    async def _utterance(self, pcm: bytes) -> None:
-        assert self.key is not None
-        heard = await self.channel.hear(self.key, pcm, self.language)
-        if heard is None:
-            await self.notice("no_recognizer")
-            return
-        if not heard.heard_something:
-            return  # a cough or a door: nothing was said
-        say = self.channel.phrases.say(heard.language, "web.heard", text=heard.text)
-        confidence = heard.recognition.confidence
-        await self.send_json(
-            {"type": "heard", "text": heard.text, "confidence": confidence, "say": say}
-        )
-        await self._turn(heard.turn)

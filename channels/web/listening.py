@@ -17,10 +17,14 @@ MAX_BINARY_FRAME = 64 * 1024  # about 2 s of audio; the page sends 30-120 ms at 
 class Listening:
     """Segments a page's audio; ``once`` stops after the first utterance."""
 
-    def __init__(self, vad: VoiceActivityDetector, mode: str, silence: float) -> None:
+    def __init__(
+        self, vad: VoiceActivityDetector, mode: str, silence: float, max_seconds: float = 15.0
+    ) -> None:
         self.vad = vad
         self.mode = mode
-        self.segmenter = Segmenter()
+        # The longest utterance bounds what one listening page holds: the segmenter keeps at
+        # most this much speech (plus its pre-roll) and a partial frame.
+        self.segmenter = Segmenter(max_seconds=max_seconds)
         self.segmenter.silence_seconds = clamp_silence_seconds(silence)
         self._rest = b""
 
