@@ -25,9 +25,9 @@ from assistant.safe_text import REPLACEMENT
 from assistant.server import init_app
 from assistant.store.sqlite import SQLiteStore
 from channels.web.protocol import Hello, Say, parse
+from testing.telegram import FakeBotApi
 from tests.test_telegram import TOKEN, User, make_bot, polling
 from tests.test_web_socket import BASE, make_channel, open_page
-from testing.telegram import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 SURROGATE_TITLE = "Quiz \ud800 night"
@@ -101,7 +101,7 @@ async def test_a_telegram_message_with_a_lone_surrogate_is_answered(
 
 @pytest.mark.slow  # the console in a subprocess
 def test_the_console_answers_a_latin_1_line_and_exits_cleanly(tmp_path: Path) -> None:
-    script = "4\n".encode() + "Café night\n".encode("latin-1")
+    script = b"4\n" + "Café night\n".encode("latin-1")
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "assistant", "console", "--lang", "en"],
