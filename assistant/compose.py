@@ -25,6 +25,7 @@ from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.session import Artifact, GenerationRequest
 from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel
+from channels.web.origins import OriginPolicy
 from generators.browser import BrowserChecker, find_chromium
 from generators.enrich import Enricher, EnrichingGenerator
 from generators.registry import build_generators
@@ -180,6 +181,7 @@ class Services:
             recognizer_for=recognizer_for,
             vad_factory=vad_factory,
             synthesize=synthesize,
+            origins=OriginPolicy(settings.public_base_url, settings.host),
         )
 
     def telegram_channel(self) -> TelegramChannel:

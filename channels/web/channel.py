@@ -35,6 +35,7 @@ from assistant.speech.audio import wav_bytes
 from assistant.speech.voice_turn import VoiceTurn, hear
 from channels.web.connection import CHANNEL, WebConnection
 from channels.web.hub import SessionHub
+from channels.web.origins import OriginPolicy
 from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,12 +83,14 @@ class WebChannel:
         poll_interval: float = 0.3,
         page_poll_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        origins: OriginPolicy | None = None,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
         self.default_language = default_language
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
+        self.origins = origins or OriginPolicy(self.base_url, "127.0.0.1")
         self._recognizer_for = recognizer_for
         self._vad_factory = vad_factory
         self._synthesize = synthesize
@@ -206,8 +209,18 @@ class WebChannel:
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
 
-    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """One page's session, for as long as the page is open."""
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        """One page's session, for as long as the page is open; only our own pages' sockets
+        (see ``channels.web.origins``) are accepted, anything else gets 403 and a sentence."""
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        port = sockname[1] if isinstance(sockname, tuple) and len(sockname) > 1 else 0
+        refusal = self.origins.refusal(
+            origin=request.headers.get("Origin"), host=request.headers.get("Host"), port=port
+        )
+        if refusal is not None:
+            _LOGGER.warning("web: refused a websocket from %s: %s", request.remote, refusal)
+            text = self.phrases.say(self._language(request), "edge.forbidden_origin")
+            return web.Response(status=403, text=text)
         socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_WEBSOCKET_MESSAGE)
         await socket.prepare(request)
         self.connections += 1
