@@ -182,6 +182,7 @@ class Services:
             vad_factory=vad_factory,
             synthesize=synthesize,
             origins=OriginPolicy(settings.public_base_url, settings.host),
+            metrics_token=settings.metrics_token,
         )
 
     def telegram_channel(self) -> TelegramChannel:

@@ -58,6 +58,11 @@ class Settings:
     stt_engine_en: str = "auto"  # which recogniser serves English speech
     kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again
     kiosk_pause_s: float = 120.0  # silence before the kiosk pauses the session
+    # Issue 12, part C (the HTTP edge): who reads /metrics, how long a slow client may take.
+    metrics_token: str = field(default="", repr=False)  # a secret: never in logs
+    http_header_timeout_s: float = 10.0  # request line and headers, from their first byte
+    http_body_timeout_s: float = 30.0  # a request's body, once its headers are in
+    http_idle_timeout_s: float = 75.0  # an idle keep-alive connection
 
     @property
     def jobs_dir(self) -> Path:
@@ -174,6 +179,13 @@ def _user_ids(key: str, value: Any) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def _secret(key: str, value: Any) -> str:
+    text = _text(key, value)
+    if text and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,200}", text):
+        raise ConfigError(f"{key}: use 16-200 letters, digits or ._~+/=- (a long random token)")
+    return text
+
+
 def _url(key: str, value: Any) -> str:
     text = _text(key, value)
     if text and not text.startswith(("http://", "https://")):
@@ -212,6 +224,11 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "stt_engine_en": _choice("auto", "vosk", "pocketsphinx", "none"),
     "kiosk_reprompt_s": _number(5.0, 600.0, "seconds"),
     "kiosk_pause_s": _number(10.0, 3600.0, "seconds"),
+    # Issue 12, part C (the HTTP edge)
+    "metrics_token": _secret,
+    "http_header_timeout_s": _number(1.0, 300.0, "seconds"),
+    "http_body_timeout_s": _number(1.0, 3600.0, "seconds"),
+    "http_idle_timeout_s": _number(1.0, 3600.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -4,12 +4,18 @@ Artifacts are reached only through their unguessable token. Anything else (an un
 expired token, a path outside the artifact, a file the manifest does not list) is a plain 404,
 so a probe learns nothing. Previews are sandboxed by CSP: a generated page runs its own
 scripts but gets an opaque origin, cannot submit forms and cannot call the service.
+
+Every response, error pages and static files included, leaves through one hook
+(``_edge_headers``) that adds ``nosniff`` and ``no-referrer`` and names the server without
+versions, so no handler can forget them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import io
+import ipaddress
 import mimetypes
 import re
 import time
@@ -36,12 +42,32 @@ PREVIEW_POLICY = (
     "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:; "
     "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
-SAFE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+EDGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+SAFE_HEADERS = {**EDGE_HEADERS, "Cache-Control": "no-store"}
+SERVER_NAME = "facility-assistant"  # no versions: they only tell a probe what to try
 TEXT_TYPES = {".py": "text/plain", ".js": "text/javascript", ".md": "text/plain"}
+
+
+async def _edge_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response (``on_response_prepare`` runs after aiohttp's own defaults)."""
+    for name, value in EDGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers["Server"] = SERVER_NAME
+
+
+def is_local_or_bearer(request: web.BaseRequest, token: str) -> bool:
+    """Whether the peer is this machine, or the request carries ``Bearer <token>`` (compared
+    in constant time; an empty ``token`` opens nothing)."""
+    try:
+        local = ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        local = False
+    if local:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -145,6 +171,7 @@ def init_app(
     app[JOBS_KEY] = jobs
     app[BASE_URL_KEY] = base_url.rstrip("/")
     app[CLOCK_KEY] = clock
+    app.on_response_prepare.append(_edge_headers)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/a/{token}", download)
     app.router.add_get("/p/{token}", preview_folder)

@@ -30,6 +30,7 @@ from assistant.limits import MissCounter
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.preferences import SETTINGS as SPEECH_SETTINGS
 from assistant.preferences import SILENCE, SpeechPreferences
+from assistant.server import is_local_or_bearer
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
 from assistant.speech.voice_turn import VoiceTurn, hear
@@ -84,6 +85,7 @@ class WebChannel:
         page_poll_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         origins: OriginPolicy | None = None,
+        metrics_token: str = "",
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -91,6 +93,7 @@ class WebChannel:
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
         self.origins = origins or OriginPolicy(self.base_url, "127.0.0.1")
+        self._metrics_token = metrics_token  # a secret: never logged
         self._recognizer_for = recognizer_for
         self._vad_factory = vad_factory
         self._synthesize = synthesize
@@ -167,14 +170,17 @@ class WebChannel:
         policy = PAGE_POLICY.format(sockets=f"ws://{host} wss://{host}")
         headers = {
             "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store",
         }
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        """Prometheus text: open sockets, turns, and turn time (receipt to replies sent)."""
+        """Prometheus text: open sockets, turns, and turn time (receipt to replies sent); for
+        this machine, or with the configured bearer token, else 403."""
+        if not is_local_or_bearer(request, self._metrics_token):
+            _LOGGER.warning("web: refused /metrics to %s", request.remote)
+            text = self.phrases.say(self._language(request), "edge.metrics_forbidden")
+            return web.Response(status=403, text=text)
         times = sorted(self.turn_times)
 
         def quantile(q: float) -> float:
@@ -206,7 +212,7 @@ class WebChannel:
         return web.Response(
             body=out.getvalue(),
             content_type="image/svg+xml",
-            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+            headers={"Cache-Control": "no-store"},
         )
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
