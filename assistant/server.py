@@ -26,6 +26,7 @@ import segno
 from aiohttp import web
 
 from assistant import __version__
+from assistant.http_guard import EDGE_HEADERS, SERVER_NAME, body_deadline
 from assistant.jobs.catalog import JobCatalog
 from assistant.ports import ServedStore
 from assistant.session import Artifact
@@ -42,9 +43,7 @@ PREVIEW_POLICY = (
     "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:; "
     "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
-EDGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 SAFE_HEADERS = {**EDGE_HEADERS, "Cache-Control": "no-store"}
-SERVER_NAME = "facility-assistant"  # no versions: they only tell a probe what to try
 TEXT_TYPES = {".py": "text/plain", ".js": "text/javascript", ".md": "text/plain"}
 
 
@@ -164,9 +163,12 @@ def init_app(
     *,
     base_url: str = "http://127.0.0.1:8080",
     clock: Callable[[], float] = time.time,
+    body_timeout: float = 30.0,
 ) -> web.Application:
     """The application with its routes; the caller owns the store's life cycle."""
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024, middlewares=[body_deadline(body_timeout)]
+    )
     app[STORE_KEY] = store
     app[JOBS_KEY] = jobs
     app[BASE_URL_KEY] = base_url.rstrip("/")

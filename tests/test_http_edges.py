@@ -8,9 +8,16 @@ is: only this machine, or whoever holds the configured token, may read it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,6 +27,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from assistant.config import Settings, load_settings
 from assistant.dialog.manager import DialogManager
 from assistant.errors import ConfigError
+from assistant.http_guard import GuardedRunner
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.server import SERVER_NAME, init_app
@@ -127,3 +135,112 @@ def test_the_metrics_token_is_a_checked_secret() -> None:
     assert Settings().metrics_token == ""
     with pytest.raises(ConfigError, match="METRICS_TOKEN"):
         load_settings(environ={"ASSISTANT_METRICS_TOKEN": "short"})
+
+
+# -- slow clients ----------------------------------------------------------------------------
+
+
+async def _slow_headers(port: int, every: float, lines: int = 200) -> tuple[float, bytes]:
+    """A client sending one header line every ``every`` seconds; how long until the server
+    closed the connection, and what it said."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.monotonic()
+    answer = asyncio.create_task(reader.read())  # b"" or a 408, then the end
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        for number in range(lines):
+            done, _ = await asyncio.wait([answer], timeout=every)
+            if done:
+                break
+            with contextlib.suppress(ConnectionError):
+                writer.write(f"X-Slow-{number}: 1\r\n".encode())
+        said = await answer
+        return time.monotonic() - started, said
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_slow_headers_are_cut_off_while_other_requests_are_served(
+    app_for: Callable[..., web.Application],
+) -> None:
+    runner = GuardedRunner(app_for(), header_timeout=1.0, keepalive_timeout=30.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        slow = [asyncio.create_task(_slow_headers(port, every=0.3)) for _ in range(20)]
+        async with aiohttp.ClientSession() as session:
+            for _ in range(5):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert response.status == 200
+                await asyncio.sleep(0.1)
+        for seconds, said in await asyncio.gather(*slow):
+            assert seconds < 3.0
+            assert said.startswith(b"HTTP/1.1 408")
+        # A client that is merely quick is never cut off, on a kept-alive connection too.
+        async with aiohttp.ClientSession() as session:
+            for _ in range(3):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert response.status == 200
+                await asyncio.sleep(1.2)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_slow_body_gets_408(store: SQLiteStore, catalog: JobCatalog) -> None:
+    app = init_app(store, catalog, base_url=BASE, body_timeout=1.0)
+    async with TestServer(app) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123")
+        started = time.monotonic()
+        said = await asyncio.wait_for(reader.read(4096), 10)  # then aiohttp lingers a while
+        writer.close()
+        assert said.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3.0
+        assert b"X-Content-Type-Options: nosniff" in said
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow  # a real `assistant serve`
+async def test_assistant_serve_closes_slow_and_idle_connections(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(
+        ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_PORT=str(port),
+        ASSISTANT_LLM_ENABLED="false", ASSISTANT_WEB_VOICE="false",
+        ASSISTANT_CHROMIUM=str(tmp_path / "no-chromium"),
+        ASSISTANT_HTTP_HEADER_TIMEOUT_S="1", ASSISTANT_HTTP_IDLE_TIMEOUT_S="2",
+    )  # fmt: skip
+    log = (tmp_path / "serve.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assistant", "serve", env=env, cwd=tmp_path,
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with asyncio.timeout(60):
+                while True:
+                    with contextlib.suppress(aiohttp.ClientConnectionError):
+                        async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                            assert response.headers["Server"] == SERVER_NAME
+                            break
+                    await asyncio.sleep(0.2)
+        seconds, said = await _slow_headers(port, every=0.5)
+        assert seconds < 3.0 and said.startswith(b"HTTP/1.1 408")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        started = time.monotonic()
+        await asyncio.wait_for(reader.read(), 10)  # the answer, then the idle close
+        writer.close()
+        assert 1.5 < time.monotonic() - started < 4.5
+    finally:
+        process.terminate()
+        await process.wait()
+        log.close()
