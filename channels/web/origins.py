@@ -1,8 +1,8 @@
 """Which pages may open the chat's websocket, and by which names the service may be reached.
 
-Browsers let any page open a websocket to any address and send the session cookie-free
-socket whatever the page scripts, so the server must look itself: ``Origin`` says which page
-opened the socket, ``Host`` which name the browser resolved. Two attacks are stopped here:
+Browsers let any page open a websocket to any address (no same-origin rule applies to
+sockets), so the server must look itself: ``Origin`` says which page opened the socket,
+``Host`` which name the browser resolved. Two attacks are stopped here:
 
 * cross-site websocket hijacking: a page on another site (or a sandboxed frame, ``null``)
   scripting the kiosk's socket: its ``Origin`` is not one of ours;
