@@ -178,7 +178,7 @@ async def test_slow_headers_are_cut_off_while_other_requests_are_served(
                     assert response.status == 200
                 await asyncio.sleep(0.1)
         for seconds, said in await asyncio.gather(*slow):
-            assert seconds < 3.0
+            assert seconds < 5.0  # 1 s allowed; the rest is slack for a busy machine
             assert said.startswith(b"HTTP/1.1 408")
         # A client that is merely quick is never cut off, on a kept-alive connection too.
         async with aiohttp.ClientSession() as session:
@@ -198,7 +198,7 @@ async def test_a_slow_body_gets_408(store: SQLiteStore, catalog: JobCatalog) -> 
         started = time.monotonic()
         said = await asyncio.wait_for(reader.read(4096), 10)  # then aiohttp lingers a while
         writer.close()
-        assert said.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3.0
+        assert said.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 5.0
         assert b"X-Content-Type-Options: nosniff" in said
 
 
@@ -225,7 +225,7 @@ async def test_assistant_serve_closes_slow_and_idle_connections(tmp_path: Path) 
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as session:
-            async with asyncio.timeout(60):
+            async with asyncio.timeout(120):
                 while True:
                     with contextlib.suppress(aiohttp.ClientConnectionError):
                         async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
@@ -233,13 +233,13 @@ async def test_assistant_serve_closes_slow_and_idle_connections(tmp_path: Path) 
                             break
                     await asyncio.sleep(0.2)
         seconds, said = await _slow_headers(port, every=0.5)
-        assert seconds < 3.0 and said.startswith(b"HTTP/1.1 408")
+        assert seconds < 6.0 and said.startswith(b"HTTP/1.1 408")  # 1 s, plus slack
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         started = time.monotonic()
         await asyncio.wait_for(reader.read(), 10)  # the answer, then the idle close
         writer.close()
-        assert 1.5 < time.monotonic() - started < 4.5
+        assert 1.5 < time.monotonic() - started < 10.0  # 2 s idle, plus slack
     finally:
         process.terminate()
         await process.wait()
