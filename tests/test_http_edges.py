@@ -76,6 +76,10 @@ async def test_every_response_carries_the_safety_headers_and_no_versions(
         assert response.headers.get("X-Content-Type-Options") == "nosniff", path
         assert response.headers.get("Referrer-Policy") == "no-referrer", path
         assert response.headers.get("Server") == SERVER_NAME, path
+    too_large = await client.post("/healthz", data=b"x" * (3 * 1024 * 1024))
+    assert too_large.status == 413
+    assert too_large.headers.get("X-Content-Type-Options") == "nosniff"
+    assert too_large.headers.get("Server") == SERVER_NAME
 
 
 def _own_lan_address() -> str | None:
