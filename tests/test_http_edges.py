@@ -248,3 +248,22 @@ async def test_assistant_serve_closes_slow_and_idle_connections(tmp_path: Path) 
         process.terminate()
         await process.wait()
         log.close()
+
+
+async def test_a_malformed_request_s_error_page_carries_the_edge_headers(
+    app_for: Callable[..., web.Application],
+) -> None:
+    runner = GuardedRunner(app_for(), header_timeout=5.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBroken header line\r\n\r\n")
+        said = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        await runner.cleanup()
+    assert said.split(b"\r\n")[0].endswith(b"400 Bad Request")
+    assert b"X-Content-Type-Options: nosniff" in said
+    assert b"Server: facility-assistant" in said and b"aiohttp" not in said
