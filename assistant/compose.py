@@ -27,6 +27,7 @@ from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
 from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel
+from channels.web.origins import OriginPolicy
 from generators.browser import BrowserChecker, find_chromium
 from generators.enrich import Enricher, EnrichingGenerator
 from generators.registry import build_generators
@@ -233,6 +234,8 @@ class Services:
             audio_address_streams=settings.audio_address_streams,
             max_utterance_s=settings.max_utterance_s,
             recognition=recognition,
+            origins=OriginPolicy(settings.public_base_url, settings.host),
+            metrics_token=settings.metrics_token,
         )
         self._web.append(channel)
         return channel

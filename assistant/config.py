@@ -75,6 +75,11 @@ class Settings:
     max_utterance_s: float = 15.0  # longest web utterance; then it is cut and recognised
     recognition_workers: int = 1  # web recognition processes (utterances recognised at once)
     recognition_wait_s: float = 5.0  # how long an utterance waits for a free recogniser
+    # Issue 12, part C (the HTTP edge): who reads /metrics, how long a slow client may take.
+    metrics_token: str = field(default="", repr=False)  # a secret: never in logs
+    http_header_timeout_s: float = 10.0  # request line and headers, from their first byte
+    http_body_timeout_s: float = 30.0  # a request's body, once its headers are in
+    http_idle_timeout_s: float = 75.0  # an idle keep-alive connection
 
     @property
     def jobs_dir(self) -> Path:
@@ -191,6 +196,13 @@ def _user_ids(key: str, value: Any) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def _secret(key: str, value: Any) -> str:
+    text = _text(key, value)
+    if text and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,200}", text):
+        raise ConfigError(f"{key}: use 16-200 letters, digits or ._~+/=- (a long random token)")
+    return text
+
+
 def _url(key: str, value: Any) -> str:
     text = _text(key, value)
     if text and not text.startswith(("http://", "https://")):
@@ -245,6 +257,11 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "max_utterance_s": _number(1.0, 60.0, "seconds"),
     "recognition_workers": _integer(1, 16),
     "recognition_wait_s": _number(0.0, 60.0, "seconds"),
+    # Issue 12, part C (the HTTP edge)
+    "metrics_token": _secret,
+    "http_header_timeout_s": _number(1.0, 300.0, "seconds"),
+    "http_body_timeout_s": _number(1.0, 3600.0, "seconds"),
+    "http_idle_timeout_s": _number(1.0, 3600.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

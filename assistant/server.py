@@ -4,12 +4,18 @@ Artifacts are reached only through their unguessable token. Anything else (an un
 expired token, a path outside the artifact, a file the manifest does not list) is a plain 404,
 so a probe learns nothing. Previews are sandboxed by CSP: a generated page runs its own
 scripts but gets an opaque origin, cannot submit forms and cannot call the service.
+
+Every response, error pages and static files included, leaves through one hook
+(``_edge_headers``) that adds ``nosniff`` and ``no-referrer`` and names the server without
+versions, so no handler can forget them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import io
+import ipaddress
 import mimetypes
 import re
 import time
@@ -20,6 +26,7 @@ import segno
 from aiohttp import web
 
 from assistant import __version__
+from assistant.http_guard import EDGE_HEADERS, SERVER_NAME, body_deadline
 from assistant.jobs.catalog import JobCatalog
 from assistant.ports import ServedStore
 from assistant.session import Artifact
@@ -36,12 +43,30 @@ PREVIEW_POLICY = (
     "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:; "
     "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
-SAFE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+SAFE_HEADERS = {**EDGE_HEADERS, "Cache-Control": "no-store"}
 TEXT_TYPES = {".py": "text/plain", ".js": "text/javascript", ".md": "text/plain"}
+
+
+async def _edge_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response (``on_response_prepare`` runs after aiohttp's own defaults)."""
+    for name, value in EDGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers["Server"] = SERVER_NAME
+
+
+def is_local_or_bearer(request: web.BaseRequest, token: str) -> bool:
+    """Whether the peer is this machine, or the request carries ``Bearer <token>`` (compared
+    in constant time; an empty ``token`` opens nothing)."""
+    try:
+        local = ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        local = False
+    if local:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token.encode())
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -147,13 +172,17 @@ def init_app(
     *,
     base_url: str = "http://127.0.0.1:8080",
     clock: Callable[[], float] = time.time,
+    body_timeout: float = 30.0,
 ) -> web.Application:
     """The application with its routes; the caller owns the store's life cycle."""
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024, middlewares=[body_deadline(body_timeout)]
+    )
     app[STORE_KEY] = store
     app[JOBS_KEY] = jobs
     app[BASE_URL_KEY] = base_url.rstrip("/")
     app[CLOCK_KEY] = clock
+    app.on_response_prepare.append(_edge_headers)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/a/{token}", download)
     app.router.add_get("/p/{token}", preview_folder)

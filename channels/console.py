@@ -15,6 +15,7 @@ from typing import TextIO
 from assistant.dialog.conflict import handle_or_explain
 from assistant.dialog.manager import DialogManager
 from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.safe_text import clean, decode
 
 CHANNEL = "console"
 
@@ -71,11 +72,11 @@ class ConsoleChannel:
         try:
             self.show(await self.manager.resume(self.session_key, CHANNEL, self.language))
             while True:
-                line = await asyncio.to_thread(self.input.readline)
-                if not line:
+                line = await asyncio.to_thread(self._read_line)
+                if line is None:
                     break
                 self._delivered.clear()
-                turn = Turn(session_key=self.session_key, text=line.rstrip("\r\n"), channel=CHANNEL)
+                turn = Turn(session_key=self.session_key, text=line, channel=CHANNEL)
                 replies = await handle_or_explain(self.manager, turn)
                 self.show(replies)
                 if replies and replies[-1].state == SessionState.ENDED:
@@ -85,6 +86,17 @@ class ConsoleChannel:
             await self._wait_for_delivery()
         finally:
             self.manager.remove_listener(CHANNEL)
+
+    def _read_line(self) -> str | None:
+        """The next line as clean text, None at the end of input. A terminal or a pipe may
+        send any bytes (Latin-1 "Café", a stray escape): read as bytes where the stream has
+        them, so a line that is not UTF-8 is still a line instead of a crash."""
+        raw = getattr(self.input, "buffer", None)
+        if raw is not None:
+            data = raw.readline()
+            return decode(data).rstrip("\n") if data else None
+        line = self.input.readline()
+        return clean(line).rstrip("\n") if line else None
 
     async def _wait_for_delivery(self) -> None:
         session = await self.manager.session(self.session_key)

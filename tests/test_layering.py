@@ -53,7 +53,8 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "retention": VOCABULARY,
     "safe_text": set(),
     "private_files": set(),
-    "server": VOCABULARY | {"jobs"},
+    "server": VOCABULARY | {"jobs", "http_guard"},
+    "http_guard": set(),  # issue 12, part C: deadlines for slow HTTP clients
     "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge"},
 }
 # What the outer packages may not import from the core: its concrete store and its root.

@@ -26,6 +26,7 @@ from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
 from assistant.extras import require_extra
+from assistant.http_guard import GuardedRunner
 from assistant.jobs.catalog import load_jobs
 from assistant.server import init_app
 from assistant.understanding.answers import read_answers
@@ -129,10 +130,19 @@ async def _serve(settings: Settings) -> None:
     services = Services.build(settings)
     await services.start()
     janitor = services.janitor()  # the one owner of the daily clean-up (assistant/retention.py)
-    app = init_app(services.store, services.jobs, base_url=settings.base_url)
+    app = init_app(
+        services.store,
+        services.jobs,
+        base_url=settings.base_url,
+        body_timeout=settings.http_body_timeout_s,
+    )
     services.web_channel().add_routes(app)
     bot_task, announce_webhook = await _start_telegram(services, app)
-    runner = web.AppRunner(app)
+    runner = GuardedRunner(
+        app,
+        header_timeout=settings.http_header_timeout_s,
+        keepalive_timeout=settings.http_idle_timeout_s,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:

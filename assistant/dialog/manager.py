@@ -25,6 +25,7 @@ from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
+from assistant.safe_text import clean, has_controls, has_surrogates
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.understanding.expectation import Expectation
 
@@ -104,6 +105,10 @@ class DialogManager:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Apply one turn and return the replies, after the new state is stored."""
+        if turn.text is not None and (has_surrogates(turn.text) or has_controls(turn.text)):
+            # The channels clean what they receive; this is the last line before the store,
+            # where a lone surrogate would fail the whole turn with UnicodeEncodeError.
+            turn = replace(turn, text=clean(turn.text))
         async with self._locks.hold(turn.session_key):
             session = await self._load(turn.session_key, turn.language, turn.channel)
             before = session.state

@@ -41,7 +41,7 @@ from assistant.ledger import TelegramLedgerStore
 from assistant.limits import CodeGuard, MemoryAttempts
 from assistant.ports import ChatStore, SpeechToText
 from channels.telegram.commands import CHANNEL, COMMANDS
-from channels.telegram.intake import ChatWorkers, on_callback, on_message
+from channels.telegram.intake import ChatWorkers, encodable_update, on_callback, on_message
 from channels.telegram.outbox import Outbox
 from channels.telegram.progress import PROGRESS_EVERY, ProgressMessages
 from channels.telegram.recovery import recover
@@ -202,6 +202,7 @@ class TelegramChannel:
     async def _take(self, update: Update, chat_id: int) -> None:
         """Write the update down before it is confirmed to Telegram, then queue its turn."""
         received = self._polled_at.pop(update.update_id, None) or time.perf_counter()
+        update = encodable_update(update, self.bot)
         payload = update.model_dump_json(exclude_unset=True, exclude_none=True)
         if not await self.ledger.take(update.update_id, chat_id, payload):
             _LOGGER.info("telegram: update %s was taken before; skipped", update.update_id)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aiogram.types import CallbackQuery, Message
+from aiogram import Bot
+from aiogram.types import CallbackQuery, Message, Update
 
 from assistant.events import LANGUAGES, Turn
+from assistant.safe_text import clean, has_surrogates
 from assistant.speech.voice_turn import hear
 from channels.telegram.commands import CHANNEL, MAX_TEXT, command
 from channels.telegram.render import parse_button, question_tag
@@ -35,6 +38,20 @@ def language_of_user(code: str | None, default: str) -> str:
     """The user's Telegram language when we speak it, else ``default``."""
     wanted = (code or "").lower()[:2]
     return wanted if wanted in LANGUAGES else default
+
+
+def encodable_update(update: Update, bot: Bot) -> Update:
+    """``update`` with every lone UTF-16 surrogate replaced, in its text, caption, names...
+
+    Telegram's JSON may carry one (``"\\ud800"``); the update is written to the ledger as
+    UTF-8 before it is handled, and that write (then the store) would fail on it, leaving the
+    user with no answer. Nearly every update is clean and passes through untouched.
+    """
+    fields = update.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    dumped = json.dumps(fields, ensure_ascii=False)  # surrogates stay only inside strings
+    if not has_surrogates(dumped):
+        return update
+    return Update.model_validate_json(clean(dumped), context={"bot": bot})
 
 
 @dataclass
@@ -92,7 +109,7 @@ async def on_message(
     if message.voice is not None:
         await on_voice(channel, message, key, language, received, out)
         return
-    text = message.text
+    text = clean(message.text) if message.text is not None else None
     if text is None:
         spoken_in = await channel.language_of(key, language)
         out.text(chat_id, channel.say(spoken_in, "unsupported"))

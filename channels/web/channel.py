@@ -30,12 +30,14 @@ from assistant.limits import CodeGuard, MemoryAttempts, SessionLimit
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.preferences import SETTINGS as SPEECH_SETTINGS
 from assistant.preferences import SILENCE, SpeechPreferences
+from assistant.server import is_local_or_bearer
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
 from assistant.speech.recognition_pool import RecognitionPool
 from assistant.speech.voice_turn import VoiceTurn, hear
 from channels.web.connection import CHANNEL, WebConnection
 from channels.web.hub import SessionHub
+from channels.web.origins import OriginPolicy
 from channels.web.oversize import SayingWebSocket
 from channels.web.pacing import AddressAllowances
 from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN
@@ -91,12 +93,16 @@ class WebChannel:
         audio_address_streams: int = 2,
         max_utterance_s: float = 15.0,
         recognition: RecognitionPool | None = None,
+        origins: OriginPolicy | None = None,
+        metrics_token: str = "",
     ) -> None:
         self.manager = manager
         self.phrases = phrases
         self.default_language = default_language
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
+        self.origins = origins or OriginPolicy(self.base_url, "127.0.0.1")
+        self._metrics_token = metrics_token  # a secret: never logged
         self._recognizer_for = recognizer_for
         self._vad_factory = vad_factory
         self._synthesize = synthesize
@@ -186,14 +192,17 @@ class WebChannel:
         policy = PAGE_POLICY.format(sockets=f"ws://{host} wss://{host}")
         headers = {
             "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store",
         }
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        """Prometheus text: open sockets, turns, and turn time (receipt to replies sent)."""
+        """Prometheus text: open sockets, turns, and turn time (receipt to replies sent); for
+        this machine, or with the configured bearer token, else 403."""
+        if not is_local_or_bearer(request, self._metrics_token):
+            _LOGGER.warning("web: refused /metrics to %s", request.remote)
+            text = self.phrases.say(self._language(request), "edge.metrics_forbidden")
+            return web.Response(status=403, text=text)
         times = sorted(self.turn_times)
 
         def quantile(q: float) -> float:
@@ -225,11 +234,21 @@ class WebChannel:
         return web.Response(
             body=out.getvalue(),
             content_type="image/svg+xml",
-            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+            headers={"Cache-Control": "no-store"},
         )
 
-    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """One page's session, for as long as the page is open."""
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        """One page's session, for as long as the page is open; only our own pages' sockets
+        (see ``channels.web.origins``) are accepted, anything else gets 403 and a sentence."""
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        port = sockname[1] if isinstance(sockname, tuple) and len(sockname) > 1 else 0
+        refusal = self.origins.refusal(
+            origin=request.headers.get("Origin"), host=request.headers.get("Host"), port=port
+        )
+        if refusal is not None:
+            _LOGGER.warning("web: refused a websocket from %s: %s", request.remote, refusal)
+            text = self.phrases.say(self._language(request), "edge.forbidden_origin")
+            return web.Response(status=403, text=text)
         socket = SayingWebSocket(heartbeat=30.0, max_msg_size=MAX_WEBSOCKET_MESSAGE)
         await socket.prepare(request)
         self.connections += 1

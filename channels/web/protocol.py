@@ -34,6 +34,7 @@ from assistant.dialog.commands import BUTTON_COMMANDS
 from assistant.errors import InputError
 from assistant.events import Command, CommandName
 from assistant.preferences import SILENCE
+from assistant.safe_text import clean
 from assistant.session import CODE_ALPHABET, CODE_LENGTH
 
 MAX_TEXT_FRAME = 64 * 1024  # far above any answer; a larger frame is refused, not parsed
@@ -81,13 +82,14 @@ def _text(message: dict[str, Any], name: str, *, required: bool, limit: int) -> 
         return None
     if not isinstance(value, str) or len(value) > limit:
         raise ProtocolError("bad_field", field=name)
-    return value
+    # A JSON string may hold a lone surrogate ("\\ud800") that no store or frame can encode.
+    return clean(value)
 
 
 def _preference(name: str, value: Any) -> Any:
     rule = PREFERENCES.get(name)
-    if rule is None:
-        raise ProtocolError("bad_field", field=name)
+    if rule is None:  # the name is shown back to the user in the sentence: made encodable
+        raise ProtocolError("bad_field", field=clean(name))
     if rule is bool:
         if not isinstance(value, bool):
             raise ProtocolError("bad_field", field=name)
