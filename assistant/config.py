@@ -58,6 +58,9 @@ class Settings:
     stt_engine_en: str = "auto"  # which recogniser serves English speech
     kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again
     kiosk_pause_s: float = 120.0  # silence before the kiosk pauses the session
+    # Issue 12, part A: one kiosk user's answers never reach the next user.
+    code_expiry_hours: float = 4.0  # a continuation code works this long after last use
+    kiosk_screen_token: str = field(default="", repr=False)  # lets another machine watch
 
     @property
     def jobs_dir(self) -> Path:
@@ -141,6 +144,17 @@ def _kiosk_id(key: str, value: Any) -> str:
     return text
 
 
+def _screen_token(key: str, value: Any) -> str:
+    """The kiosk screen's token: long and hard to guess, since it shows people's codes."""
+    text = _text(key, value)
+    if text and not re.fullmatch(r"[A-Za-z0-9_.~-]{16,256}", text):
+        raise ConfigError(
+            f"{key}: use 16-256 letters, digits, '-', '_', '.' or '~' "
+            "(for example the output of: python3 -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
+    return text
+
+
 def _flag(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -212,6 +226,9 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "stt_engine_en": _choice("auto", "vosk", "pocketsphinx", "none"),
     "kiosk_reprompt_s": _number(5.0, 600.0, "seconds"),
     "kiosk_pause_s": _number(10.0, 3600.0, "seconds"),
+    # Issue 12, part A.
+    "code_expiry_hours": _number(0.0, 24.0 * 365, "hours (0 = codes live until the session ends)"),
+    "kiosk_screen_token": _screen_token,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -165,3 +165,14 @@ _LEDGER_SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS telegram_messages_status ON telegram_messages (status, id)",
 )
+
+
+@MIGRATIONS()
+def m007_seats(db: sqlite_utils.Database) -> None:
+    """Which session is the current one at each kiosk or console (a seat).
+
+    Each person at a kiosk gets a session of their own; the seat names the current one, so
+    a restarted kiosk carries on with the person in front of it and the kiosk screen (often
+    another process) follows the seat from one person to the next.
+    """
+    db.table("seats").create({"seat": str, "session_key": str, "updated": float}, pk="seat")

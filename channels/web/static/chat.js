@@ -72,8 +72,11 @@
       // "connection lost" goes at once.
       if (!keepAlert) showAlert("");
       const hello = { type: "hello", language };
-      if (kiosk) hello.kiosk = kiosk;
-      else if (config.code) hello.code = config.code;
+      if (kiosk) {
+        hello.kiosk = kiosk;
+        // A kiosk screen on another machine shows the code only with the kiosk's token.
+        if (config.kiosk_token) hello.token = config.kiosk_token;
+      } else if (config.code) hello.code = config.code;
       else {
         const key = localStorage.getItem(STORE_KEY);
         const code = localStorage.getItem(STORE_CODE);
