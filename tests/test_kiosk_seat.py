@@ -8,6 +8,7 @@ shown only to the kiosk's own screen.
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.server import init_app
 from assistant.store.sqlite import SQLiteStore
+from channels.console import ConsoleChannel
 from channels.web.channel import WebChannel
 from tests.conftest import FIXED_NOW
 from tests.test_web_socket import BASE, QUIZ, Page, make_channel, open_page
@@ -166,6 +168,28 @@ async def test_a_restarted_kiosk_carries_on_with_the_current_person(
     assert replies[0].kind.value == "info"  # welcome back, at the same question
     session = await manager.session(restarted.key)
     assert session is not None and session.answers == {"quiz_title": "Cats"}
+
+
+async def test_the_next_person_at_the_console_gets_a_new_session_and_code(
+    manager: DialogManager,
+) -> None:
+    def console(lines: str, output: io.StringIO, **kwargs: object) -> ConsoleChannel:
+        stream = io.StringIO(lines)
+        return ConsoleChannel(
+            manager, session_key="console:local", language="en", input_stream=stream,
+            output=output, **kwargs,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    await console("cancel\n", io.StringIO()).run()  # the first person leaves at the menu
+    first = await manager.session("console:local")
+    assert first is not None and first.state == SessionState.ENDED
+    shown = io.StringIO()
+    second = console("4\n", shown)
+    await second.run()
+    assert second.session_key != "console:local"
+    session = await manager.session(second.session_key)
+    assert session is not None and session.code != first.code and session.job_id is not None
+    assert "Welcome back" not in shown.getvalue()
 
 
 async def test_codes_expire_after_the_configured_time_since_last_use(
