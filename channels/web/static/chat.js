@@ -112,7 +112,11 @@
       case "speech": return playSpeech(message.audio);
       case "stop_speech": return stopSpeech();
       case "error": return showAlert(message.message);
-      case "notice": announce(message.message); return showInfo([message.message]);
+      case "notice":
+        // A session that ended elsewhere: its code no longer works, so it is not offered.
+        if (message.code === "session_ended") $("continue").hidden = true;
+        announce(message.message);
+        return showInfo([message.message]);
       case "watching": return showWaiting();
       default: return undefined;
     }
