@@ -267,6 +267,19 @@ async def test_the_kiosk_screen_is_refused_to_the_network_without_the_token(
     assert (await screen.next("session"))["code"] == session.code
 
 
+async def test_a_forwarded_request_from_loopback_is_not_the_kiosk_machine(
+    client: TestClient, manager: DialogManager
+) -> None:
+    """Behind a reverse proxy on the kiosk machine every client connects from 127.0.0.1: a
+    request the proxy forwarded is not the kiosk's own screen."""
+    await Seat(manager, "kiosk:local").resume("kiosk", "en")
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        stranger = Page(await client.ws_connect("/ws", headers={header: "127.0.0.1"}))
+        await stranger.send(type="hello", kiosk="local", language="en")
+        assert (await stranger.next("error"))["code"] == "kiosk_screen_refused"
+        await stranger.socket.close()
+
+
 async def test_the_kiosk_page_carries_its_token_to_the_socket(network_client: TestClient) -> None:
     page = await network_client.get("/?kiosk=1&token=s3cret-token")
     assert '"kiosk_token": "s3cret-token"' in await page.text()

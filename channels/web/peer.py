@@ -3,7 +3,7 @@
 The kiosk screen shows the current person's code and QR code; only the kiosk machine itself
 (or a screen given the configured token) may watch it. A proxy's ``X-Forwarded-For`` or a
 ``Forwarded`` header is written by whoever sends the request, so only the transport's peer
-counts.
+counts, and a request that came through a proxy is not local at all.
 """
 
 from __future__ import annotations
@@ -12,9 +12,17 @@ import ipaddress
 
 from aiohttp import web
 
+# Headers a reverse proxy adds: behind one on the same machine every client's connection
+# comes from 127.0.0.1, so such a request is never taken for the kiosk machine itself.
+_PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
 
 def peer_host(request: web.Request) -> str:
-    """The address the request's connection comes from ("" when unknown)."""
+    """The address of the client connected to us ("" when unknown, or when a proxy forwarded
+    the request: then the connection is the proxy's, not the client's). A header can only
+    make a request less trusted, never more."""
+    if any(name in request.headers for name in _PROXY_HEADERS):
+        return ""
     transport = request.transport
     peer = transport.get_extra_info("peername") if transport is not None else None
     if isinstance(peer, tuple) and peer:
