@@ -104,7 +104,9 @@ class Services:
         renderer = TemplateRenderer()
         jobs = load_catalog(settings, renderer)
         phrases = load_phrases(settings.locales_dir)
-        store = SQLiteStore(settings.database_path)
+        store = SQLiteStore(
+            settings.database_path, code_lifetime=settings.code_expiry_hours * 3600 or None
+        )
         chromium = find_chromium()
         browser = BrowserChecker(chromium) if chromium else None
         if browser is None:
@@ -225,6 +227,7 @@ class Services:
             default_language=settings.language,
             base_url=settings.base_url,
             kiosk_id=settings.kiosk_id,
+            kiosk_screen_token=settings.kiosk_screen_token,
             recognizer_for=recognizer_for,
             vad_factory=vad_factory,
             synthesize=synthesize,

@@ -80,6 +80,9 @@ class Settings:
     http_header_timeout_s: float = 10.0  # request line and headers, from their first byte
     http_body_timeout_s: float = 30.0  # a request's body, once its headers are in
     http_idle_timeout_s: float = 75.0  # an idle keep-alive connection
+    # Issue 12, part A: one kiosk user's answers never reach the next user.
+    code_expiry_hours: float = 4.0  # a continuation code works this long after last use
+    kiosk_screen_token: str = field(default="", repr=False)  # lets another machine watch
 
     @property
     def jobs_dir(self) -> Path:
@@ -160,6 +163,17 @@ def _kiosk_id(key: str, value: Any) -> str:
     text = _text(key, value)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
         raise ConfigError(f"{key}: {text!r} must be 1-40 letters, digits, - or _")
+    return text
+
+
+def _screen_token(key: str, value: Any) -> str:
+    """The kiosk screen's token: long and hard to guess, since it shows people's codes."""
+    text = _text(key, value)
+    if text and not re.fullmatch(r"[A-Za-z0-9_.~-]{16,256}", text):
+        raise ConfigError(
+            f"{key}: use 16-256 letters, digits, '-', '_', '.' or '~' "
+            "(for example the output of: python3 -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
     return text
 
 
@@ -262,6 +276,9 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "http_header_timeout_s": _number(1.0, 300.0, "seconds"),
     "http_body_timeout_s": _number(1.0, 3600.0, "seconds"),
     "http_idle_timeout_s": _number(1.0, 3600.0, "seconds"),
+    # Issue 12, part A.
+    "code_expiry_hours": _number(0.0, 24.0 * 365, "hours (0 = codes live until the session ends)"),
+    "kiosk_screen_token": _screen_token,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -31,7 +31,8 @@ class SessionStore(Protocol):
         ...
 
     async def find_by_code(self, code: str) -> Session | None:
-        """The session a six-character continuation code belongs to."""
+        """The session a six-character continuation code belongs to, while the code lives
+        (not after the session ended, nor long after it was last used)."""
         ...
 
     async def artifact(self, artifact_id: str) -> Artifact | None:
@@ -54,6 +55,14 @@ class SessionStore(Protocol):
 
     async def revisions(self, keys: list[str]) -> dict[str, int]:
         """The stored revision of each of ``keys`` that exists (to follow sessions' changes)."""
+        ...
+
+    async def seat_session(self, seat: str) -> str | None:
+        """The key of the current session at a kiosk or console (a seat), if it was taken."""
+        ...
+
+    async def take_seat(self, seat: str, session_key: str) -> None:
+        """Make ``session_key`` the seat's current session (the next person sat down)."""
         ...
 
 

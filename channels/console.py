@@ -3,7 +3,9 @@
 One line in is one turn. Replies are printed as plain lines, choices as a numbered list, and
 the output is flushed after every turn so a program driving the console sees it at once.
 Scripted input waits for a delivery before the next line, since that line answers what
-comes after it; so does the end of input.
+comes after it; so does the end of input. Like the kiosk, a console is a seat
+(``assistant/dialog/seat.py``): whoever uses it after a session ended gets a new session and
+code; a console opened on a continued session (``--resume CODE``) stays on that session.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TextIO
 
 from assistant.dialog.conflict import handle_or_explain
 from assistant.dialog.manager import DialogManager
+from assistant.dialog.seat import Seat
 from assistant.events import Reply, ReplyKind, SessionState, Turn
 from assistant.safe_text import clean, decode
 
@@ -41,9 +44,12 @@ class ConsoleChannel:
         input_stream: TextIO | None = None,
         output: TextIO | None = None,
         delivery_wait: float = 300.0,
+        seat: bool = True,
     ) -> None:
         self.manager = manager
-        self.session_key = session_key
+        # ``session_key`` names the seat; without one it is the session itself (--resume).
+        self.seat = Seat(manager, session_key) if seat else None
+        self._fixed_key = session_key
         self.language = language
         self.input = input_stream or sys.stdin
         self.output = output or sys.stdout
@@ -59,6 +65,21 @@ class ConsoleChannel:
             print("> ", end="", file=self.output)
         self.output.flush()
 
+    @property
+    def session_key(self) -> str:
+        """The session this console shows now."""
+        return self.seat.key if self.seat is not None else self._fixed_key
+
+    async def _greet(self) -> list[Reply]:
+        if self.seat is not None:
+            return await self.seat.resume(CHANNEL, self.language)
+        return await self.manager.resume(self._fixed_key, CHANNEL, self.language)
+
+    async def _handle(self, turn: Turn) -> list[Reply]:
+        if self.seat is not None:
+            return await self.seat.handle(turn)
+        return await handle_or_explain(self.manager, turn)
+
     async def _on_unsolicited(self, session_key: str, replies: list[Reply]) -> None:
         if session_key != self.session_key:
             return
@@ -70,14 +91,14 @@ class ConsoleChannel:
         """Greet, then one turn per line until end of input or the session ends."""
         self.manager.add_listener(CHANNEL, self._on_unsolicited)
         try:
-            self.show(await self.manager.resume(self.session_key, CHANNEL, self.language))
+            self.show(await self._greet())
             while True:
                 line = await asyncio.to_thread(self._read_line)
                 if line is None:
                     break
                 self._delivered.clear()
                 turn = Turn(session_key=self.session_key, text=line, channel=CHANNEL)
-                replies = await handle_or_explain(self.manager, turn)
+                replies = await self._handle(turn)
                 self.show(replies)
                 if replies and replies[-1].state == SessionState.ENDED:
                     break

@@ -74,7 +74,9 @@ async def test_silence_asks_again_gently_then_waits(manager: DialogManager) -> N
         "Question 1 of 6. What is your shop called?",
     ]
     replies = await _say(manager, "", event=TurnEvent.LONG_SILENCE)
-    assert [r.text for r in replies] == ["I will wait. Say anything when you are ready."]
+    assert [r.text for r in replies] == [
+        "I will wait. Say “continue” when you are ready. Someone new can simply start speaking."
+    ]
     assert await _say(manager, "", event=TurnEvent.SILENCE) == [], "a paused kiosk stays quiet"
     replies = await _say(manager, "Blue Bakery")
     assert replies[0].text == "Let's carry on.", "speaking resumes"

@@ -238,14 +238,14 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
     services = Services.build(settings)
     await services.start()
     try:
-        key = f"console:{args.session}"
+        key, seat = f"console:{args.session}", True
         if args.resume:
             session = await services.store.find_by_code(args.resume)
             if session is None:
                 print(f"No session has the code {args.resume!r}.", file=sys.stderr)
                 return 1
-            key = session.key
-        await ConsoleChannel(services.manager, session_key=key, language=args.lang).run()
+            key, seat = session.key, False  # the continued session itself, not a seat
+        await ConsoleChannel(services.manager, session_key=key, language=args.lang, seat=seat).run()
     finally:
         await services.stop()
     return 0

@@ -21,7 +21,7 @@ from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Question
 from assistant.ports import KnowledgeAnswer, TurnEffects
-from assistant.session import GenerationRequest, PendingJob, Session
+from assistant.session import GenerationRequest, PendingJob, Session, new_code
 from assistant.understanding.expectation import Expectation, expected_phrases, yes_no
 from assistant.understanding.expectation import commands as command_words
 from assistant.understanding.interpret import (
@@ -150,7 +150,13 @@ class DialogFlow:
         return step
 
     def welcome(self, session: Session) -> list[said.Utterance]:
-        """A fresh start: the greeting and the menu."""
+        """A fresh start: the greeting and the menu.
+
+        A session that had ended starts again with a new code: the old one ended with it, so
+        whoever saw it (on a screen, over a shoulder) cannot follow what comes next.
+        """
+        if session.state == SessionState.ENDED:
+            session.code = new_code()
         self.reset(session)
         session.state = SessionState.CHOOSE_JOB
         return [said.Phrase("welcome", kind=ReplyKind.WELCOME), self.prompt(session)]

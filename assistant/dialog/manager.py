@@ -164,6 +164,25 @@ class DialogManager:
             await self._commit(session, before, channel, None, replies)
         return replies
 
+    async def end(self, session_key: str, channel: str) -> bool:
+        """Mark a session ended, with nothing said (the next person took its kiosk).
+
+        Its answers stay stored; its code stops working; pages that show it are told (they
+        watch its revision). False when there was nothing to end.
+        """
+        async with self._locks.hold(session_key):
+            session = await self.store.load(session_key)
+            if session is None or session.state == SessionState.ENDED:
+                return False
+            before = session.state
+            effects = TurnEffects(cancel_generation=session.generation_id)
+            session.state = SessionState.ENDED
+            session.paused = False
+            session.generation_id = None
+            session.pending = None
+            await self._commit(session, before, channel, None, [], effects)
+        return True
+
     async def expectation(self, session_key: str, language: str | None = None) -> Expectation:
         """What a voice channel's recogniser should listen for in this session's next turn."""
         session = await self.store.load(session_key)

@@ -168,6 +168,17 @@ _LEDGER_SCHEMA = (
 
 
 @MIGRATIONS()
+def m007_seats(db: sqlite_utils.Database) -> None:
+    """Which session is the current one at each kiosk or console (a seat).
+
+    Each person at a kiosk gets a session of their own; the seat names the current one, so
+    a restarted kiosk carries on with the person in front of it and the kiosk screen (often
+    another process) follows the seat from one person to the next.
+    """
+    db.table("seats").create({"seat": str, "session_key": str, "updated": float}, pk="seat")
+
+
+@MIGRATIONS()
 def m008_retention(db: sqlite_utils.Database) -> None:
     """Recent attempts per address (wrong codes, new sessions), the clean-up's runs, and the
     indexes the clean-up reads by.

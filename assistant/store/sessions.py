@@ -75,9 +75,18 @@ def load(db: sqlite_utils.Database, key: str) -> Session | None:
     return _session_from_row(row) if row else None
 
 
-def find_by_code(db: sqlite_utils.Database, code: str) -> Session | None:
-    """The session a continuation code belongs to (codes are case-insensitive)."""
-    row = db.conn.execute(f"{_SELECT_SESSION} WHERE code = ?", (code.strip().upper(),)).fetchone()
+def find_by_code(
+    db: sqlite_utils.Database, code: str, used_since: float | None = None
+) -> Session | None:
+    """The session a continuation code belongs to (codes are case-insensitive).
+
+    A code dies with its session: an ended session, or one not used since ``used_since``,
+    is no session at all to whoever holds its code (the same answer as a wrong code).
+    """
+    row = db.conn.execute(
+        f"{_SELECT_SESSION} WHERE code = ? AND state != ? AND (? IS NULL OR updated >= ?)",
+        (code.strip().upper(), SessionState.ENDED.value, used_since, used_since),
+    ).fetchone()
     return _session_from_row(row) if row else None
 
 
@@ -102,9 +111,7 @@ def commit_turn(
             if previous == 0:
                 _insert_session(conn, saved)
             else:
-                cursor = conn.execute(
-                    _UPDATE_SESSION, (*_session_row(saved)[1:], saved.key, previous)
-                )
+                cursor = _update_session(conn, saved, previous)
                 if cursor.rowcount != 1:
                     raise StoreError(
                         f"session {saved.key!r} was changed elsewhere; the turn was not saved",
@@ -122,6 +129,21 @@ def commit_turn(
     except sqlite3.DatabaseError as err:
         raise StoreError(f"cannot save the turn of {session.key!r}: {err}") from err
     return saved
+
+
+def _update_session(conn: sqlite3.Connection, session: Session, previous: int) -> sqlite3.Cursor:
+    """The update; a code given anew (a session restarted after its end) that happens to be
+    taken is drawn again, as on insert."""
+    for _ in range(8):
+        try:
+            return conn.execute(
+                _UPDATE_SESSION, (*_session_row(session)[1:], session.key, previous)
+            )
+        except sqlite3.IntegrityError as err:
+            if "code" not in str(err):
+                raise
+            session.code = new_code()
+    raise StoreError("could not find a free continuation code")
 
 
 def _insert_session(conn: sqlite3.Connection, session: Session) -> None:

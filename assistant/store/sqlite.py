@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +28,7 @@ from assistant.errors import StoreError
 from assistant.ports import CleanupReport, GenerationTask, RetentionPolicy, TurnEffects
 from assistant.private_files import FILE_MODE, private_file, private_folder
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.store import artifacts, attempts, generations, links, retention, sessions
+from assistant.store import artifacts, attempts, generations, links, retention, seats, sessions
 from assistant.store.checkpoint import WAL_LIMIT, Checkpointer
 from assistant.store.ledger import SQLiteTelegramLedger
 from assistant.store.migrations import MIGRATIONS
@@ -39,8 +40,17 @@ _T = TypeVar("_T")
 class SQLiteStore:
     """Every storage port (sessions, queue, artifacts, chat links, ledger) in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        code_lifetime: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = path
+        # Seconds a continuation code works after its session was last used (None: no limit).
+        self.code_lifetime = code_lifetime
+        self.clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite_utils.Database | None = None
         self._checkpointer: Checkpointer | None = None
@@ -116,8 +126,18 @@ class SQLiteStore:
         return await self._with_db(sessions.load, key)
 
     async def find_by_code(self, code: str) -> Session | None:
-        """The session a continuation code belongs to (codes are case-insensitive)."""
-        return await self._with_db(sessions.find_by_code, code)
+        """The session a live continuation code belongs to (codes are case-insensitive); an
+        ended session's code, or one unused for ``code_lifetime``, finds nothing."""
+        since = self.clock() - self.code_lifetime if self.code_lifetime else None
+        return await self._with_db(sessions.find_by_code, code, since)
+
+    async def seat_session(self, seat: str) -> str | None:
+        """The key of the current session at a kiosk or console (``seat``), if any."""
+        return await self._with_db(seats.current, seat)
+
+    async def take_seat(self, seat: str, session_key: str) -> None:
+        """From now on ``session_key`` is the session of the person at ``seat``."""
+        await self._with_db(seats.take, seat, session_key, self.clock())
 
     def commit_turn_sync(
         self, session: Session, record: TurnRecord, effects: TurnEffects

@@ -12,7 +12,10 @@ Playback runs as its own task so the microphone is watched while the assistant s
   audio: the echo is taken to be up to ``echo_gain`` times its loudest frame), so barge-in
   works from the first frame of playback and a soft start does not lower the bar.
 * Silence. No time limits: after a quiet while the question is offered again gently, after a
-  long one the session pauses, and speaking resumes it.
+  long one the session pauses; "continue" resumes it, and anyone else who speaks is taken for
+  the next person.
+* People. The kiosk is a seat (``assistant/dialog/seat.py``): each person gets a session and a
+  code of their own, so nothing of one person reaches the next.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.dialog.conflict import handle_or_explain
 from assistant.dialog.manager import DialogManager
+from assistant.dialog.seat import Seat
 from assistant.events import Reply, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.phrases import Phrases
 from assistant.ports import SpeechToText, VoiceActivityDetector
@@ -110,7 +113,7 @@ class KioskChannel:
         self.recognizer_for = recognizer_for
         self.synthesis = synthesis
         self.vad = vad
-        self.session_key = session_key
+        self.seat = Seat(manager, session_key)  # ``session_key`` names the seat
         self.language = language
         self.reprompt_frames = round(reprompt_after / FRAME_SECONDS)
         self.pause_frames = round(pause_after / FRAME_SECONDS)
@@ -141,7 +144,7 @@ class KioskChannel:
         """Greet, then listen until the source ends or the session finishes."""
         self.manager.add_listener(CHANNEL, self._on_unsolicited)
         try:
-            greeting = await self.manager.resume(self.session_key, CHANNEL, self.language)
+            greeting = await self.seat.resume(CHANNEL, self.language)
             if greeting and self.recognizer_for(greeting[-1].language) is None:
                 greeting.append(self._cannot_listen(greeting[-1].language))
             await self._respond(greeting)
@@ -161,8 +164,13 @@ class KioskChannel:
             if self._playback is not None and not self._playback.done():
                 self._playback.cancel()
 
+    @property
+    def session_key(self) -> str:
+        """The session of the person at the kiosk now."""
+        return self.seat.key
+
     async def _on_unsolicited(self, session_key: str, replies: list[Reply]) -> None:
-        if session_key == self.session_key:
+        if session_key == self.seat.key:
             await self._respond(replies)
 
     # -- listening --------------------------------------------------------------------------
@@ -250,12 +258,12 @@ class KioskChannel:
 
     async def _event(self, event: TurnEvent) -> None:
         turn = Turn(session_key=self.session_key, text="", channel=CHANNEL, event=event)
-        await self._respond(await handle_or_explain(self.manager, turn))
+        await self._respond(await self.seat.handle(turn))
 
     async def _utterance(self, pcm: bytes) -> None:
         loop = asyncio.get_running_loop()
         ended = loop.time()
-        expectation = await self.manager.expectation(self.session_key, self.language)
+        expectation = await self.seat.expectation(self.language)
         language = expectation.language
         recognizer = self.recognizer_for(language)
         if recognizer is None:  # said once, at start-up or on switching language
@@ -278,7 +286,7 @@ class KioskChannel:
             _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), heard.engine)
             return
         self.stats.turns.append(heard.text)
-        replies = await handle_or_explain(self.manager, heard.turn)
+        replies = await self.seat.handle(heard.turn)
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)
         await self._respond(replies)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import io
 import json
 import logging
@@ -40,6 +41,7 @@ from channels.web.hub import SessionHub
 from channels.web.origins import OriginPolicy
 from channels.web.oversize import SayingWebSocket
 from channels.web.pacing import AddressAllowances
+from channels.web.peer import is_loopback, peer_host
 from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class WebChannel:
         default_language: str = "ja",
         base_url: str = "http://127.0.0.1:8080",
         kiosk_id: str = "local",
+        kiosk_screen_token: str = "",
         recognizer_for: Callable[[str], SpeechToText | None] | None = None,
         vad_factory: Callable[[], VoiceActivityDetector] | None = None,
         synthesize: Callable[[str, str, float], bytes] | None = None,
@@ -103,6 +106,7 @@ class WebChannel:
         self.kiosk_id = kiosk_id
         self.origins = origins or OriginPolicy(self.base_url, "127.0.0.1")
         self._metrics_token = metrics_token  # a secret: never logged
+        self.kiosk_screen_token = kiosk_screen_token
         self._recognizer_for = recognizer_for
         self._vad_factory = vad_factory
         self._synthesize = synthesize
@@ -175,6 +179,8 @@ class WebChannel:
         config = {
             "language": language,
             "kiosk": kiosk,
+            # The screen's token, given in its own address, goes back in its hello.
+            "kiosk_token": request.query.get("token", "")[:256] if kiosk is not None else "",
             "code": code if CODE_PATTERN.fullmatch(code) else None,
             "strings": self.strings,
             "speech": {setting.key: setting.to_wire() for setting in SPEECH_SETTINGS},
@@ -253,7 +259,7 @@ class WebChannel:
         await socket.prepare(request)
         self.connections += 1
         try:
-            connection = WebConnection(self, socket, request.remote or "")
+            connection = WebConnection(self, socket, request.remote or "", peer_host(request))
             socket.too_large = lambda: self.phrases.say(connection.language, "web.frame_too_large")
             await connection.serve()
         finally:
@@ -261,6 +267,16 @@ class WebChannel:
         return socket
 
     # -- what connections share -------------------------------------------------------------
+
+    def may_watch(self, peer: str, token: str | None) -> bool:
+        """Whether a socket may watch the kiosk screen (its question, code and QR code): the
+        kiosk machine itself, or a screen given the configured token."""
+        if is_loopback(peer):
+            return True
+        wanted = self.kiosk_screen_token
+        return bool(wanted and token) and hmac.compare_digest(
+            (token or "").encode(), wanted.encode()
+        )
 
     def summary(self, session: Session) -> dict[str, Any]:
         """What a page shows besides replies: language, settings and the continuation code."""

@@ -85,11 +85,12 @@ class WebConnection(VoiceInput):
     """Serves one websocket until the page goes away."""
 
     def __init__(
-        self, channel: WebChannel, socket: web.WebSocketResponse, remote: str = ""
+        self, channel: WebChannel, socket: web.WebSocketResponse, remote: str = "", peer: str = ""
     ) -> None:
         self.channel = channel
         self.socket = socket
         self.remote = remote  # the address wrong continuation codes are counted against
+        self.peer = peer  # the socket's own peer address (never a header): who may watch
         self.key: str | None = None
         self.watching: str | None = None
         self.language = channel.default_language
@@ -236,6 +237,10 @@ class WebConnection(VoiceInput):
             self.language = language
         kiosk = message.kiosk
         if kiosk:
+            if not self.channel.may_watch(self.peer, message.token):
+                _LOGGER.warning("refused the kiosk screen to %s", self.peer or "?")
+                await self.error("kiosk_screen_refused")
+                return
             self.watching = f"kiosk:{kiosk}"
             self.channel.hub.watch(self.watching, self)
             await self.send_json({"type": "watching", "session": self.watching})

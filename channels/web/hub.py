@@ -4,15 +4,19 @@ A session can be open in several places at once (a reloaded tab, a phone that co
 code, a kiosk screen), and each must show the same conversation. Replies of a turn and
 replies no turn asked for (delivery) both go through ``publish``.
 
-A kiosk screen shows a session that the kiosk channel drives, usually from another process
+A kiosk screen shows the session that the kiosk channel drives, usually from another process
 (``assistant kiosk``). Nothing may assume one process owns the database, so a watcher polls
-the stored session's revision and, when it moves, shows the replies of the latest turn.
+the kiosk's seat (which session is the current person's) and that session's revision and,
+when either moves, shows the replies of the latest turn: each new person's session in turn,
+never the one before.
 
 A web page's session can move on elsewhere too (``assistant console --resume``, Telegram's
 ``/resume``, another server process). One poller reads the revisions of every session with
 an open page in a single query; a revision this process did not write itself is shown on
 those pages like a kiosk change. Revisions written here are noted as they are written
-(``note``), so a page never sees its own turn twice.
+(``note``), so a page never sees its own turn twice. A page follows only its own session: when
+that session ends (a goodbye, or the next person took the kiosk) the page is told in words,
+and nothing of whatever the kiosk does next reaches it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 from assistant.dialog.manager import DialogManager
-from assistant.events import Reply
+from assistant.events import Reply, SessionState
 from assistant.session import Session
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,6 +40,8 @@ class Subscriber(Protocol):
     async def send_replies(self, replies: list[Reply], *, spoken: bytes | None) -> None: ...
 
     async def send_json(self, message: dict[str, Any]) -> None: ...
+
+    async def notice(self, key: str, **params: str) -> None: ...
 
 
 Speaker = Callable[[str, list[Reply]], Awaitable[bytes | None]]
@@ -59,6 +65,7 @@ class SessionHub:
         self._pages: dict[str, set[Subscriber]] = {}
         self._watchers: dict[str, set[Subscriber]] = {}
         self._pollers: dict[str, asyncio.Task[None]] = {}
+        self._watched: dict[str, str] = {}  # seat -> the session its screens show now
         self.speaker = speaker  # replies as audio for pages that want them read aloud
         self.page_poll_interval = page_poll_interval
         self._known: dict[str, int] = {}  # revision of each page's session as pages last saw it
@@ -134,6 +141,11 @@ class SessionHub:
             replies = await self.manager.last_replies(key)
             _LOGGER.info("session %s moved on elsewhere (revision %d)", key, session.revision)
             await self.broadcast(key, self.summarize(session))
+            if session.state == SessionState.ENDED and not _said_goodbye(replies):
+                # Ended in silence (the next person took the kiosk): what was last said
+                # belongs to before, so only the end is shown.
+                await self._tell_ended(key)
+                continue
             await self.publish(key, replies)
 
     def open_keys(self) -> frozenset[str]:
@@ -153,6 +165,14 @@ class SessionHub:
         for page in pages:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await page.send_replies(replies, spoken=spoken)
+        if _said_goodbye(replies):
+            await self._tell_ended(key)
+
+    async def _tell_ended(self, key: str) -> None:
+        """Every page of ``key`` hears that the session ended and its code no longer works."""
+        for page in list(self._pages.get(key, ())):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await page.notice("session_ended")
 
     async def broadcast(self, key: str, message: dict[str, Any]) -> None:
         """A non-reply message (the session's settings) to every page of the session."""
@@ -171,13 +191,14 @@ class SessionHub:
 
     # -- kiosk screens ----------------------------------------------------------------------
 
-    def watch(self, key: str, screen: Subscriber) -> None:
-        """Mirror ``key`` on ``screen``: its summary and its latest replies, on every change."""
-        self._watchers.setdefault(key, set()).add(screen)
-        if key not in self._pollers:
-            self._pollers[key] = asyncio.create_task(self._poll(key))
+    def watch(self, seat: str, screen: Subscriber) -> None:
+        """Mirror the current session of ``seat`` on ``screen``: its summary and its latest
+        replies, on every change, and each new person's session as they sit down."""
+        self._watchers.setdefault(seat, set()).add(screen)
+        if seat not in self._pollers:
+            self._pollers[seat] = asyncio.create_task(self._poll(seat))
         else:
-            self._seen.pop(key, None)  # the new screen needs the current state at once
+            self._seen.pop(seat, None)  # the new screen needs the current state at once
 
     def unwatch(self, key: str, screen: Subscriber) -> None:
         screens = self._watchers.get(key)
@@ -187,6 +208,7 @@ class SessionHub:
         if not screens:
             del self._watchers[key]
             self._seen.pop(key, None)
+            self._watched.pop(key, None)
             task = self._pollers.pop(key, None)
             if task is not None:
                 task.cancel()
@@ -201,15 +223,21 @@ class SessionHub:
                 _LOGGER.exception("kiosk screen could not read session %s", key)
             await asyncio.sleep(self.poll_interval)
 
-    async def _refresh(self, key: str) -> None:
+    async def _refresh(self, seat: str) -> None:
+        # A seat no kiosk has taken yet shows the session of its own name (a kiosk from
+        # before seats existed).
+        key = await self.manager.store.seat_session(seat) or seat
+        if self._watched.get(seat) != key:
+            self._watched[seat] = key
+            self._seen.pop(seat, None)
         session = await self.manager.session(key)
         revision = session.revision if session is not None else -1
-        if self._seen.get(key) == revision:
+        if self._seen.get(seat) == revision:
             return
-        self._seen[key] = revision
+        self._seen[seat] = revision
         summary = self.summarize(session) if session is not None else None
         replies = await self.manager.last_replies(key) if session is not None else []
-        for screen in list(self._watchers.get(key, ())):
+        for screen in list(self._watchers.get(seat, ())):
             with contextlib.suppress(ConnectionError, RuntimeError):
                 if summary is not None:
                     await screen.send_json(summary)
@@ -229,3 +257,9 @@ class SessionHub:
                 await task
         self._pollers.clear()
         self._watchers.clear()
+        self._watched.clear()
+
+
+def _said_goodbye(replies: list[Reply]) -> bool:
+    """Whether these replies ended their session (the user said "finish" or cancelled)."""
+    return bool(replies) and replies[-1].state == SessionState.ENDED

@@ -7,6 +7,7 @@ can answer in the user's language and carry on; a bad message never changes the 
 Client → server (JSON objects, ``type`` first):
 
 * ``hello``: ``session`` (a key this browser was given), ``code``, ``language``, ``kiosk``
+  (watch a kiosk screen: only from the kiosk's own machine, or with its ``token``)
 * ``say``: ``text`` (typed, or the number of a pressed choice)
 * ``command``: ``name`` (back, repeat, help, switch_language, ...), ``argument``
 * ``preferences``: ``values`` (see ``PREFERENCES``)
@@ -113,11 +114,12 @@ class Hello:
     code: str | None = None
     language: str | None = None
     kiosk: str | None = None
+    token: str | None = None  # the kiosk screen's token, when the screen is not local
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object the page sends."""
         fields = {"session": self.session, "code": self.code, "language": self.language,
-                  "kiosk": self.kiosk}  # fmt: skip
+                  "kiosk": self.kiosk, "token": self.token}  # fmt: skip
         return {"type": "hello", **{k: v for k, v in fields.items() if v is not None}}
 
     @classmethod
@@ -127,6 +129,7 @@ class Hello:
         code = _text(message, "code", required=False, limit=16)
         language = message.get("language")
         kiosk = message.get("kiosk")
+        token = _text(message, "token", required=False, limit=256)
         if language is not None and language not in ("ja", "en"):
             raise ProtocolError("bad_field", field="language")
         if kiosk is not None and not (isinstance(kiosk, str) and WATCH_PATTERN.fullmatch(kiosk)):
@@ -136,6 +139,7 @@ class Hello:
             code=code.strip().upper() if code else None,
             language=language,
             kiosk=kiosk,
+            token=token or None,
         )
 
 

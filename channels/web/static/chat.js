@@ -72,8 +72,11 @@
       // "connection lost" goes at once.
       if (!keepAlert) showAlert("");
       const hello = { type: "hello", language };
-      if (kiosk) hello.kiosk = kiosk;
-      else if (config.code) hello.code = config.code;
+      if (kiosk) {
+        hello.kiosk = kiosk;
+        // A kiosk screen on another machine shows the code only with the kiosk's token.
+        if (config.kiosk_token) hello.token = config.kiosk_token;
+      } else if (config.code) hello.code = config.code;
       else {
         const key = localStorage.getItem(STORE_KEY);
         const code = localStorage.getItem(STORE_CODE);
@@ -109,7 +112,11 @@
       case "speech": return playSpeech(message.audio);
       case "stop_speech": return stopSpeech();
       case "error": return showAlert(message.message);
-      case "notice": announce(message.message); return showInfo([message.message]);
+      case "notice":
+        // A session that ended elsewhere: its code no longer works, so it is not offered.
+        if (message.code === "session_ended") $("continue").hidden = true;
+        announce(message.message);
+        return showInfo([message.message]);
       case "watching": return showWaiting();
       default: return undefined;
     }
