@@ -23,6 +23,9 @@ import aiohttp
 NOISE_CHUNK = 9600  # 0.3 s of noise a frame, five times what the page sends at once
 
 
+REFUSALS = ("flooded", "busy", "recognition_busy")
+
+
 @dataclass
 class FloodFigures:
     """What the attackers sent and heard back, and what the ordinary user waited."""
@@ -47,7 +50,9 @@ async def _drain(socket: aiohttp.ClientWebSocketResponse, figures: FloodFigures)
             code = data.get("code", "")
             if code == "audio_too_fast":
                 figures.too_fast += 1
-            elif code not in ("flooded", "busy", "recognition_busy"):
+            # Refusals too: an attacker that reconnects after each close soon meets the
+            # address's limit on new sessions, and its audio then has no session to go to.
+            elif code not in (*REFUSALS, "too_many_sessions", "binary_unexpected"):
                 figures.other_errors.append(code)
     if socket.close_code == 1008:
         figures.closed_flooded += 1

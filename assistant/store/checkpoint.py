@@ -18,6 +18,11 @@ from pathlib import Path
 _LOGGER = logging.getLogger(__name__)
 
 WAL_LIMIT = 4 * 1024 * 1024  # bytes: journal_size_limit, and the size that forces a truncation
+# A TRUNCATE checkpoint blocks new writers for as long as it waits for readers to move on, so
+# it may wait only briefly: with the store's 30 s a reader that lingered stalled every turn
+# behind it until the writer gave up ("database is locked"). A checkpoint that finds the
+# readers busy simply tries again next round.
+CHECKPOINT_WAIT_S = 0.25
 
 
 class Checkpointer:
@@ -35,7 +40,7 @@ class Checkpointer:
     def __init__(self, path: Path, wal_limit: int = WAL_LIMIT) -> None:
         self._wal = Path(f"{path}-wal")
         self._wal_limit = wal_limit
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=CHECKPOINT_WAIT_S)
         self._conn.execute(f"PRAGMA journal_size_limit={wal_limit}")
         self._commits = 0
         self._seen = 0  # commits counted at the start of the last round
