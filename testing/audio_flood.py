@@ -24,6 +24,7 @@ NOISE_CHUNK = 9600  # 0.3 s of noise a frame, five times what the page sends at 
 
 
 REFUSALS = ("flooded", "busy", "recognition_busy")
+ATTACKER_ADDRESS = "127.0.0.2"
 
 
 @dataclass
@@ -160,9 +161,18 @@ async def flood(
     loop = asyncio.get_running_loop()
     until = loop.time() + seconds
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    # The attackers come from an address of their own (any 127.x.y.z is this machine), as
+    # they would from another device: the user measured is somebody else, whose own limits
+    # (new sessions per address) the attackers must not use up.
+    attackers_connector = aiohttp.TCPConnector(
+        limit=0, force_close=True, local_addr=(ATTACKER_ADDRESS, 0)
+    )
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        aiohttp.ClientSession(connector=attackers_connector) as hostile,
+    ):
         tasks = [
-            asyncio.create_task(attacker(http, url, until, figures, paced))
+            asyncio.create_task(attacker(hostile, url, until, figures, paced))
             for _ in range(attackers)
         ]
         tasks.append(asyncio.create_task(ordinary_user(http, url, until, figures)))
