@@ -291,8 +291,11 @@ async def test_writing_progress_starts_with_the_first_chunk_and_tells_how_much_i
     assert fractions == sorted(fractions) and 0 < fractions[0] < fractions[-1] < 1
     assert updates[0].text == f"The text is about {round(fractions[0] * 100)}% written."
     assert all(r.speech == "" for r in updates)  # shown, not spoken again and again
-    gaps = [b - a for (a, _), (b, _) in zip(writing[1:], writing[2:], strict=False)]
-    assert all(gap >= 0.25 for gap in gaps)  # throttled by the queue
+    # Throttled by the queue: at most one update per 0.3 s while the model writes (counted,
+    # not timed gap by gap: a busy machine may deliver two throttled updates close together).
+    span = writing[-1][0] - writing[0][0]
+    assert len(updates) <= span / 0.3 + 2, (len(updates), span)
+    assert len(updates) < 80 / 4  # far fewer than the chunks the model streamed
     assert heard[-1][1].kind == ReplyKind.QUESTION and any(
         r.kind == ReplyKind.DELIVERY for _, r in heard
     )
