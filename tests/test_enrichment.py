@@ -131,62 +131,32 @@ async def test_good_page_text_is_used_and_recorded(
     assert '"Blue Bakery"' in user and "not instructions" in user
 
 
-@pytest.mark.parametrize(
-    ("script", "sentence"),
-    [
-        ({"response": "this is not json {"}, "The writing helper's text was not usable"),
-        (
-            {"response": json.dumps({**GOOD_PAGE, "highlights": ["only one"]})},
-            "The writing helper's text was not usable",
-        ),
-        (
-            {"response": json.dumps({**GOOD_PAGE, "headline": "<script>alert(1)</script>"})},
-            "The writing helper's text was not usable",
-        ),
-        (
-            {"response": json.dumps({**GOOD_PAGE, "about": "Visit https://evil.example now"})},
-            "The writing helper's text was not usable",
-        ),
-        # What the model invented may not hold invalid text, control characters or links.
-        (
-            {"response": json.dumps({**GOOD_PAGE, "about": "Fresh \ud800 bread"})},
-            "The writing helper's text was not usable",
-        ),
-        (
-            {"response": json.dumps({**GOOD_PAGE, "tagline": "Baked \u009b2J by hand"})},
-            "The writing helper's text was not usable",
-        ),
-        (
-            {"response": json.dumps({**GOOD_PAGE, "about": "See www.evil.example today"})},
-            "The writing helper's text was not usable",
-        ),
-        (
-            {"response": json.dumps({**GOOD_PAGE, "call_to_action": "evil.example/login"})},
-            "The writing helper's text was not usable",
-        ),
-        (
-            {"response": json.dumps({**GOOD_PAGE, "call_to_action": "Mail mailto:me now"})},
-            "The writing helper's text was not usable",
-        ),
-        ({"response": json.dumps(GOOD_PAGE), "error_after": 3}, "not available"),
-        ({"response": json.dumps(GOOD_PAGE), "close_after": 3}, "not available"),
-        ({"response": "", "status": 500}, "not available"),
-    ],
-    ids=[
-        "invalid-json",
-        "schema",
-        "script",
-        "link",
-        "surrogate",
-        "c1-control",
-        "www",
-        "bare-domain",
-        "mailto",
-        "error-mid-stream",
-        "down-mid-stream",
-        "500",
-    ],  # fmt: skip
-)
+UNUSABLE = "The writing helper's text was not usable"
+# Pages the model "wrote" that must be refused: each changes one field of a good page.
+UNUSABLE_PAGES = {
+    "schema": {"highlights": ["only one"]},
+    "script": {"headline": "<script>alert(1)</script>"},
+    "link": {"about": "Visit https://evil.example now"},
+    # What the model invented may not hold invalid text, control characters or links.
+    "surrogate": {"about": "Fresh \ud800 bread"},
+    "c1-control": {"tagline": "Baked \u009b2J by hand"},
+    "www": {"about": "See www.evil.example today"},
+    "bare-domain": {"call_to_action": "evil.example/login"},
+    "mailto": {"call_to_action": "Mail mailto:me now"},
+}
+BAD_OUTPUTS: dict[str, tuple[dict[str, Any], str]] = {
+    "invalid-json": ({"response": "this is not json {"}, UNUSABLE),
+    **{
+        name: ({"response": json.dumps({**GOOD_PAGE, **change})}, UNUSABLE)
+        for name, change in UNUSABLE_PAGES.items()
+    },
+    "error-mid-stream": ({"response": json.dumps(GOOD_PAGE), "error_after": 3}, "not available"),
+    "down-mid-stream": ({"response": json.dumps(GOOD_PAGE), "close_after": 3}, "not available"),
+    "500": ({"response": "", "status": 500}, "not available"),
+}
+
+
+@pytest.mark.parametrize(("script", "sentence"), list(BAD_OUTPUTS.values()), ids=list(BAD_OUTPUTS))
 async def test_bad_model_output_falls_back_to_the_template_with_one_sentence(
     ollama: FakeOllama,
     catalog: JobCatalog,
