@@ -163,9 +163,12 @@ def _with_licence(where: str, raw: dict[str, Any], entry: ModelEntry) -> ModelEn
 
 def _first_package(where: str, raw: dict[str, Any]) -> str:
     pins = raw.get("packages")
-    if not isinstance(pins, list) or not pins or not isinstance(pins[0], str):
+    if not isinstance(pins, list) or not pins:
         raise ConfigError(f"{where}: packages: required, a list of name==version")
-    return pins[0].split("==")[0].strip()
+    match = _PIN.match(pins[0].strip()) if isinstance(pins[0], str) else None
+    if match is None:
+        raise ConfigError(f"{where}: packages[0]: {pins[0]!r} must be name==exact.version")
+    return match.group(1)
 
 
 def _assembled(where: str, raw: dict[str, Any], entry: ModelEntry) -> ModelEntry:
