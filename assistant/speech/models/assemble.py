@@ -173,7 +173,9 @@ def _write_record(target: Path, entry: ModelEntry) -> None:
         "mtime_ns": target.stat().st_mtime_ns,
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    (target.parent / ASSEMBLED_RECORD).write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+    staged = target.parent / f"{ASSEMBLED_RECORD}.{os.getpid()}"
+    staged.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+    os.replace(staged, target.parent / ASSEMBLED_RECORD)  # two set-ups at once never mix it
 
 
 def _sha256_of(path: Path) -> str:
@@ -211,6 +213,7 @@ def assemble(
         )
     _check_versions(entry, search)
     sources = [locate_part(part, search) for part in entry.parts]
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{entry.file}.", suffix=".part", dir=folder)
     staged = Path(temporary)
@@ -239,6 +242,8 @@ def assemble(
         os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)
+        if created and not any(folder.iterdir()):
+            folder.rmdir()  # a failed first assembly leaves no trace in models/
     _write_record(target, entry)
     return AssembleResult(
         entry.name, "assembled", target, size, entry.sha256, time.monotonic() - started
