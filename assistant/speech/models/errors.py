@@ -27,3 +27,10 @@ class ArchiveError(ModelFetchError):
     """The archive is not a zip, tries to write outside its folder, or holds no model."""
 
     code = "model_archive_unsafe"
+
+
+class MissingPartError(ModelFetchError):
+    """A registry package the manifest pins is not installed, not at its version, or lacks a
+    part: the file cannot be assembled until pip installs it."""
+
+    code = "model_part_missing"

@@ -7,6 +7,7 @@ import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
+from assistant.speech.models.assemble import assembled_present
 from assistant.speech.models.manifest import (
     DEFAULT_MANIFEST,
     DEFAULT_MODELS_DIR,
@@ -43,7 +44,10 @@ def package_model_dir(package: str) -> Path | None:
 
 
 def entry_location(entry: ModelEntry, models_dir: Path, voices_dir: Path | None = None) -> Path:
-    """Where an entry lives once installed: its folder, package folder or voice file."""
+    """Where an entry lives once installed: its file, folder, package folder or voice file."""
+    if entry.assembled:
+        assert entry.folder is not None and entry.file is not None  # checked by the loader
+        return models_dir / entry.folder / entry.file
     if entry.package is not None:
         if entry.kind == "vosk":
             found = package_model_dir(entry.package)
@@ -56,7 +60,10 @@ def entry_location(entry: ModelEntry, models_dir: Path, voices_dir: Path | None 
 
 
 def is_installed(entry: ModelEntry, models_dir: Path, voices_dir: Path | None = None) -> bool:
-    """Whether an entry is present and complete (a model folder, a package, a voice pair)."""
+    """Whether an entry is present and complete (a checked file, a model folder, a package, a
+    voice pair)."""
+    if entry.assembled:
+        return assembled_present(entry, entry_location(entry, models_dir, voices_dir))
     if entry.kind == "piper" and entry.package is not None:
         return importlib.util.find_spec(entry.package.replace("-", "_")) is not None
     location = entry_location(entry, models_dir, voices_dir)
