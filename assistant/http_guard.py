@@ -38,6 +38,12 @@ REQUEST_TIMEOUT = (
 )
 
 
+# After the 408, what the client still sends is read and dropped this long before the close:
+# closing with its bytes unread makes the kernel answer with a reset, which on the client's
+# side discards the 408 it had not read yet (the same lingering close aiohttp does itself).
+LINGER_S = 1.0
+
+
 class DeadlineRequestHandler(RequestHandler):
     """One connection; its request line and headers must arrive within ``header_timeout``."""
 
@@ -46,6 +52,7 @@ class DeadlineRequestHandler(RequestHandler):
         self._header_timeout = header_timeout
         self._header_timer: asyncio.TimerHandle | None = None
         self._body: StreamReader | None = None  # the last request's body, while it arrives
+        self._lingering = False  # answered 408: what still comes in is dropped until the close
 
     def _waiting_for_headers(self) -> bool:
         """Between requests: not a websocket, not in the middle of a body."""
@@ -68,9 +75,14 @@ class DeadlineRequestHandler(RequestHandler):
             return
         peer = self.transport.get_extra_info("peername")
         _LOGGER.info("http: closed a connection from %s: headers not complete in time", peer)
-        if self._current_request is None:  # nothing of a response is on the wire yet
-            self.transport.write(REQUEST_TIMEOUT)
-        self.force_close()
+        if self._current_request is not None:  # a response is under way: just close
+            self.force_close()
+            return
+        self.transport.write(REQUEST_TIMEOUT)
+        if isinstance(self.transport, asyncio.WriteTransport) and self.transport.can_write_eof():
+            self.transport.write_eof()  # the 408 and the end, while we still read
+        self._lingering = True
+        self._loop.call_later(LINGER_S, self.force_close)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """A new connection: its first request's headers are due within the bound."""
@@ -79,6 +91,8 @@ class DeadlineRequestHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         """Bytes in: the first of a request starts its deadline, complete headers end it."""
+        if self._lingering:
+            return
         if self._waiting_for_headers():
             self._arm()
         before = self._request_count

@@ -32,6 +32,7 @@ from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.server import SERVER_NAME, init_app
 from assistant.store.sqlite import SQLiteStore
+from testing.network import lan_address
 from tests.test_web_socket import BASE, make_channel
 
 TOKEN = "metrics-token-0123456789abcdef"
@@ -82,17 +83,6 @@ async def test_every_response_carries_the_safety_headers_and_no_versions(
     assert too_large.headers.get("Server") == SERVER_NAME
 
 
-def _own_lan_address() -> str | None:
-    """This machine's address on its network (no packet is sent), if it has one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))
-        except OSError:
-            return None
-        address = probe.getsockname()[0]
-    return None if address.startswith("127.") or address == "0.0.0.0" else address
-
-
 @asynccontextmanager
 async def _served_on_every_interface(app: web.Application) -> AsyncIterator[int]:
     runner = web.AppRunner(app)
@@ -117,9 +107,7 @@ async def _metrics(address: str, port: int, token: str | None = None) -> tuple[i
 async def test_metrics_answer_this_machine_and_the_token_only(
     app_for: Callable[..., web.Application],
 ) -> None:
-    lan = _own_lan_address()
-    if lan is None:
-        pytest.skip("this machine has no network address besides loopback")
+    lan = lan_address()
     async with _served_on_every_interface(app_for(metrics_token=TOKEN)) as port:
         status, text = await _metrics("127.0.0.1", port)
         assert status == 200 and "assistant_web_connections" in text

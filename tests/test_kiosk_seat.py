@@ -9,7 +9,6 @@ shown only to the kiosk's own screen.
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from assistant.server import init_app
 from assistant.store.sqlite import SQLiteStore
 from channels.console import ConsoleChannel
 from channels.web.channel import WebChannel
+from testing.network import lan_address
 from tests.conftest import FIXED_NOW
 from tests.test_web_socket import BASE, QUIZ, Page, make_channel, open_page
 
@@ -213,19 +213,6 @@ async def test_codes_expire_after_the_configured_time_since_last_use(
         await store.close()
 
 
-def _outside_address() -> str | None:
-    """An address of this machine that is not loopback (a client on the network)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
-        address = probe.getsockname()[0]
-    except OSError:
-        return None
-    finally:
-        probe.close()
-    return None if address.startswith("127.") else address
-
-
 @pytest.fixture
 async def network_client(
     store: SQLiteStore,
@@ -235,9 +222,7 @@ async def network_client(
     queue: GenerationQueue,
 ) -> AsyncIterator[TestClient]:
     """The server on the machine's network address, reached from that address."""
-    address = _outside_address()
-    if address is None:
-        pytest.skip("this machine has no network address besides loopback")
+    address = lan_address()
     app = init_app(store, catalog, base_url=BASE)
     make_channel(manager, phrases, kiosk_screen_token="s3cret-token").add_routes(app)
     async with TestClient(TestServer(app, host=address)) as client:
