@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.extras import MissingExtraError, missing_extra_message
@@ -141,6 +142,7 @@ class Services:
             default_language=settings.language,
             base_url=settings.base_url,
             filler=DescriptionFiller(model, timeout=interactive) if model is not None else None,
+            job_guesser=JobGuesser(model, timeout=interactive) if model is not None else None,
             knowledge=knowledge,
         )
         queue = GenerationQueue(

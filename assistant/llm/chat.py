@@ -114,9 +114,11 @@ class ChatLanguageModel:
         options: dict[str, Any],
         on_chunk: Callable[[int], None] | None,
     ) -> ModelReply:
+        started = time.perf_counter()
+        if self._chat is None:  # LangChain's first import takes a second: not on the loop
+            await asyncio.to_thread(lambda: self.chat)
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        started = time.perf_counter()
         parts: list[str] = []
         count = prompt_tokens = output_tokens = 0
         messages = [SystemMessage(system), HumanMessage(user)]

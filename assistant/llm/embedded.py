@@ -67,7 +67,7 @@ class LlamaRunner:
             self.failure = LanguageModelError(
                 f"the language model file {self.path} is missing: run "
                 "`scripts/fetch-models assemble qwen2.5-coder-1.5b-instruct-q4_k_m`",
-                code="model_missing",
+                code="unavailable",
             )
             return
         started = time.perf_counter()
