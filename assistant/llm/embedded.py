@@ -147,6 +147,9 @@ class EmbeddedChatModel(BaseChatModel):
         """The model's text in pieces, on the model's thread; stops when ``stop_flag`` is set."""
         llama = self.runner.loaded()
         stream = llama.create_chat_completion(_as_dicts(messages), stream=True, **params)
+        # The model is loaded and starts reading the prompt (seconds on a CPU): an empty first
+        # piece lets progress say so at once, as a server's first chunk would.
+        yield ""
         try:
             for chunk in stream:
                 if stop_flag.is_set():
