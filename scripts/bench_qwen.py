@@ -94,7 +94,13 @@ async def deliveries(model: EmbeddedModel | None, folder: Path) -> dict[str, dic
         heard: list[tuple[float, Any]] = []
         delivered = asyncio.Event()
 
-        async def listen(session_key: str, replies: list, key: str = key) -> None:
+        async def listen(
+            session_key: str,
+            replies: list,
+            key: str = key,
+            heard: list[tuple[float, Any]] = heard,
+            delivered: asyncio.Event = delivered,
+        ) -> None:
             if session_key == key:
                 heard.extend((loop.time(), reply) for reply in replies)
                 if any(r.kind == ReplyKind.DELIVERY for r in replies):
