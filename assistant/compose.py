@@ -289,6 +289,13 @@ class Services:
         )
         return await self.queue.make_now(request)
 
+    @property
+    def language_model(self) -> LanguageModel | None:
+        """The one model every session shares (the embedded one offers ``warm()``, which
+        start-up calls to load it in the background)."""
+        filler = self.manager.filler
+        return filler.model if filler is not None else None
+
     async def start(self) -> None:
         """Open the database and start the generation workers."""
         await self.store.open()
