@@ -1,8 +1,8 @@
 """Which language model the settings ask for: one of three backends, or none.
 
-The backend modules import LangChain only when a model is first used, so choosing costs
-nothing at start-up; a missing package is said once, in one line, and the assistant carries
-on with templates.
+The chosen backend imports its LangChain package here, at start-up (it takes seconds, which
+must not fall on a user's first request); a missing package is said once, in one line, and
+the assistant carries on with templates.
 """
 
 from __future__ import annotations

@@ -53,6 +53,8 @@ class OllamaModel(ChatLanguageModel):
         temperature: float = 0.7,
         timeout: float = 60.0,
     ) -> None:
+        import langchain_ollama  # noqa: F401  (seconds to import: at start-up, not on a request)
+
         self.host = host
         self.num_ctx = num_ctx
         self.temperature = temperature

@@ -79,6 +79,8 @@ class OpenAICompatibleModel(ChatLanguageModel):
         max_tokens: int = 768,
         timeout: float = 60.0,
     ) -> None:
+        import langchain_openai  # noqa: F401  (seconds to import: at start-up, not on a request)
+
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key or NO_KEY
         self.temperature = temperature
