@@ -1,5 +1,5 @@
 """The real Qwen2.5-Coder-1.5B model, in this process through llama.cpp, for everything the
-model does: page text, quiz items, a description that fills the answers, a help answer and a
+model does: page text, a description that fills the answers, a help answer and a
 job named in the person's own words, in both languages; then the same enrichment through
 llama.cpp's OpenAI-compatible server. Every result passes the same validation the product
 uses. Greedy decoding (temperature 0) keeps the answers the same from run to run; the model is
@@ -58,8 +58,10 @@ def qwen_file() -> Path:
 @pytest.fixture(scope="module")
 def qwen() -> EmbeddedModel:
     """One model for the module (the runner is shared per process and file)."""
+    # One thread: the tests share two cores with another test worker, and llama.cpp's threads
+    # wait for each other at every step, so two threads on a busy machine run slower than one.
     return EmbeddedModel(
-        qwen_file(), num_ctx=2048, threads=2, temperature=0.0, max_tokens=400, timeout=180.0
+        qwen_file(), num_ctx=2048, threads=1, temperature=0.0, max_tokens=300, timeout=180.0
     )
 
 
@@ -87,19 +89,6 @@ async def test_qwen_writes_page_text_that_passes_every_check(
     if language == "ja":  # written in Japanese, not English
         assert sum("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text) > 10
     assert chunks[0] == ("writing", None), "progress from the first chunk"
-
-
-async def test_qwen_writes_quiz_items_whose_answers_point_at_options(
-    qwen: EmbeddedModel, catalog: JobCatalog
-) -> None:
-    job = catalog.jobs["quiz_game"]
-    answers = {question.id: None for question in job.questions}
-    answers.update(quiz_title="Animal quiz", topic="animals", question_count=3, show_answer=True)
-    enrichment = await Enricher(qwen).enrich(job, request("quiz_game", "en", answers))
-    assert enrichment.record["outcome"] in ("used", "invalid_output"), enrichment.record
-    if enrichment.data is not None:
-        for item in enrichment.data["items"]:
-            assert 0 <= item["answer"] < len(item["options"])
 
 
 @pytest.mark.parametrize(
@@ -172,7 +161,7 @@ def openai_server() -> Iterator[str]:
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
-        "--port", str(port), "--n_threads", "2", "--n_ctx", "2048", "--verbose", "false",
+        "--port", str(port), "--n_threads", "1", "--n_ctx", "2048", "--verbose", "false",
     ]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/v1"

@@ -3,8 +3,8 @@ server, vLLM, LM Studio).
 
 Servers differ in how they take a JSON schema: the standard ``{"type": "json_schema", ...}``
 (vLLM, LM Studio, OpenAI) or llama.cpp's ``{"type": "json_object", "schema": ...}``, which turns
-it into a grammar and refuses the standard form as an unknown type. The first refusal of the
-standard form switches this model to llama.cpp's, once, and the call is asked again.
+it into a grammar and refuses the standard form as an unknown type (with a 500 naming ``response_format``). The
+first such refusal switches this model to llama.cpp's form, once, and the call is asked again.
 
 The API key is a secret: it goes to the client and nowhere else (never into a log line).
 """
@@ -124,8 +124,7 @@ class OpenAICompatibleModel(ChatLanguageModel):
         try:
             return await super().complete_json(system, user, schema, on_chunk)
         except LanguageModelError as err:
-            refused = isinstance(err.__cause__, _bad_request())
-            if not refused or self._dialect is _llama_cpp:
+            if not _refused_format(err.__cause__) or self._dialect is _llama_cpp:
                 raise
         _LOGGER.info("%s refused a json_schema request: asking with a grammar", self.base_url)
         self._dialect = _llama_cpp
@@ -145,7 +144,9 @@ class OpenAICompatibleModel(ChatLanguageModel):
         return ModelStatus(reachable=True, models=names, has_model=has)
 
 
-def _bad_request() -> tuple[type[BaseException], ...]:
+def _refused_format(err: BaseException | None) -> bool:
+    """Whether the server refused the request's ``response_format`` (llama.cpp's server
+    answers 500 with its validation error; others 400 or 422)."""
     import openai
 
-    return (openai.BadRequestError, openai.UnprocessableEntityError)
+    return isinstance(err, openai.APIStatusError) and "response_format" in str(err)
