@@ -133,9 +133,10 @@ def _s(value: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--threads", type=int, default=2)
+    settings = load_settings()  # ASSISTANT_LLM_THREADS=1 on a machine busy with other work
+    parser.add_argument("--threads", type=int, default=settings.llm_threads)
     args = parser.parse_args(argv)
-    path = model_file(load_settings(environ={}))
+    path = model_file(settings)
     if not path.is_file():
         sys.exit(
             f"{path} is missing: scripts/fetch-models assemble qwen2.5-coder-1.5b-instruct-q4_k_m"
