@@ -61,6 +61,8 @@ class LlamaRunner:
         return self._loading
 
     def _load(self) -> None:
+        if self.failure is not None and self.failure.code == "unavailable" and self.path.is_file():
+            self.failure = None  # assembled since: load it now, no restart needed
         if self.llama is not None or self.failure is not None:
             return
         if not self.path.is_file():
