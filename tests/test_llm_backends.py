@@ -4,9 +4,12 @@ through the fake server in ``test_enrichment.py`` and ``test_auto_mode.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,3 +228,63 @@ async def test_when_the_guess_fails_the_menu_asks_again_in_one_sentence(
     assert replies[0].text == "Sorry, I did not catch which one. Please say a number from 1 to 6."
     assert replies[-1].state == SessionState.CHOOSE_JOB
     assert "job not guessed" in caplog.text or failure in ("none", "not_on_menu")
+
+
+# -- the embedded backend's worker thread, with a stand-in for the llama.cpp object ----------
+
+
+class SlowLlama:
+    """Speaks ``create_chat_completion(stream=True)`` like llama-cpp-python, a word at a time."""
+
+    def __init__(self, words: int, delay: float) -> None:
+        self.words, self.delay = words, delay
+        self.running = 0
+        self.most_at_once = 0
+        self.written = 0
+
+    def create_chat_completion(self, messages: list[Any], stream: bool, **params: Any) -> Any:
+        def chunks() -> Any:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            try:
+                for _ in range(self.words):
+                    time.sleep(self.delay)
+                    self.written += 1
+                    yield {"choices": [{"delta": {"content": "word "}}]}
+            finally:
+                self.running -= 1
+
+        return chunks()
+
+
+def stand_in(tmp_path: Path, llama: SlowLlama, timeout: float = 5.0) -> EmbeddedModel:
+    path = tmp_path / f"model-{time.monotonic_ns()}.gguf"
+    path.write_bytes(b"GGUF")
+    model = EmbeddedModel(path, timeout=timeout)
+    model.runner.llama = llama  # "loaded"
+    return model
+
+
+async def test_two_sessions_never_write_into_the_model_at_once(tmp_path: Path) -> None:
+    llama = SlowLlama(words=5, delay=0.01)
+    model = stand_in(tmp_path, llama)
+    first, second = await asyncio.gather(
+        model.complete_text("s", "one"), model.complete_text("s", "two")
+    )
+    assert first.text == second.text == "word " * 5
+    assert llama.most_at_once == 1
+
+
+async def test_a_call_that_runs_out_of_time_stops_the_model_writing(tmp_path: Path) -> None:
+    llama = SlowLlama(words=1000, delay=0.01)
+    model = stand_in(tmp_path, llama, timeout=0.3)
+    from assistant.errors import LanguageModelError
+
+    with pytest.raises(LanguageModelError) as caught:
+        await model.complete_text("s", "a long answer")
+    assert caught.value.code == "timeout"
+    await asyncio.sleep(0.2)
+    stopped_at = llama.written
+    await asyncio.sleep(0.2)
+    assert llama.written == stopped_at < 100, "nobody reads: the model stopped"
+    assert llama.running == 0
