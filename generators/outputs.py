@@ -42,13 +42,22 @@ def _plain(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def Plain(longest: int, shortest: int = 1) -> Any:  # noqa: N802 (reads as a type)
-    """Plain text of ``shortest`` to ``longest`` characters, spaces around it not counted."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=shortest, max_length=longest),
-        AfterValidator(_plain),
-    ]
+_PLAIN = AfterValidator(_plain)
+
+
+def _length(longest: int, shortest: int = 1) -> StringConstraints:
+    """``shortest`` to ``longest`` characters, spaces around the text not counted."""
+    return StringConstraints(strip_whitespace=True, min_length=shortest, max_length=longest)
+
+
+# Plain texts of at most N characters (the limits the prompts state).
+Plain60 = Annotated[str, _length(60), _PLAIN]
+Plain80 = Annotated[str, _length(80), _PLAIN]
+Plain100 = Annotated[str, _length(100), _PLAIN]
+Plain120 = Annotated[str, _length(120), _PLAIN]
+Plain150 = Annotated[str, _length(150), _PLAIN]
+Plain400 = Annotated[str, _length(400), _PLAIN]
+ShortResult = Annotated[str, _length(120, 0), _PLAIN]
 
 
 class _Output(BaseModel):
@@ -58,18 +67,18 @@ class _Output(BaseModel):
 class PageText(_Output):
     """``page_text``: the few texts of a page."""
 
-    headline: Plain(60)
-    tagline: Plain(100)
-    about: Plain(400)
-    highlights: list[Plain(80)] = Field(min_length=3, max_length=3)
-    call_to_action: Plain(60)
+    headline: Plain60
+    tagline: Plain100
+    about: Plain400
+    highlights: list[Plain80] = Field(min_length=3, max_length=3)
+    call_to_action: Plain60
 
 
 class QuizItem(_Output):
     """One question, its three or four options and the position of the right one."""
 
-    question: Plain(150)
-    options: list[Plain(60)] = Field(min_length=3, max_length=4)
+    question: Plain150
+    options: list[Plain60] = Field(min_length=3, max_length=4)
     answer: Annotated[StrictInt, Field(ge=0, le=3)]
 
     @model_validator(mode="after")
@@ -95,10 +104,10 @@ class ProgramFunction(_Output):
     """One extra function; its source is checked by its syntax tree (``checks/code.py``)."""
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=46)]
-    docstring: Plain(120)
+    docstring: Plain120
     source: Annotated[str, StringConstraints(min_length=20, max_length=1500)]
     example_prices: list[Price] = Field(max_length=10)
-    example_result: StrictInt | StrictFloat | Plain(120, 0)
+    example_result: StrictInt | StrictFloat | ShortResult
 
 
 class ProgramFunctions(_Output):
@@ -135,7 +144,8 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
                 flat[key] = inline(value)
         return flat
 
-    return inline(schema)  # type: ignore[no-any-return]
+    flat: dict[str, Any] = inline(schema)
+    return flat
 
 
 def problem(error: ValidationError) -> str:

@@ -93,9 +93,7 @@ def fill_model(job: Job) -> type[BaseModel]:
     """The pydantic model of a filled description: one optional value per question, of the
     question's type (a choice is one of its ids); other keys are ignored."""
     fields: dict[str, Any] = {q.id: (_value_type(q), None) for q in job.questions}
-    return create_model(  # type: ignore[no-any-return,call-overload]
-        f"Fill_{job.id}", __config__=ConfigDict(extra="ignore"), **fields
-    )
+    return create_model(f"Fill_{job.id}", __config__=ConfigDict(extra="ignore"), **fields)
 
 
 def validated_fill(job: Job, data: Any) -> dict[str, Any] | None:
