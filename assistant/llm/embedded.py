@@ -224,6 +224,25 @@ class EmbeddedChatModel(BaseChatModel):
                 job.cancel()  # still queued behind another job: never starts
 
 
+LONGEST_GRAMMAR_TEXT = 500  # llama.cpp refuses grammars with longer bounded repetitions
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema as llama.cpp can make a grammar of it: a text limit past
+    ``LONGEST_GRAMMAR_TEXT`` (a program's 1,500-character source) is left out, since llama.cpp
+    unrolls it into too many rules and refuses the whole grammar. The answer is validated
+    against the full limits afterwards anyway."""
+    if isinstance(schema, list):
+        return [grammar_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: grammar_schema(value)
+        for key, value in schema.items()
+        if not (key == "maxLength" and isinstance(value, int) and value > LONGEST_GRAMMAR_TEXT)
+    }
+
+
 def embedded_error(err: BaseException) -> LanguageModelError:
     """Our own errors as they are; anything else the runtime raised is a failure."""
     if isinstance(err, LanguageModelError):
@@ -255,7 +274,7 @@ class EmbeddedModel(ChatLanguageModel):
             path.stem,
             self._make,
             json_request=lambda schema: {
-                "response_format": {"type": "json_object", "schema": schema}
+                "response_format": {"type": "json_object", "schema": grammar_schema(schema)}
             },
             map_error=embedded_error,
             status=self._file_status,

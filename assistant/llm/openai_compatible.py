@@ -63,7 +63,9 @@ def _standard(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _llama_cpp(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"response_format": {"type": "json_object", "schema": schema}}
+    from assistant.llm.embedded import grammar_schema
+
+    return {"response_format": {"type": "json_object", "schema": grammar_schema(schema)}}
 
 
 class OpenAICompatibleModel(ChatLanguageModel):
