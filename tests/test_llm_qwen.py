@@ -206,3 +206,21 @@ async def test_the_same_enrichment_through_an_openai_compatible_server(
     assert enrichment.record["outcome"] == "used", enrichment.record
     assert enrichment.record["model"] == "openai:qwen"
     assert enrichment.data is not None and enrichment.data["headline"]
+
+
+def test_every_output_schema_becomes_a_grammar_llama_cpp_accepts(qwen: EmbeddedModel) -> None:
+    """llama.cpp kills the whole process (SIGSEGV) on a grammar it refuses, such as one made
+    from a 1,500-character text limit: every kind's schema, as the backend sends it, must be
+    accepted (this test would crash the run, not fail, without ``grammar_schema``)."""
+    from assistant.llm.embedded import grammar_schema
+    from generators.outputs import OUTPUTS, json_schema
+
+    llama = qwen.runner.loaded()
+    for kind, output in OUTPUTS.items():
+        schema = grammar_schema(json_schema(output))
+        reply = llama.create_chat_completion(
+            [{"role": "user", "content": "JSON"}],
+            max_tokens=2,
+            response_format={"type": "json_object", "schema": schema},
+        )
+        assert reply["choices"][0]["message"]["content"].startswith("{"), kind
