@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(
             f"{path} is missing: scripts/fetch-models assemble qwen2.5-coder-1.5b-instruct-q4_k_m"
         )
-    model = EmbeddedModel(path, num_ctx=4096, threads=args.threads, timeout=120.0)
+    model = EmbeddedModel(
+        path, num_ctx=settings.llm_num_ctx, threads=args.threads, timeout=settings.llm_timeout_s
+    )
     figures = asyncio.run(speed(model))
     print(f"llm_embedded_load: {figures['load_s']:.1f} s ({path.name}, {args.threads} threads)")
     print(f"llm_embedded_first_token: {figures['first_token_s'] * 1000:.0f} ms (short prompt)")
