@@ -103,7 +103,8 @@ async def deliveries(model: EmbeddedModel | None, folder: Path) -> dict[str, dic
         ) -> None:
             if session_key == key:
                 heard.extend((loop.time(), reply) for reply in replies)
-                if any(r.kind == ReplyKind.DELIVERY for r in replies):
+                # The delivery, or the plain sentence of a generation that failed.
+                if any(r.kind in (ReplyKind.DELIVERY, ReplyKind.PROBLEM) for r in replies):
                     delivered.set()
 
         manager.add_listener("bench", listen)
@@ -117,9 +118,11 @@ async def deliveries(model: EmbeddedModel | None, folder: Path) -> dict[str, dic
         results[job.id] = {
             "first_progress": progress[0] - started if progress else None,
             "writing": writing[0] - started if writing else None,
-            "delivery": next(at for at, r in heard if r.kind == ReplyKind.DELIVERY) - started,
+            "delivery": next(
+                (at - started for at, r in heard if r.kind == ReplyKind.DELIVERY), None
+            ),
             "outcome": (enricher.outcomes.get(job.id, {}) if enricher else {}).get(
-                "outcome", "template"
+                "outcome", "template" if enricher is None or job.enrich == "none" else "failed"
             ),
         }
     await queue.stop()
@@ -162,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{_s(row['writing'])} | {_s(row['delivery'])} | {row['outcome']} |"
         )
     times = [row["delivery"] for row in enriched.values() if row["outcome"] == "used"]
+    times = [value for value in times if value is not None]
     if times:
         print(f"llm_enriched_delivery_median: {statistics.median(times):.1f} s (goal ≤ 20 s)")
 
