@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.extras import MissingExtraError, missing_extra_message
@@ -22,6 +24,7 @@ from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples
 from assistant.limits import CodeGuard, SessionLimit
+from assistant.llm.choose import build_language_model
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
@@ -64,24 +67,26 @@ def load_catalog(settings: Settings, renderer: TemplateRenderer) -> JobCatalog:
     return catalog
 
 
+QWEN = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # the manifest's entry for the embedded model
+
+
+def model_file(settings: Settings) -> Path:
+    """The GGUF file of the embedded model: ``llm_model_file``, else the manifest's Qwen."""
+    if settings.llm_model_file:
+        return Path(settings.llm_model_file).expanduser()
+    from assistant.speech.models.installed import entry_location, manifest_for
+    from assistant.speech.models.manifest import load_manifest
+
+    for entry in load_manifest(manifest_for(settings.models_dir)):
+        if entry.name == QWEN:
+            return entry_location(entry, settings.models_dir)
+    return settings.models_dir / "qwen2.5-coder-1.5b" / f"{QWEN}.gguf"
+
+
 def language_model(settings: Settings) -> LanguageModel | None:
-    """The configured Ollama model, or None when turned off or its client is not installed."""
-    if not settings.llm_enabled:
-        return None
-    try:
-        from assistant.llm.ollama import OllamaModel
-    except ImportError as err:
-        _LOGGER.warning(
-            "templates only: %s (%s)", missing_extra_message("writing with a model", "llm"), err
-        )
-        return None
-    return OllamaModel(
-        settings.ollama_host,
-        settings.ollama_model,
-        num_ctx=settings.llm_num_ctx,
-        temperature=settings.llm_temperature,
-        timeout=settings.llm_timeout_s,
-    )
+    """The configured model (embedded, Ollama or OpenAI-compatible), or None when turned off
+    or its packages are not installed."""
+    return build_language_model(settings, model_file(settings))
 
 
 @dataclass
@@ -137,6 +142,7 @@ class Services:
             default_language=settings.language,
             base_url=settings.base_url,
             filler=DescriptionFiller(model, timeout=interactive) if model is not None else None,
+            job_guesser=JobGuesser(model, timeout=interactive) if model is not None else None,
             knowledge=knowledge,
         )
         queue = GenerationQueue(
@@ -282,6 +288,13 @@ class Services:
             version=1,
         )
         return await self.queue.make_now(request)
+
+    @property
+    def language_model(self) -> LanguageModel | None:
+        """The one model every session shares (the embedded one offers ``warm()``, which
+        start-up calls to load it in the background)."""
+        filler = self.manager.filler
+        return filler.model if filler is not None else None
 
     async def start(self) -> None:
         """Open the database and start the generation workers."""

@@ -52,6 +52,15 @@ class Settings:
     llm_num_ctx: int = 4096
     llm_temperature: float = 0.7
     llm_timeout_s: float = 60.0
+    # Issue 13, part C: which language model writes (auto: an OpenAI-compatible server or Ollama
+    # when one is configured, else the embedded Qwen file), and the settings of each backend.
+    llm_backend: str = "auto"
+    llm_model_file: str = ""  # a GGUF file; empty: the Qwen file of models/manifest.yaml
+    llm_threads: int = 2  # CPU threads of the embedded model
+    llm_max_tokens: int = 768  # the longest answer the embedded or OpenAI-compatible model writes
+    openai_base_url: str = ""  # e.g. http://127.0.0.1:8000/v1 (llama.cpp's server, vLLM)
+    openai_model: str = "qwen2.5-coder-1.5b-instruct"
+    openai_api_key: str = field(default="", repr=False)  # a secret: never in logs
     models_dir: Path = DATA_ROOT / "models"  # speech models (scripts/fetch-models)
     voices_dir: Path = DATA_ROOT / "voices"  # voices/profiles.yaml and extra voice files
     stt_engine_ja: str = "auto"  # which recogniser serves Japanese speech
@@ -217,6 +226,14 @@ def _secret(key: str, value: Any) -> str:
     return text
 
 
+def _api_key(key: str, value: Any) -> str:
+    """Any key a server hands out, but one line of visible characters (it goes in a header)."""
+    text = _text(key, value)
+    if text and not re.fullmatch(r"[\x21-\x7e]{1,400}", text):
+        raise ConfigError(f"{key}: use the key exactly as the server gave it (no spaces)")
+    return text
+
+
 def _url(key: str, value: Any) -> str:
     text = _text(key, value)
     if text and not text.startswith(("http://", "https://")):
@@ -248,6 +265,14 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "llm_num_ctx": _integer(512, 131072),
     "llm_temperature": _number(0.0, 2.0, "a temperature"),
     "llm_timeout_s": _number(1.0, 600.0, "seconds"),
+    # Issue 13, part C.
+    "llm_backend": _choice("auto", "embedded", "ollama", "openai", "none"),
+    "llm_model_file": _text,
+    "llm_threads": _integer(1, 64),
+    "llm_max_tokens": _integer(16, 32768),
+    "openai_base_url": _url,
+    "openai_model": _text,
+    "openai_api_key": _api_key,
     "models_dir": _path,
     "voices_dir": _path,
     # PocketSphinx ships only an English model; "none" turns listening off for a language.
@@ -300,6 +325,18 @@ def _read_file(path: Path) -> dict[str, Any]:
     return values
 
 
+def auto_backend(settings: Settings, given: set[str]) -> str:
+    """What ``llm_backend = auto`` means: a server someone configured wins over the embedded
+    model (an OpenAI-compatible one first, then Ollama when its address was given)."""
+    if not settings.llm_enabled:
+        return "none"
+    if settings.openai_base_url:
+        return "openai"
+    if "ollama_host" in given:
+        return "ollama"
+    return "embedded"
+
+
 def load_settings(
     config_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -326,6 +363,13 @@ def load_settings(
             labels[key] = key
     converted = {key: _CONVERTERS[key](labels[key], value) for key, value in values.items()}
     settings = replace(Settings(), **converted)
+    if settings.llm_backend == "auto":
+        settings = replace(settings, llm_backend=auto_backend(settings, set(values)))
+    if settings.llm_backend == "openai" and not settings.openai_base_url:
+        raise ConfigError(
+            "openai_base_url: llm_backend is openai, so give the server's address "
+            "(for example http://127.0.0.1:8000/v1)"
+        )
     if settings.kiosk_pause_s <= settings.kiosk_reprompt_s:
         raise ConfigError(
             f"kiosk_pause_s ({settings.kiosk_pause_s:g}) must be longer than kiosk_reprompt_s "

@@ -1,10 +1,11 @@
 """Richer artifacts from the language model, with the template result as the floor.
 
 A job names what the model may add (``enrich: page_text | quiz_items``). The model gets a
-versioned prompt from ``generators/prompts/``, the answers as quoted JSON data (never as
-instructions) and a JSON schema; what comes back is checked against the schema and for
-anything that is not plain text (markup, links, template syntax, control characters; see
-``checks/model_text.py``), then used as data: escaped in
+versioned prompt template from ``generators/prompts/``, the answers as quoted JSON data (never
+as instructions) and the JSON schema of the kind's pydantic model (``outputs.py``); what comes
+back is validated by that model, which also refuses anything that is not plain text (markup,
+links, template syntax, control characters; see ``checks/model_text.py``), then used as data:
+escaped in
 HTML, written as literals in code. If anything fails (the server is down, the model is missing,
 it is late, its JSON is wrong or unsafe, or the enriched artifact fails a check) the template
 result is delivered, and a note tells the user in one sentence.
@@ -16,94 +17,46 @@ import asyncio
 import functools
 import json
 import logging
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from assistant.errors import GenerationError, LanguageModelError
 from assistant.jobs.catalog import Job
-from assistant.llm import LANGUAGE_NAMES
+from assistant.llm.prompts import PROMPTS_DIR, VersionedPrompt, prompt_for
 from assistant.ports import GeneratedFiles, LanguageModel, ReportProgress
 from assistant.session import GenerationRequest
 from generators.checks.code import CodeRejected, check_function
-from generators.checks.model_text import answer_texts, text_problem
+from generators.checks.model_text import answer_texts
+from generators.outputs import OUTPUTS, json_schema, problem
 
 _LOGGER = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
-# Plain text only: no markup, no template syntax (links and control characters: text_problem).
-_UNSAFE = re.compile(r"[<>]|\{\{|\{%")
-
 
 class SchemaError(ValueError):
-    """The model's JSON does not follow the schema; the message says where."""
+    """The model's JSON does not have the shape or the meaning asked for; the message says
+    where."""
 
 
-def check_schema(
-    value: Any, schema: dict[str, Any], path: str = "$", *, given: tuple[str, ...] = ()
-) -> None:
-    """The subset of JSON Schema our prompt schemas use, checked strictly; texts must be plain
-    (a link is allowed only when it is in ``given``, the person's own answers)."""
-    kind = schema.get("type")
-    if isinstance(kind, list):  # one of several types, e.g. a number or a text
-        problems = []
-        for option in kind:
-            try:
-                check_schema(value, {**schema, "type": option}, path, given=given)
-                return
-            except SchemaError as err:
-                problems.append(str(err))
-        raise SchemaError("; ".join(problems))
-    if kind == "object":
-        if not isinstance(value, dict):
-            raise SchemaError(f"{path}: expected an object")
-        properties = schema.get("properties", {})
-        for name in schema.get("required", ()):
-            if name not in value:
-                raise SchemaError(f"{path}.{name}: missing")
-        if schema.get("additionalProperties") is False:
-            extra = set(value) - set(properties)
-            if extra:
-                raise SchemaError(f"{path}: unexpected {sorted(extra)}")
-        for name, item in value.items():
-            if name in properties:
-                check_schema(item, properties[name], f"{path}.{name}", given=given)
-    elif kind == "array":
-        if not isinstance(value, list):
-            raise SchemaError(f"{path}: expected a list")
-        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", 10**6):
-            raise SchemaError(f"{path}: {len(value)} items")
-        for index, item in enumerate(value):
-            check_schema(item, schema.get("items", {}), f"{path}[{index}]", given=given)
-    elif kind == "string":
-        if not isinstance(value, str):
-            raise SchemaError(f"{path}: expected text")
-        if not schema.get("minLength", 0) <= len(value.strip()) <= schema.get("maxLength", 10**6):
-            raise SchemaError(f"{path}: {len(value)} characters")
-        if schema.get("x-code"):  # code is checked by its AST, its texts one by one
-            return
-        if _UNSAFE.search(value):
-            raise SchemaError(f"{path}: not plain text")
-        problem = text_problem(value, given)
-        if problem is not None:
-            raise SchemaError(f"{path}: {problem}")
-    elif kind in ("integer", "number"):
-        wanted = int if kind == "integer" else int | float
-        if isinstance(value, bool) or not isinstance(value, wanted):
-            raise SchemaError(f"{path}: expected a {'whole ' if kind == 'integer' else ''}number")
-        if not schema.get("minimum", -(10**9)) <= value <= schema.get("maximum", 10**9):
-            raise SchemaError(f"{path}: {value} out of range")
+def checked(kind: str, data: Any, given: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The model's JSON validated by the kind's pydantic model, then for its meaning; the
+    plain dict the templates take."""
+    try:
+        output = OUTPUTS[kind].model_validate(data, context={"given": given})
+    except ValidationError as err:
+        raise SchemaError(problem(err)) from err
+    valid = output.model_dump()
+    _check_meaning(kind, valid, given)
+    return valid
 
 
 def _check_meaning(kind: str, data: dict[str, Any], given: tuple[str, ...] = ()) -> None:
-    """What a schema cannot say: a quiz answer must point at one of its options."""
-    if kind == "quiz_items":
-        for index, item in enumerate(data["items"]):
-            if item["answer"] >= len(item["options"]):
-                raise SchemaError(f"$.items[{index}].answer: no such option")
+    """What a schema cannot say: the functions' code is checked by its syntax tree (a quiz
+    answer pointing at no option is refused by its model)."""
     if kind == "program_functions":
         names = [function["name"] for function in data["functions"]]
         if len(set(names)) != len(names):
@@ -119,30 +72,20 @@ def _check_meaning(kind: str, data: dict[str, Any], given: tuple[str, ...] = ())
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """One versioned prompt and its schema."""
+    """One versioned prompt and the JSON schema of what it asks for."""
 
-    kind: str
-    version: str
-    system: str
+    versioned: VersionedPrompt
     schema: dict[str, Any]
 
     @property
     def name(self) -> str:
-        return f"{self.kind}.{self.version}"
+        return self.versioned.name
 
 
 @functools.cache
 def load_prompt(kind: str, prompts_dir: Path = PROMPTS_DIR) -> Prompt:
-    """The newest version of a prompt (``kind.vN.md`` with ``kind.vN.schema.json``)."""
-    versions = sorted(
-        prompts_dir.glob(f"{kind}.v*.md"), key=lambda p: int(p.stem.rsplit(".v", 1)[1])
-    )
-    if not versions:
-        raise FileNotFoundError(f"no prompt for {kind} in {prompts_dir}")
-    path = versions[-1]
-    version = path.stem.rsplit(".", 1)[1]
-    schema = json.loads((prompts_dir / f"{kind}.{version}.schema.json").read_text("utf-8"))
-    return Prompt(kind, version, path.read_text("utf-8"), schema)
+    """The newest version of a prompt (``kind.vN.md``) with its output model's schema."""
+    return Prompt(prompt_for(kind, prompts_dir), json_schema(OUTPUTS[kind]))
 
 
 def user_message(job: Job, request: GenerationRequest, examples: list[dict[str, Any]]) -> str:
@@ -248,9 +191,6 @@ class Enricher:
     ) -> Enrichment:
         prompt = load_prompt(job.enrich, self.prompts_dir)
         record: dict[str, Any] = {"model": self.model.name, "prompt": prompt.name}
-        system = prompt.system.replace(
-            "{language_name}", LANGUAGE_NAMES.get(request.language, "English")
-        )
         examples = await self._examples(job, request)
         if examples:
             record["examples"] = [e.get("source", "") for e in examples]
@@ -261,12 +201,11 @@ class Enricher:
             else None
         )
         try:
-            reply = await self.model.complete_json(
-                system, user_message(job, request, examples), prompt.schema, chunk
+            system, user = prompt.versioned.messages(
+                user_message(job, request, examples), request.language
             )
-            given = answer_texts(request.answers)
-            check_schema(reply.data, prompt.schema, given=given)
-            _check_meaning(job.enrich, reply.data, given)
+            reply = await self.model.complete_json(system, user, prompt.schema, chunk)
+            data = checked(job.enrich, reply.data, answer_texts(request.answers))
         except LanguageModelError as err:
             record.update(outcome=err.code, seconds=round(time.perf_counter() - started, 3))
             return Enrichment(None, record, _note_for(err.code))
@@ -284,7 +223,7 @@ class Enricher:
             output_tokens=reply.output_tokens,
             seconds=round(reply.seconds, 3),
         )
-        return Enrichment(reply.data, record)
+        return Enrichment(data, record)
 
     async def _examples(self, job: Job, request: GenerationRequest) -> list[dict[str, Any]]:
         """The knowledge base's examples, or none: they only help, so they never fail a job."""

@@ -101,6 +101,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def llm_figures() -> None:
+    """The language model: the service around a model of known speed (a fake Ollama), then
+    the real Qwen in this process (issue 13, part C)."""
+    from scripts.bench_llm import main as llm_main
+    from scripts.bench_qwen import main as qwen_main
+
+    llm_main(["--no-embeddings"])
+    qwen_main([])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=40, help="sessions walked per user")
@@ -118,8 +128,14 @@ def main() -> None:
     parser.add_argument(
         "--only-audio-flood", action="store_true", help="only the unpaced-audio figures"
     )
+    parser.add_argument(
+        "--only-llm", action="store_true", help="only the language-model figures (real Qwen)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
+    if args.only_llm:
+        llm_figures()
+        return
     if args.only_audio_flood:
         from scripts.bench_audio_flood import main as audio_flood_main
 
@@ -156,9 +172,7 @@ def main() -> None:
 
         telegram_main([])
     if not args.no_llm:
-        from scripts.bench_llm import main as llm_main
-
-        llm_main([])
+        llm_figures()
     if not args.no_web:
         from scripts.bench_web import main as web_main
 

@@ -166,8 +166,10 @@ def check_jobs(settings: Settings) -> list[Finding]:
 
 def check_language_model(settings: Settings) -> list[Finding]:
     """Whether Ollama answers at the configured address and has the configured model."""
-    if not settings.llm_enabled:
+    if not settings.llm_enabled or settings.llm_backend == "none":
         return [Finding("llm", "ollama", True, "turned off (llm_enabled = false): templates only")]
+    if settings.llm_backend in ("embedded", "openai", "auto"):
+        return check_other_backend(settings)  # issue 13, part C
     try:
         from assistant.llm.ollama import OllamaModel
     except ImportError:
@@ -205,6 +207,34 @@ def check_language_model(settings: Settings) -> list[Finding]:
             f"Ollama at {settings.ollama_host} (models: {shown})",
         )
     ]
+
+
+def check_other_backend(settings: Settings) -> list[Finding]:
+    """The embedded model (its runtime; the file is listed with the models) or an
+    OpenAI-compatible server (whether it answers and has the model)."""
+    if settings.llm_backend == "openai":
+        from assistant.llm.openai_compatible import OpenAICompatibleModel
+
+        server = OpenAICompatibleModel(
+            settings.openai_base_url, settings.openai_model, api_key=settings.openai_api_key,
+            timeout=5.0,
+        )  # fmt: skip
+        status = asyncio.run(server.status())
+        where = settings.openai_base_url
+        if not status.reachable:
+            return [Finding("llm", "openai", False, f"no answer at {where} ({status.detail}); "
+                            "pages and programs are made from templates alone",
+                            "start the server, or set openai_base_url")]  # fmt: skip
+        return [Finding("llm", settings.openai_model, status.has_model,
+                        f"OpenAI-compatible server at {where} (models: "
+                        f"{', '.join(status.models) or 'none'})")]  # fmt: skip
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return [Finding("llm", "embedded", False, "llama-cpp-python is not installed",
+                        "scripts/setup.sh (builds llama-cpp-python)")]  # fmt: skip
+    return [Finding("llm", "embedded", True, "Qwen in-process through llama.cpp "
+                    "(the model file is listed with the models)")]  # fmt: skip
 
 
 PROBES: tuple[tuple[str, Callable[[Settings], list[Finding]]], ...] = (

@@ -14,7 +14,18 @@ import functools
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
 
 from assistant.config import PROJECT_ROOT
 from assistant.errors import LanguageModelError
@@ -42,6 +53,17 @@ def newest_prompt(kind: str, prompts_dir: Path = PROMPTS_DIR) -> Path:
 PROMPT = newest_prompt("auto_fill")
 
 
+@functools.cache
+def _template(path: Path) -> Any:
+    """The prompt file as a LangChain ``ChatPromptTemplate`` (system text, then the request),
+    read once: it is part of the release, not edited while running. (The same shape as
+    ``assistant/llm/prompts.py``, which the dialog may not import.)"""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    system = path.read_text(encoding="utf-8")
+    return ChatPromptTemplate.from_messages([("system", system), ("human", "{request}")])
+
+
 def _value_schema(question: Question) -> dict[str, Any]:
     if question.type == "choice":
         return {"type": ["string", "null"], "enum": [c.id for c in question.choices] + [None]}
@@ -52,6 +74,42 @@ def _value_schema(question: Question) -> dict[str, Any]:
     if question.type == "list":
         return {"type": ["array", "null"], "items": {"type": "string"}}
     return {"type": ["string", "null"]}
+
+
+def _value_type(question: Question) -> Any:
+    if question.type == "choice":
+        return Literal[tuple(c.id for c in question.choices)] | None
+    # A number, yes/no or list the model wrote as text is read as a spoken answer would be.
+    if question.type == "number":
+        return StrictInt | StrictFloat | StrictStr | None
+    if question.type == "yesno":
+        return StrictBool | StrictStr | None
+    if question.type == "list":
+        return list[StrictStr] | StrictStr | None
+    return StrictStr | None
+
+
+def fill_model(job: Job) -> type[BaseModel]:
+    """The pydantic model of a filled description: one optional value per question, of the
+    question's type (a choice is one of its ids); other keys are ignored."""
+    fields: dict[str, Any] = {q.id: (_value_type(q), None) for q in job.questions}
+    return create_model(f"Fill_{job.id}", __config__=ConfigDict(extra="ignore"), **fields)
+
+
+def validated_fill(job: Job, data: Any) -> dict[str, Any] | None:
+    """The values of the right type, or None when the JSON is not an object: a value of the
+    wrong type is dropped (that question is asked), the others are kept."""
+    if not isinstance(data, dict):
+        return None
+    model = fill_model(job)
+    data = {key: value for key, value in data.items() if key in model.model_fields}
+    try:
+        return model.model_validate(data).model_dump(exclude_none=True)
+    except ValidationError as err:
+        wrong = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
+        _LOGGER.info("description: wrong types for %s dropped", sorted(wrong))
+        kept = {key: value for key, value in data.items() if key not in wrong}
+        return model.model_validate(kept).model_dump(exclude_none=True)
 
 
 def fill_schema(job: Job) -> dict[str, Any]:
@@ -80,18 +138,11 @@ def _question_line(question: Question, language: str) -> dict[str, Any]:
     return line
 
 
-@functools.cache
-def _read_prompt(path: Path) -> str:
-    """A prompt file, read once: it is part of the release, not edited while running."""
-    return path.read_text(encoding="utf-8")
-
-
 def fill_messages(
     job: Job, description: str, language: str, today: datetime.date, prompt_path: Path = PROMPT
 ) -> tuple[str, str]:
     """The system prompt and the user message (the description as quoted JSON data)."""
-    system = _read_prompt(prompt_path)
-    user = "\n".join(
+    request = "\n".join(
         [
             f"Today is {today.isoformat()}. The job: {job.title.get(language)}.",
             "Its questions, as JSON:",
@@ -100,7 +151,8 @@ def fill_messages(
             json.dumps(description[:MAX_DESCRIPTION], ensure_ascii=False),
         ]
     )
-    return system, user
+    system, user = _template(prompt_path).format_messages(request=request)
+    return str(system.content), str(user.content)
 
 
 class DescriptionFiller:
@@ -136,7 +188,8 @@ class DescriptionFiller:
             return None
         _LOGGER.info("description for %s read by %s with %s", job.id, self.model.name,
                      self.prompt_name)  # fmt: skip
-        if not isinstance(reply.data, dict):
+        values = validated_fill(job, reply.data)
+        if values is None:
             _LOGGER.warning("description not filled: the model's JSON is not an object")
             return None
-        return accept_given(reply.data, job, language, today)
+        return accept_given(values, job, language, today)

@@ -81,6 +81,11 @@ class DialogFlow:
         # manager knows; auto and hybrid jobs ask for a description only then).
         self.can_describe: Callable[[Job], bool] = lambda job: False
 
+    @property
+    def menu_question(self) -> Question:
+        """The job list as a choice question (a job is matched like a choice answer)."""
+        return self._menu_question
+
     def apply(self, session: Session, turn: Turn) -> Step:
         """One turn: the session is changed in place; the step holds what to say and effects."""
         step = Step(confidence=turn.confidence)

@@ -20,13 +20,14 @@ from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
+from assistant.dialog.job_guess import JobGuesser, wants_guess
 from assistant.dialog.replies import ReplyWriter
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
 from assistant.safe_text import clean, has_controls, has_surrogates
-from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.session import Artifact, GenerationRequest, PendingJob, Session, TurnRecord
 from assistant.understanding.expectation import Expectation
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class DialogManager:
         base_url: str = "http://127.0.0.1:8080",
         filler: DescriptionFiller | None = None,
         knowledge: KnowledgeAnswerer | None = None,
+        job_guesser: JobGuesser | None = None,
     ) -> None:
         self.jobs = jobs
         self.store = store
@@ -85,6 +87,7 @@ class DialogManager:
         self.flow = DialogFlow(jobs, self.writer.delivered_question, self.writer.make_words, clock)
         self.filler = filler
         self.knowledge = knowledge
+        self.job_guesser = job_guesser
         self.flow.can_describe = self._can_describe
         self._model_ready = False
         self._model_checked = float("-inf")
@@ -145,6 +148,17 @@ class DialogManager:
             )
             kept = await self.filler.fill(job, text, session.language, today)
             return Step(apply_description(self.flow, session, kept))
+        guesser = self.job_guesser
+        if (
+            guesser is not None
+            and not guesser.model.recently_unreachable()
+            and wants_guess(self.flow, session, turn)
+        ):
+            await self._emit(session, self.writer.render(session, [said.info("guessing_job")]))
+            guessed = await guesser.guess(text, self.jobs.ordered(), session.language)
+            if guessed is not None:  # held for a yes or no, like a job heard unsurely
+                session.pending = PendingJob(guessed)
+                return Step([self.flow.prompt(session)])
         return self.flow.apply(session, turn)
 
     async def resume(

@@ -1,4 +1,6 @@
-"""The language model (Ollama) and what uses it."""
+"""The language model through LangChain: embedded llama.cpp, Ollama or an OpenAI-compatible
+server behind one port, and the versioned prompts it is asked with."""
 
-# How a prompt names the language the model must write in.
-LANGUAGE_NAMES = {"ja": "Japanese (やさしい日本語)", "en": "English"}
+from assistant.llm.prompts import LANGUAGE_NAMES
+
+__all__ = ["LANGUAGE_NAMES"]
