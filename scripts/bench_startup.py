@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 REPLY = "ようこそ。カフェのページを作ります。お店の名前を教えてください。"
 WARM_REPLY = "ありがとうございます。次の質問です。営業時間を教えてください。"
 CAFE = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
-CAFE_HYBRID = ["1", "A bakery", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
 
 # -- voices ---------------------------------------------------------------------------------
 
@@ -128,6 +127,8 @@ async def _burst_session(
                 await _replies(ws)
                 for text in answers:
                     replies = await _say(ws, text)
+                    if replies[-1]["state"] == "describe":  # hybrid mode: a model answered
+                        replies = await _say(ws, "A bakery")
                 if replies[-1]["state"] != "confirm":
                     raise RuntimeError(f"not at the read-back: {replies[-1]['text'][:80]}")
             _arrived(ready, all_ready)
@@ -246,7 +247,7 @@ def bench_burst(sessions: int) -> None:
     _burst("before", sessions, {"ASSISTANT_WARM_UP": "false", "ASSISTANT_WORKERS": "1"}, CAFE)
     _burst("after", sessions, {}, CAFE)
     with _busy_model() as url:
-        _burst("after_model_busy", sessions, {"ASSISTANT_OLLAMA_HOST": url}, CAFE_HYBRID)
+        _burst("after_model_busy", sessions, {"ASSISTANT_OLLAMA_HOST": url}, CAFE)
     print(f"burst_goal_template_delivery_p50: <= 1000 ms with {sessions} sessions", flush=True)
 
 
