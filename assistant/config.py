@@ -35,7 +35,7 @@ class Settings:
     port: int = 8080
     public_base_url: str = ""
     language: str = "ja"
-    workers: int = 1
+    workers: int = 2  # one may write with the model while the other delivers templates
     generation_timeout: float = 120.0
     link_expiry_hours: float = 0.0
     log_level: str = "info"
@@ -92,6 +92,8 @@ class Settings:
     # Issue 12, part A: one kiosk user's answers never reach the next user.
     code_expiry_hours: float = 4.0  # a continuation code works this long after last use
     kiosk_screen_token: str = field(default="", repr=False)  # lets another machine watch
+    # Issue 13, part B: open models and the knowledge base in the background at start.
+    warm_up: bool = True
 
     @property
     def jobs_dir(self) -> Path:
@@ -304,6 +306,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     # Issue 12, part A.
     "code_expiry_hours": _number(0.0, 24.0 * 365, "hours (0 = codes live until the session ends)"),
     "kiosk_screen_token": _screen_token,
+    # Issue 13, part B.
+    "warm_up": _flag,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -7,7 +7,8 @@ with its links, through the real queue, generators, checks, sandbox and browser.
 Speech (scripts/bench_speech.py), Telegram (bench_telegram.py), the language model and the
 knowledge base (bench_llm.py, bench_knowledge.py), the web chat under load (bench_web.py) and
 under unpaced audio (bench_audio_flood.py, issue 12; ``--only-audio-flood`` runs it alone)
-follow.
+follow; then Kokoro and Open JTalk first audio, the confirm burst before/after and memory
+(bench_startup.py, issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``).
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ def main() -> None:
     parser.add_argument(
         "--only-llm", action="store_true", help="only the language-model figures (real Qwen)"
     )
+    # Issue 13, part B (scripts/bench_startup.py): voices, the confirm burst, memory.
+    parser.add_argument("--only-voices", action="store_true", help="only Kokoro/Open JTalk")
+    parser.add_argument("--only-burst", action="store_true", help="only the confirm burst")
+    parser.add_argument("--only-memory", action="store_true", help="only the memory figures")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if args.only_llm:
@@ -140,6 +145,20 @@ def main() -> None:
         from scripts.bench_audio_flood import main as audio_flood_main
 
         audio_flood_main([])
+        return
+    startup = [
+        flag
+        for flag, wanted in (
+            ("--voices", args.only_voices),
+            ("--burst", args.only_burst),
+            ("--memory", args.only_memory),
+        )
+        if wanted
+    ]
+    if startup:
+        from scripts.bench_startup import main as startup_main
+
+        startup_main([*startup, "--sessions", str(args.web_sessions)])
         return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
@@ -181,6 +200,9 @@ def main() -> None:
         from scripts.bench_audio_flood import main as audio_flood_main
 
         audio_flood_main([])
+    from scripts.bench_startup import main as startup_main
+
+    startup_main(["--sessions", str(args.web_sessions)])
 
 
 if __name__ == "__main__":

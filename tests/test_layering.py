@@ -56,6 +56,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "server": VOCABULARY | {"jobs", "http_guard"},
     "http_guard": set(),  # issue 12, part C: deadlines for slow HTTP clients
     "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge"},
+    "startup": set(),  # issue 13, part B: the background warm-up at start
 }
 # What the outer packages may not import from the core: its concrete store and its root.
 OUTER_FORBIDDEN = ("assistant.store", *COMPOSITION_ROOT)

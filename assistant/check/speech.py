@@ -79,7 +79,7 @@ def check_text_to_speech(settings: Settings) -> list[Finding]:
     from assistant.speech.synthesis import PROFILES_FILE, default_synthesis, read_profiles
 
     voices_dir = _voices_dir(settings)
-    synthesis = default_synthesis(voices_dir)
+    synthesis = default_synthesis(voices_dir, _models_dir(settings))
     profiles = read_profiles(voices_dir / PROFILES_FILE)
     available = synthesis.available()
     findings = []

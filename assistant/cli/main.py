@@ -126,6 +126,12 @@ def _stop_requested() -> asyncio.Event:
     return stop
 
 
+def _freeze_heap() -> None:
+    """Keep what is loaded for good out of the garbage collector's full passes."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _serve(settings: Settings) -> None:
     services = Services.build(settings)
     await services.start()
@@ -148,12 +154,14 @@ async def _serve(settings: Settings) -> None:
     try:
         await site.start()
         janitor.start()
+        # The knowledge base, voices and model open now, in the background: the port is
+        # already answering, and no user's first question or delivery opens them.
+        services.start_warm_up(finally_=_freeze_heap)
         if announce_webhook is not None:
             await announce_webhook()  # only now can Telegram's first post be answered
         # Everything loaded so far lives as long as the server: keep it out of the garbage
         # collector's full passes, which otherwise pause every user's turn as the heap grows.
-        gc.collect()
-        gc.freeze()
+        _freeze_heap()
         _LOGGER.info(
             "serving on http://%s:%d (public %s)", settings.host, settings.port, settings.base_url
         )

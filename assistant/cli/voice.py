@@ -65,9 +65,12 @@ async def kiosk(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.speech.voice_kit import build_voice
     from channels.kiosk.channel import KioskChannel
 
-    voice = build_voice(settings)
     services = Services.build(settings)
+    voice = services.voice_kit() or build_voice(settings)
     await services.start()
+    # Voices, recogniser, knowledge base and model load in the background; the kiosk's first
+    # reply is spoken at once by Open JTalk if Kokoro is still loading.
+    services.start_warm_up(voice_languages=[args.lang or settings.language])
     speaker = Speaker(_device(args.output_device))
     try:
         microphone = Microphone(_device(args.input_device), realtime=args.realtime_input)

@@ -9,9 +9,12 @@ knowledge base is close to gets no answer here, and the dialog treats the words 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -175,7 +178,7 @@ class LazyKnowledge:
     def begin_opening(self) -> asyncio.Future[KnowledgeAnswers]:
         """Start opening in a thread, once; callers that must not wait go on at once."""
         if self._opening is None:
-            self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
+            self._opening = _in_daemon_thread(self._open)
             # Retrieved even when every waiter gave up, so a failure is not logged as lost.
             self._opening.add_done_callback(lambda done: done.cancelled() or done.exception())
         return self._opening
@@ -203,3 +206,33 @@ class LazyKnowledge:
     async def answer(self, question: str, language: str) -> KnowledgeAnswer | None:
         answers = await self.ready()
         return await answers.answer(question, language) if answers is not None else None
+
+
+def _in_daemon_thread(work: Callable[[], KnowledgeAnswers]) -> asyncio.Future[KnowledgeAnswers]:
+    """``work`` on a thread of its own whose result the loop receives as a future.
+
+    Not the loop's executor: the start-up task opens the knowledge base as the server starts,
+    and a server stopped meanwhile (SIGTERM) must not wait seconds for the embedding model at
+    exit, as ``asyncio.run`` waits for its executor's threads (issue 13, part B).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[KnowledgeAnswers] = loop.create_future()
+
+    def settle(result: KnowledgeAnswers | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = work(), None
+        except BaseException as err:  # handed to the awaiting code, like to_thread would
+            result, error = None, err
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="knowledge-open", daemon=True).start()
+    return future

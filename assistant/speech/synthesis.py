@@ -31,6 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 CACHE_SIZE = 256
 CACHE_BYTES = 8 * 1024 * 1024  # about 4 minutes of 16 kHz speech: the prompts of a few dialogs
 SENTENCE_PAUSE = 0.2  # seconds of silence after every sentence but the last
+LOAD_WAIT_S = 30.0  # the longest a sentence waits for a loading engine when no other can speak
 PROFILES_FILE = "profiles.yaml"
 DEFAULT_MODELS_DIR = PROJECT_ROOT / "models"
 
@@ -123,6 +124,12 @@ def _can_read(engine: TextToSpeech, text: str, language: str) -> bool:
     return True if can_read is None else bool(can_read(text, language))
 
 
+def _waited_ready(engine: TextToSpeech) -> bool:
+    """For an engine that loads in the background (``wait_ready``): wait for it, bounded."""
+    wait_ready = getattr(engine, "wait_ready", None)
+    return wait_ready is not None and bool(wait_ready(LOAD_WAIT_S))
+
+
 class SpeechSynthesis:
     """Speaks text in a language with the first engine able to, sentence by sentence."""
 
@@ -181,6 +188,13 @@ class SpeechSynthesis:
             if engine.supports(language) and _can_read(engine, sentence, language)
         ]
         if not candidates:
+            # Only an engine still loading (Kokoro) could speak it: waiting beats silence.
+            candidates = [
+                engine
+                for engine in self.engines.get(language, ())
+                if engine.supports(language) and _waited_ready(engine)
+            ]
+        if not candidates:
             raise SynthesisError(
                 f"no installed voice can speak {language!r} text {sentence[:40]!r}; "
                 "see voices/profiles.yaml and run assistant check",
@@ -230,6 +244,21 @@ class SpeechSynthesis:
             err,
             exc_info=not isinstance(err, SynthesisError),
         )
+
+    def warm(self, wait: float | None = None) -> None:
+        """Load every engine that has a ``warm`` (blocking for those that load at once, like
+        Open JTalk's dictionary; Kokoro loads in its own thread), and wait up to ``wait``
+        seconds for those loading in the background. No user's sentence then waits for it."""
+        unique = {id(engine): engine for chain in self.engines.values() for engine in chain}
+        for engine in unique.values():
+            start = getattr(engine, "warm", None)
+            if start is not None:
+                start()
+        if wait is not None:
+            for engine in unique.values():
+                wait_ready = getattr(engine, "wait_ready", None)
+                if wait_ready is not None:
+                    wait_ready(wait)
 
     def clear_cache(self) -> None:
         """Forget cached sentences (after a voice changes)."""

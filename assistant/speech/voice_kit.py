@@ -9,11 +9,14 @@ Engines load lazily, so a text-only service never pays for them.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.config import Settings
 from assistant.ports import SpeechToText
 from assistant.resources import DATA_ROOT
+from assistant.speech.recognition import recognize
 from assistant.speech.synthesis import SpeechSynthesis, default_synthesis
 from assistant.speech.vad import WebRtcVad
 
@@ -21,6 +24,8 @@ _LOGGER = logging.getLogger(__name__)
 
 MODELS_DIR = DATA_ROOT / "models"
 VOICES_DIR = DATA_ROOT / "voices"
+WARM_WAIT_S = 60.0  # how long start-up waits for a voice loading in the background
+_WARM_UP_WORDS = {"en": "yes", "ja": "はい"}
 
 
 @dataclass
@@ -34,6 +39,38 @@ class VoiceKit:
     def recognizer_for(self, language: str) -> SpeechToText | None:
         """The first installed recogniser that understands ``language``."""
         return next((r for r in self.recognizers if r.supports(language)), None)
+
+    def warm(self, languages: Sequence[str] = ("ja", "en"), *, hear: bool = True) -> None:
+        """Load the voices and the recognisers of ``languages`` now (blocking: run it in a
+        thread), so no user's first sentence waits for a model to load.
+
+        Voices that load in the background (Kokoro) are waited for, so the next start-up step
+        does not compete with them for the cores. A recogniser with its own ``warm`` is asked
+        to load; any other hears a moment of silence with a one-word grammar, which loads its
+        model as the first utterance would. ``hear=False``: voices only (a server recognises
+        web speech in worker processes, which load their own models).
+        """
+        self.synthesis.warm(wait=WARM_WAIT_S)
+        if not hear:
+            return
+        warmed: set[tuple[int, str]] = set()
+        for language in languages:
+            recognizer = self.recognizer_for(language)
+            if recognizer is None or (id(recognizer), language) in warmed:
+                continue
+            warmed.add((id(recognizer), language))
+            started = time.perf_counter()
+            warm = getattr(recognizer, "warm", None)
+            if warm is not None:
+                warm(language)
+            else:
+                recognize(recognizer, language, (_WARM_UP_WORDS.get(language, "yes"),), bytes(9600))
+            _LOGGER.info(
+                "Warmed %s for %s in %.2f s",
+                recognizer.name,
+                language,
+                time.perf_counter() - started,
+            )
 
 
 def build_recognizers(settings: Settings) -> list[SpeechToText]:

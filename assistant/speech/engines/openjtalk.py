@@ -50,6 +50,11 @@ class OpenJTalkSynthesizer:
         """Japanese, when ``pyopenjtalk-plus`` is installed."""
         return language == "ja" and importlib.util.find_spec("pyopenjtalk") is not None
 
+    def warm(self) -> None:
+        """Load the dictionary now (start-up), so the first Japanese reply is instant."""
+        if self.supports("ja"):
+            self.load()
+
     def load(self) -> ModuleType:
         """Import pyopenjtalk and its dictionary (blocking the first time)."""
         with self._lock:

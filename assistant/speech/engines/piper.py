@@ -185,6 +185,12 @@ class PiperSynthesizer:
         files = self._files.get(language)
         return files is not None and not files.missing()
 
+    def warm(self) -> None:
+        """Load every configured voice now (start-up), so no first sentence waits for it."""
+        for language in self._files:
+            if self.supports(language):
+                self.load(language)
+
     def load(self, language: str) -> PiperVoice:
         """The loaded voice for ``language`` (blocking the first time, about 0.4 s)."""
         voice = self._loaded.get(language)
