@@ -272,7 +272,11 @@ INTERACTIVE_TIMEOUT_S = 15.0
 class LanguageModel(Protocol):
     """A chat model that streams; failures raise ``LanguageModelError`` with a code."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The model's name, recorded in each artifact's manifest (read-only: a wrapper such
+        as the one-at-a-time guard passes its model's name through)."""
+        ...
 
     async def status(self) -> ModelStatus:
         """Ask the server what it has (for ``assistant check`` and hybrid mode)."""
