@@ -1,0 +1,326 @@
+"""Speech to text with faster-whisper (CTranslate2): Japanese, and English free speech.
+
+Models. Whisper base (multilingual) serves Japanese; English uses ``ENGLISH_MODEL`` (chosen
+by ``scripts/bench.py --only-recognition``). Both are assembled from registry packages into
+``models/`` and found through the manifest. A model is loaded once per process
+(``WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=2)``, about 2 s) and
+shared by every session and thread; one lock per model, because two decodes at once on two
+cores are no faster than one after the other.
+
+Decoding at end of speech, on the utterance's own length. ``transcribe`` pads every clip to
+Whisper's 30 s window, so a one-word answer costs the encoder as much as a 30 s speech (2.3 s
+for 「にばんです」 on the loaded 2-core test machine). CTranslate2's encoder accepts shorter
+input, so a stream keeps the audio as it comes (``accept`` is only a copy) and at ``finish``
+encodes the utterance plus ``TAIL_FRAMES`` of padding (3 s of silence: with no padding Whisper
+repeats itself), then decodes greedily: 0.2-0.3 s for the same answer, with the same text.
+Streaming partial decodes would cost a full decode each; the segmenter already hands over
+whole utterances, so there is nothing to gain. ``vad_filter`` is not used (the segmenter has
+cut the speech out); utterances longer than 27 s go through ``transcribe`` as a whole.
+
+Closed answers. Whisper has no grammar: the question's phrases go in as its prompt (they fix
+spellings: 「二番です」 instead of 「2番です」, 「うん」 instead of 「んっ」), and what it wrote is
+then matched to them by sound (``assistant.speech.sound_match``). The result's text is the
+phrase, its confidence the similarity; an answer like no phrase goes on as heard.
+
+Confidence of free speech: the mean token probability (exp of the mean log probability).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.ports import Recognition
+from assistant.safe_text import clean
+from assistant.speech import audio
+from assistant.speech.engines.registry import (
+    BuiltEngine,
+    EngineKind,
+    EngineRequest,
+    EngineSpec,
+    register,
+)
+from assistant.speech.sound_match import distinct_clauses, match, sound_key
+
+_LOGGER = logging.getLogger(__name__)
+
+JAPANESE_MODEL = "whisper-base"
+ENGLISH_MODEL = "whisper-tiny.en"  # measured: see scripts/bench.py --only-recognition
+# Languages whose closed answers go to a grammar engine when one serves them (PocketSphinx for
+# English: as right on the English set and faster); Whisper answers them when none does.
+GRAMMAR_ENGINE_FIRST = frozenset({"en"})
+CPU_THREADS = 2
+TAIL_FRAMES = 300  # 10 ms mel frames of silence after the speech (3 s)
+FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window
+_PROMPT_TOKENS = 120  # of the expected phrases, at most (Whisper allows 223)
+_PROMPT_PHRASES = 24
+CLOSED_MAX_TOKENS = 20  # a closed answer is a few words; longer is Whisper repeating itself
+_TRAILING = "。．.!！?？、, "
+
+
+@dataclass
+class _Loaded:
+    """One model and the lock that serialises its decodes."""
+
+    model: Any
+    lock: threading.Lock
+
+
+_MODELS: dict[Path, _Loaded] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_model(folder: Path) -> _Loaded:
+    """The model in ``folder``, loaded on first use and shared by the whole process."""
+    folder = Path(folder).resolve()
+    with _MODELS_LOCK:
+        loaded = _MODELS.get(folder)
+        if loaded is None:
+            from faster_whisper import WhisperModel
+
+            started = time.perf_counter()
+            model = WhisperModel(
+                str(folder), device="cpu", compute_type="int8", cpu_threads=CPU_THREADS
+            )
+            loaded = _MODELS[folder] = _Loaded(model, threading.Lock())
+            _LOGGER.info("Loaded Whisper %s in %.1f s", folder.name, time.perf_counter() - started)
+        return loaded
+
+
+def prompt_text(phrases: Sequence[str], language: str) -> str | None:
+    """The question's own words as one line Whisper takes as what was said before (module
+    doc), or None when nothing is worth giving: one spelling per sound; no commands (there
+    are almost 200: given as a prompt, Whisper wrote them back instead of what was said,
+    「まとめて」); no numbers nor ordinals (Whisper went on counting: 「5、6、7、8」)."""
+    from assistant.understanding.expectation import commands
+    from assistant.understanding.numbers import parse_number, parse_ordinal
+
+    skip = set(commands(language))
+    seen: set[str] = set()
+    kept: list[str] = []
+    for phrase in phrases:
+        key = sound_key(phrase, language)
+        if phrase in skip or not key or key in seen:
+            continue
+        if parse_number(phrase) is not None or parse_ordinal(phrase) is not None:
+            continue
+        seen.add(key)
+        kept.append(phrase)
+    if not kept:
+        return None
+    return ("、" if language == "ja" else ", ").join(kept[:_PROMPT_PHRASES])
+
+
+def decode(
+    loaded: _Loaded,
+    pcm: bytes,
+    language: str,
+    prompts: Sequence[str | None] = (None,),
+    *,
+    max_tokens: int | None = None,
+) -> list[tuple[str, float]]:
+    """What Whisper wrote for ``pcm`` after each prompt, and its mean token probability:
+    the audio is encoded once, then decoded once per prompt (module doc)."""
+    import ctranslate2
+    import numpy as np
+    from faster_whisper.tokenizer import Tokenizer
+
+    model = loaded.model
+    samples = audio.from_pcm(pcm).astype(np.float32) / 32768.0
+    frames = len(samples) // 160
+    if frames + TAIL_FRAMES > FULL_WINDOW_FRAMES:
+        return [_decode_long(loaded, samples, language, prompt) for prompt in prompts]
+    # Silence as audio, not zeros as features: the log-mel scale is set by the loudest frame
+    # and silence sits 8 units below it, where Whisper learnt what the end of speech is.
+    tail = np.zeros(TAIL_FRAMES * 160, dtype=np.float32)
+    padded = np.ascontiguousarray(model.feature_extractor(np.concatenate([samples, tail])))
+    tokenizer = Tokenizer(
+        model.hf_tokenizer,
+        model.model.is_multilingual,
+        task="transcribe",
+        language=language if model.model.is_multilingual else None,
+    )
+    limit = max_tokens if max_tokens is not None else int(frames / 100 * 12) + 16
+    out: list[tuple[str, float]] = []
+    with loaded.lock:
+        encoded = model.model.encode(ctranslate2.StorageView.from_array(padded[None]))
+        for prompt in prompts:
+            sequence: list[int] = []
+            if prompt:
+                tokens = tokenizer.encode(" " + prompt)[-_PROMPT_TOKENS:]
+                sequence = [tokenizer.sot_prev, *tokens]
+            sequence += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+            result = model.model.generate(
+                encoded,
+                [sequence],
+                beam_size=1,
+                max_length=min(448, len(sequence) + limit),
+                return_scores=True,
+            )[0]
+            score = result.scores[0] if result.scores else -10.0
+            text = tidy(tokenizer.decode(result.sequences_ids[0]))
+            out.append((text, math.exp(min(score, 0.0))))
+    return out
+
+
+def _decode_long(
+    loaded: _Loaded, samples: Any, language: str, prompt: str | None
+) -> tuple[str, float]:
+    """An utterance longer than one window: faster-whisper's own windowed transcription."""
+    model = loaded.model
+    with loaded.lock:
+        segments, _ = model.transcribe(
+            samples,
+            language=language if model.model.is_multilingual else None,
+            beam_size=1,
+            vad_filter=False,
+            initial_prompt=prompt,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+        )
+        parts = list(segments)
+    text = "".join(segment.text for segment in parts)
+    logprob = sum(s.avg_logprob for s in parts) / len(parts) if parts else -10.0
+    return tidy(text), math.exp(min(logprob, 0.0))
+
+
+def tidy(text: str) -> str:
+    """Whisper's text as an answer: clean, no leading space, no closing full stop."""
+    return clean(text).strip().rstrip(_TRAILING).strip()
+
+
+class WhisperStream:
+    """One utterance, kept as it comes and decoded when it ends (module doc)."""
+
+    def __init__(self, loaded: _Loaded, language: str, phrases: Sequence[str] | None) -> None:
+        self._loaded = loaded
+        self._language = language
+        self._phrases = list(phrases) if phrases else None
+        self._audio = bytearray()
+        self._result: Recognition | None = None
+
+    def accept(self, pcm: bytes) -> str | None:
+        """Keep the audio; no partial text (decoding early would cost a full decode)."""
+        if self._result is not None:
+            raise RuntimeError("stream already finished")
+        self._audio += pcm
+        return None
+
+    def finish(self) -> Recognition:
+        """Decode; for a closed question, the expected phrase it sounds like."""
+        if self._result is not None:
+            return self._result
+        pcm = bytes(self._audio)
+        if not self._phrases:
+            text, probability = decode(self._loaded, pcm, self._language)[0]
+            self._result = _recognition(text, probability)
+            return self._result
+        self._result = self._closed(pcm, self._phrases)
+        return self._result
+
+    def _closed(self, pcm: bytes, phrases: list[str]) -> Recognition:
+        """A closed answer: decoded plain and after the prompt, the prompted text trusted
+        unless it lists several things (a list Whisper went on with); matched by sound."""
+        language = self._language
+        prompt = prompt_text(phrases, language)
+        prompts = [None, prompt] if prompt else [None]
+        outputs = decode(self._loaded, pcm, language, prompts, max_tokens=CLOSED_MAX_TOKENS)
+        plain = outputs[0]
+        candidates = [plain]
+        if prompt:
+            prompted = outputs[1]
+            if distinct_clauses(prompted[0], language) < 2:
+                candidates.insert(0, prompted)
+        for text, _ in candidates:
+            found = match(text, phrases, language) if text else None
+            _LOGGER.debug("whisper heard %r, sounds like %s", text, found)
+            if found is not None:
+                words = ((found.phrase, found.confidence),)
+                return Recognition(found.phrase, found.confidence, words, "whisper")
+        return _recognition(*candidates[0])
+
+
+def _recognition(text: str, probability: float) -> Recognition:
+    """What was heard as it was written (free speech, or a closed answer like no phrase)."""
+    return Recognition(text, probability, ((text, probability),) if text else (), "whisper")
+
+
+class WhisperRecognizer:
+    """Whisper models by language, each loaded once per process on first use."""
+
+    name = "whisper"
+
+    def __init__(self, models: dict[str, Path]) -> None:
+        self.models = {language: Path(folder) for language, folder in models.items()}
+
+    def supports(self, language: str) -> bool:
+        """Whether a model for ``language`` is assembled."""
+        return language in self.models
+
+    def defers_closed(self, language: str) -> bool:
+        """Whether closed answers in ``language`` go to a grammar engine when one serves it."""
+        return language in GRAMMAR_ENGINE_FIRST
+
+    def model_for(self, language: str) -> _Loaded:
+        """The loaded model for ``language`` (blocking about 2 s the first time)."""
+        if language not in self.models:
+            raise ValueError(f"no Whisper model for {language!r}")
+        return load_model(self.models[language])
+
+    def start(self, language: str, grammar: Sequence[str] | None = None) -> WhisperStream:
+        """A stream for one utterance, free or matched to the ``grammar`` phrases."""
+        return WhisperStream(self.model_for(language), language, grammar)
+
+
+def whisper_folders(models_dir: Path) -> dict[str, Path]:
+    """Language -> folder of each assembled Whisper model the engine would use."""
+    from assistant.speech.models.installed import entry_location, is_installed, manifest_for
+    from assistant.speech.models.manifest import load_manifest
+
+    wanted = {"ja": JAPANESE_MODEL, "en": ENGLISH_MODEL}
+    entries = {entry.name: entry for entry in load_manifest(manifest_for(models_dir))}
+    found = {}
+    for language, name in wanted.items():
+        for candidate in (name, JAPANESE_MODEL):  # base also speaks English
+            entry = entries.get(candidate)
+            if entry is not None and is_installed(entry, models_dir):
+                found[language] = entry_location(entry, models_dir).parent
+                break
+    return found
+
+
+def _build(request: EngineRequest) -> BuiltEngine:
+    """Japanese and English, where a model is assembled and the settings allow Whisper."""
+    folders = {
+        language: folder
+        for language, folder in whisper_folders(request.models_dir).items()
+        if request.wants(WhisperRecognizer.name, language)
+    }
+    missing = [
+        f"Whisper model for {language} in {request.models_dir}: "
+        f"run scripts/fetch-models assemble {JAPANESE_MODEL}"
+        for language in ("ja", "en")
+        if request.wants(WhisperRecognizer.name, language) and language not in folders
+    ]
+    engine = WhisperRecognizer(folders) if folders else None
+    return BuiltEngine(engine, frozenset(folders), missing)
+
+
+register(
+    EngineSpec(
+        name=WhisperRecognizer.name,
+        title="Whisper",
+        kind=EngineKind.RECOGNIZER,
+        languages=frozenset({"ja", "en"}),
+        requires=("faster_whisper", "pyopenjtalk", "jellyfish"),
+        build=_build,
+        rank=5,  # the default for Japanese, and English free speech
+        install_hint="scripts/fetch-models assemble whisper-base",
+    )
+)

@@ -1,0 +1,203 @@
+"""Closed answers decided by sound: what a free recogniser heard, matched to the expected phrases.
+
+Whisper has no grammar mode: it writes what it heard, and for a short answer that is often the
+right sound in the wrong spelling (「にばんです」 comes out as 「ニバーンデス」, 「えっと、四番」 as
+「エットヨンバン」). Comparing spellings would miss both; comparing how they sound finds them.
+
+* Japanese: both sides become katakana readings (Open JTalk's front end, ``pyopenjtalk.g2p``),
+  folded so that spellings of one sound agree (long vowels, small kana, doubled vowels), with
+  leading fillers (えっと, あの, うーん) and polite endings (です, ます, でお願いします) cut off.
+* English: number digits become words, then each word its Metaphone key (``jellyfish``), so
+  "too" and "two" or "for" and "four" agree.
+
+The similarity is rapidfuzz's normalised Indel ratio of the two keys, or a containment score
+when the phrase sits inside a longer answer. A phrase whose best rival (another phrase that is
+not a part of it, like 二 of 二番) scores almost as well is ambiguous and gets a confidence
+below the dialog's read-back threshold; an answer like no phrase at all is left as it was
+heard, so the dialog's own understanding (numbers such as 「3つ」 or "three", dates, help
+questions) still sees it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+MATCH_FLOOR = 0.5  # below this the answer is no phrase: it goes on as heard
+AMBIGUOUS_MARGIN = 0.1  # a rival this close makes the match unsure
+UNSURE_CONFIDENCE = 0.5  # what an ambiguous match is worth: below the read-back threshold
+
+_JA_FILLERS = ("エット", "エート", "エエト", "アノー", "ンー")  # folded: エト, アノ, ン
+_JA_ENDINGS = (
+    "デオネガイシマス", "オネガイシマス", "ニシテクダサイ", "ニシマス", "デス", "マス", "ダヨ",
+    "デスネ", "デスヨ", "カナ",
+)  # fmt: skip
+_SMALL = str.maketrans("ァィゥェォヮ", "アイウエオワ")
+_VOWEL_OF: dict[str, str] = {}
+for _row, _vowel in (
+    ("アカサタナハマヤラワガザダバパャ", "ア"),
+    ("イキシチニヒミリギジヂビピ", "イ"),
+    ("ウクスツヌフムユルグズヅブプュ", "ウ"),
+    ("エケセテネヘメレゲゼデベペ", "エ"),
+    ("オコソトノホモヨロヲゴゾドボポョ", "オ"),
+):
+    for _kana in _row:
+        _VOWEL_OF[_kana] = _vowel
+
+
+@dataclass(frozen=True, slots=True)
+class SoundMatch:
+    """The expected phrase an answer sounds like, and how sure that is (0-1)."""
+
+    phrase: str
+    score: float
+    confidence: float
+
+
+def _fold_kana(reading: str) -> str:
+    """Katakana with the differences that do not change a word taken out: long-vowel marks,
+    the small っ, small vowels, and a vowel that only lengthens the one before (オオ, イイ)."""
+    out: list[str] = []
+    for char in reading.translate(_SMALL):
+        if char in "ーッ":
+            continue
+        if out and char in "アイウエオ" and _VOWEL_OF.get(out[-1], out[-1]) == char:
+            continue  # ニイ -> ニ, オオ -> オ
+        if out and char == "ウ" and _VOWEL_OF.get(out[-1]) == "オ":
+            continue  # モウ -> モ (a long o written with ウ)
+        if out and char == "イ" and _VOWEL_OF.get(out[-1]) == "エ":
+            continue  # センセイ -> センセ (a long e written with イ)
+        out.append(char)
+    return "".join(out)
+
+
+def _strip_edges(key: str) -> str:
+    """Leading fillers and trailing polite endings, as long as something is left."""
+    changed = True
+    while changed:
+        changed = False
+        for filler in _JA_FILLERS:
+            folded = _fold_kana(filler)
+            if key.startswith(folded) and len(key) > len(folded):
+                key, changed = key[len(folded) :], True
+        for ending in _JA_ENDINGS:
+            folded = _fold_kana(ending)
+            if key.endswith(folded) and len(key) > len(folded):
+                key, changed = key[: -len(folded)], True
+    return key
+
+
+@functools.lru_cache(maxsize=4096)
+def japanese_key(text: str) -> str:
+    """The folded katakana reading of Japanese text, fillers and polite endings cut."""
+    import pyopenjtalk
+
+    plain = unicodedata.normalize("NFKC", text).strip()
+    if not plain:
+        return ""
+    reading = pyopenjtalk.g2p(plain, kana=True)
+    kana = "".join(ch for ch in reading if "\u30a0" <= ch <= "\u30ff")
+    return _strip_edges(_fold_kana(kana))
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+@functools.lru_cache(maxsize=4096)
+def english_key(text: str) -> str:
+    """Metaphone keys of the words (digits spelt out first), joined by spaces."""
+    import jellyfish
+
+    from assistant.understanding.expectation import english_number
+
+    words: list[str] = []
+    for word in _WORD.findall(unicodedata.normalize("NFKC", text).lower()):
+        if word.isdigit() and int(word) < 1000:
+            words.extend(english_number(int(word)).split())
+        else:
+            words.append(word.replace("'", ""))
+    return " ".join(jellyfish.metaphone(word) for word in words if word)
+
+
+def sound_key(text: str, language: str) -> str:
+    """How ``text`` sounds, as a string two spellings of one answer share."""
+    if language.split("-")[0].lower() == "ja":
+        return japanese_key(text)
+    return english_key(text)
+
+
+def similarity(heard: str, phrase: str) -> float:
+    """0-1: the whole-string ratio, or (a little less) the phrase found inside the answer."""
+    if not heard or not phrase:
+        return 0.0
+    whole = fuzz.ratio(heard, phrase) / 100.0
+    if len(phrase) >= len(heard):
+        return whole
+    inside = fuzz.partial_ratio(phrase, heard) / 100.0
+    coverage = len(phrase) / len(heard)
+    return max(whole, inside * (0.7 + 0.3 * coverage))
+
+
+_CLAUSES = re.compile(r"[、。,.!?！？\s]+")
+
+
+def _best(heard_key: str, keyed: list[tuple[str, str]]) -> SoundMatch | None:
+    """The phrase one stretch of the answer sounds like (None below ``MATCH_FLOOR``)."""
+    scored = sorted(
+        ((similarity(heard_key, key), len(key), key, phrase) for key, phrase in keyed),
+        key=lambda item: (item[0], item[1]),
+        reverse=True,
+    )
+    if not scored or scored[0][0] < MATCH_FLOOR:
+        return None
+    best_score, _, best_key, best_phrase = scored[0]
+    rival = next(
+        (
+            score
+            for score, _, key, _ in scored[1:]
+            if key != best_key and key not in best_key and best_key not in key
+        ),
+        0.0,
+    )
+    confidence = best_score
+    if rival > best_score - AMBIGUOUS_MARGIN:
+        confidence = min(confidence, UNSURE_CONFIDENCE)
+    return SoundMatch(best_phrase, best_score, confidence)
+
+
+def distinct_clauses(text: str, language: str) -> int:
+    """How many different things ``text`` says, clause by clause: 「うん、うん、うん」 says one,
+    「5、6、7、8」 (Whisper continuing a list it was prompted with) says four."""
+    return len({key for c in _CLAUSES.split(text) if c and (key := sound_key(c, language))})
+
+
+def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | None:
+    """The phrase ``heard`` sounds like, or None when it sounds like none of them.
+
+    The whole answer and each of its clauses are tried: Whisper writes a leading filler as a
+    clause of its own, sometimes as a word (「えっと、四番」 as 「1、4番」), and the answer
+    proper comes last in Japanese. The best score wins; on a tie the later, longer one.
+    """
+    keyed = [(key, phrase) for phrase in phrases if (key := sound_key(phrase, language))]
+    if not keyed:
+        return None
+    stretches = [heard, *[c for c in _CLAUSES.split(heard) if c]]
+    if len(stretches) == 2:  # one clause: the same as the whole
+        stretches = [heard]
+    found: list[tuple[float, int, int, SoundMatch]] = []
+    for position, stretch in enumerate(stretches):
+        key = sound_key(stretch, language)
+        if not key:
+            continue
+        result = _best(key, keyed)
+        if result is not None:
+            rank = round(result.score, 2)
+            found.append((rank, position, len(sound_key(result.phrase, language)), result))
+    if not found:
+        return None
+    return max(found, key=lambda item: item[:3])[3]
