@@ -7,7 +7,8 @@ with its links, through the real queue, generators, checks, sandbox and browser.
 Speech (scripts/bench_speech.py), Telegram (bench_telegram.py), the language model and the
 knowledge base (bench_llm.py, bench_knowledge.py), the web chat under load (bench_web.py) and
 under unpaced audio (bench_audio_flood.py, issue 12; ``--only-audio-flood`` runs it alone)
-follow.
+follow; recognition of the spoken corpus (bench_recognition.py, issue 13) with
+``--only-recognition``.
 """
 
 from __future__ import annotations
@@ -118,8 +119,16 @@ def main() -> None:
     parser.add_argument(
         "--only-audio-flood", action="store_true", help="only the unpaced-audio figures"
     )
+    parser.add_argument(
+        "--only-recognition", action="store_true", help="only the recognition figures (issue 13)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
+    if args.only_recognition:
+        from scripts.bench_recognition import main as recognition_main
+
+        recognition_main([])
+        return
     if args.only_audio_flood:
         from scripts.bench_audio_flood import main as audio_flood_main
 

@@ -316,3 +316,16 @@ def word_accuracy(reference: str, heard: str) -> float:
     """1 - the word error rate (English), case, punctuation and digits-as-words folded."""
     ref, hyp = _words(reference), _words(heard)
     return max(0.0, 1.0 - Levenshtein.distance(ref, hyp) / max(len(ref), 1))
+
+
+def reading_accuracy(reference: str, heard: str) -> float:
+    """Character accuracy of the katakana readings: 「リンゴ」 for 「りんご」 and 「夏祭り」 for
+    「なつまつり」 are right, as a listener would count them."""
+    pyopenjtalk = module("pyopenjtalk", "pip install pyopenjtalk-plus")
+
+    def kana(text: str) -> str:
+        reading = pyopenjtalk.g2p(unicodedata.normalize("NFKC", text), kana=True)
+        return "".join(ch for ch in reading if "\u30a1" <= ch <= "\u30fc")
+
+    ref, hyp = kana(reference), kana(heard)
+    return max(0.0, 1.0 - Levenshtein.distance(ref, hyp) / max(len(ref), 1))

@@ -28,26 +28,17 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-MATCH_FLOOR = 0.5  # below this the answer is no phrase: it goes on as heard
+MATCH_FLOOR = 0.6  # below this the answer is no phrase: it goes on as heard
+CONTAINED = 0.85  # how well a phrase must sit inside a longer answer to count as in it
 AMBIGUOUS_MARGIN = 0.1  # a rival this close makes the match unsure
 UNSURE_CONFIDENCE = 0.5  # what an ambiguous match is worth: below the read-back threshold
 
-_JA_FILLERS = ("エット", "エート", "エエト", "アノー", "ンー")  # folded: エト, アノ, ン
+_JA_FILLERS = ("えっと", "えーと", "ええと", "あのー", "んー")
 _JA_ENDINGS = (
-    "デオネガイシマス", "オネガイシマス", "ニシテクダサイ", "ニシマス", "デス", "マス", "ダヨ",
-    "デスネ", "デスヨ", "カナ",
+    "でおねがいします", "おねがいします", "にしてください", "にします", "です", "ます", "だよ",
+    "ですね", "ですよ", "かな",
 )  # fmt: skip
-_SMALL = str.maketrans("ァィゥェォヮ", "アイウエオワ")
-_VOWEL_OF: dict[str, str] = {}
-for _row, _vowel in (
-    ("アカサタナハマヤラワガザダバパャ", "ア"),
-    ("イキシチニヒミリギジヂビピ", "イ"),
-    ("ウクスツヌフムユルグズヅブプュ", "ウ"),
-    ("エケセテネヘメレゲゼデベペ", "エ"),
-    ("オコソトノホモヨロヲゴゾドボポョ", "オ"),
-):
-    for _kana in _row:
-        _VOWEL_OF[_kana] = _vowel
+_VOWELS = "aeiou"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,50 +50,69 @@ class SoundMatch:
     confidence: float
 
 
-def _fold_kana(reading: str) -> str:
-    """Katakana with the differences that do not change a word taken out: long-vowel marks,
-    the small っ, small vowels, and a vowel that only lengthens the one before (オオ, イイ)."""
+class _Symbols(dict[str, str]):
+    """One character per phoneme (``ky`` and ``ch`` are one sound), so that rapidfuzz compares
+    sounds, not letters."""
+
+    def __missing__(self, phoneme: str) -> str:
+        symbol = phoneme if len(phoneme) == 1 else chr(0x2460 + len(self))
+        self[phoneme] = symbol
+        return symbol
+
+
+_SYMBOLS = _Symbols()
+
+
+def _phonemes(text: str) -> str:
+    """Open JTalk's phonemes of ``text``, folded so spellings of one sound agree: no pauses,
+    no っ (``cl``), devoiced vowels as voiced, a vowel held long as one, a sound said over and
+    over (Whisper's 「んんんんん」) as one."""
+    import pyopenjtalk
+
     out: list[str] = []
-    for char in reading.translate(_SMALL):
-        if char in "ーッ":
+    for phoneme in pyopenjtalk.g2p(text).split():
+        if phoneme in ("pau", "cl", "sil"):
             continue
-        if out and char in "アイウエオ" and _VOWEL_OF.get(out[-1], out[-1]) == char:
-            continue  # ニイ -> ニ, オオ -> オ
-        if out and char == "ウ" and _VOWEL_OF.get(out[-1]) == "オ":
-            continue  # モウ -> モ (a long o written with ウ)
-        if out and char == "イ" and _VOWEL_OF.get(out[-1]) == "エ":
-            continue  # センセイ -> センセ (a long e written with イ)
-        out.append(char)
-    return "".join(out)
+        phoneme = phoneme.lower() if phoneme in "AIUEO" else phoneme
+        if out and phoneme in _VOWELS and out[-1] == phoneme:
+            continue  # a long vowel: ニバーン is ニバン
+        if out and phoneme == "u" and out[-1] == "o" or out and phoneme == "i" and out[-1] == "e":
+            continue  # モウ and モー, センセイ and センセー
+        out.append(phoneme)
+    key = "".join(_SYMBOLS[p] for p in out)
+    return re.sub(r"(.)\1{2,}", r"\1", key)
+
+
+@functools.lru_cache(maxsize=1)
+def _edges() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fillers and polite endings as phoneme keys, longest first."""
+    fillers = sorted({_phonemes(f) for f in _JA_FILLERS}, key=len, reverse=True)
+    endings = sorted({_phonemes(e) for e in _JA_ENDINGS}, key=len, reverse=True)
+    return tuple(fillers), tuple(endings)
 
 
 def _strip_edges(key: str) -> str:
     """Leading fillers and trailing polite endings, as long as something is left."""
+    fillers, endings = _edges()
     changed = True
     while changed:
         changed = False
-        for filler in _JA_FILLERS:
-            folded = _fold_kana(filler)
-            if key.startswith(folded) and len(key) > len(folded):
-                key, changed = key[len(folded) :], True
-        for ending in _JA_ENDINGS:
-            folded = _fold_kana(ending)
-            if key.endswith(folded) and len(key) > len(folded):
-                key, changed = key[: -len(folded)], True
+        for filler in fillers:
+            if key.startswith(filler) and len(key) > len(filler):
+                key, changed = key[len(filler) :], True
+        for ending in endings:
+            if key.endswith(ending) and len(key) > len(ending):
+                key, changed = key[: -len(ending)], True
     return key
 
 
 @functools.lru_cache(maxsize=4096)
 def japanese_key(text: str) -> str:
-    """The folded katakana reading of Japanese text, fillers and polite endings cut."""
-    import pyopenjtalk
-
+    """The folded phonemes of Japanese text, fillers and polite endings cut."""
     plain = unicodedata.normalize("NFKC", text).strip()
     if not plain:
         return ""
-    reading = pyopenjtalk.g2p(plain, kana=True)
-    kana = "".join(ch for ch in reading if "\u30a0" <= ch <= "\u30ff")
-    return _strip_edges(_fold_kana(kana))
+    return _strip_edges(_phonemes(plain))
 
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -132,18 +142,37 @@ def sound_key(text: str, language: str) -> str:
 
 
 def similarity(heard: str, phrase: str) -> float:
-    """0-1: the whole-string ratio, or (a little less) the phrase found inside the answer."""
+    """0-1: the whole-string ratio, or (a little less) the phrase found almost as it is inside
+    a longer answer. Containment needs ``CONTAINED`` or better: a loose partial match of a
+    short phrase (a mora or two) is found in almost anything."""
     if not heard or not phrase:
         return 0.0
     whole = fuzz.ratio(heard, phrase) / 100.0
     if len(phrase) >= len(heard):
         return whole
     inside = fuzz.partial_ratio(phrase, heard) / 100.0
-    coverage = len(phrase) / len(heard)
-    return max(whole, inside * (0.7 + 0.3 * coverage))
+    if inside < CONTAINED:
+        return whole
+    return max(whole, inside * (0.7 + 0.3 * len(phrase) / len(heard)))
 
 
 _CLAUSES = re.compile(r"[、。,.!?！？\s]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def meaning_of(phrase: str, key: str) -> object:
+    """What a phrase means, as far as telling rivals apart needs: the command it gives
+    (戻る, 戻って and 戻ります are one), the number it says (7, 七 and なな), else its sound."""
+    from assistant.understanding.numbers import parse_number, parse_ordinal
+    from assistant.understanding.phrases import detect_command
+
+    command = detect_command(phrase)
+    if command is not None:
+        return ("command", command.name)
+    number = parse_ordinal(phrase) or parse_number(phrase)
+    if number is not None:
+        return ("number", number)
+    return ("sound", key)
 
 
 def _best(heard_key: str, keyed: list[tuple[str, str]]) -> SoundMatch | None:
@@ -156,11 +185,12 @@ def _best(heard_key: str, keyed: list[tuple[str, str]]) -> SoundMatch | None:
     if not scored or scored[0][0] < MATCH_FLOOR:
         return None
     best_score, _, best_key, best_phrase = scored[0]
+    meaning = meaning_of(best_phrase, best_key)
     rival = next(
         (
             score
-            for score, _, key, _ in scored[1:]
-            if key != best_key and key not in best_key and best_key not in key
+            for score, _, key, phrase in scored[1:]
+            if key not in best_key and best_key not in key and meaning_of(phrase, key) != meaning
         ),
         0.0,
     )
