@@ -45,11 +45,11 @@ class LanguageRecognizer:
 
 
 def recognizer_for(recognizers: Sequence[SpeechToText], language: str) -> SpeechToText | None:
-    """The recogniser for ``language``: the only one that serves it, or the routing of all of
-    them; None when none does."""
+    """The recogniser for ``language``: the first that serves it, or the routing of all of
+    them when the first leaves closed answers to others; None when none does."""
     serving = [r for r in recognizers if r.supports(language)]
     if not serving:
         return None
-    if len(serving) == 1:
-        return serving[0]
+    if len(serving) == 1 or not _defers_closed(serving[0], language):
+        return serving[0]  # it hears everything: nothing to route
     return LanguageRecognizer(serving)
