@@ -55,7 +55,7 @@ class Settings:
     models_dir: Path = DATA_ROOT / "models"  # speech models (scripts/fetch-models)
     voices_dir: Path = DATA_ROOT / "voices"  # voices/profiles.yaml and extra voice files
     stt_engine_ja: str = "auto"  # which recogniser serves Japanese speech (auto: Whisper)
-    stt_engine_en: str = "auto"  # English speech (auto: Whisper free, PocketSphinx closed)
+    stt_engine_en: str = "auto"  # English speech (auto: Whisper, else PocketSphinx)
     kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again
     kiosk_pause_s: float = 120.0  # silence before the kiosk pauses the session
     # Issue 12, part D: limits per address, and how long things are kept (0 = no limit/forever).

@@ -1,10 +1,11 @@
 """Which recogniser hears an answer: per language, and per closed or free question.
 
-Whisper hears free speech best (Japanese and English), but closed English answers are as right
-and faster with PocketSphinx's grammar mode (``scripts/bench.py --only-recognition``). So when
-several recognisers serve a language, the first (by the registry's order) hears free answers,
-and closed answers go to the next one when the first says it ``defers_closed`` that language.
-With one recogniser for a language, it hears everything, as before.
+A recogniser may be best at free speech and leave closed answers to a grammar engine where that
+measures as right and faster: when several recognisers serve a language, the first (by the
+registry's order) hears free answers, and closed answers go to the next one when the first
+says it ``defers_closed`` that language. Today Whisper defers none: on the English corpus
+PocketSphinx's grammar was faster but far less sure (``engines/whisper.py``), so Whisper hears
+everything. With one recogniser for a language, it hears everything, as before.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Recognition per language: the recognisers of the engine registry in their order of preference
 (Whisper where its model is assembled, a Vosk model when one is installed, PocketSphinx, whose
-English model ships in the wheel), as the settings allow; closed English answers go to the
-grammar engine (``routing``). Synthesis: the engines ``voices/profiles.yaml`` names.
+English model ships in the wheel), as the settings allow; closed and free answers may go to
+different engines (``routing``). Synthesis: the engines ``voices/profiles.yaml`` names.
 Engines load lazily, so a text-only service never pays for them.
 """
 
