@@ -121,7 +121,7 @@ def test_japanese_closed_answers(japanese: list[Heard]) -> None:
     report = _report([h for h in closed if h not in right])
     assert len(right) / len(closed) >= JA_CLOSED_FLOOR, report
     assert len(wrong_kept) / len(closed) <= JA_WRONG_KEPT_CEILING, report
-    assert all(h.turn.engine == "whisper" for h in closed)
+    assert {h.turn.engine for h in closed} <= {"whisper", "pocketsphinx"}
 
 
 def test_japanese_free_answers(japanese: list[Heard]) -> None:
@@ -156,7 +156,7 @@ def test_english(english: list[Heard]) -> None:
     assert all(h.turn.engine == "whisper" for h in free)
     right = [h for h in closed if _right(h) and h.sure]
     assert len(right) / len(closed) >= EN_CLOSED_FLOOR, _report(closed)
-    assert all(h.turn.engine == "whisper" for h in closed)
+    assert {h.turn.engine for h in closed} <= {"whisper", "pocketsphinx"}
 
 
 @pytest.mark.xfail(strict=True, reason="Japanese closed answers: 95 % is not reached yet")

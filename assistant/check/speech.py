@@ -75,6 +75,11 @@ def _describe(recognizer: object, language: str) -> str:
                 f"{_describe(free, language)} for free answers, "
                 f"{_describe(closed, language)} for closed ones"
             )
+        others = [r for r in getattr(recognizer, "recognizers", []) if r is not free]
+        wants = getattr(free, "wants_second_opinion", None)
+        if others and callable(wants) and wants(language):
+            second = getattr(others[0], "name", "?")
+            return f"{_describe(free, language)}, {second} too for closed answers"
         recognizer = free
     name = getattr(recognizer, "name", "?")
     folders = getattr(recognizer, "models", None)

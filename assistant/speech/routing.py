@@ -4,20 +4,53 @@ A recogniser may be best at free speech and leave closed answers to a grammar en
 measures as right and faster: when several recognisers serve a language, the first (by the
 registry's order) hears free answers, and closed answers go to the next one when the first
 says it ``defers_closed`` that language. Today Whisper defers none: on the English corpus
-PocketSphinx's grammar was faster but far less sure (``engines/whisper.py``), so Whisper hears
-everything. With one recogniser for a language, it hears everything, as before.
+PocketSphinx's grammar was faster but far less sure (``engines/whisper.py``). It asks for a
+``wants_second_opinion`` on closed English answers instead: PocketSphinx hears them alongside
+(0.15 s) and is taken when Whisper is unsure and it is surer. With one recogniser for a
+language, it hears everything, as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.ports import RecognitionStream, SpeechToText
+from assistant.ports import Recognition, RecognitionStream, SpeechToText
+
+SURE = 0.6  # the dialog reads back below this (dialog.flow.LOW_CONFIDENCE)
 
 
 def _defers_closed(recognizer: SpeechToText, language: str) -> bool:
     defers = getattr(recognizer, "defers_closed", None)
     return bool(defers(language)) if callable(defers) else False
+
+
+def _wants_second_opinion(recognizer: SpeechToText, language: str) -> bool:
+    wants = getattr(recognizer, "wants_second_opinion", None)
+    return bool(wants(language)) if callable(wants) else False
+
+
+class SecondOpinionStream:
+    """A closed answer heard by two recognisers at once: the first one's result when it is
+    sure, else whichever of the two is surer (Whisper heard "five" as "Bye" in room noise;
+    PocketSphinx's grammar still found "five")."""
+
+    def __init__(self, first: RecognitionStream, second: RecognitionStream) -> None:
+        self._first = first
+        self._second = second
+
+    def accept(self, pcm: bytes) -> str | None:
+        """Feed both; the first one's partial text."""
+        self._second.accept(pcm)
+        return self._first.accept(pcm)
+
+    def finish(self) -> Recognition:
+        """The first result when sure, else the surer of the two."""
+        first = self._first.finish()
+        if first.confidence >= SURE:
+            self._second.finish()  # gives its decoder back
+            return first
+        second = self._second.finish()
+        return second if second.confidence > first.confidence else first
 
 
 class LanguageRecognizer:
@@ -41,8 +74,17 @@ class LanguageRecognizer:
         return serving[0]
 
     def start(self, language: str, grammar: Sequence[str] | None = None) -> RecognitionStream:
-        """A stream on the recogniser this answer goes to."""
-        return self.choose(language, bool(grammar)).start(language, grammar)
+        """A stream on the recogniser this answer goes to (with a second opinion on a closed
+        answer when the first recogniser asks for one)."""
+        chosen = self.choose(language, bool(grammar))
+        stream = chosen.start(language, grammar)
+        if grammar and _wants_second_opinion(chosen, language):
+            other = next(
+                (r for r in self.recognizers if r is not chosen and r.supports(language)), None
+            )
+            if other is not None:
+                return SecondOpinionStream(stream, other.start(language, grammar))
+        return stream
 
 
 def recognizer_for(recognizers: Sequence[SpeechToText], language: str) -> SpeechToText | None:
@@ -51,6 +93,9 @@ def recognizer_for(recognizers: Sequence[SpeechToText], language: str) -> Speech
     serving = [r for r in recognizers if r.supports(language)]
     if not serving:
         return None
-    if len(serving) == 1 or not _defers_closed(serving[0], language):
+    first = serving[0]
+    if len(serving) == 1 or not (
+        _defers_closed(first, language) or _wants_second_opinion(first, language)
+    ):
         return serving[0]  # it hears everything: nothing to route
     return LanguageRecognizer(serving)

@@ -150,13 +150,22 @@ def similarity(heard: str, phrase: str) -> float:
     whole = fuzz.ratio(heard, phrase) / 100.0
     if len(phrase) >= len(heard):
         return whole
-    inside = fuzz.partial_ratio(phrase, heard) / 100.0
+    if " " in heard or " " in phrase:  # English keys: a phrase is inside only word for word
+        inside = 1.0 if f" {phrase} " in f" {heard} " else 0.0
+    else:
+        inside = fuzz.partial_ratio(phrase, heard) / 100.0
     if inside < CONTAINED:
         return whole
     return max(whole, inside * (0.7 + 0.3 * len(phrase) / len(heard)))
 
 
 _CLAUSES = re.compile(r"[、。,.!?！？\s]+")
+_ENGLISH_CLAUSES = re.compile(r"[,.!?;]+")  # English words stay together: "my grandmother"
+
+
+def _clauses(text: str, language: str) -> list[str]:
+    pattern = _CLAUSES if language.split("-")[0].lower() == "ja" else _ENGLISH_CLAUSES
+    return [c.strip() for c in pattern.split(text) if c.strip()]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -203,7 +212,7 @@ def _best(heard_key: str, keyed: list[tuple[str, str]]) -> SoundMatch | None:
 def distinct_clauses(text: str, language: str) -> int:
     """How many different things ``text`` says, clause by clause: 「うん、うん、うん」 says one,
     「5、6、7、8」 (Whisper continuing a list it was prompted with) says four."""
-    return len({key for c in _CLAUSES.split(text) if c and (key := sound_key(c, language))})
+    return len({key for c in _clauses(text, language) if (key := sound_key(c, language))})
 
 
 def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | None:
@@ -211,12 +220,13 @@ def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | Non
 
     The whole answer and each of its clauses are tried: Whisper writes a leading filler as a
     clause of its own, sometimes as a word (「えっと、四番」 as 「1、4番」), and the answer
-    proper comes last in Japanese. The best score wins; on a tie the later, longer one.
+    proper comes last in Japanese. The best score wins; on a tie the longer phrase ("wait
+    longer" over "wait"), then the later stretch.
     """
     keyed = [(key, phrase) for phrase in phrases if (key := sound_key(phrase, language))]
     if not keyed:
         return None
-    stretches = [heard, *[c for c in _CLAUSES.split(heard) if c]]
+    stretches = [heard, *_clauses(heard, language)]
     if len(stretches) == 2:  # one clause: the same as the whole
         stretches = [heard]
     found: list[tuple[float, int, int, SoundMatch]] = []
@@ -227,7 +237,7 @@ def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | Non
         result = _best(key, keyed)
         if result is not None:
             rank = round(result.score, 2)
-            found.append((rank, position, len(sound_key(result.phrase, language)), result))
+            found.append((rank, len(sound_key(result.phrase, language)), position, result))
     if not found:
         return None
     return max(found, key=lambda item: item[:3])[3]

@@ -62,6 +62,7 @@ ENGLISH_MODEL = "whisper-base"
 # on the English corpus in room noise Whisper decided 35 of 40 closed answers right and sure
 # (0.42 s at p50), PocketSphinx's grammar 19 (0.15 s; mostly right but too unsure to keep).
 GRAMMAR_ENGINE_FIRST: frozenset[str] = frozenset()
+SECOND_OPINION = frozenset({"en"})  # closed answers a grammar engine also hears (``routing``)
 CPU_THREADS = 2
 TAIL_FRAMES = 300  # 10 ms mel frames of silence after the speech (3 s)
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window
@@ -203,9 +204,28 @@ def _decode_long(
     return tidy(text), math.exp(min(logprob, 0.0))
 
 
+_SEPARATORS = " \t、,。.!！"
+_REPEATED = re.compile(r"(.{4,}?)(?:[\s、,。.!！]*\1)+|(.{2,3}?)(?:[\s、,。.!！]*\2){2,}")
+
+
+def _once(text: str) -> str:
+    """A stretch Whisper wrote over and over, once (with the cut-off copy after it)."""
+    found = _REPEATED.search(text)
+    if found is None:
+        return text
+    unit = found.group(1) or found.group(2)
+    rest = text[found.end() :]
+    if rest.lstrip(_SEPARATORS) and unit.strip().startswith(rest.lstrip(_SEPARATORS)):
+        rest = ""
+    return text[: found.start()] + unit + rest
+
+
 def tidy(text: str) -> str:
-    """Whisper's text as an answer: clean, no leading space, no closing full stop."""
-    return clean(text).strip().rstrip(_TRAILING).strip()
+    """Whisper's text as an answer: clean, no leading space, no closing full stop, and a
+    stretch said over and over in a row once: on a short answer Whisper sometimes loops until
+    its token limit ("animal quiz animal quiz animal quiz animal"), and the dialog would
+    refuse that title as too long, again and again."""
+    return _once(clean(text).strip()).rstrip(_TRAILING).strip()
 
 
 class WhisperStream:
@@ -281,6 +301,11 @@ class WhisperRecognizer:
     def defers_closed(self, language: str) -> bool:
         """Whether closed answers in ``language`` go to a grammar engine when one serves it."""
         return language in GRAMMAR_ENGINE_FIRST
+
+    def wants_second_opinion(self, language: str) -> bool:
+        """Whether a grammar engine should hear closed answers too (``routing``): English,
+        where Whisper base misheard short words in noise ("five" as "Bye")."""
+        return language in SECOND_OPINION
 
     def model_for(self, language: str) -> _Loaded:
         """The loaded model for ``language`` (blocking about 2 s the first time)."""
