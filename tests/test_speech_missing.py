@@ -89,7 +89,8 @@ def test_say_then_transcribe_round_trip(tmp_path: Path) -> None:
         "number one|number two|number three",
     )
     lines = dict(line.split(": ", 1) for line in heard.stdout.strip().splitlines())
-    assert lines["text"] == "number three" and lines["engine"] == "pocketsphinx"
+    assert lines["text"] == "number three", lines  # Whisper, or PocketSphinx's second opinion
+    assert lines["engine"] in ("whisper", "pocketsphinx"), lines
     assert float(lines["confidence"]) > 0.5
     japanese = run_assistant(
         tmp_path, "say", "カフェのページを作ります。", "--lang", "ja", "--out", str(wav)
