@@ -63,8 +63,8 @@ class Settings:
     openai_api_key: str = field(default="", repr=False)  # a secret: never in logs
     models_dir: Path = DATA_ROOT / "models"  # speech models (scripts/fetch-models)
     voices_dir: Path = DATA_ROOT / "voices"  # voices/profiles.yaml and extra voice files
-    stt_engine_ja: str = "auto"  # which recogniser serves Japanese speech
-    stt_engine_en: str = "auto"  # which recogniser serves English speech
+    stt_engine_ja: str = "auto"  # which recogniser serves Japanese speech (auto: Whisper)
+    stt_engine_en: str = "auto"  # English speech (auto: Whisper, else PocketSphinx)
     kiosk_reprompt_s: float = 20.0  # silence before the kiosk offers the question again
     kiosk_pause_s: float = 120.0  # silence before the kiosk pauses the session
     # Issue 12, part D: limits per address, and how long things are kept (0 = no limit/forever).
@@ -278,8 +278,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "models_dir": _path,
     "voices_dir": _path,
     # PocketSphinx ships only an English model; "none" turns listening off for a language.
-    "stt_engine_ja": _choice("auto", "vosk", "none"),
-    "stt_engine_en": _choice("auto", "vosk", "pocketsphinx", "none"),
+    "stt_engine_ja": _choice("auto", "whisper", "vosk", "none"),
+    "stt_engine_en": _choice("auto", "whisper", "vosk", "pocketsphinx", "none"),
     "kiosk_reprompt_s": _number(5.0, 600.0, "seconds"),
     "kiosk_pause_s": _number(10.0, 3600.0, "seconds"),
     # Issue 12, part D.

@@ -8,7 +8,8 @@ Speech (scripts/bench_speech.py), Telegram (bench_telegram.py), the language mod
 knowledge base (bench_llm.py, bench_knowledge.py), the web chat under load (bench_web.py) and
 under unpaced audio (bench_audio_flood.py, issue 12; ``--only-audio-flood`` runs it alone)
 follow; then Kokoro and Open JTalk first audio, the confirm burst before/after and memory
-(bench_startup.py, issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``).
+(bench_startup.py, issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``);
+recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-recognition``.
 """
 
 from __future__ import annotations
@@ -136,8 +137,16 @@ def main() -> None:
     parser.add_argument("--only-voices", action="store_true", help="only Kokoro/Open JTalk")
     parser.add_argument("--only-burst", action="store_true", help="only the confirm burst")
     parser.add_argument("--only-memory", action="store_true", help="only the memory figures")
+    parser.add_argument(
+        "--only-recognition", action="store_true", help="only the recognition figures (issue 13)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
+    if args.only_recognition:
+        from scripts.bench_recognition import main as recognition_main
+
+        recognition_main([])
+        return
     if args.only_llm:
         llm_figures()
         return
@@ -203,6 +212,9 @@ def main() -> None:
     from scripts.bench_startup import main as startup_main
 
     startup_main(["--sessions", str(args.web_sessions)])
+    from scripts.bench_recognition import main as recognition_main
+
+    recognition_main([])
 
 
 if __name__ == "__main__":

@@ -96,11 +96,11 @@ def test_speech_settings_from_the_file_and_the_environment(tmp_path: Path) -> No
     [
         (
             {"ASSISTANT_STT_ENGINE_JA": "pocketsphinx"},
-            "ASSISTANT_STT_ENGINE_JA: 'pocketsphinx' is not allowed; use one of: auto, vosk, none",
+            "ASSISTANT_STT_ENGINE_JA: 'pocketsphinx' is not allowed; use one of: auto, whisper, vosk, none",
         ),
         (
-            {"ASSISTANT_STT_ENGINE_EN": "whisper"},
-            "use one of: auto, vosk, pocketsphinx, none",
+            {"ASSISTANT_STT_ENGINE_EN": "kaldi"},
+            "use one of: auto, whisper, vosk, pocketsphinx, none",
         ),
         (
             {"ASSISTANT_KIOSK_REPROMPT_S": "1"},
@@ -132,7 +132,9 @@ def test_the_recogniser_settings_choose_the_engine(tmp_path: Path) -> None:
         "    source: https://example.invalid/ko.zip\n    size: null\n    sha256: null\n"
         "    folder: ko-as-en\n"
     )
-    assert build_voice(Settings()).recognizer_for("en").name == "pocketsphinx"
+    # The project's models: Whisper hears English, PocketSphinx gives closed answers a second
+    # opinion (issue 13).
+    assert build_voice(Settings()).recognizer_for("en").name == "whisper+pocketsphinx"
     chosen = build_voice(Settings(models_dir=models)).recognizer_for("en")
     assert chosen is not None and chosen.name == "vosk", "a model in models_dir wins"
     chosen = build_voice(Settings(models_dir=models, stt_engine_en="pocketsphinx"))

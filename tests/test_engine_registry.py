@@ -19,7 +19,7 @@ from assistant.speech.voice_kit import build_voice
 
 
 def test_every_engine_file_registers_itself_in_order_of_preference() -> None:
-    assert registry.names(EngineKind.RECOGNIZER) == ("vosk", "pocketsphinx")
+    assert registry.names(EngineKind.RECOGNIZER) == ("whisper", "vosk", "pocketsphinx")
     assert set(registry.names(EngineKind.VOICE)) == {"piper", "kokoro", "openjtalk", "espeak-ng"}
     assert registry.unavailable() == {}
     openjtalk = registry.get("openjtalk")

@@ -285,7 +285,10 @@ async def test_speech_outside_the_grammar_is_asked_again_not_kept(
     await asyncio.wait_for(kiosk.run(), 120)
     spoken = kiosk.stats.spoken
     after = next(i for i, text in enumerate(spoken) if "How many questions?" in text) + 1
-    assert spoken[after].startswith(("I heard “", "Sorry, I did not catch that.")), spoken[after]
+    # PocketSphinx forced it onto a phrase, unsurely (read back or asked again); Whisper hears
+    # words that match no phrase, which the dialog refuses as no number (issue 13).
+    refused = ("I heard “", "Sorry, I did not catch that.", "Please say a number.")
+    assert spoken[after].startswith(refused), spoken[after]
     assert "Paused" not in spoken[after] and "Got it" not in spoken[after]
     session = await manager.session("kiosk:unsure")
     assert session is not None and session.answers.get("question_count") == 5, kiosk.stats.turns

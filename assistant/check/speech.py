@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.check.findings import Finding, has_module, shown
+from assistant.check.findings import Finding, shown
 from assistant.config import Settings
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 LANGUAGES = ("ja", "en")
 FETCH_FIX = "run scripts/fetch-models (needs the internet once)"
+WHISPER_FIX = "run scripts/fetch-models assemble whisper-base (or scripts/fetch-models for Vosk)"
 SPEECH_EXTRA_FIX = "pip install 'facility-assistant[speech]' (scripts/run does this)"
 
 
@@ -27,11 +28,14 @@ def _voices_dir(settings: Settings) -> Path:
 
 
 def check_speech_to_text(settings: Settings) -> list[Finding]:
-    """Per language, the recogniser that would serve it: Vosk, else PocketSphinx for English."""
+    """Per language, the recogniser that would serve it (Whisper, Vosk, PocketSphinx), built
+    as the kiosk builds it but without loading any model."""
     from assistant.speech.models.installed import installed_vosk_models
+    from assistant.speech.routing import recognizer_for
+    from assistant.speech.voice_kit import build_recognizers
 
+    recognizers = build_recognizers(settings)
     models = installed_vosk_models(_models_dir(settings))
-    vosk_ready = has_module("vosk")
     findings = []
     for language in LANGUAGES:
         engine = getattr(settings, f"stt_engine_{language}", "auto")
@@ -40,13 +44,11 @@ def check_speech_to_text(settings: Settings) -> list[Finding]:
                 Finding("stt", language, True, f"turned off (stt_engine_{language} = none)")
             )
             continue
+        recognizer = recognizer_for(recognizers, language)
+        if recognizer is not None:
+            findings.append(Finding("stt", language, True, _describe(recognizer, language)))
+            continue
         folder = models.get(language) if engine in ("auto", "vosk") else None
-        if folder is not None and vosk_ready:
-            findings.append(Finding("stt", language, True, f"vosk ({shown(folder)})"))
-            continue
-        if language == "en" and engine != "vosk" and _pocketsphinx_model() is not None:
-            findings.append(Finding("stt", language, True, "pocketsphinx (model in its package)"))
-            continue
         if folder is not None:
             findings.append(
                 Finding(
@@ -58,8 +60,34 @@ def check_speech_to_text(settings: Settings) -> list[Finding]:
                 )
             )
             continue
-        findings.append(Finding("stt", language, False, "no recogniser", FETCH_FIX))
+        findings.append(Finding("stt", language, False, "no recogniser", WHISPER_FIX))
     return findings
+
+
+def _describe(recognizer: object, language: str) -> str:
+    """One engine with its model (``whisper (models/whisper-base)``), or the free/closed split
+    of several (``whisper (...) for free answers, pocketsphinx (...) for closed ones``)."""
+    choose = getattr(recognizer, "choose", None)
+    if callable(choose):
+        free, closed = choose(language, False), choose(language, True)
+        if free is not closed:
+            return (
+                f"{_describe(free, language)} for free answers, "
+                f"{_describe(closed, language)} for closed ones"
+            )
+        others = [r for r in getattr(recognizer, "recognizers", []) if r is not free]
+        wants = getattr(free, "wants_second_opinion", None)
+        if others and callable(wants) and wants(language):
+            second = getattr(others[0], "name", "?")
+            return f"{_describe(free, language)}, {second} too for closed answers"
+        recognizer = free
+    name = getattr(recognizer, "name", "?")
+    folders = getattr(recognizer, "models", None)
+    if isinstance(folders, dict) and language in folders:
+        return f"{name} ({shown(folders[language])})"
+    if name == "pocketsphinx":
+        return "pocketsphinx (model in its package)"
+    return str(name)
 
 
 def _pocketsphinx_model() -> Path | None:

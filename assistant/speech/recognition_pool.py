@@ -50,7 +50,13 @@ def _worker_recognizers(settings: Settings) -> list[SpeechToText]:
 def _recognize_in_worker(
     settings: Settings, engine: str, language: str, grammar: tuple[str, ...] | None, pcm: bytes
 ) -> Recognition:
-    """Runs in a worker process: the named engine of this process's own recognisers."""
+    """Runs in a worker process: the named engine of this process's own recognisers (or the
+    same routing of several, ``routing.recognizer_for``)."""
+    from assistant.speech.routing import recognizer_for
+
+    routed = recognizer_for(_worker_recognizers(settings), language)
+    if routed is not None and routed.name == engine:
+        return recognize(routed, language, grammar, pcm)
     for recognizer in _worker_recognizers(settings):
         if recognizer.name == engine and recognizer.supports(language):
             return recognize(recognizer, language, grammar, pcm)

@@ -1,8 +1,9 @@
 """The speech parts a voice channel needs, chosen from what is installed.
 
 Recognition per language: the recognisers of the engine registry in their order of preference
-(a Vosk model when one is installed for it, otherwise PocketSphinx, whose English model ships
-in the wheel), as the settings allow. Synthesis: the engines ``voices/profiles.yaml`` names.
+(Whisper where its model is assembled, a Vosk model when one is installed, PocketSphinx, whose
+English model ships in the wheel), as the settings allow; closed and free answers may go to
+different engines (``routing``). Synthesis: the engines ``voices/profiles.yaml`` names.
 Engines load lazily, so a text-only service never pays for them.
 """
 
@@ -17,6 +18,7 @@ from assistant.config import Settings
 from assistant.ports import SpeechToText
 from assistant.resources import DATA_ROOT
 from assistant.speech.recognition import recognize
+from assistant.speech.routing import recognizer_for
 from assistant.speech.synthesis import SpeechSynthesis, default_synthesis
 from assistant.speech.vad import WebRtcVad
 
@@ -37,8 +39,8 @@ class VoiceKit:
     vad: WebRtcVad
 
     def recognizer_for(self, language: str) -> SpeechToText | None:
-        """The first installed recogniser that understands ``language``."""
-        return next((r for r in self.recognizers if r.supports(language)), None)
+        """The recogniser for ``language``, routing closed and free answers (``routing``)."""
+        return recognizer_for(self.recognizers, language)
 
     def warm(self, languages: Sequence[str] = ("ja", "en"), *, hear: bool = True) -> None:
         """Load the voices and the recognisers of ``languages`` now (blocking: run it in a
@@ -108,7 +110,7 @@ def build_recognizers(settings: Settings) -> list[SpeechToText]:
 
 def build_voice(settings: Settings | None = None) -> VoiceKit:
     """Everything installed, as ``settings`` (models_dir, voices_dir, stt_engine_ja,
-    stt_engine_en) say: Vosk first where it has a model, PocketSphinx as the English fallback."""
+    stt_engine_en) say: Whisper first where its model is assembled, then Vosk, then PocketSphinx."""
     settings = settings or Settings()
     synthesis = default_synthesis(settings.voices_dir, settings.models_dir)
     return VoiceKit(build_recognizers(settings), synthesis, WebRtcVad())

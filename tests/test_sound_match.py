@@ -1,0 +1,81 @@
+"""Closed answers matched by sound, and the routing of closed and free answers (no model)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.ports import Recognition, RecognitionStream
+from assistant.speech.routing import LanguageRecognizer, recognizer_for
+from assistant.speech.sound_match import match, sound_key
+from assistant.understanding.expectation import japanese_number
+
+CHOICES = ["あたたか", "クール", "ナチュラル", "ポップ", "一番", "にばん", "二番", "三番", "四番"]
+
+
+def test_what_whisper_wrote_is_the_phrase_it_sounds_like() -> None:
+    for heard, phrase in [
+        ("ニバーンデス", "二番"),  # a long vowel and a polite ending
+        ("エットヨンバン", "四番"),  # a filler, in katakana
+        ("えっと、四番", "四番"),
+        ("1、4番", "四番"),  # the filler written as a word, its own clause
+        ("ナチュラルでお願いします", "ナチュラル"),
+        ("クールです", "クール"),
+    ]:
+        found = match(heard, CHOICES, "ja")
+        assert found is not None and sound_key(found.phrase, "ja") == sound_key(phrase, "ja")
+        assert found.confidence >= 0.6, (heard, found)
+
+
+def test_spellings_of_one_sound_share_a_key() -> None:
+    assert sound_key("にばん", "ja") == sound_key("2番", "ja") == sound_key("ニバーン", "ja")
+    assert sound_key("もう一度", "ja") == sound_key("もういちど", "ja")
+    assert sound_key("four", "en") == sound_key("for", "en")
+    assert sound_key("2", "en") == sound_key("two", "en")
+
+
+def test_an_answer_like_no_phrase_goes_on_as_heard() -> None:
+    numbers = [p for n in range(3, 11) for p in japanese_number(n)]
+    assert match("3つ", numbers, "ja") is None  # the dialog's numbers understand 「3つ」
+    assert match("ホームページを作りたい", CHOICES, "ja") is None
+
+
+def test_two_phrases_that_sound_alike_make_it_unsure() -> None:
+    found = match("ヨンバンサンバン", ["三番", "四番"], "ja")
+    assert found is not None and found.confidence < 0.6
+
+
+class _Engine:
+    """A recogniser that says which engine heard (no audio needed)."""
+
+    def __init__(self, name: str, defers: bool = False) -> None:
+        self.name = name
+        self._defers = defers
+
+    def supports(self, language: str) -> bool:
+        return language == "en"
+
+    def defers_closed(self, language: str) -> bool:
+        return self._defers
+
+    def start(self, language: str, grammar: Sequence[str] | None = None) -> RecognitionStream:
+        engine = self.name
+
+        class _Stream:
+            def accept(self, pcm: bytes) -> str | None:
+                return None
+
+            def finish(self) -> Recognition:
+                return Recognition("x", 1.0, (), engine)
+
+        return _Stream()
+
+
+def test_closed_english_goes_to_the_grammar_engine_free_english_to_whisper() -> None:
+    whisper, sphinx = _Engine("whisper", defers=True), _Engine("pocketsphinx")
+    routed = recognizer_for([whisper, sphinx], "en")
+    assert isinstance(routed, LanguageRecognizer)
+    assert routed.start("en", ["yes", "no"]).finish().engine == "pocketsphinx"
+    assert routed.start("en", None).finish().engine == "whisper"
+    alone = recognizer_for([whisper], "en")
+    assert alone is whisper, "with no grammar engine, Whisper hears closed answers too"
+    assert recognizer_for([whisper, sphinx], "ja") is None
