@@ -1,4 +1,4 @@
-"""Real synthesised speech for tests: Piper (English), Open JTalk (Japanese), espeak-ng.
+"""Real synthesised speech for tests: Piper (English), Open JTalk and Kokoro (Japanese), espeak-ng.
 
 Everything comes back as project PCM (16 kHz, 16-bit mono) and is cached per process, so
 many tests can ask for the same sentence for the price of one synthesis. A test whose engine
@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from assistant.speech import audio
+from testing.spoken_corpus import Voice, speech
 
 
 @functools.lru_cache(maxsize=1)
@@ -83,6 +84,15 @@ def speak_ja(text: str) -> bytes:
     if peak > 0.9:
         data *= 0.9 / peak
     return audio.to_pcm(data, rate)
+
+
+def speak_kokoro(text: str, name: str = "jf_alpha", speed: float = 1.0) -> bytes:
+    """Japanese spoken by a Kokoro voice (the kiosk's own Japanese voice), as project PCM.
+
+    Kokoro takes seconds a sentence on a busy machine, so this goes through the corpus's disk
+    cache (``testing.spoken_corpus.speech``): a rerun reads the WAV instead of synthesising.
+    """
+    return speech(text, Voice("kokoro", name, speed))
 
 
 @functools.lru_cache(maxsize=64)

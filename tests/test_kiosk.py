@@ -1,8 +1,8 @@
 """The kiosk channel end to end, in process: real speech in, real recognition, real synthesis.
 
-The user's side is spoken by Piper (once by espeak-ng) with room noise; the assistant's side is
-synthesised and "played" into a memory speaker that takes real (sped-up) time, so gating,
-echo and barge-in happen as they would in a room.
+The user's side is spoken by Piper (once by espeak-ng), in Japanese by Kokoro and Open JTalk,
+with room noise; the assistant's side is synthesised and "played" into a memory speaker that
+takes real (sped-up) time, so gating, echo and barge-in happen as they would in a room.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from assistant.speech import audio
 from assistant.speech.devices.memory import MemorySink
 from assistant.speech.voice_kit import VoiceKit, build_voice
 from channels.kiosk.channel import KioskChannel
-from testing.speech_audio import mix, noise, speak_en, speak_espeak
+from testing.speech_audio import mix, noise, speak_en, speak_espeak, speak_ja, speak_kokoro
 
 pytestmark = pytest.mark.slow  # real speech through the kiosk in real time
 
@@ -86,7 +86,7 @@ class ConversingUser:
         self._closed = True
 
 
-def _english_user(last: str, speak: Callable[[str], bytes] = speak_en) -> bytes | None:
+def _english_user(last: str) -> bytes | None:
     """What a person answers to what the assistant said last (quiz game job)."""
     table = [  # the read-back and confirm quote the questions: look for them first
         ("Is that right?", "yes"),
@@ -101,25 +101,33 @@ def _english_user(last: str, speak: Callable[[str], bytes] = speak_en) -> bytes 
     ]
     for cue, answer in table:
         if cue.lower() in last.lower():
-            return speak(answer) if answer else b""
-    return None if "Goodbye" in last else speak("repeat")
+            return speak_en(answer) if answer else b""
+    return None if "Goodbye" in last else speak_en("repeat")
 
 
 async def _run_session(
-    manager: DialogManager, queue: GenerationQueue, voice: VoiceKit, speak: Callable[[str], bytes]
+    manager: DialogManager,
+    queue: GenerationQueue,
+    voice: VoiceKit,
+    answer: Callable[[str], bytes | None],
+    language: str = "en",
+    limit: float = 120,
 ) -> tuple[KioskChannel, MemorySink, float]:
     sink = MemorySink(speed=8.0)
     holder: list[KioskChannel] = []
-    user = ConversingUser(lambda: holder[0], sink, lambda last: _english_user(last, speak))
+    user = ConversingUser(lambda: holder[0], sink, answer)
     kiosk = KioskChannel(
         manager, source=user, sink=sink, recognizer_for=voice.recognizer_for,
-        synthesis=voice.synthesis, vad=voice.vad, session_key="kiosk:test", language="en",
+        synthesis=voice.synthesis, vad=voice.vad, session_key="kiosk:test", language=language,
     )  # fmt: skip
     holder.append(kiosk)
     await queue.start()
     started = time.monotonic()
     try:
-        await asyncio.wait_for(kiosk.run(), 120)
+        await asyncio.wait_for(kiosk.run(), limit)
+    except TimeoutError:  # say where it stuck: what it said, and what it heard
+        said, heard = "\n".join(kiosk.stats.spoken), "\n".join(kiosk.stats.turns)
+        pytest.fail(f"no end after {limit:g} s\nsaid:\n{said}\nheard:\n{heard}", pytrace=False)
     finally:
         await queue.stop()
     return kiosk, sink, time.monotonic() - started
@@ -129,7 +137,7 @@ async def _run_session(
 async def test_a_whole_spoken_session_reaches_delivery(
     manager: DialogManager, queue: GenerationQueue, voice: VoiceKit
 ) -> None:
-    kiosk, sink, _ = await _run_session(manager, queue, voice, speak_en)
+    kiosk, sink, _ = await _run_session(manager, queue, voice, _english_user)
     session = await manager.session("kiosk:test")
     history = "\n".join(kiosk.stats.spoken)
     assert session is not None and session.state == SessionState.ENDED, history
@@ -139,6 +147,51 @@ async def test_a_whole_spoken_session_reaches_delivery(
     assert answers["topic"] == "animals" and answers["question_count"] == 5, answers
     assert answers["show_answer"] is True and answers["quiz_title"], answers
     assert "Your Quiz game is ready. It is on the screen." in history
+    assert "http" not in history, "links are never read aloud"
+    assert audio.duration(bytes(sink.played)) > 20, "the replies went to the speaker"
+    assert kiosk.stats.barge_ins == 0, "its own voice never interrupted it"
+
+
+def _japanese_user(last: str) -> bytes | None:
+    """What a person answers in Japanese to what the assistant said last (quiz game job).
+
+    Kokoro speaks the answers, Open JTalk the plain yes, so both voices are heard. The answers
+    are whole phrases as people say them at a counter: a bare 「五問」 (half a second from
+    Kokoro) was heard by Whisper base as "Gamai", 「5問でお願いします」 is heard as 5.
+    """
+    table = [  # the read-back and confirm quote the questions: look for them first
+        ("合っていますか？", speak_ja, "はい"),
+        ("これでよければ「はい」と言ってください", speak_ja, "はい"),
+        ("次はどうしますか？", speak_kokoro, "終わります"),
+        ("何を作りますか？", speak_kokoro, "クイズゲーム"),
+        ("クイズの名前は", speak_kokoro, "どうぶつクイズ大会"),
+        ("クイズのテーマは", speak_kokoro, "どうぶつ"),
+        ("問題は、いくつにしますか？", speak_kokoro, "5問でお願いします"),
+        ("答えを見せますか？", speak_kokoro, "はい、見せてください"),
+        ("作っています", speak_kokoro, ""),  # it is working on it: wait quietly
+    ]
+    for cue, speak, answer in table:
+        if cue in last:
+            return speak(answer) if answer else b""
+    return None if "さようなら" in last else speak_kokoro("もう一回")
+
+
+@pytest.mark.timeout(600)
+async def test_a_whole_spoken_session_in_japanese_reaches_delivery(
+    manager: DialogManager, queue: GenerationQueue, voice: VoiceKit
+) -> None:
+    """The same session in Japanese: Whisper hears Kokoro and Open JTalk voices in the room."""
+    kiosk, sink, _ = await _run_session(manager, queue, voice, _japanese_user, "ja", 240)
+    session = await manager.session("kiosk:test")
+    history = "\n".join(kiosk.stats.spoken)
+    heard = "\n".join(kiosk.stats.turns)  # what Whisper made of each answer
+    assert session is not None and session.state == SessionState.ENDED, f"{history}\n--\n{heard}"
+    assert session.language == "ja" and session.artifact_id, heard
+    artifact = await manager.store.artifact(session.artifact_id)
+    answers = artifact.manifest["answers"]
+    assert answers["topic"] == "animals" and answers["question_count"] == 5, (answers, heard)
+    assert answers["show_answer"] is True and "クイズ" in answers["quiz_title"], (answers, heard)
+    assert "クイズゲームができました。画面を見てください。" in history
     assert "http" not in history, "links are never read aloud"
     assert audio.duration(bytes(sink.played)) > 20, "the replies went to the speaker"
     assert kiosk.stats.barge_ins == 0, "its own voice never interrupted it"
