@@ -180,8 +180,12 @@ def _japanese_user(last: str) -> bytes | None:
 async def test_a_whole_spoken_session_in_japanese_reaches_delivery(
     manager: DialogManager, queue: GenerationQueue, voice: VoiceKit
 ) -> None:
-    """The same session in Japanese: Whisper hears Kokoro and Open JTalk voices in the room."""
-    kiosk, sink, _ = await _run_session(manager, queue, voice, _japanese_user, "ja", 240)
+    """The same session in Japanese: Whisper hears Kokoro and Open JTalk voices in the room.
+
+    Kokoro voicing the assistant's long Japanese replies sets the pace (a turn took 20 to 40 s
+    on two busy cores; the session 175 to 225 s), hence the wider bound than in English.
+    """
+    kiosk, sink, _ = await _run_session(manager, queue, voice, _japanese_user, "ja", 420)
     session = await manager.session("kiosk:test")
     history = "\n".join(kiosk.stats.spoken)
     heard = "\n".join(kiosk.stats.turns)  # what Whisper made of each answer
