@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +17,12 @@ from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
+
+# The product's default language model is the embedded Qwen (1.8 GB in memory, seconds per
+# reply): tests of the template path, and the `assistant` processes they start, run without a
+# model unless they choose a backend themselves, as tests/test_llm_qwen.py and the fake-Ollama
+# tests do (with `load_settings(environ=...)` or their own environment).
+os.environ.setdefault("ASSISTANT_LLM_BACKEND", "none")
 
 # Wednesday 25 November 2026, 10:00 local time: dates in answers are relative to this.
 FIXED_NOW = datetime.datetime(2026, 11, 25, 10, 0).timestamp()
