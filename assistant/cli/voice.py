@@ -43,10 +43,12 @@ def transcribe(settings: Settings, args: argparse.Namespace) -> int:
     """``assistant transcribe``: what the recogniser hears in a WAV file, for staff to try."""
     from assistant.speech.audio import read_wav
     from assistant.speech.recognition import recognize
-    from assistant.speech.voice_kit import build_voice
+    from assistant.speech.routing import recognizer_for
+    from assistant.speech.voice_kit import build_recognizers
 
-    voice = build_voice(settings)
-    recognizer = voice.recognizer_for(args.lang)
+    # Recognisers only: building the voices too would report a missing voice to someone who
+    # only asked what a file says.
+    recognizer = recognizer_for(build_recognizers(settings), args.lang)
     if recognizer is None:
         print(f"error: no recogniser for {args.lang}: run scripts/fetch-models", file=sys.stderr)
         return 2
