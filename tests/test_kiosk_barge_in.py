@@ -115,5 +115,6 @@ async def test_stop_early_in_playback_stops_the_speaker_at_once(
         # words vary with where the 30 ms frames fall on "s": PocketSphinx hears "stop" or, over
         # the echo, an unsure other phrase (then the dialog asks again; it never acts on it).
         assert len(kiosk.stats.turns) == 1, kiosk.stats.turns
+    print("TURNS", kiosk.stats.turns)
     session = await manager.session(f"kiosk:{language}")
     assert session is not None and session.state == SessionState.CHOOSE_JOB

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from assistant.ports import Recognition, RecognitionStream
+from assistant.speech.engines.whisper import tidy
 from assistant.speech.routing import LanguageRecognizer, recognizer_for
 from assistant.speech.sound_match import match, sound_key
 from assistant.understanding.expectation import japanese_number
@@ -79,3 +82,24 @@ def test_closed_english_goes_to_the_grammar_engine_free_english_to_whisper() -> 
     alone = recognizer_for([whisper], "en")
     assert alone is whisper, "with no grammar engine, Whisper hears closed answers too"
     assert recognizer_for([whisper, sphinx], "ja") is None
+
+
+@pytest.mark.parametrize(
+    ("written", "answer"),
+    [
+        ("D-d-d", ""),  # what Whisper wrote for "stop" over the kiosk's voice
+        ("N-n-no", "no"),
+        ("I-I-I want a page", "I want a page"),
+        ("Well, d-d-d, stop.", "Well, stop"),
+        ("To-do list", "To-do list"),
+        ("E-mail", "E-mail"),
+    ],
+)
+def test_a_stutter_is_not_a_word(written: str, answer: str) -> None:
+    assert tidy(written) == answer
+
+
+def test_a_stutter_does_not_start_a_job_at_the_menu() -> None:
+    # Before: "D-d-d" (keys T T T) sounded like "To-do list" (T T LST), sure enough to start it.
+    phrases = ["Café web page", "To-do list", "Quiz game", "two", "stop"]
+    assert match(tidy("D-d-d"), phrases, "en") is None
