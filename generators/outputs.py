@@ -103,7 +103,11 @@ Price = (
 class ProgramFunction(_Output):
     """One extra function; its source is checked by its syntax tree (``checks/code.py``)."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=46)]
+    # The pattern is the code check's own (``checks/code.py`` NAME): in the JSON schema it
+    # becomes part of the grammar, so the model cannot name a function "add_tax_to_prices".
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, pattern=r"^extra_[a-z][a-z0-9_]{2,40}$")
+    ]
     docstring: Plain120
     source: Annotated[str, StringConstraints(min_length=20, max_length=1500)]
     example_prices: list[Price] = Field(max_length=10)
