@@ -94,7 +94,11 @@ async def _walk_to_delivery(url: str) -> list[dict[str, object]]:
 def test_a_phone_on_the_network_opens_the_link_the_server_hands_out(tmp_path: Path) -> None:
     lan = required_lan_address()
     port = free_port()
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_LAN_LINKS": "true"}
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_LAN_LINKS": "true",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

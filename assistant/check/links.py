@@ -23,10 +23,7 @@ def links_sentence(settings: Settings) -> str:
     open it."""
     url = settings.base_url
     if phones_can_open(settings):
-        return (
-            f"Phones and QR codes use {url}\n"
-            f"スマートフォンとQRコードは {url} を使います"
-        )
+        return f"Phones and QR codes use {url}\nスマートフォンとQRコードは {url} を使います"
     return (
         f"Links and QR codes use {url}, which only this machine can open: "
         "connect it to the network or set public_base_url\n"

@@ -19,10 +19,10 @@ from typing import Any
 from aiohttp import web
 
 from assistant import __version__
+from assistant.check.links import links_sentence
 from assistant.cli import voice
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
-from assistant.check.links import links_sentence
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
@@ -155,7 +155,9 @@ async def _serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.host, settings.port)
     lan = settings.lan_address()
     # On loopback, links name the LAN address (``Settings.base_url``): listen there too.
-    lan_site = web.TCPSite(runner, lan, settings.port) if lan and is_loopback(settings.host) else None
+    lan_site = (
+        web.TCPSite(runner, lan, settings.port) if lan and is_loopback(settings.host) else None
+    )
     try:
         await site.start()
         if lan_site is not None:
