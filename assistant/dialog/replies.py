@@ -18,6 +18,22 @@ from assistant.jobs.phrases import LANGUAGES, Phrases
 from assistant.session import Artifact, Session
 from assistant.understanding.interpret import color_name
 
+_WIDE_MARKS = ("。", "！", "？", "」", "）", "、")
+
+
+def sentences(parts: Sequence[str]) -> str:
+    """Sentences put together as a person writes them: a space between English ones, none
+    after a Japanese full stop (「6問中1問目です。 …」 had a half-width space after 。)."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out and not out.endswith(_WIDE_MARKS):
+            out += " "
+        out += part
+    return out
+
+
 DELIVERED_CHOICES = ("change", "another", "finish")
 # Channels where the result arrives as chat messages rather than on a screen beside the user.
 CHAT_CHANNELS = frozenset({"telegram"})
@@ -100,7 +116,7 @@ class ReplyWriter:
                 if key is not None:
                     parts.append(self.say(session, key))
                 parts.append(self.say(session, "help_general"))
-                return self.reply(session, ReplyKind.HELP, " ".join(parts))
+                return self.reply(session, ReplyKind.HELP, sentences(parts))
             case said.KnowledgeFound(found):
                 source = self.say(session, "knowledge_source", title=found.title)
                 text = f"{found.text} {source}"
@@ -158,8 +174,8 @@ class ReplyWriter:
         return self.reply(session, ReplyKind.PROBLEM, self.say(session, key, **params))
 
     def _spoken_choices(self, session: Session, choices: Sequence[Choice]) -> str:
-        return " ".join(
-            self.say(session, "choice_line", number=c.number, label=c.label) for c in choices
+        return sentences(
+            [self.say(session, "choice_line", number=c.number, label=c.label) for c in choices]
         )
 
     def format_value(self, session: Session, question: Question, value: Any) -> str:
@@ -235,11 +251,9 @@ class ReplyWriter:
             if question.default is not None:
                 value = self.format_value(session, question, question.default)
                 hints.append(self.say(session, "hint_default", value=value))
-        text = " ".join([*parts, *hints])
+        text = sentences([*parts, *hints])
         choices = self.question_choices(session, question)
-        speech = " ".join([*parts, self._spoken_choices(session, choices), *hints]).replace(
-            "  ", " "
-        )
+        speech = sentences([*parts, self._spoken_choices(session, choices), *hints])
         return self.reply(
             session,
             ReplyKind.QUESTION,
@@ -295,15 +309,17 @@ class ReplyWriter:
 
     def described(self, session: Session, job: Job, question_ids: Sequence[str]) -> Reply:
         """The answers the model picked out of a description, read back in one sentence."""
-        items = " ".join(
-            self.say(
-                session,
-                "described_item",
-                question=q.prompt.get(session.language),
-                value=self.format_value(session, q, session.answers.get(q.id)),
-            )
-            for q in job.questions
-            if q.id in question_ids
+        items = sentences(
+            [
+                self.say(
+                    session,
+                    "described_item",
+                    question=q.prompt.get(session.language),
+                    value=self.format_value(session, q, session.answers.get(q.id)),
+                )
+                for q in job.questions
+                if q.id in question_ids
+            ]
         )
         return self.info(session, "described", items=items)
 
@@ -347,8 +363,8 @@ class ReplyWriter:
         speech_key = (
             "delivered_speech_chat" if session.channel in CHAT_CHANNELS else "delivered_speech"
         )
-        speech = " ".join([self.say(session, speech_key, title=title), *parts[1:]])
-        return self.reply(session, ReplyKind.DELIVERY, " ".join(parts), speech=speech, links=links)
+        speech = sentences([self.say(session, speech_key, title=title), *parts[1:]])
+        return self.reply(session, ReplyKind.DELIVERY, sentences(parts), speech=speech, links=links)
 
     def links(self, artifact: Artifact, language: str) -> tuple[ArtifactLink, ...]:
         """Preview, download and QR code links of an artifact served by this service."""

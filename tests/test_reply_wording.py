@@ -1,0 +1,49 @@
+"""How replies read: no doubled full stop after an answer that is a sentence, no half-width
+space after a Japanese full stop (issue 14, "Wording")."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.dialog.replies import sentences
+from assistant.jobs.phrases import Phrases
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("Come in, slow down, stay a while.", "Got it: Come in, slow down, stay a while."),
+        ("Welcome!", "Got it: Welcome!"),
+        ("Are you hungry?", "Got it: Are you hungry?"),
+        ("Sunny Café", "Got it: Sunny Café."),
+        ("3.5", "Got it: 3.5."),
+    ],
+)
+def test_an_answer_that_ends_a_sentence_is_not_given_a_second_full_stop(
+    phrases: Phrases, value: str, said: str
+) -> None:
+    assert phrases.say("en", "kept", value=value) == said
+
+
+def test_japanese_kept_answers_keep_their_own_end_mark(phrases: Phrases) -> None:
+    said = phrases.say("ja", "kept", value="ゆっくりしていってね。")
+    assert "。。" not in said and "ゆっくりしていってね。" in said
+
+
+@pytest.mark.parametrize(
+    ("parts", "text"),
+    [
+        (["6問中1問目です。", "お店の名前は？"], "6問中1問目です。お店の名前は？"),
+        (["濃さは？", "番号か名前を言ってください。"], "濃さは？番号か名前を言ってください。"),
+        (
+            ["Question 1 of 6.", "What is your shop called?"],
+            "Question 1 of 6. What is your shop called?",
+        ),
+        (["「はい」と言ってください。", "", "Say yes."], "「はい」と言ってください。Say yes."),
+        (["Hello", "こんにちは。"], "Hello こんにちは。"),
+    ],
+)
+def test_sentences_are_put_together_as_each_language_writes_them(
+    parts: list[str], text: str
+) -> None:
+    assert sentences(parts) == text
