@@ -199,7 +199,9 @@ class ReplyWriter:
                 return f"{day.year}年{day.month}月{day.day}日"
             return f"{day.strftime('%B')} {day.day}, {day.year}"
         if question.type == "color" and isinstance(value, str):
-            return f"{color_name(value, language)} ({value})"
+            # The name only: "maroon (#8b4513)" was read out, code and all, to people who
+            # think in colours (the web page shows the colour itself).
+            return color_name(value, language)
         if question.type == "number" and isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)
