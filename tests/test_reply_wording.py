@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.dialog.replies import sentences
+from assistant.dialog.replies import ReplyWriter, sentences
+from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
+from assistant.session import Session
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,15 @@ def test_sentences_are_put_together_as_each_language_writes_them(
     parts: list[str], text: str
 ) -> None:
     assert sentences(parts) == text
+
+
+@pytest.mark.parametrize(("language", "name"), [("en", "brown"), ("ja", "茶色")])
+def test_the_cafe_colour_default_is_read_back_as_the_brown_its_help_promises(
+    phrases: Phrases, catalog: JobCatalog, language: str, name: str
+) -> None:
+    question = catalog.jobs["cafe_page"].question("main_color")
+    assert question is not None and question.default is not None
+    session = Session(key="t", language=language, channel="web")
+    said = ReplyWriter(phrases).format_value(session, question, question.default)
+    assert said == name, "no hex code, and the colour the help text names"
+    assert name in (question.help.get(language) if question.help else "")
