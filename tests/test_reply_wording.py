@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.dialog.manager import DialogManager
 from assistant.dialog.replies import ReplyWriter, sentences
+from assistant.events import Turn
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.session import Session
@@ -61,3 +63,35 @@ def test_the_cafe_colour_default_is_read_back_as_the_brown_its_help_promises(
     said = ReplyWriter(phrases).format_value(session, question, question.default)
     assert said == name, "no hex code, and the colour the help text names"
     assert name in (question.help.get(language) if question.help else "")
+
+
+async def _menu_and_mood(
+    manager: DialogManager, channel: str, language: str, **spoken: float
+) -> list[str]:
+    """What a person hears or reads at the menu, then at the café page's mood question."""
+    key = f"{channel}:wording-{language}"
+    said = []
+    for text in (None, "1", "Blue Bakery", "bread", "9 to 5"):
+        turn = Turn(key, text=text, language=language, channel=channel, **spoken)  # type: ignore[arg-type]
+        said.append(" ".join(r.text for r in await manager.handle(turn)))
+    return said
+
+
+@pytest.mark.parametrize("channel", ["web", "telegram"])
+async def test_a_person_who_types_is_asked_to_type_or_press(
+    manager: DialogManager, channel: str
+) -> None:
+    said = await _menu_and_mood(manager, channel, "en")
+    assert "Type its number or its name, or press it." in said[0]
+    assert "Type a number or a name, or press one." in said[-1], said[-1]
+    assert not any("Say a number" in s or "Say its number" in s for s in said)
+    japanese = await _menu_and_mood(manager, channel, "ja")
+    assert "番号か名前を入力するか、ボタンを押してください。" in japanese[0]
+
+
+async def test_a_person_who_speaks_is_asked_to_say(manager: DialogManager) -> None:
+    said = await _menu_and_mood(manager, "kiosk", "en", confidence=0.9)
+    assert "Say its number or its name." in said[0] and "Say a number or a name." in said[-1]
+    # In the web chat with the microphone: spoken answers are answered in spoken words.
+    web = await _menu_and_mood(manager, "web", "en", confidence=0.9)
+    assert "Say a number or a name." in web[-1], web[-1]

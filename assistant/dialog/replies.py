@@ -21,6 +21,18 @@ from assistant.understanding.interpret import color_name
 _WIDE_MARKS = ("。", "！", "？", "」", "）", "、")
 
 
+TYPED_CHANNELS = frozenset({"web", "telegram"})  # chats; the console stands in for a voice
+INPUT = "input"  # session.preferences key: how the person gave their last answer
+
+
+def types(session: Session) -> bool:
+    """Whether the person types in a chat (the web page, Telegram) rather than speaks: a chat
+    is typed unless their last answer came through a recogniser (``DialogManager`` notes it)."""
+    if session.channel not in TYPED_CHANNELS:
+        return False
+    return session.preferences.get(INPUT) != "spoken"
+
+
 def sentences(parts: Sequence[str]) -> str:
     """Sentences put together as a person writes them: a space between English ones, none
     after a Japanese full stop (「6問中1問目です。 …」 had a half-width space after 。)."""
@@ -126,8 +138,8 @@ class ReplyWriter:
     # -- small pieces -----------------------------------------------------------------------
 
     def say(self, session: Session, key: str, **params: Any) -> str:
-        """One phrase in the session's language."""
-        return self.phrases.say(session.language, key, **params)
+        """One phrase in the session's language, worded for how the person answers."""
+        return self.phrases.say(session.language, key, typed=types(session), **params)
 
     def reply(
         self,

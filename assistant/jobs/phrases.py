@@ -49,9 +49,11 @@ class Phrases:
 
     table: Mapping[str, Mapping[str, str | tuple[str, ...]]]
 
-    def say(self, language: str, key: str, **params: Any) -> str:
-        """The phrase ``key`` in ``language`` with its placeholders filled."""
-        text = self.table[language][key]
+    def say(self, language: str, key: str, *, typed: bool = False, **params: Any) -> str:
+        """The phrase ``key`` in ``language`` with its placeholders filled; for someone who
+        types, its ``typed.`` wording where there is one ("type or press", not "say")."""
+        table = self.table[language]
+        text = table.get(f"typed.{key}", table[key]) if typed else table[key]
         if not isinstance(text, str):
             raise LocaleError(f"{language}: {key}: is a list, not a phrase")
         if not params:
