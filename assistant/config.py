@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+from assistant.net import WILDCARD_HOSTS, is_loopback, lan_address
 from assistant.resources import DATA_ROOT, SOURCE_ROOT
 
 # The folder that holds the packages: the source tree, or site-packages in an install. Data
@@ -34,6 +35,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_base_url: str = ""
+    # Issue 14: with no public_base_url, links and QR codes name the LAN address (assistant/net.py).
+    lan_links: bool = True
     language: str = "ja"
     workers: int = 2  # one may write with the model while the other delivers templates
     generation_timeout: float = 120.0
@@ -117,8 +120,22 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        """The address users' devices reach the server at, without a trailing slash."""
-        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """The address users' devices reach the server at, without a trailing slash: the
+        public one when set; else, when the server listens on loopback or everywhere and
+        ``lan_links`` is on, this machine's LAN address (a phone cannot open ``127.0.0.1``);
+        else the bound host."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        lan = self.lan_address()
+        return f"http://{lan or self.host}:{self.port}"
+
+    def lan_address(self) -> str | None:
+        """The LAN address links use (and the server also listens on), or None."""
+        if self.public_base_url or not self.lan_links:
+            return None
+        if not (is_loopback(self.host) or self.host.strip() in WILDCARD_HOSTS):
+            return None  # bound to one chosen address: links name it
+        return lan_address()
 
 
 def _path(key: str, value: Any) -> Path:
@@ -249,6 +266,7 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "host": _text,
     "port": _integer(1, 65535),
     "public_base_url": _url,
+    "lan_links": _flag,
     "language": _choice("ja", "en"),
     "workers": _integer(1, 16),
     "generation_timeout": _number(1.0, 3600.0, "seconds"),

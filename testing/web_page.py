@@ -122,6 +122,7 @@ async def web_server(
     settings = Settings(
         data_dir=data_dir, port=port, language=language, web_voice=voice,
         new_sessions_per_address=0, llm_enabled=False, stt_engine_ja="none",
+        lan_links=False,  # the page is opened on 127.0.0.1, where this server listens
     )  # fmt: skip
     services = Services.build(settings)
     gate = Gate()

@@ -23,6 +23,9 @@ from generators.template import TemplateRenderer
 # model unless they choose a backend themselves, as tests/test_llm_qwen.py and the fake-Ollama
 # tests do (with `load_settings(environ=...)` or their own environment).
 os.environ.setdefault("ASSISTANT_LLM_BACKEND", "none")
+# Links name the address a test started its server on, not this machine's LAN address (the
+# product's default, issue 14): tests/test_lan_links.py turns it on.
+os.environ.setdefault("ASSISTANT_LAN_LINKS", "false")
 
 # Wednesday 25 November 2026, 10:00 local time: dates in answers are relative to this.
 FIXED_NOW = datetime.datetime(2026, 11, 25, 10, 0).timestamp()

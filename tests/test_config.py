@@ -8,6 +8,7 @@ import pytest
 
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
+from assistant.net import lan_address
 from testing import require
 
 
@@ -19,7 +20,8 @@ def test_defaults_work_with_nothing_configured(
     assert settings.host == "127.0.0.1" and settings.port == 8080
     assert settings.data_dir == Path("data")
     assert settings.language == "ja"
-    assert settings.base_url == "http://127.0.0.1:8080"
+    # Links name the LAN address a phone can open (tests/test_lan_links.py), when there is one.
+    assert settings.base_url == f"http://{lan_address() or '127.0.0.1'}:8080"
     assert settings.jobs_dir.is_dir()
 
 

@@ -105,19 +105,19 @@ async def test_whole_conversation_in_japanese(walk: Walker) -> None:
     ]
     assert lines(await walk.say("いちばん")) == [
         "info/ask: お茶のページですね。始めましょう。4つ質問します。",
-        "question/ask: 4問中1問目です。 お茶の名前は？",
+        "question/ask: 4問中1問目です。お茶の名前は？",
     ]
     assert lines(await walk.say("ほうじ茶")) == [
         "info/ask: 「ほうじ茶」ですね。",
-        "question/ask: 4問中2問目です。 濃さは？ 番号か名前を言ってください。 [1=うすい | 2=こい]",
+        "question/ask: 4問中2問目です。濃さは？番号か名前を言ってください。 [1=うすい | 2=こい]",
     ]
     assert lines(await walk.say("２番")) == [
         "info/ask: 「こい」ですね。",
-        "question/ask: 4問中3問目です。 何杯？",
+        "question/ask: 4問中3問目です。何杯？",
     ]
     assert lines(await walk.say("三杯")) == [
         "info/ask: 「3」ですね。",
-        "question/ask: 4問中4問目です。 砂糖は入れますか？ 「はい」か「いいえ」で答えてください。 いらなければ「スキップ」と言ってください。 スキップすると「いいえ」にします。 [1=はい | 2=いいえ]",
+        "question/ask: 4問中4問目です。砂糖は入れますか？「はい」か「いいえ」で答えてください。いらなければ「スキップ」と言ってください。スキップすると「いいえ」にします。 [1=はい | 2=いいえ]",
     ]
     assert lines(await walk.say("うん")) == [
         "info/confirm: 「はい」ですね。",
@@ -128,7 +128,7 @@ async def test_whole_conversation_in_japanese(walk: Walker) -> None:
     ]
     assert lines(await walk.say("3つ目")) == [
         "info/edit: 3番の答えを直しましょう。",
-        "question/edit: 4問中3問目です。 何杯？",
+        "question/edit: 4問中3問目です。何杯？",
     ]
     replies = await walk.say("ふたつ")
     assert lines(replies)[0] == "info/confirm: 「2」ですね。"
@@ -193,7 +193,7 @@ async def test_language_switch_pause_and_speech_preferences(walk: Walker) -> Non
     await walk.say("1")
     assert lines(await walk.say("日本語")) == [
         "info/ask: これから日本語で話します。",
-        "question/ask: 4問中1問目です。 お茶の名前は？",
+        "question/ask: 4問中1問目です。お茶の名前は？",
     ]
     assert lines(await walk.say("英語にして")) == [
         "info/ask: I will speak English now.",

@@ -34,8 +34,9 @@ VOCABULARY = {
 CORE_ALLOWED: dict[str, set[str]] = {
     "events": set(),
     "errors": set(),
+    "net": set(),
     "session": {"events"},
-    "config": {"errors", "resources"},
+    "config": {"errors", "net", "resources"},
     "preferences": set(),
     "resources": set(),
     "extras": {"errors"},
@@ -55,7 +56,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "private_files": set(),
     "server": VOCABULARY | {"jobs", "http_guard"},
     "http_guard": set(),  # issue 12, part C: deadlines for slow HTTP clients
-    "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge"},
+    "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge", "net"},
     "startup": set(),  # issue 13, part B: the background warm-up at start
 }
 # What the outer packages may not import from the core: its concrete store and its root.

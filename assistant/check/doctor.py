@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from assistant.check.findings import Finding, shown
+from assistant.check.links import check_links
 from assistant.check.speech import (
     check_audio_devices,
     check_engines,
@@ -245,6 +246,7 @@ PROBES: tuple[tuple[str, Callable[[Settings], list[Finding]]], ...] = (
     ("audio", check_audio_devices),
     ("models", check_models),
     ("tools", check_tools),
+    ("links", check_links),
     ("llm", check_language_model),
     ("database", check_database),
     ("jobs", check_jobs),

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from assistant import __version__
+from assistant.check.links import links_sentence
 from assistant.cli import voice
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
@@ -28,6 +29,7 @@ from assistant.errors import AssistantError, GenerationError
 from assistant.extras import require_extra
 from assistant.http_guard import GuardedRunner
 from assistant.jobs.catalog import load_jobs
+from assistant.net import is_loopback
 from assistant.server import init_app
 from assistant.understanding.answers import read_answers
 from channels.console import ConsoleChannel
@@ -151,8 +153,15 @@ async def _serve(settings: Settings) -> None:
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
+    lan = settings.lan_address()
+    # On loopback, links name the LAN address (``Settings.base_url``): listen there too.
+    lan_site = (
+        web.TCPSite(runner, lan, settings.port) if lan and is_loopback(settings.host) else None
+    )
     try:
         await site.start()
+        if lan_site is not None:
+            await lan_site.start()
         janitor.start()
         # The knowledge base, voices and model open now, in the background: the port is
         # already answering, and no user's first question or delivery opens them.
@@ -169,6 +178,7 @@ async def _serve(settings: Settings) -> None:
             f"facility-assistant {__version__} listening on http://{settings.host}:{settings.port}",
             flush=True,
         )
+        print(links_sentence(settings), flush=True)
         await _stop_requested().wait()
         _LOGGER.info("stopping")
     finally:

@@ -21,7 +21,7 @@ from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, wants_guess
-from assistant.dialog.replies import ReplyWriter
+from assistant.dialog.replies import INPUT, TYPED_CHANNELS, ReplyWriter
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
@@ -116,6 +116,9 @@ class DialogManager:
             session = await self._load(turn.session_key, turn.language, turn.channel)
             before = session.state
             session.channel = turn.channel
+            if turn.text is not None and turn.channel in TYPED_CHANNELS:
+                # A chat's words: spoken ones come with the recogniser's confidence.
+                session.preferences[INPUT] = "typed" if turn.confidence is None else "spoken"
             step = await self._step(session, turn)
             # Decided, now worded: once, in the language and state the turn ended in.
             replies = self.writer.render(session, step.said)

@@ -18,6 +18,34 @@ from assistant.jobs.phrases import LANGUAGES, Phrases
 from assistant.session import Artifact, Session
 from assistant.understanding.interpret import color_name
 
+_WIDE_MARKS = ("。", "！", "？", "」", "）", "、")
+
+
+TYPED_CHANNELS = frozenset({"web", "telegram"})  # chats; the console stands in for a voice
+INPUT = "input"  # session.preferences key: how the person gave their last answer
+
+
+def types(session: Session) -> bool:
+    """Whether the person types in a chat (the web page, Telegram) rather than speaks: a chat
+    is typed unless their last answer came through a recogniser (``DialogManager`` notes it)."""
+    if session.channel not in TYPED_CHANNELS:
+        return False
+    return session.preferences.get(INPUT) != "spoken"
+
+
+def sentences(parts: Sequence[str]) -> str:
+    """Sentences put together as a person writes them: a space between English ones, none
+    after a Japanese full stop (「6問中1問目です。 …」 had a half-width space after 。)."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out and not out.endswith(_WIDE_MARKS):
+            out += " "
+        out += part
+    return out
+
+
 DELIVERED_CHOICES = ("change", "another", "finish")
 # Channels where the result arrives as chat messages rather than on a screen beside the user.
 CHAT_CHANNELS = frozenset({"telegram"})
@@ -100,7 +128,7 @@ class ReplyWriter:
                 if key is not None:
                     parts.append(self.say(session, key))
                 parts.append(self.say(session, "help_general"))
-                return self.reply(session, ReplyKind.HELP, " ".join(parts))
+                return self.reply(session, ReplyKind.HELP, sentences(parts))
             case said.KnowledgeFound(found):
                 source = self.say(session, "knowledge_source", title=found.title)
                 text = f"{found.text} {source}"
@@ -110,8 +138,8 @@ class ReplyWriter:
     # -- small pieces -----------------------------------------------------------------------
 
     def say(self, session: Session, key: str, **params: Any) -> str:
-        """One phrase in the session's language."""
-        return self.phrases.say(session.language, key, **params)
+        """One phrase in the session's language, worded for how the person answers."""
+        return self.phrases.say(session.language, key, typed=types(session), **params)
 
     def reply(
         self,
@@ -158,8 +186,8 @@ class ReplyWriter:
         return self.reply(session, ReplyKind.PROBLEM, self.say(session, key, **params))
 
     def _spoken_choices(self, session: Session, choices: Sequence[Choice]) -> str:
-        return " ".join(
-            self.say(session, "choice_line", number=c.number, label=c.label) for c in choices
+        return sentences(
+            [self.say(session, "choice_line", number=c.number, label=c.label) for c in choices]
         )
 
     def format_value(self, session: Session, question: Question, value: Any) -> str:
@@ -183,7 +211,9 @@ class ReplyWriter:
                 return f"{day.year}年{day.month}月{day.day}日"
             return f"{day.strftime('%B')} {day.day}, {day.year}"
         if question.type == "color" and isinstance(value, str):
-            return f"{color_name(value, language)} ({value})"
+            # The name only: "maroon (#8b4513)" was read out, code and all, to people who
+            # think in colours (the web page shows the colour itself).
+            return color_name(value, language)
         if question.type == "number" and isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)
@@ -235,11 +265,9 @@ class ReplyWriter:
             if question.default is not None:
                 value = self.format_value(session, question, question.default)
                 hints.append(self.say(session, "hint_default", value=value))
-        text = " ".join([*parts, *hints])
+        text = sentences([*parts, *hints])
         choices = self.question_choices(session, question)
-        speech = " ".join([*parts, self._spoken_choices(session, choices), *hints]).replace(
-            "  ", " "
-        )
+        speech = sentences([*parts, self._spoken_choices(session, choices), *hints])
         return self.reply(
             session,
             ReplyKind.QUESTION,
@@ -295,15 +323,17 @@ class ReplyWriter:
 
     def described(self, session: Session, job: Job, question_ids: Sequence[str]) -> Reply:
         """The answers the model picked out of a description, read back in one sentence."""
-        items = " ".join(
-            self.say(
-                session,
-                "described_item",
-                question=q.prompt.get(session.language),
-                value=self.format_value(session, q, session.answers.get(q.id)),
-            )
-            for q in job.questions
-            if q.id in question_ids
+        items = sentences(
+            [
+                self.say(
+                    session,
+                    "described_item",
+                    question=q.prompt.get(session.language),
+                    value=self.format_value(session, q, session.answers.get(q.id)),
+                )
+                for q in job.questions
+                if q.id in question_ids
+            ]
         )
         return self.info(session, "described", items=items)
 
@@ -347,8 +377,8 @@ class ReplyWriter:
         speech_key = (
             "delivered_speech_chat" if session.channel in CHAT_CHANNELS else "delivered_speech"
         )
-        speech = " ".join([self.say(session, speech_key, title=title), *parts[1:]])
-        return self.reply(session, ReplyKind.DELIVERY, " ".join(parts), speech=speech, links=links)
+        speech = sentences([self.say(session, speech_key, title=title), *parts[1:]])
+        return self.reply(session, ReplyKind.DELIVERY, sentences(parts), speech=speech, links=links)
 
     def links(self, artifact: Artifact, language: str) -> tuple[ArtifactLink, ...]:
         """Preview, download and QR code links of an artifact served by this service."""

@@ -40,18 +40,31 @@ def _placeholders(text: str | tuple[str, ...]) -> set[str]:
     return {name for t in texts for _, name, _, _ in string.Formatter().parse(t) if name}
 
 
+_END_MARKS = (".", "!", "?", "。", "！", "？")
+
+
 @dataclass(frozen=True, slots=True)
 class Phrases:
     """Every user-facing phrase in every language, looked up by dotted key."""
 
     table: Mapping[str, Mapping[str, str | tuple[str, ...]]]
 
-    def say(self, language: str, key: str, **params: Any) -> str:
-        """The phrase ``key`` in ``language`` with its placeholders filled."""
-        text = self.table[language][key]
+    def say(self, language: str, key: str, *, typed: bool = False, **params: Any) -> str:
+        """The phrase ``key`` in ``language`` with its placeholders filled; for someone who
+        types, its ``typed.`` wording where there is one ("type or press", not "say")."""
+        table = self.table[language]
+        text = table.get(f"typed.{key}", table[key]) if typed else table[key]
         if not isinstance(text, str):
             raise LocaleError(f"{language}: {key}: is a list, not a phrase")
-        return text.format(**params) if params else text
+        if not params:
+            return text
+        for name, value in params.items():
+            # "Got it: {value}." with a value that is a sentence of its own ("Come in, stay a
+            # while.") said "a while.."; the value's own end mark is enough.
+            if isinstance(value, str) and value.rstrip().endswith(_END_MARKS):
+                for mark in (".", "。"):
+                    text = text.replace("{" + name + "}" + mark, "{" + name + "}")
+        return text.format(**params)
 
     def words(self, language: str, key: str) -> tuple[str, ...]:
         """A list entry (for example the ways to say "make another") in ``language``."""

@@ -7,13 +7,14 @@ import re
 from assistant.understanding.text import normalize, normalize_all, strip_fillers
 
 # fmt: off
-# CSS values for the English names, so a page looks the way a designer would expect.
+# CSS values for the English names, so a page looks the way a designer would expect; brown is
+# CSS "saddlebrown": CSS brown (#a52a2a) is a red that people name maroon, not brown.
 _EN_COLORS = {
     "red": "#ff0000", "dark red": "#8b0000", "crimson": "#dc143c", "maroon": "#800000",
     "pink": "#ffc0cb", "light pink": "#ffb6c1", "hot pink": "#ff69b4", "salmon": "#fa8072",
     "coral": "#ff7f50", "orange": "#ffa500", "dark orange": "#ff8c00", "gold": "#ffd700",
     "yellow": "#ffff00", "light yellow": "#ffffe0", "cream": "#fffdd0", "beige": "#f5f5dc",
-    "ivory": "#fffff0", "khaki": "#f0e68c", "tan": "#d2b48c", "brown": "#a52a2a",
+    "ivory": "#fffff0", "khaki": "#f0e68c", "tan": "#d2b48c", "brown": "#8b4513",
     "dark brown": "#5c4033", "light brown": "#c4a484", "chocolate": "#d2691e",
     "green": "#008000", "dark green": "#006400", "light green": "#90ee90", "lime": "#00ff00",
     "yellow green": "#9acd32", "olive": "#808000", "mint": "#98ff98", "teal": "#008080",

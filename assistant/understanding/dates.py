@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import re
 
@@ -181,6 +182,37 @@ def parse_date(text: str, today: datetime.date) -> datetime.date | None:
     if match := _EN_DAY_ONLY.fullmatch(text):
         return _day_only(int(match.group(1)), today, None)
     return _japanese_date(text, today)
+
+
+class Month(int):
+    """A month number that a phrase names in its own language: ``{month:en}`` is "February",
+    ``{month:ja}`` is 「2月」 (so the English and Japanese phrases share one placeholder)."""
+
+    def __format__(self, spec: str) -> str:
+        if spec == "en":
+            return calendar.month_name[int(self)]
+        if spec == "ja":
+            return f"{int(self)}月"
+        return format(int(self), spec)
+
+
+def impossible_day(text: str) -> tuple[Month, int] | None:
+    """The month and day of a date no calendar has (「2月30日」, "April 31"), so the answer can
+    say what is wrong instead of asking for "a date" again; None for anything else."""
+    text = _WEEKDAY_NOTE.sub("", _strip(text, _DATE_PREFIXES, _DATE_TAILS))
+    text = _arabize(text).replace(" ", "") if any(c >= "\u3040" for c in text) else text
+    month = day = None
+    if match := _US.fullmatch(text):
+        month, day = int(match.group(1)), int(match.group(2))
+    for pattern, day_at, month_at in ((_EN_DMY, 1, 2), (_EN_MDY, 2, 1)):
+        if (match := pattern.fullmatch(text)) and match.group(month_at) in _MONTHS:
+            month, day = _MONTHS[match.group(month_at)], int(match.group(day_at))
+    if (match := _JA_DATE.fullmatch(text)) and match.group("m") and match.group("d"):
+        month, day = _int(match.group("m")), _int(match.group("d"))
+    if month is None or day is None or not 1 <= month <= 12 or day < 1:
+        return None
+    longest = 29 if month == 2 else calendar.monthrange(2025, month)[1]
+    return (Month(month), day) if day > longest else None
 
 
 def _japanese_date(text: str, today: datetime.date) -> datetime.date | None:

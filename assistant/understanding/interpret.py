@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 
 from assistant.jobs.catalog import JobChoice, Question
 from assistant.understanding.colors import color_name, parse_color
-from assistant.understanding.dates import parse_date, parse_time
+from assistant.understanding.dates import impossible_day, parse_date, parse_time
 from assistant.understanding.numbers import parse_number, parse_ordinal
 from assistant.understanding.phrases import (
     COMMANDS,
@@ -60,8 +60,8 @@ __all__ = [
 
 PROBLEM_CODES = (
     "empty", "not_a_number", "too_small", "too_large", "too_short", "too_long", "pattern",
-    "not_a_choice", "not_yes_no", "not_a_color", "not_a_date", "not_a_time", "too_few_items",
-    "too_many_items",
+    "not_a_choice", "not_yes_no", "not_a_color", "not_a_date", "no_such_day", "not_a_time",
+    "too_few_items", "too_many_items",
 )
 # fmt: on
 
@@ -327,7 +327,12 @@ def interpret(
         return Problem("not_a_color", {}) if color is None else Answer(color)
     if kind == "date":
         date = parse_date(stripped, today)
-        return Problem("not_a_date", {}) if date is None else Answer(date.isoformat())
+        if date is not None:
+            return Answer(date.isoformat())
+        impossible = impossible_day(stripped)
+        if impossible is not None:
+            return Problem("no_such_day", {"month": impossible[0], "day": impossible[1]})
+        return Problem("not_a_date", {})
     if kind == "time":
         time = parse_time(stripped)
         return Problem("not_a_time", {}) if time is None else Answer(time.strftime("%H:%M"))
