@@ -48,6 +48,11 @@ class PendingCancel:
 Pending = PendingJob | PendingAnswer | PendingValue | PendingCancel
 
 
+def asks_yes_no(pending: Pending | None) -> bool:
+    """Whether what is held waits for a yes or no (an asked-for value waits for free words)."""
+    return pending is not None and not isinstance(pending, PendingValue)
+
+
 def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
     """The stored form, the same JSON rows have always held (``job``, or ``question``+``value``)."""
     if isinstance(pending, PendingJob):

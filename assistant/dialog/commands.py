@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from assistant.dialog import confirming
 from assistant.dialog import utterances as said
 from assistant.events import Command, CommandName, ReplyKind, SessionState
 from assistant.preferences import SpeechPreferences
@@ -148,9 +149,10 @@ def _cancel(flow: DialogFlow, session: Session, step: Step) -> None:
         session.state = SessionState.ENDED
         step.said = [said.Phrase("goodbye", kind=ReplyKind.GOODBYE)]
         return
-    flow.reset(session)
-    session.state = SessionState.CHOOSE_JOB
-    step.said = [said.info("cancelled"), flow.prompt(session)]
+    if confirming.needs_confirmation(session):
+        confirming.ask(session, step)  # "are you sure? Your answers will be lost"
+        return
+    confirming.wipe(flow, session, step)
 
 
 def _cancel_generation(session: Session, step: Step) -> None:

@@ -62,8 +62,8 @@ def corrected(text: str, *, free_text: bool = False) -> str | None:
     stripped = text.strip()
     pattern = _STRICT if free_text else _LOOSE
     last = None
-    for last in pattern.finditer(stripped):
-        pass
+    for found in pattern.finditer(stripped):
+        last = found
     rest = stripped[last.end() :] if last is not None else stripped
     if not free_text or last is not None:
         opening = _OPENING.match(rest)
