@@ -243,8 +243,7 @@ async def test_skip_back_start_over_and_cancel(walk: Walker) -> None:
     ]
     assert lines(await walk.say("no")) == [
         "info/ask: OK, your answers are kept. Let's carry on.",
-        "question/ask: Question 2 of 4. How strong? Say a number or a name. "
-        "[1=light | 2=strong]",
+        "question/ask: Question 2 of 4. How strong? Say a number or a name. [1=light | 2=strong]",
     ]
     assert (await walk.manager.session("user")).answers == {"tea_name": "Sencha"}
     await walk.say("cancel")

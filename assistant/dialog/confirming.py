@@ -1,8 +1,9 @@
 """Settling the dialog's own "are you sure?" before answers are wiped (issue 14, part H).
 
 "Cancel" (or 「おわり」, "I'm done") at a question with answers given asks first: yes wipes the
-answers and goes to the menu, no carries on where the user was. Anything else is taken as
-usual (an answer, another command), and the cancel is dropped, so nobody is stuck on it.
+answers and goes to the menu, no carries on where the user was. "Repeat", "help" and the
+speech settings leave the question open; anything else is taken as usual (an answer, "back")
+and the cancel is dropped, so nobody is stuck on it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ _LOSES_ANSWERS = frozenset(
     {SessionState.ASK, SessionState.EDIT, SessionState.CONFIRM, SessionState.DESCRIBE}
 )
 CANCEL_QUESTION = said.AskYesNo("cancel_confirm")
+# Commands that leave the question open: "repeat" or "slower" is asked again afterwards.
+_KEEP_ASKING = frozenset(
+    {CommandName.REPEAT, CommandName.HELP, CommandName.STOP, CommandName.PAUSE,
+     CommandName.RESUME, CommandName.SLOWER, CommandName.FASTER, CommandName.LOUDER,
+     CommandName.QUIETER, CommandName.WAIT_LONGER, CommandName.WAIT_SHORTER,
+     CommandName.SWITCH_LANGUAGE}
+)  # fmt: skip
 
 
 def holds_cancel(session: Session) -> bool:
@@ -61,6 +69,8 @@ def settle(
         if command.name == CommandName.CANCEL:  # said twice: that is a yes
             wipe(flow, session, step)
             return True
+        if command.name in _KEEP_ASKING:
+            session.pending = PendingCancel()
         return False
     if not text:
         session.pending = PendingCancel()

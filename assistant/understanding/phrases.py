@@ -282,7 +282,11 @@ _HAVE_NOT = normalize_all(
      "特にありません", "とくにありません", "特になし", "とくになし", "なし", "無し", "なしで",
      "いいえありません", "ううんない", "べつにない", "別にない", "nothing", "none", "no nothing",
      "nothing thanks", "nothing really", "not really", "no i don't", "no i do not", "i don't",
-     "no there isn't", "not this time", "nothing for now", "no message", "none thanks"]
+     "no there isn't", "not this time", "nothing for now", "no message", "none thanks",
+     "no need", "i'm good", "im good",
+     # Offered something, these decline it: 「いいです」 is "no, thank you" here.
+     "いいです", "大丈夫", "大丈夫です", "だいじょうぶ", "だいじょうぶです", "けっこうです",
+     "結構です"]
 )
 # fmt: on
 _BARE: dict[str, bool] = {
@@ -359,3 +363,22 @@ def is_help_question(text: str) -> bool:
     if japanese.endswith(_JA_QUESTION_ENDS[:4]) and len(japanese) >= 6:
         return True
     return asked and japanese.endswith(_JA_QUESTION_ENDS[4:]) and len(japanese) >= 6
+
+
+_USAGE_STARTS = (
+    "how do i ", "how can i ", "how should i ", "where do i ", "where can i ", "can i ",
+    "what do i do ", "is there a way to ", "how would i ",
+)  # fmt: skip
+_JA_USAGE_WORDS = ("どうやって", "どうすれば", "どうしたら", "どうやったら", "できますか")
+
+
+def is_usage_question(text: str) -> bool:
+    """A question about what the user can do here ("How do I ...?", 「どうすれば…」).
+
+    Narrower than ``is_help_question``: a quiz question ("What is the tallest mountain?")
+    is an answer at a free-text question; "How do I add a picture?" never is.
+    """
+    if not is_help_question(text):
+        return False
+    lowered = " ".join(text.strip().lower().split()) + " "
+    return lowered.startswith(_USAGE_STARTS) or any(w in text for w in _JA_USAGE_WORDS)
