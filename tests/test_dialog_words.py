@@ -167,3 +167,21 @@ async def test_a_correction_at_a_number_question(
     session = await person.manager.session(person.key)
     assert session is not None and session.answers["question_count"] == 4
     assert session.state == SessionState.ASK
+
+
+async def test_menu_reaches_the_list_from_a_question_and_at_the_list(
+    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    for language, menu, yes in (("en", "menu", "yes"), ("ja", "メニュー", "はい")):
+        person = Person(_manager(catalog, phrases, store), language, key=language)
+        await _intro_page(person)
+        replies = await person.say(menu)  # nothing answered: straight to the list
+        assert replies[-1].kind == ReplyKind.MENU
+        replies = await person.say(menu)  # at the list: the list again, not goodbye
+        assert [r.kind for r in replies] == [ReplyKind.MENU]
+        await person.say("3")
+        await person.say("Hana")
+        replies = await person.say(menu)  # answers would be lost: asked first
+        assert [c.id for c in replies[-1].choices] == ["yes", "no"]
+        replies = await person.say(yes)
+        assert replies[-1].kind == ReplyKind.MENU and await person.answers() == {}

@@ -165,7 +165,15 @@ def test_start_over_phrases(said: str) -> None:
     assert command is not None and command.name == "start_over"
 
 
-@pytest.mark.parametrize("said", ["メニュー", "menu", "done cooking", "おわりの会", "The End Cafe"])
+@pytest.mark.parametrize(
+    "said", ["メニュー", "menu", "メニューに戻って", "Back to the menu", "一覧を見せて"]
+)
+def test_menu_phrases_go_to_the_list(said: str) -> None:
+    command = detect_command(said)
+    assert command is not None and (command.name, command.argument) == ("cancel", "menu")
+
+
+@pytest.mark.parametrize("said", ["done cooking", "おわりの会", "The End Cafe", "メニューの名前"])
 def test_words_that_are_not_a_cancel(said: str) -> None:
     command = detect_command(said)
     assert command is None or command.name != "cancel"

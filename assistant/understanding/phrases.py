@@ -63,6 +63,14 @@ _COMMAND_PHRASES: dict[tuple[str, str | None], list[str]] = {
         "i'm done", "im done", "i am done", "that's all", "thats all", "that is all",
         "i'm finished", "i am finished", "i give up", "forget it", "stop this", "end this",
     ],
+    # Issue 14, part H: the list of jobs, from anywhere ("start over" restarts the job).
+    ("cancel", "menu"): [
+        "menu", "the menu", "main menu", "show the menu", "show me the menu", "go to the menu",
+        "back to the menu", "go back to the menu", "menu please", "the list", "show the list",
+        "メニュー", "めにゅー", "メニューに戻る", "メニューにもどる", "メニューに戻って",
+        "メニューにもどって", "メニューへ", "メニューを見せて", "メニューをみせて", "一覧",
+        "いちらん", "一覧に戻る", "一覧を見せて",
+    ],
     ("skip", None): [
         "skip", "skip it", "skip this", "skip this one", "skip this question", "pass",
         "スキップ", "飛ばす", "とばす", "飛ばして", "とばして", "パス",
