@@ -185,3 +185,25 @@ async def test_menu_reaches_the_list_from_a_question_and_at_the_list(
         assert [c.id for c in replies[-1].choices] == ["yes", "no"]
         replies = await person.say(yes)
         assert replies[-1].kind == ReplyKind.MENU and await person.answers() == {}
+
+
+async def test_no_with_the_right_answer_to_a_read_back_keeps_that_answer(
+    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    manager = _manager(catalog, phrases, store)
+    for language, heard, fix, value in (("en", "three", "no, four", 4), ("ja", "3", "いや、5", 5)):
+        person = Person(manager, language, key=language)
+        for text in ("", "4", "Animals", "1"):
+            await person.say(text)
+        unsure = Turn(person.key, text=heard, language=language, channel="test", confidence=0.3)
+        replies = await manager.handle(unsure)  # heard unsurely: read back
+        assert [c.id for c in replies[-1].choices] == ["yes", "no"]
+        await person.say(fix)
+        assert (await person.answers())["question_count"] == value
+    person = Person(manager, "en", key="plain-no")
+    for text in ("", "4", "Animals", "1"):
+        await person.say(text)
+    await manager.handle(Turn("plain-no", text="three", channel="test", confidence=0.3))
+    replies = await person.say("no")
+    assert replies[0].text == "Sorry. Please say it again."
+    assert "question_count" not in await person.answers()

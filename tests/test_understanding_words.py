@@ -197,3 +197,14 @@ USAGE = [
 @pytest.mark.parametrize(("said", "usage"), USAGE)
 def test_questions_about_using_the_service(said: str, usage: bool) -> None:
     assert is_usage_question(said) is usage
+
+
+@pytest.mark.parametrize(
+    ("said", "rest"),
+    [("no, four", "four"), ("No. 4", "4"), ("いや、5", "5"), ("いいえ、赤です", "赤です"),
+     ("ちがう、青", "青"), ("no", None), ("いや", None), ("いやし", None), ("nobody", None)],
+)  # fmt: skip
+def test_the_answer_that_comes_with_a_no(said: str, rest: str | None) -> None:
+    from assistant.understanding.corrections import after_no
+
+    assert after_no(said) == rest

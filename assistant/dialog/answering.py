@@ -21,6 +21,7 @@ from assistant.understanding.interpret import (
     parse_ordinal,
     parse_yes_no,
 )
+from assistant.understanding.corrections import after_no
 from assistant.understanding.phrases import bare_yes_no
 
 if TYPE_CHECKING:
@@ -57,8 +58,13 @@ def answer(flow: DialogFlow, session: Session, text: str, today: datetime.date, 
             keep(flow, session, question, pending.value, step)
             return
         if verdict is False:
-            step.said = [said.info("readback_again"), flow.prompt(session)]
-            return
+            fixed = after_no(text)  # "no, four": the right answer came with the no
+            if fixed is None or isinstance(
+                interpret(question, fixed, today, session.language), Problem
+            ):
+                step.said = [said.info("readback_again"), flow.prompt(session)]
+                return
+            text = fixed
     if isinstance(pending, PendingValue) and pending.question_id == question.id:
         session.pending = None  # "yes, I have one" was said: these words are the value
     elif _optional_words(question) and _settle_optional(flow, session, question, text, step):

@@ -71,3 +71,17 @@ def corrected(text: str, *, free_text: bool = False) -> str | None:
             rest = rest[opening.end() :]
     rest = rest.strip(" ,、。.…")
     return rest if rest and rest != stripped else None
+
+
+_NO_FIRST = re.compile(
+    rf"^(?:no|nope|いいえ|いや|ちがう|違う|ちがいます|違います)(?:{_SEP}+|(?=[0-9]))(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def after_no(text: str) -> str | None:
+    """The new value in "no, four" or 「いや、4」 said to "I heard three. Is that right?"."""
+    found = _NO_FIRST.match(text.strip())
+    if found is None:
+        return None
+    return text.strip()[found.end() :].strip(" ,、。.…") or None
