@@ -98,6 +98,8 @@ CORRECTIONS = [
         "ただのカフェじゃなくて、みんなの居場所です",
     ),
     (TEXT, "やっぱり猫が好き", "やっぱり猫が好き"),
+    (TEXT, "We sing songs and share snacks.", "We sing songs and share snacks."),
+    (TEXT, "Blue Bakery, no, Green Bakery.", "Green Bakery."),
     (DATE, "December 3, no, December 4", "2026-12-04"),
     (DATE, "12月3日、いや12月5日", "2026-12-05"),
 ]

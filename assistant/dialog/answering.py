@@ -14,6 +14,7 @@ from assistant.dialog import utterances as said
 from assistant.events import SessionState
 from assistant.jobs.catalog import Question
 from assistant.session import PendingAnswer, PendingValue, Session
+from assistant.understanding.corrections import after_no
 from assistant.understanding.interpret import (
     Problem,
     interpret,
@@ -21,7 +22,6 @@ from assistant.understanding.interpret import (
     parse_ordinal,
     parse_yes_no,
 )
-from assistant.understanding.corrections import after_no
 from assistant.understanding.phrases import bare_yes_no
 
 if TYPE_CHECKING:
@@ -65,9 +65,12 @@ def answer(flow: DialogFlow, session: Session, text: str, today: datetime.date, 
                 step.said = [said.info("readback_again"), flow.prompt(session)]
                 return
             text = fixed
-    if isinstance(pending, PendingValue) and pending.question_id == question.id:
-        session.pending = None  # "yes, I have one" was said: these words are the value
-    elif _optional_words(question) and _settle_optional(flow, session, question, text, step):
+    asked_for = isinstance(pending, PendingValue) and pending.question_id == question.id
+    if isinstance(pending, PendingValue):
+        session.pending = None  # held for one turn only, here or (after "back") elsewhere
+    # After "yes, I have one" these words are the value, even if they are 「はい」 again.
+    settled = not asked_for and _settle_optional(flow, session, question, text, step)
+    if settled:
         return
     result = interpret(question, text, today, session.language)
     if isinstance(result, Problem) and question.type == "yesno":
@@ -96,6 +99,8 @@ def _settle_optional(
     flow: DialogFlow, session: Session, question: Question, text: str, step: Step
 ) -> bool:
     """「はい」 to 「ひとことはありますか？」 is no message: yes asks for it, no skips it."""
+    if not _optional_words(question):
+        return False
     verdict = bare_yes_no(text)
     if verdict is None:
         return False

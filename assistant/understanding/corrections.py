@@ -69,8 +69,10 @@ def corrected(text: str, *, free_text: bool = False) -> str | None:
         opening = _OPENING.match(rest)
         if opening is not None and opening.end() < len(rest):
             rest = rest[opening.end() :]
-    rest = rest.strip(" ,、。.…")
-    return rest if rest and rest != stripped else None
+    if rest == stripped:
+        return None  # no correction: the words stand as they are, full stop included
+    rest = rest.lstrip(" ,、。.…").rstrip()
+    return rest or None
 
 
 _NO_FIRST = re.compile(
