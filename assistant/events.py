@@ -67,7 +67,8 @@ class CommandName(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A command; ``argument`` is "ja"/"en" when a language switch named its language."""
+    """A command; ``argument`` is "ja"/"en" when a language switch named its language, and
+    "menu" when a cancel asked for the list of jobs."""
 
     name: CommandName
     argument: str | None = None

@@ -33,7 +33,24 @@ class PendingAnswer:
     value: Any
 
 
-Pending = PendingJob | PendingAnswer
+@dataclass(frozen=True, slots=True)
+class PendingValue:
+    """An optional question answered "yes, I have one": the next words are the value itself."""
+
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCancel:
+    """A cancel said with answers given, held for "are you sure?" before they are wiped."""
+
+
+Pending = PendingJob | PendingAnswer | PendingValue | PendingCancel
+
+
+def asks_yes_no(pending: Pending | None) -> bool:
+    """Whether what is held waits for a yes or no (an asked-for value waits for free words)."""
+    return pending is not None and not isinstance(pending, PendingValue)
 
 
 def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
@@ -42,6 +59,10 @@ def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
         return {"job": pending.job_id}
     if isinstance(pending, PendingAnswer):
         return {"question": pending.question_id, "value": pending.value}
+    if isinstance(pending, PendingValue):
+        return {"asked_for": pending.question_id}
+    if isinstance(pending, PendingCancel):
+        return {"cancel": True}
     return None
 
 
@@ -53,6 +74,10 @@ def pending_from_json(stored: object) -> Pending | None:
         return PendingJob(stored["job"])
     if isinstance(stored.get("question"), str):
         return PendingAnswer(stored["question"], stored.get("value"))
+    if isinstance(stored.get("asked_for"), str):
+        return PendingValue(stored["asked_for"])
+    if stored.get("cancel") is True:
+        return PendingCancel()
     return None
 
 

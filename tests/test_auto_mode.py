@@ -260,3 +260,35 @@ async def test_one_by_one_switches_to_questions_and_is_remembered(
     replies = await say(manager, "describe it")  # and back to describing, on request
     assert replies[-1].state == SessionState.DESCRIBE
     assert not ollama.requests_to("/api/chat")
+
+
+async def test_start_over_after_a_description_asks_for_the_description_again(
+    ollama: FakeOllama, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    """Issue 14, part H: "start over" restarts the job as it began, not at the menu."""
+    manager = make_manager(ollama.url, catalog, phrases, store)
+    await say(manager, "")
+    await say(manager, "1")
+    ollama.script(MODEL, filled(shop_name="Blue Bakery", opening_hours="9 to 5"))
+    replies = await say(manager, "A page for Blue Bakery, open nine to five")
+    assert replies[-1].state == SessionState.EDIT  # asking what the description left open
+    replies = await say(manager, "start over")
+    assert replies[-1].state == SessionState.DESCRIBE
+    session = await manager.session("u")
+    assert session is not None and session.job_id == "cafe_page" and session.answers == {}
+
+
+async def test_yes_to_are_you_sure_while_describing_is_no_description(
+    ollama: FakeOllama, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    manager = make_manager(ollama.url, catalog, phrases, store)
+    await say(manager, "")
+    await say(manager, "1")
+    ollama.script(MODEL, filled(shop_name="Blue Bakery", opening_hours="9 to 5"))
+    await say(manager, "A page for Blue Bakery, open nine to five")
+    await say(manager, "describe it")  # answers given, describing again
+    asked = await say(manager, "cancel")
+    assert [c.id for c in asked[-1].choices] == ["yes", "no"]
+    replies = await say(manager, "yes")
+    assert replies[-1].kind.value == "menu"
+    assert len(ollama.requests_to("/api/chat")) == 1  # "yes" never went to the model

@@ -236,10 +236,22 @@ async def test_skip_back_start_over_and_cancel(walk: Walker) -> None:
     ]
     assert (await walk.manager.session("user")).answers == {}
     await walk.say("Sencha")
+    # Answers would be lost: "are you sure?" first; no carries on where the user was.
+    assert lines(await walk.say("cancel")) == [
+        "question/ask: Are you sure you want to stop? Your answers will be lost. "
+        "Say yes to stop, or no to carry on. [1=yes | 2=no]"
+    ]
+    assert lines(await walk.say("no")) == [
+        "info/ask: OK, your answers are kept. Let's carry on.",
+        "question/ask: Question 2 of 4. How strong? Say a number or a name. [1=light | 2=strong]",
+    ]
+    assert (await walk.manager.session("user")).answers == {"tea_name": "Sencha"}
+    await walk.say("cancel")
     assert (
-        lines(await walk.say("cancel"))[0]
+        lines(await walk.say("yes"))[0]
         == "info/choose_job: OK, I cancelled that and cleared the answers."
     )
+    assert (await walk.manager.session("user")).answers == {}
     assert lines(await walk.say("cancel")) == ["goodbye/ended: Thank you! Goodbye."]
     assert lines(await walk.say("hello"))[0].startswith("welcome/choose_job: Hello!")
 

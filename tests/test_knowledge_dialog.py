@@ -285,3 +285,57 @@ async def test_a_model_that_hangs_on_a_help_question_gives_the_passage_within_th
     )
     assert time.perf_counter() - started < 1.0 + 0.8
     assert found is not None and not found.by_model and found.source.endswith("program.md")
+
+
+# Issue 14, part H: below the measured threshold the dialog says it does not know.
+ANSWERABLE = [
+    ("How do I open the program I downloaded?", "en"),
+    ("How do I make the kiosk speak slower?", "en"),
+    ("What words can I always say?", "en"),
+    ("スマホで続けるにはどうすればいいですか", "ja"),
+    ("Pythonのプログラムを動かすにはどうすればいいですか", "ja"),
+    ("いつでも言えることばはなんですか", "ja"),
+]
+UNANSWERABLE = [
+    ("How do I add a picture to my page?", "en"),
+    ("How do I put a photo on my page?", "en"),
+    ("How do I publish my page on the internet?", "en"),
+    ("What is the Wi-Fi password?", "en"),
+    ("ページに写真を入れるにはどうすればいいですか", "ja"),
+    ("インターネットに公開するにはどうすればいいですか", "ja"),
+    ("トイレはどこですか", "ja"),
+]
+
+
+def test_the_relevance_threshold_tells_answerable_from_unanswerable(base: KnowledgeBase) -> None:
+    from assistant.knowledge.answers import NEIGHBOURHOOD, relevant
+
+    for question, language in ANSWERABLE:
+        assert relevant(base.ask(question, language, NEIGHBOURHOOD)), question
+    for question, language in UNANSWERABLE:
+        assert not relevant(base.ask(question, language, NEIGHBOURHOOD)), question
+
+
+async def test_a_question_nothing_answers_gets_i_dont_know_and_who_can_help(
+    base: KnowledgeBase, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    manager = make_manager(catalog, phrases, store, KnowledgeAnswers(base))
+    await _at_question_two(manager)
+    replies = await manager.handle(
+        Turn("u", text="How do I add a picture to my page?", channel="test")
+    )
+    assert replies[0].text == phrases.say("en", "knowledge_unknown")
+    assert "staff" in replies[0].text
+    assert replies[-1].question_id == "topic"
+    # At a free-text question too: a question about using the service is never the answer.
+    for text in ("", "4"):
+        await manager.handle(Turn("j", text=text, language="ja", channel="test"))
+    replies = await manager.handle(
+        Turn(
+            "j", text="ページに写真を入れるにはどうすればいいですか", language="ja", channel="test"
+        )
+    )
+    assert replies[0].text == "すみません、それはわかりません。係の人に聞いてください。"
+    assert replies[-1].question_id == "quiz_title"
+    session = await manager.session("j")
+    assert session is not None and session.answers == {}

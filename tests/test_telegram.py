@@ -780,7 +780,14 @@ async def test_help_cancel_and_lang_do_what_the_menu_says(
     assert "Say the number of what you want to make" in help_menu.plain_text
     await user.press("4. Quiz game")
     await user.say("Animal quiz")
-    cancelled = await user.say("/cancel")
+    asked = await user.say("/cancel")  # an answer would be lost: asked first (issue 14, H)
+    assert "Are you sure you want to stop?" in asked.plain_text
+    kept = await user.press("2. no")
+    assert "OK, your answers are kept." in kept.plain_text
+    session = await manager.session("telegram:37")
+    assert session is not None and session.answers == {"quiz_title": "Animal quiz"}
+    await user.say("/cancel")
+    cancelled = await user.press("1. yes")
     assert "OK, I cancelled that and cleared the answers." in cancelled.plain_text
     session = await manager.session("telegram:37")
     assert session is not None and session.answers == {}

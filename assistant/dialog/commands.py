@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from assistant.dialog import confirming
 from assistant.dialog import utterances as said
 from assistant.events import Command, CommandName, ReplyKind, SessionState
 from assistant.preferences import SpeechPreferences
@@ -47,9 +48,14 @@ def run(flow: DialogFlow, session: Session, command: Command, step: Step) -> Non
         flow.reset(session)
         session.job_id = job_id
         session.state = SessionState.ASK
+        session.pending = None
+        if flow.can_describe(flow.job(session)) and session.preferences.get("answer_mode") != (
+            "dialog"
+        ):
+            session.state = SessionState.DESCRIBE  # from its start, as when it was chosen
         step.said = [said.info("start_over"), flow.prompt(session)]
     elif name == CommandName.CANCEL:
-        _cancel(flow, session, step)
+        _cancel(flow, session, command, step)
     elif name == CommandName.SKIP:
         step.said = _skip(flow, session)
     elif name == CommandName.SWITCH_LANGUAGE:
@@ -138,19 +144,23 @@ def _back(flow: DialogFlow, session: Session) -> list[said.Utterance]:
     return [flow.prompt(session)]
 
 
-def _cancel(flow: DialogFlow, session: Session, step: Step) -> None:
+def _cancel(flow: DialogFlow, session: Session, command: Command, step: Step) -> None:
     if session.state == SessionState.GENERATING:
         _cancel_generation(session, step)
         session.state = SessionState.CONFIRM
         step.said = [said.info("generation_cancelled"), flow.prompt(session)]
         return
+    if session.state == SessionState.CHOOSE_JOB and command.argument == "menu":
+        step.said = [flow.prompt(session)]  # "menu" at the menu: the list again
+        return
     if session.state == SessionState.CHOOSE_JOB:
         session.state = SessionState.ENDED
         step.said = [said.Phrase("goodbye", kind=ReplyKind.GOODBYE)]
         return
-    flow.reset(session)
-    session.state = SessionState.CHOOSE_JOB
-    step.said = [said.info("cancelled"), flow.prompt(session)]
+    if confirming.needs_confirmation(session):
+        confirming.ask(session, step)  # "are you sure? Your answers will be lost"
+        return
+    confirming.wipe(flow, session, step)
 
 
 def _cancel_generation(session: Session, step: Step) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def is_description(session: Session, turn: Turn, max_length: int) -> bool:
     """Whether this turn is a description for the model to fill answers from."""
     text = (turn.text or "").strip()
-    if session.state != SessionState.DESCRIBE or not text or session.paused:
+    if session.state != SessionState.DESCRIBE or not text or session.paused or session.pending:
         return False
     if turn.event is not None or turn.command is not None or len(text) > max_length:
         return False

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
-from assistant.dialog import answering, commands
+from assistant.dialog import answering, commands, confirming
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Question
 from assistant.ports import KnowledgeAnswer, TurnEffects
-from assistant.session import GenerationRequest, PendingJob, Session, new_code
+from assistant.session import GenerationRequest, PendingJob, Session, asks_yes_no, new_code
 from assistant.understanding.expectation import Expectation, expected_phrases, yes_no
 from assistant.understanding.expectation import commands as command_words
 from assistant.understanding.interpret import (
@@ -126,6 +126,8 @@ class DialogFlow:
             if command is None or command.name in _RESUMING:
                 step.said = [said.info("resumed"), self.prompt(session)]
                 return step
+        if confirming.settle(self, session, text, command, step):
+            return step  # "are you sure?" answered
         if command is not None:
             commands.run(self, session, command, step)
             return step
@@ -198,6 +200,8 @@ class DialogFlow:
     def prompt(self, session: Session) -> said.Utterance:
         """What the user is being asked right now (used by repeat, resume and after problems)."""
         state = session.state
+        if confirming.holds_cancel(session):
+            return confirming.CANCEL_QUESTION
         if state == SessionState.CHOOSE_JOB and isinstance(session.pending, PendingJob):
             return said.ReadBackJob(self.jobs.jobs[session.pending.job_id])
         if state in (SessionState.WELCOME, SessionState.CHOOSE_JOB):
@@ -219,7 +223,7 @@ class DialogFlow:
     def expectation(self, session: Session) -> Expectation:
         """What to listen for next: the grammar of the current question, or free speech."""
         language = session.language
-        if session.pending:  # "I heard X. Is that right?"
+        if asks_yes_no(session.pending):  # "I heard X. Is that right?"
             return Expectation(
                 language, tuple(dict.fromkeys([*yes_no(language), *command_words(language)]))
             )

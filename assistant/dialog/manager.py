@@ -22,6 +22,7 @@ from assistant.dialog.describing import apply_description, is_description
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, wants_guess
 from assistant.dialog.replies import INPUT, TYPED_CHANNELS, ReplyWriter
+from assistant.dialog.unanswered import not_known
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
@@ -139,7 +140,10 @@ class DialogManager:
             found = await self.knowledge.answer(text, session.language)
             if found is not None:
                 return self.flow.knowledge_reply(session, found)
-            # nothing in the knowledge base: the words are an answer after all
+            unknown = not_known(self.flow, session, text)  # "I don't know; staff can help"
+            if unknown is not None:
+                return unknown
+            # at a free-text question the words are an answer after all
         if self.filler is not None and is_description(session, turn, MAX_TEXT_LENGTH):
             assert session.job_id is not None
             today = datetime.date.fromtimestamp(self.clock())

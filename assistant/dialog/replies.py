@@ -108,6 +108,8 @@ class ReplyWriter:
                 return self.confirm_heard(session, job.title.get(session.language))
             case said.ReadBackAnswer(question, value):
                 return self.confirm_heard(session, self.format_value(session, question, value))
+            case said.AskYesNo(key):
+                return self.yes_no_question(session, self.say(session, key))
             case said.Kept(question, value):
                 value_said = self.format_value(session, question, value)
                 return self.info(session, "kept", value=value_said)
@@ -174,11 +176,14 @@ class ReplyWriter:
 
     def confirm_heard(self, session: Session, heard: str) -> Reply:
         """ "I heard X. Is that right?", with yes and no to press."""
+        return self.yes_no_question(session, self.say(session, "readback", heard=heard))
+
+    def yes_no_question(self, session: Session, text: str) -> Reply:
+        """A question answered yes or no, with both to press."""
         choices = (
             Choice(id="yes", label=self.say(session, "word_yes"), number=1),
             Choice(id="no", label=self.say(session, "word_no"), number=2),
         )
-        text = self.say(session, "readback", heard=heard)
         return self.reply(session, ReplyKind.QUESTION, text, choices=choices)
 
     def problem(self, session: Session, key: str, **params: Any) -> Reply:

@@ -62,6 +62,13 @@ class ReadBackAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class AskYesNo:
+    """A yes-or-no question of the dialog's own ("are you sure?"), with yes and no to press."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Kept:
     """An answer taken, said back as a person would say it."""
 
@@ -128,8 +135,8 @@ class KnowledgeFound:
 
 
 Utterance = (
-    Phrase | Stopped | Menu | AskQuestion | ReadBackJob | ReadBackAnswer | Kept | DescribePrompt
-    | Described | ConfirmAnswers | Generating | Delivery | DeliveredNext | Help | KnowledgeFound
+    Phrase | Stopped | Menu | AskQuestion | ReadBackJob | ReadBackAnswer | AskYesNo | Kept
+    | DescribePrompt | Described | ConfirmAnswers | Generating | Delivery | DeliveredNext | Help | KnowledgeFound
 )  # fmt: skip
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -18,7 +17,9 @@ from rapidfuzz import fuzz
 
 from assistant.jobs.catalog import JobChoice, Question
 from assistant.understanding.colors import color_name, parse_color
+from assistant.understanding.corrections import corrected
 from assistant.understanding.dates import impossible_day, parse_date, parse_time
+from assistant.understanding.lists import parse_list
 from assistant.understanding.numbers import parse_number, parse_ordinal
 from assistant.understanding.phrases import (
     COMMANDS,
@@ -28,7 +29,6 @@ from assistant.understanding.phrases import (
     parse_yes_no,
 )
 from assistant.understanding.text import (
-    has_japanese,
     is_kana,
     kana_to_romaji,
     normalize,
@@ -197,56 +197,6 @@ def match_choice(text: str, question: Question, language: str) -> str | None:
     return None if found_index is None else choices[found_index].id
 
 
-# --- lists -----------------------------------------------------------------------------------
-
-_LIST_SEPARATORS = re.compile(r"\s*(?:[,、;\n・]|\s+and\s+|\s+&\s+)\s*", re.IGNORECASE)
-_ITEM_ENDS = " \t。.!?「」\"'"
-_NO_SPLIT_BEFORE_TO = "っ"
-_NO_SPLIT_AFTER_TO = "ゃゅょぁぃぅぇぉっー"
-
-
-def _split_on_to(text: str) -> list[str]:
-    """Split on the particle と only where both sides are at least two characters long.
-
-    と is also part of many words (ひと, もっと, おとうと, ことば), so a split needs at least two
-    characters on each side and never follows っ (もっと, きっと) or precedes a small kana.
-    Names such as みなとみらい can still be split; typed lists usually use 、 instead.
-    """
-    parts, start = [], 0
-    for i, ch in enumerate(text):
-        if ch != "と":
-            continue
-        left, right = text[start:i].strip(), text[i + 1 :].strip()
-        if len(left) < 2 or len(right) < 2:
-            continue
-        if text[i - 1] in _NO_SPLIT_BEFORE_TO or text[i + 1] in _NO_SPLIT_AFTER_TO:
-            continue
-        parts.append(left)
-        start = i + 1
-    parts.append(text[start:].strip())
-    return parts
-
-
-def parse_list(text: str) -> list[str]:
-    """Items of a list answer, split on commas, 、, ・, semicolons, newlines, "and" or と.
-
-    と splits only when no other separator is present (see ``_split_on_to``). Items keep the
-    user's own spelling (only width is normalised), since they usually end up on a page.
-    """
-    text = unicodedata.normalize("NFKC", text).strip()
-    parts = _LIST_SEPARATORS.split(text)
-    if len(parts) == 1 and has_japanese(text):
-        parts = _split_on_to(text)
-    items = []
-    for part in parts:
-        item = part.strip(_ITEM_ENDS)
-        if item.lower().startswith("and "):
-            item = item[4:].strip()
-        if item:
-            items.append(item)
-    return items
-
-
 # --- interpret -------------------------------------------------------------------------------
 
 
@@ -302,8 +252,22 @@ def interpret(
     """Turn one utterance into a stored answer for ``question``, or say what is wrong with it.
 
     Commands are not handled here: the dialog calls ``detect_command`` first. ``language`` only
-    breaks ties when one word names two choices.
+    breaks ties when one word names two choices. A correction inside the answer ("three, no,
+    four") keeps the corrected value when that is a valid answer.
     """
+    free_text = question.type in ("text", "list")
+    if question.type != "yesno":  # "no" is a yes/no answer, not a correction
+        correction = corrected(text, free_text=free_text)
+        if correction is not None:
+            result = _interpret(question, correction, today, language)
+            if isinstance(result, Answer):
+                return result
+    return _interpret(question, text, today, language)
+
+
+def _interpret(
+    question: Question, text: str, today: datetime.date, language: str
+) -> Answer | Problem:
     stripped = text.strip()
     if not normalize(stripped):
         return Problem("empty", {})

@@ -55,6 +55,21 @@ _COMMAND_PHRASES: dict[tuple[str, str | None], list[str]] = {
         "cancel", "cancel that", "cancel it", "never mind", "nevermind", "quit", "abort",
         "キャンセル", "やめる", "やめて", "やめます", "辞める", "中止", "ちゅうし", "取り消し",
         "とりけし", "取り消して", "もういい", "もういいです",
+        # Issue 14, part H: "I'm done" at a question ends the job (asked "are you sure?"
+        # first when answers would be lost); at the menu it says goodbye.
+        "おわり", "終わり", "おわる", "終わる", "おわります", "終わります", "おわりにする",
+        "終わりにする", "おわりにします", "終わりにします", "おしまい", "おしまいにする",
+        "もうおわり", "もう終わり", "もうおしまい", "もういいや", "やめた", "やめとく",
+        "i'm done", "im done", "i am done", "that's all", "thats all", "that is all",
+        "i'm finished", "i am finished", "i give up", "forget it", "stop this", "end this",
+    ],
+    # Issue 14, part H: the list of jobs, from anywhere ("start over" restarts the job).
+    ("cancel", "menu"): [
+        "menu", "the menu", "main menu", "show the menu", "show me the menu", "go to the menu",
+        "back to the menu", "go back to the menu", "menu please", "the list", "show the list",
+        "メニュー", "めにゅー", "メニューに戻る", "メニューにもどる", "メニューに戻って",
+        "メニューにもどって", "メニューへ", "メニューを見せて", "メニューをみせて", "一覧",
+        "いちらん", "一覧に戻る", "一覧を見せて",
     ],
     ("skip", None): [
         "skip", "skip it", "skip this", "skip this one", "skip this question", "pass",
@@ -263,6 +278,49 @@ def parse_yes_no(text: str) -> bool | None:
     return votes.pop() if len(votes) == 1 else None
 
 
+# "Do you have one?" answered in its own words (issue 14, part H: optional questions).
+# fmt: off
+_HAVE = normalize_all(
+    ["あります", "ある", "あるよ", "あるよー", "あるある", "はいあります", "うんある",
+     "i have one", "i have", "i do", "i've got one", "got one", "there is", "yes i have one",
+     "yes i do", "yes there is"]
+)
+_HAVE_NOT = normalize_all(
+    ["ない", "ないです", "ないよ", "ありません", "ございません", "特にない", "とくにない",
+     "特にありません", "とくにありません", "特になし", "とくになし", "なし", "無し", "なしで",
+     "いいえありません", "ううんない", "べつにない", "別にない", "nothing", "none", "no nothing",
+     "nothing thanks", "nothing really", "not really", "no i don't", "no i do not", "i don't",
+     "no there isn't", "not this time", "nothing for now", "no message", "none thanks",
+     "no need", "i'm good", "im good",
+     # Offered something, these decline it: 「いいです」 is "no, thank you" here.
+     "いいです", "大丈夫", "大丈夫です", "だいじょうぶ", "だいじょうぶです", "けっこうです",
+     "結構です"]
+)
+# fmt: on
+_BARE: dict[str, bool] = {
+    **_YES_NO,
+    **dict.fromkeys(_HAVE, True),
+    **dict.fromkeys(_HAVE_NOT, False),
+}
+
+
+def bare_yes_no(text: str) -> bool | None:
+    """Yes or no when that is all the words say (「はい」, "no thanks"), else None.
+
+    Stricter than ``parse_yes_no``: 「はい、ようこそ」 leads with a yes but carries a message.
+    """
+    normalized = strip_fillers(normalize(text))
+    if normalized in _BARE:
+        return _BARE[normalized]
+    for tail in _YES_NO_TAILS:
+        head = normalized[: -len(tail)].rstrip(" ,、") if normalized.endswith(tail) else ""
+        if head in _BARE:
+            return _BARE[head]
+    clauses = [c for c in _CLAUSES.split(normalized) if c]
+    verdicts = {_BARE.get(c) for c in clauses}
+    return verdicts.pop() if len(clauses) > 1 and len(verdicts) == 1 else None
+
+
 def command_phrases() -> list[str]:
     """Every command phrase as written in the table (for recogniser grammars)."""
     return [phrase for phrases in _COMMAND_PHRASES.values() for phrase in phrases]
@@ -313,3 +371,22 @@ def is_help_question(text: str) -> bool:
     if japanese.endswith(_JA_QUESTION_ENDS[:4]) and len(japanese) >= 6:
         return True
     return asked and japanese.endswith(_JA_QUESTION_ENDS[4:]) and len(japanese) >= 6
+
+
+_USAGE_STARTS = (
+    "how do i ", "how can i ", "how should i ", "where do i ", "where can i ", "can i ",
+    "what do i do ", "is there a way to ", "how would i ",
+)  # fmt: skip
+_JA_USAGE_WORDS = ("どうやって", "どうすれば", "どうしたら", "どうやったら", "できますか")
+
+
+def is_usage_question(text: str) -> bool:
+    """A question about what the user can do here ("How do I ...?", 「どうすれば…」).
+
+    Narrower than ``is_help_question``: a quiz question ("What is the tallest mountain?")
+    is an answer at a free-text question; "How do I add a picture?" never is.
+    """
+    if not is_help_question(text):
+        return False
+    lowered = " ".join(text.strip().lower().split()) + " "
+    return lowered.startswith(_USAGE_STARTS) or any(w in text for w in _JA_USAGE_WORDS)
