@@ -103,3 +103,16 @@ def test_a_stutter_does_not_start_a_job_at_the_menu() -> None:
     # Before: "D-d-d" (keys T T T) sounded like "To-do list" (T T LST), sure enough to start it.
     phrases = ["Café web page", "To-do list", "Quiz game", "two", "stop"]
     assert match(tidy("D-d-d"), phrases, "en") is None
+
+
+def test_an_answer_that_means_a_phrase_is_that_phrase_and_sure() -> None:
+    from assistant.speech.engines.whisper import MEANING_CONFIDENCE, _by_meaning
+
+    # 「3つ」 sounds like none of 3/三/さん, but it says 3: read back every time before.
+    heard = _by_meaning("3つ", 0.14, ["3", "三", "さん", "4", "四", "よん"], "ja")
+    assert heard.text == "3" and heard.confidence == MEANING_CONFIDENCE
+    assert _by_meaning("seven", 0.9, ["6", "7", "8"], "en").text == "7"
+    unknown = _by_meaning("ポンセン", 0.33, ["ポップ", "クール"], "ja")
+    assert (unknown.text, unknown.confidence) == ("ポンセン", 0.33), "no meaning: as heard"
+    other = _by_meaning("3つ", 0.2, ["4", "5"], "ja")
+    assert (other.text, other.confidence) == ("3つ", 0.2), "a number not offered: as heard"
