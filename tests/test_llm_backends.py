@@ -17,7 +17,7 @@ from assistant.config import load_settings
 from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.errors import ConfigError
-from assistant.events import Reply, SessionState, Turn
+from assistant.events import Reply, SessionState
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.llm.choose import build_language_model
@@ -27,7 +27,7 @@ from assistant.llm.openai_compatible import OpenAICompatibleModel
 from assistant.store.sqlite import SQLiteStore
 from generators.enrich import SchemaError, checked
 from testing.ollama import FakeOllama, unused_url
-from tests.conftest import FIXED_NOW
+from testing.walk import english_manager, say
 
 MODEL = "qwen2.5:3b"
 NO_FILE = Path("/nonexistent/model.gguf")
@@ -163,18 +163,8 @@ async def ollama() -> AsyncIterator[FakeOllama]:
 def guessing_manager(
     host: str, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> DialogManager:
-    return DialogManager(
-        jobs=catalog,
-        phrases=phrases,
-        store=store,
-        default_language="en",
-        clock=lambda: FIXED_NOW,
-        job_guesser=JobGuesser(OllamaModel(host, MODEL, timeout=3.0), timeout=3.0),
-    )
-
-
-async def say(manager: DialogManager, text: str, language: str = "en") -> list[Reply]:
-    return await manager.handle(Turn("u", text=text, language=language, channel="test"))
+    guesser = JobGuesser(OllamaModel(host, MODEL, timeout=3.0), timeout=3.0)
+    return english_manager(catalog, phrases, store, job_guesser=guesser)
 
 
 async def test_a_job_in_the_persons_own_words_is_guessed_and_read_back(
