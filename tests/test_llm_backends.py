@@ -278,3 +278,24 @@ async def test_a_call_that_runs_out_of_time_stops_the_model_writing(tmp_path: Pa
     await asyncio.sleep(0.2)
     assert llama.written == stopped_at < 100, "nobody reads: the model stopped"
     assert llama.running == 0
+
+
+async def test_an_enrichment_while_the_model_writes_a_help_answer_takes_the_template_at_once(
+    tmp_path: Path,
+) -> None:
+    from assistant.errors import LanguageModelError
+    from assistant.llm.model_slot import OneAtATimeModel
+
+    llama = SlowLlama(words=30, delay=0.01)
+    model = stand_in(tmp_path, llama)
+    enricher_view = OneAtATimeModel(model)
+    help_answer = asyncio.create_task(model.complete_text("s", "how do I open it?"))
+    while not llama.running:  # the help answer is being written
+        await asyncio.sleep(0.005)
+    assert enricher_view.busy
+    started = time.perf_counter()
+    with pytest.raises(LanguageModelError) as refused:
+        await enricher_view.complete_json("s", "enrich", {})
+    assert refused.value.code == "busy" and time.perf_counter() - started < 0.1
+    assert (await help_answer).text == "word " * 30
+    assert not enricher_view.busy and enricher_view.refused == 1
