@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -231,11 +232,13 @@ class SlowLlama:
         self.running = 0
         self.most_at_once = 0
         self.written = 0
+        self.writing = threading.Event()
 
     def create_chat_completion(self, messages: list[Any], stream: bool, **params: Any) -> Any:
         def chunks() -> Any:
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
+            self.writing.set()
             try:
                 for _ in range(self.words):
                     time.sleep(self.delay)
@@ -290,8 +293,7 @@ async def test_an_enrichment_while_the_model_writes_a_help_answer_takes_the_temp
     model = stand_in(tmp_path, llama)
     enricher_view = OneAtATimeModel(model)
     help_answer = asyncio.create_task(model.complete_text("s", "how do I open it?"))
-    while not llama.running:  # the help answer is being written
-        await asyncio.sleep(0.005)
+    assert await asyncio.to_thread(llama.writing.wait, 5)  # the help answer is being written
     assert enricher_view.busy
     started = time.perf_counter()
     with pytest.raises(LanguageModelError) as refused:
