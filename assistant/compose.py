@@ -20,7 +20,6 @@ from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.extras import MissingExtraError, missing_extra_message
-from assistant.generation.model_slot import OneAtATimeModel
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import Job, JobCatalog, load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
@@ -28,6 +27,7 @@ from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples
 from assistant.limits import CodeGuard, SessionLimit
 from assistant.llm.choose import build_language_model
+from assistant.llm.model_slot import OneAtATimeModel
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
@@ -141,7 +141,7 @@ class Services:
         )
         if model is not None:
             # One enrichment at a time, and none waits for it: template deliveries never
-            # queue behind the model (assistant/generation/model_slot.py).
+            # queue behind the model (assistant/llm/model_slot.py).
             enricher = Enricher(OneAtATimeModel(model), examples=KnowledgeExamples(knowledge))
             generators = {kind: EnrichingGenerator(g, enricher) for kind, g in generators.items()}
         manager = DialogManager(

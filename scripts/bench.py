@@ -9,7 +9,9 @@ knowledge base (bench_llm.py, bench_knowledge.py), the web chat under load (benc
 under unpaced audio (bench_audio_flood.py, issue 12; ``--only-audio-flood`` runs it alone)
 follow; then Kokoro and Open JTalk first audio, the confirm burst before/after and memory
 (bench_startup.py, issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``);
-recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-recognition``.
+recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-recognition``;
+how long an enrichment waits while the real Qwen writes for someone else, before and after the
+one model slot (bench_model_slot.py, issue 13 review part F) with ``--only-model-slot``.
 """
 
 from __future__ import annotations
@@ -113,6 +115,14 @@ def llm_figures() -> None:
     qwen_main([])
 
 
+def model_slot_figures() -> None:
+    """An enrichment asked while the embedded Qwen writes another answer: before, it waited on
+    the model's thread; after, the model's slot answers "busy" at once (issue 13, part F)."""
+    from scripts.bench_model_slot import main as model_slot_main
+
+    model_slot_main([])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=40, help="sessions walked per user")
@@ -140,8 +150,14 @@ def main() -> None:
     parser.add_argument(
         "--only-recognition", action="store_true", help="only the recognition figures (issue 13)"
     )
+    parser.add_argument(
+        "--only-model-slot", action="store_true", help="only the busy-model figures (real Qwen)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
+    if args.only_model_slot:
+        model_slot_figures()
+        return
     if args.only_recognition:
         from scripts.bench_recognition import main as recognition_main
 
@@ -201,6 +217,7 @@ def main() -> None:
         telegram_main([])
     if not args.no_llm:
         llm_figures()
+        model_slot_figures()
     if not args.no_web:
         from scripts.bench_web import main as web_main
 

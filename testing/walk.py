@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 
+from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.events import Reply, Turn
 from assistant.generation.queue import GenerationQueue
-from assistant.jobs.catalog import Question
+from assistant.jobs.catalog import JobCatalog, Question
+from assistant.jobs.phrases import Phrases
+from assistant.ports import KnowledgeAnswerer, SessionStore
 from assistant.session import Artifact
 
 HEX = re.compile(r"#[0-9a-f]{6}")
+
+# Wednesday 25 November 2026, 10:00 local time: dates in answers are relative to this.
+FIXED_NOW = datetime.datetime(2026, 11, 25, 10, 0).timestamp()
+
+
+def english_manager(
+    catalog: JobCatalog,
+    phrases: Phrases,
+    store: SessionStore,
+    *,
+    filler: DescriptionFiller | None = None,
+    knowledge: KnowledgeAnswerer | None = None,
+    job_guesser: JobGuesser | None = None,
+) -> DialogManager:
+    """A manager over ``store`` that greets in English at ``FIXED_NOW``, with the model-backed
+    parts a test chooses: the tests of auto mode, help answers and the job guess differ only
+    in those, so they build the rest in one place."""
+    return DialogManager(
+        jobs=catalog,
+        phrases=phrases,
+        store=store,
+        default_language="en",
+        clock=lambda: FIXED_NOW,
+        filler=filler,
+        knowledge=knowledge,
+        job_guesser=job_guesser,
+    )
+
+
+async def say(
+    manager: DialogManager, text: str, language: str = "en", key: str = "u"
+) -> list[Reply]:
+    """One turn of session ``key`` typed in ``language``; the manager's replies."""
+    return await manager.handle(Turn(key, text=text, language=language, channel="test"))
 
 
 def good_answer(question: Question, language: str) -> tuple[str, object]:

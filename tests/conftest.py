@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +16,9 @@ from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
+from testing.walk import FIXED_NOW, english_manager
+
+__all__ = ["FIXED_NOW"]  # tests import the fixed clock from here
 
 # The product's default language model is the embedded Qwen (1.8 GB in memory, seconds per
 # reply): tests of the template path, and the `assistant` processes they start, run without a
@@ -26,9 +28,6 @@ os.environ.setdefault("ASSISTANT_LLM_BACKEND", "none")
 # Links name the address a test started its server on, not this machine's LAN address (the
 # product's default, issue 14): tests/test_lan_links.py turns it on.
 os.environ.setdefault("ASSISTANT_LAN_LINKS", "false")
-
-# Wednesday 25 November 2026, 10:00 local time: dates in answers are relative to this.
-FIXED_NOW = datetime.datetime(2026, 11, 25, 10, 0).timestamp()
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +50,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 
 @pytest.fixture
 def manager(catalog: JobCatalog, phrases: Phrases, store: SQLiteStore) -> DialogManager:
-    return DialogManager(
-        jobs=catalog, phrases=phrases, store=store, default_language="en", clock=lambda: FIXED_NOW
-    )
+    return english_manager(catalog, phrases, store)
 
 
 @pytest.fixture

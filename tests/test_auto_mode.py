@@ -22,7 +22,7 @@ from assistant.jobs.phrases import Phrases
 from assistant.llm.ollama import OllamaModel
 from assistant.store.sqlite import SQLiteStore
 from testing.ollama import FakeOllama, unused_url
-from tests.conftest import FIXED_NOW
+from testing.walk import english_manager, say
 
 MODEL = "qwen2.5:3b"
 
@@ -37,18 +37,7 @@ def make_manager(
     host: str, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> DialogManager:
     model = OllamaModel(host, MODEL, timeout=3.0)
-    return DialogManager(
-        jobs=catalog,
-        phrases=phrases,
-        store=store,
-        default_language="en",
-        clock=lambda: FIXED_NOW,
-        filler=DescriptionFiller(model),
-    )
-
-
-async def say(manager: DialogManager, text: str, language: str = "en") -> list[Reply]:
-    return await manager.handle(Turn("u", text=text, language=language, channel="test"))
+    return english_manager(catalog, phrases, store, filler=DescriptionFiller(model))
 
 
 def filled(**values: Any) -> str:
@@ -180,10 +169,7 @@ async def test_a_model_that_hangs_on_a_description_is_left_within_the_bound_and_
     ollama: FakeOllama, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> None:
     model = OllamaModel(ollama.url, MODEL, timeout=30.0)
-    manager = DialogManager(
-        jobs=catalog, phrases=phrases, store=store, default_language="en",
-        clock=lambda: FIXED_NOW, filler=DescriptionFiller(model, timeout=1.0),
-    )  # fmt: skip
+    manager = english_manager(catalog, phrases, store, filler=DescriptionFiller(model, timeout=1.0))
     heard: list[tuple[float, Reply]] = []
 
     async def listen(key: str, replies: list[Reply]) -> None:

@@ -19,9 +19,10 @@ from assistant.jobs.phrases import Phrases
 from assistant.knowledge.answers import KnowledgeAnswers, LazyKnowledge
 from assistant.knowledge.base import KnowledgeBase
 from assistant.llm.ollama import OllamaModel
+from assistant.ports import KnowledgeAnswerer
 from assistant.store.sqlite import SQLiteStore
 from testing.ollama import FakeOllama
-from tests.conftest import FIXED_NOW
+from testing.walk import english_manager
 
 MODEL = "qwen2.5:3b"
 STARTER = PROJECT_ROOT / "dialogs" / "knowledge"
@@ -38,16 +39,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 
 
 def make_manager(
-    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore, knowledge: object
+    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore, knowledge: KnowledgeAnswerer
 ) -> DialogManager:
-    return DialogManager(
-        jobs=catalog,
-        phrases=phrases,
-        store=store,
-        default_language="en",
-        clock=lambda: FIXED_NOW,
-        knowledge=knowledge,  # type: ignore[arg-type]
-    )
+    return english_manager(catalog, phrases, store, knowledge=knowledge)
 
 
 async def _at_question_two(manager: DialogManager, language: str = "en") -> None:
@@ -210,10 +204,9 @@ async def test_help_while_describing_is_answered_not_sent_as_a_description(
     from assistant.dialog.auto import DescriptionFiller
 
     model = OllamaModel(ollama.url, MODEL, timeout=3.0)
-    manager = DialogManager(
-        jobs=catalog, phrases=phrases, store=store, default_language="en",
-        clock=lambda: FIXED_NOW, filler=DescriptionFiller(model), knowledge=KnowledgeAnswers(base),
-    )  # fmt: skip
+    manager = english_manager(
+        catalog, phrases, store, filler=DescriptionFiller(model), knowledge=KnowledgeAnswers(base)
+    )
     for language in ("en", "ja"):
         key = f"describe-{language}"
         for text in ("", "1"):  # the café page is hybrid and the model answers: describe

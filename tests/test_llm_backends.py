@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from assistant.config import load_settings
 from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.errors import ConfigError
-from assistant.events import Reply, SessionState, Turn
+from assistant.events import Reply, SessionState
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.llm.choose import build_language_model
@@ -27,7 +28,7 @@ from assistant.llm.openai_compatible import OpenAICompatibleModel
 from assistant.store.sqlite import SQLiteStore
 from generators.enrich import SchemaError, checked
 from testing.ollama import FakeOllama, unused_url
-from tests.conftest import FIXED_NOW
+from testing.walk import english_manager, say
 
 MODEL = "qwen2.5:3b"
 NO_FILE = Path("/nonexistent/model.gguf")
@@ -163,18 +164,8 @@ async def ollama() -> AsyncIterator[FakeOllama]:
 def guessing_manager(
     host: str, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
 ) -> DialogManager:
-    return DialogManager(
-        jobs=catalog,
-        phrases=phrases,
-        store=store,
-        default_language="en",
-        clock=lambda: FIXED_NOW,
-        job_guesser=JobGuesser(OllamaModel(host, MODEL, timeout=3.0), timeout=3.0),
-    )
-
-
-async def say(manager: DialogManager, text: str, language: str = "en") -> list[Reply]:
-    return await manager.handle(Turn("u", text=text, language=language, channel="test"))
+    guesser = JobGuesser(OllamaModel(host, MODEL, timeout=3.0), timeout=3.0)
+    return english_manager(catalog, phrases, store, job_guesser=guesser)
 
 
 async def test_a_job_in_the_persons_own_words_is_guessed_and_read_back(
@@ -241,11 +232,13 @@ class SlowLlama:
         self.running = 0
         self.most_at_once = 0
         self.written = 0
+        self.writing = threading.Event()
 
     def create_chat_completion(self, messages: list[Any], stream: bool, **params: Any) -> Any:
         def chunks() -> Any:
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
+            self.writing.set()
             try:
                 for _ in range(self.words):
                     time.sleep(self.delay)
@@ -288,3 +281,23 @@ async def test_a_call_that_runs_out_of_time_stops_the_model_writing(tmp_path: Pa
     await asyncio.sleep(0.2)
     assert llama.written == stopped_at < 100, "nobody reads: the model stopped"
     assert llama.running == 0
+
+
+async def test_an_enrichment_while_the_model_writes_a_help_answer_takes_the_template_at_once(
+    tmp_path: Path,
+) -> None:
+    from assistant.errors import LanguageModelError
+    from assistant.llm.model_slot import OneAtATimeModel
+
+    llama = SlowLlama(words=30, delay=0.01)
+    model = stand_in(tmp_path, llama)
+    enricher_view = OneAtATimeModel(model)
+    help_answer = asyncio.create_task(model.complete_text("s", "how do I open it?"))
+    assert await asyncio.to_thread(llama.writing.wait, 5)  # the help answer is being written
+    assert enricher_view.busy
+    started = time.perf_counter()
+    with pytest.raises(LanguageModelError) as refused:
+        await enricher_view.complete_json("s", "enrich", {})
+    assert refused.value.code == "busy" and time.perf_counter() - started < 0.1
+    assert (await help_answer).text == "word " * 30
+    assert not enricher_view.busy and enricher_view.refused == 1

@@ -20,8 +20,8 @@ from assistant.compose import Services
 from assistant.config import load_settings
 from assistant.errors import LanguageModelError
 from assistant.events import Reply, ReplyKind, Turn
-from assistant.generation.model_slot import OneAtATimeModel
 from assistant.knowledge.answers import KnowledgeAnswers
+from assistant.llm.model_slot import OneAtATimeModel
 from assistant.ports import ModelReply
 from assistant.startup import StepState, WarmUp
 from testing.ollama import FakeOllama

@@ -3,10 +3,11 @@
 A thin LangChain ``BaseChatModel`` of our own over ``Llama.create_chat_completion`` (the chat
 template comes from the GGUF file; a JSON schema becomes a llama.cpp grammar through
 ``response_format``). The model is loaded once per process and file, and all its work runs on
-one worker thread of its own: loading and every generation queue there in order, so two
-sessions never write into the same context at once and the event loop never waits on the CPU.
-A call made while the model is still loading simply queues behind the load, bounded by the
-caller's timeout.
+the one thread of its ``ModelSlot`` (``model_slot.py``): loading and every generation queue
+there in order, so two sessions never write into the same context at once and the event loop
+never waits on the CPU, and the slot knows when the model is busy (enrichment then takes the
+template at once). A call made while the model is still loading simply queues behind the
+load, bounded by the caller's timeout.
 
 A stream that is cancelled (the caller's timeout, a closed session) sets a flag the worker
 checks between tokens, so the model stops writing for nobody and the next job starts.
@@ -32,6 +33,7 @@ from pydantic import ConfigDict
 
 from assistant.errors import LanguageModelError
 from assistant.llm.chat import ChatLanguageModel
+from assistant.llm.model_slot import ModelSlot
 from assistant.ports import ModelStatus
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,14 +43,13 @@ _DONE = object()
 
 @dataclass
 class LlamaRunner:
-    """One loaded model and the one thread that runs it (load first, then jobs in order)."""
+    """One loaded model and the slot whose one thread runs it (load first, then jobs in
+    order)."""
 
     path: Path
     n_ctx: int
     n_threads: int
-    executor: concurrent.futures.ThreadPoolExecutor = field(
-        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(1, "llama")
-    )
+    slot: ModelSlot = field(default_factory=lambda: ModelSlot("llama"))
     llama: Any = None
     load_seconds: float = 0.0
     failure: LanguageModelError | None = None
@@ -57,7 +58,7 @@ class LlamaRunner:
     def start_loading(self) -> concurrent.futures.Future[None]:
         """Queue the load on the model's thread, once; later calls get the same future."""
         if self._loading is None:
-            self._loading = self.executor.submit(self._load)
+            self._loading = self.slot.submit(self._load, writes=False)
         return self._loading
 
     def _load(self) -> None:
@@ -170,7 +171,7 @@ class EmbeddedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         params = self._params(stop, kwargs)
-        for piece in self.runner.executor.submit(
+        for piece in self.runner.slot.submit(
             lambda: list(self._pieces(messages, params, threading.Event()))
         ).result():
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
@@ -212,7 +213,7 @@ class EmbeddedChatModel(BaseChatModel):
             finally:
                 put(_DONE)
 
-        job = loop.run_in_executor(self.runner.executor, work)
+        job = asyncio.wrap_future(self.runner.slot.submit(work))
         try:
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, BaseException):
@@ -267,6 +268,7 @@ class EmbeddedModel(ChatLanguageModel):
     ) -> None:
         self.path = path
         self.runner = runner_for(path, num_ctx, threads)
+        self.slot = self.runner.slot  # "busy" for the generation queue (``OneAtATimeModel``)
         self.temperature = temperature
         self.max_tokens = max_tokens
         super().__init__(

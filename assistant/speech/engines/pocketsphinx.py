@@ -48,6 +48,7 @@ from assistant.speech.engines.registry import (
     EngineSpec,
     register,
 )
+from assistant.speech.engines.stream import UtteranceStream
 from assistant.speech.grammar import jsgf, normalise_phrases
 
 _LOGGER = logging.getLogger(__name__)
@@ -142,42 +143,33 @@ class _Dictionary(Container[str]):
         return isinstance(word, str) and self._decoder.lookup_word(word) is not None
 
 
-class PocketSphinxStream:
-    """One utterance on a borrowed decoder; returns it to the pool when finished."""
+class PocketSphinxStream(UtteranceStream):
+    """One utterance on a borrowed decoder; returns it to the pool when finished. The audio is
+    kept for the final pass over the whole utterance (module doc)."""
 
     def __init__(self, owner: PocketSphinxRecognizer, held: _Decoder) -> None:
+        super().__init__()
         self._owner = owner
         self._held: _Decoder | None = held
-        self._partial = ""
-        self._audio = bytearray()
-        self._result: Recognition | None = None
         held.decoder.start_utt()
 
-    def accept(self, pcm: bytes) -> str | None:
-        """Feed audio; the partial hypothesis when it changed."""
-        if self._held is None:
-            raise RuntimeError("stream already finished")
+    def _hear(self, pcm: bytes) -> str:
+        """Decode frame by frame; the partial hypothesis."""
+        assert self._held is not None, "accept refuses audio once finished"
         decoder = self._held.decoder
-        self._audio += pcm
         decoder.process_raw(pcm, False, False)
         hyp = decoder.hyp()
-        partial = hyp.hypstr if hyp is not None else ""
-        if partial != self._partial:
-            self._partial = partial
-            return partial
-        return None
+        return hyp.hypstr if hyp is not None else ""
 
-    def finish(self) -> Recognition:
+    def _decide(self) -> Recognition:
         """End the utterance; text, word confidences and their mean (module doc)."""
-        if self._result is not None:
-            return self._result
         assert self._held is not None
         held, self._held = self._held, None
         decoder = held.decoder
         try:
             decoder.end_utt()
             decoder.start_utt()
-            decoder.process_raw(bytes(self._audio), False, True)
+            decoder.process_raw(self.audio, False, True)
             decoder.end_utt()
             hyp = decoder.hyp()
             words: list[tuple[str, float]] = []
@@ -192,8 +184,7 @@ class PocketSphinxStream:
         finally:
             self._owner._release(held)
         confidence = sum(c for _, c in words) / len(words) if words else 0.0
-        self._result = Recognition(text, confidence, tuple(words), "pocketsphinx")
-        return self._result
+        return Recognition(text, confidence, tuple(words), "pocketsphinx")
 
 
 class PocketSphinxRecognizer:

@@ -38,6 +38,7 @@ from assistant.speech.engines.registry import (
     EngineSpec,
     register,
 )
+from assistant.speech.engines.stream import UtteranceStream
 from assistant.speech.grammar import VOSK_UNKNOWN, normalise_phrases, vosk_grammar
 
 _LOGGER = logging.getLogger(__name__)
@@ -216,33 +217,26 @@ def _best_text(result: dict[str, Any]) -> str:
     return result.get("text", "")
 
 
-class VoskStream:
+class VoskStream(UtteranceStream):
     """One utterance; in grammar mode a free recogniser listens alongside (see module doc)."""
 
+    keeps_audio = False  # Vosk hears as the audio comes; nothing is decoded again at the end
+
     def __init__(self, model: Any, phrases: list[str] | None, grammar: str | None) -> None:
+        super().__init__()
         self._phrases = phrases
         self._main = _Recognizer(model, grammar)
         self._free = _Recognizer(model, None, _FREE_ALTERNATIVES) if grammar else None
-        self._partial = ""
-        self._result: Recognition | None = None
 
-    def accept(self, pcm: bytes) -> str | None:
-        """Feed audio to both recognisers; the partial text of the main one when it changed."""
-        if self._result is not None:
-            raise RuntimeError("stream already finished")
+    def _hear(self, pcm: bytes) -> str:
+        """Feed audio to both recognisers; the partial text of the main one."""
         self._main.accept(pcm)
         if self._free is not None:
             self._free.accept(pcm)
-        partial = self._main.partial().replace(VOSK_UNKNOWN, "").strip()
-        if partial != self._partial:
-            self._partial = partial
-            return partial
-        return None
+        return self._main.partial().replace(VOSK_UNKNOWN, "").strip()
 
-    def finish(self) -> Recognition:
+    def _decide(self) -> Recognition:
         """Final words and mean word confidence, lowered when the answer looks forced."""
-        if self._result is not None:
-            return self._result
         words: list[tuple[str, float]] = []
         unknown = False
         for segment in self._main.final():
@@ -255,8 +249,7 @@ class VoskStream:
         confidence = sum(c for _, c in words) / len(words) if words else 0.0
         if self._phrases is not None and text:
             confidence = self._check_grammar(text, confidence, unknown)
-        self._result = Recognition(text, confidence, tuple(words), "vosk")
-        return self._result
+        return Recognition(text, confidence, tuple(words), "vosk")
 
     def _check_grammar(self, text: str, confidence: float, unknown: bool) -> float:
         """Lower the confidence of a grammar answer that was probably forced (module doc)."""

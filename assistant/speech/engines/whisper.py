@@ -51,6 +51,7 @@ from assistant.speech.engines.registry import (
     EngineSpec,
     register,
 )
+from assistant.speech.engines.stream import UtteranceStream
 from assistant.speech.sound_match import distinct_clauses, match, meaning_of, sound_key
 
 _LOGGER = logging.getLogger(__name__)
@@ -244,36 +245,25 @@ def tidy(text: str) -> str:
     return _once(_without_stutters(clean(text).strip())).rstrip(_TRAILING).strip()
 
 
-class WhisperStream:
-    """One utterance, kept as it comes and decoded when it ends (module doc)."""
+class WhisperStream(UtteranceStream):
+    """One utterance, kept as it comes (no partial text: decoding early would cost a full
+    decode) and decoded when it ends (module doc)."""
 
     def __init__(self, loaded: _Loaded, language: str, phrases: Sequence[str] | None) -> None:
+        super().__init__()
         self._loaded = loaded
         self._language = language
         self._phrases = list(phrases) if phrases else None
-        self._audio = bytearray()
-        self._result: Recognition | None = None
 
-    def accept(self, pcm: bytes) -> str | None:
-        """Keep the audio; no partial text (decoding early would cost a full decode)."""
-        if self._result is not None:
-            raise RuntimeError("stream already finished")
-        self._audio += pcm
-        return None
-
-    def finish(self) -> Recognition:
+    def _decide(self) -> Recognition:
         """Decode; for a closed question, the expected phrase it sounds like."""
-        if self._result is not None:
-            return self._result
-        pcm = bytes(self._audio)
+        pcm = self.audio
         if not self._phrases:
             text, probability = decode(
                 self._loaded, pcm, self._language, min_window=FREE_WINDOW_FRAMES
             )[0]
-            self._result = _recognition(text, probability)
-            return self._result
-        self._result = self._closed(pcm, self._phrases)
-        return self._result
+            return _recognition(text, probability)
+        return self._closed(pcm, self._phrases)
 
     def _closed(self, pcm: bytes, phrases: list[str]) -> Recognition:
         """A closed answer: decoded plain and after the prompt, the prompted text trusted
