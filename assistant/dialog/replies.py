@@ -76,8 +76,10 @@ class ReplyWriter:
                 return self.menu(session, jobs)
             case said.AskQuestion(job, question):
                 return self.question(session, job, question)
-            case said.ReadBackJob(job):
-                return self.confirm_heard(session, job.title.get(session.language))
+            case said.ReadBackJob(job, guessed):
+                title = job.title.get(session.language)
+                key = "job_did_you_mean" if guessed else "readback"
+                return self.confirm_heard(session, title, key)
             case said.ReadBackAnswer(question, value):
                 return self.confirm_heard(session, self.format_value(session, question, value))
             case said.Kept(question, value):
@@ -144,13 +146,13 @@ class ReplyWriter:
         """A short statement (kept, skipped, switched...)."""
         return self.reply(session, ReplyKind.INFO, self.say(session, key, **params))
 
-    def confirm_heard(self, session: Session, heard: str) -> Reply:
-        """ "I heard X. Is that right?", with yes and no to press."""
+    def confirm_heard(self, session: Session, heard: str, key: str = "readback") -> Reply:
+        """ "I heard X. Is that right?" (or another yes-or-no ``key``), with yes and no."""
         choices = (
             Choice(id="yes", label=self.say(session, "word_yes"), number=1),
             Choice(id="no", label=self.say(session, "word_no"), number=2),
         )
-        text = self.say(session, "readback", heard=heard)
+        text = self.say(session, key, heard=heard)
         return self.reply(session, ReplyKind.QUESTION, text, choices=choices)
 
     def problem(self, session: Session, key: str, **params: Any) -> Reply:
