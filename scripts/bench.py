@@ -9,7 +9,9 @@ knowledge base (bench_llm.py, bench_knowledge.py), the web chat under load (benc
 under unpaced audio (bench_audio_flood.py, issue 12; ``--only-audio-flood`` runs it alone)
 follow; then Kokoro and Open JTalk first audio, the confirm burst before/after and memory
 (bench_startup.py, issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``);
-recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-recognition``.
+recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-recognition``;
+job choice in one's own words without and with the model (bench_job_choice.py, issue 14)
+with ``--only-job-choice``.
 """
 
 from __future__ import annotations
@@ -140,8 +142,18 @@ def main() -> None:
     parser.add_argument(
         "--only-recognition", action="store_true", help="only the recognition figures (issue 13)"
     )
+    parser.add_argument(
+        "--only-job-choice",
+        action="store_true",
+        help="only job choice in one's own words, without and with the real model (issue 14)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
+    if args.only_job_choice:
+        from scripts.bench_job_choice import main as job_choice_main
+
+        job_choice_main(["--model", "--verbose"])
+        return
     if args.only_recognition:
         from scripts.bench_recognition import main as recognition_main
 
@@ -215,6 +227,9 @@ def main() -> None:
     from scripts.bench_recognition import main as recognition_main
 
     recognition_main([])
+    from scripts.bench_job_choice import main as job_choice_main
+
+    job_choice_main([] if args.no_llm else ["--model"])
 
 
 if __name__ == "__main__":
