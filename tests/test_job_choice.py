@@ -300,3 +300,25 @@ def test_bad_examples_are_named_with_file_field_and_reason(
 def test_every_shipped_job_has_examples_in_both_languages(catalog: JobCatalog) -> None:
     for job in catalog.ordered():
         assert len(job.examples.ja) >= 5 and len(job.examples.en) >= 5, job.id
+
+
+class _BrokenEmbedder:
+    """An embedder whose model went away (a configured server down, a damaged file)."""
+
+    name = "broken"
+
+    def embed_passages(self, texts: list[str]) -> list[list[float]]:
+        raise RuntimeError("the embedding model is gone")
+
+    def embed_query(self, text: str) -> list[float]:
+        raise RuntimeError("the embedding model is gone")
+
+
+def test_when_the_embedder_fails_the_menu_goes_on_by_words(
+    catalog: JobCatalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    chooser = JobChooser(catalog.ordered(), reading=sound_key, embedder=_BrokenEmbedder())
+    assert chooser.understand("a poster for our festival", "en").verdict == Verdict.ASK
+    assert chooser.understand("ねこの写真", "ja").verdict == Verdict.LIST
+    assert chooser.understand("レジ", "ja").job_id == TILL
+    assert "job choice by meaning failed" in caplog.text

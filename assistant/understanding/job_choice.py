@@ -31,6 +31,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
+from assistant.errors import AssistantError
 from assistant.jobs.catalog import Job
 from assistant.understanding.job_words import cores, names_of, negated
 from assistant.understanding.numbers import parse_ordinal
@@ -244,7 +245,15 @@ class JobChooser:
         return scores
 
     def _by_meaning(self, text: str, by_words: JobUnderstanding) -> JobUnderstanding:
-        """Stage 2: the nearest job by meaning, with stage 1's reading as a second opinion."""
+        """Stage 2, or stage 1's verdict when the embedder fails (logged; the menu goes on)."""
+        try:
+            return self._nearest_in_meaning(text, by_words)
+        except (AssistantError, OSError, RuntimeError, ValueError) as err:
+            _LOGGER.warning("job choice by meaning failed: %s", err)
+            return by_words
+
+    def _nearest_in_meaning(self, text: str, by_words: JobUnderstanding) -> JobUnderstanding:
+        """The nearest job by meaning, with stage 1's reading as a second opinion."""
         vectors = self._job_vectors()
         if not vectors:
             return by_words
@@ -254,10 +263,10 @@ class JobChooser:
         assert self.embedder is not None
         vector = self.embedder.embed_query(query)
         scores: dict[str, float] = {}
-        for job_id, job_vector in vectors:
+        for owner, job_vector in vectors:
             score = sum(a * b for a, b in zip(vector, job_vector, strict=True))
-            if score > scores.get(job_id, 0.0):
-                scores[job_id] = score
+            if score > scores.get(owner, 0.0):
+                scores[owner] = score
         job_id, best, lead = _ranked(scores)
         _LOGGER.debug("job by meaning: %s %.3f (lead %.3f)", job_id, best, lead)
         if job_id is None:
