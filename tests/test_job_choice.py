@@ -36,7 +36,7 @@ JOBS_DIR = PROJECT_ROOT / "dialogs" / "jobs"
 
 @pytest.fixture(scope="module")
 def words(catalog: JobCatalog) -> JobChooser:
-    """Stage 1 only: readings (Open JTalk, Metaphone), no embedder, no language model."""
+    """Stage 1 only: Japanese readings (Open JTalk), no embedder, no language model."""
     return JobChooser(catalog.ordered(), reading=sound_key)
 
 

@@ -39,8 +39,10 @@ from assistant.understanding.text import has_japanese, normalize, strip_fillers
 
 _LOGGER = logging.getLogger(__name__)
 
-# A reading of one text in one language ("ja" or "en"): sound_match.sound_key, injected by
-# the composition root (the speech extra may be missing, and speech sits outside this layer).
+# How one text sounds in one language: sound_match.sound_key, injected by the composition
+# root (the speech extra may be missing, and speech sits outside this layer). Used for
+# Japanese, where one word has kana, kanji and katakana spellings; English is compared as
+# spelt (romaji included), near-spellings allowed.
 Reading = Callable[[str, str], str]
 
 # Stage 1: how alike a phrase and an example must be to start at once, and the lead it needs.
