@@ -408,6 +408,7 @@ class Services:
 
     async def stop(self) -> None:
         """Stop the workers and close the database."""
+        self.manager.flow.chooser.close()  # issue 14: its warm-up stops between batches
         if self._warm_up is not None:
             await self._warm_up.stop()
         await self.queue.stop()

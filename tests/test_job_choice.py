@@ -322,3 +322,32 @@ def test_when_the_embedder_fails_the_menu_goes_on_by_words(
     assert chooser.understand("ねこの写真", "ja").verdict == Verdict.LIST
     assert chooser.understand("レジ", "ja").job_id == TILL
     assert "job choice by meaning failed" in caplog.text
+
+
+class _CountingEmbedder:
+    """Vectors of ones, counting the batches it was asked for."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def embed_passages(self, texts: list[str]) -> list[list[float]]:
+        self.batches += 1
+        return [[1.0, 0.0] for _ in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0]
+
+
+def test_a_closed_chooser_stops_embedding_and_still_understands_words(
+    catalog: JobCatalog,
+) -> None:
+    """A stopping service closes the chooser: its warm-up thread embeds nothing more."""
+    embedder = _CountingEmbedder()
+    chooser = JobChooser(catalog.ordered(), reading=sound_key, embedder=embedder)
+    chooser.close()
+    chooser.prepare()
+    assert embedder.batches == 0
+    assert chooser.understand("レジ", "ja").job_id == TILL
+    assert chooser.understand("a poster for our festival", "en").verdict == Verdict.ASK

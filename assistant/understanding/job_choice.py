@@ -56,6 +56,7 @@ MEANING_START_MARGIN = 0.03
 MEANING_ASK = 0.86
 MEANING_ASK_MARGIN = 0.015
 AGREE_MARGIN = 0.01  # meaning's lead when it only confirms a likely reading
+_BATCH = 8  # job texts embedded at a time (a stopping service waits for one batch at most)
 
 
 class TextEmbedder(Protocol):
@@ -146,6 +147,7 @@ class JobChooser:
         self._keys: list[tuple[str, str, str]] | None = None  # (job, language, reading)
         self._vectors: list[tuple[str, list[float]]] | None = None
         self._lock = threading.Lock()
+        self._closing = threading.Event()
 
     # -- preparing (slow parts, once) -------------------------------------------------------
 
@@ -175,9 +177,19 @@ class JobChooser:
                          *job.examples.all())
                     )
                 ]  # fmt: skip
-                vectors = self.embedder.embed_passages([text for _, text in texts])
+                vectors: list[list[float]] = []
+                for start in range(0, len(texts), _BATCH):
+                    if self._closing.is_set():  # the service stops: no thread left running
+                        return []
+                    batch = [text for _, text in texts[start : start + _BATCH]]
+                    vectors.extend(self.embedder.embed_passages(batch))
                 self._vectors = [(job_id, v) for (job_id, _), v in zip(texts, vectors, strict=True)]
             return self._vectors or []
+
+    def close(self) -> None:
+        """Stop preparing (the service is stopping): a worker thread cannot be cancelled,
+        but it checks this between small batches, so shutdown does not wait for it."""
+        self._closing.set()
 
     # -- understanding ----------------------------------------------------------------------
 
