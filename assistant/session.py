@@ -20,9 +20,13 @@ def new_code() -> str:
 
 @dataclass(frozen=True, slots=True)
 class PendingJob:
-    """A job heard unsurely at the menu, held for a yes or no."""
+    """A job heard unsurely at the menu, held for a yes or no.
+
+    ``guessed``: understood from the person's own words as a close call (issue 14), asked as
+    "Did you mean …?"; a no then offers the list rather than "say it again"."""
 
     job_id: str
+    guessed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,7 @@ def asks_yes_no(pending: Pending | None) -> bool:
 def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
     """The stored form, the same JSON rows have always held (``job``, or ``question``+``value``)."""
     if isinstance(pending, PendingJob):
-        return {"job": pending.job_id}
+        return {"job": pending.job_id, **({"guessed": True} if pending.guessed else {})}
     if isinstance(pending, PendingAnswer):
         return {"question": pending.question_id, "value": pending.value}
     if isinstance(pending, PendingValue):
@@ -71,7 +75,7 @@ def pending_from_json(stored: object) -> Pending | None:
     if not isinstance(stored, dict):
         return None
     if isinstance(stored.get("job"), str):
-        return PendingJob(stored["job"])
+        return PendingJob(stored["job"], stored.get("guessed") is True)
     if isinstance(stored.get("question"), str):
         return PendingAnswer(stored["question"], stored.get("value"))
     if isinstance(stored.get("asked_for"), str):

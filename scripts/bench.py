@@ -11,7 +11,9 @@ follow; then Kokoro and Open JTalk first audio, the confirm burst before/after a
 (bench_startup.py, issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``);
 recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-recognition``;
 how long an enrichment waits while the real Qwen writes for someone else, before and after the
-one model slot (bench_model_slot.py, issue 13 review part F) with ``--only-model-slot``.
+one model slot (bench_model_slot.py, issue 13 review part F) with ``--only-model-slot``;
+job choice in one's own words without and with the model (bench_job_choice.py, issue 14)
+with ``--only-job-choice``.
 """
 
 from __future__ import annotations
@@ -153,10 +155,20 @@ def main() -> None:
     parser.add_argument(
         "--only-model-slot", action="store_true", help="only the busy-model figures (real Qwen)"
     )
+    parser.add_argument(
+        "--only-job-choice",
+        action="store_true",
+        help="only job choice in one's own words, without and with the real model (issue 14)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if args.only_model_slot:
         model_slot_figures()
+        return
+    if args.only_job_choice:
+        from scripts.bench_job_choice import main as job_choice_main
+
+        job_choice_main(["--model", "--verbose"])
         return
     if args.only_recognition:
         from scripts.bench_recognition import main as recognition_main
@@ -232,6 +244,9 @@ def main() -> None:
     from scripts.bench_recognition import main as recognition_main
 
     recognition_main([])
+    from scripts.bench_job_choice import main as job_choice_main
+
+    job_choice_main([] if args.no_llm else ["--model"])
 
 
 if __name__ == "__main__":

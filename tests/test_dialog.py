@@ -51,7 +51,7 @@ def lines(replies: list) -> list[str]:
 async def test_whole_conversation_in_english(walk: Walker) -> None:
     assert lines(await walk.say(None)) == [
         "welcome/choose_job: Hello! I can make a web page or a small program for you. I will ask a few questions, and you answer them.",
-        "menu/choose_job: What would you like to make? Say its number or its name. [1=Tea page]",
+        "menu/choose_job: What would you like to make? Say its number or its name, or tell me in your own words. [1=Tea page]",
     ]
     assert lines(await walk.say("tea")) == [
         "info/ask: Tea page. Let's begin. I will ask 4 questions.",
@@ -101,7 +101,7 @@ async def test_whole_conversation_in_japanese(walk: Walker) -> None:
     walk.language = "ja"
     assert lines(await walk.say("")) == [
         "welcome/choose_job: こんにちは！ホームページや小さなプログラムを作ります。いくつか質問するので、答えてください。",
-        "menu/choose_job: 何を作りますか？番号か名前を言ってください。 [1=お茶のページ]",
+        "menu/choose_job: 何を作りますか？番号か名前、または作りたいものを自分の言葉で言ってください。 [1=お茶のページ]",
     ]
     assert lines(await walk.say("いちばん")) == [
         "info/ask: お茶のページですね。始めましょう。4つ質問します。",
@@ -166,7 +166,7 @@ async def test_change_after_delivery_makes_version_2_and_keeps_version_1(walk: W
     assert "Sencha" in (folder_1 / "index.html").read_text()
     assert "Gyokuro" in (folder_2 / "index.html").read_text()
     assert lines(await walk.say("make another")) == [
-        "menu/choose_job: What would you like to make? Say its number or its name. [1=Tea page]"
+        "menu/choose_job: What would you like to make? Say its number or its name, or tell me in your own words. [1=Tea page]"
     ]
 
 
@@ -225,7 +225,7 @@ async def test_skip_back_start_over_and_cancel(walk: Walker) -> None:
     ]
     assert lines(await walk.say("back")) == [
         "info/choose_job: This was the first question, so here is the list again.",
-        "menu/choose_job: What would you like to make? Say its number or its name. [1=Tea page]",
+        "menu/choose_job: What would you like to make? Say its number or its name, or tell me in your own words. [1=Tea page]",
     ]
     assert lines(await walk.say("back"))[0] == "info/choose_job: We are at the beginning already."
     await walk.say("1")

@@ -175,7 +175,7 @@ async def test_a_job_in_the_persons_own_words_is_guessed_and_read_back(
     await say(manager, "")
     ollama.script(MODEL, '{"job": "shopping_total"}')
     replies = await say(manager, "something that adds up what my customers buy")
-    assert "Shopping" in replies[-1].text and replies[-1].text.endswith("Is that right?")
+    assert replies[-1].text == "Did you mean “Shopping total calculator”?"
     sent = ollama.requests_to("/api/chat")[0]
     assert sent["format"]["properties"]["job"]["enum"][-1] is None
     assert '"something that adds up what my customers buy"' in sent["messages"][1]["content"]

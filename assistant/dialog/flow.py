@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
-from assistant.dialog import answering, commands, confirming
+from assistant.dialog import answering, commands, confirming, menu
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
@@ -32,6 +32,7 @@ from assistant.understanding.interpret import (
     parse_ordinal,
     parse_yes_no,
 )
+from assistant.understanding.job_choice import JobChooser, JobUnderstanding
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,8 +70,12 @@ class DialogFlow:
         delivered_question: Question,
         make_words: Collection[str],
         clock: Callable[[], float] = time.time,
+        chooser: JobChooser | None = None,
     ) -> None:
         self.jobs = jobs
+        # A job named in one's own words (issue 14): by words alone unless the composition
+        # root gives readings and an embedder.
+        self.chooser = chooser or JobChooser(jobs.ordered())
         self.clock = clock
         # What can be said after delivery, and the words for "make it" at the last check:
         # locale phrases, understood like a question's choices.
@@ -86,8 +91,13 @@ class DialogFlow:
         """The job list as a choice question (a job is matched like a choice answer)."""
         return self._menu_question
 
-    def apply(self, session: Session, turn: Turn) -> Step:
-        """One turn: the session is changed in place; the step holds what to say and effects."""
+    def apply(
+        self, session: Session, turn: Turn, *, understood: JobUnderstanding | None = None
+    ) -> Step:
+        """One turn: the session is changed in place; the step holds what to say and effects.
+
+        ``understood``: at the menu, the job the words name as the manager worked it out off
+        the event loop (embeddings, the model); without it the flow asks the chooser itself."""
         step = Step(confidence=turn.confidence)
         text = (turn.text or "").strip()
         if turn.event is not None and session.state not in (
@@ -144,8 +154,10 @@ class DialogFlow:
                 return step
             step.said = [said.info("unsure_command"), self.prompt(session)]
             return step
+        if session.state == SessionState.CHOOSE_JOB:
+            menu.choose_job(self, session, text, step, understood)
+            return step
         handler = {
-            SessionState.CHOOSE_JOB: self._choose_job,
             SessionState.DESCRIBE: self._describe_without_model,
             SessionState.ASK: self._answer,
             SessionState.EDIT: self._answer,
@@ -203,7 +215,8 @@ class DialogFlow:
         if confirming.holds_cancel(session):
             return confirming.CANCEL_QUESTION
         if state == SessionState.CHOOSE_JOB and isinstance(session.pending, PendingJob):
-            return said.ReadBackJob(self.jobs.jobs[session.pending.job_id])
+            pending = session.pending
+            return said.ReadBackJob(self.jobs.jobs[pending.job_id], pending.guessed)
         if state in (SessionState.WELCOME, SessionState.CHOOSE_JOB):
             return said.Menu(tuple(self.jobs.ordered()))
         if state == SessionState.ENDED:
@@ -274,33 +287,11 @@ class DialogFlow:
         session.pending = PendingJob(job_id)
         return True
 
-    def _choose_job(self, session: Session, text: str, step: Step) -> None:
-        jobs = self.jobs.ordered()
-        job_id = None
-        if isinstance(session.pending, PendingJob):  # "I heard “Quiz program”. Is that right?"
-            held, session.pending = session.pending.job_id, None
-            verdict = parse_yes_no(text)
-            if verdict is False:
-                step.said = [said.info("readback_again"), self.prompt(session)]
-                return
-            if verdict and held in self.jobs.jobs:
-                job_id = held
-        if job_id is None:
-            job_id = match_choice(text, self._menu_question, session.language) if jobs else None
-        if job_id is None:
-            step.said = [said.problem("menu_not_understood", count=len(jobs)), self.prompt(session)]
-            return
-        self.reset(session)
-        session.job_id = job_id
-        session.state = SessionState.ASK
-        job = self.job(session)
-        if self.can_describe(job) and session.preferences.get("answer_mode") != "dialog":
-            session.state = SessionState.DESCRIBE
-        title = job.title.get(session.language)
-        step.said = [
-            said.info("job_chosen", title=title, count=len(job.questions)),
-            self.prompt(session),
-        ]
+    def understand_job(self, session: Session, text: str) -> JobUnderstanding:
+        """The job the words name (number, name, example, reading; meaning when the chooser
+        has an embedder), the menu's own matching (``match_choice``) first, as always."""
+        menu_match = match_choice(text, self._menu_question, session.language)
+        return self.chooser.understand(text, session.language, menu_match=menu_match)
 
     def _answer(self, session: Session, text: str, step: Step) -> None:
         answering.answer(self, session, text, self._today(), step)

@@ -20,7 +20,7 @@ from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
-from assistant.dialog.job_guess import JobGuesser, wants_guess
+from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.replies import INPUT, TYPED_CHANNELS, ReplyWriter
 from assistant.dialog.unanswered import not_known
 from assistant.events import Reply, SessionState, Turn
@@ -28,8 +28,10 @@ from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
 from assistant.safe_text import clean, has_controls, has_surrogates
-from assistant.session import Artifact, GenerationRequest, PendingJob, Session, TurnRecord
+from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.understanding.expectation import Expectation
+from assistant.understanding.interpret import match_choice
+from assistant.understanding.job_choice import JobChooser
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class DialogManager:
         filler: DescriptionFiller | None = None,
         knowledge: KnowledgeAnswerer | None = None,
         job_guesser: JobGuesser | None = None,
+        job_chooser: JobChooser | None = None,
     ) -> None:
         self.jobs = jobs
         self.store = store
@@ -85,7 +88,9 @@ class DialogManager:
         self.writer = ReplyWriter(phrases, base_url)
         self._locks = _SessionLocks()
         self._listeners: dict[str, ReplyListener] = {}
-        self.flow = DialogFlow(jobs, self.writer.delivered_question, self.writer.make_words, clock)
+        self.flow = DialogFlow(
+            jobs, self.writer.delivered_question, self.writer.make_words, clock, job_chooser
+        )
         self.filler = filler
         self.knowledge = knowledge
         self.job_guesser = job_guesser
@@ -155,17 +160,21 @@ class DialogManager:
             )
             kept = await self.filler.fill(job, text, session.language, today)
             return Step(apply_description(self.flow, session, kept))
-        guesser = self.job_guesser
-        if (
-            guesser is not None
-            and not guesser.model.recently_unreachable()
-            and wants_guess(self.flow, session, turn)
-        ):
-            await self._emit(session, self.writer.render(session, [said.info("guessing_job")]))
-            guessed = await guesser.guess(text, self.jobs.ordered(), session.language)
-            if guessed is not None:  # held for a yes or no, like a job heard unsurely
-                session.pending = PendingJob(guessed)
-                return Step([self.flow.prompt(session)])
+        if names_job(self.flow, session, turn):
+            # A job in one's own words: readings and meaning off the event loop, then the
+            # model if they are unsure ("one moment" is said first: it takes seconds).
+            async def one_moment() -> None:
+                await self._emit(session, self.writer.render(session, [said.info("guessing_job")]))
+
+            understood = await understand_job(
+                self.flow.chooser,
+                self.job_guesser,
+                text.strip(),
+                session.language,
+                match_choice(text, self.flow.menu_question, session.language),
+                one_moment,
+            )
+            return self.flow.apply(session, turn, understood=understood)
         return self.flow.apply(session, turn)
 
     async def resume(

@@ -104,8 +104,10 @@ class ReplyWriter:
                 return self.menu(session, jobs)
             case said.AskQuestion(job, question):
                 return self.question(session, job, question)
-            case said.ReadBackJob(job):
-                return self.confirm_heard(session, job.title.get(session.language))
+            case said.ReadBackJob(job, guessed):
+                title = job.title.get(session.language)
+                key = "job_did_you_mean" if guessed else "readback"
+                return self.confirm_heard(session, title, key)
             case said.ReadBackAnswer(question, value):
                 return self.confirm_heard(session, self.format_value(session, question, value))
             case said.AskYesNo(key):
@@ -174,9 +176,9 @@ class ReplyWriter:
         """A short statement (kept, skipped, switched...)."""
         return self.reply(session, ReplyKind.INFO, self.say(session, key, **params))
 
-    def confirm_heard(self, session: Session, heard: str) -> Reply:
-        """ "I heard X. Is that right?", with yes and no to press."""
-        return self.yes_no_question(session, self.say(session, "readback", heard=heard))
+    def confirm_heard(self, session: Session, heard: str, key: str = "readback") -> Reply:
+        """ "I heard X. Is that right?" (or another yes-or-no ``key``), with yes and no."""
+        return self.yes_no_question(session, self.say(session, key, heard=heard))
 
     def yes_no_question(self, session: Session, text: str) -> Reply:
         """A question answered yes or no, with both to press."""

@@ -48,9 +48,11 @@ class AskQuestion:
 
 @dataclass(frozen=True, slots=True)
 class ReadBackJob:
-    """ "I heard “Quiz program”. Is that right?": a job chosen unsurely, held for a yes."""
+    """ "I heard “Quiz program”. Is that right?": a job chosen unsurely, held for a yes;
+    "Did you mean “Quiz game”?" when it was ``guessed`` from the person's own words."""
 
     job: Job
+    guessed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

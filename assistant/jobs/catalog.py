@@ -36,6 +36,7 @@ _JOB_FIELDS = {
     "mode",
     "enrich",
     "questions",
+    "examples",
 }
 _QUESTION_FIELDS = {
     "id",
@@ -55,6 +56,8 @@ _QUESTION_FIELDS = {
 }
 _CHOICE_FIELDS = {"id", "label", "readings"}
 MAX_QUESTIONS = 20
+MAX_EXAMPLES = 50  # per language: ways people name a job at the menu (issue 14)
+MAX_EXAMPLE_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,23 @@ class LocalizedText:
     def get(self, language: str) -> str:
         """The text in ``language``, English when the language is unknown."""
         return self.ja if language == "ja" else self.en
+
+
+@dataclass(frozen=True, slots=True)
+class JobExamples:
+    """Ways people name a job in their own words, per language: staff add phrasings here, and
+    the menu understands them (and phrasings like them) with no code."""
+
+    ja: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+
+    def get(self, language: str) -> tuple[str, ...]:
+        """The examples in ``language``, English when the language is unknown."""
+        return self.ja if language == "ja" else self.en
+
+    def all(self) -> tuple[str, ...]:
+        """Every example, Japanese first."""
+        return (*self.ja, *self.en)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +136,7 @@ class Job:
     questions: tuple[Question, ...]
     source: str = ""
     enrich: str = "none"
+    examples: JobExamples = field(default_factory=JobExamples)
 
     def question(self, question_id: str) -> Question | None:
         """The question with this id, if the job has it."""
@@ -208,6 +229,32 @@ def _read_choice(reader: _Reader, raw: Any, path: str) -> JobChoice:
         label=reader.text(data.get("label"), f"{path}.label"),
         readings=tuple(r.strip() for r in readings),
     )
+
+
+def _read_examples(reader: _Reader, raw: Any) -> JobExamples:
+    """``examples: {ja: [...], en: [...]}``; either language may be left out."""
+    if raw is None:
+        return JobExamples()
+    if not isinstance(raw, Mapping):
+        raise reader.fail("examples", "must be a mapping with a list for ja and/or en")
+    extra = set(raw) - set(LANGUAGES)
+    if extra:
+        raise reader.fail(f"examples.{sorted(extra)[0]}", "unknown language; use ja and en")
+    lists: dict[str, tuple[str, ...]] = {}
+    for language in LANGUAGES:
+        items = raw.get(language) or []
+        path = f"examples.{language}"
+        if not isinstance(items, list):
+            raise reader.fail(path, "must be a list of phrases, like [about me, my profile]")
+        if len(items) > MAX_EXAMPLES:
+            raise reader.fail(path, f"at most {MAX_EXAMPLES} examples")
+        for i, item in enumerate(items):
+            if not isinstance(item, str) or not item.strip():
+                raise reader.fail(f"{path}[{i}]", "must be a phrase (text), not empty")
+            if len(item) > MAX_EXAMPLE_LENGTH:
+                raise reader.fail(f"{path}[{i}]", f"at most {MAX_EXAMPLE_LENGTH} characters")
+        lists[language] = tuple(dict.fromkeys(item.strip() for item in items))
+    return JobExamples(ja=lists["ja"], en=lists["en"])
 
 
 def _read_question(reader: _Reader, raw: Any, path: str) -> Question:
@@ -329,6 +376,7 @@ def parse_job(raw: Any, file: str) -> Job:
         questions=questions,
         source=file,
         enrich=reader.one_of(data.get("enrich", "none"), "enrich", ENRICHMENTS),
+        examples=_read_examples(reader, data.get("examples")),
     )
 
 
