@@ -91,7 +91,10 @@ async def test_a_person_who_types_is_asked_to_type_or_press(
 
 async def test_a_person_who_speaks_is_asked_to_say(manager: DialogManager) -> None:
     said = await _menu_and_mood(manager, "kiosk", "en", confidence=0.9)
-    assert "Say its number or its name, or tell me in your own words." in said[0] and "Say a number or a name." in said[-1]
+    assert (
+        "Say its number or its name, or tell me in your own words." in said[0]
+        and "Say a number or a name." in said[-1]
+    )
     # In the web chat with the microphone: spoken answers are answered in spoken words.
     web = await _menu_and_mood(manager, "web", "en", confidence=0.9)
     assert "Say a number or a name." in web[-1], web[-1]
