@@ -35,7 +35,7 @@ from typing import Any
 
 import aiohttp
 
-from scripts.bench_web import free_port, rss_mb
+from scripts.bench_web import free_port, measure, next_replies, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLY = "ようこそ。カフェのページを作ります。お店の名前を教えてください。"
@@ -94,19 +94,7 @@ def bench_voices(runs: int = 3) -> None:
 
 async def _say(ws: aiohttp.ClientWebSocketResponse, text: str) -> list[dict]:
     await ws.send_json({"type": "say", "text": text})
-    return await _replies(ws)
-
-
-async def _replies(ws: aiohttp.ClientWebSocketResponse) -> list[dict]:
-    while True:
-        message = await ws.receive()
-        if message.type != aiohttp.WSMsgType.TEXT:
-            raise ConnectionError(f"socket ended: {message.type}")
-        data = json.loads(message.data)
-        if data["type"] == "replies":
-            return data["replies"]
-        if data["type"] == "error":
-            raise RuntimeError(data["message"])
+    return await next_replies(ws)
 
 
 async def _burst_session(
@@ -124,7 +112,7 @@ async def _burst_session(
         async with http.ws_connect(url, heartbeat=None, max_msg_size=0) as ws:
             async with walk_slots:  # a bounded number walk at once: the burst is the confirm
                 await ws.send_json({"type": "hello", "language": "en"})
-                await _replies(ws)
+                await next_replies(ws)
                 for text in answers:
                     replies = await _say(ws, text)
                     if replies[-1]["state"] == "describe":  # hybrid mode: a model answered
@@ -140,7 +128,7 @@ async def _burst_session(
             sent = loop.time()
             replies = await _say(ws, "yes")
             while not any(r["kind"] == "delivery" for r in replies):
-                replies = await _replies(ws)
+                replies = await next_replies(ws)
             out["deliveries"].append(loop.time() - sent)
             text = " ".join(r["text"] for r in replies)
             out["template"].append("standard text" in text)
@@ -245,9 +233,14 @@ def _burst(label: str, sessions: int, environ: dict[str, str], answers: list[str
         print(f"# {failure}", file=sys.stderr)
 
 
-def bench_burst(sessions: int) -> None:
-    """Confirm → delivery for ``sessions`` web sessions saying "yes" at once: before, after,
-    and after with a model that is always busy."""
+def bench_burst(sessions: int, rate: float = 200.0) -> None:
+    """Confirm → delivery for ``sessions`` web sessions: the issue's way first (bench_web's
+    steady ``rate`` turns/s, so the confirms come at that rate) with the model off and busy,
+    then all saying "yes" in the same second: before, after, and after with a busy model."""
+    off = {"ASSISTANT_LLM_BACKEND": "none"}
+    _steady("model_off", sessions, rate, off)
+    with _busy_model_process() as url:
+        _steady("model_busy", sessions, rate, {"ASSISTANT_OLLAMA_HOST": url})
     _burst("before", sessions, {"ASSISTANT_WARM_UP": "false", "ASSISTANT_WORKERS": "1"}, CAFE)
     _burst("after", sessions, {}, CAFE)
     with _busy_model() as url:
@@ -255,7 +248,21 @@ def bench_burst(sessions: int) -> None:
     print(f"burst_goal_template_delivery_p50: <= 1000 ms with {sessions} sessions", flush=True)
 
 
+def _steady(label: str, sessions: int, rate: float, environ: dict[str, str]) -> None:
+    """``web_confirm_to_delivery_p50`` as ``scripts/bench_web.py`` measures it (one round)."""
+    figures = measure(sessions, rate, 1, environ)
+    print(
+        f"web_confirm_to_delivery_p50_{label}: {figures['delivery_p50_ms']:.0f} ms "
+        f"({sessions} sessions at {rate:.0f} turns/s; turn p99 {figures['p99_ms']:.1f} ms, "
+        f"{figures['failures']} failures)",
+        flush=True,
+    )
+
+
 ARMED: dict[str, bool] = {}  # the busy model stalls only once every session is at confirm
+# The prompts of a description, a job choice and a help answer (generators/prompts/): with
+# ``enrichment_only`` armed these are refused at once, so a walk is not held by the model.
+_INTERACTIVE_PROMPTS = ("You help a voice assistant", "You answer questions")
 
 
 @contextlib.contextmanager
@@ -267,7 +274,13 @@ def _busy_model() -> Any:
     from testing.ollama.wire import Reply
 
     def respond(body: dict[str, Any]) -> Reply:
-        if ARMED.get("hang"):
+        system = " ".join(
+            str(message.get("content", ""))
+            for message in body.get("messages", [])
+            if message.get("role") == "system"
+        )
+        writing = not system.startswith(_INTERACTIVE_PROMPTS)  # enrichment: a job's texts
+        if ARMED.get("hang") and (writing or not ARMED.get("enrichment_only")):
             return Reply(chunks=["{"], hang_after=0)
         return Reply(chunks=[], status=500, error="not now")
 
@@ -275,6 +288,37 @@ def _busy_model() -> Any:
     with fake_ollama_in_thread(models=["qwen2.5:3b"]) as server:
         server.responder = respond
         yield server.url
+
+
+_BUSY_PROBE = """
+import sys
+from scripts.bench_startup import ARMED, _busy_model
+with _busy_model() as url:
+    ARMED.update(hang=True, enrichment_only=True)
+    print(url, flush=True)
+    sys.stdin.read()  # until the bench closes it
+"""
+
+
+@contextlib.contextmanager
+def _busy_model_process() -> Any:
+    """The busy model in a process of its own, writing never finishing from the start while
+    descriptions are refused at once: in the bench's process, 2,000 sessions starved it of
+    the interpreter and every description waited out its 15 s."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _BUSY_PROBE],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+        if process.poll() is None:
+            process.kill()
 
 
 # -- memory ---------------------------------------------------------------------------------
@@ -287,7 +331,7 @@ async def _sessions(port: int, count: int) -> None:
     for _ in range(count):
         ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws", heartbeat=None)
         await ws.send_json({"type": "hello", "language": "en"})
-        await _replies(ws)
+        await next_replies(ws)
         for text in CAFE:
             await _say(ws, text)
         sockets.append(ws)
