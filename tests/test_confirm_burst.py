@@ -52,9 +52,7 @@ async def test_a_worker_waits_for_another_connections_write_lock_instead_of_fail
 
         await store.run(lambda: store.db.conn.set_trace_callback(traced))
         other.execute("BEGIN IMMEDIATE")  # another connection (the checkpointer) writes
-        other.execute(
-            "INSERT INTO attempts (kind, address, code, at) VALUES ('code', 'x', '', 0)"
-        )
+        other.execute("INSERT INTO attempts (kind, address, code, at) VALUES ('code', 'x', '', 0)")
         claim = asyncio.create_task(store.claim_next())
         await started.wait()
         other.execute("COMMIT")

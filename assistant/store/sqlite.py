@@ -270,4 +270,3 @@ class SQLiteStore:
         except (StoreError, sqlite3.DatabaseError):
             return False
         return True
-
