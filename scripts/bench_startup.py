@@ -5,8 +5,12 @@ to its first sentence's audio, cold (a fresh process: the engine loads on that r
 warm (loaded, a sentence not yet cached). The kiosk's first Japanese reply is Open JTalk's
 cold figure, since Kokoro loads in the background.
 
-Burst (``--only-burst``): a real ``assistant serve`` on one core; N web sessions walk the café
-page to its read-back, then all say "yes" in the same second; confirm → delivery per session.
+Burst (``--only-burst``): first the issue's figure the issue's way, ``web_confirm_to_delivery``
+of ``scripts/bench_web.py`` (N sessions at a steady 200 turns/s, so the confirms come at that
+rate), with the server's model off and busy (an Ollama-speaking server in a process of its own
+that never finishes writing and refuses descriptions at once). Then the harsher round: a real
+``assistant serve`` on one core; N web sessions walk the café page to its read-back, then all
+say "yes" in the same second; confirm → delivery per session.
 "before" is the server as it was (``warm_up = false``, one generation worker: the knowledge
 base opens on the first delivery); "after" is today's; "after, model busy" has a model that
 never finishes writing (an Ollama-speaking server in this process that stalls every reply),
@@ -254,7 +258,7 @@ def _steady(label: str, sessions: int, rate: float, environ: dict[str, str]) -> 
     print(
         f"web_confirm_to_delivery_p50_{label}: {figures['delivery_p50_ms']:.0f} ms "
         f"({sessions} sessions at {rate:.0f} turns/s; turn p99 {figures['p99_ms']:.1f} ms, "
-        f"{figures['failures']} failures)",
+        f"server CPU {figures['server_cpu_round_1_s']:.1f} s, {figures['failures']} failures)",
         flush=True,
     )
 
@@ -446,12 +450,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="the confirm-burst figures")
     parser.add_argument("--memory", action="store_true", help="the memory figures")
     parser.add_argument("--sessions", type=int, default=2000, help="web sessions in the burst")
+    parser.add_argument("--rate", type=float, default=200.0, help="turns/s of the steady round")
     args = parser.parse_args(argv)
     every = not (args.voices or args.burst or args.memory)
     if args.voices or every:
         bench_voices()
     if args.burst or every:
-        bench_burst(args.sessions)
+        bench_burst(args.sessions, args.rate)
     if args.memory or every:
         bench_memory()
 

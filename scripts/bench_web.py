@@ -11,6 +11,9 @@ Turns per second are counted over the turns' own window (first answer sent to la
 received), not the wait for generation after them. The goals are printed as met or not:
 p99 under 100 ms at 200 turns/s with 2,000 sessions, and memory flat (the end of round 2
 within 10 MB or 5% of the end of round 1).
+
+``BENCH_PROFILE=FILE`` runs the server under cProfile (its event loop's thread) and writes the
+profile to FILE when it stops: where a turn's or a delivery's CPU goes (issue 13, part E).
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, every thread) a process has used: the server's cost, which
+    other work on a shared machine does not inflate as it does latencies."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -166,8 +176,10 @@ async def _drive(
     url = f"http://127.0.0.1:{port}/ws"
     connector = aiohttp.TCPConnector(limit=0)
     memory: dict[str, float] = {"server_rss_start": rss_mb(pid)}
+    cpu = cpu_seconds(pid)
     async with aiohttp.ClientSession(connector=connector) as http:
         results, elapsed, first = await _round(http, url, sessions, rate, pid)
+        memory["server_cpu_round_1_s"] = cpu_seconds(pid) - cpu
         memory["server_rss_connected"] = first["connected"]
         memory["server_rss_end"] = first["end"]
         async with http.get(url.replace("/ws", "/metrics")) as response:
