@@ -244,7 +244,10 @@ def bench_burst(sessions: int, rate: float = 200.0) -> None:
     off = {"ASSISTANT_LLM_BACKEND": "none"}
     _steady("model_off", sessions, rate, off)
     with _busy_model_process() as url:
-        _steady("model_busy", sessions, rate, {"ASSISTANT_OLLAMA_HOST": url})
+        # The stalled enrichment gives up after 20 s (another then takes the model), so the
+        # round's last delivery does not wait out the default minute.
+        busy = {"ASSISTANT_OLLAMA_HOST": url, "ASSISTANT_LLM_TIMEOUT_S": "20"}
+        _steady("model_busy", sessions, rate, busy)
     _burst("before", sessions, {"ASSISTANT_WARM_UP": "false", "ASSISTANT_WORKERS": "1"}, CAFE)
     _burst("after", sessions, {}, CAFE)
     with _busy_model() as url:
