@@ -7,8 +7,9 @@ with its links, through the real queue, generators, checks, sandbox and browser.
 Speech (scripts/bench_speech.py), Telegram (bench_telegram.py), the language model and the
 knowledge base (bench_llm.py, bench_knowledge.py), the web chat under load (bench_web.py) and
 under unpaced audio (bench_audio_flood.py, issue 12; ``--only-audio-flood`` runs it alone)
-follow; then Kokoro and Open JTalk first audio, the confirm burst before/after and memory
-(bench_startup.py, issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``);
+follow; then Kokoro and Open JTalk first audio, the confirm burst (at 200 turns/s with the
+model off and busy, then all in one second, before/after) and memory (bench_startup.py,
+issue 13; ``--only-voices``, ``--only-burst``, ``--only-memory``);
 recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-recognition``;
 how long an enrichment waits while the real Qwen writes for someone else, before and after the
 one model slot (bench_model_slot.py, issue 13 review part F) with ``--only-model-slot``;
@@ -195,7 +196,7 @@ def main() -> None:
     if startup:
         from scripts.bench_startup import main as startup_main
 
-        startup_main([*startup, "--sessions", str(args.web_sessions)])
+        startup_main([*startup, "--sessions", str(args.web_sessions), "--rate", str(args.web_rate)])
         return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
@@ -240,7 +241,7 @@ def main() -> None:
         audio_flood_main([])
     from scripts.bench_startup import main as startup_main
 
-    startup_main(["--sessions", str(args.web_sessions)])
+    startup_main(["--sessions", str(args.web_sessions), "--rate", str(args.web_rate)])
     from scripts.bench_recognition import main as recognition_main
 
     recognition_main([])

@@ -5,8 +5,12 @@ to its first sentence's audio, cold (a fresh process: the engine loads on that r
 warm (loaded, a sentence not yet cached). The kiosk's first Japanese reply is Open JTalk's
 cold figure, since Kokoro loads in the background.
 
-Burst (``--only-burst``): a real ``assistant serve`` on one core; N web sessions walk the café
-page to its read-back, then all say "yes" in the same second; confirm → delivery per session.
+Burst (``--only-burst``): first the issue's figure the issue's way, ``web_confirm_to_delivery``
+of ``scripts/bench_web.py`` (N sessions at a steady 200 turns/s, so the confirms come at that
+rate), with the server's model off and busy (an Ollama-speaking server in a process of its own
+that never finishes writing and refuses descriptions at once). Then the harsher round: a real
+``assistant serve`` on one core; N web sessions walk the café page to its read-back, then all
+say "yes" in the same second; confirm → delivery per session.
 "before" is the server as it was (``warm_up = false``, one generation worker: the knowledge
 base opens on the first delivery); "after" is today's; "after, model busy" has a model that
 never finishes writing (an Ollama-speaking server in this process that stalls every reply),
@@ -35,7 +39,7 @@ from typing import Any
 
 import aiohttp
 
-from scripts.bench_web import free_port, rss_mb
+from scripts.bench_web import free_port, measure, next_replies, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLY = "ようこそ。カフェのページを作ります。お店の名前を教えてください。"
@@ -94,19 +98,7 @@ def bench_voices(runs: int = 3) -> None:
 
 async def _say(ws: aiohttp.ClientWebSocketResponse, text: str) -> list[dict]:
     await ws.send_json({"type": "say", "text": text})
-    return await _replies(ws)
-
-
-async def _replies(ws: aiohttp.ClientWebSocketResponse) -> list[dict]:
-    while True:
-        message = await ws.receive()
-        if message.type != aiohttp.WSMsgType.TEXT:
-            raise ConnectionError(f"socket ended: {message.type}")
-        data = json.loads(message.data)
-        if data["type"] == "replies":
-            return data["replies"]
-        if data["type"] == "error":
-            raise RuntimeError(data["message"])
+    return await next_replies(ws)
 
 
 async def _burst_session(
@@ -124,7 +116,7 @@ async def _burst_session(
         async with http.ws_connect(url, heartbeat=None, max_msg_size=0) as ws:
             async with walk_slots:  # a bounded number walk at once: the burst is the confirm
                 await ws.send_json({"type": "hello", "language": "en"})
-                await _replies(ws)
+                await next_replies(ws)
                 for text in answers:
                     replies = await _say(ws, text)
                     if replies[-1]["state"] == "describe":  # hybrid mode: a model answered
@@ -140,7 +132,7 @@ async def _burst_session(
             sent = loop.time()
             replies = await _say(ws, "yes")
             while not any(r["kind"] == "delivery" for r in replies):
-                replies = await _replies(ws)
+                replies = await next_replies(ws)
             out["deliveries"].append(loop.time() - sent)
             text = " ".join(r["text"] for r in replies)
             out["template"].append("standard text" in text)
@@ -245,9 +237,17 @@ def _burst(label: str, sessions: int, environ: dict[str, str], answers: list[str
         print(f"# {failure}", file=sys.stderr)
 
 
-def bench_burst(sessions: int) -> None:
-    """Confirm → delivery for ``sessions`` web sessions saying "yes" at once: before, after,
-    and after with a model that is always busy."""
+def bench_burst(sessions: int, rate: float = 200.0) -> None:
+    """Confirm → delivery for ``sessions`` web sessions: the issue's way first (bench_web's
+    steady ``rate`` turns/s, so the confirms come at that rate) with the model off and busy,
+    then all saying "yes" in the same second: before, after, and after with a busy model."""
+    off = {"ASSISTANT_LLM_BACKEND": "none"}
+    _steady("model_off", sessions, rate, off)
+    with _busy_model_process() as url:
+        # The stalled enrichment gives up after 20 s (another then takes the model), so the
+        # round's last delivery does not wait out the default minute.
+        busy = {"ASSISTANT_OLLAMA_HOST": url, "ASSISTANT_LLM_TIMEOUT_S": "20"}
+        _steady("model_busy", sessions, rate, busy)
     _burst("before", sessions, {"ASSISTANT_WARM_UP": "false", "ASSISTANT_WORKERS": "1"}, CAFE)
     _burst("after", sessions, {}, CAFE)
     with _busy_model() as url:
@@ -255,7 +255,21 @@ def bench_burst(sessions: int) -> None:
     print(f"burst_goal_template_delivery_p50: <= 1000 ms with {sessions} sessions", flush=True)
 
 
+def _steady(label: str, sessions: int, rate: float, environ: dict[str, str]) -> None:
+    """``web_confirm_to_delivery_p50`` as ``scripts/bench_web.py`` measures it (one round)."""
+    figures = measure(sessions, rate, 1, environ)
+    print(
+        f"web_confirm_to_delivery_p50_{label}: {figures['delivery_p50_ms']:.0f} ms "
+        f"({sessions} sessions at {rate:.0f} turns/s; turn p99 {figures['p99_ms']:.1f} ms, "
+        f"server CPU {figures['server_cpu_round_1_s']:.1f} s, {figures['failures']} failures)",
+        flush=True,
+    )
+
+
 ARMED: dict[str, bool] = {}  # the busy model stalls only once every session is at confirm
+# The prompts of a description, a job choice and a help answer (generators/prompts/): with
+# ``enrichment_only`` armed these are refused at once, so a walk is not held by the model.
+_INTERACTIVE_PROMPTS = ("You help a voice assistant", "You answer questions")
 
 
 @contextlib.contextmanager
@@ -267,7 +281,13 @@ def _busy_model() -> Any:
     from testing.ollama.wire import Reply
 
     def respond(body: dict[str, Any]) -> Reply:
-        if ARMED.get("hang"):
+        system = " ".join(
+            str(message.get("content", ""))
+            for message in body.get("messages", [])
+            if message.get("role") == "system"
+        )
+        writing = not system.startswith(_INTERACTIVE_PROMPTS)  # enrichment: a job's texts
+        if ARMED.get("hang") and (writing or not ARMED.get("enrichment_only")):
             return Reply(chunks=["{"], hang_after=0)
         return Reply(chunks=[], status=500, error="not now")
 
@@ -275,6 +295,37 @@ def _busy_model() -> Any:
     with fake_ollama_in_thread(models=["qwen2.5:3b"]) as server:
         server.responder = respond
         yield server.url
+
+
+_BUSY_PROBE = """
+import sys
+from scripts.bench_startup import ARMED, _busy_model
+with _busy_model() as url:
+    ARMED.update(hang=True, enrichment_only=True)
+    print(url, flush=True)
+    sys.stdin.read()  # until the bench closes it
+"""
+
+
+@contextlib.contextmanager
+def _busy_model_process() -> Any:
+    """The busy model in a process of its own, writing never finishing from the start while
+    descriptions are refused at once: in the bench's process, 2,000 sessions starved it of
+    the interpreter and every description waited out its 15 s."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _BUSY_PROBE],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+        if process.poll() is None:
+            process.kill()
 
 
 # -- memory ---------------------------------------------------------------------------------
@@ -287,7 +338,7 @@ async def _sessions(port: int, count: int) -> None:
     for _ in range(count):
         ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws", heartbeat=None)
         await ws.send_json({"type": "hello", "language": "en"})
-        await _replies(ws)
+        await next_replies(ws)
         for text in CAFE:
             await _say(ws, text)
         sockets.append(ws)
@@ -402,12 +453,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="the confirm-burst figures")
     parser.add_argument("--memory", action="store_true", help="the memory figures")
     parser.add_argument("--sessions", type=int, default=2000, help="web sessions in the burst")
+    parser.add_argument("--rate", type=float, default=200.0, help="turns/s of the steady round")
     args = parser.parse_args(argv)
     every = not (args.voices or args.burst or args.memory)
     if args.voices or every:
         bench_voices()
     if args.burst or every:
-        bench_burst(args.sessions)
+        bench_burst(args.sessions, args.rate)
     if args.memory or every:
         bench_memory()
 

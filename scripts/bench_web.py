@@ -11,6 +11,9 @@ Turns per second are counted over the turns' own window (first answer sent to la
 received), not the wait for generation after them. The goals are printed as met or not:
 p99 under 100 ms at 200 turns/s with 2,000 sessions, and memory flat (the end of round 2
 within 10 MB or 5% of the end of round 1).
+
+``BENCH_PROFILE=FILE`` runs the server under cProfile (its event loop's thread) and writes the
+profile to FILE when it stops: where a turn's or a delivery's CPU goes (issue 13, part E).
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, every thread) a process has used: the server's cost, which
+    other work on a shared machine does not inflate as it does latencies."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -72,7 +82,8 @@ class Results:
             self.all_finished.set()
 
 
-async def _replies(ws: aiohttp.ClientWebSocketResponse) -> list[dict]:
+async def next_replies(ws: aiohttp.ClientWebSocketResponse) -> list[dict]:
+    """The next replies the server sends (progress and other messages skipped)."""
     while True:
         message = await ws.receive()
         if message.type != aiohttp.WSMsgType.TEXT:
@@ -98,7 +109,7 @@ async def _session(
     try:
         async with http.ws_connect(url, heartbeat=None, max_msg_size=0) as ws:
             await ws.send_json({"type": "hello", "language": "en"})
-            await _replies(ws)
+            await next_replies(ws)
             results.connected += 1
             if results.connected == sessions:
                 results.all_connected.set()
@@ -109,7 +120,10 @@ async def _session(
                 sent = loop.time()
                 results.first_sent = min(results.first_sent, sent)
                 await ws.send_json({"type": "say", "text": text})
-                replies = await _replies(ws)
+                replies = await next_replies(ws)
+                if replies[-1]["state"] == "describe":  # hybrid mode: a model is configured
+                    await ws.send_json({"type": "say", "text": "one by one"})
+                    replies = await next_replies(ws)  # the questions, as without a model
                 received = loop.time()
                 results.turns.append(received - sent)
                 results.last_reply = max(results.last_reply, received)
@@ -117,7 +131,7 @@ async def _session(
             if replies[-1]["state"] != "generating":
                 raise RuntimeError(f"confirm did not start generation: {replies[-1]['text']}")
             while not any(r["kind"] == "delivery" for r in replies):
-                replies = await _replies(ws)
+                replies = await next_replies(ws)
             results.deliveries.append(loop.time() - sent)
             results.finished(sessions)
             await done.wait()  # stay connected until every session is finished
@@ -162,8 +176,10 @@ async def _drive(
     url = f"http://127.0.0.1:{port}/ws"
     connector = aiohttp.TCPConnector(limit=0)
     memory: dict[str, float] = {"server_rss_start": rss_mb(pid)}
+    cpu = cpu_seconds(pid)
     async with aiohttp.ClientSession(connector=connector) as http:
         results, elapsed, first = await _round(http, url, sessions, rate, pid)
+        memory["server_cpu_round_1_s"] = cpu_seconds(pid) - cpu
         memory["server_rss_connected"] = first["connected"]
         memory["server_rss_end"] = first["end"]
         async with http.get(url.replace("/ws", "/metrics")) as response:
@@ -215,14 +231,10 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], limit: float = 60.0
     raise RuntimeError("the server did not start within a minute")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sessions", type=int, default=2000, help="websocket sessions at once")
-    parser.add_argument("--rate", type=float, default=200.0, help="turns per second, overall")
-    parser.add_argument(
-        "--rounds", type=int, default=2, help="repeat the load to see whether memory stays flat"
-    )
-    args = parser.parse_args(argv)
+def measure(
+    sessions: int, rate: float, rounds: int, environ: dict[str, str] | None = None
+) -> dict[str, float | int]:
+    """One run against a fresh ``assistant serve`` (``environ``: its extra settings)."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
@@ -232,8 +244,11 @@ def main(argv: list[str] | None = None) -> None:
             "ASSISTANT_LOG_LEVEL": "warning",
             "ASSISTANT_LANGUAGE": "en",
             "ASSISTANT_NEW_SESSIONS_PER_ADDRESS": "0",  # thousands of sessions from one address
+            **(environ or {}),
         }
-        command = [sys.executable, "-m", "assistant", "serve", "--port", str(port)]
+        profile = os.environ.get("BENCH_PROFILE")  # a file: the server's event loop profiled
+        python = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
+        command = [*python, "-m", "assistant", "serve", "--port", str(port)]
         if len(cores) >= 2:  # the server on one core, this client on another
             command = ["taskset", "-c", str(cores[0]), *command]
             os.sched_setaffinity(0, {cores[1]})
@@ -242,15 +257,29 @@ def main(argv: list[str] | None = None) -> None:
             _wait_ready(port, process)
             random.seed(1)
             gc.disable()  # the client's own pauses would be counted as the server's latency
-            figures = asyncio.run(_drive(port, args.sessions, args.rate, process.pid, args.rounds))
+            try:
+                return asyncio.run(_drive(port, sessions, rate, process.pid, rounds))
+            finally:
+                gc.enable()
         finally:
             process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(10)
+                process.wait(30 if profile else 10)
             if process.poll() is None:
                 process.kill()
             if cores:
                 os.sched_setaffinity(0, set(cores))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=2000, help="websocket sessions at once")
+    parser.add_argument("--rate", type=float, default=200.0, help="turns per second, overall")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="repeat the load to see whether memory stays flat"
+    )
+    args = parser.parse_args(argv)
+    figures = measure(args.sessions, args.rate, args.rounds)
     n = figures["sessions"]
     print(f"web_sessions: {n}")
     print(f"web_session_failures: {figures['failures']}")

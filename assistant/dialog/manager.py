@@ -12,6 +12,7 @@ import asyncio
 import datetime
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -37,6 +38,7 @@ _LOGGER = logging.getLogger(__name__)
 
 ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
 MODEL_CHECK_SECONDS = 30.0
+REMEMBERED_REVISIONS = 10_000  # sessions whose stored revision a channel can ask without a read
 
 
 class _SessionLocks:
@@ -97,6 +99,7 @@ class DialogManager:
         self.flow.can_describe = self._can_describe
         self._model_ready = False
         self._model_checked = float("-inf")
+        self._saved: OrderedDict[str, int] = OrderedDict()  # key → revision stored last here
 
     # -- public API -------------------------------------------------------------------------
 
@@ -107,6 +110,11 @@ class DialogManager:
     def remove_listener(self, channel: str) -> None:
         """Stop sending unsolicited replies to ``channel``."""
         self._listeners.pop(channel, None)
+
+    def saved_revision(self, key: str) -> int | None:
+        """The revision this process stored last for ``key`` (None: none recently), so a
+        channel notes what it showed without reading the session back once per turn."""
+        return self._saved.get(key)
 
     def busy(self) -> frozenset[str]:
         """Sessions in a turn right now: the clean-up never removes them."""
@@ -349,6 +357,10 @@ class DialogManager:
         saved = await self.store.commit_turn(session, record, effects or TurnEffects())
         session.revision = saved.revision
         session.generation_id = saved.generation_id
+        self._saved[session.key] = saved.revision
+        self._saved.move_to_end(session.key)
+        if len(self._saved) > REMEMBERED_REVISIONS:
+            self._saved.popitem(last=False)
 
     async def _emit(self, session: Session, replies: list[Reply]) -> None:
         listener = self._listeners.get(session.channel)

@@ -218,8 +218,7 @@ class GenerationQueue:
         artifact_id = f"{request.series}v{request.version}"
         final = self.artifacts_dir / artifact_id
         staging = self.artifacts_dir / f".staging-{artifact_id}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True, mode=FOLDER_MODE)
+        await asyncio.to_thread(_fresh_folder, staging)
         started = time.time()
         manifest = {
             "artifact": artifact_id,
@@ -250,17 +249,8 @@ class GenerationQueue:
             "finished": finished,
             "seconds": finished - started,
         }
-        try:
-            _write_manifest(staging, manifest)
-            _write_zip(
-                staging, f"{artifact_id}.zip", f"{job.id}-v{request.version}", produced.files
-            )
-            make_private(staging)  # users' answers and files: the service's alone
-            shutil.rmtree(final, ignore_errors=True)
-            staging.rename(final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        prefix = f"{job.id}-v{request.version}"
+        await asyncio.to_thread(_publish, staging, final, manifest, prefix, produced.files)
         return Artifact(
             id=artifact_id,
             series=request.series,
@@ -298,6 +288,34 @@ class GenerationQueue:
         except OSError:
             _LOGGER.exception("could not keep the failed attempt %s", manifest["artifact"])
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fresh_folder(folder: Path) -> None:
+    """An empty staging folder (0700); one a crash left behind is emptied first."""
+    try:
+        folder.mkdir(parents=True, mode=FOLDER_MODE)
+    except FileExistsError:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, mode=FOLDER_MODE)
+
+
+def _publish(
+    staging: Path, final: Path, manifest: dict, prefix: str, files: tuple[str, ...]
+) -> None:
+    """Manifest, zip, private modes, then one rename makes the artifact appear whole (on a
+    worker thread: these are a delivery's file system calls, kept off the event loop)."""
+    try:
+        _write_manifest(staging, manifest)
+        _write_zip(staging, f"{final.name}.zip", prefix, files)
+        make_private(staging)  # users' answers and files: the service's alone
+        try:
+            staging.rename(final)
+        except OSError:  # a folder a crash left under the final name: this attempt replaces it
+            shutil.rmtree(final, ignore_errors=True)
+            staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:

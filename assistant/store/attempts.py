@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from assistant.store.transaction import writing
+
 
 def record(db: sqlite_utils.Database, kind: str, address: str, code: str, at: float) -> None:
     """One attempt of ``kind`` from ``address`` (``code`` is what was tried, if anything)."""
-    with db.atomic():
+    with writing(db):
         db.conn.execute(
             "INSERT INTO attempts (kind, address, code, at) VALUES (?, ?, ?, ?)",
             (kind, address, code, at),

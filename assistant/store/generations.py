@@ -15,6 +15,7 @@ import sqlite_utils
 from assistant.ports import GenerationTask
 from assistant.session import Artifact, GenerationRequest
 from assistant.store import artifacts
+from assistant.store.transaction import writing
 
 
 def enqueue(conn: sqlite3.Connection, request: GenerationRequest, now: float) -> int:
@@ -43,7 +44,7 @@ def cancel(conn: sqlite3.Connection, task_id: int, now: float) -> None:
 
 def enqueue_running(db: sqlite_utils.Database, request: GenerationRequest) -> int:
     """A task that the caller runs at once itself (``assistant generate``)."""
-    with db.atomic():
+    with writing(db):
         task_id = enqueue(db.conn, request, time.time())
         db.conn.execute(
             "UPDATE generations SET status = 'running', attempts = 1, started = ? WHERE id = ?",
@@ -54,7 +55,7 @@ def enqueue_running(db: sqlite_utils.Database, request: GenerationRequest) -> in
 
 def requeue_interrupted(db: sqlite_utils.Database) -> int:
     """Tasks left ``running`` by a crash go back to ``pending``."""
-    with db.atomic():
+    with writing(db):
         cursor = db.conn.execute(
             "UPDATE generations SET status = 'pending' WHERE status = 'running'"
         )
@@ -63,7 +64,7 @@ def requeue_interrupted(db: sqlite_utils.Database) -> int:
 
 def claim_next(db: sqlite_utils.Database) -> GenerationTask | None:
     """Mark the oldest pending task running and return it."""
-    with db.atomic():
+    with writing(db):
         row = db.conn.execute(
             "SELECT id, session_key, job_id, language, answers, series, version, "
             "attempts FROM generations WHERE status = 'pending' ORDER BY id LIMIT 1"
@@ -86,7 +87,7 @@ def claim_next(db: sqlite_utils.Database) -> GenerationTask | None:
 
 def finish(db: sqlite_utils.Database, task_id: int, artifact: Artifact) -> bool:
     """Store the artifact and close the task; False if it was cancelled meanwhile."""
-    with db.atomic():
+    with writing(db):
         conn = db.conn
         row = conn.execute("SELECT status FROM generations WHERE id = ?", (task_id,)).fetchone()
         if row is None or row[0] != "running":
@@ -101,7 +102,7 @@ def finish(db: sqlite_utils.Database, task_id: int, artifact: Artifact) -> bool:
 
 def fail(db: sqlite_utils.Database, task_id: int, code: str, message: str) -> None:
     """Record a failed task with its reason for staff."""
-    with db.atomic():
+    with writing(db):
         db.conn.execute(
             "UPDATE generations SET status = 'failed', finished = ?, error_code = ?, "
             "error_message = ? WHERE id = ? AND status = 'running'",

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import sqlite_utils
 
 from assistant.ports import CleanupReport, RetentionPolicy
+from assistant.store.transaction import writing
 
 KEPT_RUNS = 100  # clean-up runs kept for staff
 DAY = 86_400.0
@@ -37,7 +38,7 @@ def clean_up(
     removed: dict[str, int] = {}
     folders: list[str] = []
     try:
-        with db.atomic():
+        with writing(db):
             conn = db.conn
             keys = _expired_sessions(conn, policy, now, busy)
             removed["sessions"] = len(keys)
@@ -174,7 +175,7 @@ def _before(conn: sqlite3.Connection, table: str, column: str, seconds: float, n
 
 def record(db: sqlite_utils.Database, report: CleanupReport) -> None:
     """Keep one run for staff, and only the latest ``KEPT_RUNS`` of them."""
-    with db.atomic():
+    with writing(db):
         db.conn.execute(
             "INSERT INTO cleanup_runs (at, dry_run, removed) VALUES (?, ?, ?)",
             (report.at, int(report.dry_run), json.dumps(report.removed)),

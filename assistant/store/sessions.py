@@ -19,6 +19,7 @@ from assistant.events import SessionState
 from assistant.ports import TurnEffects
 from assistant.session import Session, TurnRecord, new_code, pending_from_json, pending_to_json
 from assistant.store import generations
+from assistant.store.transaction import writing
 
 _SESSION_COLUMNS = (
     "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
@@ -100,7 +101,7 @@ def commit_turn(
     if not saved.created:
         saved.created = now
     try:
-        with db.atomic():
+        with writing(db):
             conn = db.conn
             if effects.cancel_generation is not None:
                 generations.cancel(conn, effects.cancel_generation, now)

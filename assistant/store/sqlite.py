@@ -108,9 +108,12 @@ class SQLiteStore:
         return self._db
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run blocking database work on the store's thread (for the store's own modules)."""
+        """Run blocking database work on the store's thread (for the store's own modules).
+
+        Write transactions open with ``BEGIN IMMEDIATE`` (``transaction.py``), so a writer
+        waits on the busy timeout while another connection holds the lock, never fails."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, _retried, fn, *args)
+        return await loop.run_in_executor(self._executor, fn, *args)
 
     async def _with_db(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await self.run(lambda: fn(self.db, *args))
@@ -267,25 +270,3 @@ class SQLiteStore:
         except (StoreError, sqlite3.DatabaseError):
             return False
         return True
-
-
-LOCKED_RETRIES = 5  # issue 13, part B: see _retried
-
-
-def _retried(fn: Callable[..., _T], *args: Any) -> _T:
-    """``fn`` again when SQLite said "database is locked" at once (issue 13, part B).
-
-    In WAL mode a transaction that has read and then writes (``BEGIN``, ``SELECT``, then
-    ``INSERT``) gets SQLITE_BUSY at once, without the busy timeout, while the checkpointer's
-    TRUNCATE holds the writer lock: seen in a burst of 2,000 deliveries, where it killed the
-    generation workers and stalled every delivery after it. Each store function is one
-    transaction, rolled back on the error, so running it again is safe.
-    """
-    for attempt in range(LOCKED_RETRIES):
-        try:
-            return fn(*args)
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) or attempt == LOCKED_RETRIES - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from assistant.understanding.text import normalize, normalize_all, strip_fillers
@@ -139,6 +140,7 @@ def parse_color(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)  # the named colours, computed once (each read-back asks)
 def _lab(hex_: str) -> tuple[float, float, float]:
     """CIE L*a*b* of an sRGB colour: distances there match what people see as "close"."""
     linear = []

@@ -315,12 +315,12 @@ class WebConnection(VoiceInput):
             await self.channel.hub.broadcast(self.key, {"type": "stop_speech"})
         await self.channel.hub.publish(self.key, replies)
         self.channel.turn_times.append(time.perf_counter() - started)
-        session = await self.channel.manager.session(self.key)
-        if session is None:
-            return
-        self.channel.hub.note(session)  # shown already: the change poller need not show it
+        # Shown already: the change poller need not show it.
+        session = await self.channel.hub.note_stored(self.key)
         if self.language != language:  # the page's own labels follow the session's language
-            await self.channel.hub.broadcast(self.key, self.channel.summary(session))
+            session = session or await self.channel.manager.session(self.key)
+            if session is not None:
+                await self.channel.hub.broadcast(self.key, self.channel.summary(session))
 
     async def _say(self, message: Say) -> None:
         assert self.key is not None

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 from assistant.dialog.manager import DialogManager
-from assistant.events import Reply, SessionState
+from assistant.events import Reply, ReplyKind, SessionState
 from assistant.session import Session
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,8 +101,24 @@ class SessionHub:
 
     def note(self, session: Session) -> None:
         """This process wrote ``session`` and showed it: the poller has nothing to add."""
-        if session.key in self._pages:
-            self._known[session.key] = max(self._known.get(session.key, -1), session.revision)
+        self.note_revision(session.key, session.revision)
+
+    def note_revision(self, key: str, revision: int) -> None:
+        """As ``note``, with the revision only (what the manager stored last for ``key``)."""
+        if key in self._pages:
+            self._known[key] = max(self._known.get(key, -1), revision)
+
+    async def note_stored(self, key: str) -> Session | None:
+        """Note what this process stored last for ``key``: from the manager's memory when it
+        has it (no read per turn or delivery), else read back; the session when read."""
+        revision = self.manager.saved_revision(key)
+        if revision is not None:
+            self.note_revision(key, revision)
+            return None
+        session = await self.manager.session(key)
+        if session is not None:
+            self.note(session)
+        return session
 
     async def _poll_pages(self) -> None:
         while self._pages:
@@ -184,10 +200,11 @@ class SessionHub:
         """The dialog manager's listener for the web channel (delivery, failures)."""
         with self.writing(key):
             await self.publish(key, replies)
-            if key in self._pages:
-                session = await self.manager.session(key)
-                if session is not None:
-                    self.note(session)
+            # Progress is not stored (no new revision to note): no read per progress message,
+            # which a burst of deliveries would pay for on the one database thread.
+            momentary = all(reply.kind == ReplyKind.PROGRESS for reply in replies)
+            if key in self._pages and not momentary:
+                await self.note_stored(key)
 
     # -- kiosk screens ----------------------------------------------------------------------
 
