@@ -117,12 +117,12 @@ class WebConnection(VoiceInput):
             audio = base64.b64encode(spoken).decode("ascii")
             await self.send_json({"type": "speech", "format": "wav", "audio": audio})
 
-    async def error(self, key: str, **params: str) -> None:
+    async def error(self, key: str, **params: Any) -> None:
         """One sentence saying what was wrong with the last message; nothing else changes."""
         message = self.channel.phrases.say(self.language, f"web.{key}", **params)
         await self.send_json({"type": "error", **InputError(message, code=key).to_wire()})
 
-    async def notice(self, key: str, **params: str) -> None:
+    async def notice(self, key: str, **params: Any) -> None:
         """A sentence that is not an error (no recogniser here, a watch-only screen)."""
         message = self.channel.phrases.say(self.language, f"web.{key}", **params)
         await self.send_json({"type": "notice", "code": key, "message": message})

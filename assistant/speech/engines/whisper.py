@@ -296,7 +296,7 @@ def _by_meaning(text: str, probability: float, phrases: list[str], language: str
     as written; only Whisper's token probability, poor on a word or two, was low: 「3つ」
     came with 0.14-0.54 and was read back every time). Else it goes on as heard."""
     meaning = meaning_of(text, sound_key(text, language)) if text else None
-    if meaning is not None and meaning[0] != "sound":
+    if isinstance(meaning, tuple) and meaning[0] != "sound":
         for phrase in phrases:
             if meaning_of(phrase, sound_key(phrase, language)) == meaning:
                 confidence = max(probability, MEANING_CONFIDENCE)
