@@ -777,7 +777,7 @@ async def test_help_cancel_and_lang_do_what_the_menu_says(
     user = User(api, 37)
     await user.say("/start")
     help_menu = await user.say("/help")
-    assert "Say the number of what you want to make" in help_menu.plain_text
+    assert "Type the number of what you want to make" in help_menu.plain_text
     await user.press("4. Quiz game")
     await user.say("Animal quiz")
     asked = await user.say("/cancel")  # an answer would be lost: asked first (issue 14, H)
