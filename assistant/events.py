@@ -131,6 +131,8 @@ class Reply:
     ``text`` is for the screen and chat; ``speech`` is the same content phrased for the ear
     (no links, no symbols read aloud). ``stop`` asks a speaking channel to fall silent at
     once (the user said "stop"), so no channel has to recognise it by its wording.
+    ``previous`` is a question's earlier answer as a person would type it (back, change), so
+    a screen can show it and put it in the answer box instead of making them retype it.
     """
 
     kind: ReplyKind
@@ -143,6 +145,7 @@ class Reply:
     progress: Progress | None = None
     links: tuple[ArtifactLink, ...] = ()
     stop: bool = False
+    previous: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready form, used by the websocket and stored in the turn history."""
@@ -165,6 +168,8 @@ class Reply:
             wire["links"] = [{"kind": x.kind, "url": x.url, "label": x.label} for x in self.links]
         if self.stop:
             wire["stop"] = True
+        if self.previous is not None:
+            wire["previous"] = self.previous
         return wire
 
     @classmethod
@@ -182,4 +187,5 @@ class Reply:
             progress=Progress(**progress) if progress else None,
             links=tuple(ArtifactLink(**x) for x in wire.get("links", ())),
             stop=bool(wire.get("stop", False)),
+            previous=wire.get("previous"),
         )

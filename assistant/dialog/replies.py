@@ -7,11 +7,13 @@ reads the choices out, never a link.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Sequence
 from typing import Any
 
 from assistant.dialog import utterances as said
+from assistant.dialog.previous import typed_answer
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.phrases import LANGUAGES, Phrases
@@ -254,7 +256,7 @@ class ReplyWriter:
         text = sentences([*parts, *hints])
         choices = self.question_choices(session, question)
         speech = sentences([*parts, self._spoken_choices(session, choices), *hints])
-        return self.reply(
+        reply = self.reply(
             session,
             ReplyKind.QUESTION,
             text,
@@ -262,6 +264,11 @@ class ReplyWriter:
             question_id=question.id,
             choices=choices,
         )
+        yes, no = self.say(session, "word_yes"), self.say(session, "word_no")
+        previous = typed_answer(
+            question, session.answers.get(question.id), session.language, yes=yes, no=no
+        )
+        return dataclasses.replace(reply, previous=previous) if previous else reply
 
     def confirm(self, session: Session, job: Job) -> Reply:
         """Every answer read back, then the question whether to make it."""
@@ -284,7 +291,7 @@ class ReplyWriter:
             *(
                 Choice(
                     id=question.id,
-                    label=self.say(session, "confirm_change", number=number),
+                    label=self._change_label(session, question, number),
                     number=number,
                 )
                 for number, question in enumerate(job.questions, start=1)
@@ -293,6 +300,12 @@ class ReplyWriter:
         return self.reply(
             session, ReplyKind.CONFIRM, "\n".join(lines), speech=" ".join(lines), choices=choices
         )
+
+    def _change_label(self, session: Session, question: Question, number: int) -> str:
+        """ "Change the shop name" when the job names the answer, else "Change answer 2"."""
+        if question.name is None:
+            return self.say(session, "confirm_change", number=number)
+        return self.say(session, "confirm_change_named", name=question.name.get(session.language))
 
     def generating(self, session: Session, job: Job, key: str = "generating") -> Reply:
         """Generation has started or is still running."""

@@ -169,6 +169,23 @@
     $("alert").textContent = text;
   }
 
+  // The answer box is invalid while ``text`` (the reason) is shown in the alert region.
+  function markInvalid(text, answer = true) {
+    if (kiosk) { if (text) showAlert(text); return; }
+    const box = $("answer");
+    if (!text || !answer) {
+      if (text) showAlert(text);
+      box.removeAttribute("aria-invalid");
+      box.removeAttribute("aria-describedby");
+      return;
+    }
+    box.setAttribute("aria-invalid", "true");
+    box.setAttribute("aria-describedby", "alert");
+    // Emptied first and filled a moment later, so the same mistake twice is announced twice.
+    showAlert("");
+    setTimeout(() => showAlert(text), 50);
+  }
+
   function showInfo(lines) {
     const info = $("info");
     info.replaceChildren(...lines.map((line) => {
@@ -185,20 +202,28 @@
   function showReplies(replies) {
     if (!replies.length) return;
     const last = replies[replies.length - 1];
+    const before = document.body.dataset.state;
     document.body.dataset.state = last.state;
     if (last.language !== language) applyLanguage(last.language);
     if (!keepAlert) showAlert("");
     if (replies.some((reply) => reply.stop)) stopSpeech(); // the user said "stop": silence now
     replies.forEach((reply) => addLog(reply.text));
-    announce(replies.map((reply) => reply.text).join("\n"));
+    // A problem with the answer is an error: the alert region says it (so it is not also
+    // announced in the live region) and the answer box is marked invalid until the next reply.
+    const problem = replies.find((reply) => reply.kind === "problem");
+    // (A generation that failed is an error too, but not the answer box's.)
+    markInvalid(problem ? problem.text : "", before !== "generating");
+    announce(replies.filter((reply) => reply !== problem).map((reply) => reply.text).join("\n"));
 
     const asking = [...replies].reverse().find((r) => ["question", "menu", "confirm"].includes(r.kind));
     // Without a question in the replies, a new state still gets a new heading (generating;
     // a failed generation back at confirm), so the page never shows a question left behind.
     const headed = asking || (last.state !== headingState ? last : null);
     const delivery = [...replies].reverse().find((r) => r.kind === "delivery");
-    const others = replies.filter((r) => r !== headed && r !== delivery).map((r) => r.text);
+    const others = replies.filter((r) => r !== headed && r !== delivery && r !== problem).map((r) => r.text);
     if (delivery && delivery !== headed) others.unshift(delivery.text);
+    const previous = asking && asking.kind === "question" ? asking.previous : null;
+    if (previous) others.push(t("previous_answer", { value: previous }));
     showInfo(others);
     $("progress-area").hidden = last.state !== "generating";
     const progress = [...replies].reverse().find((r) => r.progress);
@@ -219,8 +244,24 @@
       textQuestion = Boolean(asking && asking.kind === "question" && !(asking.choices || []).length);
       if (preferences.scan) fitKeyboard();
     }
-    if (changed && !kiosk) heading.focus();
+    // Back or "change": the earlier answer goes back in the box (unless the user has already
+    // typed), selected, so Send keeps it, typing replaces it, and End lets them add to a list.
+    const box = kiosk ? null : $("answer");
+    const prefill = Boolean(box && previous && textQuestion && !box.value);
+    if (prefill) box.value = previous;
+    if (changed && !kiosk) focusAnswer();
+    if (prefill && document.activeElement === box) box.select();
     scanner.reset();
+  }
+
+  // A new question is announced through the live region; focus stays in (or comes back to)
+  // the answer box, so keys typed at once are not lost. A user busy in the settings is left
+  // there; a switch user gets the heading (Space would type in the box).
+  function focusAnswer() {
+    if (preferences.scan) { $("question").focus(); return; }
+    const active = document.activeElement;
+    if (active && active !== document.body && active.closest("#settings")) return;
+    $("answer").focus();
   }
 
   // A known fraction fills the bar (determinate); without one it only says "working".
@@ -260,8 +301,11 @@
     const box = $("choices");
     box.replaceChildren();
     box.hidden = choices.length === 0;
+    // The read-back's buttons name the answer they change ("Change the shop name"): no number
+    // in front. "Make it" is the main action and looks it; changing is secondary.
+    const readBack = choices.some((choice) => choice.id === "make" && choice.number === 0);
     for (const choice of choices) {
-      const label = choice.number > 0 ? `${choice.number}. ${choice.label}` : choice.label;
+      const label = choice.number > 0 && !readBack ? `${choice.number}. ${choice.label}` : choice.label;
       if (kiosk) {
         const item = document.createElement("p");
         item.textContent = label;
@@ -272,9 +316,14 @@
       button.type = "button";
       button.textContent = label;
       button.dataset.choice = choice.id;
+      if (readBack) button.className = choice.number === 0 ? "primary" : "secondary";
       // The dialog understands the number in every state; "make it" (0) is said by name.
       const said = choice.number > 0 ? String(choice.number) : choice.label;
-      button.addEventListener("click", () => say(said, label));
+      button.addEventListener("click", () => {
+        say(said, label);
+        // The buttons are replaced by the next reply: keep the keyboard somewhere useful.
+        if (!preferences.scan) $("answer").focus();
+      });
       box.append(button);
     }
   }
@@ -530,7 +579,7 @@
     $("answer-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const text = $("answer").value.trim();
-      if (!text) return;
+      if (!text) { markInvalid(t("blank_answer")); return; }
       $("answer").value = "";
       say(text);
     });

@@ -1,0 +1,182 @@
+"""The web chat's rough edges a new user hits (issue 14, "The web chat"), in real Chromium.
+
+Each test drives the page with the keyboard only, as ``tests/test_web_page.py`` does, against
+the real service on 127.0.0.1 (``testing/web_page.py``), and asserts what a user would notice:
+where the keys they type go, what an error looks like, what a button says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import expect
+
+from generators.browser import BrowserChecker, BrowserSession
+from testing.browser import browser_checker
+from testing.web_page import (
+    WAIT_MS,
+    WebServer,
+    press_choice,
+    tab_to,
+    wait_focus_on_answer,
+    wait_question,
+    wait_state,
+    web_server,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]  # real Chromium
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[BrowserChecker]:
+    async with browser_checker() as checker:
+        yield checker
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebServer]:
+    async with web_server(tmp_path_factory.mktemp("edges")) as running:
+        yield running
+
+
+def assert_quiet(session: BrowserSession) -> None:
+    """The page threw nothing and logged no error."""
+    assert not session.console_errors, session.console_errors
+
+
+async def test_keys_typed_after_an_answer_go_into_the_next_answer(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """After each answer, typed or pressed, focus is in the answer box: a user who types the
+    next answer straight away (no Tab) loses nothing, and the new question is announced in
+    the live region instead of by moving focus to the heading."""
+    job = server.services.jobs.jobs["quiz_game"]
+    title, topic, count = job.questions[:3]
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        await wait_focus_on_answer(page)
+        await press_choice(page, job.id)
+        await wait_question(page, title.prompt.en)
+        await wait_focus_on_answer(page)  # a pressed button hands the keyboard back
+        await expect(page.locator("#live")).to_contain_text(title.prompt.en, timeout=WAIT_MS)
+        await page.keyboard.type("Zoo")  # no Tab, no click: straight in
+        await page.keyboard.press("Enter")
+        await wait_question(page, topic.prompt.en)
+        await expect(page.locator("#live")).to_contain_text(topic.prompt.en, timeout=WAIT_MS)
+        await expect(page.locator("#question")).not_to_be_focused()
+        await page.keyboard.type("4")  # science, by its number
+        await page.keyboard.press("Enter")
+        await wait_question(page, count.prompt.en)
+        await wait_focus_on_answer(page)
+        stored = await server.services.manager.session(
+            str(await page.evaluate("() => localStorage.getItem('facility-assistant.session')"))
+        )
+        assert stored is not None
+        assert stored.answers == {"quiz_title": "Zoo", "topic": "science"}
+        assert_quiet(session)
+
+
+async def test_a_wrong_or_blank_answer_is_shown_as_an_error_on_the_answer_box(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """A number out of range is an error: the alert region says why, the box is marked invalid
+    and described by it, focus stays in the box. A blank answer gets its own clear message
+    instead of nothing; a good answer clears the error."""
+    job = server.services.jobs.jobs["quiz_game"]
+    title, topic, count = job.questions[:3]
+    phrases = server.services.phrases
+    async with browser.open(server.page_url(lang="ja")) as session:
+        page = session.page
+        await press_choice(page, job.id)
+        await wait_question(page, title.prompt.ja)
+        alert = page.locator("#alert")
+        box = page.locator("#answer")
+        await page.keyboard.press("Enter")  # nothing typed
+        await expect(alert).to_have_text(phrases.say("ja", "web.blank_answer"), timeout=WAIT_MS)
+        await expect(box).to_have_attribute("aria-invalid", "true")
+        await expect(box).to_have_attribute("aria-describedby", "alert")
+        await expect(box).to_be_focused()
+        await page.keyboard.type("どうぶつクイズ")
+        await page.keyboard.press("Enter")
+        await wait_question(page, topic.prompt.ja)
+        await expect(alert).to_be_empty()
+        await expect(box).not_to_have_attribute("aria-invalid", "true")
+        await press_choice(page, "food")
+        await wait_question(page, count.prompt.ja)
+        await wait_focus_on_answer(page)
+        await page.keyboard.type("99")
+        await page.keyboard.press("Enter")
+        too_large = phrases.say("ja", "problem.too_large", max=10)
+        await expect(alert).to_have_text(too_large, timeout=WAIT_MS)
+        await expect(page.locator("#info")).not_to_contain_text(too_large)  # said once, as an error
+        await expect(box).to_have_attribute("aria-invalid", "true")
+        await expect(box).to_be_focused()
+        colour = await alert.evaluate("(el) => getComputedStyle(el).borderLeftStyle")
+        assert colour == "solid", "the error is marked, not plain text"
+        await page.keyboard.type("4")
+        await page.keyboard.press("Enter")
+        await wait_question(page, job.questions[3].prompt.ja)
+        await expect(alert).to_be_empty()
+        await expect(box).not_to_have_attribute("aria-invalid", "true")
+        assert_quiet(session)
+
+
+async def test_back_and_change_show_and_prefill_the_earlier_answer(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """Back shows the earlier answer and puts it in the box (a list as its items joined as
+    typed), so one more item is End and a few keys, not the whole list again. The read-back's
+    buttons say which answer they change, with "make it" as the main action."""
+    job = server.services.jobs.jobs["todo_list"]
+    title, items, colour, save = job.questions
+    async with browser.open(server.page_url(lang="ja")) as session:
+        page = session.page
+        box = page.locator("#answer")
+        await press_choice(page, job.id)
+        await wait_question(page, title.prompt.ja)
+        await page.keyboard.type("かいもの")
+        await page.keyboard.press("Enter")
+        await wait_question(page, items.prompt.ja)
+        await page.keyboard.type("パン、ケーキ")
+        await page.keyboard.press("Enter")
+        await wait_question(page, colour.prompt.ja)
+        await tab_to(page, "BUTTON:戻る")
+        await page.keyboard.press("Enter")
+        await wait_question(page, items.prompt.ja)
+        await expect(box).to_have_value("パン、ケーキ", timeout=WAIT_MS)
+        await expect(box).to_be_focused()
+        await expect(page.locator("#info")).to_contain_text("パン、ケーキ")
+        await page.keyboard.press("End")
+        await page.keyboard.type("、プリン")
+        await page.keyboard.press("Enter")
+        await wait_question(page, colour.prompt.ja)
+        await expect(box).to_have_value("")  # a new question starts empty
+        await page.keyboard.type("あお")
+        await page.keyboard.press("Enter")
+        await wait_question(page, save.prompt.ja)
+        await press_choice(page, "yes")
+        await wait_state(page, "confirm")
+        make = page.locator("#choices button[data-choice=make]")
+        change = page.locator(f"#choices button[data-choice={items.id}]")
+        await expect(change).to_have_text("最初にのせることを直す")
+        await expect(page.locator(f"#choices button[data-choice={title.id}]")).to_have_text(
+            "リストの名前を直す"
+        )
+        looks = "(el) => [getComputedStyle(el).fontSize, getComputedStyle(el).backgroundColor]"
+        make_size, make_colour = await make.evaluate(looks)
+        change_size, change_colour = await change.evaluate(looks)
+        assert float(make_size[:-2]) > float(change_size[:-2]), "make it is the larger button"
+        assert make_colour != change_colour, "make it is coloured as the main action"
+        await press_choice(page, items.id)
+        await wait_question(page, items.prompt.ja)
+        await expect(box).to_have_value("パン、ケーキ、プリン", timeout=WAIT_MS)
+        await page.keyboard.press("Enter")  # kept as it is
+        await wait_state(page, "confirm")
+        key = await page.evaluate("() => localStorage.getItem('facility-assistant.session')")
+        stored = await server.services.manager.session(str(key))
+        assert stored is not None
+        assert stored.answers["first_items"] == ["パン", "ケーキ", "プリン"]
+        assert_quiet(session)
