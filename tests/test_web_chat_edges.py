@@ -18,11 +18,15 @@ from testing.browser import browser_checker
 from testing.web_page import (
     WAIT_MS,
     WebServer,
+    job_answers,
+    make_it,
     press_choice,
     tab_to,
+    wait_delivered,
     wait_focus_on_answer,
     wait_question,
     wait_state,
+    walk_job,
     web_server,
 )
 
@@ -179,4 +183,49 @@ async def test_back_and_change_show_and_prefill_the_earlier_answer(
         stored = await server.services.manager.session(str(key))
         assert stored is not None
         assert stored.answers["first_items"] == ["パン", "ケーキ", "プリン"]
+        assert_quiet(session)
+
+
+async def test_delivery_says_it_is_ready_with_large_links_and_keeps_what_was_made(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """The heading says the thing is ready; Download and Preview are large buttons above the
+    preview, which never scrolls inside the page (the wheel moves the page); nothing about
+    the writing helper; after "make another" the links stay in "What you made"."""
+    job = server.services.jobs.jobs["quiz_game"]
+    phrases = server.services.phrases
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await walk_job(page, job, "en", job_answers(job, "en"))
+        await make_it(page)
+        await wait_delivered(page)
+        ready = phrases.say("en", "delivered", title=job.title.en)
+        await wait_question(page, ready)
+        await expect(page.locator("#info")).to_contain_text(phrases.say("en", "delivered_next"))
+        await expect(page.locator("body")).not_to_contain_text("writing helper")
+        for link in ("#download", "#preview-link"):
+            box = await page.locator(link).bounding_box()
+            frame = await page.locator("#preview").bounding_box()
+            assert box and frame and box["height"] >= 48, (link, box)
+            assert box["y"] + box["height"] <= frame["y"], f"{link} is above the preview"
+        frame = await page.locator("#preview").bounding_box()
+        assert frame is not None
+        await page.mouse.move(frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
+        before = await page.evaluate("() => window.scrollY")
+        await page.mouse.wheel(0, 400)
+        await page.wait_for_function(f"() => window.scrollY > {before}", timeout=WAIT_MS)
+        download = await page.locator("#download").get_attribute("href")
+        await page.keyboard.press("Escape")  # (nothing playing: harmless) back to the keyboard
+        await press_choice(page, "another")
+        await wait_state(page, "choose_job")
+        await expect(page.locator("#delivery")).to_be_hidden()
+        made = page.locator("#made-list li")
+        await expect(made).to_have_count(1)
+        await expect(made).to_contain_text(job.title.en)
+        await expect(made.locator("a", has_text="Download")).to_have_attribute(
+            "href", str(download)
+        )
+        await page.reload()  # kept for the tab's life
+        await wait_state(page, "choose_job")
+        await expect(page.locator("#made-list li")).to_have_count(1)
         assert_quiet(session)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,9 @@ def sentences(parts: Sequence[str]) -> str:
 
 
 DELIVERED_CHOICES = ("change", "another", "finish")
+# Notes for staff only (the log and the manifest), never said to the user.
+STAFF_NOTES = ("llm_",)
+_LOGGER = logging.getLogger(__name__)
 # Channels where the result arrives as chat messages rather than on a screen beside the user.
 CHAT_CHANNELS = frozenset({"telegram"})
 
@@ -360,7 +364,11 @@ class ReplyWriter:
         parts = [self.say(session, "delivered", title=title)]
         for note in artifact.manifest.get("notes", ()):
             key = f"note.{note.get('key')}"
-            if self.phrases.has(key):
+            if str(note.get("key", "")).startswith(STAFF_NOTES):
+                # Whether the language model helped means nothing to a user: staff read the
+                # log (and the manifest); the user gets the working result and no excuse.
+                _LOGGER.info("artifact %s: %s", artifact.id, self.phrases.say("en", key))
+            elif self.phrases.has(key):
                 parts.append(self.say(session, key))
         links = self.links(artifact, session.language)
         if not links:  # made without the server (assistant generate): point at the folder

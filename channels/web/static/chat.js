@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const STORE_KEY = "facility-assistant.session";
   const STORE_CODE = "facility-assistant.code";
+  const STORE_MADE = "facility-assistant.made"; // sessionStorage: what this tab made
   const kiosk = config.kiosk;
   const speech = config.speech; // defaults and ranges of rate, volume and silence
 
@@ -218,8 +219,10 @@
     const asking = [...replies].reverse().find((r) => ["question", "menu", "confirm"].includes(r.kind));
     // Without a question in the replies, a new state still gets a new heading (generating;
     // a failed generation back at confirm), so the page never shows a question left behind.
-    const headed = asking || (last.state !== headingState ? last : null);
     const delivery = [...replies].reverse().find((r) => r.kind === "delivery");
+    // A delivery is the news: its sentence ("Your café web page is ready!") is the heading,
+    // and "what next?" goes below it with its buttons.
+    const headed = delivery || asking || (last.state !== headingState ? last : null);
     const others = replies.filter((r) => r !== headed && r !== delivery && r !== problem).map((r) => r.text);
     if (delivery && delivery !== headed) others.unshift(delivery.text);
     const previous = asking && asking.kind === "question" ? asking.previous : null;
@@ -230,7 +233,7 @@
     if (progress) showProgress(progress.progress.fraction);
     else if (last.state !== "generating") showProgress(null);
     if (last.state !== "delivered" && last.state !== "generating") $("delivery").hidden = true;
-    if (delivery) showDelivery(delivery.links || []);
+    if (delivery) showDelivery(delivery);
 
     const question = headed ? headed.text : "";
     if (headed) headingState = last.state;
@@ -282,7 +285,8 @@
     else if (keyboard.isOpenFor($("answer"))) keyboard.close();
   }
 
-  function showDelivery(links) {
+  function showDelivery(reply) {
+    const links = reply.links || [];
     const find = (kind) => links.find((link) => link.kind === kind);
     const preview = find("preview");
     const download = find("download");
@@ -295,6 +299,46 @@
     }
     if (download) $("download").href = download.url;
     if (qr) $("qr").src = path(qr.url);
+    remember(reply.text, preview, download);
+  }
+
+  // -- what this person made: kept for the tab's life, so "make another" or "finish" (or a
+  // reload) never takes the earlier links away.
+
+  function madeList() {
+    try { return JSON.parse(sessionStorage.getItem(STORE_MADE) || "[]"); } catch { return []; }
+  }
+
+  function remember(text, preview, download) {
+    const made = madeList();
+    const url = (download || preview).url;
+    if (!made.some((item) => item.url === url)) {
+      // The delivery's first sentence names the thing ("Your quiz game is ready!").
+      const title = text.split(/(?<=[.!?。！？])\s*/)[0].replace(/[.!。！]+$/, "");
+      made.push({ title, url, preview: preview ? preview.url : null, download: download ? download.url : null });
+      try { sessionStorage.setItem(STORE_MADE, JSON.stringify(made.slice(-20))); } catch { /* full: shown anyway */ }
+    }
+    showMade(made);
+  }
+
+  function showMade(made = madeList()) {
+    $("made").hidden = made.length === 0;
+    $("made-list").replaceChildren(...made.map((item) => {
+      const entry = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = item.title;
+      entry.append(name);
+      for (const [kind, url] of [["preview", item.preview], ["download", item.download]]) {
+        if (!url) continue;
+        const link = document.createElement("a");
+        link.href = url;
+        link.textContent = t(kind);
+        link.setAttribute("aria-label", `${t(kind)}: ${item.title}`);
+        if (kind === "preview") { link.target = "_blank"; link.rel = "noopener"; }
+        entry.append(" ", link);
+      }
+      return entry;
+    }));
   }
 
   function showChoices(choices) {
@@ -623,5 +667,6 @@
 
   applyLanguage(language);
   if (!kiosk) bind();
+  if (!kiosk) showMade();
   connect();
 })();
