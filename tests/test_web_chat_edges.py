@@ -7,6 +7,7 @@ where the keys they type go, what an error looks like, what a button says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -229,3 +230,40 @@ async def test_delivery_says_it_is_ready_with_large_links_and_keeps_what_was_mad
         await wait_state(page, "choose_job")
         await expect(page.locator("#made-list li")).to_have_count(1)
         assert_quiet(session)
+
+
+async def test_a_reload_keeps_the_conversation_and_a_wrong_code_is_said(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """The conversation log survives a reload (the answer is not logged twice); a wrong code
+    in the address says it was not found, in the page's language, and stays said."""
+    job = server.services.jobs.jobs["quiz_game"]
+    title, topic = job.questions[:2]
+    phrases = server.services.phrases
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await press_choice(page, job.id)
+        await wait_question(page, title.prompt.en)
+        await page.keyboard.type("Animal fun")
+        await page.keyboard.press("Enter")
+        await wait_question(page, topic.prompt.en)
+        log = page.locator("#log li")
+        before = await log.all_text_contents()
+        assert "Animal fun" in before
+        await page.reload()
+        await wait_question(page, topic.prompt.en)
+        await expect(log.filter(has_text=re.compile("^Animal fun$"))).to_have_count(1)
+        after = await log.all_text_contents()
+        assert after[: len(before)] == before, "the whole conversation is still there"
+        assert_quiet(session)
+    for language in ("en", "ja"):
+        async with browser.open(server.page_url(lang=language, code="ZZZZZZ")) as session:
+            page = session.page
+            await wait_state(page, "choose_job")
+            alert = page.locator("#alert")
+            await expect(alert).to_contain_text(
+                phrases.say(language, "web.no_code", code="ZZZZZZ"), timeout=WAIT_MS
+            )
+            await expect(alert).to_contain_text(phrases.say(language, "web.new_session_started"))
+            await page.wait_for_timeout(300)  # the new session's replies arrived: still said
+            await expect(alert).not_to_be_empty()

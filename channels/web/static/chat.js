@@ -9,6 +9,7 @@
   const STORE_KEY = "facility-assistant.session";
   const STORE_CODE = "facility-assistant.code";
   const STORE_MADE = "facility-assistant.made"; // sessionStorage: what this tab made
+  const STORE_LOG = "facility-assistant.log"; // sessionStorage: this tab's conversation
   const kiosk = config.kiosk;
   const speech = config.speech; // defaults and ranges of rate, volume and silence
 
@@ -22,6 +23,7 @@
   let restoreListening = false; // set on connect: hands-free listening comes back by itself
   const pending = []; // messages typed while the connection was down
   let keepAlert = false; // the server closed with a reason: keep it shown after reconnecting
+  let codeAsked = false; // hello carried the code from the address: its error must stay
   const scanner = window.FacilityScanning.create(() => preferences);
   const keyboard = kiosk ? null : window.FacilityKeyboard.create({
     host: $("keyboard"), t: (key, params) => t(key, params), language, onChange: () => {},
@@ -77,7 +79,10 @@
         hello.kiosk = kiosk;
         // A kiosk screen on another machine shows the code only with the kiosk's token.
         if (config.kiosk_token) hello.token = config.kiosk_token;
-      } else if (config.code) hello.code = config.code;
+      } else if (config.code) {
+        hello.code = config.code;
+        codeAsked = true; // a wrong code is said, and stays said over the new session
+      }
       else {
         const key = localStorage.getItem(STORE_KEY);
         const code = localStorage.getItem(STORE_CODE);
@@ -112,7 +117,14 @@
       case "listening": return onListening(Boolean(message.active));
       case "speech": return playSpeech(message.audio);
       case "stop_speech": return stopSpeech();
-      case "error": return showAlert(message.message);
+      case "error":
+        if (codeAsked) {
+          keepAlert = true;
+          codeAsked = false;
+          // The code from the address named no session: say so, and that this one is new.
+          if (message.code === "no_code") return showAlert(`${message.message} ${t("new_session_started")}`);
+        }
+        return showAlert(message.message);
       case "notice":
         // A session that ended elsewhere: its code no longer works, so it is not offered.
         if (message.code === "session_ended") $("continue").hidden = true;
@@ -126,6 +138,7 @@
   // -- showing the session ----------------------------------------------------------------
 
   function showSession(session) {
+    codeAsked = false;
     if (!kiosk) {
       if (session.key) localStorage.setItem(STORE_KEY, session.key);
       else localStorage.removeItem(STORE_KEY);
@@ -150,13 +163,31 @@
     $("question").textContent = t("kiosk_waiting");
   }
 
-  function addLog(text, user = false) {
+  // The conversation is kept in this tab's sessionStorage, so a reload shows it again; the
+  // question the server repeats on reconnecting is not logged twice.
+  function addLog(text, user = false, lang = language, keep = true) {
+    const last = $("log").lastElementChild;
+    if (!user && last && !last.classList.contains("user") && last.textContent === text) return;
     const item = document.createElement("li");
     item.textContent = text;
-    item.lang = language;
+    item.lang = lang;
     if (user) item.className = "user";
     $("log").append(item);
     while ($("log").children.length > 200) $("log").firstElementChild.remove();
+    if (keep && !kiosk) saveLog();
+  }
+
+  function saveLog() {
+    const entries = [...$("log").children].map((li) => ({ text: li.textContent, user: li.classList.contains("user"), lang: li.lang }));
+    try { sessionStorage.setItem(STORE_LOG, JSON.stringify(entries)); } catch { /* full: the page still shows it */ }
+  }
+
+  function restoreLog() {
+    let entries = [];
+    try { entries = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]"); } catch { entries = []; }
+    for (const entry of entries) {
+      if (entry && typeof entry.text === "string") addLog(entry.text, Boolean(entry.user), entry.lang || language, false);
+    }
   }
 
   function announce(text) {
@@ -667,6 +698,6 @@
 
   applyLanguage(language);
   if (!kiosk) bind();
-  if (!kiosk) showMade();
+  if (!kiosk) { showMade(); restoreLog(); }
   connect();
 })();
