@@ -267,3 +267,86 @@ async def test_a_reload_keeps_the_conversation_and_a_wrong_code_is_said(
             await expect(alert).to_contain_text(phrases.say(language, "web.new_session_started"))
             await page.wait_for_timeout(300)  # the new session's replies arrived: still said
             await expect(alert).not_to_be_empty()
+
+
+async def test_controls_say_what_they_are_and_the_keyboard_follows_the_language(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """No two controls share a name; the text-size slider is read as a percentage; the
+    English letters have a comma (lists); switching to Japanese gives kana; the scanning
+    highlight looks nothing like the focus ring; making something can be stopped by a button."""
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await wait_state(page, "choose_job")
+        names = await page.evaluate(
+            """() => [...document.querySelectorAll('button:not([hidden]), input')]
+                .filter((el) => el.offsetParent !== null)
+                .map((el) => el.getAttribute('aria-label') || el.textContent.trim())
+                .filter(Boolean)"""
+        )
+        doubled = {name for name in names if names.count(name) > 1}
+        assert not doubled, doubled
+        await expect(page.locator("#pref-text-size")).to_have_attribute("aria-valuetext", "100%")
+        await tab_to(page, "keyboard-toggle")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#keyboard .kb-key[data-key=',']")).to_be_visible()
+        await tab_to(page, "language", backwards=True)
+        await page.keyboard.press("Enter")
+        await expect(page.locator("html")).to_have_attribute("lang", "ja", timeout=WAIT_MS)
+        await expect(page.locator("#keyboard .kb-key[data-key='あ']")).to_be_visible()
+        await expect(page.locator("#keyboard .kb-key[data-key='a']")).to_have_count(0)
+
+        # The slider, moved by keyboard, says its value as shown.
+        await tab_to(page, "settings-toggle", backwards=True)
+        await page.keyboard.press("Enter")
+        await tab_to(page, "pref-text-size")
+        await page.keyboard.press("ArrowRight")
+        await expect(page.locator("#pref-text-size")).to_have_attribute("aria-valuetext", "125%")
+
+        # Scanning on: the highlight against the focus ring, in both themes.
+        await tab_to(page, "pref-scan")
+        await page.keyboard.press("Space")
+        await expect(page.locator("#switch")).to_be_visible()
+        ring = "(el) => [getComputedStyle(el).outlineStyle, getComputedStyle(el).outlineColor]"
+        for theme_on in (False, True):
+            await page.locator("#question").focus()
+            await page.keyboard.press("Space")
+            lit = page.locator(".scan-focus")
+            await expect(lit).to_have_count(1)
+            scan_style, scan_colour = await lit.evaluate(ring)
+            await page.locator("#language").focus()
+            await page.keyboard.press("Shift+Tab")
+            await page.keyboard.press("Tab")  # a keyboard focus ring on the language button
+            focus_style, focus_colour = await page.locator("#language").evaluate(ring)
+            assert scan_style != focus_style and scan_colour != focus_colour, (
+                scan_style, scan_colour, focus_style, focus_colour
+            )  # fmt: skip
+            if not theme_on:
+                await page.locator("#pref-theme").focus()
+                await page.keyboard.press("Space")  # (a settings box keeps its Space)
+                await expect(page.locator("html")).to_have_attribute("data-theme", "contrast")
+        await page.locator("#pref-scan").focus()
+        await page.keyboard.press("Space")
+        await expect(page.locator("#switch")).to_be_hidden()
+
+        # Making it: a Cancel button stops it.
+        job = server.services.jobs.jobs["todo_list"]
+        answers = {"list_title": "今日", "first_items": None, "list_color": None}
+        answers["save_in_browser"] = None
+        await walk_job(page, job, "ja", answers)
+        server.gate.close()
+        try:
+            await make_it(page)
+            await wait_state(page, "generating")
+            cancel = page.locator("#cancel-making")
+            await expect(cancel).to_be_visible()
+            await expect(cancel).to_have_text(
+                server.services.phrases.say("ja", "web.cancel_making")
+            )
+            await tab_to(page, "cancel-making")
+            await page.keyboard.press("Enter")
+            await wait_state(page, "confirm")
+            await expect(cancel).to_be_hidden()
+        finally:
+            server.gate.open()
+        assert_quiet(session)

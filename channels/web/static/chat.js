@@ -260,6 +260,7 @@
     if (previous) others.push(t("previous_answer", { value: previous }));
     showInfo(others);
     $("progress-area").hidden = last.state !== "generating";
+    if (!kiosk) $("cancel-making").hidden = last.state !== "generating"; // stop it, by button
     const progress = [...replies].reverse().find((r) => r.progress);
     if (progress) showProgress(progress.progress.fraction);
     else if (last.state !== "generating") showProgress(null);
@@ -419,7 +420,7 @@
     if (kiosk) return;
     $("pref-theme").checked = preferences.theme === "contrast";
     $("pref-text-size").value = String(size);
-    $("text-size-value").textContent = `${Math.round(size * 100)}%`;
+    showTextSize(size);
     $("pref-voice").checked = Boolean(preferences.voice);
     $("pref-hands-free").checked = Boolean(preferences.hands_free);
     $("pref-silence").value = String(preferences.silence || speech.silence.default);
@@ -435,6 +436,13 @@
     else if (before.scan_auto !== preferences.scan_auto || before.scan_speed !== preferences.scan_speed) scanner.restartTimer();
   }
 
+  // The slider's value is read as "150%", as it is shown, not as "1.5".
+  function showTextSize(size) {
+    const percent = `${Math.round(Number(size) * 100)}%`;
+    $("text-size-value").textContent = percent;
+    $("pref-text-size").setAttribute("aria-valuetext", percent);
+  }
+
   function setPreference(name, value) {
     applyPreferences({ [name]: value });
     send({ type: "preferences", values: { [name]: value } });
@@ -448,6 +456,7 @@
       if (open) $("settings-title").setAttribute("tabindex", "-1"), $("settings-title").focus();
     });
     $("pref-theme").addEventListener("change", (e) => setPreference("theme", e.target.checked ? "contrast" : "default"));
+    $("pref-text-size").addEventListener("input", (e) => showTextSize(e.target.value));
     $("pref-text-size").addEventListener("change", (e) => setPreference("text_size", Number(e.target.value)));
     $("pref-voice").addEventListener("change", (e) => setPreference("voice", e.target.checked));
     $("pref-hands-free").addEventListener("change", (e) => {
