@@ -125,6 +125,40 @@ class ArtifactLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Expects:
+    """What the question waiting wants, so a screen can offer the control that fits: Skip only
+    when it is optional, a number pad and buttons for a small range, colour swatches."""
+
+    type: str
+    optional: bool = False
+    low: float | None = None
+    high: float | None = None
+    swatches: tuple[tuple[str, str], ...] = ()  # (name said, "#rrggbb") for colour questions
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        wire: dict[str, Any] = {"type": self.type, "optional": self.optional}
+        if self.low is not None:
+            wire["low"] = self.low
+        if self.high is not None:
+            wire["high"] = self.high
+        if self.swatches:
+            wire["swatches"] = [{"label": name, "color": hex_} for name, hex_ in self.swatches]
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Expects:
+        """Inverse of ``to_wire``."""
+        return cls(
+            type=wire["type"],
+            optional=bool(wire.get("optional", False)),
+            low=wire.get("low"),
+            high=wire.get("high"),
+            swatches=tuple((s["label"], s["color"]) for s in wire.get("swatches", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One thing the assistant shows and says.
 
@@ -146,6 +180,7 @@ class Reply:
     links: tuple[ArtifactLink, ...] = ()
     stop: bool = False
     previous: str | None = None
+    expects: Expects | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready form, used by the websocket and stored in the turn history."""
@@ -170,6 +205,8 @@ class Reply:
             wire["stop"] = True
         if self.previous is not None:
             wire["previous"] = self.previous
+        if self.expects is not None:
+            wire["expects"] = self.expects.to_wire()
         return wire
 
     @classmethod
@@ -188,4 +225,5 @@ class Reply:
             links=tuple(ArtifactLink(**x) for x in wire.get("links", ())),
             stop=bool(wire.get("stop", False)),
             previous=wire.get("previous"),
+            expects=Expects.from_wire(wire["expects"]) if wire.get("expects") else None,
         )

@@ -350,3 +350,60 @@ async def test_controls_say_what_they_are_and_the_keyboard_follows_the_language(
         finally:
             server.gate.open()
         assert_quiet(session)
+
+
+async def test_numbers_and_colours_get_controls_and_skip_only_where_it_may(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """Skip is offered on optional questions only; a number question gets the number pad and,
+    for a small range, a button per number; a colour question gets swatches named in words."""
+    quiz = server.services.jobs.jobs["quiz_game"]
+    title, topic, count, show = quiz.questions
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await press_choice(page, quiz.id)
+        await wait_question(page, title.prompt.en)
+        await expect(page.locator("#skip")).to_be_hidden()  # a required question
+        await page.keyboard.type("Zoo")
+        await page.keyboard.press("Enter")
+        await wait_question(page, topic.prompt.en)
+        await press_choice(page, "animals")
+        await wait_question(page, count.prompt.en)
+        await expect(page.locator("#skip")).to_be_visible()  # optional: it has a default
+        await expect(page.locator("#answer")).to_have_attribute("inputmode", "numeric")
+        numbers = page.locator("#choices button")
+        await expect(numbers).to_have_text([str(n) for n in range(3, 11)])
+        await press_choice(page, "7")
+        await wait_question(page, show.prompt.en)
+        await expect(page.locator("#answer")).not_to_have_attribute("inputmode", "numeric")
+        await tab_to(page, "skip")  # Skip is reachable here, and works
+        await page.keyboard.press("Enter")
+        await wait_state(page, "confirm")
+        key = await page.evaluate("() => localStorage.getItem('facility-assistant.session')")
+        stored = await server.services.manager.session(str(key))
+        assert stored is not None and stored.answers["question_count"] == 7
+
+    todo = server.services.jobs.jobs["todo_list"]
+    async with browser.open(server.page_url(lang="ja")) as session:
+        page = session.page
+        await press_choice(page, todo.id)
+        await wait_question(page, todo.questions[0].prompt.ja)
+        await page.keyboard.type("きょう")
+        await page.keyboard.press("Enter")
+        await wait_question(page, todo.questions[1].prompt.ja)
+        await page.keyboard.type("パン")
+        await page.keyboard.press("Enter")
+        await wait_question(page, todo.questions[2].prompt.ja)
+        green = page.locator("#choices button[data-choice='緑']")
+        await expect(green).to_have_text("緑")  # the name, never "#008000"
+        await expect(page.locator("#choices")).not_to_contain_text("#")
+        swatch = await green.locator(".swatch").evaluate(
+            "(el) => getComputedStyle(el).backgroundColor"
+        )
+        assert swatch == "rgb(0, 128, 0)", swatch
+        await press_choice(page, "緑")
+        await wait_question(page, todo.questions[3].prompt.ja)
+        key = await page.evaluate("() => localStorage.getItem('facility-assistant.session')")
+        stored = await server.services.manager.session(str(key))
+        assert stored is not None and stored.answers["list_color"] == "#008000"
+        assert_quiet(session)

@@ -1,4 +1,4 @@
-"""A question's earlier answer as a person would type it, for going back and changing.
+"""What a question's answer box should offer, and its earlier answer as a person types it.
 
 The read-back (``Replies.format_value``) says an answer for the ear and the eye; this gives the
 form the answer box takes back unchanged: a list as its items joined the way they are typed
@@ -11,8 +11,16 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from assistant.events import Expects
 from assistant.jobs.catalog import Question
 from assistant.understanding.colors import color_name, parse_color
+
+# Colours offered as swatches to press, by the names that mean them exactly in each language.
+SWATCHES = {
+    "en": ("red", "orange", "yellow", "green", "light blue", "blue", "navy", "purple", "pink",
+           "brown", "gray", "black"),
+    "ja": ("赤", "オレンジ", "黄色", "緑", "水色", "青", "紺", "紫", "ピンク", "茶色", "灰色", "黒"),
+}  # fmt: skip
 
 
 def typed_answer(question: Question, value: Any, language: str, *, yes: str, no: str) -> str | None:
@@ -38,3 +46,19 @@ def typed_answer(question: Question, value: Any, language: str, *, yes: str, no:
     if question.type == "number" and isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def expects(question: Question, language: str) -> Expects:
+    """The control a screen should offer for ``question`` (see ``Expects``)."""
+    swatches: tuple[tuple[str, str], ...] = ()
+    if question.type == "color":
+        names = SWATCHES["ja" if language == "ja" else "en"]
+        swatches = tuple((name, parse_color(name) or "") for name in names)
+        swatches = tuple(s for s in swatches if s[1])
+    return Expects(
+        type=question.type,
+        optional=not question.required,
+        low=question.min if question.type == "number" else None,
+        high=question.max if question.type == "number" else None,
+        swatches=swatches,
+    )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.dialog import utterances as said
-from assistant.dialog.previous import typed_answer
+from assistant.dialog.previous import expects, typed_answer
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.phrases import LANGUAGES, Phrases
@@ -272,7 +272,9 @@ class ReplyWriter:
         previous = typed_answer(
             question, session.answers.get(question.id), session.language, yes=yes, no=no
         )
-        return dataclasses.replace(reply, previous=previous) if previous else reply
+        return dataclasses.replace(
+            reply, previous=previous, expects=expects(question, session.language)
+        )
 
     def confirm(self, session: Session, job: Job) -> Reply:
         """Every answer read back, then the question whether to make it."""

@@ -273,7 +273,9 @@
     const changed = question && question !== lastQuestion;
     if (question) heading.textContent = question;
     // A reply that only informs (paused, slower, a notice) leaves the question's buttons be.
-    if (headed) showChoices(asking ? asking.choices || [] : []);
+    const expecting = asking && asking.kind === "question" ? asking.expects || null : null;
+    if (headed) showChoices(asking ? asking.choices || [] : [], expecting);
+    if (headed && !kiosk) fitAnswerBox(expecting);
     lastQuestion = question || lastQuestion;
     if (headed && !kiosk) {
       textQuestion = Boolean(asking && asking.kind === "question" && !(asking.choices || []).length);
@@ -373,10 +375,48 @@
     }));
   }
 
-  function showChoices(choices) {
+  // Skip only where the question may be skipped; a number pad for numbers.
+  function fitAnswerBox(expecting) {
+    $("skip").hidden = !(expecting && expecting.optional);
+    if (expecting && expecting.type === "number") $("answer").setAttribute("inputmode", "numeric");
+    else $("answer").removeAttribute("inputmode");
+  }
+
+  // What a question may be answered with by one press besides its own choices: each number
+  // of a small range (quiz: 3 to 10), or colour swatches (the name is said, never a code).
+  function quickAnswers(expecting) {
+    if (!expecting || kiosk) return [];
+    const { low, high } = expecting;
+    if (expecting.type === "number" && Number.isInteger(low) && Number.isInteger(high) && high - low <= 10) {
+      return Array.from({ length: high - low + 1 }, (_, i) => ({ label: String(low + i), said: String(low + i) }));
+    }
+    return (expecting.swatches || []).map((s) => ({ label: s.label, said: s.label, color: s.color }));
+  }
+
+  function showChoices(choices, expecting = null) {
     const box = $("choices");
     box.replaceChildren();
-    box.hidden = choices.length === 0;
+    const quick = choices.length ? [] : quickAnswers(expecting);
+    box.hidden = choices.length === 0 && quick.length === 0;
+    for (const answer of quick) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = answer.color ? "secondary swatch-button" : "secondary";
+      button.dataset.choice = answer.said;
+      if (answer.color) {
+        const swatch = document.createElement("span");
+        swatch.className = "swatch";
+        swatch.setAttribute("aria-hidden", "true");
+        swatch.style.backgroundColor = answer.color;
+        button.append(swatch);
+      }
+      button.append(answer.label);
+      button.addEventListener("click", () => {
+        say(answer.said);
+        if (!preferences.scan) $("answer").focus();
+      });
+      box.append(button);
+    }
     // The read-back's buttons name the answer they change ("Change the shop name"): no number
     // in front. "Make it" is the main action and looks it; changing is secondary.
     const readBack = choices.some((choice) => choice.id === "make" && choice.number === 0);
