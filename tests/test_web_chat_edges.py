@@ -8,12 +8,14 @@ where the keys they type go, what an error looks like, what a button says.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
+from assistant.speech.audio import silence
 from generators.browser import BrowserChecker, BrowserSession
 from testing.browser import browser_checker
 from testing.web_page import (
@@ -407,3 +409,39 @@ async def test_numbers_and_colours_get_controls_and_skip_only_where_it_may(
         stored = await server.services.manager.session(str(key))
         assert stored is not None and stored.answers["list_color"] == "#008000"
         assert_quiet(session)
+
+
+async def test_a_reply_read_aloud_shows_its_text_before_its_audio_is_ready(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """With "read replies aloud" on, the next question is on screen while its audio is still
+    being made (held here, as a slow voice would be); the audio plays when it comes."""
+    held = threading.Event()
+    made: list[str] = []
+
+    def slow_voice(text: str, language: str, rate: float) -> bytes:
+        made.append(text)
+        held.wait(30)
+        return silence(1.5)
+
+    job = server.services.jobs.jobs["quiz_game"]
+    saved = server.channel._synthesize
+    server.channel._synthesize = slow_voice
+    try:
+        async with browser.open(server.page_url(lang="en")) as session:
+            page = session.page
+            await wait_state(page, "choose_job")
+            await tab_to(page, "settings-toggle", backwards=True)
+            await page.keyboard.press("Enter")
+            await tab_to(page, "pref-voice")
+            await page.keyboard.press("Space")
+            await expect(page.locator("#pref-voice")).to_be_checked()
+            await press_choice(page, job.id)
+            await wait_question(page, job.questions[0].prompt.en)  # shown, audio still held
+            assert not held.is_set() and made, "the voice was asked and is still working"
+            held.set()
+            await expect(page.locator("#stop-speech")).to_be_visible(timeout=WAIT_MS)
+            assert_quiet(session)
+    finally:
+        held.set()
+        server.channel._synthesize = saved

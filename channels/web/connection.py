@@ -28,6 +28,7 @@ from assistant.errors import InputError, StoreError
 from assistant.events import Reply, Turn
 from assistant.limits import CodeVerdict
 from assistant.session import Session
+from channels.web.hub import speech_message
 from channels.web.oversize import close_reason
 from channels.web.pacing import AudioPacing
 from channels.web.protocol import (
@@ -289,8 +290,10 @@ class WebConnection(VoiceInput):
                 self.language = session.language
                 self.channel.hub.note(session)
                 await self.send_json(self.channel.summary(session))
+        await self.send_replies(replies, spoken=None)  # the text at once, the audio after
         spoken = await self.channel.speak(key, replies)
-        await self.send_replies(replies, spoken=spoken)
+        if spoken:
+            await self.send_json(speech_message(spoken))
 
     async def _resume(self, message: Resume) -> None:
         session = await self._find(message.code)

@@ -333,7 +333,7 @@
     }
     if (download) $("download").href = download.url;
     if (qr) $("qr").src = path(qr.url);
-    remember(reply.text, preview, download);
+    if (!kiosk) remember(reply.text, preview, download); // the kiosk screen is everyone's
   }
 
   // -- what this person made: kept for the tab's life, so "make another" or "finish" (or a
