@@ -543,7 +543,8 @@ async def test_the_kiosk_screen_mirrors_the_kiosk_session_in_large_type(
         job = services.jobs.jobs["quiz_game"]
         async with browser.open(server.page_url(kiosk="1", lang="en")) as screen:
             page = screen.page
-            await wait_question(page, "Say hello to the kiosk to begin.")
+            # No kiosk has taken this seat yet: the screen says so (not "say hello").
+            await wait_question(page, services.phrases.say("en", "web.kiosk_none"))
             await expect(page.locator("#answer-form")).to_have_count(0)  # it only shows
             await expect(page.locator("#continue")).to_be_hidden()  # no code before a session
             await say("hello")

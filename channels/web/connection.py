@@ -244,7 +244,14 @@ class WebConnection(VoiceInput):
                 return
             self.watching = f"kiosk:{kiosk}"
             self.channel.hub.watch(self.watching, self)
-            await self.send_json({"type": "watching", "session": self.watching})
+            # Whether a kiosk has taken this seat at all: the screen says so rather than
+            # asking people to greet a kiosk that is not there.
+            store = self.channel.manager.store
+            seated = await store.seat_session(self.watching) is not None
+            seated = seated or await self.channel.manager.session(self.watching) is not None
+            await self.send_json(
+                {"type": "watching", "session": self.watching, "kiosk_connected": seated}
+            )
             return
         key = message.session
         code = message.code

@@ -130,7 +130,7 @@
         if (message.code === "session_ended") $("continue").hidden = true;
         announce(message.message);
         return showInfo([message.message]);
-      case "watching": return showWaiting();
+      case "watching": return showWaiting(Boolean(message.kiosk_connected));
       default: return undefined;
     }
   }
@@ -158,9 +158,10 @@
   }
 
   // The kiosk screen before the kiosk has a session: say how to begin, not a blank page.
-  function showWaiting() {
+  // Without any kiosk on this seat it says so, and how to start one.
+  function showWaiting(connected) {
     if (lastQuestion) return;
-    $("question").textContent = t("kiosk_waiting");
+    $("question").textContent = t(connected ? "kiosk_waiting" : "kiosk_none");
   }
 
   // The conversation is kept in this tab's sessionStorage, so a reload shows it again; the
