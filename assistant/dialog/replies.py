@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.dialog import utterances as said
-from assistant.dialog.previous import expects, typed_answer
+from assistant.dialog.answer_box import change_label, expects, typed_answer
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.phrases import LANGUAGES, Phrases
@@ -297,7 +297,7 @@ class ReplyWriter:
             *(
                 Choice(
                     id=question.id,
-                    label=self._change_label(session, question, number),
+                    label=change_label(self.phrases, session.language, question, number),
                     number=number,
                 )
                 for number, question in enumerate(job.questions, start=1)
@@ -306,12 +306,6 @@ class ReplyWriter:
         return self.reply(
             session, ReplyKind.CONFIRM, "\n".join(lines), speech=" ".join(lines), choices=choices
         )
-
-    def _change_label(self, session: Session, question: Question, number: int) -> str:
-        """ "Change the shop name" when the job names the answer, else "Change answer 2"."""
-        if question.name is None:
-            return self.say(session, "confirm_change", number=number)
-        return self.say(session, "confirm_change_named", name=question.name.get(session.language))
 
     def generating(self, session: Session, job: Job, key: str = "generating") -> Reply:
         """Generation has started or is still running."""

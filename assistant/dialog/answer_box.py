@@ -1,4 +1,5 @@
-"""What a question's answer box should offer, and its earlier answer as a person types it.
+"""What a question's answer box should offer, its earlier answer as a person types it, and
+the read-back's button that changes it.
 
 The read-back (``Replies.format_value``) says an answer for the ear and the eye; this gives the
 form the answer box takes back unchanged: a list as its items joined the way they are typed
@@ -13,6 +14,7 @@ from typing import Any
 
 from assistant.events import Expects
 from assistant.jobs.catalog import Question
+from assistant.jobs.phrases import Phrases
 from assistant.understanding.colors import color_name, parse_color
 
 # Colours offered as swatches to press, by the names that mean them exactly in each language.
@@ -62,3 +64,11 @@ def expects(question: Question, language: str) -> Expects:
         high=question.max if question.type == "number" else None,
         swatches=swatches,
     )
+
+
+def change_label(phrases: Phrases, language: str, question: Question, number: int) -> str:
+    """The read-back's button: "Change the shop name" when the job names the answer (its
+    ``name``), else "Change answer 2"."""
+    if question.name is None:
+        return phrases.say(language, "confirm_change", number=number)
+    return phrases.say(language, "confirm_change_named", name=question.name.get(language))
