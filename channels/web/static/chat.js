@@ -8,7 +8,6 @@
   const $ = (id) => document.getElementById(id);
   const STORE_KEY = "facility-assistant.session";
   const STORE_CODE = "facility-assistant.code";
-  const STORE_MADE = "facility-assistant.made"; // sessionStorage: what this tab made
   const STORE_LOG = "facility-assistant.log"; // sessionStorage: this tab's conversation
   const kiosk = config.kiosk;
   const speech = config.speech; // defaults and ranges of rate, volume and silence
@@ -25,6 +24,9 @@
   let keepAlert = false; // the server closed with a reason: keep it shown after reconnecting
   let codeAsked = false; // hello carried the code from the address: its error must stay
   const scanner = window.FacilityScanning.create(() => preferences);
+  const made = kiosk ? null : window.FacilityMade.create({
+    section: $("made"), list: $("made-list"), t: (key, params) => t(key, params),
+  });
   const keyboard = kiosk ? null : window.FacilityKeyboard.create({
     host: $("keyboard"), t: (key, params) => t(key, params), language, onChange: () => {},
   });
@@ -334,46 +336,7 @@
     }
     if (download) $("download").href = download.url;
     if (qr) $("qr").src = path(qr.url);
-    if (!kiosk) remember(reply.text, preview, download); // the kiosk screen is everyone's
-  }
-
-  // -- what this person made: kept for the tab's life, so "make another" or "finish" (or a
-  // reload) never takes the earlier links away.
-
-  function madeList() {
-    try { return JSON.parse(sessionStorage.getItem(STORE_MADE) || "[]"); } catch { return []; }
-  }
-
-  function remember(text, preview, download) {
-    const made = madeList();
-    const url = (download || preview).url;
-    if (!made.some((item) => item.url === url)) {
-      // The delivery's first sentence names the thing ("Your quiz game is ready!").
-      const title = text.split(/(?<=[.!?。！？])\s*/)[0].replace(/[.!。！]+$/, "");
-      made.push({ title, url, preview: preview ? preview.url : null, download: download ? download.url : null });
-      try { sessionStorage.setItem(STORE_MADE, JSON.stringify(made.slice(-20))); } catch { /* full: shown anyway */ }
-    }
-    showMade(made);
-  }
-
-  function showMade(made = madeList()) {
-    $("made").hidden = made.length === 0;
-    $("made-list").replaceChildren(...made.map((item) => {
-      const entry = document.createElement("li");
-      const name = document.createElement("span");
-      name.textContent = item.title;
-      entry.append(name);
-      for (const [kind, url] of [["preview", item.preview], ["download", item.download]]) {
-        if (!url) continue;
-        const link = document.createElement("a");
-        link.href = url;
-        link.textContent = t(kind);
-        link.setAttribute("aria-label", `${t(kind)}: ${item.title}`);
-        if (kind === "preview") { link.target = "_blank"; link.rel = "noopener"; }
-        entry.append(" ", link);
-      }
-      return entry;
-    }));
+    if (made) made.remember(reply.text, preview, download); // the kiosk screen is everyone's
   }
 
   // Skip only where the question may be skipped; a number pad for numbers.
@@ -748,6 +711,7 @@
 
   applyLanguage(language);
   if (!kiosk) bind();
-  if (!kiosk) { showMade(); restoreLog(); }
+  if (made) made.show();
+  if (!kiosk) restoreLog();
   connect();
 })();
