@@ -126,12 +126,48 @@ class ArtifactLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Expects:
+    """What the question waiting wants, so a screen can offer the control that fits: Skip only
+    when it is optional, a number pad and buttons for a small range, colour swatches."""
+
+    type: str
+    optional: bool = False
+    low: float | None = None
+    high: float | None = None
+    swatches: tuple[tuple[str, str], ...] = ()  # (name said, "#rrggbb") for colour questions
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        wire: dict[str, Any] = {"type": self.type, "optional": self.optional}
+        if self.low is not None:
+            wire["low"] = self.low
+        if self.high is not None:
+            wire["high"] = self.high
+        if self.swatches:
+            wire["swatches"] = [{"label": name, "color": hex_} for name, hex_ in self.swatches]
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Expects:
+        """Inverse of ``to_wire``."""
+        return cls(
+            type=wire["type"],
+            optional=bool(wire.get("optional", False)),
+            low=wire.get("low"),
+            high=wire.get("high"),
+            swatches=tuple((s["label"], s["color"]) for s in wire.get("swatches", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One thing the assistant shows and says.
 
     ``text`` is for the screen and chat; ``speech`` is the same content phrased for the ear
     (no links, no symbols read aloud). ``stop`` asks a speaking channel to fall silent at
     once (the user said "stop"), so no channel has to recognise it by its wording.
+    ``previous`` is a question's earlier answer as a person would type it (back, change), so
+    a screen can show it and put it in the answer box instead of making them retype it.
     """
 
     kind: ReplyKind
@@ -144,6 +180,8 @@ class Reply:
     progress: Progress | None = None
     links: tuple[ArtifactLink, ...] = ()
     stop: bool = False
+    previous: str | None = None
+    expects: Expects | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready form, used by the websocket and stored in the turn history."""
@@ -166,6 +204,10 @@ class Reply:
             wire["links"] = [{"kind": x.kind, "url": x.url, "label": x.label} for x in self.links]
         if self.stop:
             wire["stop"] = True
+        if self.previous is not None:
+            wire["previous"] = self.previous
+        if self.expects is not None:
+            wire["expects"] = self.expects.to_wire()
         return wire
 
     @classmethod
@@ -183,4 +225,6 @@ class Reply:
             progress=Progress(**progress) if progress else None,
             links=tuple(ArtifactLink(**x) for x in wire.get("links", ())),
             stop=bool(wire.get("stop", False)),
+            previous=wire.get("previous"),
+            expects=Expects.from_wire(wire["expects"]) if wire.get("expects") else None,
         )

@@ -161,12 +161,12 @@ async def wait_question(page: Page, pattern: str | re.Pattern[str]) -> None:
     await expect(page.locator("#question")).to_have_text(pattern, timeout=WAIT_MS)
 
 
-async def wait_focus_on_question(page: Page) -> None:
-    """A new question takes keyboard focus, visibly, so a screen reader reads it at once, a
-    sighted keyboard user sees where they are, and Tab starts from there."""
-    heading = page.locator("#question")
-    await expect(heading).to_be_focused(timeout=WAIT_MS)
-    assert await heading.evaluate("(el) => el.matches(':focus-visible')"), "focus is visible"
+async def wait_focus_on_answer(page: Page) -> None:
+    """After a new question focus is in the answer box, visibly, so keys typed at once go
+    into the answer (the question itself is announced through the live region)."""
+    box = page.locator("#answer")
+    await expect(box).to_be_focused(timeout=WAIT_MS)
+    assert await box.evaluate("(el) => el.matches(':focus-visible')"), "focus is visible"
 
 
 async def focused_id(page: Page) -> str:
@@ -187,6 +187,12 @@ async def wait_state(page: Page, wanted: str, within_ms: int = WAIT_MS) -> None:
 # -- driving the page by keyboard -----------------------------------------------------------
 
 
+_AFTER_CHOICES_JS = """() => Boolean(document.activeElement && document.activeElement !== document.body
+    && document.getElementById('choices').compareDocumentPosition(document.activeElement)
+       & Node.DOCUMENT_POSITION_FOLLOWING
+    && !document.getElementById('choices').contains(document.activeElement))"""
+
+
 async def tab_to(page: Page, wanted: str, *, limit: int = 60, backwards: bool = False) -> None:
     """Press Tab (or Shift+Tab) until ``wanted`` (as ``focused_id`` names it) has focus."""
     key = "Shift+Tab" if backwards else "Tab"
@@ -200,7 +206,7 @@ async def tab_to(page: Page, wanted: str, *, limit: int = 60, backwards: bool = 
 
 
 async def type_answer(page: Page, text: str) -> None:
-    """Tab from the question into the answer box, type, and send with Enter."""
+    """Into the answer box (focus is there after a question; else by Tab), type, and send."""
     await tab_to(page, "answer")
     await page.keyboard.type(text)
     await page.keyboard.press("Enter")
@@ -218,7 +224,9 @@ async def press_choice(
         await tab_to(page, "answer")
         await tab_to(page, f"choice:{choice_id}", backwards=True)
     else:
-        await tab_to(page, f"choice:{choice_id}")
+        # From the answer box (or anything after the buttons) the way back is the short one.
+        after = await page.evaluate(_AFTER_CHOICES_JS)
+        await tab_to(page, f"choice:{choice_id}", backwards=bool(after))
     await page.keyboard.press(key)
 
 
@@ -272,7 +280,7 @@ async def walk_job(
     for question in job.questions:
         prompt = question.prompt.get(language)
         await wait_question(page, prompt)
-        await wait_focus_on_question(page)
+        await wait_focus_on_answer(page)
         await expect(page.locator("#live")).to_contain_text(prompt, timeout=WAIT_MS)
         value = answers.get(question.id)
         if value is None:  # an optional question left out: say so, as a user types it
@@ -285,7 +293,7 @@ async def walk_job(
 async def make_it(page: Page, key: str = "Enter", *, overshoot: bool = False) -> None:
     """On the confirm screen: press "make it"."""
     await wait_state(page, "confirm")
-    await wait_focus_on_question(page)
+    await wait_focus_on_answer(page)
     await press_choice(page, "make", key, overshoot=overshoot)
 
 

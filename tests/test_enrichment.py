@@ -98,6 +98,11 @@ def manifest(folder: str) -> dict[str, Any]:
     return json.loads((Path(folder) / "manifest.json").read_text())
 
 
+def note_keys(folder: str) -> list[str]:
+    """The notes kept for staff in an artifact's manifest (``llm_unavailable``, ...)."""
+    return [str(note.get("key")) for note in manifest(folder).get("notes", ())]
+
+
 async def test_good_page_text_is_used_and_recorded(
     ollama: FakeOllama,
     catalog: JobCatalog,
@@ -131,7 +136,7 @@ async def test_good_page_text_is_used_and_recorded(
     assert '"Blue Bakery"' in user and "not instructions" in user
 
 
-UNUSABLE = "The writing helper's text was not usable"
+UNUSABLE = "llm_invalid"  # the note kept for staff in the manifest (and the log)
 # Pages the model "wrote" that must be refused: each changes one field of a good page.
 UNUSABLE_PAGES = {
     "schema": {"highlights": ["only one"]},
@@ -150,9 +155,9 @@ BAD_OUTPUTS: dict[str, tuple[dict[str, Any], str]] = {
         name: ({"response": json.dumps({**GOOD_PAGE, **change})}, UNUSABLE)
         for name, change in UNUSABLE_PAGES.items()
     },
-    "error-mid-stream": ({"response": json.dumps(GOOD_PAGE), "error_after": 3}, "not available"),
-    "down-mid-stream": ({"response": json.dumps(GOOD_PAGE), "close_after": 3}, "not available"),
-    "500": ({"response": "", "status": 500}, "not available"),
+    "error-mid-stream": ({"response": json.dumps(GOOD_PAGE), "error_after": 3}, "llm_unavailable"),
+    "down-mid-stream": ({"response": json.dumps(GOOD_PAGE), "close_after": 3}, "llm_unavailable"),
+    "500": ({"response": "", "status": 500}, "llm_unavailable"),
 }
 
 
@@ -170,7 +175,9 @@ async def test_bad_model_output_falls_back_to_the_template_with_one_sentence(
     queue = make_queue(ollama.url, catalog, store, manager, tmp_path)
     walk, pushed, _ = await deliver(queue, manager, CAFE)
     delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
-    assert sentence in delivery.text and "standard text" in delivery.text
+    # Staff learn why from the manifest and the log; the user gets the page and no excuse.
+    assert sentence in note_keys((await walk.artifact()).folder)
+    assert "standard text" not in delivery.text and "writing helper" not in delivery.text
     assert "Traceback" not in delivery.text
     page = (Path((await walk.artifact()).folder) / "index.html").read_text()
     assert "Blue Bakery" in page and "<script>alert" not in page
@@ -187,9 +194,10 @@ async def test_a_model_that_hangs_is_late_and_the_page_comes_without_waiting_for
 ) -> None:
     ollama.script(MODEL, json.dumps(GOOD_PAGE), hang_after=2)
     queue = make_queue(ollama.url, catalog, store, manager, tmp_path, timeout=1.5)
-    _, pushed, took = await deliver(queue, manager, CAFE)
+    walk, pushed, took = await deliver(queue, manager, CAFE)
     delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
-    assert "took too long" in delivery.text
+    assert "llm_late" in note_keys((await walk.artifact()).folder)
+    assert "took too long" not in delivery.text  # said to staff (log, manifest), not the user
     # The model stalls until its client goes away, so a delivery at all proves the cut at
     # the timeout; the bound only says "not waiting for the model", loose for a busy machine.
     assert took < 1.5 + 10.0
@@ -199,9 +207,10 @@ async def test_a_server_down_at_start_gives_the_template_page_at_once(
     catalog: JobCatalog, store: SQLiteStore, manager: DialogManager, tmp_path: Path
 ) -> None:
     queue = make_queue(unused_url(), catalog, store, manager, tmp_path, timeout=5.0)
-    _, pushed, took = await deliver(queue, manager, CAFE)
+    walk, pushed, took = await deliver(queue, manager, CAFE)
     delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
-    assert "The writing helper was not available" in delivery.text
+    assert "llm_unavailable" in note_keys((await walk.artifact()).folder)
+    assert "writing helper" not in delivery.text
     assert took < 1.0 + 1.0
     # Nothing was written, so nobody was told that something was being written.
     stages = [r.progress.stage for r in pushed if r.kind == ReplyKind.PROGRESS]
@@ -221,9 +230,10 @@ async def test_with_the_server_down_the_knowledge_base_is_not_searched_for_every
 
     queue = make_queue(unused_url(), catalog, store, manager, tmp_path, examples=examples)
     for key in ("first", "second", "third"):
-        _, pushed, _ = await deliver(queue, manager, CAFE, key=key)
+        walk, pushed, _ = await deliver(queue, manager, CAFE, key=key)
         delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
-        assert "The writing helper was not available" in delivery.text
+        assert "llm_unavailable" in note_keys((await walk.artifact()).folder)
+        assert "writing helper" not in delivery.text
     assert searched == ["cafe_page"], "searched once, before the server was known to be down"
 
 
@@ -402,7 +412,8 @@ async def test_a_missing_model_is_reported_with_the_pull_command(
         queue = make_queue(server.url, catalog, store, manager, tmp_path)
         walk, pushed, _ = await deliver(queue, manager, CAFE)
     delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
-    assert "not available" in delivery.text
+    assert "not available" not in delivery.text  # for staff: the manifest and the log
+    assert "llm_unavailable" in note_keys((await walk.artifact()).folder)
     assert manifest((await walk.artifact()).folder)["llm"]["outcome"] == "model_missing"
 
 
@@ -437,7 +448,8 @@ async def test_a_quiz_answer_that_points_nowhere_is_refused(
     queue = make_queue(ollama.url, catalog, store, manager, tmp_path)
     walk, pushed, _ = await deliver(queue, manager, QUIZ)
     delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
-    assert "not usable" in delivery.text
+    assert "not usable" not in delivery.text  # for staff: the manifest and the log
+    assert "llm_invalid" in note_keys((await walk.artifact()).folder)
     code = (Path((await walk.artifact()).folder) / "main.py").read_text()
     assert "Which animal says moo?" not in code
 
@@ -581,7 +593,8 @@ async def test_unsafe_or_wrong_functions_leave_the_template_program(
     queue = make_queue(ollama.url, catalog, store, manager, tmp_path, timeout=10)
     walk, pushed, _ = await deliver(queue, manager, SHOP)
     delivery = next(r for r in pushed if r.kind == ReplyKind.DELIVERY)
-    assert "The writing helper's text was not usable" in delivery.text
+    assert "llm_invalid" in note_keys((await walk.artifact()).folder)
+    assert "writing helper" not in delivery.text
     code = (Path((await walk.artifact()).folder) / "main.py").read_text()
     assert "EXTRAS = []" in code and f"def {name}(prices)" not in code
 

@@ -191,6 +191,12 @@ async def test_a_delivery_does_not_wait_for_a_model_busy_writing_for_someone_els
         assert not delivered["first"].is_set()
         assert len(hanging_model.requests_to("/api/chat")) == asked + 1
         texts = " ".join(reply.text for reply in deliveries["second"])
-        assert services.phrases.say("en", "note.llm_unavailable")[:20] in texts
+        # Made without the model: a note for staff (manifest and log), never said to the user.
+        assert services.phrases.say("en", "note.llm_unavailable")[:20] not in texts
+        second = await services.manager.session("second")
+        assert second is not None and second.artifact_id
+        artifact = await services.store.artifact(second.artifact_id)
+        assert artifact is not None
+        assert {"key": "llm_unavailable"} in artifact.manifest.get("notes", [])
     finally:
         await services.stop()

@@ -52,7 +52,7 @@ from testing.web_page import (
     tab_to,
     type_answer,
     wait_delivered,
-    wait_focus_on_question,
+    wait_focus_on_answer,
     wait_question,
     wait_state,
     walk_job,
@@ -111,7 +111,7 @@ async def test_every_job_is_made_with_the_keyboard_alone(
     key = "Space" if odd else "Enter"
     async with browser.open(server.page_url(lang=language)) as session:
         page = session.page
-        await expect(page.locator("#question")).to_be_focused(timeout=WAIT_MS)
+        await expect(page.locator("#answer")).to_be_focused(timeout=WAIT_MS)
         await walk_job(page, job, language, answers, choose_key=key, overshoot=odd)
         await make_it(page, key, overshoot=odd)
         await wait_delivered(page)
@@ -165,8 +165,8 @@ async def test_a_reply_that_only_informs_keeps_the_question_and_its_buttons(
 async def test_a_failed_generation_is_said_and_can_be_retried_from_the_keyboard(
     browser: BrowserChecker, server: WebServer
 ) -> None:
-    """Never a dead end: after a failure the user hears why, the read-back is asked again on a
-    focused heading, and the way on is its button, for keyboard and switch users too."""
+    """Never a dead end: after a failure the user hears why, the read-back is asked again with
+    focus in the answer box, and the way on is its button, for keyboard and switch users too."""
     job = server.services.jobs.jobs["todo_list"]
     answers = {"list_title": "Today", "first_items": ["tea"], "save_in_browser": True}
     async with browser.open(server.page_url(lang="en")) as session:
@@ -175,10 +175,11 @@ async def test_a_failed_generation_is_said_and_can_be_retried_from_the_keyboard(
         server.gate.failures = 1
         await make_it(page)
         failed = server.services.phrases.say("en", "generation_failed")
-        await expect(page.locator("#info")).to_contain_text(failed, timeout=WAIT_MS)
+        await expect(page.locator("#alert")).to_contain_text(failed, timeout=WAIT_MS)
+        await expect(page.locator("#answer")).not_to_have_attribute("aria-invalid", "true")
         await wait_question(page, server.services.phrases.say("en", "confirm_intro"))
         await wait_state(page, "confirm")
-        await wait_focus_on_question(page)
+        await wait_focus_on_answer(page)
         await make_it(page)  # the confirm's own "make it" button is offered again
         await wait_delivered(page)
         assert_quiet(session)
@@ -201,7 +202,7 @@ async def test_a_reload_and_other_devices_continue_at_the_same_question(
 
         await page.reload()
         await wait_question(page, third.prompt.en)
-        await wait_focus_on_question(page)
+        await wait_focus_on_answer(page)
         assert await session_key(first) == key, "the reloaded page kept its session"
         code = (await page.locator("#code").text_content() or "").strip()
         assert len(code) == 6, code
@@ -220,7 +221,7 @@ async def test_a_reload_and_other_devices_continue_at_the_same_question(
             await other.keyboard.type(code.lower())  # codes are read aloud; case is no matter
             await other.keyboard.press("Enter")
             await wait_question(other, third.prompt.en)
-            await wait_focus_on_question(other)
+            await wait_focus_on_answer(other)
             assert await session_key(second) == key
             await answer_question(other, third, answers[third.id], "en")
             await wait_question(other, fourth.prompt.en)
@@ -542,7 +543,8 @@ async def test_the_kiosk_screen_mirrors_the_kiosk_session_in_large_type(
         job = services.jobs.jobs["quiz_game"]
         async with browser.open(server.page_url(kiosk="1", lang="en")) as screen:
             page = screen.page
-            await wait_question(page, "Say hello to the kiosk to begin.")
+            # No kiosk has taken this seat yet: the screen says so (not "say hello").
+            await wait_question(page, services.phrases.say("en", "web.kiosk_none"))
             await expect(page.locator("#answer-form")).to_have_count(0)  # it only shows
             await expect(page.locator("#continue")).to_be_hidden()  # no code before a session
             await say("hello")

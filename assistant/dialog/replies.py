@@ -7,11 +7,14 @@ reads the choices out, never a link.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from assistant.dialog import utterances as said
+from assistant.dialog.answer_box import change_label, expects, typed_answer
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.phrases import LANGUAGES, Phrases
@@ -47,6 +50,9 @@ def sentences(parts: Sequence[str]) -> str:
 
 
 DELIVERED_CHOICES = ("change", "another", "finish")
+# Notes for staff only (the log and the manifest), never said to the user.
+STAFF_NOTES = ("llm_",)
+_LOGGER = logging.getLogger(__name__)
 # Channels where the result arrives as chat messages rather than on a screen beside the user.
 CHAT_CHANNELS = frozenset({"telegram"})
 
@@ -275,13 +281,20 @@ class ReplyWriter:
         text = sentences([*parts, *hints])
         choices = self.question_choices(session, question)
         speech = sentences([*parts, self._spoken_choices(session, choices), *hints])
-        return self.reply(
+        reply = self.reply(
             session,
             ReplyKind.QUESTION,
             text,
             speech=speech,
             question_id=question.id,
             choices=choices,
+        )
+        yes, no = self.say(session, "word_yes"), self.say(session, "word_no")
+        previous = typed_answer(
+            question, session.answers.get(question.id), session.language, yes=yes, no=no
+        )
+        return dataclasses.replace(
+            reply, previous=previous, expects=expects(question, session.language)
         )
 
     def confirm(self, session: Session, job: Job) -> Reply:
@@ -305,7 +318,7 @@ class ReplyWriter:
             *(
                 Choice(
                     id=question.id,
-                    label=self.say(session, "confirm_change", number=number),
+                    label=change_label(self.phrases, session.language, question, number),
                     number=number,
                 )
                 for number, question in enumerate(job.questions, start=1)
@@ -368,7 +381,11 @@ class ReplyWriter:
         parts = [self.say(session, "delivered", title=title)]
         for note in artifact.manifest.get("notes", ()):
             key = f"note.{note.get('key')}"
-            if self.phrases.has(key):
+            if str(note.get("key", "")).startswith(STAFF_NOTES):
+                # Whether the language model helped means nothing to a user: staff read the
+                # log (and the manifest); the user gets the working result and no excuse.
+                _LOGGER.info("artifact %s: %s", artifact.id, self.phrases.say("en", key))
+            elif self.phrases.has(key):
                 parts.append(self.say(session, key))
         links = self.links(artifact, session.language)
         if not links:  # made without the server (assistant generate): point at the folder

@@ -42,6 +42,7 @@ _QUESTION_FIELDS = {
     "id",
     "type",
     "prompt",
+    "name",
     "help",
     "required",
     "default",
@@ -106,6 +107,8 @@ class Question:
     type: str
     prompt: LocalizedText
     help: LocalizedText | None = None
+    # What the answer is, for buttons such as "Change the shop name" (read-back screens).
+    name: LocalizedText | None = None
     required: bool = True
     default: Any = None
     min_length: int | None = None
@@ -293,6 +296,7 @@ def _read_question(reader: _Reader, raw: Any, path: str) -> Question:
         type=qtype,
         prompt=reader.text(data.get("prompt"), f"{path}.prompt"),
         help=reader.text(data["help"], f"{path}.help") if data.get("help") else None,
+        name=reader.text(data["name"], f"{path}.name") if data.get("name") else None,
         required=required,
         default=data.get("default"),
         min_length=reader.integer(data.get("min_length"), f"{path}.min_length"),

@@ -28,6 +28,7 @@ from assistant.errors import InputError, StoreError
 from assistant.events import Reply, Turn
 from assistant.limits import CodeVerdict
 from assistant.session import Session
+from channels.web.hub import speech_message
 from channels.web.oversize import close_reason
 from channels.web.pacing import AudioPacing
 from channels.web.protocol import (
@@ -243,7 +244,14 @@ class WebConnection(VoiceInput):
                 return
             self.watching = f"kiosk:{kiosk}"
             self.channel.hub.watch(self.watching, self)
-            await self.send_json({"type": "watching", "session": self.watching})
+            # Whether a kiosk has taken this seat at all: the screen says so rather than
+            # asking people to greet a kiosk that is not there.
+            store = self.channel.manager.store
+            seated = await store.seat_session(self.watching) is not None
+            seated = seated or await self.channel.manager.session(self.watching) is not None
+            await self.send_json(
+                {"type": "watching", "session": self.watching, "kiosk_connected": seated}
+            )
             return
         key = message.session
         code = message.code
@@ -289,8 +297,10 @@ class WebConnection(VoiceInput):
                 self.language = session.language
                 self.channel.hub.note(session)
                 await self.send_json(self.channel.summary(session))
+        await self.send_replies(replies, spoken=None)  # the text at once, the audio after
         spoken = await self.channel.speak(key, replies)
-        await self.send_replies(replies, spoken=spoken)
+        if spoken:
+            await self.send_json(speech_message(spoken))
 
     async def _resume(self, message: Resume) -> None:
         session = await self._find(message.code)

@@ -22,6 +22,7 @@ and nothing of whatever the kiosk does next reaches it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -173,14 +174,23 @@ class SessionHub:
         return len(self._pages.get(key, ()))
 
     async def publish(self, key: str, replies: list[Reply]) -> None:
-        """Show replies on every page of the session, spoken once for all of them."""
+        """Show replies on every page of the session, spoken once for all of them.
+
+        The text goes out at once; the audio follows when it is ready (synthesis can take
+        seconds, and nobody should wait for it to read what is already known).
+        """
         pages = list(self._pages.get(key, ()))
         if not pages or not replies:
             return
-        spoken = await self.speaker(key, replies) if self.speaker is not None else None
         for page in pages:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await page.send_replies(replies, spoken=spoken)
+                await page.send_replies(replies, spoken=None)
+        spoken = await self.speaker(key, replies) if self.speaker is not None else None
+        if spoken:
+            message = speech_message(spoken)
+            for page in pages:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await page.send_json(message)
         if _said_goodbye(replies):
             await self._tell_ended(key)
 
@@ -275,6 +285,11 @@ class SessionHub:
         self._pollers.clear()
         self._watchers.clear()
         self._watched.clear()
+
+
+def speech_message(spoken: bytes) -> dict[str, Any]:
+    """The websocket message carrying replies read aloud (one WAV)."""
+    return {"type": "speech", "format": "wav", "audio": base64.b64encode(spoken).decode("ascii")}
 
 
 def _said_goodbye(replies: list[Reply]) -> bool:

@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const STORE_KEY = "facility-assistant.session";
   const STORE_CODE = "facility-assistant.code";
+  const STORE_LOG = "facility-assistant.log"; // sessionStorage: this tab's conversation
   const kiosk = config.kiosk;
   const speech = config.speech; // defaults and ranges of rate, volume and silence
 
@@ -21,7 +22,11 @@
   let restoreListening = false; // set on connect: hands-free listening comes back by itself
   const pending = []; // messages typed while the connection was down
   let keepAlert = false; // the server closed with a reason: keep it shown after reconnecting
+  let codeAsked = false; // hello carried the code from the address: its error must stay
   const scanner = window.FacilityScanning.create(() => preferences);
+  const made = kiosk ? null : window.FacilityMade.create({
+    section: $("made"), list: $("made-list"), t: (key, params) => t(key, params),
+  });
   const keyboard = kiosk ? null : window.FacilityKeyboard.create({
     host: $("keyboard"), t: (key, params) => t(key, params), language, onChange: () => {},
   });
@@ -76,7 +81,10 @@
         hello.kiosk = kiosk;
         // A kiosk screen on another machine shows the code only with the kiosk's token.
         if (config.kiosk_token) hello.token = config.kiosk_token;
-      } else if (config.code) hello.code = config.code;
+      } else if (config.code) {
+        hello.code = config.code;
+        codeAsked = true; // a wrong code is said, and stays said over the new session
+      }
       else {
         const key = localStorage.getItem(STORE_KEY);
         const code = localStorage.getItem(STORE_CODE);
@@ -111,13 +119,20 @@
       case "listening": return onListening(Boolean(message.active));
       case "speech": return playSpeech(message.audio);
       case "stop_speech": return stopSpeech();
-      case "error": return showAlert(message.message);
+      case "error":
+        if (codeAsked) {
+          keepAlert = true;
+          codeAsked = false;
+          // The code from the address named no session: say so, and that this one is new.
+          if (message.code === "no_code") return showAlert(`${message.message} ${t("new_session_started")}`);
+        }
+        return showAlert(message.message);
       case "notice":
         // A session that ended elsewhere: its code no longer works, so it is not offered.
         if (message.code === "session_ended") $("continue").hidden = true;
         announce(message.message);
         return showInfo([message.message]);
-      case "watching": return showWaiting();
+      case "watching": return showWaiting(Boolean(message.kiosk_connected));
       default: return undefined;
     }
   }
@@ -125,6 +140,7 @@
   // -- showing the session ----------------------------------------------------------------
 
   function showSession(session) {
+    codeAsked = false;
     if (!kiosk) {
       if (session.key) localStorage.setItem(STORE_KEY, session.key);
       else localStorage.removeItem(STORE_KEY);
@@ -144,18 +160,37 @@
   }
 
   // The kiosk screen before the kiosk has a session: say how to begin, not a blank page.
-  function showWaiting() {
+  // Without any kiosk on this seat it says so, and how to start one.
+  function showWaiting(connected) {
     if (lastQuestion) return;
-    $("question").textContent = t("kiosk_waiting");
+    $("question").textContent = t(connected ? "kiosk_waiting" : "kiosk_none");
   }
 
-  function addLog(text, user = false) {
+  // The conversation is kept in this tab's sessionStorage, so a reload shows it again; the
+  // question the server repeats on reconnecting is not logged twice.
+  function addLog(text, user = false, lang = language, keep = true) {
+    const last = $("log").lastElementChild;
+    if (!user && last && !last.classList.contains("user") && last.textContent === text) return;
     const item = document.createElement("li");
     item.textContent = text;
-    item.lang = language;
+    item.lang = lang;
     if (user) item.className = "user";
     $("log").append(item);
     while ($("log").children.length > 200) $("log").firstElementChild.remove();
+    if (keep && !kiosk) saveLog();
+  }
+
+  function saveLog() {
+    const entries = [...$("log").children].map((li) => ({ text: li.textContent, user: li.classList.contains("user"), lang: li.lang }));
+    try { sessionStorage.setItem(STORE_LOG, JSON.stringify(entries)); } catch { /* full: the page still shows it */ }
+  }
+
+  function restoreLog() {
+    let entries = [];
+    try { entries = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]"); } catch { entries = []; }
+    for (const entry of entries) {
+      if (entry && typeof entry.text === "string") addLog(entry.text, Boolean(entry.user), entry.lang || language, false);
+    }
   }
 
   function announce(text) {
@@ -167,6 +202,23 @@
 
   function showAlert(text) {
     $("alert").textContent = text;
+  }
+
+  // The answer box is invalid while ``text`` (the reason) is shown in the alert region.
+  function markInvalid(text, answer = true) {
+    if (kiosk) { if (text) showAlert(text); return; }
+    const box = $("answer");
+    if (!text || !answer) {
+      if (text) showAlert(text);
+      box.removeAttribute("aria-invalid");
+      box.removeAttribute("aria-describedby");
+      return;
+    }
+    box.setAttribute("aria-invalid", "true");
+    box.setAttribute("aria-describedby", "alert");
+    // Emptied first and filled a moment later, so the same mistake twice is announced twice.
+    showAlert("");
+    setTimeout(() => showAlert(text), 50);
   }
 
   function showInfo(lines) {
@@ -185,27 +237,38 @@
   function showReplies(replies) {
     if (!replies.length) return;
     const last = replies[replies.length - 1];
+    const before = document.body.dataset.state;
     document.body.dataset.state = last.state;
     if (last.language !== language) applyLanguage(last.language);
     if (!keepAlert) showAlert("");
     if (replies.some((reply) => reply.stop)) stopSpeech(); // the user said "stop": silence now
     replies.forEach((reply) => addLog(reply.text));
-    announce(replies.map((reply) => reply.text).join("\n"));
+    // A problem with the answer is an error: the alert region says it (so it is not also
+    // announced in the live region) and the answer box is marked invalid until the next reply.
+    const problem = replies.find((reply) => reply.kind === "problem");
+    // (A generation that failed is an error too, but not the answer box's.)
+    markInvalid(problem ? problem.text : "", before !== "generating");
+    announce(replies.filter((reply) => reply !== problem).map((reply) => reply.text).join("\n"));
 
     const asking = [...replies].reverse().find((r) => ["question", "menu", "confirm"].includes(r.kind));
     // Without a question in the replies, a new state still gets a new heading (generating;
     // a failed generation back at confirm), so the page never shows a question left behind.
-    const headed = asking || (last.state !== headingState ? last : null);
     const delivery = [...replies].reverse().find((r) => r.kind === "delivery");
-    const others = replies.filter((r) => r !== headed && r !== delivery).map((r) => r.text);
+    // A delivery is the news: its sentence ("Your café web page is ready!") is the heading,
+    // and "what next?" goes below it with its buttons.
+    const headed = delivery || asking || (last.state !== headingState ? last : null);
+    const others = replies.filter((r) => r !== headed && r !== delivery && r !== problem).map((r) => r.text);
     if (delivery && delivery !== headed) others.unshift(delivery.text);
+    const previous = asking && asking.kind === "question" ? asking.previous : null;
+    if (previous) others.push(t("previous_answer", { value: previous }));
     showInfo(others);
     $("progress-area").hidden = last.state !== "generating";
+    if (!kiosk) $("cancel-making").hidden = last.state !== "generating"; // stop it, by button
     const progress = [...replies].reverse().find((r) => r.progress);
     if (progress) showProgress(progress.progress.fraction);
     else if (last.state !== "generating") showProgress(null);
     if (last.state !== "delivered" && last.state !== "generating") $("delivery").hidden = true;
-    if (delivery) showDelivery(delivery.links || []);
+    if (delivery) showDelivery(delivery);
 
     const question = headed ? headed.text : "";
     if (headed) headingState = last.state;
@@ -213,14 +276,32 @@
     const changed = question && question !== lastQuestion;
     if (question) heading.textContent = question;
     // A reply that only informs (paused, slower, a notice) leaves the question's buttons be.
-    if (headed) showChoices(asking ? asking.choices || [] : []);
+    const expecting = asking && asking.kind === "question" ? asking.expects || null : null;
+    if (headed) showChoices(asking ? asking.choices || [] : [], expecting);
+    if (headed && !kiosk) fitAnswerBox(expecting);
     lastQuestion = question || lastQuestion;
     if (headed && !kiosk) {
       textQuestion = Boolean(asking && asking.kind === "question" && !(asking.choices || []).length);
       if (preferences.scan) fitKeyboard();
     }
-    if (changed && !kiosk) heading.focus();
+    // Back or "change": the earlier answer goes back in the box (unless the user has already
+    // typed), selected, so Send keeps it, typing replaces it, and End lets them add to a list.
+    const box = kiosk ? null : $("answer");
+    const prefill = Boolean(box && previous && textQuestion && !box.value);
+    if (prefill) box.value = previous;
+    if (changed && !kiosk) focusAnswer();
+    if (prefill && document.activeElement === box) box.select();
     scanner.reset();
+  }
+
+  // A new question is announced through the live region; focus stays in (or comes back to)
+  // the answer box, so keys typed at once are not lost. A user busy in the settings is left
+  // there; a switch user gets the heading (Space would type in the box).
+  function focusAnswer() {
+    if (preferences.scan) { $("question").focus(); return; }
+    const active = document.activeElement;
+    if (active && active !== document.body && active.closest("#settings")) return;
+    $("answer").focus();
   }
 
   // A known fraction fills the bar (determinate); without one it only says "working".
@@ -241,7 +322,8 @@
     else if (keyboard.isOpenFor($("answer"))) keyboard.close();
   }
 
-  function showDelivery(links) {
+  function showDelivery(reply) {
+    const links = reply.links || [];
     const find = (kind) => links.find((link) => link.kind === kind);
     const preview = find("preview");
     const download = find("download");
@@ -254,14 +336,56 @@
     }
     if (download) $("download").href = download.url;
     if (qr) $("qr").src = path(qr.url);
+    if (made) made.remember(reply.text, preview, download); // the kiosk screen is everyone's
   }
 
-  function showChoices(choices) {
+  // Skip only where the question may be skipped; a number pad for numbers.
+  function fitAnswerBox(expecting) {
+    $("skip").hidden = !(expecting && expecting.optional);
+    if (expecting && expecting.type === "number") $("answer").setAttribute("inputmode", "numeric");
+    else $("answer").removeAttribute("inputmode");
+  }
+
+  // What a question may be answered with by one press besides its own choices: each number
+  // of a small range (quiz: 3 to 10), or colour swatches (the name is said, never a code).
+  function quickAnswers(expecting) {
+    if (!expecting || kiosk) return [];
+    const { low, high } = expecting;
+    if (expecting.type === "number" && Number.isInteger(low) && Number.isInteger(high) && high - low <= 10) {
+      return Array.from({ length: high - low + 1 }, (_, i) => ({ label: String(low + i), said: String(low + i) }));
+    }
+    return (expecting.swatches || []).map((s) => ({ label: s.label, said: s.label, color: s.color }));
+  }
+
+  function showChoices(choices, expecting = null) {
     const box = $("choices");
     box.replaceChildren();
-    box.hidden = choices.length === 0;
+    const quick = choices.length ? [] : quickAnswers(expecting);
+    box.hidden = choices.length === 0 && quick.length === 0;
+    for (const answer of quick) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = answer.color ? "secondary swatch-button" : "secondary";
+      button.dataset.choice = answer.said;
+      if (answer.color) {
+        const swatch = document.createElement("span");
+        swatch.className = "swatch";
+        swatch.setAttribute("aria-hidden", "true");
+        swatch.style.backgroundColor = answer.color;
+        button.append(swatch);
+      }
+      button.append(answer.label);
+      button.addEventListener("click", () => {
+        say(answer.said);
+        if (!preferences.scan) $("answer").focus();
+      });
+      box.append(button);
+    }
+    // The read-back's buttons name the answer they change ("Change the shop name"): no number
+    // in front. "Make it" is the main action and looks it; changing is secondary.
+    const readBack = choices.some((choice) => choice.id === "make" && choice.number === 0);
     for (const choice of choices) {
-      const label = choice.number > 0 ? `${choice.number}. ${choice.label}` : choice.label;
+      const label = choice.number > 0 && !readBack ? `${choice.number}. ${choice.label}` : choice.label;
       if (kiosk) {
         const item = document.createElement("p");
         item.textContent = label;
@@ -272,9 +396,14 @@
       button.type = "button";
       button.textContent = label;
       button.dataset.choice = choice.id;
+      if (readBack) button.className = choice.number === 0 ? "primary" : "secondary";
       // The dialog understands the number in every state; "make it" (0) is said by name.
       const said = choice.number > 0 ? String(choice.number) : choice.label;
-      button.addEventListener("click", () => say(said, label));
+      button.addEventListener("click", () => {
+        say(said, label);
+        // The buttons are replaced by the next reply: keep the keyboard somewhere useful.
+        if (!preferences.scan) $("answer").focus();
+      });
       box.append(button);
     }
   }
@@ -295,7 +424,7 @@
     if (kiosk) return;
     $("pref-theme").checked = preferences.theme === "contrast";
     $("pref-text-size").value = String(size);
-    $("text-size-value").textContent = `${Math.round(size * 100)}%`;
+    showTextSize(size);
     $("pref-voice").checked = Boolean(preferences.voice);
     $("pref-hands-free").checked = Boolean(preferences.hands_free);
     $("pref-silence").value = String(preferences.silence || speech.silence.default);
@@ -311,6 +440,13 @@
     else if (before.scan_auto !== preferences.scan_auto || before.scan_speed !== preferences.scan_speed) scanner.restartTimer();
   }
 
+  // The slider's value is read as "150%", as it is shown, not as "1.5".
+  function showTextSize(size) {
+    const percent = `${Math.round(Number(size) * 100)}%`;
+    $("text-size-value").textContent = percent;
+    $("pref-text-size").setAttribute("aria-valuetext", percent);
+  }
+
   function setPreference(name, value) {
     applyPreferences({ [name]: value });
     send({ type: "preferences", values: { [name]: value } });
@@ -324,6 +460,7 @@
       if (open) $("settings-title").setAttribute("tabindex", "-1"), $("settings-title").focus();
     });
     $("pref-theme").addEventListener("change", (e) => setPreference("theme", e.target.checked ? "contrast" : "default"));
+    $("pref-text-size").addEventListener("input", (e) => showTextSize(e.target.value));
     $("pref-text-size").addEventListener("change", (e) => setPreference("text_size", Number(e.target.value)));
     $("pref-voice").addEventListener("change", (e) => setPreference("voice", e.target.checked));
     $("pref-hands-free").addEventListener("change", (e) => {
@@ -530,7 +667,7 @@
     $("answer-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const text = $("answer").value.trim();
-      if (!text) return;
+      if (!text) { markInvalid(t("blank_answer")); return; }
       $("answer").value = "";
       say(text);
     });
@@ -574,5 +711,7 @@
 
   applyLanguage(language);
   if (!kiosk) bind();
+  if (made) made.show();
+  if (!kiosk) restoreLog();
   connect();
 })();

@@ -11,7 +11,7 @@ window.FacilityKeyboard = (() => {
     "はひふへほ", "まみむめも", "やゆよ", "らりるれろ", "わをんー",
   ];
   const katakana = (row) => [...row].map((c) => (c === "ー" ? c : String.fromCharCode(c.charCodeAt(0) + 0x60))).join("");
-  const LOWER = ["abcdef", "ghijkl", "mnopqr", "stuvwx", "yz'&-."];
+  const LOWER = ["abcdef", "ghijkl", "mnopqr", "stuvwx", "yz,.'&-"]; // the comma lists items
   const DIGITS = ["123", "456", "789", "0:-/", ".,!?"];
   const MARKS = [{ action: "dakuten" }, { action: "handakuten" }, { action: "small" }, { key: "、" }, { key: "。" }];
   const keys = (rows) => rows.map((row) => [...row].map((key) => ({ key })));
@@ -169,7 +169,8 @@ window.FacilityKeyboard = (() => {
       close,
       isOpenFor: (input) => !host.hidden && target === input,
       isOpen: () => !host.hidden,
-      setLanguage(next) { lang = next; if (!host.hidden) render(); },
+      // A new language starts on its own first page (kana for Japanese, a–z for English).
+      setLanguage(next) { if (next !== lang) page = null; lang = next; if (!host.hidden) render(); },
     };
   }
 
