@@ -174,7 +174,7 @@ async def test_a_failed_generation_is_said_and_can_be_retried_from_the_keyboard(
         await walk_job(page, job, "en", answers)
         server.gate.failures = 1
         await make_it(page)
-        failed = server.services.phrases.say("en", "generation_failed")
+        failed = server.services.phrases.say("en", "generation_failed", typed=True)
         await expect(page.locator("#alert")).to_contain_text(failed, timeout=WAIT_MS)
         await expect(page.locator("#answer")).not_to_have_attribute("aria-invalid", "true")
         await wait_question(page, server.services.phrases.say("en", "confirm_intro"))
