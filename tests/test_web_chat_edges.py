@@ -116,7 +116,7 @@ async def test_a_wrong_or_blank_answer_is_shown_as_an_error_on_the_answer_box(
         await wait_focus_on_answer(page)
         await page.keyboard.type("99")
         await page.keyboard.press("Enter")
-        too_large = phrases.say("ja", "problem.too_large", max=10)
+        too_large = phrases.say("ja", "problem.too_large", typed=True, max=10)
         await expect(alert).to_have_text(too_large, timeout=WAIT_MS)
         await expect(page.locator("#info")).not_to_contain_text(too_large)  # said once, as an error
         await expect(box).to_have_attribute("aria-invalid", "true")
