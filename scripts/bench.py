@@ -14,7 +14,7 @@ recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-
 how long an enrichment waits while the real Qwen writes for someone else, before and after the
 one model slot (bench_model_slot.py, issue 13 review part F) with ``--only-model-slot``;
 job choice in one's own words without and with the model (bench_job_choice.py, issue 14)
-with ``--only-job-choice``.
+with ``--only-job-choice``. ``--issue13`` runs every figure issue 13 names in one run.
 """
 
 from __future__ import annotations
@@ -126,6 +126,18 @@ def model_slot_figures() -> None:
     model_slot_main([])
 
 
+def issue13_figures(sessions: int, rate: float) -> None:
+    """Issue 13 asks for its figures side by side from one run; this is that run."""
+    from scripts.bench_recognition import main as recognition_main
+    from scripts.bench_startup import main as startup_main
+
+    recognition_main([])
+    startup_main(
+        ["--voices", "--memory", "--burst", "--sessions", str(sessions), "--rate", str(rate)]
+    )
+    llm_figures()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=40, help="sessions walked per user")
@@ -157,6 +169,11 @@ def main() -> None:
         "--only-model-slot", action="store_true", help="only the busy-model figures (real Qwen)"
     )
     parser.add_argument(
+        "--issue13",
+        action="store_true",
+        help="every figure issue 13 names, in one run: recognition, voices, memory, burst, model",
+    )
+    parser.add_argument(
         "--only-job-choice",
         action="store_true",
         help="only job choice in one's own words, without and with the real model (issue 14)",
@@ -170,6 +187,9 @@ def main() -> None:
         from scripts.bench_job_choice import main as job_choice_main
 
         job_choice_main(["--model", "--verbose"])
+        return
+    if args.issue13:
+        issue13_figures(args.web_sessions, args.web_rate)
         return
     if args.only_recognition:
         from scripts.bench_recognition import main as recognition_main
