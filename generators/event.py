@@ -161,7 +161,7 @@ def contact_href(value: Any) -> str | None:
     return None
 
 
-def map_link(place: str) -> str | None:
+def map_link(place: Any) -> str | None:
     """An OpenStreetMap search for the address: a link only, nothing loaded by the page."""
     text = _text(place)
     return MAP_SEARCH + urllib.parse.quote(text, safe="") if text else None

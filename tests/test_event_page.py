@@ -127,7 +127,7 @@ def test_the_map_link_is_always_a_map_search_with_the_address_quoted() -> None:
         link = map_link(address)
         assert link is not None and link.startswith(MAP_SEARCH)
         assert not re.search(r"[\s\"'<>&]", link.removeprefix(MAP_SEARCH)), link
-    assert map_link(None) is None  # type: ignore[arg-type]
+    assert map_link(None) is None
 
 
 # --- the calendar file --------------------------------------------------------------------
