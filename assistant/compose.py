@@ -151,7 +151,7 @@ class Services:
             _LOGGER.warning(
                 "Chromium not found: browser programs are delivered without a browser check"
             )
-        generators = build_generators(renderer, browser)
+        generators = build_generators(renderer, browser, settings.event_time_zone)
         hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
         model = language_model(settings)
         # Interactive calls (a description, a help question) hold the user's turn: they get a
@@ -192,6 +192,7 @@ class Services:
             timeout=settings.generation_timeout,
             link_lifetime=settings.link_expiry_hours * 3600 or None,
             on_progress=manager.progress,
+            base_url=settings.base_url,
         )
         manager.on_enqueue = queue.wake
         return cls(

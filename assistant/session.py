@@ -140,6 +140,9 @@ class GenerationRequest:
     series: str
     version: int
     id: int | None = None
+    # The artifact's public page link, chosen before it is built so a page can print it as a
+    # QR code (the event poster); "" when there is none. Never stored with the request.
+    link: str = ""
 
 
 @dataclass(frozen=True, slots=True)

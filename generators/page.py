@@ -2,6 +2,8 @@
 
 Pages are not loaded in Chromium before delivery (browser programs are): that keeps a page
 within its 200 ms budget, and the test suite loads every page template in Chromium instead.
+A page whose job asks for an event day and start time also gets ``event.ics``, its "add to
+calendar" file (generators/calendar.py), from the same answers the page shows.
 """
 
 from __future__ import annotations
@@ -14,16 +16,21 @@ from assistant.jobs.catalog import Job
 from assistant.ports import GeneratedFiles, ReportProgress
 from assistant.session import GenerationRequest
 from generators.artifact import conclude, palette_notes, write_text
+from generators.calendar import DEFAULT_TIME_ZONE, calendar_for
 from generators.checks.html import check_html
 from generators.checks.javascript import check_javascript
 from generators.template import TemplateRenderer
+
+CALENDAR_FILE = "event.ics"
+EVENT_QUESTIONS = {"event_date", "start_time"}
 
 
 class PageGenerator:
     """HTML and CSS (with JavaScript where the job needs it) in one self-contained file."""
 
-    def __init__(self, renderer: TemplateRenderer) -> None:
+    def __init__(self, renderer: TemplateRenderer, time_zone: str = DEFAULT_TIME_ZONE) -> None:
         self.renderer = renderer
+        self.time_zone = time_zone
 
     async def generate(
         self,
@@ -36,8 +43,28 @@ class PageGenerator:
         """Render ``index.html``, then check its markup and any inline script."""
         text, palette = await asyncio.to_thread(self.renderer.render, job, request, None, extra)
         await write_text(folder, "index.html", text)
+        files = ["index.html"]
+        calendar = self.calendar(job, request)
+        if calendar is not None:
+            await asyncio.to_thread((folder / CALENDAR_FILE).write_bytes, calendar)
+            files.append(CALENDAR_FILE)
         checks = [check_html(text)]
         if "<script" in text:
             checks.append(await check_javascript(folder / "index.html"))
         details = conclude(checks, [], {"notes": palette_notes(palette)})
-        return GeneratedFiles(files=("index.html",), details=details)
+        return GeneratedFiles(files=tuple(files), details=details)
+
+    def calendar(self, job: Job, request: GenerationRequest) -> bytes | None:
+        """The .ics for an event job; one UID for every version of the artifact (its series),
+        so a corrected version updates the entry a calendar already holds."""
+        if not EVENT_QUESTIONS.issubset(question.id for question in job.questions):
+            return None
+        answers = {q.id: request.answers.get(q.id, q.default) for q in job.questions}
+        return calendar_for(
+            answers,
+            request.language,
+            uid=f"{request.series}@facility-assistant",
+            sequence=request.version - 1,
+            time_zone=self.time_zone,
+            link=request.link,
+        )

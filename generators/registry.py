@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from assistant.ports import Generator
 from generators.browser import BrowserChecker
+from generators.calendar import DEFAULT_TIME_ZONE
 from generators.page import PageGenerator
 from generators.program import ProgramGenerator
 from generators.template import TemplateRenderer
 
 
 def build_generators(
-    renderer: TemplateRenderer, browser: BrowserChecker | None
+    renderer: TemplateRenderer, browser: BrowserChecker | None, time_zone: str = DEFAULT_TIME_ZONE
 ) -> dict[str, Generator]:
-    """``page`` and ``program``; without a browser, browser programs skip the Chromium load."""
-    return {"page": PageGenerator(renderer), "program": ProgramGenerator(renderer, browser)}
+    """``page`` and ``program``; without a browser, browser programs skip the Chromium load.
+    ``time_zone`` is the facility's, for event pages' calendar files."""
+    return {
+        "page": PageGenerator(renderer, time_zone),
+        "program": ProgramGenerator(renderer, browser),
+    }

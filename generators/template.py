@@ -34,6 +34,7 @@ def template_context(job: Job, request: GenerationRequest, palette: Palette) -> 
         "description": job.description.get(request.language),
         "run": job.language,
         "palette": palette,
+        "link": request.link,  # the page's public link, when known before generation
         "enriched": None,  # the language model's additions, when it helped (generators/enrich)
     }
 

@@ -79,8 +79,11 @@ def _stored_answers(data_dir: Path) -> dict:
 
 def test_whole_flow_through_a_pipe(tmp_path: Path) -> None:
     script = "\n".join(
-        ["2", "Summer Party", "December 24", "6 pm", "the park", "skip", "skip", "yes", "finish"]
-    )
+        # Issue 15: the event page also asks the end time, an address, the cost, the organiser,
+        # a contact and the page style (all optional).
+        ["2", "Summer Party", "December 24", "6 pm", "8 pm", "the park", "skip", "skip", "free",
+         "skip", "skip", "friendly", "skip", "yes", "finish"]
+    )  # fmt: skip
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "assistant", "console", "--lang", "en"],
@@ -97,6 +100,12 @@ def test_whole_flow_through_a_pipe(tmp_path: Path) -> None:
     answers = json.loads(manifests[0].read_text(encoding="utf-8"))["answers"]
     assert answers["event_name"] == "Summer Party"
     assert (answers["event_date"], answers["start_time"]) == ("2026-12-24", "18:00")
+    assert (answers["end_time"], answers["cost"], answers["layout"]) == (
+        "20:00",
+        "free",
+        "friendly",
+    )
+    assert answers["address"] is None and answers["organiser"] is None
 
 
 @pytest.mark.parametrize("kill_after", [1, 3, 5])

@@ -48,9 +48,12 @@ def test_generate_makes_a_checked_artifact_and_prints_links(tmp_path: Path) -> N
     assert "夏まつり" in (folder / "index.html").read_text(encoding="utf-8")
     with zipfile.ZipFile(folder / f"{folder.name}.zip") as archive:
         assert sorted(archive.namelist()) == [
+            "event_page-v1/event.ics",  # "add to calendar" (issue 15)
             "event_page-v1/index.html",
             "event_page-v1/manifest.json",
         ]
+    # The page's own link, printed on its poster and named by its calendar entry.
+    assert f"URL:{lines['preview']}" in (folder / "event.ics").read_text(encoding="utf-8")
 
 
 def test_generate_program_with_typed_values(tmp_path: Path) -> None:

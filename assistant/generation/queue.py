@@ -52,6 +52,7 @@ class GenerationQueue:
         link_lifetime: float | None = None,
         on_progress: ProgressCallback | None = None,
         progress_interval: float = PROGRESS_INTERVAL,
+        base_url: str = "",
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -64,6 +65,7 @@ class GenerationQueue:
         self.link_lifetime = link_lifetime
         self.on_progress = on_progress
         self.progress_interval = progress_interval
+        self.base_url = base_url.rstrip("/")  # pages that print their own link need it
         self._wake = asyncio.Event()
         self._told: set[asyncio.Task[object]] = set()
         self._last_told: dict[int | None, asyncio.Task[object]] = {}
@@ -219,6 +221,10 @@ class GenerationQueue:
         final = self.artifacts_dir / artifact_id
         staging = self.artifacts_dir / f".staging-{artifact_id}"
         await asyncio.to_thread(_fresh_folder, staging)
+        # The link is chosen before the build, so a page can carry it (the event poster's QR).
+        token = secrets.token_urlsafe(24)
+        if self.base_url:
+            request = replace(request, link=f"{self.base_url}/p/{token}/")
         started = time.time()
         manifest = {
             "artifact": artifact_id,
@@ -261,7 +267,7 @@ class GenerationQueue:
             files=tuple(produced.files),
             manifest=manifest,
             created=finished,
-            token=secrets.token_urlsafe(24),
+            token=token,
             expires=finished + self.link_lifetime if self.link_lifetime else None,
         )
 
