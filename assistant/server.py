@@ -39,7 +39,7 @@ CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 PREVIEW_PAGES = ("index.html", "preview.html")
 PREVIEW_POLICY = (
-    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+    "sandbox allow-scripts allow-forms; default-src 'none'; script-src 'unsafe-inline'; "
     "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:; "
     "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )

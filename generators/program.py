@@ -20,6 +20,7 @@ from generators.checks.html import check_html
 from generators.checks.javascript import check_javascript
 from generators.checks.python import check_python
 from generators.checks.result import CheckResult
+from generators.interactions import interaction_for
 from generators.render import output_name
 from generators.sandbox import run_sandboxed, sandbox_python
 from generators.template import TemplateRenderer
@@ -66,7 +67,8 @@ class ProgramGenerator:
             if main.endswith(".html"):
                 checks.append(check_html(code))
                 if self.browser is not None:
-                    checks.append(await self.browser.check(folder / main))
+                    interact = interaction_for(job.template)
+                    checks.append(await self.browser.check(folder / main, interact=interact))
                 else:
                     skipped.append("browser: Chromium is not installed (apt-get install chromium)")
         details = conclude(checks, skipped, details)
