@@ -37,6 +37,7 @@ async def _wait(page: Page, script: str, arg: object, what: str) -> None:
 
 async def add_task(page: Page) -> None:
     """The to-do list: type a task, press Enter, and see it on the list."""
+    page.set_default_timeout(STEP_MS)
     before = await page.locator("#items li").count()
     await page.locator("#new-item").fill(SAMPLE_TASK)
     await page.locator("#new-item").press("Enter")
@@ -51,6 +52,7 @@ async def add_task(page: Page) -> None:
 
 async def add_item_and_total(page: Page) -> None:
     """The shopping total: add one item at a typed price, twice, and see the total change."""
+    page.set_default_timeout(STEP_MS)
     await page.locator("#pick").select_option("0")
     for quantity in ("2", "1"):
         before = await page.locator("#total").inner_text()
@@ -67,12 +69,13 @@ async def add_item_and_total(page: Page) -> None:
     if count != 2:
         raise InteractionError(f"two items added, {count} on the list")
     subtotal = await page.locator("#subtotal").get_attribute("data-amount")
-    if subtotal != "300":
+    if subtotal is None or float(subtotal) != 300:
         raise InteractionError(f"2 x 100 + 1 x 100 made a subtotal of {subtotal}")
 
 
 async def finish_quiz(page: Page) -> None:
     """The quiz: answer every question with its first option and reach the score."""
+    page.set_default_timeout(STEP_MS)
     total = int(await page.locator("#quiz").get_attribute("data-total") or "0")
     if total < 1:
         raise InteractionError("the quiz has no questions")
