@@ -26,6 +26,7 @@ import segno
 from aiohttp import web
 
 from assistant import __version__
+from assistant.generation.package import zip_name
 from assistant.http_guard import EDGE_HEADERS, SERVER_NAME, body_deadline
 from assistant.jobs.catalog import JobCatalog
 from assistant.ports import ServedStore
@@ -128,7 +129,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     path = Path(artifact.zip_path)
     if not await asyncio.to_thread(_existing_file, path):
         raise web.HTTPNotFound()
-    name = f"{artifact.job_id}-v{artifact.version}.zip"
+    name = zip_name({"job": artifact.job_id, "version": artifact.version, **artifact.manifest})
     headers = {**SAFE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
     return web.FileResponse(path, headers=headers)
 
