@@ -26,7 +26,6 @@ import segno
 from aiohttp import web
 
 from assistant import __version__
-from assistant.generation.package import zip_name
 from assistant.http_guard import EDGE_HEADERS, SERVER_NAME, body_deadline
 from assistant.jobs.catalog import JobCatalog
 from assistant.ports import ServedStore
@@ -38,6 +37,7 @@ BASE_URL_KEY = web.AppKey("base_url", str)
 CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+DOWNLOAD_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,60}\.zip")
 PREVIEW_PAGES = ("index.html", "preview.html")
 PREVIEW_POLICY = (
     "sandbox allow-scripts allow-forms; default-src 'none'; script-src 'unsafe-inline'; "
@@ -129,7 +129,9 @@ async def download(request: web.Request) -> web.StreamResponse:
     path = Path(artifact.zip_path)
     if not await asyncio.to_thread(_existing_file, path):
         raise web.HTTPNotFound()
-    name = zip_name({"job": artifact.job_id, "version": artifact.version, **artifact.manifest})
+    name = str(artifact.manifest.get("download", ""))  # named after the artifact when made
+    if not DOWNLOAD_NAME.fullmatch(name):  # an artifact made before names, or anything odd
+        name = f"{artifact.job_id}-v{artifact.version}.zip"
     headers = {**SAFE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
     return web.FileResponse(path, headers=headers)
 

@@ -15,7 +15,7 @@ from playwright.async_api import expect
 from assistant.jobs.catalog import JobCatalog
 from assistant.session import GenerationRequest
 from generators.browser import BrowserChecker
-from generators.interactions import SAMPLE_TASK, add_task
+from generators.interactions import SAMPLE_TASK, add_item_and_total, add_task
 from generators.program import ProgramGenerator
 from generators.template import TemplateRenderer
 from testing.browser import browser_checker, write_page
@@ -95,3 +95,18 @@ async def test_the_check_reports_a_failed_use_of_the_page(
     index = write_page(tmp_path, '<form id="add-form"><input id="new-item"></form><ul id="items">')
     result = await browser.check(index, interact=add_task)
     assert not result.passed and "using the page: adding a task did not happen" in result.detail
+
+
+async def test_a_python_program_is_previewed_as_its_web_version_and_its_session_is_beside_it(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    job = server.services.jobs.jobs["shopping_total"]
+    request = GenerationRequest("s", job.id, "en", job_answers(job, "en"), "till", 1)
+    artifact = await server.services.queue.make_now(request)
+    assert not isinstance(artifact, Exception), artifact
+    async with browser.open(f"{server.url}/p/{artifact.token}/", viewport=(360, 740)) as session:
+        await add_item_and_total(session.page)  # the web app works in the sandboxed preview
+        assert await session.page.evaluate("() => String(self.origin)") == "null"
+        await session.page.goto(f"{server.url}/p/{artifact.token}/preview.html")
+        await expect(session.page.locator("pre.transcript kbd").first).to_be_visible()
+        assert session.console_errors == () and session.blocked_requests == ()

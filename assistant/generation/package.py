@@ -106,8 +106,10 @@ def client_files(folder: Path, files: tuple[str, ...], manifest: dict[str, Any])
 def write_client_zip(
     folder: Path, zip_file: str, files: tuple[str, ...], manifest: dict[str, Any]
 ) -> None:
-    """The download: the client's files under one folder named after the artifact."""
-    prefix = zip_name(manifest).removesuffix(".zip")
+    """The download: the client's files under one folder named after the artifact; the name
+    is kept in the manifest (``download``) for the server's Content-Disposition."""
+    manifest["download"] = zip_name(manifest)
+    prefix = manifest["download"].removesuffix(".zip")
     chosen = client_files(folder, files, manifest)
     with zipfile.ZipFile(folder / zip_file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in chosen:

@@ -302,8 +302,8 @@ def _publish(staging: Path, final: Path, manifest: dict, files: tuple[str, ...])
     """Manifest, zip, private modes, then one rename makes the artifact appear whole (on a
     worker thread: these are a delivery's file system calls, kept off the event loop)."""
     try:
+        write_client_zip(staging, f"{final.name}.zip", files, manifest)  # names the download
         _write_manifest(staging, manifest)
-        write_client_zip(staging, f"{final.name}.zip", files, manifest)
         make_private(staging)  # users' answers and files: the service's alone
         try:
             staging.rename(final)
