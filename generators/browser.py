@@ -316,15 +316,16 @@ class BrowserChecker:
         capture = _Capture(index.parent, ())
         width, height = viewport
         session = await self._new_session(capture, {"viewport": {"width": width, "height": height}})
+        budget = self.timeout_s * (2 if interact else 1)  # using the page: a second budget
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(budget):
                 await session.page.goto(index.as_uri(), wait_until="load")
                 await session.page.wait_for_timeout(settle_ms)
                 if interact is not None:
                     await interact(session.page)
                 return await session.report(screenshot)
         except TimeoutError:
-            capture.errors.append(f"page did not finish within {self.timeout_s:g} s")
+            capture.errors.append(f"page did not finish within {budget:g} s")
         except InteractionError as exc:
             capture.errors.append(f"using the page: {exc}")
         except _error() as exc:

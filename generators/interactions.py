@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # Playwright is imported only when a browser is used
     from playwright.async_api import Page
 
 Interaction = Callable[["Page"], Awaitable[None]]
-STEP_MS = 5_000
+STEP_MS = 15_000  # one step; the whole use is bounded by the checker's own timeout
 SAMPLE_TASK = "check 123"
 
 

@@ -530,8 +530,11 @@ async def test_hostile_answers_show_literally_on_every_page_and_never_run(
     assert_harmless(seen, control, index)
     assert shows(case.hostile, seen.text), seen.text[:2000]
     assert shows(case.hostile, seen.title), seen.title[:200]
-    # Every place the harmless answer appears, the hostile one appears instead, as text.
-    assert times_shown(case.hostile, seen.text) == control.text.count(CONTROL_TEXT)
+    # Every place the harmless answer appears, the hostile one appears instead, as text; but
+    # the till reads a product's last number as its price, as its Python version does.
+    priced = case.job == "shopping_total" and re.search(r"\d", case.hostile) is not None
+    expected = control.text.count(CONTROL_TEXT) - (1 if priced else 0)
+    assert times_shown(case.hostile, seen.text) == expected
     if case.name == "template":
         assert seen.text.count("49") == control.text.count("49")
     if case.job == "todo_list":
