@@ -37,9 +37,10 @@ BASE_URL_KEY = web.AppKey("base_url", str)
 CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+DOWNLOAD_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,60}\.zip")
 PREVIEW_PAGES = ("index.html", "preview.html")
 PREVIEW_POLICY = (
-    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+    "sandbox allow-scripts allow-forms; default-src 'none'; script-src 'unsafe-inline'; "
     "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:; "
     "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
@@ -128,7 +129,9 @@ async def download(request: web.Request) -> web.StreamResponse:
     path = Path(artifact.zip_path)
     if not await asyncio.to_thread(_existing_file, path):
         raise web.HTTPNotFound()
-    name = f"{artifact.job_id}-v{artifact.version}.zip"
+    name = str(artifact.manifest.get("download", ""))  # named after the artifact when made
+    if not DOWNLOAD_NAME.fullmatch(name):  # an artifact made before names, or anything odd
+        name = f"{artifact.job_id}-v{artifact.version}.zip"
     headers = {**SAFE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
     return web.FileResponse(path, headers=headers)
 

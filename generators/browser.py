@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from generators.browser_folder import own_folder
+from generators.browser_report import PageReport
 from generators.checks.result import CheckResult
+from generators.interactions import Interaction, InteractionError
 
 if TYPE_CHECKING:  # Playwright is imported only when a browser is used (a kiosk never does)
     from playwright.async_api import (
@@ -82,31 +84,6 @@ def find_chromium() -> str | None:
         if Path(candidate).is_file():
             return candidate
     return shutil.which("chromium")
-
-
-@dataclass(frozen=True)
-class PageReport:
-    """What one page load showed: enough for staff to see why a page was refused."""
-
-    console_errors: tuple[str, ...]
-    blocked_requests: tuple[str, ...]
-    title: str
-    screenshot: Path | None
-    text: str
-
-    @property
-    def ok(self) -> bool:
-        """A page passes only with no errors and no attempt to leave its folder."""
-        return not self.console_errors and not self.blocked_requests
-
-    def describe(self, limit: int = 10) -> str:
-        """A short, staff-readable list of the problems (empty when ``ok``)."""
-        parts = []
-        for label, items in (("errors", self.console_errors), ("blocked", self.blocked_requests)):
-            if items:
-                more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
-                parts.append(f"{label}: " + "; ".join(items[:limit]) + more)
-        return " | ".join(parts)
 
 
 class _Capture:
@@ -332,29 +309,38 @@ class BrowserChecker:
         screenshot: Path | None = None,
         settle_ms: int = 300,
         viewport: tuple[int, int] = (1280, 900),
+        interact: Interaction | None = None,
     ) -> PageReport:
-        """Load a generated page from disk; only its own folder is reachable."""
+        """Load a generated page from disk (only its own folder is reachable), then use it."""
         index = _absolute(index)
         capture = _Capture(index.parent, ())
         width, height = viewport
         session = await self._new_session(capture, {"viewport": {"width": width, "height": height}})
+        budget = self.timeout_s * (2 if interact else 1)  # using the page: a second budget
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(budget):
                 await session.page.goto(index.as_uri(), wait_until="load")
                 await session.page.wait_for_timeout(settle_ms)
+                if interact is not None:
+                    await interact(session.page)
                 return await session.report(screenshot)
         except TimeoutError:
-            capture.errors.append(f"page did not finish within {self.timeout_s:g} s")
+            capture.errors.append(f"page did not finish within {budget:g} s")
+        except InteractionError as exc:
+            capture.errors.append(f"using the page: {exc}")
         except _error() as exc:
             capture.errors.append(f"page failed: {exc.message}")
         finally:
             await _close_quietly(session.context)
         return capture.report("", None, "")
 
-    async def check(self, index: Path, screenshot: Path | None = None) -> CheckResult:
-        """The "browser" check: no console errors and no requests leaving the folder."""
+    async def check(
+        self, index: Path, screenshot: Path | None = None, interact: Interaction | None = None
+    ) -> CheckResult:
+        """The "browser" check: no console errors, no requests leaving the folder, and the
+        page answers a person's use of it (``interact``) as it should."""
         started = time.monotonic()
-        report = await self.load(index, screenshot=screenshot)
+        report = await self.load(index, screenshot=screenshot, interact=interact)
         return CheckResult("browser", report.ok, report.describe(), time.monotonic() - started)
 
     async def close(self) -> None:

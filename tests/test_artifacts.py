@@ -35,6 +35,7 @@ import pytest_asyncio
 from playwright.async_api import Dialog, Request
 
 from assistant.errors import GenerationError
+from assistant.generation.package import zip_name
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.session import Artifact, GenerationRequest
@@ -57,6 +58,7 @@ PAGE_JOBS = ("cafe_page", "event_page", "intro_page")
 PYTHON_JOBS = ("quiz_game", "shopping_total")
 BROWSER_JOBS = ("todo_list",)
 ALL_JOBS = (*PAGE_JOBS, *PYTHON_JOBS, *BROWSER_JOBS)
+PROGRAM_JOBS = (*PYTHON_JOBS, *BROWSER_JOBS)
 # Answers in the same places as a hostile set, but harmless: the program built from them is
 # the yardstick for the hostile program's structure.
 CONTROL = "control"
@@ -214,8 +216,8 @@ def test_answer_sets_are_answers_a_user_could_give(catalog: JobCatalog, case: Ca
 
 def expected_checks(case: Case, folder: Path) -> set[str]:
     """The checks an artifact of this job must have passed."""
-    if case.job in PYTHON_JOBS:
-        return {"python"}
+    if case.job in PYTHON_JOBS:  # and its web version, used in Chromium
+        return {"python", "javascript", "html", "browser"}
     if case.job in BROWSER_JOBS:
         return {"javascript", "html", "browser"}
     has_script = "<script" in (folder / "index.html").read_text(encoding="utf-8")
@@ -256,8 +258,8 @@ async def test_every_job_makes_an_artifact_that_passes_its_checks(
     elif case.job in PAGE_JOBS:
         assert manifest["files"] == ["index.html"]
     else:
-        main = "main.py" if case.job in PYTHON_JOBS else "index.html"
-        assert manifest["files"] == [main, "README.md"]
+        main = ["index.html", "main.py"] if case.job in PYTHON_JOBS else ["index.html"]
+        assert manifest["files"] == [*main, "README.md"]
     for name in manifest["files"]:
         assert (folder / name).is_file(), name
     if case.job in PYTHON_JOBS:
@@ -267,8 +269,9 @@ async def test_every_job_makes_an_artifact_that_passes_its_checks(
     assert zip_path.is_file()
     with zipfile.ZipFile(zip_path) as archive:
         names = set(archive.namelist())
-        prefix = f"{case.job}-v1/"
-        assert names == {prefix + name for name in [*manifest["files"], "manifest.json"]}
+        prefix = zip_name(manifest).removesuffix(".zip") + "/"
+        readme = [] if case.job in PROGRAM_JOBS else ["README.txt"]  # how to publish a page
+        assert names == {prefix + name for name in [*manifest["files"], *readme]}
         for name in manifest["files"]:
             assert archive.read(prefix + name) == (folder / name).read_bytes()
 
@@ -281,7 +284,7 @@ def title_answer(case: Case) -> str:
 
 
 @module_loop
-@pytest.mark.parametrize("case", cases(VALID_CASES, (*PAGE_JOBS, *BROWSER_JOBS)))
+@pytest.mark.parametrize("case", cases(VALID_CASES, (*PAGE_JOBS, *BROWSER_JOBS, *PYTHON_JOBS)))
 @pytest.mark.slow
 async def test_every_page_opens_in_chromium_without_errors_or_requests(
     built: Built, browser: BrowserChecker, case: Case, tmp_path: Path
@@ -518,7 +521,7 @@ async def control_visit(
 
 
 @module_loop
-@pytest.mark.parametrize("case", cases(HOSTILE_CASES, (*PAGE_JOBS, *BROWSER_JOBS)))
+@pytest.mark.parametrize("case", cases(HOSTILE_CASES, (*PAGE_JOBS, *BROWSER_JOBS, *PYTHON_JOBS)))
 @pytest.mark.slow
 async def test_hostile_answers_show_literally_on_every_page_and_never_run(
     built: Built, browser: BrowserChecker, control_visits: dict[Path, Visit], case: Case
@@ -529,8 +532,11 @@ async def test_hostile_answers_show_literally_on_every_page_and_never_run(
     assert_harmless(seen, control, index)
     assert shows(case.hostile, seen.text), seen.text[:2000]
     assert shows(case.hostile, seen.title), seen.title[:200]
-    # Every place the harmless answer appears, the hostile one appears instead, as text.
-    assert times_shown(case.hostile, seen.text) == control.text.count(CONTROL_TEXT)
+    # Every place the harmless answer appears, the hostile one appears instead, as text; but
+    # the till reads a product's last number as its price, as its Python version does.
+    priced = case.job == "shopping_total" and re.search(r"\d", case.hostile) is not None
+    expected = control.text.count(CONTROL_TEXT) - (1 if priced else 0)
+    assert times_shown(case.hostile, seen.text) == expected
     if case.name == "template":
         assert seen.text.count("49") == control.text.count("49")
     if case.job == "todo_list":

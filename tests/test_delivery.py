@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,21 +39,23 @@ async def client(store: SQLiteStore, catalog: JobCatalog) -> AsyncIterator[TestC
         yield client
 
 
-async def test_download_is_the_zip_of_exactly_the_manifest_files(
+async def test_download_is_the_zip_of_the_clients_files_named_after_the_shop(
     client: TestClient, manager: DialogManager, queue: GenerationQueue
 ) -> None:
     artifact = await _deliver(manager, queue)
     response = await client.get(f"/a/{artifact.token}")
     assert response.status == 200
-    assert response.headers["Content-Disposition"] == 'attachment; filename="cafe_page-v1.zip"'
+    # Named after the shop; the link itself stays the unguessable token.
+    assert response.headers["Content-Disposition"] == 'attachment; filename="blue-bakery.zip"'
     archive = zipfile.ZipFile(io.BytesIO(await response.read()))
-    manifest = json.loads(archive.read("cafe_page-v1/manifest.json"))
-    expected = [f"cafe_page-v1/{name}" for name in (*manifest["files"], "manifest.json")]
-    assert sorted(archive.namelist()) == sorted(expected)
-    assert manifest["answers"]["shop_name"] == "Blue Bakery"
-    assert "html" in manifest["checks_passed"]
-    page = archive.read("cafe_page-v1/index.html").decode()
+    expected = [f"blue-bakery/{name}" for name in (*artifact.files, "README.txt")]
+    assert sorted(archive.namelist()) == sorted(expected), "the client's files, no manifest"
+    assert artifact.manifest["answers"]["shop_name"] == "Blue Bakery"
+    assert "html" in artifact.manifest["checks_passed"]
+    page = archive.read("blue-bakery/index.html").decode()
     assert "Blue Bakery" in page
+    readme = archive.read("blue-bakery/README.txt").decode()
+    assert "index.html" in readme and "upload" in readme, "how to publish the page"
 
 
 async def test_preview_is_sandboxed_and_serves_only_the_artifact(
@@ -64,8 +65,9 @@ async def test_preview_is_sandboxed_and_serves_only_the_artifact(
     response = await client.get(f"/p/{artifact.token}/")
     assert response.status == 200
     policy = response.headers["Content-Security-Policy"]
-    assert policy.startswith("sandbox allow-scripts;")
-    assert "allow-same-origin" not in policy and "allow-forms" not in policy
+    assert policy.startswith("sandbox allow-scripts allow-forms;")
+    assert "allow-same-origin" not in policy, "the origin stays null: no access to the service"
+    assert "form-action 'none'" in policy, "a form works through its script, never posts away"
     assert "connect-src 'none'" in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "Blue Bakery" in await response.text()

@@ -47,11 +47,15 @@ def test_generate_makes_a_checked_artifact_and_prints_links(tmp_path: Path) -> N
     assert manifest["language"] == "ja" and "html" in manifest["checks_passed"]
     assert "夏まつり" in (folder / "index.html").read_text(encoding="utf-8")
     with zipfile.ZipFile(folder / f"{folder.name}.zip") as archive:
-        assert sorted(archive.namelist()) == [
-            "event_page-v1/event.ics",  # "add to calendar" (issue 15)
-            "event_page-v1/index.html",
-            "event_page-v1/manifest.json",
+        names = sorted(archive.namelist())
+        # Named after the event, in romaji (the kanji read by Open JTalk when it is installed).
+        prefix = names[0].split("/")[0]
+        assert prefix.endswith("matsuri") and names == [
+            f"{prefix}/README.txt",
+            f"{prefix}/event.ics",  # "add to calendar" (issue 15)
+            f"{prefix}/index.html",
         ]
+        assert "アップロード" in archive.read(f"{prefix}/README.txt").decode()
     # The page's own link, printed on its poster and named by its calendar entry.
     assert f"URL:{lines['preview']}" in (folder / "event.ics").read_text(encoding="utf-8")
 

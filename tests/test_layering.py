@@ -48,7 +48,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "knowledge": VOCABULARY | {"jobs", "llm"},
     "speech": VOCABULARY | {"jobs", "understanding"},
     "store": VOCABULARY,
-    "generation": VOCABULARY | {"jobs"},
+    "generation": VOCABULARY | {"jobs", "understanding"},  # romaji for a zip's name
     "dialog": VOCABULARY | {"jobs", "understanding"},
     "limits": {"ports"},
     "retention": VOCABULARY,

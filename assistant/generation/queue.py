@@ -14,13 +14,13 @@ import logging
 import secrets
 import shutil
 import time
-import zipfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from assistant import __version__
 from assistant.errors import AssistantError, GenerationError
+from assistant.generation.package import write_client_zip
 from assistant.jobs.catalog import JobCatalog
 from assistant.ports import GenerationQueueStore, GenerationTask, Generator, ReportProgress
 from assistant.private_files import FOLDER_MODE, make_private, private_folder
@@ -255,8 +255,7 @@ class GenerationQueue:
             "finished": finished,
             "seconds": finished - started,
         }
-        prefix = f"{job.id}-v{request.version}"
-        await asyncio.to_thread(_publish, staging, final, manifest, prefix, produced.files)
+        await asyncio.to_thread(_publish, staging, final, manifest, produced.files)
         return Artifact(
             id=artifact_id,
             series=request.series,
@@ -305,14 +304,12 @@ def _fresh_folder(folder: Path) -> None:
         folder.mkdir(parents=True, mode=FOLDER_MODE)
 
 
-def _publish(
-    staging: Path, final: Path, manifest: dict, prefix: str, files: tuple[str, ...]
-) -> None:
+def _publish(staging: Path, final: Path, manifest: dict, files: tuple[str, ...]) -> None:
     """Manifest, zip, private modes, then one rename makes the artifact appear whole (on a
     worker thread: these are a delivery's file system calls, kept off the event loop)."""
     try:
+        write_client_zip(staging, f"{final.name}.zip", files, manifest)  # names the download
         _write_manifest(staging, manifest)
-        _write_zip(staging, f"{final.name}.zip", prefix, files)
         make_private(staging)  # users' answers and files: the service's alone
         try:
             staging.rename(final)
@@ -328,10 +325,3 @@ def _write_manifest(folder: Path, manifest: dict) -> None:
     (folder / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-
-
-def _write_zip(folder: Path, name: str, prefix: str, files: tuple[str, ...]) -> None:
-    """The download: the manifest's files and the manifest, under one folder name."""
-    with zipfile.ZipFile(folder / name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for file in (*files, "manifest.json"):
-            archive.write(folder / file, f"{prefix}/{file}")
