@@ -35,6 +35,7 @@ def template_context(job: Job, request: GenerationRequest, palette: Palette) -> 
         "run": job.language,
         "palette": palette,
         "enriched": None,  # the language model's additions, when it helped (generators/enrich)
+        "photos": {},  # question id -> {src, alt, width, height}: answered photos (issue 15, U)
     }
 
 
