@@ -333,6 +333,7 @@ class Services:
             recognizer_for=recognizer_for,
             synthesize=synthesize,
             code_guard=self.code_guard(),
+            photos=self.photos,
         )
 
     async def generate_now(
