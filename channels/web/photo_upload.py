@@ -105,9 +105,12 @@ class PhotoUpload:
         except PhotoError as err:
             _LOGGER.info("web: photo refused for %s: %s (%s)", key, err.code, err.message)
             await self._turn(key, session.language, None, err.code)
-            return web.json_response({"code": err.code}, status=422)
+            # The request did its work (the refusal is said in the chat): not an HTTP error.
+            return web.json_response({"code": err.code, "accepted": False})
         await self._turn(key, session.language, photo.id, None)
-        return web.json_response({"code": "ok", "width": photo.width, "height": photo.height})
+        return web.json_response(
+            {"code": "ok", "accepted": True, "width": photo.width, "height": photo.height}
+        )
 
     async def _body(self, request: web.Request) -> bytes | None:
         """The body, or None when it is (or grows) larger than the limit."""

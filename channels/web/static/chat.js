@@ -353,8 +353,14 @@
     $("photo-status").textContent = t("photo_sending");
     try {
       // The chat shows what the dialog says (the alt-text question, or why it was refused).
-      await fetch("/photo", { method: "POST", headers: { "X-Photo-Token": photoToken }, body: file });
+      const response = await fetch("/photo", { method: "POST", headers: { "X-Photo-Token": photoToken }, body: file });
       $("photo-status").textContent = "";
+      const result = response.ok ? await response.json() : {};
+      if (result.accepted) { // taken: what is in it is asked next, typed in the answer box
+        photoWanted = false;
+        $("photo-box").hidden = true;
+        $("answer").focus();
+      }
     } catch {
       $("photo-status").textContent = t("photo_failed");
     }
