@@ -184,3 +184,20 @@ async def test_spoken_alt_text_and_a_restart_before_it(
         assert session.state == SessionState.ASK
     finally:
         await second.close()
+
+
+def test_an_answers_file_may_name_a_stored_photo_but_not_words(catalog: JobCatalog) -> None:
+    import datetime
+
+    from assistant.errors import InputError
+    from assistant.understanding.answers import check_answers
+
+    job = catalog.jobs["cafe_page"]
+    given = {"shop_name": "A", "menu_items": ["x"], "opening_hours": "9-5", "mood": "warm"}
+    today = datetime.date(2026, 11, 25)
+    answers = check_answers(
+        {**given, "logo": {"id": "x" * 24, "alt": " our  logo "}}, job, "en", today
+    )
+    assert answers["logo"] == {"id": "x" * 24, "alt": "our logo"} and answers["photo"] is None
+    with pytest.raises(InputError, match="logo"):
+        check_answers({**given, "logo": "a picture of bread"}, job, "en", today)
