@@ -201,3 +201,23 @@ def test_an_answers_file_may_name_a_stored_photo_but_not_words(catalog: JobCatal
     assert answers["logo"] == {"id": "x" * 24, "alt": "our logo"} and answers["photo"] is None
     with pytest.raises(InputError, match="logo"):
         check_answers({**given, "logo": "a picture of bread"}, job, "en", today)
+
+
+def test_a_photo_question_with_a_default_is_refused_with_its_field() -> None:
+    from assistant.errors import JobDefinitionError
+    from assistant.jobs.catalog import parse_job
+
+    question = {"id": "logo", "type": "photo", "prompt": {"ja": "ロゴ？", "en": "Logo?"}}
+    job = {
+        "id": "with_logo",
+        "title": {"ja": "ロゴ", "en": "Logo"},
+        "description": {"ja": "ロゴ", "en": "Logo"},
+        "generator": "page",
+        "language": "html",
+        "template": "page/cafe.html.j2",
+        "questions": [{**question, "required": False}],
+    }
+    assert parse_job(job, "with_logo.yaml").questions[0].type == "photo"
+    job["questions"] = [{**question, "default": "logo.png"}]
+    with pytest.raises(JobDefinitionError, match=r"questions\[logo\]\.default: a photo question"):
+        parse_job(job, "with_logo.yaml")
