@@ -28,6 +28,7 @@ from assistant.knowledge.examples import KnowledgeExamples
 from assistant.limits import CodeGuard, SessionLimit
 from assistant.llm.choose import build_language_model
 from assistant.llm.model_slot import OneAtATimeModel
+from assistant.photos import PhotoStore
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
@@ -88,6 +89,15 @@ def model_file(settings: Settings) -> Path:
     return settings.models_dir / "qwen2.5-coder-1.5b" / f"{QWEN}.gguf"
 
 
+def photo_store(settings: Settings) -> PhotoStore:
+    """Where pictures from every channel are accepted and kept (issue 15, part U)."""
+    return PhotoStore(
+        settings.photos_dir,
+        max_bytes=int(settings.photo_max_mb * 1_000_000),
+        max_edge=settings.photo_max_edge,
+    )
+
+
 def language_model(settings: Settings) -> LanguageModel | None:
     """The configured model (embedded, Ollama or OpenAI-compatible), or None when turned off
     or its packages are not installed."""
@@ -132,6 +142,7 @@ class Services:
     browser: BrowserChecker | None
     knowledge: LazyKnowledge | None = None
     model: LanguageModel | None = None
+    photos: PhotoStore | None = None
     _voice: VoiceKit | None = None
     _web: list[WebChannel] = field(default_factory=list)
     _warm_up: WarmUp | None = None
@@ -151,7 +162,8 @@ class Services:
             _LOGGER.warning(
                 "Chromium not found: browser programs are delivered without a browser check"
             )
-        generators = build_generators(renderer, browser, settings.event_time_zone)
+        photos = photo_store(settings)
+        generators = build_generators(renderer, browser, settings.event_time_zone, photos)
         hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
         model = language_model(settings)
         # Interactive calls (a description, a help question) hold the user's turn: they get a
@@ -205,6 +217,7 @@ class Services:
             browser,
             knowledge=knowledge,
             model=model,
+            photos=photos,
         )
 
     # -- issue 12, part D: limits per address and the clean-up ------------------------------
@@ -292,6 +305,7 @@ class Services:
             recognition=recognition,
             origins=OriginPolicy(settings.public_base_url, settings.host),
             metrics_token=settings.metrics_token,
+            photos=self.photos,
         )
         self._web.append(channel)
         return channel
@@ -320,6 +334,7 @@ class Services:
             recognizer_for=recognizer_for,
             synthesize=synthesize,
             code_guard=self.code_guard(),
+            photos=self.photos,
         )
 
     async def generate_now(

@@ -102,6 +102,10 @@ class Settings:
     job_choice_meaning: bool = True
     # Issue 15, part E: the facility's time zone, for event pages' "add to calendar" files.
     event_time_zone: str = "Asia/Tokyo"
+    # Issue 15, part U: photos and a logo (assistant/photos.py).
+    photo_max_mb: float = 10.0  # the largest picture accepted, checked before it is decoded
+    photo_max_edge: int = 1600  # pictures are shrunk to at most this many pixels on a side
+    kiosk_pictures_dir: str = ""  # a folder of pictures the kiosk offers; empty: none
 
     @property
     def jobs_dir(self) -> Path:
@@ -122,6 +126,11 @@ class Settings:
     def artifacts_dir(self) -> Path:
         """Where generated artifacts are kept, one folder each."""
         return self.data_dir / "artifacts"
+
+    @property
+    def photos_dir(self) -> Path:
+        """Where accepted photos wait, re-encoded, until an artifact copies them."""
+        return self.data_dir / "photos"
 
     @property
     def base_url(self) -> str:
@@ -344,6 +353,10 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "job_choice_meaning": _flag,
     # Issue 15, part E.
     "event_time_zone": _time_zone,
+    # Issue 15, part U.
+    "photo_max_mb": _number(0.1, 100.0, "megabytes"),
+    "photo_max_edge": _integer(64, 8000),
+    "kiosk_pictures_dir": _text,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

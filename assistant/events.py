@@ -97,6 +97,8 @@ class Turn:
     confidence: float | None = None
     command: Command | None = None
     event: TurnEvent | None = None
+    photo: str | None = None
+    photo_problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,12 +49,22 @@ class PendingCancel:
     """A cancel said with answers given, held for "are you sure?" before they are wiped."""
 
 
-Pending = PendingJob | PendingAnswer | PendingValue | PendingCancel
+@dataclass(frozen=True, slots=True)
+class PendingPhoto:
+    """A photo received for a photo question, held until its alt text ("what is in the
+    picture?") is said or typed; stored, so a restart resumes at that question."""
+
+    question_id: str
+    photo_id: str
+
+
+Pending = PendingJob | PendingAnswer | PendingValue | PendingCancel | PendingPhoto
 
 
 def asks_yes_no(pending: Pending | None) -> bool:
-    """Whether what is held waits for a yes or no (an asked-for value waits for free words)."""
-    return pending is not None and not isinstance(pending, PendingValue)
+    """Whether what is held waits for a yes or no (an asked-for value or a photo's alt text
+    waits for free words)."""
+    return pending is not None and not isinstance(pending, PendingValue | PendingPhoto)
 
 
 def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
@@ -67,6 +77,8 @@ def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
         return {"asked_for": pending.question_id}
     if isinstance(pending, PendingCancel):
         return {"cancel": True}
+    if isinstance(pending, PendingPhoto):
+        return {"photo_for": pending.question_id, "photo": pending.photo_id}
     return None
 
 
@@ -82,6 +94,8 @@ def pending_from_json(stored: object) -> Pending | None:
         return PendingValue(stored["asked_for"])
     if stored.get("cancel") is True:
         return PendingCancel()
+    if isinstance(stored.get("photo_for"), str) and isinstance(stored.get("photo"), str):
+        return PendingPhoto(stored["photo_for"], stored["photo"])
     return None
 
 

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.jobs.catalog import Job
+from assistant.photos import PhotoStore
 from assistant.ports import GeneratedFiles, ReportProgress
 from assistant.session import GenerationRequest
 from generators.artifact import conclude, palette_notes, write_text
 from generators.calendar import DEFAULT_TIME_ZONE, calendar_for
 from generators.checks.html import check_html
 from generators.checks.javascript import check_javascript
+from generators.photos import copy_photos
 from generators.template import TemplateRenderer
 
 CALENDAR_FILE = "event.ics"
@@ -28,9 +30,15 @@ EVENT_QUESTIONS = {"event_date", "start_time"}
 class PageGenerator:
     """HTML and CSS (with JavaScript where the job needs it) in one self-contained file."""
 
-    def __init__(self, renderer: TemplateRenderer, time_zone: str = DEFAULT_TIME_ZONE) -> None:
+    def __init__(
+        self,
+        renderer: TemplateRenderer,
+        time_zone: str = DEFAULT_TIME_ZONE,
+        photos: PhotoStore | None = None,
+    ) -> None:
         self.renderer = renderer
         self.time_zone = time_zone
+        self.photos = photos  # where the user's pictures wait (issue 15, part U)
 
     async def generate(
         self,
@@ -40,7 +48,10 @@ class PageGenerator:
         progress: ReportProgress | None = None,
         extra: dict[str, Any] | None = None,
     ) -> GeneratedFiles:
-        """Render ``index.html``, then check its markup and any inline script."""
+        """Copy the answered photos, render ``index.html``, then check its markup and any
+        inline script."""
+        photos = await asyncio.to_thread(copy_photos, self.photos, job, request, folder)
+        extra = {**(extra or {}), "photos": photos.context}
         text, palette = await asyncio.to_thread(self.renderer.render, job, request, None, extra)
         await write_text(folder, "index.html", text)
         files = ["index.html"]
@@ -52,7 +63,9 @@ class PageGenerator:
         if "<script" in text:
             checks.append(await check_javascript(folder / "index.html"))
         details = conclude(checks, [], {"notes": palette_notes(palette)})
-        return GeneratedFiles(files=tuple(files), details=details)
+        if photos.files:
+            details["inputs"] = {"photos": list(photos.files)}
+        return GeneratedFiles(files=(*files, *photos.files), details=details)
 
     def calendar(self, job: Job, request: GenerationRequest) -> bytes | None:
         """The .ics for an event job; one UID for every version of the artifact (its series),

@@ -36,6 +36,7 @@ def template_context(job: Job, request: GenerationRequest, palette: Palette) -> 
         "palette": palette,
         "link": request.link,  # the page's public link, when known before generation
         "enriched": None,  # the language model's additions, when it helped (generators/enrich)
+        "photos": {},  # question id -> {src, alt, width, height}: answered photos (issue 15, U)
     }
 
 

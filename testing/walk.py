@@ -18,6 +18,9 @@ from assistant.session import Artifact
 
 HEX = re.compile(r"#[0-9a-f]{6}")
 
+# A photo id as a channel hands it over (issue 15): the walk sends it before the alt text.
+WALK_PHOTO_ID = "WalkPhotoId0123456789abc"
+
 # Wednesday 25 November 2026, 10:00 local time: dates in answers are relative to this.
 FIXED_NOW = datetime.datetime(2026, 11, 25, 10, 0).timestamp()
 
@@ -85,6 +88,9 @@ def good_answer(question: Question, language: str) -> tuple[str, object]:
         return ("12月24日", "2026-12-24") if ja else ("December 24", "2026-12-24")
     if kind == "time":
         return ("午後3時", "15:00") if ja else ("3 pm", "15:00")
+    if kind == "photo":  # the alt text, said after ``Walker.photo(WALK_PHOTO_ID)``
+        alt = "青いドアのお店" if ja else "a shop with a blue door"
+        return (alt, {"id": WALK_PHOTO_ID, "alt": alt})
     raise AssertionError(kind)
 
 
@@ -106,6 +112,7 @@ def bad_answer(question: Question, language: str) -> tuple[str, str, dict[str, o
         "color": (("きらきら", "sparkly"), "problem.not_a_color"),
         "date": (("いつか", "someday"), "problem.not_a_date"),
         "time": (("あとで", "later"), "problem.not_a_time"),
+        "photo": (("しゃしん", "a picture"), "problem.photo_expected"),
     }
     (ja_text, en_text), key = table[kind]
     return (ja_text if ja else en_text), key, {}
@@ -131,6 +138,18 @@ class Walker:
     async def say(self, text: str | None) -> list[Reply]:
         return await self.manager.handle(
             Turn(session_key=self.key, text=text, language=self.language, channel="test")
+        )
+
+    async def photo(self, photo_id: str | None, problem: str | None = None) -> list[Reply]:
+        """A picture sent (its id, as the channel stored it), or one the channel refused."""
+        return await self.manager.handle(
+            Turn(
+                session_key=self.key,
+                language=self.language,
+                channel="test",
+                photo=photo_id,
+                photo_problem=problem,
+            )
         )
 
     async def artifact(self) -> Artifact:

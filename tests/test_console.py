@@ -146,7 +146,17 @@ def test_sigkill_and_restart_resumes_at_the_same_question(tmp_path: Path, kill_a
 def test_sigkill_right_after_confirming_still_delivers(tmp_path: Path) -> None:
     console = Console(tmp_path, "--lang", "en")
     console.expect("What would you like to make?")
-    for text in ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]:
+    for text in [
+        "1",
+        "Blue Bakery",
+        "bread, cake",
+        "9 to 5",
+        "warm",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+    ]:
         console.send(text)
     console.expect("Here are your answers.")
     # Killed at once: whether or not the worker finished, the restart shows the result.
@@ -162,7 +172,17 @@ def test_sigkill_right_after_confirming_still_delivers(tmp_path: Path) -> None:
 def test_sigkill_at_confirm_reads_the_answers_back_after_restart(tmp_path: Path) -> None:
     console = Console(tmp_path, "--lang", "en")
     console.expect("What would you like to make?")
-    for text in ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]:
+    for text in [
+        "1",
+        "Blue Bakery",
+        "bread, cake",
+        "9 to 5",
+        "warm",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+    ]:
         console.send(text)
     console.expect("Is everything right?")
     console.kill()

@@ -63,7 +63,7 @@ def test_assistant_check_says_which_address_phones_use() -> None:
 
 async def _walk_to_delivery(url: str) -> list[dict[str, object]]:
     """The café page typed through the web chat in English; the delivery's links."""
-    answers = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
+    answers = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip", "skip"]
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
 
         async def say(message: dict[str, str]) -> list[dict[str, object]]:

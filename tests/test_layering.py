@@ -58,6 +58,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "http_guard": set(),  # issue 12, part C: deadlines for slow HTTP clients
     "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge", "net"},
     "startup": set(),  # issue 13, part B: the background warm-up at start
+    "photos": {"errors", "private_files"},  # issue 15, part U: pictures made safe to show
 }
 # What the outer packages may not import from the core: its concrete store and its root.
 OUTER_FORBIDDEN = ("assistant.store", *COMPOSITION_ROOT)

@@ -32,6 +32,8 @@ async def test_200_sessions_at_once_keep_their_own_answers(
             str(1 + n % 4),
             "skip",
             "skip",
+            "skip",  # issue 15: the logo
+            "skip",  # and the photo
         ]
         for text in script:
             await manager.handle(
@@ -46,7 +48,9 @@ async def test_200_sessions_at_once_keep_their_own_answers(
         assert session.answers["shop_name"] == f"Shop {n}"
         assert session.answers["menu_items"] == [f"item{n}a", f"item{n}b"]
         assert session.answers["opening_hours"] == f"{n} to {n + 1}"
-        assert len(await store.history(f"user-{n}")) == 8
+        assert (
+            len(await store.history(f"user-{n}")) == 10
+        )  # issue 15: two more questions (logo, photo)
     assert await store.count("turns") == 1600
 
 
@@ -97,7 +101,7 @@ async def test_restart_continues_at_the_same_question(
 async def test_a_task_interrupted_by_a_crash_runs_after_restart(
     tmp_path: Path, catalog: JobCatalog, manager: DialogManager, store: SQLiteStore
 ) -> None:
-    for text in ["", "1", "Blue", "bread", "9-5", "warm", "skip", "skip", "yes"]:
+    for text in ["", "1", "Blue", "bread", "9-5", "warm", "skip", "skip", "skip", "skip", "yes"]:
         await manager.handle(Turn(session_key="k", text=text, language="en", channel="x"))
     claimed = await store.claim_next()  # a worker took it, then the process died
     assert claimed is not None

@@ -145,7 +145,19 @@ async def test_the_start_up_task_opens_the_knowledge_base_not_the_first_question
 
 # The model answers the status check, so the café job starts by asking for a description
 # (hybrid mode); the filler's call fails at once and the questions follow one by one.
-CAFE = ["", "1", "A bakery", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
+CAFE = [
+    "",
+    "1",
+    "A bakery",
+    "Blue Bakery",
+    "bread, cake",
+    "9 to 5",
+    "warm",
+    "skip",
+    "skip",
+    "skip",
+    "skip",
+]
 
 
 async def _walk_to_confirm(services: Services, key: str) -> None:

@@ -139,7 +139,10 @@ async def walk(user: User, job: Job, catalog: JobCatalog, by_buttons: bool) -> d
     for question in job.questions:
         utterance, value = good_answer(question, language)
         expected[question.id] = value
-        if by_buttons and question.type == "choice":
+        if question.type == "photo":  # issue 15: skipped here; test_telegram_photo sends one
+            expected[question.id] = None
+            reply = await user.say("スキップ" if language == "ja" else "skip")
+        elif by_buttons and question.type == "choice":
             labels = [b["text"] for b in reply.buttons]
             reply = await user.press(labels[-1])  # good_answer picks the last choice
         elif by_buttons and question.type == "yesno":

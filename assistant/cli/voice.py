@@ -66,6 +66,7 @@ async def kiosk(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.speech.devices.speaker import Speaker
     from assistant.speech.voice_kit import build_voice
     from channels.kiosk.channel import KioskChannel
+    from channels.kiosk.pictures import KioskPictures
 
     services = Services.build(settings)
     voice = services.voice_kit() or build_voice(settings)
@@ -74,6 +75,9 @@ async def kiosk(settings: Settings, args: argparse.Namespace) -> int:
     # reply is spoken at once by Open JTalk if Kokoro is still loading.
     services.start_warm_up(voice_languages=[args.lang or settings.language])
     speaker = Speaker(_device(args.output_device))
+    pictures = None
+    if settings.kiosk_pictures_dir and services.photos is not None:  # issue 15, part U
+        pictures = KioskPictures(settings.kiosk_pictures_dir, services.photos, services.phrases)
     try:
         microphone = Microphone(_device(args.input_device), realtime=args.realtime_input)
         async with microphone:
@@ -82,7 +86,7 @@ async def kiosk(settings: Settings, args: argparse.Namespace) -> int:
                 recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
                 session_key=f"kiosk:{args.session}", language=args.lang,
                 stop_when_ended=args.exit_when_done, reprompt_after=settings.kiosk_reprompt_s,
-                pause_after=settings.kiosk_pause_s,
+                pause_after=settings.kiosk_pause_s, pictures=pictures,
             )  # fmt: skip
             print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
             await kiosk.run()

@@ -27,8 +27,8 @@ SWATCHES = {
 
 def typed_answer(question: Question, value: Any, language: str, *, yes: str, no: str) -> str | None:
     """``value`` as the user would type it for ``question``; None when there is none."""
-    if value is None or value == "" or value == []:
-        return None
+    if value is None or value == "" or value == [] or isinstance(value, dict):
+        return None  # a photo ({"id", "alt"}) cannot be typed back in
     if question.type == "list" and isinstance(value, list | tuple):
         return ("、" if language == "ja" else ", ").join(str(item) for item in value)
     if question.type == "choice":

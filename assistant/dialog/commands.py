@@ -14,7 +14,7 @@ from assistant.dialog import confirming
 from assistant.dialog import utterances as said
 from assistant.events import Command, CommandName, ReplyKind, SessionState
 from assistant.preferences import SpeechPreferences
-from assistant.session import Session
+from assistant.session import PendingPhoto, Session
 
 if TYPE_CHECKING:
     from assistant.dialog.flow import DialogFlow, Step
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 # Commands run even when heard unsurely: they lose nothing, and a short "stop" is often
 # scored low by the recogniser, yet must stop speech at once.
 HARMLESS = frozenset({CommandName.STOP, CommandName.REPEAT, CommandName.HELP})
+# Commands that leave a photo question: a photo still waiting for its alt text is dropped.
+_LEAVES_PHOTO = frozenset(
+    {CommandName.SKIP, CommandName.BACK, CommandName.CANCEL, CommandName.START_OVER}
+)
 # Commands a channel may send as a button press rather than words.
 BUTTON_COMMANDS = frozenset(CommandName) - {CommandName.WAIT_LONGER, CommandName.WAIT_SHORTER}
 _SPEECH_COMMANDS = frozenset(
@@ -33,6 +37,8 @@ _SPEECH_COMMANDS = frozenset(
 def run(flow: DialogFlow, session: Session, command: Command, step: Step) -> None:
     """Apply ``command`` to the session; ``step.said`` gets what to say."""
     name = command.name
+    if isinstance(session.pending, PendingPhoto) and name in _LEAVES_PHOTO:
+        session.pending = None  # the photo waiting for its alt text is not kept
     if name == CommandName.HELP:
         step.said = [_help(flow, session), flow.prompt(session)]
     elif name in (CommandName.REPEAT, CommandName.RESUME):

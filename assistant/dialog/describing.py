@@ -38,7 +38,13 @@ def apply_description(
         session.index = 0
         return [said.info("describe_failed"), flow.prompt(session)]
     session.answers.update(kept)
-    missing = [q.id for q in job.questions if q.id not in session.answers]
+    # An optional photo (issue 15) cannot be described: it stays unanswered, read back as
+    # "none" at the last check, where it can be changed, and is not asked on the way.
+    missing = [
+        q.id
+        for q in job.questions
+        if q.id not in session.answers and (q.required or q.type != "photo")
+    ]
     understood = tuple(q.id for q in job.questions if q.id in kept)
     utterances: list[said.Utterance] = [said.Described(job, understood)] if understood else []
     if not missing:

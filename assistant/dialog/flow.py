@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
-from assistant.dialog import answering, commands, confirming, menu
+from assistant.dialog import answering, commands, confirming, menu, photo_answer
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
@@ -131,6 +131,9 @@ class DialogFlow:
                 if not session.paused:
                     step.said = [said.info("unsure_command"), self.prompt(session)]
                     return step
+        if photo_answer.is_photo_turn(turn):
+            photo_answer.received(self, session, turn, step)
+            return step
         if session.paused:
             session.paused = False
             if command is None or command.name in _RESUMING:
@@ -225,6 +228,8 @@ class DialogFlow:
         if state == SessionState.DESCRIBE:
             return said.DescribePrompt(job)
         question = self.current_question(session)
+        if photo_answer.waiting_for_alt(session, question) is not None:
+            return photo_answer.ALT_PROMPT
         if question is not None:
             return said.AskQuestion(job, question)
         if state == SessionState.GENERATING:
@@ -294,6 +299,10 @@ class DialogFlow:
         return self.chooser.understand(text, session.language, menu_match=menu_match)
 
     def _answer(self, session: Session, text: str, step: Step) -> None:
+        question = self.current_question(session)
+        if question is not None and question.type == "photo":
+            photo_answer.answer(self, session, question, text, step)
+            return
         answering.answer(self, session, text, self._today(), step)
 
     def advance(self, session: Session) -> said.Utterance:

@@ -229,6 +229,8 @@ class ReplyWriter:
             return color_name(value, language)
         if question.type == "number" and isinstance(value, float) and value.is_integer():
             return str(int(value))
+        if question.type == "photo" and isinstance(value, dict):  # issue 15: named by its alt
+            return self.say(session, "photo_named", alt=str(value.get("alt", "")))
         return str(value)
 
     # -- whole prompts ----------------------------------------------------------------------
@@ -273,6 +275,8 @@ class ReplyWriter:
             hints.append(self.say(session, "hint_yesno"))
         elif question.type == "list":
             hints.append(self.say(session, "hint_list"))
+        elif question.type == "photo":
+            hints.append(self.say(session, "hint_photo"))
         if not question.required:
             hints.append(self.say(session, "hint_optional"))
             if question.default is not None:

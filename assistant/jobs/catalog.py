@@ -17,7 +17,7 @@ import yaml
 from assistant.errors import JobDefinitionError
 
 LANGUAGES = ("ja", "en")
-QUESTION_TYPES = ("text", "choice", "number", "yesno", "color", "list", "date", "time")
+QUESTION_TYPES = ("text", "choice", "number", "yesno", "color", "list", "date", "time", "photo")
 GENERATOR_LANGUAGES: Mapping[str, tuple[str, ...]] = {
     "page": ("html",),
     "program": ("python", "javascript"),
@@ -328,6 +328,8 @@ def _check_limits(reader: _Reader, q: Question, path: str) -> None:
 
 def _check_default(reader: _Reader, q: Question, path: str) -> None:
     value = q.default
+    if q.type == "photo":  # issue 15, part U: a picture is the user's, never a default
+        raise reader.fail(path, "a photo question has no default (skipped, it is null)")
     if q.type == "choice" and q.choice(str(value)) is None:
         raise reader.fail(path, f"{value!r} is not one of the choice ids")
     if q.type == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):

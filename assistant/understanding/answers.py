@@ -29,6 +29,16 @@ def _as_utterance(question: Question, value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _photo_answer(value: Any) -> dict[str, str] | None:
+    """``{"id": ..., "alt": ...}`` as given for a photo question, or None when not that."""
+    if not isinstance(value, dict) or set(value) != {"id", "alt"}:
+        return None
+    photo_id, alt = value["id"], value["alt"]
+    if not isinstance(photo_id, str) or not isinstance(alt, str) or not alt.strip():
+        return None
+    return {"id": photo_id, "alt": " ".join(alt.split())[:200]}
+
+
 def check_answers(raw: Any, job: Job, language: str, today: datetime.date) -> dict[str, Any]:
     """Every answer validated and converted; raises ``InputError`` naming the first problem."""
     if not isinstance(raw, dict):
@@ -46,6 +56,10 @@ def check_answers(raw: Any, job: Job, language: str, today: datetime.date) -> di
             continue
         if question.type == "choice" and question.choice(str(raw[question.id])):
             answers[question.id] = str(raw[question.id])
+            continue
+        photo = _photo_answer(raw[question.id]) if question.type == "photo" else None
+        if photo is not None:  # issue 15: a stored photo's id (looked up, safely, at generation)
+            answers[question.id] = photo
             continue
         utterance = _as_utterance(question, raw[question.id])
         result = interpret(question, utterance or "", today, language)

@@ -272,6 +272,8 @@ def _interpret(
     if not normalize(stripped):
         return Problem("empty", {})
     kind = question.type
+    if kind == "photo":  # a picture comes as a picture (Turn.photo), never as words
+        return Problem("photo_expected", {})
     if kind == "text":
         return _check_text(question, stripped)
     if kind == "number":

@@ -41,6 +41,7 @@ from assistant.speech.devices.speaker import AudioSink
 from assistant.speech.segmenter import Segmenter, SpeechEnded
 from assistant.speech.synthesis import SpeechSynthesis
 from assistant.speech.voice_turn import hear
+from channels.kiosk.pictures import KioskPictures
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,8 +107,10 @@ class KioskChannel:
         gate_tail: float = 0.3,
         stop_when_ended: bool = True,
         phrases: Phrases | None = None,
+        pictures: KioskPictures | None = None,
     ) -> None:
         self.manager = manager
+        self.pictures = pictures  # the kiosk's own pictures for photo questions (issue 15)
         self.source = source
         self.sink = sink
         self.recognizer_for = recognizer_for
@@ -286,7 +289,8 @@ class KioskChannel:
             _LOGGER.info("heard nothing in %.1f s of sound (%s)", duration(pcm), heard.engine)
             return
         self.stats.turns.append(heard.text)
-        replies = await self.seat.handle(heard.turn)
+        turn = await self.pictures.turn_for(heard.turn) if self.pictures else heard.turn
+        replies = await self.seat.handle(turn)
         self.stats.end_of_speech_to_reply.append(loop.time() - ended)
         await self._respond(replies)
 
@@ -318,6 +322,8 @@ class KioskChannel:
     async def _respond(self, replies: list[Reply]) -> None:
         if not replies:
             return
+        if self.pictures is not None:
+            replies = self.pictures.offer(replies)
         self._state = replies[-1].state
         self._language = replies[-1].language
         text = " ".join(r.speech for r in replies if r.speech)

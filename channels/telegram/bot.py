@@ -39,6 +39,7 @@ from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
 from assistant.ledger import TelegramLedgerStore
 from assistant.limits import CodeGuard, MemoryAttempts
+from assistant.photos import PhotoStore
 from assistant.ports import ChatStore, SpeechToText
 from channels.telegram.commands import CHANNEL, COMMANDS
 from channels.telegram.intake import ChatWorkers, encodable_update, on_callback, on_message
@@ -76,6 +77,7 @@ class TelegramChannel:
         progress_every: float = PROGRESS_EVERY,
         max_document: int = MAX_DOCUMENT,
         code_guard: CodeGuard | None = None,
+        photos: PhotoStore | None = None,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -86,6 +88,7 @@ class TelegramChannel:
         self.synthesize = synthesize
         self.outbox = outbox or Outbox()
         self.max_document = max_document
+        self.photos = photos  # where pictures sent to the bot are accepted (issue 15, part U)
         server = TelegramAPIServer.from_base(api_url) if api_url else PRODUCTION
         session = AiohttpSession(api=server, timeout=request_timeout)
         session.middleware(self._stamp_updates)

@@ -21,6 +21,7 @@ from assistant.events import LANGUAGES, Turn
 from assistant.safe_text import clean, has_surrogates
 from assistant.speech.voice_turn import hear
 from channels.telegram.commands import CHANNEL, MAX_TEXT, command
+from channels.telegram.photos import on_photo, photo_file
 from channels.telegram.render import parse_button, question_tag
 from channels.telegram.replies import take_turn
 from channels.telegram.sender import Batch
@@ -108,6 +109,9 @@ async def on_message(
     language = language_of_user(user.language_code if user else None, channel.default_language)
     if message.voice is not None:
         await on_voice(channel, message, key, language, received, out)
+        return
+    if channel.photos is not None and photo_file(message) is not None:
+        await on_photo(channel, message, key, language, received, out)
         return
     text = clean(message.text) if message.text is not None else None
     if text is None:

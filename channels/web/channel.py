@@ -28,6 +28,7 @@ from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
 from assistant.limits import CodeGuard, MemoryAttempts, SessionLimit
+from assistant.photos import PhotoStore
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.preferences import SETTINGS as SPEECH_SETTINGS
 from assistant.preferences import SILENCE, SpeechPreferences
@@ -42,6 +43,7 @@ from channels.web.origins import OriginPolicy
 from channels.web.oversize import SayingWebSocket
 from channels.web.pacing import AddressAllowances
 from channels.web.peer import is_loopback, peer_host
+from channels.web.photo_upload import PhotoUpload
 from channels.web.protocol import CODE_PATTERN, WATCH_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class WebChannel:
         recognition: RecognitionPool | None = None,
         origins: OriginPolicy | None = None,
         metrics_token: str = "",
+        photos: PhotoStore | None = None,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -130,6 +133,10 @@ class WebChannel:
         self.audio_addresses = AddressAllowances(audio_burst_s, float(audio_address_streams))
         self.recognition = recognition or RecognitionPool()
         self._warming: asyncio.Task[None] | None = None
+        # Issue 15, part U: pictures come over HTTP POST, guarded by a token per session.
+        self.photo_upload = (
+            PhotoUpload(manager, self.hub, photos, self.origins, CHANNEL) if photos else None
+        )
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -139,6 +146,8 @@ class WebChannel:
         app.router.add_get("/ws", self.websocket)
         app.router.add_get("/c/{code}.svg", self.resume_qr)
         app.router.add_get("/metrics", self.metrics)
+        if self.photo_upload is not None:
+            app.router.add_post("/photo", self.photo_upload.handle)
         app.router.add_static("/static/web/", STATIC_DIR, append_version=True, name="web_static")
         app.on_startup.append(self._start)
         app.on_shutdown.append(self._stop)
@@ -289,6 +298,8 @@ class WebChannel:
             "resume_qr": f"/c/{session.code}.svg",
             "preferences": dict(session.preferences),
             "key": session.key if session.key.startswith("web:") else None,
+            # What the page sends with a picture (None: this server takes no uploads).
+            "photo_token": self.photo_upload.token(session.key) if self.photo_upload else None,
         }
 
     def recognizer_for(self, language: str) -> SpeechToText | None:

@@ -70,6 +70,34 @@ class ScriptedApi(ApiState):
         }
         return self.push_raw({"message": message})
 
+    def push_photo(
+        self,
+        chat_id: int,
+        sizes: list[tuple[bytes, int, int]],
+        caption: str | None = None,
+        user_id: int | None = None,
+    ) -> int:
+        """A user sends a photo: Telegram lists it in several sizes, smallest first, each
+        (bytes, width, height) a file that getFile and the download route then serve."""
+        chat = self._chat_for_push(chat_id)
+        message = self._user_message(chat, user_id)
+        listed = []
+        for data, width, height in sizes:
+            stored = self._store_file("photo", data, None, None, ".jpg")
+            listed.append(
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "width": width,
+                    "height": height,
+                    "file_size": len(data),
+                }
+            )
+        message["photo"] = listed
+        if caption is not None:
+            message["caption"] = caption
+        return self.push_raw({"message": message})
+
     def push_callback(
         self, chat_id: int, message_id: int, data: str, user_id: int | None = None
     ) -> int:

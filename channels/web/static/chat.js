@@ -16,6 +16,8 @@
   let language = config.language;
   let preferences = {};
   let lastQuestion = null;
+  let photoToken = null; // issue 15: what the page sends with a picture (from the session message)
+  let photoWanted = false; // the question waiting is a photo question
   let headingState = null; // the session state the heading's question belongs to
   let retry = 0;
   let textQuestion = false; // the question waiting wants typed text (no buttons to press)
@@ -146,6 +148,8 @@
       else localStorage.removeItem(STORE_KEY);
       localStorage.setItem(STORE_CODE, session.code);
     }
+    photoToken = session.photo_token || null;
+    if (!kiosk) $("photo-box").hidden = !(photoWanted && photoToken);
     if (session.state) document.body.dataset.state = session.state;
     $("code").textContent = session.code;
     $("code-qr").src = session.resume_qr;
@@ -340,8 +344,36 @@
   }
 
   // Skip only where the question may be skipped; a number pad for numbers.
+  // -- photos (issue 15, part U) -------------------------------------------------------------
+
+  async function sendPhoto(input) {
+    const file = input.files && input.files[0];
+    input.value = "";
+    if (!file || !photoToken) return;
+    $("photo-status").textContent = t("photo_sending");
+    try {
+      // The chat shows what the dialog says (the alt-text question, or why it was refused).
+      const response = await fetch("/photo", { method: "POST", headers: { "X-Photo-Token": photoToken }, body: file });
+      $("photo-status").textContent = "";
+      const result = response.ok ? await response.json() : {};
+      if (result.accepted) { // taken: what is in it is asked next, typed in the answer box
+        photoWanted = false;
+        $("photo-box").hidden = true;
+        $("answer").focus();
+      }
+    } catch {
+      $("photo-status").textContent = t("photo_failed");
+    }
+  }
+  if (!kiosk) {
+    for (const id of ["photo-file", "photo-camera"]) $(id).addEventListener("change", (event) => sendPhoto(event.target));
+  }
+
   function fitAnswerBox(expecting) {
     $("skip").hidden = !(expecting && expecting.optional);
+    // A photo question (issue 15): pick a picture or take one; it goes over HTTP, not the socket.
+    photoWanted = Boolean(expecting && expecting.type === "photo");
+    $("photo-box").hidden = !(photoWanted && photoToken);
     if (expecting && expecting.type === "number") $("answer").setAttribute("inputmode", "numeric");
     else $("answer").removeAttribute("inputmode");
   }
