@@ -32,7 +32,7 @@ from assistant.photos import PhotoStore
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
-from assistant.startup import WarmUp
+from assistant.startup import WarmUp, in_background_thread
 from assistant.store.sqlite import SQLiteStore
 from assistant.understanding.job_choice import JobChooser
 from channels.web.channel import WebChannel
@@ -386,7 +386,7 @@ class Services:
         if chooser.embedder is not None:  # issue 14: the jobs' examples, embedded once
 
             async def job_choice() -> None:
-                await asyncio.to_thread(chooser.prepare)
+                await in_background_thread(chooser.prepare, "job-choice")
 
             warm_up.add("job choice", job_choice)
         if speech is not None and not voice_languages:

@@ -39,7 +39,7 @@ class Settings:
     # Issue 14: with no public_base_url, links and QR codes name the LAN address (assistant/net.py).
     lan_links: bool = True
     language: str = "ja"
-    workers: int = 2  # one may write with the model while the other delivers templates
+    workers: int = 8  # builds at once: one may write with the model, the rest deliver templates
     generation_timeout: float = 120.0
     link_expiry_hours: float = 0.0
     log_level: str = "info"

@@ -139,12 +139,12 @@ def _decode(data: bytes, max_edge: int) -> Image.Image:
             ImageOps.exif_transpose(image, in_place=True)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as err:
             raise PhotoError(str(err), code="damaged") from err
-    image = _to_srgb(image)
-    image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    picture: Image.Image = _to_srgb(image)
+    picture.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
     # A new image from the pixels alone: nothing from the file's info (EXIF, GPS, XMP,
     # comments, ICC) can come along, whatever the encoder would otherwise copy.
-    clean = Image.new(image.mode, image.size)
-    clean.paste(image)
+    clean = Image.new(picture.mode, picture.size)
+    clean.paste(picture)
     return clean
 
 
@@ -172,8 +172,8 @@ def _encode(image: Image.Image) -> tuple[bytes, str]:
     """JPEG bytes, or PNG for a picture that really has transparent pixels (a logo)."""
     out = io.BytesIO()
     if image.mode == "RGBA":
-        low, _high = image.getchannel("A").getextrema()
-        if low < 255:
+        low = image.getchannel("A").getextrema()[0]
+        if isinstance(low, int | float) and low < 255:
             image.save(out, format="PNG", optimize=True)
             return out.getvalue(), "png"
         image = image.convert("RGB")

@@ -13,15 +13,64 @@ skipped: whatever it opens is opened again on first use, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 _LOGGER = logging.getLogger(__name__)
 
 Step = Callable[[], Awaitable[object]]
+T = TypeVar("T")
+# Niceness of start-up work (embedding the knowledge base and the jobs' examples). On a fresh
+# data folder that is a minute of CPU: at the same priority it took the event loop's core
+# from a burst of turns and deliveries (issue 13); at this one it gets about a tenth of a
+# core they want. Not 19: a test suite's other worker would starve it (about 1.5 %) and the
+# tests that wait for the knowledge base would wait out their time.
+BACKGROUND_NICE = 10
+
+
+def lower_thread_priority(nice: int = BACKGROUND_NICE) -> None:
+    """Let the calling thread run only when the CPU has nothing more urgent (Linux: niceness
+    is per thread, and threads it starts inherit it); a no-op where that is not possible."""
+    with contextlib.suppress(AttributeError, OSError):
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        if current < nice:
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
+
+
+async def in_background_thread(work: Callable[[], T], name: str) -> T:
+    """``work`` on a daemon thread of its own at background priority: not the loop's
+    executor, whose threads run users' work afterwards and cannot be raised again (and which
+    ``asyncio.run`` waits for at exit, where start-up work must not hold a stopping server)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        lower_thread_priority()
+        try:
+            result, error = work(), None
+        except BaseException as err:  # handed to the awaiting code, like to_thread would
+            result, error = None, err
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await future
 
 
 class StepState(StrEnum):

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REPLY = "ようこそ。カフェのページを作ります。お店の名前を教えてください。"
 WARM_REPLY = "ありがとうございます。次の質問です。営業時間を教えてください。"
 CAFE = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
+GOAL_TEMPLATE_P50_MS = 1000.0  # issue 13: a template delivery in the burst, at p50
 
 # -- voices ---------------------------------------------------------------------------------
 
@@ -227,10 +228,12 @@ def _burst(label: str, sessions: int, environ: dict[str, str], answers: list[str
         return
     p50 = statistics.median(deliveries) * 1000
     p95 = deliveries[min(len(deliveries) - 1, int(0.95 * len(deliveries)))] * 1000
+    met = "met" if p50 <= GOAL_TEMPLATE_P50_MS and not out["failures"] else "not met"
     print(
         f"burst_confirm_to_delivery_{label}: p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+        f"goal p50 <= {GOAL_TEMPLATE_P50_MS:.0f} ms: {met}; "
         f"{len(deliveries)} delivered ({sum(out['template'])} template), "
-        f"{len(out['failures'])} failures",
+        f"{len(out['failures'])} failures, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     for failure in out["failures"][:3]:
@@ -252,16 +255,25 @@ def bench_burst(sessions: int, rate: float = 200.0) -> None:
     _burst("after", sessions, {}, CAFE)
     with _busy_model() as url:
         _burst("after_model_busy", sessions, {"ASSISTANT_OLLAMA_HOST": url}, CAFE)
-    print(f"burst_goal_template_delivery_p50: <= 1000 ms with {sessions} sessions", flush=True)
+    print(
+        f"burst_goal_template_delivery_p50: <= {GOAL_TEMPLATE_P50_MS:.0f} ms with {sessions} "
+        "sessions",
+        flush=True,
+    )
 
 
 def _steady(label: str, sessions: int, rate: float, environ: dict[str, str]) -> None:
     """``web_confirm_to_delivery_p50`` as ``scripts/bench_web.py`` measures it (one round)."""
+    before = os.getloadavg()[0]
     figures = measure(sessions, rate, 1, environ)
+    p50 = float(figures["delivery_p50_ms"])
+    met = "met" if p50 <= GOAL_TEMPLATE_P50_MS and not figures["failures"] else "not met"
     print(
-        f"web_confirm_to_delivery_p50_{label}: {figures['delivery_p50_ms']:.0f} ms "
-        f"({sessions} sessions at {rate:.0f} turns/s; turn p99 {figures['p99_ms']:.1f} ms, "
-        f"server CPU {figures['server_cpu_round_1_s']:.1f} s, {figures['failures']} failures)",
+        f"web_confirm_to_delivery_p50_{label}: {p50:.0f} ms, goal <= {GOAL_TEMPLATE_P50_MS:.0f} "
+        f"ms: {met} ({sessions} sessions at {rate:.0f} turns/s; turn p99 "
+        f"{figures['p99_ms']:.1f} ms, server CPU {figures['server_cpu_round_1_s']:.1f} s, "
+        f"{figures['failures']} failures; load average {before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after)",
         flush=True,
     )
 

@@ -45,7 +45,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "jobs": {"errors"},
     "understanding": VOCABULARY | {"jobs"},
     "llm": VOCABULARY,
-    "knowledge": VOCABULARY | {"jobs", "llm"},
+    "knowledge": VOCABULARY | {"jobs", "llm", "startup"},  # startup: background priority
     "speech": VOCABULARY | {"jobs", "understanding"},
     "store": VOCABULARY,
     "generation": VOCABULARY | {"jobs", "understanding"},  # romaji for a zip's name

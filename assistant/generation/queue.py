@@ -70,25 +70,28 @@ class GenerationQueue:
         self._told: set[asyncio.Task[object]] = set()
         self._last_told: dict[int | None, asyncio.Task[object]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Task[None]] = set()  # builds in flight, one per slot
+        self._slots = asyncio.Semaphore(workers)
 
     async def start(self) -> None:
-        """Requeue what a crash interrupted and start the workers."""
+        """Requeue what a crash interrupted and start the dispatcher."""
         await asyncio.to_thread(private_folder, self.artifacts_dir)
         await self.store.requeue_interrupted()
-        self._tasks = [
-            asyncio.create_task(self._work(), name=f"generation-worker-{n}")
-            for n in range(self.worker_count)
-        ]
+        self._slots = asyncio.Semaphore(self.worker_count)
+        self._tasks = [asyncio.create_task(self._dispatch(), name="generation-dispatcher")]
         self._wake.set()
 
     async def stop(self) -> None:
-        """Cancel the workers; a task cut short stays ``running`` and is requeued next start."""
-        for task in self._tasks:
+        """Cancel the dispatcher and the builds; a task cut short stays ``running`` and is
+        requeued next start."""
+        tasks = [*self._tasks, *self._running]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self._running.clear()
 
     def wake(self) -> None:
         """A request was enqueued: look now rather than at the next poll."""
@@ -115,13 +118,34 @@ class GenerationQueue:
         await self.store.finish(task_id, artifact)
         return artifact
 
-    async def _work(self) -> None:
+    async def _dispatch(self) -> None:
+        """Claim a task whenever one of the ``workers`` slots is free and build it in a task
+        of its own. One claimer, not one per worker: an enqueue costs one claim, where every
+        idle worker used to wake and ask the store (a burst of 2,000 confirms paid for each
+        empty answer on the store's one thread)."""
         while True:
+            await self._slots.acquire()
             self._wake.clear()
-            if await self.run_once():
+            try:
+                task = await self.store.claim_next()
+            except BaseException:
+                self._slots.release()
+                raise
+            if task is None:
+                self._slots.release()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            build = asyncio.create_task(self._process(task), name=f"generation-{task.request.id}")
+            self._running.add(build)
+            build.add_done_callback(self._built)
+
+    def _built(self, build: asyncio.Task[None]) -> None:
+        """A build ended: its slot is free; an error the build did not handle is logged."""
+        self._running.discard(build)
+        self._slots.release()
+        if not build.cancelled() and build.exception() is not None:
+            _LOGGER.error("generation worker failed", exc_info=build.exception())
 
     async def _process(self, task: GenerationTask) -> None:
         request = task.request

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from assistant.errors import AssistantError, LanguageModelError
 from assistant.llm.prompts import prompt_for
 from assistant.ports import INTERACTIVE_TIMEOUT_S, KnowledgeAnswer, LanguageModel
+from assistant.startup import lower_thread_priority
 
 if TYPE_CHECKING:  # chromadb loads only when the knowledge base is first used
     from assistant.knowledge.base import KnowledgeBase, Passage
@@ -245,6 +246,7 @@ def _in_daemon_thread(work: Callable[[], KnowledgeAnswers]) -> asyncio.Future[Kn
             future.set_result(result)  # type: ignore[arg-type]
 
     def run() -> None:
+        lower_thread_priority()  # start-up work: what users' turns leave of the CPU
         try:
             result, error = work(), None
         except BaseException as err:  # handed to the awaiting code, like to_thread would
