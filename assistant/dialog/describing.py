@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from assistant.dialog import utterances as said
 from assistant.events import SessionState, Turn
+from assistant.jobs.conditions import drop_hidden, visible_questions
 from assistant.session import Session
 from assistant.understanding.interpret import detect_command
 
@@ -38,8 +39,10 @@ def apply_description(
         session.index = 0
         return [said.info("describe_failed"), flow.prompt(session)]
     session.answers.update(kept)
-    missing = [q.id for q in job.questions if q.id not in session.answers]
-    understood = tuple(q.id for q in job.questions if q.id in kept)
+    drop_hidden(job, session.answers)  # a section the description did not open is not asked
+    shown = visible_questions(job, session.answers)
+    missing = [q.id for q in shown if q.id not in session.answers]
+    understood = tuple(q.id for q in shown if q.id in kept)
     utterances: list[said.Utterance] = [said.Described(job, understood)] if understood else []
     if not missing:
         session.state = SessionState.CONFIRM
