@@ -74,6 +74,8 @@ async def test_a_description_fills_answers_and_only_the_rest_is_asked(
     replies = await say(manager, "warm")
     assert replies[-1].question_id == "greeting"
     replies = await say(manager, "skip")
+    assert replies[-1].question_id == "add_more"  # the offer of more sections (issue 15)
+    replies = await say(manager, "no")
     assert replies[-1].state == SessionState.CONFIRM
     session = await manager.session("u")
     assert session is not None
@@ -104,6 +106,7 @@ async def test_a_japanese_description_fills_everything_and_goes_to_confirm(
             mood="natural",
             main_color="#336699",
             greeting="いらっしゃいませ",
+            add_more=False,  # the description asked for no extra sections
         ),
     )
     replies = await say(manager, "ブルーベーカリーのページ。パンとケーキ。9時から17時。", "ja")
@@ -129,7 +132,9 @@ async def test_values_no_user_could_give_are_refused_and_asked(
     assert replies[-1].question_id == "shop_name"
     session = await manager.session("u")
     assert session is not None and session.answers == {}
-    assert session.ask_next == ["menu_items", "opening_hours", "mood", "main_color", "greeting"]
+    assert session.ask_next == [
+        "menu_items", "opening_hours", "mood", "main_color", "greeting", "add_more"
+    ]  # fmt: skip
 
 
 async def test_hybrid_without_a_model_is_the_plain_dialog(

@@ -20,7 +20,7 @@ from assistant.store.sqlite import SQLiteStore
 from testing.walk import Walker
 from tests.conftest import FIXED_NOW
 
-ANSWERS = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "yes"]
+ANSWERS = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip", "yes"]
 
 
 async def _deliver(manager: DialogManager, queue: GenerationQueue, key: str = "k") -> Artifact:

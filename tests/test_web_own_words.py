@@ -134,6 +134,9 @@ async def test_a_whole_page_in_ones_own_words(
         ask_value = server.services.phrases.say(walk.language, "optional_ask_value", typed=True)
         await expect(page.locator("#log")).to_contain_text(ask_value, timeout=WAIT_MS)
         await type_answer(page, walk.greeting)
+        # The offer of more sections (issue 15), declined.
+        await wait_question(page, questions["add_more"].prompt.get(walk.language))
+        await type_answer(page, "スキップ" if walk.language == "ja" else "skip")
         await wait_state(page, "confirm")
         await make_it(page)
         await wait_delivered(page)
