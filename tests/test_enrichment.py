@@ -123,7 +123,7 @@ async def test_good_page_text_is_used_and_recorded(
     for text in ("Fresh bread every morning", "Baked by hand at Blue Bakery", "Drop in today!"):
         assert text in page
     record = manifest(artifact.folder)["llm"]
-    assert record["model"] == f"ollama:{MODEL}" and record["prompt"] == "page_text.v1"
+    assert record["model"] == f"ollama:{MODEL}" and record["prompt"] == "page_text.v2"
     assert record["outcome"] == "used"
     assert (record["prompt_tokens"], record["output_tokens"]) == (321, 87)
     sent = ollama.requests_to("/api/chat")[0]
@@ -674,6 +674,6 @@ async def test_the_real_services_with_a_live_model_fill_a_description_and_enrich
     folder = tmp_path / "data" / "artifacts"
     (artifact,) = [p for p in folder.iterdir() if not p.name.startswith((".", "failed"))]
     record = manifest(str(artifact))["llm"]
-    assert record["outcome"] == "used" and record["prompt"] == "page_text.v1"
+    assert record["outcome"] == "used" and record["prompt"] == "page_text.v2"
     assert "en/what-you-can-make.md" in record["examples"]
     assert "Fresh bread every morning" in (artifact / "index.html").read_text()
