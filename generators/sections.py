@@ -17,12 +17,17 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 MAP_SEARCH = "https://www.openstreetmap.org/search?query="
+# A price with a unit or currency may touch the item (「コーヒー400円」); a bare number needs a
+# space or a colon before it ("coffee 3.50"), so "7up" or a long code stays one item.
+_AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,7}(?:\.\d{1,2})?"
+_UNIT = r"円|yen|dollars?|pounds?|euros?|[¥￥$£€]"
+_NOTE_TAIL = r"\s*(?:[(（](?P<note>[^)）]*)[)）])?\s*$"
 _PRICE = re.compile(
-    r"""^(?P<item>.*?)[\s:：・…-]*
-    (?P<price>(?:[¥￥$£€]\s*\d[\d,]*(?:\.\d{1,2})?|\d[\d,]*(?:\.\d{1,2})?\s*(?:円|yen|dollars?|pounds?|euros?|[¥￥$£€])?))
-    \s*(?:[(（](?P<note>[^)）]*)[)）])?\s*$""",
-    re.VERBOSE | re.IGNORECASE,
+    rf"^(?P<item>.*?\S)[\s:：・…-]*(?P<price>(?:[¥￥$£€]\s*(?:{_AMOUNT})|(?:{_AMOUNT})\s*(?:{_UNIT})))"
+    + _NOTE_TAIL,
+    re.IGNORECASE,
 )
+_BARE_PRICE = re.compile(rf"^(?P<item>.*?\S)(?:\s*[:：]\s*|\s+)(?P<price>{_AMOUNT})" + _NOTE_TAIL)
 _NOTE = re.compile(r"^(?P<item>.*?)\s*[(（](?P<note>[^)）]*)[)）]\s*$")
 
 
@@ -42,12 +47,10 @@ def price_rows(items: list[str] | None) -> list[PriceRow]:
         text = unicodedata.normalize("NFKC", str(raw)).strip()
         if not text:
             continue
-        match = _PRICE.match(text)
-        if match and match.group("item").strip():
-            price = match.group("price").strip()
-            if price[0].isdigit() and not re.search(r"[^\d.,\s]", price):
-                price = f"{price}"  # a bare number is shown as said ("3.50")
-            rows.append(PriceRow(match.group("item").strip(), price, match.group("note") or ""))
+        match = _PRICE.match(text) or _BARE_PRICE.match(text)
+        if match and match.group("item").strip(" ・…-:："):
+            item = match.group("item").strip(" ・…-:：")
+            rows.append(PriceRow(item, match.group("price").strip(), match.group("note") or ""))
             continue
         note = _NOTE.match(text)
         if note and note.group("item"):

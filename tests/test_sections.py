@@ -97,3 +97,13 @@ def test_questions_and_answers_rejoin_what_a_list_split_at_commas() -> None:
         {"question": "駐車場はありますか？", "answer": "2台あります"},
         {"question": "Parking?", "answer": "Yes, two spaces"},
     ]
+
+
+def test_a_number_is_a_price_only_after_a_space_or_with_a_unit() -> None:
+    assert price_rows(["コーヒー400円", "7up", "x-0123456789", "tea - 300 yen", "big 1,200円"]) == [
+        PriceRow("コーヒー", "400円", ""),
+        PriceRow("7up", "", ""),
+        PriceRow("x-0123456789", "", ""),
+        PriceRow("tea", "300 yen", ""),
+        PriceRow("big", "1,200円", ""),
+    ]

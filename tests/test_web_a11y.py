@@ -199,7 +199,7 @@ async def test_nothing_scrolls_sideways_when_zoomed_or_with_large_text(
             await expect(page.locator("#text-size-value")).to_have_text("250%")
         await measure("welcome")
         answers = {"shop_name": "ひだまりカフェ", "menu_items": ["コーヒー"]}
-        answers |= {"opening_hours": "9時から17時", "mood": "pop"}
+        answers |= {"opening_hours": "9時から17時", "mood": "pop", "add_more": False}
         await press_choice(page, job.id)
         for question in visible_questions(job, answers):  # declined sections are not asked
             await wait_question(page, question.prompt.ja)

@@ -87,7 +87,15 @@ WALKS = [
         ),
         "yes",
         "Come in and stay a while",
-        ("Sunny Cafe", "coffee", "cheesecake", "sandwiches", "9 to 6", "Come in and stay a while"),
+        # "9 to 6" read as opening hours: the page's hours table (issue 15)
+        (
+            "Sunny Cafe",
+            "coffee",
+            "cheesecake",
+            "sandwiches",
+            "9:00 – 18:00",
+            "Come in and stay a while",
+        ),
         ("9 to 5", "and sandwiches"),
     ),
 ]
