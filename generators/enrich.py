@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from assistant.errors import GenerationError, LanguageModelError
 from assistant.jobs.catalog import Job
+from assistant.jobs.conditions import with_defaults
 from assistant.llm.prompts import PROMPTS_DIR, VersionedPrompt, prompt_for
 from assistant.ports import GeneratedFiles, LanguageModel, ReportProgress
 from assistant.session import GenerationRequest
@@ -42,11 +43,13 @@ class SchemaError(ValueError):
     where."""
 
 
-def checked(kind: str, data: Any, given: tuple[str, ...] = ()) -> dict[str, Any]:
+def checked(
+    kind: str, data: Any, given: tuple[str, ...] = (), language: str | None = None
+) -> dict[str, Any]:
     """The model's JSON validated by the kind's pydantic model, then for its meaning; the
-    plain dict the templates take."""
+    plain dict the templates take. ``language``: the words must be in it (page texts)."""
     try:
-        output = OUTPUTS[kind].model_validate(data, context={"given": given})
+        output = OUTPUTS[kind].model_validate(data, context={"given": given, "language": language})
     except ValidationError as err:
         raise SchemaError(problem(err)) from err
     valid = output.model_dump()
@@ -90,10 +93,11 @@ def load_prompt(kind: str, prompts_dir: Path = PROMPTS_DIR) -> Prompt:
 
 def user_message(job: Job, request: GenerationRequest, examples: list[dict[str, Any]]) -> str:
     """The answers as quoted JSON data, with the job's questions so the model knows them."""
+    given = with_defaults(job, request.answers)  # a section declined is not mentioned
     answers = {
-        q.prompt.get(request.language): request.answers.get(q.id)
+        q.prompt.get(request.language): given.get(q.id)
         for q in job.questions
-        if request.answers.get(q.id) not in (None, "", [])
+        if given.get(q.id) not in (None, "", [])
     }
     parts = [
         f"What is being made: {job.title.get(request.language)} "
@@ -205,7 +209,7 @@ class Enricher:
                 user_message(job, request, examples), request.language
             )
             reply = await self.model.complete_json(system, user, prompt.schema, chunk)
-            data = checked(job.enrich, reply.data, answer_texts(request.answers))
+            data = checked(job.enrich, reply.data, answer_texts(request.answers), request.language)
         except LanguageModelError as err:
             record.update(outcome=err.code, seconds=round(time.perf_counter() - started, 3))
             return Enrichment(None, record, _note_for(err.code))

@@ -30,11 +30,24 @@ from generators.checks.model_text import text_problem
 
 # Plain text only: no markup, no template syntax (links and control characters: text_problem).
 _UNSAFE = re.compile(r"[<>]|\{\{|\{%")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+# Words a page never says to its reader but a model answering its prompt (or obeying an
+# injected answer) does: talk of instructions, prompts, rules or itself.
+_INSTRUCTIONS = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,30}\b(?:instructions?|rules|above|previous|prompt)"
+    r"|\b(?:system|user)\s+prompt|\bas an? (?:ai|language model|assistant)\b|\bjson\b"
+    r"|指示|命令|プロンプト|ルールを無視|AIとして|言語モデル",
+    re.IGNORECASE,
+)
 
 
 def _plain(value: str, info: ValidationInfo) -> str:
     if _UNSAFE.search(value):
         raise ValueError("not plain text")
+    if _INSTRUCTIONS.search(value):
+        raise ValueError("talks about instructions, not to the page's reader")
     given = (info.context or {}).get("given", ())
     problem = text_problem(value, given)
     if problem is not None:
@@ -72,6 +85,23 @@ class PageText(_Output):
     about: Plain400
     highlights: list[Plain80] = Field(min_length=3, max_length=3)
     call_to_action: Plain60
+    # One short description per thing sold, in the answers' order (issue 15: the menu).
+    item_notes: list[Plain60] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _in_the_persons_language(self, info: ValidationInfo) -> PageText:
+        """Japanese pages get Japanese words and English pages English ones: a model that
+        answered in the wrong language has not written this page's text."""
+        language = (info.context or {}).get("language")
+        if language is None:
+            return self
+        for name in ("about", "tagline"):
+            japanese = _JAPANESE.findall(getattr(self, name))
+            if language == "ja" and not japanese:
+                raise ValueError(f"{name}: not in Japanese")
+            if language == "en" and len(japanese) > len(getattr(self, name)) // 3:
+                raise ValueError(f"{name}: not in English")
+        return self
 
 
 class QuizItem(_Output):

@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from generators.event import event_facts
+from generators.sections import section_helpers
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -77,6 +78,8 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["js"] = lambda v: jinja2.utils.markupsafe.Markup(javascript_literal(v))
     env.filters["css_string"] = lambda v: jinja2.utils.markupsafe.Markup(css_string(v))
     env.globals["event_facts"] = event_facts  # the event page's facts (generators/event.py)
+    # Price lists, hours tables, map/tel/mailto links for page sections (issue 15).
+    env.globals["sections"] = section_helpers()
     return env
 
 

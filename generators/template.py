@@ -12,6 +12,7 @@ import jinja2
 
 from assistant.errors import GenerationError
 from assistant.jobs.catalog import Job
+from assistant.jobs.conditions import with_defaults
 from assistant.session import GenerationRequest
 from generators.palette import Palette
 from generators.render import TEMPLATES_DIR, make_environment
@@ -25,7 +26,8 @@ def template_context(job: Job, request: GenerationRequest, palette: Palette) -> 
             choice = question.choice(str(request.answers.get(question.id)))
             if choice is not None:
                 labels[question.id] = choice.label.get(request.language)
-    answers = {q.id: request.answers.get(q.id, q.default) for q in job.questions}
+    # A question a ``when:`` hid carries its default, whatever was stored for it.
+    answers = with_defaults(job, request.answers)
     return {
         "answers": answers,
         "labels": labels,

@@ -36,9 +36,9 @@ from assistant.jobs.phrases import load_phrases
 from assistant.store.sqlite import SQLiteStore
 
 SCRIPT_EN = ["", "1", "Blue Bakery", "bread, cake, coffee", "9 to 5", "help", "warm",
-             "back", "cool", "#336699", "skip", "no", "1", "Green Diner"]  # fmt: skip
+             "back", "cool", "#336699", "skip", "skip", "no", "1", "Green Diner"]  # fmt: skip
 SCRIPT_JA = ["", "1", "ブルーベーカリー", "パン、ケーキ", "9時から17時", "ヘルプ", "あたたか",
-             "戻る", "2番", "青", "スキップ", "いいえ", "1番", "みどり食堂"]  # fmt: skip
+             "戻る", "2番", "青", "スキップ", "スキップ", "いいえ", "1番", "みどり食堂"]  # fmt: skip
 
 
 async def run(users: int, rounds: int, data_dir: Path) -> tuple[list[float], float]:

@@ -27,6 +27,7 @@ from assistant.compose import Services
 from assistant.config import Settings
 from assistant.errors import GenerationError
 from assistant.jobs.catalog import Job, Question
+from assistant.jobs.conditions import visible_questions
 from assistant.server import init_app
 from assistant.session import GenerationRequest
 from channels.web.channel import WebChannel
@@ -277,7 +278,8 @@ async def walk_job(
     """From the job menu to the confirm screen, keyboard only, each question checked first:
     shown, focused, and announced in the live region for screen readers."""
     await press_choice(page, job.id, choose_key, overshoot=overshoot)
-    for question in job.questions:
+    given = {key: value for key, value in answers.items() if value is not None}
+    for question in visible_questions(job, given):  # a section declined is never asked
         prompt = question.prompt.get(language)
         await wait_question(page, prompt)
         await wait_focus_on_answer(page)

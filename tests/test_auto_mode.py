@@ -74,6 +74,8 @@ async def test_a_description_fills_answers_and_only_the_rest_is_asked(
     replies = await say(manager, "warm")
     assert replies[-1].question_id == "greeting"
     replies = await say(manager, "skip")
+    assert replies[-1].question_id == "add_more"  # the offer of more sections (issue 15)
+    replies = await say(manager, "no")
     assert replies[-1].state == SessionState.CONFIRM
     session = await manager.session("u")
     assert session is not None
@@ -104,6 +106,7 @@ async def test_a_japanese_description_fills_everything_and_goes_to_confirm(
             mood="natural",
             main_color="#336699",
             greeting="いらっしゃいませ",
+            add_more=False,  # the description asked for no extra sections
         ),
     )
     replies = await say(manager, "ブルーベーカリーのページ。パンとケーキ。9時から17時。", "ja")
@@ -129,7 +132,9 @@ async def test_values_no_user_could_give_are_refused_and_asked(
     assert replies[-1].question_id == "shop_name"
     session = await manager.session("u")
     assert session is not None and session.answers == {}
-    assert session.ask_next == ["menu_items", "opening_hours", "mood", "main_color", "greeting"]
+    assert session.ask_next == [
+        "menu_items", "opening_hours", "mood", "main_color", "greeting", "add_more"
+    ]  # fmt: skip
 
 
 async def test_hybrid_without_a_model_is_the_plain_dialog(
@@ -158,6 +163,8 @@ async def test_the_shipped_auto_job_asks_for_a_description_and_without_a_model_a
     replies = await say(manager, "I'm Yuki, I like music and walking, pink, something cute")
     assert replies[-1].question_id == "message"  # the one thing not said is asked
     replies = await say(manager, "skip")
+    assert replies[-1].question_id == "add_more"  # the offer of more (issue 15), declined
+    replies = await say(manager, "no")
     assert replies[-1].state == SessionState.CONFIRM
     down = make_manager(unused_url(), catalog, phrases, store)
     await down.handle(Turn("d", text="", language="en", channel="test"))
@@ -278,3 +285,27 @@ async def test_yes_to_are_you_sure_while_describing_is_no_description(
     replies = await say(manager, "yes")
     assert replies[-1].kind.value == "menu"
     assert len(ollama.requests_to("/api/chat")) == 1  # "yes" never went to the model
+
+
+async def test_a_description_that_asks_for_more_opens_only_those_questions(
+    ollama: FakeOllama, catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    """``when:`` in auto mode (issue 15): a yes to more sections opens their questions, the
+    answers the description gave are kept, and the rest of the section is asked."""
+    manager = make_manager(ollama.url, catalog, phrases, store)
+    await say(manager, "")
+    await say(manager, "1")
+    ollama.script(
+        MODEL,
+        filled(
+            shop_name="Blue Bakery", menu_items=["bread 3.50"], opening_hours="9 to 5",
+            mood="warm", main_color="#336699", greeting="Hello", add_more=True,
+            address="1 High Street", layout=None, about=None, phone=None, email=None,
+            social_links=None, faq=None, news=None,
+        ),
+    )  # fmt: skip
+    replies = await say(manager, "Blue Bakery at 1 High Street, bread, nine to five")
+    assert replies[-1].question_id == "layout", "the first open question of the section"
+    session = await manager.session("u")
+    assert session is not None and session.answers["address"] == "1 High Street"
+    assert session.ask_next == ["about", "phone", "email", "social_links", "faq", "news"]

@@ -30,6 +30,7 @@ ANSWERS = [
     "skip",
     "skip",
     "skip",
+    "skip",
     "yes",
 ]
 

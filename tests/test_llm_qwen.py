@@ -81,7 +81,7 @@ async def test_qwen_writes_page_text_that_passes_every_check(
         lambda stage, fraction: chunks.append((stage, fraction)),
     )
     assert enrichment.record["outcome"] == "used", enrichment.record
-    assert enrichment.record["prompt"] == "page_text.v1"
+    assert enrichment.record["prompt"] == "page_text.v2"
     assert enrichment.record["model"] == "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m"
     data = enrichment.data
     assert data is not None and len(data["highlights"]) == 3

@@ -87,7 +87,15 @@ WALKS = [
         ),
         "yes",
         "Come in and stay a while",
-        ("Sunny Cafe", "coffee", "cheesecake", "sandwiches", "9 to 6", "Come in and stay a while"),
+        # "9 to 6" read as opening hours: the page's hours table (issue 15)
+        (
+            "Sunny Cafe",
+            "coffee",
+            "cheesecake",
+            "sandwiches",
+            "9:00 – 18:00",
+            "Come in and stay a while",
+        ),
         ("9 to 5", "and sandwiches"),
     ),
 ]
@@ -134,6 +142,9 @@ async def test_a_whole_page_in_ones_own_words(
         ask_value = server.services.phrases.say(walk.language, "optional_ask_value", typed=True)
         await expect(page.locator("#log")).to_contain_text(ask_value, timeout=WAIT_MS)
         await type_answer(page, walk.greeting)
+        # The offer of more sections (issue 15), declined.
+        await wait_question(page, questions["add_more"].prompt.get(walk.language))
+        await type_answer(page, "スキップ" if walk.language == "ja" else "skip")
         for photo_question in ("logo", "photo"):  # issue 15: no pictures in this walk
             await wait_question(page, questions[photo_question].prompt.get(walk.language))
             await type_answer(page, "スキップ" if walk.language == "ja" else "skip")

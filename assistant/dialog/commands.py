@@ -124,14 +124,15 @@ def _help(flow: DialogFlow, session: Session) -> said.Help:
 def _back(flow: DialogFlow, session: Session) -> list[said.Utterance]:
     state = session.state
     if state == SessionState.ASK and session.index > 0:
-        session.index -= 1
+        # The question before, passing over those a ``when:`` hides.
+        session.index = max(0, flow.next_shown(session, session.index - 1, step=-1))
     elif state == SessionState.ASK:
         flow.reset(session)
         session.state = SessionState.CHOOSE_JOB
         return [said.info("back_to_menu"), flow.prompt(session)]
     elif state == SessionState.CONFIRM:
         session.state = SessionState.ASK
-        session.index = len(flow.job(session).questions) - 1
+        session.index = flow.next_shown(session, len(flow.job(session).questions) - 1, step=-1)
     elif state == SessionState.EDIT and (
         session.ask_next or session.edit_id not in session.answers
     ):

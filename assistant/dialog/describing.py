@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from assistant.dialog import utterances as said
 from assistant.events import SessionState, Turn
+from assistant.jobs.conditions import drop_hidden, visible_questions
 from assistant.session import Session
 from assistant.understanding.interpret import detect_command
 
@@ -38,14 +39,16 @@ def apply_description(
         session.index = 0
         return [said.info("describe_failed"), flow.prompt(session)]
     session.answers.update(kept)
+    drop_hidden(job, session.answers)  # a section the description did not open is not asked
+    shown = visible_questions(job, session.answers)
     # An optional photo (issue 15) cannot be described: it stays unanswered, read back as
     # "none" at the last check, where it can be changed, and is not asked on the way.
     missing = [
         q.id
-        for q in job.questions
+        for q in shown
         if q.id not in session.answers and (q.required or q.type != "photo")
     ]
-    understood = tuple(q.id for q in job.questions if q.id in kept)
+    understood = tuple(q.id for q in shown if q.id in kept)
     utterances: list[said.Utterance] = [said.Described(job, understood)] if understood else []
     if not missing:
         session.state = SessionState.CONFIRM

@@ -20,6 +20,7 @@ from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Question
+from assistant.jobs.conditions import drop_hidden, is_shown, visible_questions, with_defaults
 from assistant.ports import KnowledgeAnswer, TurnEffects
 from assistant.session import GenerationRequest, PendingJob, Session, asks_yes_no, new_code
 from assistant.understanding.expectation import Expectation, expected_phrases, yes_no
@@ -307,13 +308,41 @@ class DialogFlow:
 
     def advance(self, session: Session) -> said.Utterance:
         """On to the next question, or to the last check after the last one."""
+        job = self.job(session)
+        drop_hidden(job, session.answers)  # a changed yes/no or choice may hide a section
         if session.state == SessionState.EDIT:
+            # A change that opened a section: its questions are asked next.
+            opened = [
+                q.id
+                for q in visible_questions(job, session.answers)
+                if q.id not in session.answers
+                and q.id not in session.ask_next
+                and q.id != session.edit_id
+            ]
+            session.ask_next = [
+                *(i for i in session.ask_next if is_shown(job, job.question(i), session.answers)),
+                *opened,
+            ]
             self.next_edit(session)
             return self.prompt(session)
-        session.index += 1
-        if session.index >= len(self.job(session).questions):
+        session.index = self.next_shown(session, session.index + 1)
+        if session.index >= len(job.questions):
             session.state = SessionState.CONFIRM
         return self.prompt(session)
+
+    def next_shown(self, session: Session, index: int, step: int = 1) -> int:
+        """The first question at ``index`` or beyond (before, with ``step=-1``) that is asked
+        for the answers so far; past the end (or -1) when there is none."""
+        job = self.job(session)
+        while 0 <= index < len(job.questions) and not is_shown(
+            job, job.questions[index], session.answers
+        ):
+            index += step
+        return index
+
+    def shown(self, session: Session) -> tuple[Question, ...]:
+        """The questions asked and read back for the session's answers (``when:``)."""
+        return visible_questions(self.job(session), session.answers)
 
     @staticmethod
     def next_edit(session: Session) -> None:
@@ -329,7 +358,8 @@ class DialogFlow:
 
     def _confirm(self, session: Session, text: str, step: Step) -> None:
         job = self.job(session)
-        count = len(job.questions)
+        shown = self.shown(session)
+        count = len(shown)
         yes = parse_yes_no(text)
         if yes is None and normalize(text) in self._make_words:
             yes = True
@@ -344,12 +374,12 @@ class DialogFlow:
             step.said = [said.problem("confirm_not_understood", count=count)]
             return
         session.state = SessionState.EDIT
-        session.edit_id = job.questions[number - 1].id
+        session.edit_id = shown[number - 1].id
         step.said = [said.info("edit_intro", number=number), self.prompt(session)]
 
     def _start_generation(self, session: Session, job: Job, step: Step) -> None:
-        for question in job.questions:  # skipped optional questions carry their default
-            session.answers.setdefault(question.id, question.default)
+        # Skipped optional questions, and those a ``when:`` hid, carry their default.
+        session.answers = {**session.answers, **with_defaults(job, session.answers)}
         if session.series is None:
             session.series = secrets.token_hex(8)
         session.state = SessionState.GENERATING

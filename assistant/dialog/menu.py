@@ -78,6 +78,6 @@ def start_job(flow: DialogFlow, session: Session, job_id: str, step: Step) -> No
         session.state = SessionState.DESCRIBE
     title = job.title.get(session.language)
     step.said = [
-        said.info("job_chosen", title=title, count=len(job.questions)),
+        said.info("job_chosen", title=title, count=len(flow.shown(session))),
         flow.prompt(session),
     ]

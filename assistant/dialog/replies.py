@@ -17,6 +17,7 @@ from assistant.dialog import utterances as said
 from assistant.dialog.answer_box import change_label, expects, typed_answer
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
+from assistant.jobs.conditions import visible_questions
 from assistant.jobs.phrases import LANGUAGES, Phrases
 from assistant.session import Artifact, Session
 from assistant.understanding.interpret import color_name
@@ -263,9 +264,10 @@ class ReplyWriter:
 
     def question(self, session: Session, job: Job, question: Question) -> Reply:
         """One question, with its number, its hints and its choices."""
-        number = job.questions.index(question) + 1
+        shown = visible_questions(job, session.answers)
+        number = shown.index(question) + 1 if question in shown else len(shown)
         parts = [
-            self.say(session, "question_number", number=number, count=len(job.questions)),
+            self.say(session, "question_number", number=number, count=len(shown)),
             question.prompt.get(session.language),
         ]
         hints = []
@@ -304,7 +306,8 @@ class ReplyWriter:
     def confirm(self, session: Session, job: Job) -> Reply:
         """Every answer read back, then the question whether to make it."""
         lines = [self.say(session, "confirm_intro")]
-        for number, question in enumerate(job.questions, start=1):
+        shown = visible_questions(job, session.answers)  # a hidden section is not read back
+        for number, question in enumerate(shown, start=1):
             value = self.format_value(session, question, session.answers.get(question.id))
             lines.append(
                 self.say(
@@ -325,7 +328,7 @@ class ReplyWriter:
                     label=change_label(self.phrases, session.language, question, number),
                     number=number,
                 )
-                for number, question in enumerate(job.questions, start=1)
+                for number, question in enumerate(shown, start=1)
             ),
         )
         return self.reply(

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from assistant.errors import JobDefinitionError
+from assistant.jobs.conditions import Condition, check_conditions, read_condition
 
 LANGUAGES = ("ja", "en")
 QUESTION_TYPES = ("text", "choice", "number", "yesno", "color", "list", "date", "time", "photo")
@@ -54,9 +55,11 @@ _QUESTION_FIELDS = {
     "choices",
     "min_items",
     "max_items",
+    "when",
 }
 _CHOICE_FIELDS = {"id", "label", "readings"}
-MAX_QUESTIONS = 20
+# Optional page sections (issue 15) add questions asked only after a yes (``when:``).
+MAX_QUESTIONS = 32
 MAX_EXAMPLES = 50  # per language: ways people name a job at the menu (issue 14)
 MAX_EXAMPLE_LENGTH = 100
 
@@ -119,6 +122,8 @@ class Question:
     choices: tuple[JobChoice, ...] = ()
     min_items: int | None = None
     max_items: int | None = None
+    # Asked only when an earlier answer has this value (assistant/jobs/conditions.py).
+    when: Condition | None = None
 
     def choice(self, choice_id: str) -> JobChoice | None:
         """The choice with this id, if the question has it."""
@@ -307,6 +312,7 @@ def _read_question(reader: _Reader, raw: Any, path: str) -> Question:
         choices=choices,
         min_items=reader.integer(data.get("min_items"), f"{path}.min_items"),
         max_items=reader.integer(data.get("max_items"), f"{path}.max_items", minimum=1),
+        when=read_condition(data.get("when"), f"{path}.when", reader.fail),
     )
     _check_limits(reader, question, path)
     return question
@@ -371,6 +377,7 @@ def parse_job(raw: Any, file: str) -> Job:
         if question.id in seen:
             raise reader.fail("questions", f"duplicate question id {question.id!r}")
         seen.add(question.id)
+    check_conditions(questions, reader.fail)
     return Job(
         id=reader.identifier(data["id"], "id"),
         title=reader.text(data["title"], "title"),
