@@ -496,7 +496,6 @@ async def test_an_answer_that_tries_to_instruct_the_model_is_sent_as_quoted_data
         "skip",
         "skip",
         "skip",
-        "skip",
         "yes",
     ]
     walk, _, _ = await deliver(queue, manager, answers)
@@ -526,7 +525,6 @@ async def test_a_link_the_user_typed_is_their_data_and_shown_with_the_models_tex
         "bread",
         "9 to 5",
         "warm",
-        "skip",
         "skip",
         "skip",
         "skip",
