@@ -231,6 +231,8 @@ def render(
         "palette": palette,
         "description": "A page made for you.",
         "enriched": None,
+        "link": "",  # the page's own link (issue 15: the event poster's QR code)
+        "photos": {},  # the user's pictures (issue 15)
         **extra,
     }
     return ENVIRONMENT.get_template(template).render(context), palette
@@ -358,7 +360,8 @@ def test_pages_render_in_both_languages_without_outside_resources(
     assert f'<html lang="{lang}">' in html
     assert "<b>Bar</b>" not in html  # still autoescaped
     assert "http://" not in html and "https://" not in html
-    assert not re.search(r"\b(src|href)=\"(?!#)", html)
+    # Only the page's own anchors and files beside it (the event's calendar file) are linked.
+    assert not re.search(r"\b(src|href)=\"(?!#|[\w-]+\.ics\")", html)
     assert "@import" not in html and "url(" not in html
 
 
