@@ -47,6 +47,52 @@ def test_two_phrases_that_sound_alike_make_it_unsure() -> None:
     assert found is not None and found.confidence < 0.6
 
 
+def _question(answers: Sequence[str]) -> list[str]:
+    """A question's phrases as the dialog gives them: its answers, then every command."""
+    from assistant.understanding.expectation import commands
+
+    return [*answers, *commands("ja")]
+
+
+def test_a_command_at_a_question_must_be_clearly_heard() -> None:
+    topics = _question(["どうぶつ", "たべもの", "かがく"])
+    # 「戻る」 as Whisper wrote it: one sound off is still the command, and sure.
+    found = match("戻れ", topics, "ja")
+    assert found is not None and found.phrase in ("戻る", "もどる") and found.confidence >= 0.6
+    # A sound more and one changed might be 「待って」 or a mumbled 「戻る」: read back.
+    found = match("またで", topics, "ja")
+    assert found is not None and found.confidence < 0.6
+    # The same loose match is sure where only commands are expected (nothing else to say).
+    found = match("またで", ["待って", "前へ"], "ja")
+    assert found is not None and found.phrase == "待って" and found.confidence >= 0.6
+
+
+def test_yes_and_no_that_sound_alike_are_never_taken_the_wrong_way_round() -> None:
+    from assistant.understanding.expectation import yes_no
+
+    phrases = _question(yes_no("ja"))
+    for heard, yes in [("いいえ", False), ("いや", False), ("はい", True), ("うん", True)]:
+        found = match(heard, phrases, "ja")
+        assert found is not None and found.confidence >= 0.6, heard
+        assert (found.phrase in yes_no("ja")[: yes_no("ja").index("いいえ")]) is yes, found
+    # 「いりね」 sounds as much like 「いい」 (yes) as like 「いいえ」 (no): unsure, not yes.
+    found = match("いりね", phrases, "ja")
+    assert found is None or found.confidence < 0.6
+    # Other ways to say yes are no rivals of a yes: 「うんうん」 is sure.
+    found = match("うんうん", phrases, "ja")
+    assert found is not None and found.confidence >= 0.6
+
+
+def test_whisper_is_prompted_with_both_yes_and_no() -> None:
+    from assistant.speech.engines.whisper import prompt_text
+    from assistant.understanding.expectation import yes_no
+
+    prompt = prompt_text(_question(yes_no("ja")), "ja")
+    assert prompt is not None
+    words = prompt.split("、")
+    assert "はい" in words and "いいえ" in words and "いや" in words
+
+
 class _Engine:
     """A recogniser that says which engine heard (no audio needed)."""
 

@@ -127,7 +127,18 @@ def prompt_text(phrases: Sequence[str], language: str) -> str | None:
         kept.append(phrase)
     if not kept:
         return None
-    return ("、" if language == "ja" else ", ").join(kept[:_PROMPT_PHRASES])
+    return ("、" if language == "ja" else ", ").join(_by_turns(kept, language)[:_PROMPT_PHRASES])
+
+
+def _by_turns(phrases: list[str], language: str) -> list[str]:
+    """The phrases, one of each meaning in turn: cut to the prompt's length, a yes/no
+    question's list of over 40 ways to say yes had left out every way to say no, and
+    Whisper wrote 「いいよ」 for 「いや」."""
+    groups: dict[object, list[str]] = {}
+    for phrase in phrases:
+        groups.setdefault(meaning_of(phrase, sound_key(phrase, language)), []).append(phrase)
+    turns = max(len(group) for group in groups.values())
+    return [group[turn] for turn in range(turns) for group in groups.values() if turn < len(group)]
 
 
 def decode(
