@@ -240,6 +240,15 @@ def _is_command(meaning: object) -> bool:
     return isinstance(meaning, tuple) and meaning[0] == "command"
 
 
+def _said_outright(heard: str, key: str, found: SoundMatch, language: str) -> SoundMatch:
+    """Sure after all when what was heard, as written, means what the phrase means: Whisper
+    wrote 「8パーセント」, which is 8 whatever 「一パーセント」 sounds like."""
+    meaning = meaning_of(heard, key)
+    if meaning[0] != "sound" and meaning == meaning_of(found.phrase, sound_key(found.phrase, language)):  # type: ignore[index]
+        return SoundMatch(found.phrase, found.score, found.score)
+    return found
+
+
 def distinct_clauses(text: str, language: str) -> int:
     """How many different things ``text`` says, clause by clause: 「うん、うん、うん」 says one,
     「5、6、7、8」 (Whisper continuing a list it was prompted with) says four."""
@@ -267,6 +276,8 @@ def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | Non
         if not key:
             continue
         result = _best(key, keyed, answers)
+        if result is not None and result.confidence < result.score:
+            result = _said_outright(stretch, key, result, language)
         if result is not None:
             rank = round(result.score, 2)
             found.append((rank, len(sound_key(result.phrase, language)), position, result))
