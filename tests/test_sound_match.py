@@ -156,9 +156,35 @@ def test_an_answer_that_means_a_phrase_is_that_phrase_and_sure() -> None:
 
     # 「3つ」 sounds like none of 3/三/さん, but it says 3: read back every time before.
     heard = _by_meaning("3つ", 0.14, ["3", "三", "さん", "4", "四", "よん"], "ja")
-    assert heard.text == "3" and heard.confidence == MEANING_CONFIDENCE
-    assert _by_meaning("seven", 0.9, ["6", "7", "8"], "en").text == "7"
-    unknown = _by_meaning("ポンセン", 0.33, ["ポップ", "クール"], "ja")
-    assert (unknown.text, unknown.confidence) == ("ポンセン", 0.33), "no meaning: as heard"
-    other = _by_meaning("3つ", 0.2, ["4", "5"], "ja")
-    assert (other.text, other.confidence) == ("3つ", 0.2), "a number not offered: as heard"
+    assert heard is not None and heard.text == "3" and heard.confidence == MEANING_CONFIDENCE
+    seven = _by_meaning("seven", 0.9, ["6", "7", "8"], "en")
+    assert seven is not None and seven.text == "7"
+    assert _by_meaning("ポンセン", 0.33, ["ポップ", "クール"], "ja") is None, "no meaning"
+    assert _by_meaning("3つ", 0.2, ["4", "5"], "ja") is None, "a number not offered"
+
+
+def test_a_number_question_expects_its_own_counter_and_whisper_writing_it_is_sure() -> None:
+    from assistant.jobs.catalog import load_jobs
+    from assistant.speech.engines.whisper import prompt_text
+    from assistant.understanding.expectation import question_phrases
+    from assistant.understanding.numbers import parse_number
+    from testing.alsa import PROJECT_ROOT
+
+    jobs = load_jobs(PROJECT_ROOT / "dialogs" / "jobs")
+    count = jobs.jobs["quiz_game"].question("question_count")
+    tax = jobs.jobs["shopping_total"].question("tax_rate")
+    assert count is not None and tax is not None
+    counted = question_phrases(count, "ja") or []
+    assert "五問" in counted and parse_number("五問") == 5 == parse_number("5問")
+    assert "八パーセント" in (question_phrases(tax, "ja") or [])
+    # What Whisper made of 「ごもん」 and 「ろくもん」: the counted number by sound.
+    for heard, phrase in [("ともん", "五問"), ("よくもん", "六問")]:
+        found = match(heard, _question(counted), "ja")
+        assert found is not None and found.phrase == phrase, (heard, found)
+    # 「8パーセント」 written outright is 8, though 「一パーセント」 sounds almost the same.
+    found = match("8パーセント", _question(question_phrases(tax, "ja") or []), "ja")
+    assert found is not None and found.phrase == "八パーセント" and found.confidence >= 0.6
+    # Whisper is prompted with the numbers in kana (「じゅう」 not 「じゃあ」 for 十).
+    assert (
+        prompt_text(_question(counted), "ja") == "さん、よん、ご、ろく、なな、はち、きゅう、じゅう"
+    )
