@@ -188,3 +188,11 @@ def test_a_number_question_expects_its_own_counter_and_whisper_writing_it_is_sur
     assert (
         prompt_text(_question(counted), "ja") == "さん、よん、ご、ろく、なな、はち、きゅう、じゅう"
     )
+
+
+def test_two_ways_to_say_one_thing_are_no_list() -> None:
+    from assistant.speech.sound_match import distinct_clauses
+
+    assert distinct_clauses("はい、お願いします", "ja") == 1  # both say yes
+    assert distinct_clauses("うん、うん、うん", "ja") == 1
+    assert distinct_clauses("5、6、7、8", "ja") == 4  # Whisper going on with a prompted list

@@ -253,8 +253,11 @@ def _said_outright(heard: str, key: str, found: SoundMatch, language: str) -> So
 
 def distinct_clauses(text: str, language: str) -> int:
     """How many different things ``text`` says, clause by clause: 「うん、うん、うん」 says one,
-    「5、6、7、8」 (Whisper continuing a list it was prompted with) says four."""
-    return len({key for c in _clauses(text, language) if (key := sound_key(c, language))})
+    and so does 「はい、お願いします」 (two ways to say yes); 「5、6、7、8」 (Whisper continuing
+    a list it was prompted with) says four."""
+    return len(
+        {meaning_of(c, key) for c in _clauses(text, language) if (key := sound_key(c, language))}
+    )
 
 
 def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | None:
