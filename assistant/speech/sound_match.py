@@ -271,7 +271,11 @@ def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | Non
     keyed = [(key, phrase) for phrase in phrases if (key := sound_key(phrase, language))]
     if not keyed:
         return None
-    answers = any(not _is_command(meaning_of(phrase, key)) for key, phrase in keyed)
+    # Japanese only: measured on phonemes; English Metaphone keys are coarser ("Go Mac" is
+    # 0.75 from "go back"), and an unsure English answer gets PocketSphinx's second opinion.
+    answers = language.split("-")[0].lower() == "ja" and any(
+        not _is_command(meaning_of(phrase, key)) for key, phrase in keyed
+    )
     stretches = [heard, *_clauses(heard, language)]
     if len(stretches) == 2:  # one clause: the same as the whole
         stretches = [heard]
