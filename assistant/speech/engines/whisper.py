@@ -110,7 +110,11 @@ def prompt_text(phrases: Sequence[str], language: str) -> str | None:
     """The question's own words as one line Whisper takes as what was said before (module
     doc), or None when nothing is worth giving: one spelling per sound; no commands (there
     are almost 200: given as a prompt, Whisper wrote them back instead of what was said,
-    「まとめて」); no numbers nor ordinals (Whisper went on counting: 「5、6、7、8」)."""
+    「まとめて」); no numbers nor ordinals beside other answers (Whisper went on counting:
+    「5、6、7、8」, and such a list is left for the plain reading). A Japanese question whose
+    answers are all numbers gets them in kana: with no prompt Whisper wrote 「じゃあ」 for 十
+    and 「マナ」 for 七, with 「じゅう、なな…」 it wrote 「じゅう」 and 「なな」 (closed answers
+    right 81 -> 85 % with the surer reading of the two taken, ``WhisperStream._closed``)."""
     from assistant.understanding.expectation import commands
     from assistant.understanding.numbers import parse_number, parse_ordinal
 
