@@ -196,3 +196,23 @@ def test_two_ways_to_say_one_thing_are_no_list() -> None:
     assert distinct_clauses("はい、お願いします", "ja") == 1  # both say yes
     assert distinct_clauses("うん、うん、うん", "ja") == 1
     assert distinct_clauses("5、6、7、8", "ja") == 4  # Whisper going on with a prompted list
+
+
+def test_of_the_plain_and_prompted_readings_the_surer_one_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whisper's two readings of one closed answer, without a model: the prompted one may be
+    empty or only loosely like a phrase while the plain one says the answer outright."""
+    from assistant.speech.engines import whisper
+
+    numbers = _question([p for n in range(0, 31) for p in japanese_number(n)])
+    readings: list[tuple[str, float]] = []
+    monkeypatch.setattr(whisper, "decode", lambda *args, **kwargs: list(readings))
+    stream = whisper.WhisperStream(None, "ja", numbers)  # type: ignore[arg-type]
+
+    readings[:] = [("3つ", 0.5), ("", 0.69)]  # the prompted reading came back empty
+    heard = stream._closed(b"", numbers)
+    assert heard.text == "3" and heard.confidence >= 0.6
+    readings[:] = [("8パーセント", 0.7), ("はじパーセント", 0.6)]  # like 一パーセント too
+    heard = stream._closed(b"", [*numbers, "八パーセント", "一パーセント"])
+    assert heard.text == "八パーセント" and heard.confidence >= 0.6
