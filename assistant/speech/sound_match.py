@@ -244,9 +244,9 @@ def _said_outright(heard: str, key: str, found: SoundMatch, language: str) -> So
     """Sure after all when what was heard, as written, means what the phrase means: Whisper
     wrote 「8パーセント」, which is 8 whatever 「一パーセント」 sounds like."""
     meaning = meaning_of(heard, key)
-    if meaning[0] != "sound" and meaning == meaning_of(
-        found.phrase, sound_key(found.phrase, language)
-    ):  # type: ignore[index]
+    if isinstance(meaning, tuple) and meaning[0] == "sound":
+        return found
+    if meaning == meaning_of(found.phrase, sound_key(found.phrase, language)):
         return SoundMatch(found.phrase, found.score, found.score)
     return found
 

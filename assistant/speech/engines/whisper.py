@@ -135,9 +135,7 @@ def prompt_text(phrases: Sequence[str], language: str) -> str | None:
         seen.add(key)
         kept.append(phrase)
     if not kept and len(spelt) <= _PROMPT_NUMBERS:
-        return "、".join(
-            spelt
-        )  # 「じゅう」 and 「なな」 for 十 and 七, not 「じゃあ」 and 「マナ」
+        return "、".join(spelt)  # 「じゅう」 and 「なな」, not 「じゃあ」 and 「マナ」
     if not kept:
         return None
     return ("、" if language == "ja" else ", ").join(_by_turns(kept, language)[:_PROMPT_PHRASES])
