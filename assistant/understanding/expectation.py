@@ -123,7 +123,7 @@ def _counted(question: Question, language: str, low: int, high: int) -> list[str
         return []
     from assistant.understanding.numbers import parse_number
 
-    texts = [question.prompt.get(language), question.help.get(language)]
+    texts = [question.prompt.get(language), question.help.get(language) if question.help else None]
     counters = {
         found.group(1)
         for text in texts
