@@ -77,11 +77,16 @@ def main(argv: list[str] | None = None) -> None:
     def add(name: str, kind: str, value: float) -> None:
         systems.setdefault(name, {}).setdefault(kind, []).append(value)
 
-    for language, answers in (("ja", corpus.JAPANESE), ("en", corpus.ENGLISH)):
-        for answer in answers:
+    held_out = [(a, "held-out ") for a in corpus.HELD_OUT_JAPANESE]
+    sets = (
+        ("ja", [(a, "") for a in corpus.JAPANESE] + held_out),
+        ("en", [(a, "") for a in corpus.ENGLISH]),
+    )
+    for language, answers in sets:
+        for answer, group in answers:
             expectation = corpus.expectation(answer, jobs)
             grammar = expectation.phrases if answer.closed else None
-            kind = f"{language} {'closed' if answer.closed else 'free'}"
+            kind = f"{language} {group}{'closed' if answer.closed else 'free'}"
             for voice in corpus.voices_for(language):
                 pcm = corpus.utterance(answer, voice)
                 engines: list[tuple[str, SpeechToText]] = [("whisper base (ours)", ours)]
@@ -94,6 +99,12 @@ def main(argv: list[str] | None = None) -> None:
                     result = recognize(engine, language, grammar, pcm)
                     elapsed = time.perf_counter() - started
                     add(name, kind, _score(answer, result.text, result.confidence, jobs))
+                    if answer.closed and result.confidence >= SURE:  # wrong and not read back
+                        wrong = _score(answer, result.text, 1.0, jobs) == 0.0
+                        add(name, f"{kind} wrong-sure", float(wrong))
+                    if language == "ja" and not answer.closed:  # the surface, as written
+                        surface = corpus.character_accuracy(answer.said, result.text)
+                        add(name, f"{kind} surface", surface)
                     if name.endswith("(ours)"):
                         latency["closed" if answer.closed else "free"].append(elapsed)
                 if not args.no_plain:
@@ -102,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, kinds in systems.items():
         for kind, values in sorted(kinds.items()):
             label = "right" if "closed" in kind else "of chars" if "ja" in kind else "of words"
+            if kind.endswith("wrong-sure"):
+                label = f"wrong and sure ({int(sum(values))} of the sure answers)"
             print(f"{kind:10} {name:22} {100 * sum(values) / len(values):5.1f} % {label} "
                   f"({len(values)} answers)")  # fmt: skip
     for kind, values in latency.items():

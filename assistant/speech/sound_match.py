@@ -32,6 +32,14 @@ MATCH_FLOOR = 0.6  # below this the answer is no phrase: it goes on as heard
 CONTAINED = 0.85  # how well a phrase must sit inside a longer answer to count as in it
 AMBIGUOUS_MARGIN = 0.1  # a rival this close makes the match unsure
 UNSURE_CONFIDENCE = 0.5  # what an ambiguous match is worth: below the read-back threshold
+# A command heard at a question must sound clearly like it: a person at a question mostly
+# answers it, and a command taken wrongly (「待って」 for a mumbled 「戻る」, 「ヘルプ」 for 「七」) costs
+# more than a read-back. Below this it is unsure: one sound off in a word of six (「戻れ」 for
+# 「戻る」, 0.83) still counts, a sound more and one changed (「またで」 for 「待って」, 0.80) not.
+COMMAND_FLOOR = 0.82
+# Yes and no sound alike (いいえ, いいよ, ええ): a match with the opposite answer this close
+# behind is unsure, read back rather than taken the wrong way round.
+OPPOSITE_MARGIN = 0.2
 
 _JA_FILLERS = ("えっと", "えーと", "ええと", "あのー", "んー")
 _JA_ENDINGS = (
@@ -172,9 +180,10 @@ def _clauses(text: str, language: str) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def meaning_of(phrase: str, key: str) -> object:
     """What a phrase means, as far as telling rivals apart needs: the command it gives
-    (戻る, 戻って and 戻ります are one), the number it says (7, 七 and なな), else its sound."""
+    (戻る, 戻って and 戻ります are one), the number it says (7, 七 and なな), yes or no
+    (はい and うん are one, いいえ the other), else its sound."""
     from assistant.understanding.numbers import parse_number, parse_ordinal
-    from assistant.understanding.phrases import detect_command
+    from assistant.understanding.phrases import detect_command, parse_yes_no
 
     command = detect_command(phrase)
     if command is not None:
@@ -182,11 +191,17 @@ def meaning_of(phrase: str, key: str) -> object:
     number = parse_ordinal(phrase) or parse_number(phrase)
     if number is not None:
         return ("number", number)
+    yes = parse_yes_no(phrase)
+    if yes is not None:
+        return ("yes", yes)
     return ("sound", key)
 
 
-def _best(heard_key: str, keyed: list[tuple[str, str]]) -> SoundMatch | None:
-    """The phrase one stretch of the answer sounds like (None below ``MATCH_FLOOR``)."""
+def _best(heard_key: str, keyed: list[tuple[str, str]], answers: bool) -> SoundMatch | None:
+    """The phrase one stretch of the answer sounds like (None below ``MATCH_FLOOR``); unsure
+    when a rival meaning is close behind, when it is the opposite of yes or no not far
+    behind, or when it is a command not clearly heard though ``answers`` (phrases that are no
+    command) were expected too."""
     scored = sorted(
         ((similarity(heard_key, key), len(key), key, phrase) for key, phrase in keyed),
         key=lambda item: (item[0], item[1]),
@@ -207,13 +222,42 @@ def _best(heard_key: str, keyed: list[tuple[str, str]]) -> SoundMatch | None:
     confidence = best_score
     if rival > best_score - AMBIGUOUS_MARGIN:
         confidence = min(confidence, UNSURE_CONFIDENCE)
+    if isinstance(meaning, tuple) and meaning[0] == "yes":  # a part of it is no rival (いい
+        # of いいえ), nor one sound with two meanings (うん, ううん): the first phrase, as before
+        opposite = ("yes", not meaning[1])
+        if any(
+            score > best_score - OPPOSITE_MARGIN
+            for score, _, key, phrase in scored[1:]
+            if key not in best_key and meaning_of(phrase, key) == opposite
+        ):
+            confidence = min(confidence, UNSURE_CONFIDENCE)
+    if answers and _is_command(meaning) and best_score < COMMAND_FLOOR:
+        confidence = min(confidence, UNSURE_CONFIDENCE)
     return SoundMatch(best_phrase, best_score, confidence)
+
+
+def _is_command(meaning: object) -> bool:
+    return isinstance(meaning, tuple) and meaning[0] == "command"
+
+
+def _said_outright(heard: str, key: str, found: SoundMatch, language: str) -> SoundMatch:
+    """Sure after all when what was heard, as written, means what the phrase means: Whisper
+    wrote 「8パーセント」, which is 8 whatever 「一パーセント」 sounds like."""
+    meaning = meaning_of(heard, key)
+    if isinstance(meaning, tuple) and meaning[0] == "sound":
+        return found
+    if meaning == meaning_of(found.phrase, sound_key(found.phrase, language)):
+        return SoundMatch(found.phrase, found.score, found.score)
+    return found
 
 
 def distinct_clauses(text: str, language: str) -> int:
     """How many different things ``text`` says, clause by clause: 「うん、うん、うん」 says one,
-    「5、6、7、8」 (Whisper continuing a list it was prompted with) says four."""
-    return len({key for c in _clauses(text, language) if (key := sound_key(c, language))})
+    and so does 「はい、お願いします」 (two ways to say yes); 「5、6、7、8」 (Whisper continuing
+    a list it was prompted with) says four."""
+    return len(
+        {meaning_of(c, key) for c in _clauses(text, language) if (key := sound_key(c, language))}
+    )
 
 
 def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | None:
@@ -227,6 +271,11 @@ def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | Non
     keyed = [(key, phrase) for phrase in phrases if (key := sound_key(phrase, language))]
     if not keyed:
         return None
+    # Japanese only: measured on phonemes; English Metaphone keys are coarser ("Go Mac" is
+    # 0.75 from "go back"), and an unsure English answer gets PocketSphinx's second opinion.
+    answers = language.split("-")[0].lower() == "ja" and any(
+        not _is_command(meaning_of(phrase, key)) for key, phrase in keyed
+    )
     stretches = [heard, *_clauses(heard, language)]
     if len(stretches) == 2:  # one clause: the same as the whole
         stretches = [heard]
@@ -235,7 +284,9 @@ def match(heard: str, phrases: Sequence[str], language: str) -> SoundMatch | Non
         key = sound_key(stretch, language)
         if not key:
             continue
-        result = _best(key, keyed)
+        result = _best(key, keyed, answers)
+        if result is not None and result.confidence < result.score:
+            result = _said_outright(stretch, key, result, language)
         if result is not None:
             rank = round(result.score, 2)
             found.append((rank, len(sound_key(result.phrase, language)), position, result))

@@ -8,6 +8,7 @@ what makes hard-to-understand speech recognisable. Free answers (names, texts, d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -106,8 +107,35 @@ def question_phrases(question: Question, language: str) -> list[str] | None:
     if question.type == "number":
         low = int(question.min) if question.min is not None else 0
         high = int(question.max) if question.max is not None else low + MAX_NUMBERS - 1
-        return _numbers(language, low, high)
+        return _numbers(language, low, high) + _counted(question, language, low, high)
     return None
+
+
+_COUNTED = re.compile(r"[0-9０-９]+\s*([^\s0-9０-９「」『』、。,.!?！？()（）]{1,5})")
+
+
+def _counted(question: Question, language: str, low: int, high: int) -> list[str]:
+    """Japanese numbers with the counter the question's own words use (「たとえば「5問」です」,
+    「10パーセント」): a person answers 「五問」, and a recogniser matching by sound finds
+    「ごもん」 in 「コモン」 far better than 「ご」 alone. Only counters the dialog's numbers
+    understand, and only up to ``MAX_NUMBERS``."""
+    if language != "ja":
+        return []
+    from assistant.understanding.numbers import parse_number
+
+    texts = [question.prompt.get(language), question.help.get(language) if question.help else None]
+    counters = {
+        found.group(1)
+        for text in texts
+        if text
+        for found in _COUNTED.finditer(text)
+        if parse_number(found.group(0)) is not None
+    }
+    return [
+        japanese_number(n)[1] + counter
+        for counter in sorted(counters)
+        for n in range(max(low, 1), min(high, low + MAX_NUMBERS - 1) + 1)
+    ]
 
 
 def expected_phrases(

@@ -67,8 +67,8 @@ _NUMBER_TAILS = _affixes(
 # Counters and units: "15個", "3人", "5 people". Tried only when the whole text is no number.
 _COUNTERS = normalize_all([
     "パーセント", "percent", "per cent", "%", "個", "人", "名", "つ", "枚", "円", "本", "冊",
-    "歳", "才", "分", "回", "件", "台", "匹", "頭", "杯", "ページ", "ヶ月", "か月", "日間",
-    "にん", "めい", "こ", "まい", "えん", "ほん", "ぼん", "ぽん", "さつ", "さい", "ふん", "ぷん",
+    "歳", "才", "分", "回", "件", "台", "匹", "頭", "杯", "ページ", "ヶ月", "か月", "日間", "問",
+    "にん", "もん", "めい", "こ", "まい", "えん", "ほん", "ぼん", "ぽん", "さつ", "さい", "ふん", "ぷん",
     "かい", "けん", "だい", "ひき", "びき", "ぴき", "はい", "ばい", "ぱい",
     "years old", "years", "year", "people", "persons", "person", "pieces", "piece", "items",
     "item", "yen", "dollars", "dollar", "times", "minutes", "pages", "copies", "guests",
