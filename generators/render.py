@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from generators.qr import qr_svg
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 # Which file a template becomes inside the artifact folder, by the suffix before ``.j2``.
@@ -74,6 +76,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["py"] = python_literal
     env.filters["js"] = lambda v: jinja2.utils.markupsafe.Markup(javascript_literal(v))
     env.filters["css_string"] = lambda v: jinja2.utils.markupsafe.Markup(css_string(v))
+    env.filters["qr_svg"] = qr_svg  # issue 15 part J: a QR code drawn inline (generators/qr.py)
     return env
 
 
