@@ -55,8 +55,18 @@ TYPED: dict[str, dict[str, list[tuple[str, Any]]]] = {
         "ja": [("お茶の時間", "お茶の時間"), ("5分", 5), ("青", ANY_COLOR)],
     },
     "savings_tracker": {
-        "en": [("A new bike", "A new bike"), ("300", 300), ("pounds", "pound"), ("skip", "#ef6c00")],
-        "ja": [("新しい自転車", "新しい自転車"), ("30000", 30000), ("円", "yen"), ("スキップ", "#ef6c00")],
+        "en": [
+            ("A new bike", "A new bike"),
+            ("300", 300),
+            ("pounds", "pound"),
+            ("skip", "#ef6c00"),
+        ],
+        "ja": [
+            ("新しい自転車", "新しい自転車"),
+            ("30000", 30000),
+            ("円", "yen"),
+            ("スキップ", "#ef6c00"),
+        ],
     },
     "weekly_timetable": {
         "en": [
