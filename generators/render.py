@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from generators.event import event_facts
+from generators.qr import qr_svg
 from generators.sections import section_helpers
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -80,6 +81,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.globals["event_facts"] = event_facts  # the event page's facts (generators/event.py)
     # Price lists, hours tables, map/tel/mailto links for page sections (issue 15).
     env.globals["sections"] = section_helpers()
+    env.filters["qr_svg"] = qr_svg  # issue 15 part J: a QR code drawn inline (generators/qr.py)
     return env
 
 

@@ -24,6 +24,11 @@ class Phrasing(NamedTuple):
 CAFE, EVENT, INTRO, QUIZ, TILL, TODO = (
     "cafe_page", "event_page", "intro_page", "quiz_game", "shopping_total", "todo_list",
 )  # fmt: skip
+# Issue 15 part J: the jobs after the first six, in menu order (7 to 13).
+BINGO, BIZCARD, CARDS, RECIPE, SAVINGS, TIMER, TIMETABLE = (
+    "bingo_card", "business_card", "flashcards", "recipe_card", "savings_tracker", "timer",
+    "weekly_timetable",
+)  # fmt: skip
 
 # fmt: off
 _ROWS: list[tuple[str, str, str | None, str]] = [
@@ -107,7 +112,7 @@ _ROWS: list[tuple[str, str, str | None, str]] = [
     ("number two", "en", EVENT, "number"),
     ("um, number three please", "en", INTRO, "number"),
     ("the first one", "en", CAFE, "number"),
-    ("the last one", "en", TODO, "number"),
+    ("the last one", "en", TIMETABLE, "number"),
     ("four", "en", QUIZ, "number"),
     ("option 5", "en", TILL, "number"),
     # -- Japanese: the café page ---------------------------------------------------------
@@ -196,7 +201,7 @@ _ROWS: list[tuple[str, str, str | None, str]] = [
     ("一番でお願いします", "ja", CAFE, "number"),
     ("4つ目", "ja", QUIZ, "number"),
     ("ごばん", "ja", TILL, "number"),
-    ("最後の", "ja", TODO, "number"),
+    ("最後の", "ja", TIMETABLE, "number"),
     ("六番目", "ja", TODO, "number"),
     ("よんばんです", "ja", QUIZ, "number"),
     ("1", "ja", CAFE, "number"),
@@ -209,6 +214,53 @@ _ROWS: list[tuple[str, str, str | None, str]] = [
     ("じぶんのぺーじ", "ja", INTRO, "kana"),
     ("かいけいのぷろぐらむ", "ja", TILL, "kana"),
     ("やることをかくリスト", "ja", TODO, "kana"),
+    # -- issue 15 part J: the seven jobs after the first six ----------------------------
+    ("flashcards to learn French words", "en", CARDS, "paraphrase"),
+    ("um, flash cards please", "en", CARDS, "filler"),
+    ("cards to help me remember vocabulary", "en", CARDS, "paraphrase"),
+    ("a bingo card for our party", "en", BINGO, "paraphrase"),
+    ("bingo please", "en", BINGO, "polite"),
+    ("print some bingo sheets", "en", BINGO, "paraphrase"),
+    ("a countdown for ten minutes", "en", TIMER, "paraphrase"),
+    ("uh, a stopwatch", "en", TIMER, "filler"),
+    ("something to time my exercises", "en", TIMER, "paraphrase"),
+    ("I want to save money for a bike", "en", SAVINGS, "paraphrase"),
+    ("a piggy bank app", "en", SAVINGS, "paraphrase"),
+    ("keep track of how much money I saved", "en", SAVINGS, "paraphrase"),
+    ("a timetable for the week", "en", TIMETABLE, "paraphrase"),
+    ("our weekly schedule please", "en", TIMETABLE, "polite"),
+    ("what we do each day of the week", "en", TIMETABLE, "paraphrase"),
+    ("a card with my favourite recipe", "en", RECIPE, "paraphrase"),
+    ("how to make pancakes", "en", RECIPE, "paraphrase"),
+    ("um, a recipe", "en", RECIPE, "filler"),
+    ("business cards please", "en", BIZCARD, "polite"),
+    ("a card with my name and phone number", "en", BIZCARD, "paraphrase"),
+    ("name cards for work", "en", BIZCARD, "paraphrase"),
+    ("number seven", "en", BINGO, "number"),
+    ("option 12", "en", TIMER, "number"),
+    ("たんごカード", "ja", CARDS, "kana"),
+    ("えーと、暗記カードを作りたいです", "ja", CARDS, "filler"),
+    ("英単語をおぼえるカード", "ja", CARDS, "paraphrase"),
+    ("ビンゴ", "ja", BINGO, "name"),
+    ("びんごのかーど", "ja", BINGO, "kana"),
+    ("ビンゴ大会の紙を印刷したい", "ja", BINGO, "paraphrase"),
+    ("タイマーがほしい", "ja", TIMER, "paraphrase"),
+    ("すとっぷうぉっち", "ja", TIMER, "kana"),
+    ("3分はかりたい", "ja", TIMER, "paraphrase"),
+    ("お金をためたい", "ja", SAVINGS, "paraphrase"),
+    ("ちょきんのきろく", "ja", SAVINGS, "kana"),
+    ("貯金の目標をお願いします", "ja", SAVINGS, "polite"),
+    ("じかんわり", "ja", TIMETABLE, "kana"),
+    ("一週間の予定表を作って", "ja", TIMETABLE, "casual"),
+    ("曜日ごとの予定", "ja", TIMETABLE, "paraphrase"),
+    ("料理のレシピ", "ja", RECIPE, "paraphrase"),
+    ("えっと、カレーの作り方", "ja", RECIPE, "filler"),
+    ("れしぴかーど", "ja", RECIPE, "kana"),
+    ("名刺を作りたいです", "ja", BIZCARD, "polite"),
+    ("めいし", "ja", BIZCARD, "kana"),
+    ("連絡先をのせたカード", "ja", BIZCARD, "paraphrase"),
+    ("ななばん", "ja", BINGO, "number"),
+    ("13番", "ja", TIMETABLE, "number"),
 ]
 
 _MISSES: list[tuple[str, str, str | None, str]] = [
@@ -217,12 +269,12 @@ _MISSES: list[tuple[str, str, str | None, str]] = [
     ("a picture of a cat", "en", None, "miss"),
     ("blue", "en", None, "miss"),
     ("not the quiz", "en", None, "miss"),
-    ("number nine", "en", None, "miss"),
+    ("number twenty", "en", None, "miss"),
     ("今日の天気は", "ja", None, "miss"),
     ("おなかすいた", "ja", None, "miss"),
     ("ねこの写真", "ja", None, "miss"),
     ("クイズじゃない", "ja", None, "miss"),
-    ("じゅうばん", "ja", None, "miss"),
+    ("にじゅうばん", "ja", None, "miss"),
     ("あいうえお", "ja", None, "miss"),
 ]
 # fmt: on
