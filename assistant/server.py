@@ -40,8 +40,8 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 DOWNLOAD_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,60}\.zip")
 PREVIEW_PAGES = ("index.html", "preview.html")
 PREVIEW_POLICY = (
-    "sandbox allow-scripts allow-forms; default-src 'none'; script-src 'unsafe-inline'; "
-    "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:; "
+    "sandbox allow-scripts allow-forms allow-downloads; default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; img-src 'self' data: blob:; media-src data: blob:; font-src data:; "
     "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
 SAFE_HEADERS = {**EDGE_HEADERS, "Cache-Control": "no-store"}

@@ -78,7 +78,7 @@ async def test_preview_is_sandboxed_and_serves_only_the_artifact(
     response = await client.get(f"/p/{artifact.token}/")
     assert response.status == 200
     policy = response.headers["Content-Security-Policy"]
-    assert policy.startswith("sandbox allow-scripts allow-forms;")
+    assert policy.startswith("sandbox allow-scripts allow-forms allow-downloads;")
     assert "allow-same-origin" not in policy, "the origin stays null: no access to the service"
     assert "form-action 'none'" in policy, "a form works through its script, never posts away"
     assert "connect-src 'none'" in policy

@@ -24,9 +24,9 @@ from tests.test_enrichment import MODEL, make_queue, manifest
 # The café with prices, and the offer of more sections taken: an about text of its own.
 CAFE_EN = ["", "1", "Blue Bakery", "bread 3.50, cake 4", "9 to 5", "warm", "skip", "skip"]
 CAFE_EN += ["yes", "magazine", "We bake every morning.", "skip", "skip", "skip", "skip"]
-CAFE_EN += ["skip", "skip", "yes"]
+CAFE_EN += ["skip", "skip", "skip", "skip", "yes"]  # the last sections, the logo, the photo
 CAFE_JA = ["", "1", "ブルーベーカリー", "パン 300円、ケーキ 400円", "9時から17時", "あたたか"]
-CAFE_JA += ["スキップ", "スキップ", "スキップ", "はい"]
+CAFE_JA += ["スキップ", "スキップ", "スキップ", "スキップ", "スキップ", "はい"]
 PAGE_EN = {
     "headline": "Fresh bread every morning",
     "tagline": "Baked by hand at Blue Bakery",

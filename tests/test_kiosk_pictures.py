@@ -15,8 +15,18 @@ from assistant.photos import PhotoStore
 from channels.kiosk.pictures import KioskPictures
 from tests.test_photos import jpeg_with_gps
 
-CAFE_EN = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
-CAFE_JA = ["", "1", "ひだまりカフェ", "コーヒー", "9時から17時", "あたたか", "スキップ", "スキップ"]
+CAFE_EN = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
+CAFE_JA = [
+    "",
+    "1",
+    "ひだまりカフェ",
+    "コーヒー",
+    "9時から17時",
+    "あたたか",
+    "スキップ",
+    "スキップ",
+    "スキップ",
+]
 
 
 @pytest.fixture

@@ -216,7 +216,10 @@ async def test_when_the_guess_fails_the_menu_asks_again_in_one_sentence(
     with caplog.at_level(logging.INFO):
         replies = await say(manager, "something nobody offers")
     assert heard == ["One moment, I am working out which one you mean…"]
-    assert replies[0].text == "Sorry, I did not catch which one. Please say a number from 1 to 6."
+    last = len(catalog.ordered())
+    assert replies[0].text == (
+        f"Sorry, I did not catch which one. Please say a number from 1 to {last}."
+    )
     assert replies[-1].state == SessionState.CHOOSE_JOB
     assert "job not guessed" in caplog.text or failure in ("none", "not_on_menu")
 

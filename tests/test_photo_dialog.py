@@ -22,7 +22,7 @@ from generators.template import TemplateRenderer
 from testing.walk import Walker, english_manager
 from tests.test_photos import jpeg_with_gps, png_bytes
 
-CAFE_EN = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
+CAFE_EN = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
 CAFE_JA = [
     "",
     "1",
@@ -30,6 +30,7 @@ CAFE_JA = [
     "コーヒー、ケーキ",
     "9時から17時",
     "あたたか",
+    "スキップ",
     "スキップ",
     "スキップ",
 ]

@@ -25,7 +25,20 @@ ROOT = Path(__file__).resolve().parent.parent
 async def test_healthz_reports_database_jobs_and_queue(
     store: SQLiteStore, catalog: JobCatalog, manager: DialogManager
 ) -> None:
-    for text in ["", "1", "Blue", "bread", "9-5", "warm", "skip", "skip", "skip", "skip", "yes"]:
+    for text in [
+        "",
+        "1",
+        "Blue",
+        "bread",
+        "9-5",
+        "warm",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        "yes",
+    ]:
         await manager.handle(Turn(session_key="k", text=text, language="en", channel="x"))
     async with TestClient(TestServer(init_app(store, catalog))) as client:
         response = await client.get("/healthz")

@@ -17,24 +17,30 @@ from generators.template import TemplateRenderer
 from tests.conftest import FIXED_NOW
 
 
+def script_for(n: int) -> list[str]:
+    """User n's café answers, up to the read-back."""
+    return [
+        "",
+        "1",
+        f"Shop {n}",
+        f"item{n}a, item{n}b",
+        f"{n} to {n + 1}",
+        str(1 + n % 4),
+        "skip",
+        "skip",
+        "skip",  # issue 15: the offer of more sections
+        "skip",  # the logo
+        "skip",  # and the photo
+    ]
+
+
 async def test_200_sessions_at_once_keep_their_own_answers(
     manager: DialogManager, store: SQLiteStore
 ) -> None:
     async def one_user(n: int) -> None:
         key = f"user-{n}"
         language = "ja" if n % 2 else "en"
-        script = [
-            "",
-            "1",
-            f"Shop {n}",
-            f"item{n}a, item{n}b",
-            f"{n} to {n + 1}",
-            str(1 + n % 4),
-            "skip",
-            "skip",
-            "skip",  # issue 15: the logo
-            "skip",  # and the photo
-        ]
+        script = script_for(n)
         for text in script:
             await manager.handle(
                 Turn(session_key=key, text=text, language=language, channel="load")
@@ -48,10 +54,9 @@ async def test_200_sessions_at_once_keep_their_own_answers(
         assert session.answers["shop_name"] == f"Shop {n}"
         assert session.answers["menu_items"] == [f"item{n}a", f"item{n}b"]
         assert session.answers["opening_hours"] == f"{n} to {n + 1}"
-        assert (
-            len(await store.history(f"user-{n}")) == 10
-        )  # issue 15: two more questions (logo, photo)
-    assert await store.count("turns") == 1600
+        # Issue 15: three more questions (the offer of more sections, the logo, the photo).
+        assert len(await store.history(f"user-{n}")) == len(script_for(n))
+    assert await store.count("turns") == 200 * len(script_for(0))
 
 
 async def test_turns_of_one_session_never_interleave(
@@ -101,7 +106,20 @@ async def test_restart_continues_at_the_same_question(
 async def test_a_task_interrupted_by_a_crash_runs_after_restart(
     tmp_path: Path, catalog: JobCatalog, manager: DialogManager, store: SQLiteStore
 ) -> None:
-    for text in ["", "1", "Blue", "bread", "9-5", "warm", "skip", "skip", "skip", "skip", "yes"]:
+    for text in [
+        "",
+        "1",
+        "Blue",
+        "bread",
+        "9-5",
+        "warm",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        "yes",
+    ]:
         await manager.handle(Turn(session_key="k", text=text, language="en", channel="x"))
     claimed = await store.claim_next()  # a worker took it, then the process died
     assert claimed is not None

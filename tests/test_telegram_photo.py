@@ -18,8 +18,17 @@ from testing.telegram import FakeBotApi
 from tests.test_photos import jpeg_with_gps
 from tests.test_telegram import TOKEN, User, make_bot, polling
 
-CAFE_EN = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
-CAFE_JA = ["1", "ひだまりカフェ", "コーヒー", "9時から17時", "あたたか", "スキップ", "スキップ"]
+CAFE_EN = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
+CAFE_JA = [
+    "1",
+    "ひだまりカフェ",
+    "コーヒー",
+    "9時から17時",
+    "あたたか",
+    "スキップ",
+    "スキップ",
+    "スキップ",
+]
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ async def test_silence_asks_again_gently_then_waits(manager: DialogManager) -> N
     replies = await _say(manager, "", event=TurnEvent.SILENCE)
     assert [r.text for r in replies] == [
         "Take your time.",
-        "Question 1 of 8. What is your shop called?",
+        "Question 1 of 9. What is your shop called?",
     ]
     replies = await _say(manager, "", event=TurnEvent.LONG_SILENCE)
     assert [r.text for r in replies] == [
@@ -123,7 +123,7 @@ async def test_an_unsure_command_is_not_run(manager: DialogManager) -> None:
     replies = await _say(manager, "wait a minute", confidence=0.04)
     assert [r.text for r in replies] == [
         "Sorry, I did not catch that.",
-        "Question 1 of 8. What is your shop called?",
+        "Question 1 of 9. What is your shop called?",
     ]
     assert not (await manager.session("v")).paused
     await _say(manager, "日本語")

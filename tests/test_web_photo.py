@@ -24,7 +24,7 @@ from assistant.store.sqlite import SQLiteStore
 from tests.test_photos import jpeg_with_gps
 from tests.test_web_socket import BASE, Page, make_channel, open_page
 
-CAFE = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip"]
+CAFE = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import pytest_asyncio
@@ -59,6 +60,8 @@ async def _to_logo(page, server: WebServer, language: str) -> None:  # noqa: ANN
     await expect(page.locator("#answer")).to_be_focused(timeout=WAIT_MS)
     await press_choice(page, job.id)
     for question in job.questions:
+        if question.when is not None:  # behind the offer of more sections, declined
+            continue
         await wait_question(page, question.prompt.get(language))
         if question.type == "photo":
             return
@@ -112,6 +115,14 @@ async def test_a_real_file_through_the_file_input_then_its_alt_text_then_deliver
         await wait_delivered(page)
         assert not session.console_errors, session.console_errors
         assert not session.blocked_requests, session.blocked_requests
+        preview = await page.locator("#preview").get_attribute("src")
+    assert preview
+    # The preview, under its own sandboxing policy (not bypassed), shows the logo.
+    async with browser.open(urljoin(server.page_url(lang="en"), preview)) as shown:
+        logo = shown.page.locator('img[alt="Our shop front with a blue door"]').first
+        await expect(logo).to_be_visible(timeout=WAIT_MS)
+        assert await logo.evaluate("img => img.complete && img.naturalWidth") > 0
+        assert not shown.console_errors, shown.console_errors
     folders = sorted((server.services.settings.artifacts_dir).glob("*v1"))
     manifests = [json.loads((f / "manifest.json").read_text(encoding="utf-8")) for f in folders]
     made = [m for m in manifests if m.get("inputs")]

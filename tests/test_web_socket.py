@@ -115,7 +115,9 @@ async def open_page(client: TestClient, **hello: Any) -> tuple[Page, dict[str, A
     return page, summary
 
 
-async def test_hello_starts_a_session_with_a_key_a_code_and_the_menu(client: TestClient) -> None:
+async def test_hello_starts_a_session_with_a_key_a_code_and_the_menu(
+    client: TestClient, catalog: JobCatalog
+) -> None:
     page = Page(await client.ws_connect("/ws"))
     await page.send(type="hello", language="en")
     summary = await page.next("session")
@@ -124,7 +126,7 @@ async def test_hello_starts_a_session_with_a_key_a_code_and_the_menu(client: Tes
     assert summary["resume_url"] == f"{BASE}/?code={summary['code']}"
     replies = await page.replies()
     assert [r["kind"] for r in replies] == ["welcome", "menu"]
-    assert len(replies[-1]["choices"]) == 6
+    assert len(replies[-1]["choices"]) == len(catalog.ordered())  # every job
 
 
 async def test_a_job_by_typing_and_buttons_reaches_delivery_with_working_links(

@@ -311,11 +311,14 @@ class DialogFlow:
         job = self.job(session)
         drop_hidden(job, session.answers)  # a changed yes/no or choice may hide a section
         if session.state == SessionState.EDIT:
-            # A change that opened a section: its questions are asked next.
+            # A change that opened a section: its questions are asked next. Only questions
+            # behind a condition can be opened; an optional photo left out after a
+            # description stays left out.
             opened = [
                 q.id
                 for q in visible_questions(job, session.answers)
-                if q.id not in session.answers
+                if q.when is not None
+                and q.id not in session.answers
                 and q.id not in session.ask_next
                 and q.id != session.edit_id
             ]
