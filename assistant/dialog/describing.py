@@ -44,9 +44,7 @@ def apply_description(
     # An optional photo (issue 15) cannot be described: it stays unanswered, read back as
     # "none" at the last check, where it can be changed, and is not asked on the way.
     missing = [
-        q.id
-        for q in shown
-        if q.id not in session.answers and (q.required or q.type != "photo")
+        q.id for q in shown if q.id not in session.answers and (q.required or q.type != "photo")
     ]
     understood = tuple(q.id for q in shown if q.id in kept)
     utterances: list[said.Utterance] = [said.Described(job, understood)] if understood else []
