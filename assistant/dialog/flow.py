@@ -322,8 +322,9 @@ class DialogFlow:
                 and q.id not in session.ask_next
                 and q.id != session.edit_id
             ]
+            still = [(i, job.question(i)) for i in session.ask_next]
             session.ask_next = [
-                *(i for i in session.ask_next if is_shown(job, job.question(i), session.answers)),
+                *(i for i, q in still if q is not None and is_shown(job, q, session.answers)),
                 *opened,
             ]
             self.next_edit(session)

@@ -51,8 +51,9 @@ def received(flow: DialogFlow, session: Session, turn: Turn, step: Step) -> None
 def waiting_for_alt(session: Session, question: Question | None) -> PendingPhoto | None:
     """The photo held for ``question``'s alt text, if any."""
     pending = session.pending
-    held = isinstance(pending, PendingPhoto) and question is not None
-    return pending if held and pending.question_id == question.id else None
+    if not isinstance(pending, PendingPhoto) or question is None:
+        return None
+    return pending if pending.question_id == question.id else None
 
 
 def answer(flow: DialogFlow, session: Session, question: Question, text: str, step: Step) -> None:

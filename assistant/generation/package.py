@@ -81,7 +81,7 @@ def _romaji(text: str) -> str:
         try:
             import pyopenjtalk
 
-            text = pyopenjtalk.g2p(text, kana=True)
+            text = str(pyopenjtalk.g2p(text, kana=True))
         except Exception:  # noqa: BLE001 - a reading is a nicety; the kana path still works
             _LOGGER.warning("Open JTalk could not read %r for a file name", text, exc_info=True)
     hiragana = "".join(
