@@ -23,7 +23,19 @@ from assistant.session import GenerationRequest
 from assistant.store import checkpoint
 from assistant.store.sqlite import SQLiteStore
 
-CAFE = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip", "skip"]
+CAFE = [
+    "",
+    "1",
+    "Blue Bakery",
+    "bread, cake",
+    "9 to 5",
+    "warm",
+    "skip",
+    "skip",
+    "skip",
+    "skip",
+    "skip",
+]
 SESSIONS = 30
 
 

@@ -129,7 +129,8 @@ def test_sigkill_and_restart_resumes_at_the_same_question(tmp_path: Path, kill_a
     assert f"{kill_after + 1}問目" in line, "the same question is asked again"
     for text in answers[kill_after:]:
         again.send(text)
-    again.send("スキップ")
+    for _ in range(4):  # the message, the offer of more sections, the logo, the photo
+        again.send("スキップ")
     again.expect("答えを確認します")
     again.send("はい")
     again.expect("できました")
@@ -152,6 +153,7 @@ def test_sigkill_right_after_confirming_still_delivers(tmp_path: Path) -> None:
         "bread, cake",
         "9 to 5",
         "warm",
+        "skip",
         "skip",
         "skip",
         "skip",
@@ -182,6 +184,7 @@ def test_sigkill_at_confirm_reads_the_answers_back_after_restart(tmp_path: Path)
         "skip",
         "skip",
         "skip",
+        "skip",
     ]:
         console.send(text)
     console.expect("Is everything right?")
@@ -207,7 +210,7 @@ def test_resume_by_code_continues_another_session(tmp_path: Path) -> None:
     conn.close()
     phone = Console(tmp_path, "--resume", code.lower())
     phone.expect("Welcome back!")
-    phone.expect("Question 2 of 6. What do you sell?")
+    phone.expect("Question 2 of 9. What do you sell?")
     phone.send("bread")
     phone.expect("When is your shop open?")
     assert phone.close() == 0

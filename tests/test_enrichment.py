@@ -697,7 +697,8 @@ async def test_the_real_services_with_a_live_model_fill_a_description_and_enrich
         )  # fmt: skip
         replies = await say("Blue Bakery, bread and cake, nine to five, warm, blue, Welcome!")
         assert pushed[0].text == "One moment, I am reading your description…"
-        assert replies[-1].state == SessionState.CONFIRM
+        assert replies[-1].question_id == "add_more"  # the offer of more sections (issue 15)
+        assert (await say("no"))[-1].state == SessionState.CONFIRM
         ollama.script(MODEL, json.dumps(GOOD_PAGE), chunk_size=8, delay_per_chunk=0.01)
         assert (await say("yes"))[-1].state == SessionState.GENERATING
         await asyncio.wait_for(delivered.wait(), 60)

@@ -395,6 +395,6 @@ async def test_hostile_answers_show_as_text_and_never_act(
         assert state["scripts"] == (1 if case.job in PROGRAMS else 0)
         assert shows(hostile, state["title"]), state["title"][:200]
         assert shows(hostile, state["text"]), state["text"][:500]
-        if case.name == "template":
+        if case.name == "template" and case.job != "bingo_card":  # a bingo card has numbers
             assert "49" not in state["text"]
         assert all(link.startswith(("tel:", "mailto:")) for link in links), links

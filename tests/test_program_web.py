@@ -111,7 +111,12 @@ async def test_the_quiz_web_app_is_played_to_the_score(
         total = int(await page.locator("#quiz").get_attribute("data-total") or 0)
         assert total == VALID["quiz_game"][lang]["typical"].get("question_count", 5)
         await assert_phone_clean(page, session, f"quiz-{lang}")
-        await page.keyboard.press("Enter")  # the first option has the focus
+        # Nothing is focused on load (a preview frame must not take the chat's focus):
+        # Tab reaches the first option, Enter answers it.
+        assert await page.evaluate("() => document.activeElement === document.body")
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("() => document.activeElement.closest('#options') !== null")
+        await page.keyboard.press("Enter")
         await expect(page.locator("#feedback")).not_to_be_empty()
         assert await page.evaluate("() => document.activeElement.id") == "next"
         await page.reload()

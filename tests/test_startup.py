@@ -157,6 +157,7 @@ CAFE = [
     "skip",
     "skip",
     "skip",
+    "skip",
 ]
 
 
