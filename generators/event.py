@@ -20,6 +20,7 @@ import segno
 from markupsafe import Markup
 
 from assistant.safe_text import clean
+from generators.sections import map_link
 
 LAYOUTS = ("lively", "friendly", "formal")
 DEFAULT_LAYOUT = "lively"
@@ -38,7 +39,6 @@ FREE_WORDS = {
 }  # fmt: skip
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+")
 _PHONE = re.compile(r"\+?[0-9０-９][0-9０-９ ()\-‐－ー]{5,22}")
-MAP_SEARCH = "https://www.openstreetmap.org/search?query="
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +161,6 @@ def contact_href(value: Any) -> str | None:
     return None
 
 
-def map_link(place: Any) -> str | None:
-    """An OpenStreetMap search for the address: a link only, nothing loaded by the page."""
-    text = _text(place)
-    return MAP_SEARCH + urllib.parse.quote(text, safe="") if text else None
-
-
 def qr_svg(link: str) -> Markup | None:
     """The link as an inline SVG QR code (``None`` without a link: nothing to point at)."""
     if not re.fullmatch(r"https?://[!-~]{1,2000}", link):
@@ -198,7 +192,7 @@ def event_facts(answers: dict[str, Any], lang: str, link: str = "") -> EventFact
         if start
         else raw_start or f"{'時間は、' if ja else 'Time '}{later}",
         place=_text(answers.get("place")) or f"{'場所は、' if ja else 'Place '}{later}",
-        map_href=map_link(answers.get("address")),
+        map_href=map_link(_text(answers.get("address"))),  # the sections' map search
         cost_text=cost_text(answers.get("cost"), lang),
         organiser=_text(answers.get("organiser")) or None,
         contact=_text(answers.get("contact")) or None,

@@ -27,9 +27,10 @@ from assistant.jobs.catalog import JobCatalog
 from assistant.session import GenerationRequest
 from assistant.store.sqlite import SQLiteStore
 from assistant.understanding.answers import check_answers
-from generators.event import MAP_SEARCH, contact_href, cost_text, event_facts, map_link
+from generators.event import contact_href, cost_text, event_facts
 from generators.page import PageGenerator
 from generators.registry import build_generators
+from generators.sections import MAP_SEARCH, map_link
 from generators.template import TemplateRenderer
 from testing.answer_sets import HOSTILE, VALID
 
