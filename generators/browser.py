@@ -51,6 +51,9 @@ def _error() -> type[PlaywrightError]:
 
 
 _LOGGER = logging.getLogger(__name__)
+# Pre-delivery checks load and use a page in Chromium: CPU-bound work, so at most one per core
+# runs at once, however many generation tasks the queue builds side by side.
+CHECKS_AT_ONCE = max(1, os.cpu_count() or 1)
 
 CHROMIUM_MISSING = "Chromium is not installed: apt-get install chromium (scripts/test does this)"
 LAUNCH_ARGS = (
@@ -205,6 +208,7 @@ class BrowserChecker:
         self._tmp: Path | None = None
         self._owner_lock: int | None = None  # descriptor holding the folder's flock
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def __aenter__(self) -> BrowserChecker:
         return self
@@ -340,8 +344,16 @@ class BrowserChecker:
         """The "browser" check: no console errors, no requests leaving the folder, and the
         page answers a person's use of it (``interact``) as it should."""
         started = time.monotonic()
-        report = await self.load(index, screenshot=screenshot, interact=interact)
+        async with self._check_slots():
+            report = await self.load(index, screenshot=screenshot, interact=interact)
         return CheckResult("browser", report.ok, report.describe(), time.monotonic() - started)
+
+    def _check_slots(self) -> asyncio.Semaphore:
+        """The running loop's semaphore for checks (a semaphore belongs to one event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(CHECKS_AT_ONCE))
+        return self._slots[1]
 
     async def close(self) -> None:
         """Stop the browser and remove its temporary folder; safe to call twice."""
