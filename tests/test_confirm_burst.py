@@ -22,20 +22,9 @@ from assistant.events import Reply, Turn
 from assistant.session import GenerationRequest
 from assistant.store import checkpoint
 from assistant.store.sqlite import SQLiteStore
+from testing.cafe_walk import cafe_walk
 
-CAFE = [
-    "",
-    "1",
-    "Blue Bakery",
-    "bread, cake",
-    "9 to 5",
-    "warm",
-    "skip",
-    "skip",
-    "skip",
-    "skip",
-    "skip",
-]
+CAFE = cafe_walk(confirm=False)
 SESSIONS = 30
 
 

@@ -15,6 +15,8 @@ from queue import Empty, Queue
 
 import pytest
 
+from testing.cafe_walk import cafe_walk
+
 pytestmark = pytest.mark.slow  # the console in subprocesses, killed and restarted
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,8 +131,9 @@ def test_sigkill_and_restart_resumes_at_the_same_question(tmp_path: Path, kill_a
     assert f"{kill_after + 1}問目" in line, "the same question is asked again"
     for text in answers[kill_after:]:
         again.send(text)
-    for _ in range(4):  # the message, the offer of more sections, the logo, the photo
-        again.send("スキップ")
+    # the skips after the colour: the message, the offer of more sections, the logo, the photo
+    for text in cafe_walk(language="ja", greet=False, menu=None, confirm=False)[len(answers) :]:
+        again.send(text)
     again.expect("答えを確認します")
     again.send("はい")
     again.expect("できました")
@@ -147,18 +150,7 @@ def test_sigkill_and_restart_resumes_at_the_same_question(tmp_path: Path, kill_a
 def test_sigkill_right_after_confirming_still_delivers(tmp_path: Path) -> None:
     console = Console(tmp_path, "--lang", "en")
     console.expect("What would you like to make?")
-    for text in [
-        "1",
-        "Blue Bakery",
-        "bread, cake",
-        "9 to 5",
-        "warm",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-    ]:
+    for text in cafe_walk(greet=False, confirm=False):
         console.send(text)
     console.expect("Here are your answers.")
     # Killed at once: whether or not the worker finished, the restart shows the result.
@@ -174,18 +166,7 @@ def test_sigkill_right_after_confirming_still_delivers(tmp_path: Path) -> None:
 def test_sigkill_at_confirm_reads_the_answers_back_after_restart(tmp_path: Path) -> None:
     console = Console(tmp_path, "--lang", "en")
     console.expect("What would you like to make?")
-    for text in [
-        "1",
-        "Blue Bakery",
-        "bread, cake",
-        "9 to 5",
-        "warm",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-    ]:
+    for text in cafe_walk(greet=False, confirm=False):
         console.send(text)
     console.expect("Is everything right?")
     console.kill()

@@ -16,23 +16,11 @@ from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
 from assistant.session import Artifact
 from assistant.store.sqlite import SQLiteStore
+from testing.cafe_walk import cafe_walk
 from testing.walk import Walker
 from tests.conftest import FIXED_NOW
 
-ANSWERS = [
-    "",
-    "1",
-    "Blue Bakery",
-    "bread, cake",
-    "9 to 5",
-    "warm",
-    "skip",
-    "skip",
-    "skip",
-    "skip",
-    "skip",
-    "yes",
-]
+ANSWERS = cafe_walk()
 
 
 async def _deliver(manager: DialogManager, queue: GenerationQueue, key: str = "k") -> Artifact:

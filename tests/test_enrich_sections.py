@@ -17,22 +17,19 @@ from assistant.dialog.manager import DialogManager
 from assistant.jobs.catalog import JobCatalog
 from assistant.store.sqlite import SQLiteStore
 from generators.enrich import SchemaError, checked
+from testing.cafe_walk import cafe_walk
 from testing.ollama import FakeOllama
 from testing.walk import Walker
-from tests.test_enrichment import MODEL, make_queue, manifest
+from tests.test_enrichment import GOOD_PAGE, MODEL, make_queue, manifest
 
 # The café with prices, and the offer of more sections taken: an about text of its own.
-CAFE_EN = ["", "1", "Blue Bakery", "bread 3.50, cake 4", "9 to 5", "warm", "skip", "skip"]
-CAFE_EN += ["yes", "magazine", "We bake every morning.", "skip", "skip", "skip", "skip"]
-CAFE_EN += ["skip", "skip", "skip", "skip", "yes"]  # the last sections, the logo, the photo
-CAFE_JA = ["", "1", "ブルーベーカリー", "パン 300円、ケーキ 400円", "9時から17時", "あたたか"]
-CAFE_JA += ["スキップ", "スキップ", "スキップ", "スキップ", "スキップ", "はい"]
+CAFE_EN = cafe_walk(
+    items="bread 3.50, cake 4",
+    sections={"layout": "magazine", "about": "We bake every morning."},
+)
+CAFE_JA = cafe_walk(language="ja", shop="ブルーベーカリー", items="パン 300円、ケーキ 400円")
 PAGE_EN = {
-    "headline": "Fresh bread every morning",
-    "tagline": "Baked by hand at Blue Bakery",
-    "about": "Blue Bakery bakes bread and cakes every day. Come and say hello.",
-    "highlights": ["Warm bread from 9", "Cakes for every day", "A friendly team"],
-    "call_to_action": "Drop in today!",
+    **GOOD_PAGE,
     "item_notes": ["Crusty sourdough, baked at dawn", "Light sponge with cream"],
 }
 PAGE_JA = {

@@ -13,20 +13,11 @@ from assistant.events import Turn
 from assistant.jobs.phrases import Phrases
 from assistant.photos import PhotoStore
 from channels.kiosk.pictures import KioskPictures
+from testing.cafe_walk import cafe_walk
 from tests.test_photos import jpeg_with_gps
 
-CAFE_EN = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
-CAFE_JA = [
-    "",
-    "1",
-    "ひだまりカフェ",
-    "コーヒー",
-    "9時から17時",
-    "あたたか",
-    "スキップ",
-    "スキップ",
-    "スキップ",
-]
+CAFE_EN = cafe_walk(until="logo")
+CAFE_JA = cafe_walk(language="ja", until="logo")
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from assistant.check.doctor import format_findings, run_checks
 from assistant.check.links import check_links
 from assistant.config import Settings, load_settings
 from assistant.net import lan_address
+from testing.cafe_walk import cafe_walk
 from testing.network import lan_address as required_lan_address
 from testing.web_page import free_port
 
@@ -63,7 +64,7 @@ def test_assistant_check_says_which_address_phones_use() -> None:
 
 async def _walk_to_delivery(url: str) -> list[dict[str, object]]:
     """The café page typed through the web chat in English; the delivery's links."""
-    answers = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip", "skip"]
+    answers = cafe_walk(greet=False)
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
 
         async def say(message: dict[str, str]) -> list[dict[str, object]]:
@@ -76,11 +77,6 @@ async def _walk_to_delivery(url: str) -> list[dict[str, object]]:
         await say({"type": "hello", "language": "en"})
         for text in answers:
             replies = await say({"type": "say", "text": text})
-        for _ in range(4):
-            if replies[-1]["state"] != "ask":
-                break
-            replies = await say({"type": "say", "text": "skip"})
-        replies = await say({"type": "say", "text": "yes"})
         for _ in range(60):
             delivered = [r for r in replies if r.get("kind") == "delivery"]
             if delivered:

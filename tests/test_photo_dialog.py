@@ -19,21 +19,12 @@ from assistant.photos import PhotoStore
 from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
+from testing.cafe_walk import cafe_walk
 from testing.walk import Walker, english_manager
 from tests.test_photos import jpeg_with_gps, png_bytes
 
-CAFE_EN = ["", "1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
-CAFE_JA = [
-    "",
-    "1",
-    "ひだまりカフェ",
-    "コーヒー、ケーキ",
-    "9時から17時",
-    "あたたか",
-    "スキップ",
-    "スキップ",
-    "スキップ",
-]
+CAFE_EN = cafe_walk(until="logo")
+CAFE_JA = cafe_walk(language="ja", items="コーヒー、ケーキ", until="logo")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from assistant.events import Turn
 from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
 from assistant.store.sqlite import SQLiteStore
+from testing.cafe_walk import cafe_walk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,20 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 async def test_healthz_reports_database_jobs_and_queue(
     store: SQLiteStore, catalog: JobCatalog, manager: DialogManager
 ) -> None:
-    for text in [
-        "",
-        "1",
-        "Blue",
-        "bread",
-        "9-5",
-        "warm",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        "yes",
-    ]:
+    for text in cafe_walk(shop="Blue", items="bread", hours="9-5"):
         await manager.handle(Turn(session_key="k", text=text, language="en", channel="x"))
     async with TestClient(TestServer(init_app(store, catalog))) as client:
         response = await client.get("/healthz")

@@ -14,24 +14,19 @@ from assistant.jobs.phrases import Phrases
 from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
+from testing.cafe_walk import cafe_walk
 from tests.conftest import FIXED_NOW
 
 
 def script_for(n: int) -> list[str]:
     """User n's café answers, up to the read-back."""
-    return [
-        "",
-        "1",
-        f"Shop {n}",
-        f"item{n}a, item{n}b",
-        f"{n} to {n + 1}",
-        str(1 + n % 4),
-        "skip",
-        "skip",
-        "skip",  # issue 15: the offer of more sections
-        "skip",  # the logo
-        "skip",  # and the photo
-    ]
+    return cafe_walk(
+        shop=f"Shop {n}",
+        items=f"item{n}a, item{n}b",
+        hours=f"{n} to {n + 1}",
+        mood=str(1 + n % 4),
+        confirm=False,
+    )
 
 
 async def test_200_sessions_at_once_keep_their_own_answers(
@@ -106,20 +101,7 @@ async def test_restart_continues_at_the_same_question(
 async def test_a_task_interrupted_by_a_crash_runs_after_restart(
     tmp_path: Path, catalog: JobCatalog, manager: DialogManager, store: SQLiteStore
 ) -> None:
-    for text in [
-        "",
-        "1",
-        "Blue",
-        "bread",
-        "9-5",
-        "warm",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        "yes",
-    ]:
+    for text in cafe_walk(shop="Blue", items="bread", hours="9-5"):
         await manager.handle(Turn(session_key="k", text=text, language="en", channel="x"))
     claimed = await store.claim_next()  # a worker took it, then the process died
     assert claimed is not None

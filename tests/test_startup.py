@@ -24,6 +24,7 @@ from assistant.knowledge.answers import KnowledgeAnswers
 from assistant.llm.model_slot import OneAtATimeModel
 from assistant.ports import ModelReply
 from assistant.startup import StepState, WarmUp
+from testing.cafe_walk import cafe_walk
 from testing.ollama import FakeOllama
 from testing.ollama.wire import Reply as Reply_
 
@@ -145,20 +146,7 @@ async def test_the_start_up_task_opens_the_knowledge_base_not_the_first_question
 
 # The model answers the status check, so the café job starts by asking for a description
 # (hybrid mode); the filler's call fails at once and the questions follow one by one.
-CAFE = [
-    "",
-    "1",
-    "A bakery",
-    "Blue Bakery",
-    "bread, cake",
-    "9 to 5",
-    "warm",
-    "skip",
-    "skip",
-    "skip",
-    "skip",
-    "skip",
-]
+CAFE = ["", "1", "A bakery", *cafe_walk(greet=False, menu=None, confirm=False)]
 
 
 async def _walk_to_confirm(services: Services, key: str) -> None:

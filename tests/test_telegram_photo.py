@@ -14,21 +14,13 @@ from assistant.jobs.phrases import Phrases
 from assistant.photos import PhotoStore
 from assistant.store.sqlite import SQLiteStore
 from channels.telegram.bot import TelegramChannel
+from testing.cafe_walk import cafe_walk
 from testing.telegram import FakeBotApi
 from tests.test_photos import jpeg_with_gps
 from tests.test_telegram import TOKEN, User, make_bot, polling
 
-CAFE_EN = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
-CAFE_JA = [
-    "1",
-    "ひだまりカフェ",
-    "コーヒー",
-    "9時から17時",
-    "あたたか",
-    "スキップ",
-    "スキップ",
-    "スキップ",
-]
+CAFE_EN = cafe_walk(greet=False, until="logo")
+CAFE_JA = cafe_walk(language="ja", greet=False, until="logo")
 
 
 @pytest.fixture

@@ -21,10 +21,11 @@ from assistant.jobs.phrases import Phrases
 from assistant.photos import PhotoStore
 from assistant.server import init_app
 from assistant.store.sqlite import SQLiteStore
+from testing.cafe_walk import cafe_walk
 from tests.test_photos import jpeg_with_gps
 from tests.test_web_socket import BASE, Page, make_channel, open_page
 
-CAFE = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "skip"]
+CAFE = cafe_walk(greet=False, until="logo")
 
 
 @pytest.fixture
