@@ -36,7 +36,8 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "net": set(),
     "session": {"events"},
-    "config": {"errors", "net", "resources"},
+    "config": {"errors", "net", "resources", "config_values"},
+    "config_values": {"errors"},  # the converters of each setting
     "preferences": set(),
     "resources": set(),
     "extras": {"errors"},
