@@ -21,7 +21,8 @@ from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.extras import MissingExtraError, missing_extra_message
 from assistant.generation.queue import GenerationQueue
-from assistant.jobs.catalog import Job, JobCatalog, load_jobs
+from assistant.jobs.catalog import Job, JobCatalog
+from assistant.jobs.loader import load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples

@@ -24,7 +24,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from assistant.dialog.flow import _menu_question  # noqa: E402
 from assistant.dialog.job_guess import JobGuesser, understand_job  # noqa: E402
-from assistant.jobs.catalog import load_jobs  # noqa: E402
+from assistant.jobs.loader import load_jobs  # noqa: E402
 from assistant.understanding.interpret import match_choice  # noqa: E402
 from assistant.understanding.job_choice import JobChooser, Verdict  # noqa: E402
 from testing.job_phrasings import MISSES, PHRASINGS, Phrasing  # noqa: E402

@@ -164,7 +164,7 @@ def test_an_answer_that_means_a_phrase_is_that_phrase_and_sure() -> None:
 
 
 def test_a_number_question_expects_its_own_counter_and_whisper_writing_it_is_sure() -> None:
-    from assistant.jobs.catalog import load_jobs
+    from assistant.jobs.loader import load_jobs
     from assistant.speech.engines.whisper import prompt_text
     from assistant.understanding.expectation import question_phrases
     from assistant.understanding.numbers import parse_number
