@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pytest
 
 from assistant.ports import Recognition, RecognitionStream
-from assistant.speech.engines.whisper import tidy
 from assistant.speech.routing import LanguageRecognizer, recognizer_for
 from assistant.speech.sound_match import match, sound_key
+from assistant.speech.transcript import tidy
 from assistant.understanding.expectation import japanese_number
 
 CHOICES = ["あたたか", "クール", "ナチュラル", "ポップ", "一番", "にばん", "二番", "三番", "四番"]
