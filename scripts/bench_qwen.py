@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.compose import model_file  # noqa: E402
+from assistant.compose_models import model_file  # noqa: E402
 from assistant.config import PROJECT_ROOT, load_settings  # noqa: E402
 from assistant.dialog.manager import DialogManager  # noqa: E402
 from assistant.events import ReplyKind, Turn  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.compose import job_chooser
+from assistant.compose_models import job_chooser
 from assistant.config import PROJECT_ROOT, load_settings
 from assistant.dialog.flow import _menu_question
 from assistant.jobs.catalog import JobCatalog
