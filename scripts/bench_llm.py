@@ -25,7 +25,7 @@ from assistant.config import PROJECT_ROOT  # noqa: E402
 from assistant.dialog.manager import DialogManager  # noqa: E402
 from assistant.events import ReplyKind, Turn  # noqa: E402
 from assistant.generation.queue import GenerationQueue  # noqa: E402
-from assistant.jobs.catalog import load_jobs  # noqa: E402
+from assistant.jobs.loader import load_jobs  # noqa: E402
 from assistant.jobs.phrases import load_phrases  # noqa: E402
 from assistant.llm.ollama import OllamaModel  # noqa: E402
 from assistant.store.sqlite import SQLiteStore  # noqa: E402

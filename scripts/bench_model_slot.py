@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.compose import model_file  # noqa: E402
+from assistant.compose_models import model_file  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
 from assistant.errors import LanguageModelError  # noqa: E402
 from assistant.llm.embedded import EmbeddedModel  # noqa: E402

@@ -21,12 +21,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.compose import model_file  # noqa: E402
+from assistant.compose_models import model_file  # noqa: E402
 from assistant.config import PROJECT_ROOT, load_settings  # noqa: E402
 from assistant.dialog.manager import DialogManager  # noqa: E402
 from assistant.events import ReplyKind, Turn  # noqa: E402
 from assistant.generation.queue import GenerationQueue  # noqa: E402
-from assistant.jobs.catalog import load_jobs  # noqa: E402
+from assistant.jobs.loader import load_jobs  # noqa: E402
 from assistant.jobs.phrases import load_phrases  # noqa: E402
 from assistant.llm.embedded import EmbeddedModel  # noqa: E402
 from assistant.store.sqlite import SQLiteStore  # noqa: E402

@@ -27,6 +27,7 @@ from assistant.ports import SpeechToText  # noqa: E402
 from assistant.speech.engines import whisper  # noqa: E402
 from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer  # noqa: E402
 from assistant.speech.recognition import recognize  # noqa: E402
+from assistant.speech.transcript import tidy  # noqa: E402
 from testing import spoken_corpus as corpus  # noqa: E402
 
 SURE = 0.6
@@ -45,7 +46,7 @@ def _plain(folder: Path, language: str) -> Callable[[bytes], str]:
         segments, _ = loaded.model.transcribe(
             samples, language=language, vad_filter=False, without_timestamps=True
         )
-        return whisper.tidy("".join(s.text for s in segments))
+        return tidy("".join(s.text for s in segments))
 
     return transcribe
 

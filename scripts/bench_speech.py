@@ -232,7 +232,7 @@ async def _voice_turns(voice: Any, runs: int, folder: Path, cold: bool) -> tuple
     audio at the speaker, segmenter silence included."""
     from assistant.dialog.manager import DialogManager
     from assistant.events import Turn
-    from assistant.jobs.catalog import load_jobs
+    from assistant.jobs.loader import load_jobs
     from assistant.jobs.phrases import load_phrases
     from assistant.speech import audio
     from assistant.store.sqlite import SQLiteStore

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.config import PROJECT_ROOT  # noqa: E402
 from assistant.dialog.manager import DialogManager  # noqa: E402
 from assistant.generation.queue import GenerationQueue  # noqa: E402
-from assistant.jobs.catalog import load_jobs  # noqa: E402
+from assistant.jobs.loader import load_jobs  # noqa: E402
 from assistant.jobs.phrases import load_phrases  # noqa: E402
 from assistant.store.sqlite import SQLiteStore  # noqa: E402
 from channels.telegram.bot import TelegramChannel  # noqa: E402

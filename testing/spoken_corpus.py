@@ -22,7 +22,8 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from assistant.events import SessionState
-from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.loader import load_jobs
 from assistant.speech import audio
 from assistant.understanding.expectation import Expectation, english_number, expected_phrases
 from assistant.understanding.interpret import Answer, interpret

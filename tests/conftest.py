@@ -11,7 +11,8 @@ import pytest
 from assistant.config import PROJECT_ROOT
 from assistant.dialog.manager import DialogManager
 from assistant.generation.queue import GenerationQueue
-from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.loader import load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators

@@ -12,7 +12,7 @@ import yaml
 from assistant.dialog.manager import DialogManager
 from assistant.events import SessionState
 from assistant.generation.queue import GenerationQueue
-from assistant.jobs.catalog import load_jobs
+from assistant.jobs.loader import load_jobs
 from assistant.jobs.phrases import Phrases
 from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators

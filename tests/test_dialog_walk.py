@@ -11,8 +11,9 @@ from assistant.config import PROJECT_ROOT
 from assistant.dialog.manager import DialogManager
 from assistant.events import ReplyKind, SessionState
 from assistant.generation.queue import GenerationQueue
-from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.conditions import visible_questions
+from assistant.jobs.loader import load_jobs
 from assistant.jobs.phrases import Phrases
 from testing.walk import WALK_PHOTO_ID, Walker, bad_answer, good_answer
 

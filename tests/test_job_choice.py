@@ -12,7 +12,8 @@ from assistant.config import PROJECT_ROOT
 from assistant.dialog.manager import DialogManager
 from assistant.errors import JobDefinitionError
 from assistant.events import Reply, ReplyKind, SessionState, Turn
-from assistant.jobs.catalog import JobCatalog, load_job_file, load_jobs
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.loader import load_job_file, load_jobs
 from assistant.jobs.phrases import Phrases
 from assistant.session import PendingJob, pending_from_json, pending_to_json
 from assistant.speech.sound_match import sound_key

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.compose import job_chooser
+from assistant.compose_models import job_chooser
 from assistant.config import PROJECT_ROOT, load_settings
 from assistant.dialog.flow import _menu_question
-from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.loader import load_jobs
 from assistant.understanding.interpret import match_choice
 from assistant.understanding.job_choice import JobChooser, Verdict
 from testing.job_phrasings import MISSES, PHRASINGS

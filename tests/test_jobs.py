@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.jobs.catalog import QUESTION_TYPES, load_jobs
+from assistant.jobs.catalog import QUESTION_TYPES
 from assistant.jobs.conditions import visible_questions
+from assistant.jobs.loader import load_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS_DIR = ROOT / "dialogs" / "jobs"

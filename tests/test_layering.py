@@ -3,8 +3,8 @@
 The vocabulary (events, errors, session, config, ports) is the centre; jobs and understanding
 sit on it; the dialog, the store, generation, knowledge, the language model and speech each
 use the centre but not one another; channels and generators are outside; only the
-composition root (compose.py, cli/, __main__.py) sees everything. ``testing/`` is for tests
-and scripts, never the product.
+composition root (compose.py, compose_models.py, cli/, __main__.py) sees everything.
+``testing/`` is for tests and scripts, never the product.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPOSITION_ROOT = ("assistant.compose", "assistant.cli", "assistant.__main__")
+COMPOSITION_ROOT = (
+    "assistant.compose",
+    "assistant.compose_models",  # the language model and job choice, wired
+    "assistant.cli",
+    "assistant.__main__",
+)
 VOCABULARY = {
     "events",
     "errors",
@@ -36,7 +41,8 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "net": set(),
     "session": {"events"},
-    "config": {"errors", "net", "resources"},
+    "config": {"errors", "net", "resources", "config_values"},
+    "config_values": {"errors"},  # the converters of each setting
     "preferences": set(),
     "resources": set(),
     "extras": {"errors"},

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.compose import model_file
+from assistant.compose_models import model_file
 from assistant.config import load_settings
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.job_guess import JobGuesser

@@ -197,7 +197,7 @@ def test_an_answers_file_may_name_a_stored_photo_but_not_words(catalog: JobCatal
 
 def test_a_photo_question_with_a_default_is_refused_with_its_field() -> None:
     from assistant.errors import JobDefinitionError
-    from assistant.jobs.catalog import parse_job
+    from assistant.jobs.loader import parse_job
 
     question = {"id": "logo", "type": "photo", "prompt": {"ja": "ロゴ？", "en": "Logo?"}}
     job = {

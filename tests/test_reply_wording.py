@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.dialog.manager import DialogManager
-from assistant.dialog.replies import ReplyWriter, sentences
+from assistant.dialog.replies import ReplyWriter
+from assistant.dialog.wording import sentences
 from assistant.events import Turn
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases

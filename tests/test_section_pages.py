@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.loader import load_jobs
 from assistant.session import GenerationRequest
 from generators.browser import BrowserChecker
 from generators.template import TemplateRenderer

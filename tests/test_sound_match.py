@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pytest
 
 from assistant.ports import Recognition, RecognitionStream
-from assistant.speech.engines.whisper import tidy
 from assistant.speech.routing import LanguageRecognizer, recognizer_for
 from assistant.speech.sound_match import match, sound_key
+from assistant.speech.transcript import tidy
 from assistant.understanding.expectation import japanese_number
 
 CHOICES = ["あたたか", "クール", "ナチュラル", "ポップ", "一番", "にばん", "二番", "三番", "四番"]
@@ -164,7 +164,7 @@ def test_an_answer_that_means_a_phrase_is_that_phrase_and_sure() -> None:
 
 
 def test_a_number_question_expects_its_own_counter_and_whisper_writing_it_is_sure() -> None:
-    from assistant.jobs.catalog import load_jobs
+    from assistant.jobs.loader import load_jobs
     from assistant.speech.engines.whisper import prompt_text
     from assistant.understanding.expectation import question_phrases
     from assistant.understanding.numbers import parse_number

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.jobs.catalog import load_jobs
+from assistant.jobs.loader import load_jobs
 from testing.alsa import run_assistant
 
 pytestmark = pytest.mark.slow  # the command line in subprocesses

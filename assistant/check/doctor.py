@@ -140,7 +140,7 @@ def check_database(settings: Settings) -> list[Finding]:
 
 def check_jobs(settings: Settings) -> list[Finding]:
     """The jobs users can choose; every broken file is named so staff can fix it."""
-    from assistant.jobs.catalog import load_jobs
+    from assistant.jobs.loader import load_jobs
 
     catalog = load_jobs(settings.jobs_dir)
     findings = []

@@ -28,7 +28,7 @@ from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
 from assistant.extras import require_extra
 from assistant.http_guard import GuardedRunner
-from assistant.jobs.catalog import load_jobs
+from assistant.jobs.loader import load_jobs
 from assistant.net import is_loopback
 from assistant.server import init_app
 from assistant.understanding.answers import read_answers

@@ -3,26 +3,26 @@
 Kept apart from the manager (locks, the store, listeners) so every decision can be read, and
 tested, as plain synchronous code: a session and a turn in, the changed session and what to
 say out. What to say is data (``utterances``); ``ReplyWriter`` words it once, afterwards.
-Commands live in ``commands``, auto mode's steps in ``describing``.
+Commands live in ``commands``, auto mode's steps in ``describing``, the last check and what
+follows it in ``last_check``.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import secrets
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from assistant.dialog import answering, commands, confirming, menu, photo_answer
+from assistant.dialog import answering, commands, confirming, last_check, menu, photo_answer
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
 from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Question
-from assistant.jobs.conditions import drop_hidden, is_shown, visible_questions, with_defaults
+from assistant.jobs.conditions import drop_hidden, is_shown, visible_questions
 from assistant.ports import KnowledgeAnswer, TurnEffects
-from assistant.session import GenerationRequest, PendingJob, Session, asks_yes_no, new_code
+from assistant.session import PendingJob, Session, asks_yes_no, new_code
 from assistant.understanding.expectation import Expectation, expected_phrases, yes_no
 from assistant.understanding.expectation import commands as command_words
 from assistant.understanding.interpret import (
@@ -30,8 +30,6 @@ from assistant.understanding.interpret import (
     is_help_question,
     match_choice,
     normalize,
-    parse_ordinal,
-    parse_yes_no,
 )
 from assistant.understanding.job_choice import JobChooser, JobUnderstanding
 
@@ -81,7 +79,7 @@ class DialogFlow:
         # What can be said after delivery, and the words for "make it" at the last check:
         # locale phrases, understood like a question's choices.
         self.delivered_question = delivered_question
-        self._make_words = frozenset(normalize(word) for word in make_words)
+        self.make_words = frozenset(normalize(word) for word in make_words)
         self._menu_question = _menu_question(jobs.ordered())
         # Whether a job's description can be filled by the language model right now (the
         # manager knows; auto and hybrid jobs ask for a description only then).
@@ -161,13 +159,17 @@ class DialogFlow:
         if session.state == SessionState.CHOOSE_JOB:
             menu.choose_job(self, session, text, step, understood)
             return step
+        if session.state == SessionState.CONFIRM:
+            last_check.confirm(self, session, text, step)
+            return step
+        if session.state == SessionState.DELIVERED:
+            last_check.after_delivery(self, session, text, step)
+            return step
         handler = {
             SessionState.DESCRIBE: self._describe_without_model,
             SessionState.ASK: self._answer,
             SessionState.EDIT: self._answer,
-            SessionState.CONFIRM: self._confirm,
             SessionState.GENERATING: self._still_generating,
-            SessionState.DELIVERED: self._after_delivery,
         }[session.state]
         handler(session, text, step)
         return step
@@ -360,61 +362,8 @@ class DialogFlow:
     def _describe_without_model(self, session: Session, text: str, step: Step) -> None:
         step.said = apply_description(self, session, None)
 
-    def _confirm(self, session: Session, text: str, step: Step) -> None:
-        job = self.job(session)
-        shown = self.shown(session)
-        count = len(shown)
-        yes = parse_yes_no(text)
-        if yes is None and normalize(text) in self._make_words:
-            yes = True
-        if yes:
-            self._start_generation(session, job, step)
-            return
-        if yes is False:
-            step.said = [said.info("confirm_which", count=count)]
-            return
-        number = parse_ordinal(text)
-        if number is None or not 1 <= number <= count:
-            step.said = [said.problem("confirm_not_understood", count=count)]
-            return
-        session.state = SessionState.EDIT
-        session.edit_id = shown[number - 1].id
-        step.said = [said.info("edit_intro", number=number), self.prompt(session)]
-
-    def _start_generation(self, session: Session, job: Job, step: Step) -> None:
-        # Skipped optional questions, and those a ``when:`` hid, carry their default.
-        session.answers = {**session.answers, **with_defaults(job, session.answers)}
-        if session.series is None:
-            session.series = secrets.token_hex(8)
-        session.state = SessionState.GENERATING
-        request = GenerationRequest(
-            session_key=session.key,
-            job_id=job.id,
-            language=session.language,
-            answers=dict(session.answers),
-            series=session.series,
-            version=session.version + 1,
-        )
-        step.effects = replace(step.effects, enqueue=request)
-        step.said = [said.Generating(job)]
-
     def _still_generating(self, session: Session, text: str, step: Step) -> None:
         step.said = [self.prompt(session)]
-
-    def _after_delivery(self, session: Session, text: str, step: Step) -> None:
-        choice = match_choice(text, self.delivered_question, session.language)
-        if choice == "change":
-            session.state = SessionState.CONFIRM
-            step.said = [self.prompt(session)]
-        elif choice == "another":
-            self.reset(session)
-            session.state = SessionState.CHOOSE_JOB
-            step.said = [self.prompt(session)]
-        elif choice == "finish":
-            session.state = SessionState.ENDED
-            step.said = [said.Phrase("goodbye", kind=ReplyKind.GOODBYE)]
-        else:
-            step.said = [said.problem("delivered_not_understood"), self.prompt(session)]
 
     def _today(self) -> datetime.date:
         return datetime.date.fromtimestamp(self.clock())

@@ -22,8 +22,9 @@ from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
-from assistant.dialog.replies import INPUT, TYPED_CHANNELS, ReplyWriter
+from assistant.dialog.replies import ReplyWriter
 from assistant.dialog.unanswered import not_known
+from assistant.dialog.wording import INPUT, TYPED_CHANNELS
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases

@@ -15,40 +15,13 @@ from typing import Any
 
 from assistant.dialog import utterances as said
 from assistant.dialog.answer_box import change_label, expects, typed_answer
+from assistant.dialog.wording import sentences, types
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.conditions import visible_questions
 from assistant.jobs.phrases import LANGUAGES, Phrases
 from assistant.session import Artifact, Session
 from assistant.understanding.interpret import color_name
-
-_WIDE_MARKS = ("。", "！", "？", "」", "）", "、")
-
-
-TYPED_CHANNELS = frozenset({"web", "telegram"})  # chats; the console stands in for a voice
-INPUT = "input"  # session.preferences key: how the person gave their last answer
-
-
-def types(session: Session) -> bool:
-    """Whether the person types in a chat (the web page, Telegram) rather than speaks: a chat
-    is typed unless their last answer came through a recogniser (``DialogManager`` notes it)."""
-    if session.channel not in TYPED_CHANNELS:
-        return False
-    return session.preferences.get(INPUT) != "spoken"
-
-
-def sentences(parts: Sequence[str]) -> str:
-    """Sentences put together as a person writes them: a space between English ones, none
-    after a Japanese full stop (「6問中1問目です。 …」 had a half-width space after 。)."""
-    out = ""
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        if out and not out.endswith(_WIDE_MARKS):
-            out += " "
-        out += part
-    return out
-
 
 DELIVERED_CHOICES = ("change", "another", "finish")
 # Notes for staff only (the log and the manifest), never said to the user.

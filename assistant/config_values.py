@@ -1,0 +1,162 @@
+"""Converters from a raw setting (TOML or an environment variable's text) to its value.
+
+Each takes the key's label (the file and key, or the variable) and the raw value, and raises
+``ConfigError`` naming that label and what is allowed, so a wrong value stops start-up.
+Apart from ``config`` so its list of settings reads as a table of keys and their checks.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+
+
+def folder(key: str, value: Any) -> Path:
+    """A folder, with ``~`` expanded."""
+    if not isinstance(value, str | Path) or not str(value).strip():
+        raise ConfigError(f"{key}: must be a folder path")
+    return Path(value).expanduser()
+
+
+def plain_text(key: str, value: Any) -> str:
+    """Any text, stripped of surrounding space."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: must be text")
+    return value.strip()
+
+
+def choice(*allowed: str) -> Callable[[str, Any], str]:
+    """A converter that takes one of ``allowed`` words."""
+
+    def convert(key: str, value: Any) -> str:
+        if value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not allowed; use one of: {', '.join(allowed)}")
+        return value
+
+    return convert
+
+
+def integer(low: int, high: int) -> Callable[[str, Any], int]:
+    """A converter that takes a whole number from ``low`` to ``high``."""
+
+    def convert(key: str, value: Any) -> int:
+        try:
+            number = int(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, float) or not low <= number <= high:
+            raise ConfigError(f"{key}: {value!r} is not allowed; use a whole number {low}-{high}")
+        return number
+
+    return convert
+
+
+def number(low: float, high: float, unit: str) -> Callable[[str, Any], float]:
+    """A converter that takes a number from ``low`` to ``high``, named by its ``unit``."""
+
+    def convert(key: str, value: Any) -> float:
+        try:
+            number = float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            raise ConfigError(
+                f"{key}: {value!r} is not allowed; use {unit} from {low:g} to {high:g}"
+            )
+        return number
+
+    return convert
+
+
+def kiosk_id(key: str, value: Any) -> str:
+    """A kiosk's name: short, and safe in a file name and a log line."""
+    text = plain_text(key, value)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
+        raise ConfigError(f"{key}: {text!r} must be 1-40 letters, digits, - or _")
+    return text
+
+
+def screen_token(key: str, value: Any) -> str:
+    """The kiosk screen's token: long and hard to guess, since it shows people's codes."""
+    text = plain_text(key, value)
+    if text and not re.fullmatch(r"[A-Za-z0-9_.~-]{16,256}", text):
+        raise ConfigError(
+            f"{key}: use 16-256 letters, digits, '-', '_', '.' or '~' "
+            "(for example the output of: python3 -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
+    return text
+
+
+def flag(key: str, value: Any) -> bool:
+    """True or false, also as the words an environment variable holds (yes, off, 1...)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key}: {value!r} is not allowed; use true or false")
+
+
+def token(key: str, value: Any) -> str:
+    """A Telegram bot token, checked for its shape so a pasted typo is found at start-up."""
+    text = plain_text(key, value)
+    if text and not re.fullmatch(r"\d{3,20}:[A-Za-z0-9_-]{20,80}", text):
+        raise ConfigError(f"{key}: does not look like a bot token from @BotFather (digits:letters)")
+    return text
+
+
+def user_ids(key: str, value: Any) -> tuple[int, ...]:
+    """Telegram user ids, as a list or comma-separated text."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{key}: must be a list of Telegram user ids, e.g. [12345, 67890]")
+    ids = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if isinstance(item, bool) or not text.isdigit():
+            raise ConfigError(f"{key}: {item!r} is not a Telegram user id (a whole number)")
+        ids.append(int(text))
+    return tuple(ids)
+
+
+def secret(key: str, value: Any) -> str:
+    """A token we ask clients for: long, and safe in a header."""
+    text = plain_text(key, value)
+    if text and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,200}", text):
+        raise ConfigError(f"{key}: use 16-200 letters, digits or ._~+/=- (a long random token)")
+    return text
+
+
+def api_key(key: str, value: Any) -> str:
+    """Any key a server hands out, but one line of visible characters (it goes in a header)."""
+    text = plain_text(key, value)
+    if text and not re.fullmatch(r"[\x21-\x7e]{1,400}", text):
+        raise ConfigError(f"{key}: use the key exactly as the server gave it (no spaces)")
+    return text
+
+
+def url(key: str, value: Any) -> str:
+    """An http(s) address, or nothing."""
+    text = plain_text(key, value)
+    if text and not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{key}: {text!r} must start with http:// or https://")
+    return text
+
+
+def time_zone(key: str, value: Any) -> str:
+    """A time zone name the system knows, checked now rather than when a page is made."""
+    text = plain_text(key, value)
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as err:
+        raise ConfigError(f"{key}: {text!r} is not a time zone name like Asia/Tokyo") from err
+    return text
