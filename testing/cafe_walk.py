@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from assistant.jobs.catalog import JobCatalog, load_jobs
+from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.conditions import visible_questions
+from assistant.jobs.loader import load_jobs
 from testing.walk import good_answer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
