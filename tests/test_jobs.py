@@ -99,6 +99,7 @@ def _broken(**changes: object) -> dict:
         (_broken(questions__1__default="hot"), "default: 'hot' is not one of the choice ids"),
         (_broken(id="Bad Id"), "id: must be lower-case letters"),
         (_broken(template=None), "template: missing"),
+        (_broken(order=0), "order: must be a whole number of at least 1"),
         ("- just\n- a list\n", "(top): must be a mapping, not list"),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None,
@@ -114,6 +115,29 @@ def test_each_mistake_names_file_field_and_reason(
     message = catalog.errors[0].message
     assert message.startswith(str(tmp_path / "zz_broken.yaml") + ": ")
     assert expected in message
+
+
+def test_the_menu_follows_order_then_file_names(tmp_path: Path) -> None:
+    """A job staff add without an ``order`` goes after the numbered ones, whatever its file
+    name, so the numbers people know do not move."""
+    for name, job_id, order in [
+        ("b.yaml", "second", 2),
+        ("a.yaml", "added", None),
+        ("c.yaml", "first", 1),
+        ("0.yaml", "also_added", None),
+    ]:
+        _write(tmp_path, name, {**GOOD, "id": job_id, **({"order": order} if order else {})})
+    catalog = load_jobs(tmp_path)
+    assert catalog.errors == []
+    assert [job.id for job in catalog.ordered()] == ["first", "second", "also_added", "added"]
+
+
+def test_shipped_jobs_are_numbered_one_to_thirteen_in_the_menu() -> None:
+    ordered = load_jobs(JOBS_DIR).ordered()
+    assert [job.order for job in ordered] == list(range(1, len(ordered) + 1))
+    assert [job.id for job in ordered[:6]] == [
+        "cafe_page", "event_page", "intro_page", "quiz_game", "shopping_total", "todo_list"
+    ]  # fmt: skip
 
 
 def test_duplicate_job_ids_across_files(tmp_path: Path) -> None:

@@ -105,6 +105,9 @@ class Job:
     source: str = ""
     enrich: str = "none"
     examples: JobExamples = field(default_factory=JobExamples)
+    # Its place in the menu (1 first); jobs without one follow, in file-name order. Staff
+    # add a job anywhere without renaming files, and the numbers people know stay.
+    order: int | None = None
 
     def question(self, question_id: str) -> Question | None:
         """The question with this id, if the job has it."""
@@ -119,5 +122,6 @@ class JobCatalog:
     errors: list[JobDefinitionError] = field(default_factory=list)
 
     def ordered(self) -> list[Job]:
-        """Jobs in the order they are offered to users."""
-        return list(self.jobs.values())
+        """Jobs in the order they are offered to users: by ``order``, then as loaded."""
+        loaded = list(self.jobs.values())
+        return sorted(loaded, key=lambda job: job.order if job.order is not None else 1_000_000)

@@ -41,6 +41,7 @@ _JOB_FIELDS = {
     "enrich",
     "questions",
     "examples",
+    "order",
 }
 _QUESTION_FIELDS = {
     "id",
@@ -294,6 +295,7 @@ def parse_job(raw: Any, file: str) -> Job:
         source=file,
         enrich=reader.one_of(data.get("enrich", "none"), "enrich", ENRICHMENTS),
         examples=_read_examples(reader, data.get("examples")),
+        order=reader.integer(data.get("order"), "order", minimum=1),
     )
 
 
