@@ -51,6 +51,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+HOLD_WAIT_S = 30.0  # a busy machine's worker reaches the gate well within this
+
+
 class Gate:
     """Holds every generation until opened, so a test can look at the "generating" screen.
 
@@ -63,12 +66,32 @@ class Gate:
         self.opened.set()
         self.waiting = 0
         self.failures = 0  # how many of the next generations fail, as a broken model would
+        self._held = asyncio.Condition()
 
     def close(self) -> None:
         self.opened.clear()
 
     def open(self) -> None:
         self.opened.set()
+
+    async def holding(self, count: int) -> bool:
+        """Wait until ``count`` generations are held at the gate; the page may say
+        "generating" a moment before the queue's worker reaches the generator."""
+
+        async def reached() -> None:
+            async with self._held:
+                await self._held.wait_for(lambda: self.waiting == count)
+
+        try:
+            await asyncio.wait_for(reached(), HOLD_WAIT_S)
+        except TimeoutError:
+            return False
+        return True
+
+    async def held_changed(self, step: int) -> None:
+        async with self._held:
+            self.waiting += step
+            self._held.notify_all()
 
 
 @dataclass
@@ -82,11 +105,11 @@ class _GatedGenerator:
     async def generate(
         self, job: Job, request: GenerationRequest, folder: Path, *args: Any, **kwargs: Any
     ) -> Any:
-        self.gate.waiting += 1
+        await self.gate.held_changed(+1)
         try:
             await self.gate.opened.wait()
         finally:
-            self.gate.waiting -= 1
+            await self.gate.held_changed(-1)
         if self.gate.failures > 0:
             self.gate.failures -= 1
             raise GenerationError("failed on purpose by the test", code="test_failure")

@@ -92,4 +92,5 @@ def test_generate_explains_bad_answers_and_unknown_jobs(tmp_path: Path) -> None:
         and "quiz_title: missing, and the question is required" in result.stderr
     )
     result = _generate(tmp_path, "rocket", {})
-    assert result.returncode == 2 and "no job 'rocket'; known jobs: cafe_page" in result.stderr
+    assert result.returncode == 2 and "no job 'rocket'; known jobs: " in result.stderr
+    assert "cafe_page" in result.stderr and "weekly_timetable" in result.stderr
