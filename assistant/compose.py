@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.compose_models import job_chooser, language_model
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.edit_reader import EditReader
 from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError, JobDefinitionError
@@ -142,6 +143,7 @@ class Services:
             base_url=settings.base_url,
             filler=DescriptionFiller(model, timeout=interactive) if model is not None else None,
             job_guesser=JobGuesser(model, timeout=interactive) if model is not None else None,
+            edit_reader=EditReader(model, timeout=interactive) if model is not None else None,
             job_chooser=job_chooser(settings, jobs),
             knowledge=knowledge,
         )

@@ -13,6 +13,28 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 
 
+# A page's look beyond its answers ("make the title bigger"): size steps per part, three
+# either way at most (generators/look.py turns them into style rules).
+LOOK_PARTS = ("title", "text", "photo")
+MAX_LOOK_STEPS = 3
+
+
+def clamp_look_step(step: int) -> int:
+    """A size step within what the layouts can hold."""
+    return max(-MAX_LOOK_STEPS, min(MAX_LOOK_STEPS, step))
+
+
+def clean_look(raw: object) -> dict[str, int]:
+    """Only known parts with whole, non-zero steps in range: a stored look is data, never CSS."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        part: clamp_look_step(step)
+        for part, step in raw.items()
+        if part in LOOK_PARTS and isinstance(step, int) and not isinstance(step, bool) and step
+    }
+
+
 def new_code() -> str:
     """A fresh code for continuing a session on another device."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -125,6 +147,10 @@ class Session:
     artifact_id: str | None = None
     pending: Pending | None = None
     ask_next: list[str] = field(default_factory=list)
+    # How the delivered page looks beyond its answers ("make the title bigger"): part -> step
+    # (generators/look.py); and the inputs of earlier versions, newest last, for "undo".
+    look: dict[str, int] = field(default_factory=dict)
+    undo: list[dict[str, Any]] = field(default_factory=list)
     revision: int = 0
     created: float = 0.0
     updated: float = 0.0
@@ -154,6 +180,7 @@ class GenerationRequest:
     series: str
     version: int
     id: int | None = None
+    look: dict[str, int] = field(default_factory=dict)  # size steps per part (generators/look)
     # The artifact's public page link, chosen before it is built so a page can print it as a
     # QR code (the event poster); "" when there is none. Never stored with the request.
     link: str = ""

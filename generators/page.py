@@ -22,6 +22,7 @@ from generators.calendar import DEFAULT_TIME_ZONE, calendar_for
 from generators.checks.html import check_html
 from generators.checks.javascript import check_javascript
 from generators.checks.result import CheckResult
+from generators.look import with_look
 from generators.palette import Palette
 from generators.photos import copy_photos
 from generators.template import TemplateRenderer
@@ -83,6 +84,7 @@ class PageGenerator:
         text, palette = self.renderer.render(
             job, request, None, {**(extra or {}), "photos": photos.context}
         )
+        text = with_look(text, request.look)  # "make the title bigger", after delivery
         (folder / "index.html").write_text(text, encoding="utf-8")
         files = ["index.html"]
         calendar = self.calendar(job, request)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.edit_reader import EditReader
 from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.events import Reply, Turn
@@ -33,6 +34,7 @@ def english_manager(
     filler: DescriptionFiller | None = None,
     knowledge: KnowledgeAnswerer | None = None,
     job_guesser: JobGuesser | None = None,
+    edit_reader: EditReader | None = None,
 ) -> DialogManager:
     """A manager over ``store`` that greets in English at ``FIXED_NOW``, with the model-backed
     parts a test chooses: the tests of auto mode, help answers and the job guess differ only
@@ -46,6 +48,7 @@ def english_manager(
         filler=filler,
         knowledge=knowledge,
         job_guesser=job_guesser,
+        edit_reader=edit_reader,
     )
 
 

@@ -82,7 +82,7 @@ async def test_whole_conversation_in_english(walk: Walker) -> None:
     ]
     delivered = await walk.generate()
     assert lines(delivered)[1:] == [
-        "question/delivered: What next? You can change something, make another, or finish. [1=Change something | 2=Make another | 3=Finish]",
+        "question/delivered: What next? Tell me what to change, or say change something, make another, or finish. [1=Change something | 2=Make another | 3=Finish]",
     ]
     token = (await walk.artifact()).token
     assert len(token) >= 32, "at least 128 random bits"

@@ -23,6 +23,7 @@ import pytest
 from assistant.compose_models import model_file
 from assistant.config import load_settings
 from assistant.dialog.auto import DescriptionFiller
+from assistant.dialog.edit_reader import EditReader
 from assistant.dialog.job_guess import JobGuesser
 from assistant.jobs.catalog import JobCatalog
 from assistant.knowledge.answers import KnowledgeAnswers
@@ -30,6 +31,7 @@ from assistant.knowledge.base import Passage
 from assistant.llm.embedded import EmbeddedModel
 from assistant.llm.openai_compatible import OpenAICompatibleModel
 from assistant.session import GenerationRequest
+from assistant.understanding.edits import AnswerEdit, understand_edit
 from generators.enrich import Enricher
 from testing import require
 
@@ -224,3 +226,15 @@ def test_every_output_schema_becomes_a_grammar_llama_cpp_accepts(qwen: EmbeddedM
             response_format={"type": "json_object", "schema": schema},
         )
         assert reply["choices"][0]["message"]["content"].startswith("{"), kind
+
+
+async def test_qwen_reads_an_edit_after_delivery_the_tables_do_not_know(
+    qwen: EmbeddedModel, catalog: JobCatalog
+) -> None:
+    job = catalog.jobs["cafe_page"]
+    said = "I'd like people to be able to ring us on 03 1111 2222"
+    assert understand_edit(job, said, "en", TODAY, looks=True) is None
+    reader = EditReader(qwen, timeout=120.0)
+    edit = await reader.read(job, said, "en", TODAY, dict(CAFE["en"]), looks=True)
+    assert isinstance(edit, AnswerEdit) and edit.question_id == "phone", edit
+    assert edit.value is None or "1111" in str(edit.value)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from assistant.dialog import answering, commands, confirming, last_check, menu, photo_answer
+from assistant.dialog import answering, commands, confirming, edits, last_check, menu, photo_answer
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
@@ -23,6 +23,7 @@ from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Qu
 from assistant.jobs.conditions import drop_hidden, is_shown, visible_questions
 from assistant.ports import KnowledgeAnswer, TurnEffects
 from assistant.session import PendingJob, Session, asks_yes_no, new_code
+from assistant.understanding.edits import Edit
 from assistant.understanding.expectation import Expectation, expected_phrases, yes_no
 from assistant.understanding.expectation import commands as command_words
 from assistant.understanding.interpret import (
@@ -91,12 +92,18 @@ class DialogFlow:
         return self._menu_question
 
     def apply(
-        self, session: Session, turn: Turn, *, understood: JobUnderstanding | None = None
+        self,
+        session: Session,
+        turn: Turn,
+        *,
+        understood: JobUnderstanding | None = None,
+        edit: Edit | None = None,
     ) -> Step:
         """One turn: the session is changed in place; the step holds what to say and effects.
 
         ``understood``: at the menu, the job the words name as the manager worked it out off
-        the event loop (embeddings, the model); without it the flow asks the chooser itself."""
+        the event loop (embeddings, the model); without it the flow asks the chooser itself.
+        ``edit``: after delivery, the change the model read from the words (dialog/edits)."""
         step = Step(confidence=turn.confidence)
         text = (turn.text or "").strip()
         if turn.event is not None and session.state not in (
@@ -163,7 +170,7 @@ class DialogFlow:
             last_check.confirm(self, session, text, step)
             return step
         if session.state == SessionState.DELIVERED:
-            last_check.after_delivery(self, session, text, step)
+            edits.after_delivery(self, session, text, step, edit)
             return step
         handler = {
             SessionState.DESCRIBE: self._describe_without_model,
@@ -198,6 +205,8 @@ class DialogFlow:
         session.artifact_id = None
         session.generation_id = None
         session.ask_next = []
+        session.look = {}
+        session.undo = []
 
     def job(self, session: Session) -> Job:
         """The session's job (only called where one is chosen)."""
@@ -306,7 +315,7 @@ class DialogFlow:
         if question is not None and question.type == "photo":
             photo_answer.answer(self, session, question, text, step)
             return
-        answering.answer(self, session, text, self._today(), step)
+        answering.answer(self, session, text, self.today(), step)
 
     def advance(self, session: Session) -> said.Utterance:
         """On to the next question, or to the last check after the last one."""
@@ -365,7 +374,7 @@ class DialogFlow:
     def _still_generating(self, session: Session, text: str, step: Step) -> None:
         step.said = [self.prompt(session)]
 
-    def _today(self) -> datetime.date:
+    def today(self) -> datetime.date:
         return datetime.date.fromtimestamp(self.clock())
 
 

@@ -79,7 +79,8 @@ async def understand_job(
 
 
 @functools.cache
-def _template(path: Path) -> Any:
+def chat_template(path: Path) -> Any:
+    """A versioned prompt file as the system message, with the request as the human one."""
     from langchain_core.prompts import ChatPromptTemplate
 
     system = path.read_text(encoding="utf-8")
@@ -113,7 +114,7 @@ class JobGuesser:
                 json.dumps(text[:MAX_GUESS_TEXT], ensure_ascii=False),
             ]
         )
-        system, user = _template(self.prompt_path).format_messages(request=request)
+        system, user = chat_template(self.prompt_path).format_messages(request=request)
         schema = {
             "type": "object",
             "properties": {"job": {"type": ["string", "null"], "enum": [*ids, None]}},

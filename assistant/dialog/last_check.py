@@ -60,13 +60,15 @@ def start_generation(flow: DialogFlow, session: Session, job: Job, step: Step) -
         answers=dict(session.answers),
         series=session.series,
         version=session.version + 1,
+        look=dict(session.look),
     )
     step.effects = replace(step.effects, enqueue=request)
-    step.said = [said.Generating(job)]
+    step.said = [said.Generating(job, "generating_version" if session.version else "generating")]
 
 
 def after_delivery(flow: DialogFlow, session: Session, text: str, step: Step) -> None:
-    """After delivery: change the answers, make another thing, or finish."""
+    """After delivery: change the answers, make another thing, or finish (an edit in words
+    was tried first: assistant/dialog/edits.py)."""
     choice = match_choice(text, flow.delivered_question, session.language)
     if choice == "change":
         session.state = SessionState.CONFIRM

@@ -20,6 +20,8 @@ from dataclasses import replace
 from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
+from assistant.dialog.edit_reader import EditReader, wants_model
+from assistant.dialog.edits import has_look
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.replies import ReplyWriter
@@ -82,6 +84,7 @@ class DialogManager:
         knowledge: KnowledgeAnswerer | None = None,
         job_guesser: JobGuesser | None = None,
         job_chooser: JobChooser | None = None,
+        edit_reader: EditReader | None = None,
     ) -> None:
         self.jobs = jobs
         self.store = store
@@ -97,6 +100,7 @@ class DialogManager:
         self.filler = filler
         self.knowledge = knowledge
         self.job_guesser = job_guesser
+        self.edit_reader = edit_reader  # edits after delivery the phrase tables do not know
         self.flow.can_describe = self._can_describe
         self._model_ready = False
         self._model_checked = float("-inf")
@@ -184,6 +188,20 @@ class DialogManager:
                 one_moment,
             )
             return self.flow.apply(session, turn, understood=understood)
+        reader = self.edit_reader
+        if (
+            reader is not None
+            and not reader.model.recently_unreachable()
+            and wants_model(self.flow, session, turn)
+        ):
+            assert session.job_id is not None
+            await self._emit(session, self.writer.render(session, [said.info("reading_edit")]))
+            job = self.jobs.jobs[session.job_id]
+            edit = await reader.read(
+                job, text.strip(), session.language, self.flow.today(), session.answers,
+                looks=has_look(job),
+            )  # fmt: skip
+            return self.flow.apply(session, turn, edit=edit)
         return self.flow.apply(session, turn)
 
     async def resume(

@@ -95,6 +95,16 @@ class ReplyWriter:
             case said.Kept(question, value):
                 value_said = self.format_value(session, question, value)
                 return self.info(session, "kept", value=value_said)
+            case said.Edited(question, value):
+                return self.info(
+                    session, "edit_answer", name=self.question_name(session, question),
+                    value=self.format_value(session, question, value),
+                )  # fmt: skip
+            case said.EditAsk(question, value):
+                return self.info(
+                    session, "edit_ask", name=self.question_name(session, question),
+                    value=self.format_value(session, question, value),
+                )  # fmt: skip
             case said.DescribePrompt(job):
                 return self.describe(session, job)
             case said.Described(job, question_ids):
@@ -176,6 +186,11 @@ class ReplyWriter:
         return sentences(
             [self.say(session, "choice_line", number=c.number, label=c.label) for c in choices]
         )
+
+    def question_name(self, session: Session, question: Question) -> str:
+        """What the answer is ("the phone number"); the question's prompt when it has no name."""
+        text = question.name if question.name is not None else question.prompt
+        return text.get(session.language)
 
     def format_value(self, session: Session, question: Question, value: Any) -> str:
         """An answer as a person would say it back."""
@@ -310,7 +325,9 @@ class ReplyWriter:
 
     def generating(self, session: Session, job: Job, key: str = "generating") -> Reply:
         """Generation has started or is still running."""
-        text = self.say(session, key, title=job.title.get(session.language))
+        text = self.say(
+            session, key, title=job.title.get(session.language), version=session.version + 1
+        )
         return self.reply(session, ReplyKind.PROGRESS, text, progress=Progress(stage="queued"))
 
     def describe(self, session: Session, job: Job) -> Reply:

@@ -79,6 +79,22 @@ class Kept:
 
 
 @dataclass(frozen=True, slots=True)
+class Edited:
+    """An answer changed by an edit in words after delivery, said as the new version starts."""
+
+    question: Question
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class EditAsk:
+    """An edit that named a question but no value: what it is now, before it is asked."""
+
+    question: Question
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
 class DescribePrompt:
     """Auto mode's one question: describe everything at once."""
 
@@ -138,7 +154,7 @@ class KnowledgeFound:
 
 Utterance = (
     Phrase | Stopped | Menu | AskQuestion | ReadBackJob | ReadBackAnswer | AskYesNo | Kept
-    | DescribePrompt | Described | ConfirmAnswers | Generating | Delivery | DeliveredNext | Help | KnowledgeFound
+    | Edited | EditAsk | DescribePrompt | Described | ConfirmAnswers | Generating | Delivery | DeliveredNext | Help | KnowledgeFound
 )  # fmt: skip
 
 

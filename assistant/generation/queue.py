@@ -255,6 +255,7 @@ class GenerationQueue:
             "job": job.id,
             "title": job.title.get(request.language),
             "answers": request.answers,
+            **({"look": request.look} if request.look else {}),
             "language": request.language,
             "series": request.series,
             "version": request.version,

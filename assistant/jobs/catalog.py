@@ -84,6 +84,9 @@ class Question:
     max_items: int | None = None
     # Asked only when an earlier answer has this value (assistant/jobs/conditions.py).
     when: Condition | None = None
+    # Other names for the question in edits after delivery (「メニュー」 for what a shop
+    # sells): assistant/understanding/edits.py.
+    edit_words: JobExamples = field(default_factory=JobExamples)
 
     def choice(self, choice_id: str) -> JobChoice | None:
         """The choice with this id, if the question has it."""

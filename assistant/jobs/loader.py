@@ -60,6 +60,7 @@ _QUESTION_FIELDS = {
     "min_items",
     "max_items",
     "when",
+    "edit_words",
 }
 _CHOICE_FIELDS = {"id", "label", "readings"}
 # Optional page sections (issue 15) add questions asked only after a yes (``when:``).
@@ -144,19 +145,20 @@ def _read_choice(reader: _Reader, raw: Any, path: str) -> JobChoice:
     )
 
 
-def _read_examples(reader: _Reader, raw: Any) -> JobExamples:
-    """``examples: {ja: [...], en: [...]}``; either language may be left out."""
+def _read_examples(reader: _Reader, raw: Any, field: str = "examples") -> JobExamples:
+    """``examples: {ja: [...], en: [...]}``; either language may be left out. A question's
+    ``edit_words`` (its other names, for edits after delivery) have the same form."""
     if raw is None:
         return JobExamples()
     if not isinstance(raw, Mapping):
-        raise reader.fail("examples", "must be a mapping with a list for ja and/or en")
+        raise reader.fail(field, "must be a mapping with a list for ja and/or en")
     extra = set(raw) - set(LANGUAGES)
     if extra:
-        raise reader.fail(f"examples.{sorted(extra)[0]}", "unknown language; use ja and en")
+        raise reader.fail(f"{field}.{sorted(extra)[0]}", "unknown language; use ja and en")
     lists: dict[str, tuple[str, ...]] = {}
     for language in LANGUAGES:
         items = raw.get(language) or []
-        path = f"examples.{language}"
+        path = f"{field}.{language}"
         if not isinstance(items, list):
             raise reader.fail(path, "must be a list of phrases, like [about me, my profile]")
         if len(items) > MAX_EXAMPLES:
@@ -218,6 +220,7 @@ def _read_question(reader: _Reader, raw: Any, path: str) -> Question:
         min_items=reader.integer(data.get("min_items"), f"{path}.min_items"),
         max_items=reader.integer(data.get("max_items"), f"{path}.max_items", minimum=1),
         when=read_condition(data.get("when"), f"{path}.when", reader.fail),
+        edit_words=_read_examples(reader, data.get("edit_words"), f"{path}.edit_words"),
     )
     _check_limits(reader, question, path)
     return question

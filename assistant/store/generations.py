@@ -22,11 +22,11 @@ def enqueue(conn: sqlite3.Connection, request: GenerationRequest, now: float) ->
     """A pending task, inside the caller's transaction; returns its id."""
     cursor = conn.execute(
         "INSERT INTO generations (session_key, job_id, language, answers, series, version, "
-        "status, attempts, created) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+        "look, status, attempts, created) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
         (
             request.session_key, request.job_id, request.language,
             json.dumps(request.answers, ensure_ascii=False), request.series,
-            request.version, now,
+            request.version, json.dumps(request.look) if request.look else None, now,
         ),
     )  # fmt: skip
     assert cursor.lastrowid is not None
@@ -67,7 +67,7 @@ def claim_next(db: sqlite_utils.Database) -> GenerationTask | None:
     with writing(db):
         row = db.conn.execute(
             "SELECT id, session_key, job_id, language, answers, series, version, "
-            "attempts FROM generations WHERE status = 'pending' ORDER BY id LIMIT 1"
+            "attempts, look FROM generations WHERE status = 'pending' ORDER BY id LIMIT 1"
         ).fetchone()
         if row is None:
             return None
@@ -81,6 +81,7 @@ def claim_next(db: sqlite_utils.Database) -> GenerationTask | None:
     request = GenerationRequest(
         id=row[0], session_key=row[1], job_id=row[2], language=row[3],
         answers=json.loads(row[4]), series=row[5], version=row[6],
+        look=json.loads(row[8]) if row[8] else {},
     )  # fmt: skip
     return GenerationTask(request=request, attempts=row[7] + 1)
 

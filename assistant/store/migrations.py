@@ -199,3 +199,13 @@ def m008_retention(db: sqlite_utils.Database) -> None:
     db.table("sessions").create_index(["updated"])
     db.table("turns").create_index(["at"])
     db.table("artifacts").create_index(["created"])
+
+
+@MIGRATIONS()
+def m009_edits_in_words(db: sqlite_utils.Database) -> None:
+    """Edits after delivery (issue 15): a session's look (title, text and photo sizes), the
+    inputs of its earlier versions for "undo", and the look a queued task builds with, so a
+    restart rebuilds exactly what was asked."""
+    db.table("sessions").add_column("look", str)
+    db.table("sessions").add_column("undo", str)
+    db.table("generations").add_column("look", str)

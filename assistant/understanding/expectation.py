@@ -150,10 +150,12 @@ def expected_phrases(
         phrases = [j.title.get(language) for j in jobs] + _ordinals(language, len(jobs))
     elif state == SessionState.CONFIRM and job is not None:
         phrases = [*yes_no(language), *_ordinals(language, len(job.questions))]
+    elif state == SessionState.DESCRIBE or (state == SessionState.DELIVERED and job is not None):
+        # A free description, or an edit in words after delivery ("make the title bigger"):
+        # no grammar. The three what-next choices are understood from free words too.
+        phrases = None
     elif state == SessionState.DELIVERED:
         phrases = _in_language(delivered_words, language)
-    elif state == SessionState.DESCRIBE:
-        phrases = None  # a free description: no grammar
     else:
         phrases = []
     if phrases is None:
