@@ -50,6 +50,11 @@ from testing.answer_sets import ADJUSTED_COLORS, HOSTILE, TITLE_QUESTION, VALID
 from testing.browser import assert_clean, assert_png, browser_checker
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
+# The first test of the module waits for ``built``: every job's artifacts (valid and hostile
+# answers, each checked in Chromium or the sandbox), about a hundred, made before any test
+# looks at one. On two busy cores that alone took more than the suite's 300 s per test, and
+# pytest-timeout's thread method then ended the whole worker ("node down"), not only the test.
+pytestmark = pytest.mark.timeout(900)
 
 # The day the answer sets are checked against (relative dates in answers depend on it).
 TODAY = datetime.date(2026, 11, 25)
