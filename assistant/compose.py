@@ -208,6 +208,7 @@ class Services:
             policy_from(settings),
             interval=settings.cleanup_interval_hours * 3600,
             busy=self.busy_sessions,
+            photos=self.photos,
         )
 
     def voice_kit(self) -> VoiceKit | None:

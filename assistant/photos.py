@@ -92,6 +92,33 @@ class PhotoStore:
         _LOGGER.info("photo %s stored: %dx%d %s", photo_id, image.width, image.height, kind)
         return StoredPhoto(photo_id, path, image.width, image.height)
 
+    def sweep(self, keep: frozenset[str], before: float, *, dry_run: bool) -> int:
+        """Pictures no session or queued task uses any more, and what a crash left half
+        written, once older than ``before``: sent for a page, they are not kept for ever.
+
+        A picture inside a delivered artifact is its own copy (``photos/`` in the artifact's
+        folder) and goes with the artifact's retention."""
+        if not self.folder.is_dir():
+            return 0
+        removed = 0
+        for path in self.folder.iterdir():
+            if path.name.startswith(".incoming-"):
+                stale = True  # a crash between write and rename
+            else:
+                stale = path.suffix in SUFFIXES.values() and is_photo_id(path.stem)
+                stale = stale and path.stem not in keep
+            try:
+                if not stale or path.stat().st_mtime >= before:
+                    continue
+                if not dry_run:
+                    path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+        if removed:
+            _LOGGER.info("%s %d unused photos", "would remove" if dry_run else "removed", removed)
+        return removed
+
     def find(self, photo_id: object) -> StoredPhoto | None:
         """The stored photo with this id; None for an unknown or malformed id."""
         if not is_photo_id(photo_id):

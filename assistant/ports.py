@@ -212,6 +212,21 @@ class RetentionStore(Protocol):
         """The latest run that was not a dry run, if any."""
         ...
 
+    async def strings_in_use(self) -> frozenset[str]:
+        """Every text value in the answers of kept sessions (their pending answer and the
+        versions "undo" can go back to included) and of tasks still to build: a stored photo
+        is kept while its id is among them."""
+        ...
+
+
+class PhotoFolder(Protocol):
+    """Where pictures wait for their answers: the clean-up removes those nobody uses."""
+
+    def sweep(self, keep: frozenset[str], before: float, *, dry_run: bool) -> int:
+        """Remove (or only count) the pictures, and half-written files, older than ``before``
+        (a time) whose ids are not in ``keep``; returns how many."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class GeneratedFiles:

@@ -16,16 +16,22 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.ports import CleanupReport, RetentionPolicy, RetentionStore
+from assistant.ports import CleanupReport, PhotoFolder, RetentionPolicy, RetentionStore
 
 _LOGGER = logging.getLogger(__name__)
 
 DAY = 86_400.0
 RETRY_SECONDS = 600.0  # after a failed run (the database busy or full), try again this soon
-ORDER = ("sessions", "turns", "links", "artifacts", "generations", "attempts", "ledger")
+ORDER = (
+    "sessions", "turns", "links", "artifacts", "generations", "attempts", "ledger", "photos",
+)  # fmt: skip
+# A picture is sent a moment before the turn that answers with it is stored: one that nobody
+# uses yet is kept this long, so a clean-up never races an upload.
+PHOTO_GRACE = DAY
 
 
 def policy_from(settings: Settings) -> RetentionPolicy:
@@ -57,6 +63,7 @@ class Janitor:
         interval: float = DAY,
         busy: Callable[[], frozenset[str]] = frozenset,
         clock: Callable[[], float] = time.time,
+        photos: PhotoFolder | None = None,
     ) -> None:
         self.store = store
         self.artifacts_dir = artifacts_dir
@@ -64,11 +71,18 @@ class Janitor:
         self.interval = interval
         self.busy = busy
         self.clock = clock
+        self.photos = photos
         self._task: asyncio.Task[None] | None = None
 
     async def run(self, *, dry_run: bool = False) -> CleanupReport:
         """One clean-up; the folders of removed artifacts are deleted after the rows are."""
         report = await self.store.clean_up(self.policy, self.clock(), self.busy(), dry_run=dry_run)
+        if self.photos is not None:  # after the sessions went, their pictures are unused
+            keep = await self.store.strings_in_use()
+            swept = await asyncio.to_thread(
+                self.photos.sweep, keep, self.clock() - PHOTO_GRACE, dry_run=dry_run
+            )
+            report = replace(report, removed={**report.removed, "photos": swept})
         if not dry_run:
             await asyncio.to_thread(self._remove_folders, report.folders)
             await self.store.record_cleanup(report)

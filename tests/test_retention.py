@@ -9,15 +9,19 @@ pointed at stays, a dry run changes nothing, and the last run shows in ``/health
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import time
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
 
 from assistant.cli.main import main
 from assistant.events import SessionState
 from assistant.jobs.catalog import JobCatalog
+from assistant.photos import PhotoStore
 from assistant.ports import RetentionPolicy, TurnEffects
 from assistant.retention import DAY, Janitor
 from assistant.server import init_app
@@ -216,3 +220,45 @@ async def test_the_telegram_ledger_keeps_only_recent_rows_and_each_chats_latest(
     )
     assert messages == [(5, "sent", 11), (6, "sent", 20), (6, "pending", None)]
     assert report.removed["ledger"] == 3
+
+
+def _picture() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "#336699").save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _aged(path: Path, days: float) -> None:
+    at = NOW - days * DAY
+    os.utime(path, (at, at))
+
+
+async def test_pictures_nobody_uses_any_more_are_removed_and_used_ones_kept(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    photos = PhotoStore(tmp_path / "photos")
+    kept, in_undo, queued, orphan, fresh = (photos.accept(_picture()) for _ in range(5))
+    for photo in (kept, in_undo, queued, orphan):
+        _aged(photo.path, 40)
+    crashed = tmp_path / "photos" / ".incoming-abc123"
+    crashed.write_bytes(b"half a picture")
+    _aged(crashed, 2)
+    session = Session(key="web:a", language="en", channel="web", answers={"logo": kept.id})
+    session.undo = [{"answers": {"photo": in_undo.id}, "look": {}}]
+    record = TurnRecord("web:a", NOW, "web", "hi", "ask", "ask", [])
+    await store.commit_turn(session, record, TurnEffects())
+    request = GenerationRequest("web:b", "cafe_page", "en", {"photo": queued.id}, "s", 1)
+    await store.commit_turn(
+        Session(key="web:b", language="en", channel="web"),
+        TurnRecord("web:b", NOW, "web", "yes", "confirm", "generating", []),
+        TurnEffects(enqueue=request),
+    )
+    janitor = Janitor(store, tmp_path / "artifacts", POLICY, clock=lambda: NOW, photos=photos)
+    dry = await janitor.run(dry_run=True)
+    assert dry.removed["photos"] == 2 and orphan.path.is_file() and crashed.exists()
+    report = await janitor.run()
+    assert report.removed["photos"] == 2
+    assert not orphan.path.exists() and not crashed.exists(), "unused and half-written go"
+    for photo in (kept, in_undo, queued, fresh):  # answered, in an undo version, queued, new
+        assert photos.find(photo.id) is not None
+    assert (await store.last_cleanup()).removed["photos"] == 2  # type: ignore[union-attr]

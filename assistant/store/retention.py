@@ -195,3 +195,29 @@ def last(db: sqlite_utils.Database) -> CleanupReport | None:
     if row is None:
         return None
     return CleanupReport(at=row[0], dry_run=False, removed=json.loads(row[1]))
+
+
+def strings_in_use(db: sqlite_utils.Database) -> frozenset[str]:
+    """Every text value in the kept sessions' answers, pending answers and undo versions, and
+    in the answers of tasks not yet built: what a stored photo's id must be among to stay."""
+    found: set[str] = set()
+    rows = db.conn.execute("SELECT answers, pending, undo FROM sessions").fetchall()
+    rows += db.conn.execute(
+        "SELECT answers, NULL, NULL FROM generations WHERE status IN ('pending', 'running')"
+    ).fetchall()
+    for row in rows:
+        for column in row:
+            if column:
+                _collect(json.loads(column), found)
+    return frozenset(found)
+
+
+def _collect(value: object, found: set[str]) -> None:
+    if isinstance(value, str):
+        found.add(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, found)

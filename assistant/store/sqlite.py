@@ -263,6 +263,10 @@ class SQLiteStore:
         """The latest run that was not a dry run, if any."""
         return await self._with_db(retention.last)
 
+    async def strings_in_use(self) -> frozenset[str]:
+        """Every text value in kept sessions' answers and in tasks still to build."""
+        return await self._with_db(retention.strings_in_use)
+
     async def ping(self) -> bool:
         """Whether the database answers a query."""
         try:
