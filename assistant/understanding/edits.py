@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from rapidfuzz import fuzz
+
 from assistant.jobs.catalog import Job, Question
 from assistant.understanding.colors import parse_color
 from assistant.understanding.interpret import Answer, interpret, match_choice
@@ -66,6 +68,8 @@ _UNDO = normalize_all([
     "前の版に戻して", "前のほうがいい", "さっきのに戻して", "さっきのにもどして", "戻して",
     "もどして", "アンドゥ",
 ])
+# How a recogniser hears "undo" said alone (Whisper base: "and do"): only the whole utterance.
+_UNDO_HEARD = normalize_all(["and do", "un do", "undue", "on do", "andu"])
 _PARTS: dict[str, tuple[str, ...]] = {
     "title": normalize_all([
         "title", "heading", "headline", "the name at the top", "タイトル", "見出し", "みだし",
@@ -88,6 +92,7 @@ _SMALLER = normalize_all([
     "smaller", "small", "tiny", "little", "reduce", "shrink", "less big",
     "小さく", "ちいさく", "小さめ", "ちいさめ", "小さい", "ちいさい", "縮小",
 ])
+NEAR_PART = 75  # rapidfuzz partial ratio: one kana in four misheard
 # Words for the kind of a question, so "the colour" names a colour question whatever its name.
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "color": normalize_all(["colour", "color", "main colour", "main color", "色", "いろ"]),
@@ -222,11 +227,18 @@ def _value_after(said: str, name: str) -> str | None:
 def _value_for(
     question: Question, value: str | None, today: datetime.date, language: str
 ) -> tuple[bool, Any]:
-    """The value as an answer to the question, if it is a valid one."""
+    """The value as an answer to the question, if it is a valid one. 「緑に捨て」 (a recogniser's
+    「緑にして」) is also tried as what comes before its last に."""
     if value is None:
         return False, None
-    result = interpret(question, value, today, language)
-    return (True, result.value) if isinstance(result, Answer) else (False, None)
+    candidates = [value]
+    if not value.isascii() and "に" in value[1:]:
+        candidates.append(value.rsplit("に", 1)[0])
+    for candidate in candidates:
+        result = interpret(question, candidate, today, language)
+        if isinstance(result, Answer):
+            return True, result.value
+    return False, None
 
 
 def _look_edit(text: str) -> LookEdit | None:
@@ -239,7 +251,20 @@ def _look_edit(text: str) -> LookEdit | None:
         key=lambda hit: len(hit[1]),
         default=None,
     )
-    return LookEdit(part[0] if part else "text", 1 if bigger else -1)
+    name = part[0] if part else _part_heard_nearly(text)
+    return LookEdit(name or "text", 1 if bigger else -1)
+
+
+def _part_heard_nearly(text: str) -> str | None:
+    """A part named with one sound misheard (「タイドル」 for タイトル): a Japanese part word of
+    four kana or more, three of four sounds the same, in only one part."""
+    found = {
+        part
+        for part, words in _PARTS.items()
+        for word in words
+        if not word.isascii() and len(word) >= 4 and fuzz.partial_ratio(word, text) >= NEAR_PART
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _choice_named(job: Job, text: str, language: str) -> AnswerEdit | None:
@@ -286,7 +311,11 @@ def understand_edit(
     if not normalized:
         return None
     said = _loose(text)
-    if normalized in _UNDO or (_any(normalized, _UNDO) is not None and len(normalized) <= 40):
+    if (
+        normalized in _UNDO_HEARD
+        or normalized in _UNDO
+        or (_any(normalized, _UNDO) is not None and len(normalized) <= 40)
+    ):
         return UndoEdit()
     if looks:
         look = _look_edit(normalized)
