@@ -14,7 +14,10 @@ recognition of the spoken corpus (bench_recognition.py, issue 13) with ``--only-
 how long an enrichment waits while the real Qwen writes for someone else, before and after the
 one model slot (bench_model_slot.py, issue 13 review part F) with ``--only-model-slot``;
 job choice in one's own words without and with the model (bench_job_choice.py, issue 14)
-with ``--only-job-choice``. ``--issue13`` runs every figure issue 13 names in one run.
+with ``--only-job-choice``. ``--issue13`` runs every figure issue 13 names in one run;
+``--issue15`` runs issue 15's figures per artifact (bench_artifacts.py): confirm → delivered
+without and with the model, page and zip weight, the Chromium check, and the counts of jobs,
+sections and layouts; its own options (``--no-model``, ``--jobs``, ``--repeats``) follow it.
 """
 
 from __future__ import annotations
@@ -73,31 +76,18 @@ async def generation_latency(data_dir: Path, repeats: int) -> dict[str, list[flo
     """Per job: from the user's "yes" at confirm to the delivery reply with its links."""
     from assistant.compose import Services
     from assistant.config import load_settings
-    from testing.walk import good_answer
+    from scripts.bench_delivery import DeliveryWalker
 
     services = Services.build(load_settings(environ={}, data_dir=str(data_dir / "gen")))
     await services.start()
-    delivered: dict[str, asyncio.Event] = {}
-
-    async def listen(key: str, replies: list) -> None:
-        if any(reply.links for reply in replies):
-            delivered[key].set()
-
-    services.manager.add_listener("bench", listen)
+    walker = DeliveryWalker(services)
     timings: dict[str, list[float]] = {}
     try:
-        for number, job in enumerate(services.jobs.ordered(), start=1):
+        for job in services.jobs.ordered():
             for attempt in range(repeats + 1):  # the first round warms caches and the browser
-                key = f"gen-{job.id}-{attempt}"
-                script = ["", str(number)] + [good_answer(q, "en")[0] for q in job.questions]
-                for text in script:
-                    await services.manager.handle(Turn(key, text, language="en", channel="bench"))
-                delivered[key] = asyncio.Event()
-                start = time.perf_counter()
-                await services.manager.handle(Turn(key, "yes", channel="bench"))
-                await asyncio.wait_for(delivered[key].wait(), 60)
+                delivered = await walker.deliver(job, f"gen-{job.id}-{attempt}")
                 if attempt:
-                    timings.setdefault(job.id, []).append(time.perf_counter() - start)
+                    timings.setdefault(job.id, []).append(delivered.seconds)
     finally:
         await services.stop()
     return timings
@@ -174,12 +164,24 @@ def main() -> None:
         help="every figure issue 13 names, in one run: recognition, voices, memory, burst, model",
     )
     parser.add_argument(
+        "--issue15",
+        action="store_true",
+        help="issue 15's figures per artifact (scripts/bench_artifacts.py; its options follow)",
+    )
+    parser.add_argument(
         "--only-job-choice",
         action="store_true",
         help="only job choice in one's own words, without and with the real model (issue 14)",
     )
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    if rest and not args.issue15:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
+    if args.issue15:
+        from scripts.bench_artifacts import main as artifacts_main
+
+        artifacts_main(rest)
+        return
     if args.only_model_slot:
         model_slot_figures()
         return
