@@ -39,11 +39,42 @@ SIZE_LIMIT = 400 * 1024  # bytes a PNG may weigh in the repository
 SETTLE_MS = 500  # web fonts are local, but a poster's entrance animation takes a moment
 
 
+# The café's optional sections taken, as a shop owner would (a job that does not ask them
+# leaves them out): the "after" page shows what issue 15 added, not only the menu and hours.
+MORE: dict[str, dict[str, dict[str, Any]]] = {
+    "cafe_page": {
+        "en": {
+            "add_more": True,
+            "menu_items": ["coffee 3.50", "cake 4", "ham sandwich 5.20"],
+            "opening_hours": "9 am to 5 pm, closed Mondays",
+            "about": "A family café by the station for twenty years.",
+            "address": "1 High Street, Leeds",
+            "phone": "+44 113 496 0000",
+            "email": "hello@sunny.example",
+            "faq": ["Is there parking? Yes, two spaces"],
+            "news": "Open on Saturdays in December",
+        },
+        "ja": {
+            "add_more": True,
+            "menu_items": ["コーヒー 400円", "ケーキ 500円", "サンドイッチ 650円"],
+            "opening_hours": "9時から17時、月曜休み",
+            "about": "駅前で20年、手作りのケーキのお店です。",
+            "address": "東京都千代田区1-2-3",
+            "phone": "03-1234-5678",
+            "email": "info@hidamari.example",
+            "faq": ["駐車場はありますか？ 2台あります"],
+            "news": "12月は毎週土曜もあいています",
+        },
+    },
+}
+
+
 def answers_for(checkout: Path, job_id: str, language: str) -> dict[str, Any]:
-    """The typical answers, only for questions the checkout's job asks."""
+    """The typical answers (with the café's sections), only for questions the checkout's job
+    asks; a list the older job took as words only is sent as it would have been said."""
     job = yaml.safe_load((checkout / "dialogs" / "jobs" / f"{job_id}.yaml").read_text("utf-8"))
     asked = {question["id"] for question in job["questions"]}
-    typical = VALID[job_id][language]["typical"]
+    typical = VALID[job_id][language]["typical"] | MORE.get(job_id, {}).get(language, {})
     return {key: value for key, value in typical.items() if key in asked}
 
 
