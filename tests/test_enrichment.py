@@ -432,6 +432,29 @@ async def test_quiz_items_from_the_model_become_the_game_and_pass_its_self_test(
     assert "python" in " ".join(record["checks_passed"])
 
 
+@pytest.mark.parametrize("answer", [0, 1, 2, 3])
+async def test_four_options_pass_the_self_test_wherever_the_right_one_is_shown(
+    answer: int,
+    ollama: FakeOllama,
+    catalog: JobCatalog,
+    store: SQLiteStore,
+    manager: DialogManager,
+    tmp_path: Path,
+) -> None:
+    """The model may write four options; the self-test once knew only positions 1 to 3, so a
+    right answer shuffled to 4th failed it and the model's quiz was thrown away."""
+    four = ["Cow", "Cat", "Dog", "Hen"]
+    items = [
+        {"question": "Which animal says moo?", "options": four, "answer": answer},
+        *GOOD_QUIZ["items"][1:],
+    ]
+    ollama.script(MODEL, json.dumps({"items": items}))
+    queue = make_queue(ollama.url, catalog, store, manager, tmp_path)
+    walk, _, _ = await deliver(queue, manager, QUIZ)
+    record = manifest((await walk.artifact()).folder)
+    assert record["llm"]["outcome"] == "used", record["llm"]
+
+
 async def test_a_quiz_answer_that_points_nowhere_is_refused(
     ollama: FakeOllama,
     catalog: JobCatalog,
