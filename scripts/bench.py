@@ -73,12 +73,17 @@ async def run(users: int, rounds: int, data_dir: Path) -> tuple[list[float], flo
 
 
 async def generation_latency(data_dir: Path, repeats: int) -> dict[str, list[float]]:
-    """Per job: from the user's "yes" at confirm to the delivery reply with its links."""
+    """Per job: from the user's "yes" at confirm to the delivery reply with its links, with
+    the model off (the template path these figures always measured; ``--issue15`` gives the
+    same walk with and without the model side by side)."""
     from assistant.compose import Services
     from assistant.config import load_settings
     from scripts.bench_delivery import DeliveryWalker
 
-    services = Services.build(load_settings(environ={}, data_dir=str(data_dir / "gen")))
+    settings = load_settings(
+        environ={"ASSISTANT_LLM_ENABLED": "false"}, data_dir=str(data_dir / "gen")
+    )
+    services = Services.build(settings)
     await services.start()
     walker = DeliveryWalker(services)
     timings: dict[str, list[float]] = {}
