@@ -19,6 +19,7 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from playwright.async_api import Page, WebSocket, expect
@@ -891,3 +892,40 @@ async def test_a_page_closed_for_flooding_says_why_and_connects_again(
         await type_answer(page, "4")
         await wait_state(page, "ask")
         await expect(page.locator("#alert")).to_be_empty()
+
+
+async def test_a_delivered_page_is_changed_by_typing_what_to_change_and_undone(
+    browser: BrowserChecker, server: WebServer
+) -> None:
+    """Edits in words (issue 15) in the real page: each makes a new version, shown at once in
+    the preview; "undo" brings the one before back as the next version."""
+    job = server.services.jobs.jobs["cafe_page"]
+    async with browser.open(server.page_url(lang="en")) as session:
+        page = session.page
+        await walk_job(page, job, "en", job_answers(job, "en"))
+        await make_it(page)
+        await wait_delivered(page)
+        first = await page.locator("#preview").get_attribute("src")
+
+        async def fetched(src: str) -> str:
+            async with aiohttp.ClientSession() as client, client.get(server.url + src) as got:
+                return await got.text()
+
+        async def edited(words: str, said: str) -> str:
+            before = await page.locator("#preview").get_attribute("src")
+            await type_answer(page, words)
+            await expect(page.locator("#log")).to_contain_text(said, timeout=WAIT_MS)
+            await expect(page.locator("#preview")).not_to_have_attribute(
+                "src", before or "", timeout=DELIVERY_MS
+            )
+            await wait_delivered(page)
+            src = await page.locator("#preview").get_attribute("src")
+            assert src is not None
+            return await fetched(src)
+
+        bigger = await edited("make the title bigger", "Making the title bigger.")
+        assert "h1 { zoom: 1.25; }" in bigger
+        undone = await edited("undo", "Going back to the version before.")
+        assert '<style id="look">' not in undone
+        assert first and '<style id="look">' not in await fetched(first)
+        assert_quiet(session)
