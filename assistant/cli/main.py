@@ -23,6 +23,7 @@ from assistant.check.links import links_sentence
 from assistant.cli import voice
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
+from assistant.cli.live import add_live_parser, run_live
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_kb_parser(commands)
     add_cleanup_parser(commands)
+    add_live_parser(commands)
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -355,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "cleanup":
             _setup_logging(settings, quiet=True)
             return asyncio.run(run_cleanup(settings, args))
+        if command == "live":
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(run_live(settings, args))
         if command == "kiosk":
             _setup_logging(settings)
             return asyncio.run(voice.kiosk(settings, args))

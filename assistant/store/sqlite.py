@@ -25,10 +25,25 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from assistant.errors import StoreError
-from assistant.ports import CleanupReport, GenerationTask, RetentionPolicy, TurnEffects
+from assistant.ports import (
+    CleanupReport,
+    GenerationTask,
+    RetentionPolicy,
+    SessionActivity,
+    TurnEffects,
+)
 from assistant.private_files import FILE_MODE, private_file, private_folder
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.store import artifacts, attempts, generations, links, retention, seats, sessions
+from assistant.store import (
+    artifacts,
+    attempts,
+    generations,
+    links,
+    live,
+    retention,
+    seats,
+    sessions,
+)
 from assistant.store.checkpoint import WAL_LIMIT, Checkpointer
 from assistant.store.ledger import SQLiteTelegramLedger
 from assistant.store.migrations import MIGRATIONS
@@ -156,6 +171,13 @@ class SQLiteStore:
     ) -> Session:
         """Write the session, its history row and its effects in one transaction."""
         return await self.run(self.commit_turn_sync, session, record, effects)
+
+    async def live_activity(
+        self, since: float, limit: int = 200, turns: int = 8
+    ) -> list[SessionActivity]:
+        """Sessions not ended used since ``since``, with their latest turns and build status
+        (the staff console's live list)."""
+        return await self._with_db(live.activity, since, limit, turns)
 
     async def history(self, key: str) -> list[dict[str, Any]]:
         """Every stored turn of a session, oldest first (for staff and tests)."""

@@ -1,0 +1,1 @@
+"""Staff matters in the core: accounts, sign-in, roles, audit, and what the console shows."""

@@ -1,0 +1,138 @@
+"""Who needs help now (issue 16, live sessions): real conversations through the dialog manager
+on a real SQLite file, judged from what the store holds, and ``assistant live``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.cli.main import main
+from assistant.dialog.manager import DialogManager
+from assistant.events import Turn
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
+from assistant.staff.live import SILENCE_S, live_sessions
+from assistant.store.sqlite import SQLiteStore
+from testing.cafe_walk import cafe_walk
+
+START = 1_800_000_000.0
+
+
+class Clock:
+    """The manager's time, moved by the test (turns are stamped with it)."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _say(manager: DialogManager, key: str, *texts: str) -> None:
+    for text in texts:
+        await manager.handle(Turn(session_key=key, text=text, language="en", channel="web"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def live_manager(
+    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore, clock: Clock
+) -> DialogManager:
+    return DialogManager(
+        jobs=catalog, phrases=phrases, store=store, default_language="en", clock=clock
+    )
+
+
+async def _people(manager: DialogManager, store: SQLiteStore, clock: Clock) -> None:
+    """Six people: one going well, one missed three times, one asking for help twice, one
+    gone quiet, one who asked to wait, one whose page failed to build."""
+    await _say(manager, "web:quiet", "", "1", "Blue Bakery")
+    await _say(manager, "web:waiting", "", "1", "Blue Bakery", "wait a minute")
+    clock.now += SILENCE_S + 60  # the two above say nothing more from here on
+    await _say(manager, "web:fine", "", "1", "Blue Bakery", "bread, cake")
+    await _say(manager, "web:missed", "", "4", "Animals", "1", "banana", "lots", "purple")
+    await _say(manager, "web:helpless", "", "1", "help", "Blue Bakery", "help")
+    for text in cafe_walk():
+        await _say(manager, "web:failed", text)
+    task = await store.claim_next()
+    assert task is not None
+    await store.fail(task.request.id or 0, "test_failure", "failed on purpose")  # as a crash
+    await manager.generation_failed(task.request)
+
+
+async def test_each_sign_of_trouble_is_found_and_those_needing_help_come_first(
+    live_manager: DialogManager, store: SQLiteStore, clock: Clock
+) -> None:
+    await _people(live_manager, store, clock)
+    found = live_sessions(await store.live_activity(START - 1), clock.now)
+    reasons = {session.key: session.reasons for session in found}
+    assert reasons == {
+        "web:quiet": ("silence",),
+        "web:waiting": (),  # paused on purpose: not stuck
+        "web:fine": (),
+        "web:missed": ("re_asks",),
+        "web:helpless": ("help_twice",),
+        "web:failed": ("generation_failed",),
+    }
+    assert [s.needs_help for s in found] == [True] * 4 + [False] * 2, "help first"
+    by_key = {session.key: session for session in found}
+    assert by_key["web:fine"].question_id == "opening_hours" and by_key["web:fine"].idle_s == 0
+    assert by_key["web:missed"].job_id == "quiz_game" and by_key["web:missed"].channel == "web"
+    assert by_key["web:quiet"].idle_s >= SILENCE_S
+
+
+async def test_ended_and_old_sessions_are_not_live(
+    live_manager: DialogManager, store: SQLiteStore, clock: Clock
+) -> None:
+    await _say(live_manager, "web:old", "", "1")
+    clock.now += 7200
+    await _say(live_manager, "web:done", "", "1", "cancel", "yes", "finish")
+    await _say(live_manager, "web:new", "", "1")
+    keys = [s.key for s in live_sessions(await store.live_activity(clock.now - 3600), clock.now)]
+    assert "web:old" not in keys and "web:new" in keys
+
+
+async def _fill(data: Path, catalog: JobCatalog, phrases: Phrases) -> None:
+    """Two sessions of a moment ago in the data folder ``assistant live`` reads."""
+    store = SQLiteStore(data / "assistant.db")
+    await store.open()
+    try:
+        clock = Clock()
+        clock.now = time.time()
+        manager = DialogManager(
+            jobs=catalog, phrases=phrases, store=store, default_language="en", clock=clock
+        )
+        await _say(manager, "web:missed", "", "4", "Animals", "1", "banana", "lots", "purple")
+        await _say(manager, "web:fine", "", "1")
+    finally:
+        await store.close()
+
+
+def test_assistant_live_prints_who_needs_help_in_either_language(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    catalog: JobCatalog,
+    phrases: Phrases,
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
+    monkeypatch.chdir(tmp_path)
+    assert main(["live", "--lang", "en"]) == 0
+    assert "No session was used in the last 60 minutes." in capsys.readouterr().out
+    asyncio.run(_fill(data, catalog, phrases))
+    assert main(["live", "--lang", "en"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("NEEDS HELP  web:missed  (web, quiz_game, question question_count")
+    assert lines[0].endswith("the last three answers were not understood")
+    assert lines[1].startswith("ok          web:fine")
+    assert main(["live", "--lang", "ja"]) == 0
+    assert "3回続けて答えが伝わりませんでした" in capsys.readouterr().out
+    assert main(["live", "--minutes", "0"]) == 2
