@@ -129,10 +129,9 @@ def timing(values: Sequence[float]) -> Timing:
 
 
 def _funnels(rows: dict[str, list[tuple[Any, ...]]]) -> tuple[JobFunnel, ...]:
-    stopped = {(job, question): count for job, question, count in rows["stopped"]}
     steps: dict[str, list[tuple[int, QuestionStep]]] = defaultdict(list)
-    for job, question, reached, reasks, first in rows["questions"]:
-        step = QuestionStep(question, reached, stopped.get((job, question), 0), reasks or 0)
+    for job, question, reached, reasks, first, stopped in rows["questions"]:
+        step = QuestionStep(question, reached, stopped, reasks or 0)
         steps[job].append((first, step))
     return tuple(
         JobFunnel(

@@ -20,14 +20,24 @@ import sqlite_utils
 
 # The sessions of the window, and the question replies of their turns.
 _WINDOW = "WITH started AS (SELECT key, job_id, channel, created FROM sessions WHERE created >= ?)"
+# One row per question asked: its turn, session and job, whether a problem reply came with it
+# (a re-ask), and whether it was the last question the session was asked. The ``instr``
+# guards skip parsing a turn's JSON when the word cannot be in it.
 _ASKED = (
     _WINDOW + ", asked AS ("
     "SELECT t.id, t.session_key, w.job_id, json_extract(r.value, '$.question_id') AS question, "
-    "EXISTS (SELECT 1 FROM json_each(t.replies) p "
-    "WHERE json_extract(p.value, '$.kind') = 'problem') AS after_problem "
+    "instr(t.replies, '\"problem\"') > 0 AND EXISTS (SELECT 1 FROM json_each(t.replies) p "
+    "WHERE json_extract(p.value, '$.kind') = 'problem') AS after_problem, "
+    "row_number() OVER (PARTITION BY t.session_key ORDER BY t.id DESC) AS from_last "
     "FROM started w JOIN turns t ON t.session_key = w.key, json_each(t.replies) r "
-    "WHERE json_extract(r.value, '$.kind') = 'question' "
+    "WHERE instr(t.replies, '\"question_id\"') > 0 "
+    "AND json_extract(r.value, '$.kind') = 'question' "
     "AND json_extract(r.value, '$.question_id') IS NOT NULL)"
+)
+# Sessions of the window that reached the read-back of their answers.
+_CONFIRMED = (
+    "(SELECT DISTINCT t.session_key FROM started w JOIN turns t ON t.session_key = w.key "
+    "WHERE t.state_after = 'confirm')"
 )
 
 QUERIES: dict[str, str] = {
@@ -37,16 +47,11 @@ QUERIES: dict[str, str] = {
     "sum(EXISTS (SELECT 1 FROM turns t WHERE t.session_key = w.key "
     "AND t.state_after = 'delivered')) "
     "FROM started w GROUP BY 1 ORDER BY 2 DESC, 1",
-    # job, question, sessions that reached it, re-asks, first turn that asked it
+    # job, question, sessions that reached it, re-asks, first turn that asked it, sessions
+    # whose last question it was and that never reached the read-back (they stopped there)
     "questions": _ASKED + " SELECT coalesce(job_id, ''), question, count(DISTINCT session_key), "
-    "sum(after_problem), min(id) FROM asked GROUP BY 1, 2",
-    # job, question, sessions that stopped there (never reached the read-back)
-    "stopped": _ASKED + ", last AS (SELECT session_key, max(id) AS id FROM asked "
-    "GROUP BY session_key) "
-    "SELECT coalesce(a.job_id, ''), a.question, count(DISTINCT a.session_key) "
-    "FROM last JOIN asked a ON a.session_key = last.session_key AND a.id = last.id "
-    "WHERE NOT EXISTS (SELECT 1 FROM turns t WHERE t.session_key = a.session_key "
-    "AND t.state_after = 'confirm') GROUP BY 1, 2",
+    "sum(after_problem), min(id), count(DISTINCT CASE WHEN from_last = 1 "
+    f"AND session_key NOT IN {_CONFIRMED} THEN session_key END) FROM asked GROUP BY 1, 2",
     # day (local), channel, sessions started, of them delivered
     "days": _WINDOW + " SELECT date(w.created, 'unixepoch', 'localtime'), w.channel, count(*), "
     "sum(EXISTS (SELECT 1 FROM turns t WHERE t.session_key = w.key "
