@@ -64,9 +64,7 @@ async def test_audit_rows_cannot_be_changed_or_removed_even_by_sql(store: SQLite
             other.execute("DELETE FROM audit_log")
         with pytest.raises(sqlite3.IntegrityError):
             other.execute("UPDATE audit_log SET detail = '{}' WHERE id = 2")
-        assert other.execute("SELECT count(*) FROM audit_log WHERE who = 'ana'").fetchone() == (
-            3,
-        )
+        assert other.execute("SELECT count(*) FROM audit_log WHERE who = 'ana'").fetchone() == (3,)
     finally:
         other.close()
     entries = await AuditLog(store).search(AuditQuery())
@@ -117,7 +115,7 @@ async def test_secrets_in_a_detail_never_reach_the_database(store: SQLiteStore) 
 
 async def test_csv_export_round_trips_and_disarms_formulas(store: SQLiteStore) -> None:
     log = AuditLog(store, clock=Clock())
-    nasty = "=HYPERLINK(\"http://evil.example\",\"click\")"
+    nasty = '=HYPERLINK("http://evil.example","click")'
     await log.record(nasty, "staff", "+sum", address="@home", session_key="-1+1")
     await log.record(
         "chō, \"the\" admin", "admin", "message", session_key="web:s2",
@@ -129,7 +127,7 @@ async def test_csv_export_round_trips_and_disarms_formulas(store: SQLiteStore) -
     rows = list(csv.reader(io.StringIO(stream.getvalue(), newline="")))
     assert rows[0] == list(CSV_COLUMNS)
     header, message, formula = rows
-    assert message[2] == "chō, \"the\" admin" and message[6] == "web:s2"
+    assert message[2] == 'chō, "the" admin' and message[6] == "web:s2"
     assert message[8] == '{"text": "line one\\nline two, with \\"quotes\\""}'
     # Every cell a spreadsheet would run starts with a quote instead, and keeps its text.
     assert formula[2] == "'" + nasty
@@ -159,12 +157,44 @@ def test_assistant_audit_prints_and_exports(tmp_path: Path, capsys: pytest.Captu
     exported = tmp_path / "audit.csv"
     # After every entry (the last is at T0 + 300), as a local time the way staff type it.
     since = datetime.datetime.fromtimestamp(T0 + 600).isoformat(timespec="minutes")
-    assert main(["--config", str(config), "audit", "--since", since, "--csv", str(exported)]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(config),
+                "audit",
+                "--since",
+                since,
+                "--csv",
+                str(exported),
+                "--lang",
+                "en",
+            ]
+        )
+        == 0
+    )
     assert "0 entries" in capsys.readouterr().out
-    assert main(["--config", str(config), "audit", "--artifact", "a1", "--csv", str(exported)]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(config),
+                "audit",
+                "--artifact",
+                "a1",
+                "--csv",
+                str(exported),
+                "--lang",
+                "en",
+            ]
+        )
+        == 0
+    )
     assert "2 entries written" in capsys.readouterr().out
     with exported.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.reader(stream))
     assert [row[4] for row in rows[1:]] == ["publish", "approve"]
-    assert main(["--config", str(config), "audit", "--action", "nothing"]) == 0
-    assert capsys.readouterr().out == "no entries match\n"
+    assert main(["--config", str(config), "audit", "--action", "nothing", "--lang", "en"]) == 0
+    assert capsys.readouterr().out == "No entries match.\n"
+    assert main(["--config", str(config), "audit", "--action", "nothing", "--lang", "ja"]) == 0
+    assert capsys.readouterr().out == "該当する記録はありません。\n"

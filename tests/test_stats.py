@@ -94,7 +94,7 @@ async def test_assistant_stats_prints_tables_and_json(
 
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = main(["--config", str(config), "stats", *argv])
+            code = main(["--config", str(config), "stats", "--lang", "en", *argv])
         return code, out.getvalue()
 
     code, text = await asyncio.to_thread(run)
@@ -103,6 +103,11 @@ async def test_assistant_stats_prints_tables_and_json(
     assert "  cafe_page  4        3          1\n" in text
     assert "  menu_items     4        1             1\n" in text
     assert "  check_failed  1\n" in text
+    assert "From the first word to the delivery: 1 cases, median 0.0s" in text
+
+    code, text = await asyncio.to_thread(run, "--lang", "ja")
+    assert text.startswith("セッション 4 件、お渡し 1 件\n")
+    assert "  menu_items     4     1           1\n" in text
 
     code, text = await asyncio.to_thread(run, "--json")
     data = json.loads(text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from assistant.config import Settings
+from assistant.jobs.phrases import load_phrases
 from assistant.staff.audit import AuditEntry, AuditLog, AuditQuery, write_csv
 from assistant.store.sqlite import SQLiteStore
 
@@ -34,6 +35,7 @@ def add_audit_parser(commands: Any) -> None:
     audit.add_argument("--text", help="text found anywhere in an entry")
     audit.add_argument("--limit", type=int, default=1000, help="at most this many (newest first)")
     audit.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-': standard output)")
+    audit.add_argument("--lang", choices=("ja", "en"), help="language of the messages")
 
 
 def parse_when(text: str) -> float:
@@ -83,14 +85,16 @@ async def run_audit(settings: Settings, args: argparse.Namespace) -> int:
         entries = await AuditLog(store).search(query)
     finally:
         await store.close()
+    phrases = load_phrases(settings.locales_dir)
+    language = args.lang or settings.language
     if args.csv:
         with _output(args.csv) as stream:
             count = write_csv(entries, stream)
         if args.csv != "-":
-            print(f"{count} entries written to {args.csv}")
+            print(phrases.say(language, "staff.audit.written", count=count, file=args.csv))
         return 0
     for entry in entries:
         print(_line(entry))
     if not entries:
-        print("no entries match")
+        print(phrases.say(language, "staff.audit.none"))
     return 0
