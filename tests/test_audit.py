@@ -9,12 +9,20 @@ import datetime
 import io
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.cli.main import main
-from assistant.staff.audit import REDACTED, CSV_COLUMNS, AuditEntry, AuditLog, AuditQuery
-from assistant.staff.audit import neutralised, write_csv
+from assistant.staff.audit import (
+    CSV_COLUMNS,
+    REDACTED,
+    AuditEntry,
+    AuditLog,
+    AuditQuery,
+    neutralised,
+    write_csv,
+)
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.transaction import writing
 
@@ -75,8 +83,8 @@ async def test_audit_rows_cannot_be_changed_or_removed_even_by_sql(store: SQLite
 async def test_search_by_who_action_session_artifact_time_and_text(store: SQLiteStore) -> None:
     log = await _filled(store)
 
-    async def actions(**filters: object) -> list[str]:
-        return [e.action for e in await log.search(AuditQuery(**filters))]  # type: ignore[arg-type]
+    async def actions(**filters: Any) -> list[str]:
+        return [e.action for e in await log.search(AuditQuery(**filters))]
 
     assert await actions() == ["publish", "approve", "message", "sign_in_failed", "sign_in"]
     assert await actions(who="ben") == ["message", "sign_in_failed"]

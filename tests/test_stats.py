@@ -9,8 +9,6 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
 from assistant.cli.main import main
 from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
