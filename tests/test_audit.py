@@ -17,6 +17,7 @@ from assistant.cli.main import main
 from assistant.staff.audit import (
     CSV_COLUMNS,
     REDACTED,
+    AuditAction,
     AuditEntry,
     AuditLog,
     AuditQuery,
@@ -51,7 +52,7 @@ async def _filled(store: SQLiteStore) -> AuditLog:
     await log.record(
         "ana", "admin", "approve", address="192.0.2.1", artifact_id="a1", detail={"note": "50%_off"}
     )
-    await log.record("ana", "admin", "publish", address="192.0.2.1", artifact_id="a1")
+    await log.record("ana", "admin", AuditAction.PUBLISH, address="192.0.2.1", artifact_id="a1")
     return log
 
 
@@ -98,6 +99,7 @@ async def test_search_by_who_action_session_artifact_time_and_text(store: SQLite
     assert await actions(text="50%_") == ["approve"]  # % and _ are literal, not wildcards
     assert await actions(text="5%") == []
     assert await actions(who="ana", artifact_id="a1", limit=1) == ["publish"]
+    assert len(await actions(limit=0)) == 5  # 0: every match
     message = (await log.search(AuditQuery(action="message")))[0]
     assert message == AuditEntry(
         id=3, at=T0 + 180, who="ben", role="staff", action="message", address="192.0.2.9",

@@ -33,7 +33,9 @@ def add_audit_parser(commands: Any) -> None:
     )
     audit.add_argument("--until", type=parse_when, help="before this date or time")
     audit.add_argument("--text", help="text found anywhere in an entry")
-    audit.add_argument("--limit", type=int, default=1000, help="at most this many (newest first)")
+    audit.add_argument(
+        "--limit", type=int, default=1000, help="at most this many, newest first (0: all)"
+    )
     audit.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-': standard output)")
     audit.add_argument("--lang", choices=("ja", "en"), help="language of the messages")
 

@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol, TextIO
 
 # Names of detail keys whose values never reach the log.
@@ -34,6 +35,30 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id", "time", "who", "role", "action", "address", "session", "artifact", "detail",
 )  # fmt: skip
+
+
+class AuditAction(StrEnum):
+    """The actions issue 16 names, so every writer spells them alike and the console can
+    offer them as a filter; ``AuditLog.record`` takes any other text as well."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_OUT = "sign_out"
+    LOCKED_OUT = "locked_out"
+    ACCOUNT_ADDED = "account_added"
+    ACCOUNT_DISABLED = "account_disabled"
+    PASSWORD_RESET = "password_reset"
+    STAFF_MESSAGE = "staff_message"
+    ANSWER_FOR_USER = "answer_for_user"
+    HAND_BACK = "hand_back"
+    APPROVE = "approve"
+    SEND_BACK = "send_back"
+    PUBLISH = "publish"
+    UNPUBLISH = "unpublish"
+    SEND = "send"
+    JOB_SAVED = "job_saved"
+    JOB_ROLLED_BACK = "job_rolled_back"
+    KNOWLEDGE_CHANGED = "knowledge_changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +87,7 @@ class AuditQuery:
     since: float | None = None  # inclusive
     until: float | None = None  # exclusive
     text: str | None = None  # anywhere in names, address or detail
-    limit: int = 1000
+    limit: int = 1000  # 0: every match (an export)
 
 
 class AuditStore(Protocol):

@@ -51,7 +51,8 @@ def _like(text: str) -> str:
 def search(
     db: sqlite_utils.Database, filters: Mapping[str, Any], limit: int
 ) -> list[dict[str, Any]]:
-    """Entries matching every filter given (``None`` filters nothing), newest first.
+    """Entries matching every filter given (``None`` filters nothing), newest first, at most
+    ``limit`` of them (0: all).
 
     ``who``, ``action``, ``session_key`` and ``artifact_id`` match exactly; ``since`` and
     ``until`` bound ``at`` (from, inclusive; to, exclusive); ``text`` is found anywhere in the
@@ -74,7 +75,10 @@ def search(
         where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _TEXT_COLUMNS) + ")")
         params.extend(pattern for _ in _TEXT_COLUMNS)
     sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "")
-    rows = db.conn.execute(f"{sql} ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
+    # SQLite reads a negative LIMIT as none: ``limit`` 0 (or less) returns every match.
+    rows = db.conn.execute(
+        f"{sql} ORDER BY id DESC LIMIT ?", (*params, limit if limit > 0 else -1)
+    ).fetchall()
     found = []
     for row in rows:
         values = dict(zip(_COLUMNS, row, strict=True))
