@@ -26,7 +26,8 @@ async def _type(manager: DialogManager, key: str, channel: str, texts: list[str]
 
 async def _four_users(manager: DialogManager, queue: GenerationQueue, store: SQLiteStore) -> None:
     """Ann gets her page; Bo stops at the read-back; Cy is refused once at the second
-    question (too long) and gives up there, on the web; Di confirms, but the build fails."""
+    question (too long) and gives up there, on the web; Di confirms, but the build fails; Eve
+    is greeted at a kiosk and walks away before choosing anything."""
     ann = Walker(manager, queue, "ann", "en")
     for text in cafe_walk():
         await ann.say(text)
@@ -37,6 +38,7 @@ async def _four_users(manager: DialogManager, queue: GenerationQueue, store: SQL
     task = await store.claim_next()
     assert task is not None and task.request.session_key == "di"
     await store.fail(task.request.id or 0, "check_failed", "the page did not pass its checks")
+    await _type(manager, "eve", "kiosk", [""])
 
 
 async def test_figures_of_a_walked_history(
@@ -45,10 +47,11 @@ async def test_figures_of_a_walked_history(
     await _four_users(manager, queue, store)
     figures = await compute(store)
 
-    (funnel,) = figures.funnels
+    funnel, no_job = figures.funnels
     assert (funnel.job_id, funnel.started, funnel.confirmed, funnel.delivered) == (
         "cafe_page", 4, 3, 1,
     )  # fmt: skip
+    assert no_job == JobFunnel(job_id="", started=1, confirmed=0, delivered=0, questions=())
     steps = {step.question_id: step for step in funnel.questions}
     assert [step.question_id for step in funnel.questions][:3] == [
         "shop_name", "menu_items", "opening_hours",
@@ -61,9 +64,9 @@ async def test_figures_of_a_walked_history(
 
     day = time.strftime("%Y-%m-%d", time.localtime(FIXED_NOW))
     assert [(d.day, d.channel, d.sessions, d.completions) for d in figures.days] == [
-        (day, "test", 3, 1), (day, "web", 1, 0),
+        (day, "kiosk", 1, 0), (day, "test", 3, 1), (day, "web", 1, 0),
     ]  # fmt: skip
-    assert (figures.sessions, figures.completions) == (4, 1)
+    assert (figures.sessions, figures.completions) == (5, 1)
     # The walk's clock stands still, so Ann's page came zero seconds after her first word.
     assert (figures.to_delivery.count, figures.to_delivery.p50) == (1, 0.0)
     assert figures.generation.count == 1 and figures.generation.p50 is not None
@@ -97,19 +100,21 @@ async def test_assistant_stats_prints_tables_and_json(
 
     code, text = await asyncio.to_thread(run)
     assert code == 0
-    assert text.startswith("4 sessions, 1 delivered\n")
-    assert "  cafe_page  4        3          1\n" in text
+    assert text.startswith("5 sessions, 1 delivered\n")
+    assert "  cafe_page        4        3          1\n" in text
+    assert "  (no job chosen)  1        0          0\n" in text
     assert "  menu_items     4        1             1\n" in text
     assert "  check_failed  1\n" in text
     assert "From the first word to the delivery: 1 cases, median 0.0s" in text
 
     code, text = await asyncio.to_thread(run, "--lang", "ja")
-    assert text.startswith("セッション 4 件、お渡し 1 件\n")
+    assert text.startswith("セッション 5 件、お渡し 1 件\n")
+    assert "  （ジョブ未選択）  1     0             0\n" in text
     assert "  menu_items     4     1           1\n" in text
 
     code, text = await asyncio.to_thread(run, "--json")
     data = json.loads(text)
-    assert (data["sessions"], data["completions"]) == (4, 1)
+    assert (data["sessions"], data["completions"]) == (5, 1)
     menu = next(q for q in data["funnels"][0]["questions"] if q["question_id"] == "menu_items")
     assert menu == {"question_id": "menu_items", "reached": 4, "stopped": 1, "reasks": 1}
 
