@@ -21,9 +21,11 @@ from aiohttp import web
 from assistant import __version__
 from assistant.check.links import links_sentence
 from assistant.cli import voice
+from assistant.cli.audit import add_audit_parser, run_audit
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.cli.live import add_live_parser, run_live
+from assistant.cli.stats import add_stats_parser, run_stats
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
@@ -101,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     add_kb_parser(commands)
     add_cleanup_parser(commands)
     add_live_parser(commands)
+    add_audit_parser(commands)  # issue 16, part C
+    add_stats_parser(commands)  # issue 16, part C
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -360,6 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "live":
             _setup_logging(settings, quiet=True)
             return asyncio.run(run_live(settings, args))
+        if command == "audit":  # issue 16, part C
+            return asyncio.run(run_audit(settings, args))
+        if command == "stats":  # issue 16, part C
+            return asyncio.run(run_stats(settings, args))
         if command == "kiosk":
             _setup_logging(settings)
             return asyncio.run(voice.kiosk(settings, args))

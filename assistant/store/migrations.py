@@ -209,3 +209,41 @@ def m009_edits_in_words(db: sqlite_utils.Database) -> None:
     db.table("sessions").add_column("look", str)
     db.table("sessions").add_column("undo", str)
     db.table("generations").add_column("look", str)
+
+
+# -- issue 16, part C: the audit log -----------------------------------------------------------
+
+
+@MIGRATIONS()
+def m012_audit_log(db: sqlite_utils.Database) -> None:
+    """The staff audit log (who did what, when, from where, to which session or artifact),
+    append-only by the database itself: triggers refuse every UPDATE and DELETE of its rows,
+    so no bug and no later code can rewrite history. Also an index for the staff figures,
+    which read the turns of the sessions started in a window (``assistant/store/stats.py``)."""
+    for statement in _AUDIT_SCHEMA:
+        db.execute(statement)
+
+
+_AUDIT_SCHEMA = (
+    """CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        who TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        address TEXT NOT NULL DEFAULT '',
+        session_key TEXT,
+        artifact_id TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX audit_log_at ON audit_log (at)",
+    "CREATE INDEX audit_log_who ON audit_log (who, at)",
+    "CREATE INDEX audit_log_action ON audit_log (action, at)",
+    "CREATE INDEX audit_log_session ON audit_log (session_key)",
+    "CREATE INDEX audit_log_artifact ON audit_log (artifact_id)",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    "CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created)",
+)

@@ -37,12 +37,14 @@ from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.store import (
     artifacts,
     attempts,
+    audit,
     generations,
     links,
     live,
     retention,
     seats,
     sessions,
+    stats,
 )
 from assistant.store.checkpoint import WAL_LIMIT, Checkpointer
 from assistant.store.ledger import SQLiteTelegramLedger
@@ -288,6 +290,20 @@ class SQLiteStore:
     async def strings_in_use(self) -> frozenset[str]:
         """Every text value in kept sessions' answers and in tasks still to build."""
         return await self._with_db(retention.strings_in_use)
+
+    # -- the audit log and the staff figures (issue 16, part C) -----------------------------
+
+    async def append_audit(self, row: dict[str, Any]) -> int:
+        """Add one entry to the append-only audit log; returns its id."""
+        return await self._with_db(audit.append, row)
+
+    async def search_audit(self, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Audit entries matching ``filters``, newest first (``assistant/store/audit.py``)."""
+        return await self._with_db(audit.search, filters, limit)
+
+    async def figures(self, since: float) -> dict[str, list[tuple[Any, ...]]]:
+        """The raw numbers behind the staff charts since ``since`` (``store/stats.py``)."""
+        return await self._with_db(stats.figures, since)
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""
