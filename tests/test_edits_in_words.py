@@ -15,7 +15,7 @@ import pytest
 
 from assistant.dialog.edit_reader import EditReader
 from assistant.dialog.manager import DialogManager
-from assistant.events import SessionState
+from assistant.events import SessionState, Turn
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
@@ -320,3 +320,24 @@ async def test_when_the_model_cannot_read_it_the_choices_are_said_again(
     session = await manager.session("k")
     assert session is not None and session.state == SessionState.DELIVERED
     assert session.version == 1, "nothing was changed"
+
+
+async def test_after_delivery_words_heard_freely_are_acted_on_when_they_read_clearly(
+    manager: DialogManager, queue: GenerationQueue
+) -> None:
+    """After delivery the kiosk listens freely, and Whisper scores a right "Finish" at 0.45:
+    a choice said exactly, or an edit the tables read, is taken; other unsure words are
+    asked again."""
+    walk = Walker(manager, queue, "k", "en")
+    await _delivered(walk)
+
+    async def heard(text: str) -> list[str]:
+        turn = Turn(session_key="k", text=text, language="en", channel="kiosk", confidence=0.45)
+        return _texts(await manager.handle(turn))
+
+    assert (await heard("bluh blah"))[0] == "Sorry, I did not catch that."
+    assert (await heard("Make the title bigger."))[0] == "Making the title bigger."
+    await walk.generate()
+    assert (await heard("Finish."))[-1].startswith("Thank you")
+    session = await manager.session("k")
+    assert session is not None and session.state == SessionState.ENDED

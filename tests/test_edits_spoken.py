@@ -1,6 +1,6 @@
 """Edits after delivery said aloud, in a noisy room, through the real voice turn: the speech of
-Kokoro (Japanese) and Piper (English), heard by faster-whisper with what the dialog expects
-after delivery (free words, no grammar), then read by the edit tables."""
+Kokoro (Japanese) and Piper (English), heard by faster-whisper as free words, then read by the
+edit tables. (The kiosk still listens with the what-next grammar after delivery: see README.)"""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ import datetime
 import pytest
 
 from assistant.config import Settings
-from assistant.events import SessionState
 from assistant.ports import SpeechToText
 from assistant.speech.routing import recognizer_for
 from assistant.speech.voice_kit import build_recognizers
 from assistant.speech.voice_turn import hear
 from assistant.understanding.edits import AnswerEdit, LookEdit, UndoEdit, understand_edit
-from assistant.understanding.expectation import Expectation, expected_phrases
+from assistant.understanding.expectation import Expectation
 from testing import spoken_corpus as corpus
 
 pytestmark = pytest.mark.slow
@@ -48,8 +47,6 @@ def test_a_spoken_edit_is_heard_and_understood(
 ) -> None:
     jobs = corpus.catalog()
     job = jobs.jobs["cafe_page"]
-    phrases = expected_phrases(SessionState.DELIVERED, job, None, language, jobs.ordered())
-    assert phrases is None, "after delivery the words are free, so an edit can be said"
     recognizer = recognizer_for(recognizers, language)
     assert recognizer is not None
     voice = VOICE[language]

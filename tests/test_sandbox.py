@@ -26,8 +26,8 @@ def alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie waiting to be reaped."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False  # gone, or going while its stat was read
     return state != "Z"
 
 

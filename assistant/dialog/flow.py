@@ -153,7 +153,12 @@ class DialogFlow:
         if not text:
             step.said = [self.prompt(session)]
             return step
-        if step.unsure and session.state in UNSURE_ASKS_AGAIN and not _job_read_back(session):
+        if (
+            step.unsure
+            and session.state in UNSURE_ASKS_AGAIN
+            and not _job_read_back(session)
+            and not edits.heard_clearly(self, session, text)
+        ):
             # The menu, the last check and what-next: closed answers that act at once (a job is
             # chosen, generation starts), so an unsure one is not acted on. A job heard unsurely
             # is read back (a yes is easier to hear than a menu item, so nobody is stuck at the

@@ -150,12 +150,13 @@ def expected_phrases(
         phrases = [j.title.get(language) for j in jobs] + _ordinals(language, len(jobs))
     elif state == SessionState.CONFIRM and job is not None:
         phrases = [*yes_no(language), *_ordinals(language, len(job.questions))]
-    elif state == SessionState.DESCRIBE or (state == SessionState.DELIVERED and job is not None):
-        # A free description, or an edit in words after delivery ("make the title bigger"):
-        # no grammar. The three what-next choices are understood from free words too.
-        phrases = None
     elif state == SessionState.DELIVERED:
+        # The three what-next choices, matched by sound: heard freely, a spoken "finish" or
+        # 「終わります」 scored too low to act on at the kiosk. Edits said aloud need the grammar
+        # to admit them (see the README); typed edits are read in every channel.
         phrases = _in_language(delivered_words, language)
+    elif state == SessionState.DESCRIBE:
+        phrases = None  # a free description: no grammar
     else:
         phrases = []
     if phrases is None:
