@@ -36,7 +36,11 @@ _UNREACHABLE = (
     OSError,
     asyncio.TimeoutError,
 )
-_REFUSED = (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError)
+_REFUSED = (
+    aiosmtplib.SMTPRecipientsRefused,
+    aiosmtplib.SMTPSenderRefused,
+    aiosmtplib.SMTPDataError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,9 @@ class Mailer:
     ) -> SendRecord:
         """Send the artifact to ``address`` in the user's ``language`` (else the artifact's)."""
         if not (self._settings.host and self._settings.sender):
-            raise ArtifactActionError("smtp_host and smtp_from are not set", code="mail_not_configured")
+            raise ArtifactActionError(
+                "smtp_host and smtp_from are not set", code="mail_not_configured"
+            )
         await require_approved(self._store, artifact_id)
         artifact = await self._store.artifact(artifact_id)
         if artifact is None:
@@ -100,7 +106,9 @@ class Mailer:
         try:
             await self._deliver(message)
         except ArtifactActionError as err:
-            await self._store.record_send(artifact.id, as_link, by, self._clock(), "failed", err.code)
+            await self._store.record_send(
+                artifact.id, as_link, by, self._clock(), "failed", err.code
+            )
             raise
         now = self._clock()
         record_id = await self._store.record_send(artifact.id, as_link, by, now, "sent", "")
@@ -123,7 +131,9 @@ class Mailer:
             if artifact.expires is not None and self._clock() > artifact.expires:
                 raise ArtifactActionError("the artifact's link has expired", code="link_expired")
             link = f"{self._base_url}/p/{artifact.token}/"
-            message.set_content(self._phrases.say(language, "mail.body_link", title=title, link=link))
+            message.set_content(
+                self._phrases.say(language, "mail.body_link", title=title, link=link)
+            )
             return message
         name = str(artifact.manifest.get("download") or zip_name(artifact.manifest))
         message.set_content(self._phrases.say(language, "mail.body_zip", title=title, file=name))
@@ -162,4 +172,3 @@ class Mailer:
 def _failed(code: str, message: str) -> ArtifactActionError:
     _LOGGER.warning("sending an artifact by e-mail failed: %s", code)
     return ArtifactActionError(message, code=code)
-
