@@ -6,13 +6,13 @@ from __future__ import annotations
 from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
 from assistant.generation.queue import GenerationQueue
+from assistant.ports import SessionStore
 from assistant.session import Artifact
-from assistant.store.sqlite import SQLiteStore
 from testing.cafe_walk import cafe_walk
 
 
 async def made_artifact(
-    manager: DialogManager, queue: GenerationQueue, store: SQLiteStore, key: str, shop: str
+    manager: DialogManager, queue: GenerationQueue, store: SessionStore, key: str, shop: str
 ) -> Artifact:
     """Walk the café page for ``shop`` in session ``key``, build it, return the artifact."""
     for text in cafe_walk(shop=shop):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email
 import email.policy
 import io
@@ -16,16 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from assistant.compose import Services
 from assistant.config import load_settings
 from assistant.dialog.manager import DialogManager
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.phrases import Phrases
 from assistant.review import ArtifactActionError
+from assistant.server import init_app
 from assistant.session import Artifact
 from assistant.staff.mail import Mailer, MailSettings, checked_address
 from assistant.staff.review import approve, say_error
+from assistant.store import artifacts as artifact_rows
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
 from testing.made_artifact import made_artifact
@@ -242,3 +247,62 @@ async def test_the_address_and_the_password_are_kept_nowhere(
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "mail.log")
     assert "sending an artifact by e-mail failed: mail_refused" in ours
     assert VISITOR not in ours and "refused@example.org" not in ours and PASSWORD not in ours
+
+
+async def test_a_title_with_line_breaks_cannot_add_a_header(
+    smtp_server: tuple[Inbox, int], reviews: SQLiteReviewStore, phrases: Phrases,
+    cafe: Artifact, store: SQLiteStore,
+) -> None:  # fmt: skip
+    inbox, port = smtp_server
+    hostile = dataclasses.replace(
+        cafe,
+        id="hostile",
+        series="hostile",
+        token="hostile-token-0123456789",
+        manifest={**cafe.manifest, "title": "Café\r\nBcc: victim@example.org"},
+    )
+
+    def insert() -> None:
+        with store.db.conn:
+            artifact_rows.insert(store.db.conn, hostile)
+
+    await store.run(insert)
+    await approve(reviews, hostile.id, "alice")
+    await _mailer(reviews, phrases, port).send(hostile.id, VISITOR, as_link=True, by="alice")
+    [(envelope, message)] = inbox.messages
+    assert envelope.rcpt_tos == [VISITOR] and message["Bcc"] is None
+    assert message["Subject"] == "Café Bcc: victim@example.org, from the facility assistant"
+
+
+async def test_the_services_desk_approves_publishes_and_mails_the_right_link(
+    smtp_server: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    inbox, port = smtp_server
+    settings = load_settings(
+        environ={"ASSISTANT_LLM_BACKEND": "none", "ASSISTANT_WARM_UP": "false"},
+        data_dir=str(tmp_path / "data"), public_base_url=BASE_URL, smtp_host="127.0.0.1",
+        smtp_port=port, smtp_security="none", smtp_from=SENDER, smtp_password=PASSWORD,
+    )  # fmt: skip
+    assert settings.site_path == tmp_path / "data" / "site"
+    services = Services.build(settings)
+    await services.store.open()
+    try:
+        artifact = await made_artifact(
+            services.manager, services.queue, services.store, "desk", "Harbor Books"
+        )
+        desk = services.artifact_desk()
+        await desk.approve(artifact.id, "alice")
+        published = await desk.publish(artifact.id, "alice")
+        app = init_app(services.store, services.jobs, site_dir=settings.site_path)
+        async with TestClient(TestServer(app)) as client:
+            response = await client.get(published.url_path)
+            assert response.status == 200
+            assert await response.read() == (Path(artifact.folder) / "index.html").read_bytes()
+        record = await desk.send(artifact.id, VISITOR, as_link=True, by="alice")
+        assert record.status == "sent"
+    finally:
+        await services.store.close()
+    [(envelope, message)] = inbox.messages
+    body = message.get_body(("plain",))
+    assert envelope.rcpt_tos == [VISITOR] and body is not None
+    assert f"{BASE_URL}/p/{artifact.token}/" in body.get_content()

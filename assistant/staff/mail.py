@@ -120,7 +120,8 @@ class Mailer:
     ) -> EmailMessage:
         language = language or str(artifact.manifest.get("language") or self._language)
         language = language if language in self._phrases.table else self._language
-        title = str(artifact.manifest.get("title") or artifact.job_id)
+        # The title is the user's words: one line, so it cannot add a header to the mail.
+        title = " ".join(str(artifact.manifest.get("title") or artifact.job_id).split())
         message = EmailMessage()
         message["From"] = self._settings.sender
         message["To"] = address
