@@ -34,7 +34,6 @@ from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
 from assistant.staff.desk import ArtifactDesk
-from assistant.staff.mail import MailSettings
 from assistant.startup import WarmUp, in_background_thread
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
@@ -216,14 +215,8 @@ class Services:
 
     def artifact_desk(self) -> ArtifactDesk:
         """Review, publishing and sending of artifacts (issue 16, part B) over this store."""
-        settings = self.settings
-        return ArtifactDesk(
-            SQLiteReviewStore(self.store),
-            self.phrases,
-            site_dir=settings.site_path,
-            mail=MailSettings.from_settings(settings),
-            base_url=settings.base_url,
-            language=settings.language,
+        return ArtifactDesk.from_settings(
+            SQLiteReviewStore(self.store), self.phrases, self.settings
         )
 
     def voice_kit(self) -> VoiceKit | None:

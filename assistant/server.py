@@ -4,6 +4,8 @@ Artifacts are reached only through their unguessable token. Anything else (an un
 expired token, a path outside the artifact, a file the manifest does not list) is a plain 404,
 so a probe learns nothing. Previews are sandboxed by CSP: a generated page runs its own
 scripts but gets an opaque origin, cannot submit forms and cannot call the service.
+Published artifacts (issue 16, part B) are plain files under ``site_dir``, served at
+``/site/<slug>/`` with the same sandbox.
 
 Every response, error pages and static files included, leaves through one hook
 (``_edge_headers``) that adds ``nosniff`` and ``no-referrer`` and names the server without

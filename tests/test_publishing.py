@@ -20,7 +20,7 @@ from assistant.review import ArtifactActionError
 from assistant.server import PREVIEW_POLICY, init_app
 from assistant.session import Artifact
 from assistant.staff.publishing import Publisher
-from assistant.staff.review import approve, say_error, send_back
+from assistant.staff.review import approve, say_error, send_back, sent_back_words
 from assistant.store import artifacts as artifact_rows
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
@@ -64,11 +64,18 @@ async def test_a_new_artifact_is_pending_and_only_an_approved_one_is_published(
     )  # fmt: skip
     with pytest.raises(ArtifactActionError, match="not approved"):
         await publisher.publish(cafe.id, "alice")
+    assert sent_back_words(phrases, "en", sent_back) == (
+        "Staff looked at it and asked for a change: Please add your phone number."
+    )
+    assert "Please add your phone number." in str(sent_back_words(phrases, "ja", sent_back))
+    stored = await reviews.review(cafe.id)
+    assert stored == sent_back
     assert not site_dir.exists() or not any(site_dir.iterdir())
     with pytest.raises(ArtifactActionError) as empty:
         await send_back(reviews, cafe.id, "   ", "bob")
     assert empty.value.code == "comment_missing"
     approved = await approve(reviews, cafe.id, "alice")
+    assert sent_back_words(phrases, "en", approved) is None
     assert (approved.status, approved.by, approved.comment) == ("approved", "alice", "")
     assert approved.at is not None
     with pytest.raises(ArtifactActionError) as unknown:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.config import Settings
 from assistant.jobs.phrases import Phrases
 from assistant.review import Review, ReviewStore, SendRecord, Site
 from assistant.staff import review
@@ -38,6 +39,20 @@ class ArtifactDesk:
         self.publisher = Publisher(store, site_dir, clock=clock)
         self.mailer = Mailer(store, mail, phrases, base_url=base_url, language=language,
                              clock=clock)  # fmt: skip
+
+    @classmethod
+    def from_settings(
+        cls, store: ReviewStore, phrases: Phrases, settings: Settings
+    ) -> ArtifactDesk:
+        """The desk the service's settings describe: ``site_dir`` and the ``smtp_*`` keys."""
+        return cls(
+            store,
+            phrases,
+            site_dir=settings.site_path,
+            mail=MailSettings.from_settings(settings),
+            base_url=settings.base_url,
+            language=settings.language,
+        )
 
     async def review(self, artifact_id: str) -> Review | None:
         """Where the artifact stands, or None when there is no such artifact."""

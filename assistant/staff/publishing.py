@@ -11,6 +11,7 @@ Unpublishing removes the link and keeps every version.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import secrets
@@ -109,8 +110,6 @@ class Publisher:
         """Stage, rename into ``.versions``, then swap the live link (blocking)."""
         versions = self._versions(slug)
         versions.mkdir(parents=True, exist_ok=True)
-        numbers = [int(path.name) for path in versions.iterdir() if path.name.isdigit()]
-        version = max(numbers, default=0) + 1
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=versions))
         try:
             copied = _copy_client_files(artifact, staging)
@@ -119,8 +118,7 @@ class Publisher:
                     f"artifact {artifact.id!r} has no files to publish", code="files_missing"
                 )
             staging.chmod(0o755)  # plain files any web server may read
-            final = versions / str(version)
-            os.rename(staging, final)
+            version, final = _rename_to_next_version(staging, versions)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -140,6 +138,24 @@ class Publisher:
         live = self._site_dir / slug
         if live.is_symlink():
             live.unlink()
+
+
+def _rename_to_next_version(staging: Path, versions: Path) -> tuple[int, Path]:
+    """Rename the staged folder to the next free version number. ``rename`` onto an existing
+    version fails rather than merging, so another process publishing the same slug at the
+    same moment makes this one take the number after."""
+    for _ in range(100):
+        numbers = [int(path.name) for path in versions.iterdir() if path.name.isdigit()]
+        version = max(numbers, default=0) + 1
+        final = versions / str(version)
+        try:
+            os.rename(staging, final)
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            continue
+        return version, final
+    raise ArtifactActionError(f"no free version in {versions}", code="site_blocked")
 
 
 def _copy_client_files(artifact: Artifact, staging: Path) -> list[str]:

@@ -74,3 +74,11 @@ def say_error(phrases: Phrases, language: str, error: ArtifactActionError) -> st
     """The error in words for staff or the user: ``staff.error.<code>``, else a general one."""
     key = f"staff.error.{error.code}"
     return phrases.say(language, key if phrases.has(key) else "staff.error.artifact_action_failed")
+
+
+def sent_back_words(phrases: Phrases, language: str, review: Review) -> str | None:
+    """What the user is told about a sent-back artifact: staff's comment, kept as plain text
+    (a channel escapes it like any other reply); None while nothing was sent back."""
+    if review.status != SENT_BACK or not review.comment:
+        return None
+    return phrases.say(language, "staff.sent_back", comment=review.comment)
