@@ -87,6 +87,23 @@ class ReviewStore(Protocol):
         """Record a decision; None when there is no such artifact."""
         ...
 
+    async def reviewed_artifacts(
+        self,
+        *,
+        job_id: str = "",
+        status: str = "",
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[tuple[Artifact, Review]]:
+        """Artifacts newest first with their reviews, filtered by job, review status and
+        when they were made (the console's list)."""
+        ...
+
+    async def series_versions(self, series: str) -> list[tuple[Artifact, Review]]:
+        """Every version of one artifact series, oldest first."""
+        ...
+
     async def site(self, slug: str) -> Site | None:
         """The site published under ``slug``, live or not."""
         ...

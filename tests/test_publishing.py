@@ -221,3 +221,23 @@ async def test_a_hostile_name_or_file_list_cannot_leave_the_site_folder(
     names = {p.name for p in (site_dir / "tmp-versions").iterdir()}
     assert "secret.txt" not in names and "hostname" not in names and "index.html" in names
     assert not (tmp_path / "x").exists()
+
+
+async def test_the_list_filters_by_job_status_and_date_and_shows_versions(
+    manager: DialogManager, queue: GenerationQueue, store: SQLiteStore,
+    reviews: SQLiteReviewStore, cafe: Artifact,
+) -> None:  # fmt: skip
+    other = await made_artifact(manager, queue, store, "k2", "Green Café")
+    await approve(reviews, other.id, "alice")
+    listed = await reviews.reviewed_artifacts()
+    assert [a.id for a, _ in listed] == [other.id, cafe.id]  # newest first
+    assert [r.status for _, r in listed] == ["approved", "pending"]
+    assert [a.id for a, _ in await reviews.reviewed_artifacts(status="pending")] == [cafe.id]
+    assert await reviews.reviewed_artifacts(job_id="quiz") == []
+    assert len(await reviews.reviewed_artifacts(job_id="cafe_page")) == 2
+    later = await reviews.reviewed_artifacts(since=other.created)
+    assert [a.id for a, _ in later] == [other.id]
+    assert [a.id for a, _ in await reviews.reviewed_artifacts(until=other.created)] == [cafe.id]
+    assert len(await reviews.reviewed_artifacts(limit=1)) == 1
+    [(version, review)] = await reviews.series_versions(cafe.series)
+    assert version.id == cafe.id and review.status == "pending"

@@ -64,6 +64,45 @@ class SQLiteReviewStore:
 
         return await self._store.run(update)
 
+    async def reviewed_artifacts(
+        self,
+        *,
+        job_id: str = "",
+        status: str = "",
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[tuple[Artifact, Review]]:
+        """Artifacts newest first with their reviews, filtered (the console's list)."""
+        conditions: list[str] = ["1 = 1"]
+        values: list[object] = []
+        for column, value in (("job_id", job_id), ("review", status)):
+            if value:
+                conditions.append(f"{column} = ?")
+                values.append(value)
+        if since is not None:
+            conditions.append("created >= ?")
+            values.append(since)
+        if until is not None:
+            conditions.append("created < ?")
+            values.append(until)
+        where = " AND ".join(conditions)
+        sql = f"SELECT id FROM artifacts WHERE {where} ORDER BY created DESC, id LIMIT ?"
+        return await self._store.run(self._with_reviews, sql, [*values, limit])
+
+    async def series_versions(self, series: str) -> list[tuple[Artifact, Review]]:
+        """Every version of one artifact series, oldest first."""
+        sql = "SELECT id FROM artifacts WHERE series = ? ORDER BY version"
+        return await self._store.run(self._with_reviews, sql, [series])
+
+    def _with_reviews(self, sql: str, values: list[object]) -> list[tuple[Artifact, Review]]:
+        found = []
+        for (artifact_id,) in self.conn.execute(sql, values).fetchall():
+            artifact, review = artifacts.by_id(self.conn, artifact_id), self._review(artifact_id)
+            if artifact is not None and review is not None:
+                found.append((artifact, review))
+        return found
+
     async def site(self, slug: str) -> Site | None:
         """The site published under ``slug``, live or not."""
         return await self._store.run(self._site_where, "slug", slug)
