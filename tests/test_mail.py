@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from assistant.compose import Services
 from assistant.config import load_settings
 from assistant.dialog.manager import DialogManager
+from assistant.errors import ConfigError
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.phrases import Phrases
 from assistant.review import ArtifactActionError
@@ -221,6 +222,8 @@ async def test_mail_off_until_configured(
     with pytest.raises(ArtifactActionError) as raised:
         await mailer.send(cafe.id, VISITOR, as_link=True, by="alice")
     assert raised.value.code == "mail_not_configured"
+    with pytest.raises(ConfigError, match="smtp_security: 'ssl' is not allowed"):
+        load_settings(environ={}, data_dir=str(tmp_path), smtp_security="ssl")
 
 
 async def test_the_address_and_the_password_are_kept_nowhere(
@@ -284,6 +287,7 @@ async def test_the_services_desk_approves_publishes_and_mails_the_right_link(
         smtp_port=port, smtp_security="none", smtp_from=SENDER, smtp_password=PASSWORD,
     )  # fmt: skip
     assert settings.site_path == tmp_path / "data" / "site"
+    assert PASSWORD not in repr(settings)
     services = Services.build(settings)
     await services.store.open()
     try:
