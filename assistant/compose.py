@@ -101,6 +101,7 @@ class Services:
     _voice: VoiceKit | None = None
     _web: list[WebChannel] = field(default_factory=list)
     _warm_up: WarmUp | None = None
+    _desk: ArtifactDesk | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -215,9 +216,10 @@ class Services:
 
     def artifact_desk(self) -> ArtifactDesk:
         """Review, publishing and sending of artifacts (issue 16, part B) over this store."""
-        return ArtifactDesk.from_settings(
-            SQLiteReviewStore(self.store), self.phrases, self.settings
-        )
+        if self._desk is None:  # one per process: its publisher's lock orders publications
+            store = SQLiteReviewStore(self.store)
+            self._desk = ArtifactDesk.from_settings(store, self.phrases, self.settings)
+        return self._desk
 
     def voice_kit(self) -> VoiceKit | None:
         """One set of speech engines for every channel of this process (they pool decoders

@@ -112,6 +112,13 @@ class ReviewStore(Protocol):
         """The slug an artifact series was published under before, so a new version keeps it."""
         ...
 
+    async def claim_slug(
+        self, slug: str, series: str, artifact_id: str, by: str, at: float
+    ) -> bool:
+        """Take ``slug`` for ``series`` unless another series has it (atomic in the store, so
+        two publishers, even in two processes, never share a slug)."""
+        ...
+
     async def save_site(self, site: Site) -> None:
         """Record a publication or an unpublication (one history row per site version)."""
         ...

@@ -115,14 +115,28 @@ async def test_the_published_page_is_served_at_its_slug_and_equals_the_artifact(
 
 async def test_a_second_artifact_with_the_same_name_gets_its_own_slug(
     manager: DialogManager, queue: GenerationQueue, store: SQLiteStore,
-    reviews: SQLiteReviewStore, publisher: Publisher, cafe: Artifact,
+    reviews: SQLiteReviewStore, publisher: Publisher, cafe: Artifact, site_dir: Path,
 ) -> None:  # fmt: skip
     other = await made_artifact(manager, queue, store, "k2", "Blue Harbor Café")
-    for artifact in (cafe, other):
+    third = await made_artifact(manager, queue, store, "k3", "Blue Harbor Café")
+    for artifact in (cafe, other, third):
         await approve(reviews, artifact.id, "alice")
-    first = await publisher.publish(cafe.id, "alice")
-    second = await publisher.publish(other.id, "alice")
-    assert (first.slug, second.slug) == ("blue-harbor-cafe", "blue-harbor-cafe-2")
+    # Two publishers with locks of their own, as in two processes, at the same moment.
+    elsewhere = Publisher(SQLiteReviewStore(store), site_dir)
+    first, second = await asyncio.gather(
+        publisher.publish(cafe.id, "alice"), elsewhere.publish(other.id, "bob")
+    )
+    assert {first.slug, second.slug} == {"blue-harbor-cafe", "blue-harbor-cafe-2"}
+    # A folder someone else put in site_dir under the next name is left alone.
+    (site_dir / "blue-harbor-cafe-3").mkdir()
+    (site_dir / "blue-harbor-cafe-3" / "theirs.html").write_text("theirs", encoding="utf-8")
+    assert (await publisher.publish(third.id, "alice")).slug == "blue-harbor-cafe-4"
+    assert os.listdir(site_dir / "blue-harbor-cafe-3") == ["theirs.html"]
+    for published, artifact in ((first, cafe), (second, other)):
+        site = await reviews.site(published.slug)
+        assert site is not None and site.live and site.version == 1
+        live = site_dir / published.slug / "index.html"
+        assert live.read_bytes() == (Path(artifact.folder) / "index.html").read_bytes()
 
 
 async def test_republishing_swaps_the_live_site_at_once_and_keeps_the_old_version(
@@ -199,7 +213,7 @@ async def test_unpublishing_takes_the_site_down_and_keeps_its_versions(
 
 async def test_a_hostile_name_or_file_list_cannot_leave_the_site_folder(
     reviews: SQLiteReviewStore, publisher: Publisher, cafe: Artifact, tmp_path: Path,
-    store: SQLiteStore, site_dir: Path,
+    store: SQLiteStore, site_dir: Path, catalog: JobCatalog,
 ) -> None:  # fmt: skip
     (tmp_path / "secret.txt").write_text("staff only", encoding="utf-8")
     hostile = dataclasses.replace(
@@ -221,6 +235,12 @@ async def test_a_hostile_name_or_file_list_cannot_leave_the_site_folder(
     names = {p.name for p in (site_dir / "tmp-versions").iterdir()}
     assert "secret.txt" not in names and "hostname" not in names and "index.html" in names
     assert not (tmp_path / "x").exists()
+    # A link in site_dir that leads out of it is not served, nor is the versions folder.
+    (site_dir / "escape").symlink_to(tmp_path)
+    async with TestClient(TestServer(init_app(store, catalog, site_dir=site_dir))) as client:
+        for probe in ("/site/escape/secret.txt", "/site/tmp-versions/../escape/secret.txt"):
+            assert (await client.get(probe)).status == 404, probe
+        assert (await client.get("/site/tmp-versions/")).status == 200
 
 
 async def test_the_list_filters_by_job_status_and_date_and_shows_versions(

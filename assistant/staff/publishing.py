@@ -46,7 +46,8 @@ class Published:
 
 
 class Publisher:
-    """Publishes and unpublishes; one lock, so two publications never take the same slug."""
+    """Publishes and unpublishes. The lock keeps this process's publications in order; the
+    store's slug claim and the version folder's rename keep other processes' apart."""
 
     def __init__(
         self, store: ReviewStore, site_dir: Path, *, clock: Callable[[], float] = time.time
@@ -63,7 +64,7 @@ class Publisher:
         if artifact is None:
             raise ArtifactActionError(f"no artifact {artifact_id!r}", code="artifact_unknown")
         async with self._lock:
-            slug = await self._slug_for(artifact)
+            slug = await self._slug_for(artifact, by)
             published = await asyncio.to_thread(self._publish_files, artifact, slug)
             site = Site(slug, artifact.series, artifact.id, published.version, True, by,
                         self._clock())  # fmt: skip
@@ -85,7 +86,7 @@ class Publisher:
         _LOGGER.info("unpublished %s", slug)
         return site
 
-    async def _slug_for(self, artifact: Artifact) -> str:
+    async def _slug_for(self, artifact: Artifact, by: str) -> str:
         """The series' earlier slug, else the artifact's name made unique (``-2``, ``-3``…)."""
         earlier = await self._store.site_of_series(artifact.series)
         if earlier is not None:
@@ -95,8 +96,11 @@ class Publisher:
             base = "artifact"
         for number in range(1, 1000):
             slug = base if number == 1 else f"{base}-{number}"
-            taken = await self._store.site(slug) is not None
-            if not taken and not await asyncio.to_thread(self._on_disk, slug):
+            if await self._store.site(slug) is not None:
+                continue
+            if await asyncio.to_thread(self._on_disk, slug):
+                continue  # something not ours is in the folder under that name
+            if await self._store.claim_slug(slug, artifact.series, artifact.id, by, self._clock()):
                 return slug
         raise ArtifactActionError(f"no free site name for {base!r}", code="slug_taken")
 

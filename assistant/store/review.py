@@ -120,6 +120,24 @@ class SQLiteReviewStore:
             return None
         return Site(row[0], row[1], row[2], int(row[3]), bool(row[4]), row[5] or "", row[6])
 
+    async def claim_slug(
+        self, slug: str, series: str, artifact_id: str, by: str, at: float
+    ) -> bool:
+        """Take ``slug`` for ``series`` (not yet live, version 0) unless another series has it."""
+
+        def claim() -> bool:
+            with self.conn:
+                self.conn.execute(
+                    f"INSERT OR IGNORE INTO sites ({_SITE_COLUMNS}) VALUES (?, ?, ?, 0, 0, ?, ?)",
+                    (slug, series, artifact_id, by, at),
+                )
+                row = self.conn.execute(
+                    "SELECT series FROM sites WHERE slug = ?", (slug,)
+                ).fetchone()
+            return row is not None and row[0] == series
+
+        return await self._store.run(claim)
+
     async def save_site(self, site: Site) -> None:
         """Record a publication or an unpublication, with a history row."""
 
