@@ -149,6 +149,7 @@ async def _serve(settings: Settings) -> None:
         services.jobs,
         base_url=settings.base_url,
         body_timeout=settings.http_body_timeout_s,
+        site_dir=settings.site_path,
     )
     services.web_channel().add_routes(app)
     bot_task, announce_webhook = await _start_telegram(services, app)

@@ -211,6 +211,35 @@ def m009_edits_in_words(db: sqlite_utils.Database) -> None:
     db.table("generations").add_column("look", str)
 
 
+@MIGRATIONS()
+def m011_artifact_review(db: sqlite_utils.Database) -> None:
+    """Issue 16, part B: an artifact's review (pending, approved, sent back with a comment the
+    user sees, by whom and when), the slugs it is published under with every site version,
+    and its e-mail sendings, kept without the address they went to."""
+    artifacts = db.table("artifacts")
+    artifacts.add_column("review", str, not_null_default="pending")
+    artifacts.add_column("review_comment", str)
+    artifacts.add_column("reviewed_by", str)
+    artifacts.add_column("reviewed_at", float)
+    db.table("sites").create(
+        {"slug": str, "series": str, "artifact_id": str, "version": int, "live": int,
+         "by": str, "at": float},
+        pk="slug",
+    )  # fmt: skip
+    db.table("sites").create_index(["series"])
+    db.table("site_versions").create(
+        {"id": int, "slug": str, "version": int, "artifact_id": str, "live": int,
+         "by": str, "at": float},
+        pk="id",
+    )  # fmt: skip
+    db.table("artifact_sends").create(
+        {"id": int, "artifact_id": str, "as_link": int, "by": str, "at": float,
+         "status": str, "code": str},
+        pk="id",
+    )  # fmt: skip
+    db.table("artifact_sends").create_index(["artifact_id"])
+
+
 # -- issue 16, part C: the audit log -----------------------------------------------------------
 
 
