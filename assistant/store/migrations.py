@@ -209,3 +209,29 @@ def m009_edits_in_words(db: sqlite_utils.Database) -> None:
     db.table("sessions").add_column("look", str)
     db.table("sessions").add_column("undo", str)
     db.table("generations").add_column("look", str)
+
+
+@MIGRATIONS()
+def m010_staff_accounts(db: sqlite_utils.Database) -> None:
+    """Staff accounts for the console (issue 16, part A): name, role, argon2 hash, disabled,
+    TOTP secret and the account's recent failed sign-ins with its lockout.
+
+    Failures per address go to ``attempts`` (kind ``staff_sign_in``), so the clean-up ages them
+    out with the other attempts and every process counts the same ones.
+    """
+    db.table("staff_accounts").create(
+        {
+            "name": str,
+            "role": str,
+            "password_hash": str,
+            "disabled": int,
+            "totp_secret": str,
+            "created": float,
+            "failures": int,
+            "first_failure": float,
+            "locked_until": float,
+        },
+        pk="name",
+        not_null={"role", "password_hash", "disabled", "created", "failures"},
+        defaults={"disabled": 0, "failures": 0},
+    )

@@ -1,0 +1,1 @@
+"""Staff matters in the core: accounts, roles and sign-in (issue 16); no HTTP here."""
