@@ -65,7 +65,10 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge", "net"},
     "startup": set(),  # issue 13, part B: the background warm-up at start
     "photos": {"errors", "private_files"},  # issue 15, part U: pictures made safe to show
+    "staff": VOCABULARY,  # issue 16, part A: accounts, roles, sign-in (no HTTP)
 }
+# Issue 16, part A: the store keeps staff accounts, so it speaks their type (``Account``).
+CORE_ALLOWED["store"] = CORE_ALLOWED["store"] | {"staff"}
 # What the outer packages may not import from the core: its concrete store and its root.
 OUTER_FORBIDDEN = ("assistant.store", *COMPOSITION_ROOT)
 

@@ -23,6 +23,7 @@ from assistant.check.links import links_sentence
 from assistant.cli import voice
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
+from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_kb_parser(commands)
     add_cleanup_parser(commands)
+    add_staff_parser(commands)  # issue 16, part A
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -145,6 +147,7 @@ async def _serve(settings: Settings) -> None:
         body_timeout=settings.http_body_timeout_s,
     )
     services.web_channel().add_routes(app)
+    app.add_subapp("/staff/", staff_app(services.store, settings))  # issue 16, part A
     bot_task, announce_webhook = await _start_telegram(services, app)
     runner = GuardedRunner(
         app,
@@ -352,6 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "telegram":
             _setup_logging(settings)
             return asyncio.run(_telegram(settings))
+        if command == "staff":  # issue 16, part A
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(run_staff(settings, args))
         if command == "cleanup":
             _setup_logging(settings, quiet=True)
             return asyncio.run(run_cleanup(settings, args))

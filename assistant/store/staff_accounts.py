@@ -93,7 +93,9 @@ class SQLiteStaffAccounts:
 
     async def record_address_failure(self, address: str, at: float) -> None:
         """One failed sign-in from ``address``."""
-        await self._store.run(lambda: attempts.record(self._store.db, ATTEMPT_KIND, address, "", at))
+        await self._store.run(
+            lambda: attempts.record(self._store.db, ATTEMPT_KIND, address, "", at)
+        )
 
     async def address_failures(self, address: str, since: float) -> int:
         """Failed sign-ins from ``address`` since ``since``."""
