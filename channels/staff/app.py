@@ -64,10 +64,10 @@ def _safe_next(target: str) -> str:
     return "/staff/"
 
 
-def render(request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
+def render(request: web.Request, page: str, status: int = 200, **values: Any) -> web.Response:
     """A console page in the request's language; every value is escaped by jinja2."""
     lang = language(request)
-    template = request.app[TEMPLATES_KEY].get_template(name)
+    template = request.app[TEMPLATES_KEY].get_template(page)
     body = template.render(
         lang=lang,
         other_lang="en" if lang == "ja" else "ja",

@@ -16,6 +16,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -47,6 +48,7 @@ class ConsoleConfig:
 
 CONFIG_KEY = web.AppKey("staff_console", ConsoleConfig)
 STAFF_KEY = web.RequestKey("staff_account", Account)
+EXPIRED_KEY = web.RequestKey("staff_expired", bool)
 
 
 def config(request: web.Request) -> ConsoleConfig:
@@ -69,7 +71,7 @@ def language(request: web.Request) -> str:
     return config(request).default_language
 
 
-def say(request: web.Request, key: str, **params: str) -> str:
+def say(request: web.Request, key: str, **params: Any) -> str:
     """A console sentence in the request's language."""
     return config(request).phrases.say(language(request), f"staff.{key}", **params)
 
@@ -99,7 +101,7 @@ async def signed_in(request: web.Request) -> Account | None:
     started, seen = float(session.get("signed_in", 0)), float(session.get("seen", 0))
     if now - started > settings.absolute_s or now - seen > settings.idle_s:
         session.invalidate()
-        request["staff_expired"] = True
+        request[EXPIRED_KEY] = True
         return None
     account = await settings.accounts.store.get(name)
     if account is None or account.disabled:
@@ -119,7 +121,7 @@ def require_role(minimum: str) -> Callable[[Handler], Handler]:
             if account is None:
                 if _wants_page(request):
                     target = quote(request.path_qs, safe="")
-                    expired = "&expired=1" if request.get("staff_expired") else ""
+                    expired = "&expired=1" if request.get(EXPIRED_KEY) else ""
                     raise web.HTTPSeeOther(f"{LOGIN_PATH}?next={target}{expired}")
                 raise web.HTTPUnauthorized(text=say(request, "expired"))
             if role_rank(account.role) < role_rank(minimum):
