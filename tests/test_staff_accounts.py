@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 
 from assistant.cli.main import main
 from assistant.staff.accounts import StaffAccounts, StaffError
-from assistant.staff.signin import Outcome, SignIn, SignInPolicy
+from assistant.staff.signin import Outcome, SignIn, SignInPolicy, SignInResult
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
 
@@ -151,13 +151,34 @@ async def test_totp_right_wrong_and_required_for_admins(
     secret = pyotp.parse_uri(uri).secret
     assert uri.startswith("otpauth://totp/facility-assistant:ana?")
     assert (await strict.attempt("ana", PASSWORD, "", "10.0.0.1")).outcome is Outcome.CODE_NEEDED
-    wrong = str((int(pyotp.TOTP(secret).now()) + 1) % 1_000_000).zfill(6)
+    totp = pyotp.TOTP(secret)
+    wrong = str((int(totp.at(START)) + 1) % 1_000_000).zfill(6)
     assert (await strict.attempt("ana", PASSWORD, wrong, "10.0.0.1")).outcome is Outcome.CODE_WRONG
-    right = pyotp.TOTP(secret).now()
+    stale = totp.at(START - 90)  # three steps ago: past a phone's clock drift
+    assert (await strict.attempt("ana", PASSWORD, stale, "10.0.0.1")).outcome is Outcome.CODE_WRONG
+    right = totp.at(START)
     assert (await strict.attempt("ana", PASSWORD, right, "10.0.0.1")).outcome is Outcome.OK
+    # A code works once: seen over a shoulder and typed again, it is refused.
+    assert (await strict.attempt("ana", PASSWORD, right, "10.0.0.1")).outcome is Outcome.CODE_WRONG
+    clock.now = START + 30
+    later = totp.at(clock.now)
+    assert (await strict.attempt("ana", PASSWORD, later, "10.0.0.1")).outcome is Outcome.OK
     # Without require_mfa a staff member with no TOTP simply signs in.
     await accounts.add("bo", "admin", PASSWORD)
     assert (await sign_in(accounts).attempt("bo", PASSWORD, "", "10.0.0.1")).outcome is Outcome.OK
+
+
+async def test_listeners_hear_every_attempt_but_no_secret(accounts: StaffAccounts) -> None:
+    await accounts.add("ana", "staff", PASSWORD)
+    heard: list[tuple[Outcome, str, str]] = []
+
+    async def listen(result: SignInResult, name: str, address: str) -> None:
+        heard.append((result.outcome, name, address))
+
+    check = SignIn(accounts, SignInPolicy(), listeners=[listen])
+    await check.attempt("ana", "wrong one", "", "10.0.0.1")
+    await check.attempt("ana", PASSWORD, "", "10.0.0.2")
+    assert heard == [(Outcome.WRONG, "ana", "10.0.0.1"), (Outcome.OK, "ana", "10.0.0.2")]
 
 
 # -- the command line -----------------------------------------------------------------------

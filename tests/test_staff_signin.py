@@ -196,6 +196,24 @@ async def test_csrf_missing_or_wrong_is_refused_with_a_sentence(client: Client) 
     assert (await client.get("/staff/", allow_redirects=False)).status == 303
 
 
+async def test_signing_out_makes_a_copied_cookie_worthless(
+    client: Client, accounts: StaffAccounts
+) -> None:
+    await sign_in(client, "sam")
+    copied = session_cookie(client)
+    token = await csrf_of(client, "/staff/")
+    await client.post("/staff/logout", data={"csrf": token}, allow_redirects=False)
+    client.session.cookie_jar.clear()
+    replayed = await client.get(
+        "/staff/", headers={"Cookie": f"staff_session={copied}"}, allow_redirects=False
+    )
+    assert replayed.status == 303
+    # A new password ends the sessions signed in with the old one, too.
+    await sign_in(client, "sam")
+    await accounts.reset_password("sam", PASSWORD)
+    assert (await client.get("/staff/", allow_redirects=False)).status == 303
+
+
 async def test_idle_sessions_end(client: Client, clock: Clock) -> None:
     await sign_in(client, "sam")
     clock.now = START + 29 * 60
@@ -233,9 +251,11 @@ async def test_a_disabled_account_is_signed_out_at_its_next_request(
 async def test_totp_on_the_login_form(client: Client, accounts: StaffAccounts) -> None:
     secret = pyotp.parse_uri(await accounts.enable_mfa("sam")).secret
     assert "6-digit code" in await sign_in(client, "sam", status=401)
-    wrong = str((int(pyotp.TOTP(secret).now()) + 1) % 1_000_000).zfill(6)
+    totp = pyotp.TOTP(secret)
+    wrong = str((int(totp.at(START)) + 1) % 1_000_000).zfill(6)
     assert "one-time code is wrong" in await sign_in(client, "sam", code=wrong, status=401)
-    assert await sign_in(client, "sam", code=pyotp.TOTP(secret).now()) == "/staff/"
+    assert await sign_in(client, "sam", code=totp.at(START)) == "/staff/"
+    assert (await client.get("/staff/")).status == 200
 
 
 async def test_admins_without_totp_are_told_how_when_it_is_required(

@@ -51,6 +51,8 @@ class Account:
     failures: int = 0
     first_failure: float | None = None
     locked_until: float | None = None
+    session_epoch: int = 0  # a signed-in session of an older epoch has ended
+    totp_last_step: int | None = None
 
     @property
     def mfa(self) -> bool:
@@ -74,6 +76,8 @@ class Account:
             failures=row["failures"] or 0,
             first_failure=row["first_failure"],
             locked_until=row["locked_until"],
+            session_epoch=row["session_epoch"] or 0,
+            totp_last_step=row["totp_last_step"],
         )
 
 
@@ -166,20 +170,23 @@ class StaffAccounts:
 
     async def disable(self, name: str) -> None:
         """The account can no longer sign in (signed-in sessions end at their next request)."""
-        await self.require(name)
-        await self.store.update(name, disabled=1)
+        await self.end_sessions(await self.require(name), disabled=1)
+
+    async def end_sessions(self, account: Account, **changes: Any) -> None:
+        """Every session the account has signed in ends at its next request."""
+        await self.store.update(account.name, session_epoch=account.session_epoch + 1, **changes)
 
     async def reset_password(self, name: str, password: str) -> None:
-        """A new password, and the account's lockout lifted."""
-        await self.require(name)
+        """A new password, the account's lockout lifted, and its sessions ended."""
+        account = await self.require(name)
         hashed = await self.hash(password)
-        await self.store.update(
-            name, password_hash=hashed, failures=0, first_failure=None, locked_until=None
+        await self.end_sessions(
+            account, password_hash=hashed, failures=0, first_failure=None, locked_until=None
         )
 
     async def enable_mfa(self, name: str) -> str:
         """A new TOTP secret for the account; returns its provisioning URI (for a QR code)."""
         await self.require(name)
         secret = pyotp.random_base32()
-        await self.store.update(name, totp_secret=secret)
+        await self.store.update(name, totp_secret=secret, totp_last_step=None)
         return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)

@@ -11,6 +11,9 @@ a known one, so timing tells nothing about which names exist.
 from __future__ import annotations
 
 import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -18,6 +21,8 @@ import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from assistant.staff.accounts import Account, StaffAccounts
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -51,17 +56,37 @@ class SignInResult:
     account: Account | None = None
 
 
+# Told of every attempt (result, name as typed, address): the audit log's way in.
+AttemptListener = Callable[[SignInResult, str, str], Awaitable[None]]
+
+
 class SignIn:
     """One sign-in check at a time per call; state lives in the store, not here."""
 
-    def __init__(self, accounts: StaffAccounts, policy: SignInPolicy) -> None:
+    def __init__(
+        self,
+        accounts: StaffAccounts,
+        policy: SignInPolicy,
+        *,
+        listeners: list[AttemptListener] | None = None,
+    ) -> None:
         self.accounts = accounts
         self.policy = policy
+        self.listeners = listeners if listeners is not None else []
         # Verified against for unknown names, so they cost as much as known ones.
         self._decoy = accounts.hasher.hash("not a password of anyone")
 
     async def attempt(self, name: str, password: str, code: str, address: str) -> SignInResult:
-        """Check one sign-in from ``address``; failures are counted before returning."""
+        """Check one sign-in from ``address``; failures are counted before returning, and
+        the listeners are told (never the password or the code)."""
+        result = await self._check(name, password, code, address)
+        level = logging.INFO if result.outcome is Outcome.OK else logging.WARNING
+        _LOGGER.log(level, "staff sign-in %s: %r from %s", result.outcome.value, name, address)
+        for listener in self.listeners:
+            await listener(result, name, address)
+        return result
+
+    async def _check(self, name: str, password: str, code: str, address: str) -> SignInResult:
         store, now = self.accounts.store, self.accounts.clock()
         since = now - self.policy.window_s
         if await store.address_failures(address, since) >= self.policy.address_failures:
@@ -75,15 +100,20 @@ class SignIn:
             return SignInResult(Outcome.WRONG, account)
         if account.disabled:
             return SignInResult(Outcome.DISABLED, account)
+        step = account.totp_last_step
         if account.mfa:
             if not code.strip():
                 return SignInResult(Outcome.CODE_NEEDED, account)
-            if not pyotp.TOTP(account.totp_secret or "").verify(code.strip(), valid_window=1):
+            step = _code_step(account.totp_secret or "", code.strip(), now)
+            used = account.totp_last_step
+            if step is None or (used is not None and step <= used):  # wrong, or replayed
                 await self._failed(account, address, now)
                 return SignInResult(Outcome.CODE_WRONG, account)
         elif self.policy.require_mfa and account.role == "admin":
             return SignInResult(Outcome.MFA_REQUIRED, account)
-        await store.update(name, failures=0, first_failure=None, locked_until=None)
+        await store.update(
+            name, failures=0, first_failure=None, locked_until=None, totp_last_step=step
+        )
         await self._rehash_if_old(account, password)
         return SignInResult(Outcome.OK, account)
 
@@ -119,3 +149,14 @@ class SignIn:
         if self.accounts.hasher.check_needs_rehash(account.password_hash):
             hashed = await asyncio.to_thread(self.accounts.hasher.hash, password)
             await self.accounts.store.update(account.name, password_hash=hashed)
+
+
+def _code_step(secret: str, code: str, now: float) -> int | None:
+    """The TOTP time step ``code`` belongs to (now's, or one either side for a phone's clock
+    drift), or None; the step is kept so the same code cannot sign in twice."""
+    totp = pyotp.TOTP(secret)
+    base = int(now // totp.interval)
+    for step in (base, base - 1, base + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None

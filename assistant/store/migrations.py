@@ -230,8 +230,10 @@ def m010_staff_accounts(db: sqlite_utils.Database) -> None:
             "failures": int,
             "first_failure": float,
             "locked_until": float,
+            "session_epoch": int,  # raised to end every session of the account (sign-out)
+            "totp_last_step": int,  # the last TOTP time step used: a code works only once
         },
         pk="name",
-        not_null={"role", "password_hash", "disabled", "created", "failures"},
-        defaults={"disabled": 0, "failures": 0},
+        not_null={"role", "password_hash", "disabled", "created", "failures", "session_epoch"},
+        defaults={"disabled": 0, "failures": 0, "session_epoch": 0},
     )

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 ATTEMPT_KIND = "staff_sign_in"
 COLUMNS = (
     "name, role, password_hash, disabled, totp_secret, created, failures, first_failure, "
-    "locked_until"
+    "locked_until, session_epoch, totp_last_step"
 )
 CHANGEABLE = {"password_hash", "disabled", "totp_secret", "failures", "first_failure",
-              "locked_until", "role"}  # fmt: skip
+              "locked_until", "role", "session_epoch", "totp_last_step"}  # fmt: skip
 
 
 def _row(cursor_row: tuple[Any, ...]) -> dict[str, Any]:

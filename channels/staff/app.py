@@ -28,6 +28,7 @@ from channels.staff.guard import (
     language,
     require_role,
     say,
+    signed_in,
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -113,6 +114,7 @@ async def login(request: web.Request) -> web.Response:
         session["name"] = result.account.name
         session["signed_in"] = now
         session["seen"] = now
+        session["epoch"] = result.account.session_epoch
         csrf_token(session)
         raise web.HTTPSeeOther(target)
     session = await get_session(request)
@@ -130,7 +132,13 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    """End the session (CSRF-checked like every POST) and go back to the sign-in page."""
+    """End the session (CSRF-checked like every POST) and go back to the sign-in page.
+
+    The account's session epoch goes up too, so a copy of the cookie, kept by anyone, is
+    worth nothing afterwards (it also ends the account's sessions on other devices)."""
+    account = await signed_in(request)
+    if account is not None:
+        await request.app[CONFIG_KEY].accounts.end_sessions(account)
     session = await get_session(request)
     session.invalidate()
     raise web.HTTPSeeOther(f"{LOGIN_PATH}?out=1&lang={language(request)}")

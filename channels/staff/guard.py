@@ -104,7 +104,7 @@ async def signed_in(request: web.Request) -> Account | None:
         request[EXPIRED_KEY] = True
         return None
     account = await settings.accounts.store.get(name)
-    if account is None or account.disabled:
+    if account is None or account.disabled or session.get("epoch") != account.session_epoch:
         session.invalidate()
         return None
     session["seen"] = now
