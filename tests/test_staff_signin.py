@@ -278,13 +278,19 @@ async def test_the_login_page_speaks_japanese(client: Client) -> None:
     text = await page.text()
     assert '<html lang="ja">' in text and "スタッフのサインイン" in text
     assert '<label for="password">パスワード</label>' in text
+    # Asked for a console page in Japanese: the sign-in page is in Japanese, and its link to
+    # English keeps where to go afterwards.
+    asked = await client.get("/staff/?lang=ja", allow_redirects=False)
+    japanese = await (await client.get(asked.headers["Location"])).text()
+    assert "スタッフのサインイン" in japanese
+    assert 'href="/staff/login?next=/staff/?lang%3Dja&amp;lang=en"' in japanese
 
 
 async def test_sign_in_goes_back_to_the_page_asked_for_but_only_in_the_console(
     client: Client,
 ) -> None:
     asked = await client.get("/staff/admin-only", allow_redirects=False)
-    assert asked.headers["Location"] == "/staff/login?next=/staff/admin-only"
+    assert asked.headers["Location"] == "/staff/login?next=/staff/admin-only&lang=en"
     for target, expected in (
         ("/staff/admin-only", "/staff/admin-only"),
         ("//evil.example/", "/staff/"),

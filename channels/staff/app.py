@@ -68,10 +68,13 @@ def _safe_next(target: str) -> str:
 def render(request: web.Request, page: str, status: int = 200, **values: Any) -> web.Response:
     """A console page in the request's language; every value is escaped by jinja2."""
     lang = language(request)
+    other = "en" if lang == "ja" else "ja"
     template = request.app[TEMPLATES_KEY].get_template(page)
     body = template.render(
         lang=lang,
-        other_lang="en" if lang == "ja" else "ja",
+        other_lang=other,
+        # The other language's link keeps the rest of the address (where to go after sign-in).
+        other_url=str(request.rel_url.update_query(lang=other)),
         s=lambda key, **params: say(request, key, **params),
         title=values.pop("title", say(request, "console")),
         **values,

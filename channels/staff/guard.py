@@ -122,7 +122,8 @@ def require_role(minimum: str) -> Callable[[Handler], Handler]:
                 if _wants_page(request):
                     target = quote(request.path_qs, safe="")
                     expired = "&expired=1" if request.get(EXPIRED_KEY) else ""
-                    raise web.HTTPSeeOther(f"{LOGIN_PATH}?next={target}{expired}")
+                    where = f"?next={target}&lang={language(request)}{expired}"
+                    raise web.HTTPSeeOther(LOGIN_PATH + where)
                 raise web.HTTPUnauthorized(text=say(request, "expired"))
             if role_rank(account.role) < role_rank(minimum):
                 raise web.HTTPForbidden(text=say(request, "forbidden"))
