@@ -7,6 +7,7 @@ test moves instead of sleeping, and the command line through ``main([...])``.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -168,7 +169,10 @@ async def test_totp_right_wrong_and_required_for_admins(
     assert (await sign_in(accounts).attempt("bo", PASSWORD, "", "10.0.0.1")).outcome is Outcome.OK
 
 
-async def test_listeners_hear_every_attempt_but_no_secret(accounts: StaffAccounts) -> None:
+async def test_listeners_hear_every_attempt_but_no_secret(
+    accounts: StaffAccounts, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     await accounts.add("ana", "staff", PASSWORD)
     heard: list[tuple[Outcome, str, str]] = []
 
@@ -179,6 +183,8 @@ async def test_listeners_hear_every_attempt_but_no_secret(accounts: StaffAccount
     await check.attempt("ana", "wrong one", "", "10.0.0.1")
     await check.attempt("ana", PASSWORD, "", "10.0.0.2")
     assert heard == [(Outcome.WRONG, "ana", "10.0.0.1"), (Outcome.OK, "ana", "10.0.0.2")]
+    assert "staff sign-in wrong: 'ana' from 10.0.0.1" in caplog.text
+    assert PASSWORD not in caplog.text and "wrong one" not in caplog.text
 
 
 # -- the command line -----------------------------------------------------------------------
