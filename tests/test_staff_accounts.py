@@ -6,6 +6,7 @@ test moves instead of sleeping, and the command line through ``main([...])``.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -105,6 +106,18 @@ async def test_an_account_locks_after_five_failures_and_unlocks_later(
     assert (await check.attempt("ana", PASSWORD, "", "10.9.9.9")).outcome is Outcome.LOCKED
     clock.now = START + 901.0
     assert (await check.attempt("ana", PASSWORD, "", "10.9.9.9")).outcome is Outcome.OK
+
+
+async def test_guesses_fired_at_once_still_lock_after_five(accounts: StaffAccounts) -> None:
+    await accounts.add("ana", "staff", PASSWORD)
+    check = sign_in(accounts, max_failures=5)
+    results = await asyncio.gather(
+        *(check.attempt("ana", f"guess {n}", "", f"10.0.0.{n}") for n in range(20))
+    )
+    outcomes = [result.outcome for result in results]
+    assert outcomes.count(Outcome.WRONG) == 5 and outcomes.count(Outcome.LOCKED) == 15
+    stored = await accounts.store.get("ana")
+    assert stored is not None and stored.locked_until == START + 900.0
 
 
 async def test_failures_spread_over_more_than_the_window_do_not_lock(

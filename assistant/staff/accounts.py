@@ -96,6 +96,12 @@ class AccountStore(Protocol):
     async def update(self, name: str, **changes: Any) -> None:
         """Change stored fields of one account."""
 
+    async def record_failure(
+        self, name: str, at: float, window_s: float, max_failures: int, lockout_s: float
+    ) -> None:
+        """Count one failed sign-in on the account in one transaction; the one that reaches
+        ``max_failures`` within ``window_s`` locks it until ``at + lockout_s``."""
+
     async def record_address_failure(self, address: str, at: float) -> None:
         """One failed sign-in from ``address``."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -73,18 +74,30 @@ class SignIn:
         self.accounts = accounts
         self.policy = policy
         self.listeners = listeners if listeners is not None else []
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Verified against for unknown names, so they cost as much as known ones.
         self._decoy = accounts.hasher.hash("not a password of anyone")
 
     async def attempt(self, name: str, password: str, code: str, address: str) -> SignInResult:
         """Check one sign-in from ``address``; failures are counted before returning, and
-        the listeners are told (never the password or the code)."""
-        result = await self._check(name, password, code, address)
+        the listeners are told (never the password or the code).
+
+        Attempts on one name, and from one address, take turns: fired all at once, they
+        would all pass the lockout check before the first failure is counted."""
+        async with self._lock(f"name:{name}"), self._lock(f"address:{address}"):
+            result = await self._check(name, password, code, address)
         level = logging.INFO if result.outcome is Outcome.OK else logging.WARNING
         _LOGGER.log(level, "staff sign-in %s: %r from %s", result.outcome.value, name, address)
         for listener in self.listeners:
             await listener(result, name, address)
         return result
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        """The lock of one name or address; it goes away when no attempt holds or awaits it."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     async def _check(self, name: str, password: str, code: str, address: str) -> SignInResult:
         store, now = self.accounts.store, self.accounts.clock()
@@ -126,23 +139,15 @@ class SignIn:
         return account is not None
 
     async def _failed(self, account: Account | None, address: str, now: float) -> None:
-        """Count a failure for the address and, when the name is known, the account."""
+        """Count a failure for the address and, when the name is known, the account (in one
+        transaction in the store, so other processes' failures add up too)."""
         store = self.accounts.store
         await store.record_address_failure(address, now)
-        if account is None:
-            return
-        fresh = account.first_failure is None or now - account.first_failure > self.policy.window_s
-        failures = 1 if fresh else account.failures + 1
-        first = now if fresh else account.first_failure
-        if failures >= self.policy.max_failures:
-            await store.update(
-                account.name,
-                failures=0,
-                first_failure=None,
-                locked_until=now + self.policy.lockout_s,
+        if account is not None:
+            policy = self.policy
+            await store.record_failure(
+                account.name, now, policy.window_s, policy.max_failures, policy.lockout_s
             )
-        else:
-            await store.update(account.name, failures=failures, first_failure=first)
 
     async def _rehash_if_old(self, account: Account, password: str) -> None:
         """A hash made with weaker parameters than today's is replaced after a right sign-in."""

@@ -69,6 +69,35 @@ def update(db: sqlite_utils.Database, name: str, changes: dict[str, Any]) -> Non
         )
 
 
+def record_failure(
+    db: sqlite_utils.Database,
+    name: str,
+    at: float,
+    window_s: float,
+    max_failures: int,
+    lockout_s: float,
+) -> None:
+    """Count one failure, starting a new window when the last began too long ago, and lock
+    the account when the count reaches ``max_failures`` (blocking, one transaction)."""
+    values = {"name": name, "at": at, "window": window_s, "max": max_failures, "lockout": lockout_s}
+    with writing(db):
+        db.conn.execute(
+            """UPDATE staff_accounts SET
+                 failures = CASE WHEN first_failure IS NULL OR :at - first_failure > :window
+                                 THEN 1 ELSE failures + 1 END,
+                 first_failure = CASE WHEN first_failure IS NULL OR :at - first_failure > :window
+                                      THEN :at ELSE first_failure END
+               WHERE name = :name""",
+            values,
+        )
+        db.conn.execute(
+            """UPDATE staff_accounts SET locked_until = :at + :lockout, failures = 0,
+                 first_failure = NULL
+               WHERE name = :name AND failures >= :max""",
+            values,
+        )
+
+
 class SQLiteStaffAccounts:
     """The ``AccountStore`` port over the store's database."""
 
@@ -90,6 +119,14 @@ class SQLiteStaffAccounts:
     async def update(self, name: str, **changes: Any) -> None:
         """Change stored fields of one account."""
         await self._store.run(lambda: update(self._store.db, name, changes))
+
+    async def record_failure(
+        self, name: str, at: float, window_s: float, max_failures: int, lockout_s: float
+    ) -> None:
+        """Count one failed sign-in on the account; enough of them lock it."""
+        await self._store.run(
+            lambda: record_failure(self._store.db, name, at, window_s, max_failures, lockout_s)
+        )
 
     async def record_address_failure(self, address: str, at: float) -> None:
         """One failed sign-in from ``address``."""
