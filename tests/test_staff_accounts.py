@@ -23,9 +23,8 @@ from assistant.staff.accounts import StaffAccounts, StaffError
 from assistant.staff.signin import Outcome, SignIn, SignInPolicy, SignInResult
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
+from testing.staff_console import CHEAP_HASHER, PASSWORD
 
-PASSWORD = "correct horse battery"
-CHEAP = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 START = 1_800_000_000.0
 
 
@@ -48,7 +47,7 @@ def clock() -> Clock:
 async def accounts(tmp_path: Path, clock: Clock) -> AsyncIterator[StaffAccounts]:
     store = SQLiteStore(tmp_path / "assistant.db", clock=clock)
     await store.open()
-    yield StaffAccounts(SQLiteStaffAccounts(store), hasher=CHEAP, clock=clock)
+    yield StaffAccounts(SQLiteStaffAccounts(store), hasher=CHEAP_HASHER, clock=clock)
     await store.close()
 
 
@@ -64,7 +63,7 @@ async def test_only_an_argon2_hash_is_stored(accounts: StaffAccounts, tmp_path: 
     assert not any(PASSWORD in str(value) for value in rows[0])
     stored = await accounts.store.get("ana")
     assert stored is not None and stored.password_hash.startswith("$argon2id$")
-    assert CHEAP.verify(stored.password_hash, PASSWORD)
+    assert CHEAP_HASHER.verify(stored.password_hash, PASSWORD)
 
 
 async def test_bad_names_roles_and_short_passwords_are_refused(accounts: StaffAccounts) -> None:

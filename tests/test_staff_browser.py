@@ -22,7 +22,7 @@ from assistant.store.staff_accounts import SQLiteStaffAccounts
 from generators.browser import BrowserChecker
 from testing.axe import AXE_MISSING, AXE_PATH, axe_audit, describe_violations
 from testing.browser import browser_checker
-from tests.test_staff_accounts import CHEAP, PASSWORD
+from testing.staff_console import CHEAP_HASHER, PASSWORD
 from tests.test_staff_signin import build_app
 
 pytestmark = [
@@ -45,7 +45,7 @@ async def browser() -> AsyncIterator[BrowserChecker]:
 async def server(tmp_path: Path, catalog: JobCatalog) -> AsyncIterator[TestServer]:
     store = SQLiteStore(tmp_path / "assistant.db")
     await store.open()
-    accounts = StaffAccounts(SQLiteStaffAccounts(store), hasher=CHEAP)
+    accounts = StaffAccounts(SQLiteStaffAccounts(store), hasher=CHEAP_HASHER)
     await accounts.add("sam", "staff", PASSWORD)
     settings = replace(Settings(), data_dir=tmp_path / "data")
     running = TestServer(build_app(store, catalog, settings), host="127.0.0.1")

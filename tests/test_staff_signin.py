@@ -7,7 +7,6 @@ and a role × route matrix for the console's routes so far.
 
 from __future__ import annotations
 
-import re
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -26,13 +25,20 @@ from assistant.staff.accounts import StaffAccounts
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
 from channels.staff import STAFF_KEY, require_role
-from tests.test_staff_accounts import CHEAP, PASSWORD, START, Clock
+from testing.staff_console import (
+    CHEAP_HASHER,
+    PASSWORD,
+    add_role_accounts,
+    csrf_of,
+    session_cookie,
+    sign_in,
+)
+from tests.test_staff_accounts import START, Clock
 
 # aiohttp-session keeps its own request keys as plain strings, which aiohttp now warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -50,9 +56,8 @@ async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[SQLiteStore]:
 
 @pytest.fixture
 async def accounts(store: SQLiteStore, clock: Clock) -> StaffAccounts:
-    accounts = StaffAccounts(SQLiteStaffAccounts(store), hasher=CHEAP, clock=clock)
-    for name, role in (("ana", "admin"), ("sam", "staff"), ("vic", "viewer")):
-        await accounts.add(name, role, PASSWORD)
+    accounts = StaffAccounts(SQLiteStaffAccounts(store), hasher=CHEAP_HASHER, clock=clock)
+    await add_role_accounts(accounts)
     return accounts
 
 
@@ -64,7 +69,7 @@ async def admin_only(request: web.Request) -> web.Response:
 
 def build_app(store: SQLiteStore, catalog: JobCatalog, settings: Settings) -> web.Application:
     app = init_app(store, catalog, base_url=settings.base_url)
-    console = staff_app(store, settings, CHEAP)
+    console = staff_app(store, settings, CHEAP_HASHER)
     console.router.add_get("/admin-only", admin_only)
     console.router.add_post("/admin-only", admin_only)
     app.add_subapp("/staff/", console)
@@ -85,26 +90,6 @@ async def client(
     accounts: StaffAccounts,
 ) -> Client:
     return await aiohttp_client(build_app(store, catalog, settings))
-
-
-async def csrf_of(client: Client, path: str = "/staff/login") -> str:
-    page = await client.get(path)
-    found = CSRF.search(await page.text())
-    assert found is not None, "the page has no CSRF field"
-    return found.group(1)
-
-
-async def sign_in(client: Client, name: str, *, code: str = "", status: int = 303) -> str:
-    """Sign in through the form; returns the page's text (or its redirect target)."""
-    form = {"csrf": await csrf_of(client), "name": name, "password": PASSWORD, "code": code}
-    response = await client.post("/staff/login", data=form, allow_redirects=False)
-    assert response.status == status, await response.text()
-    return response.headers.get("Location", "") if status == 303 else await response.text()
-
-
-def session_cookie(client: Client) -> str:
-    cookies = {cookie.key: cookie.value for cookie in client.session.cookie_jar}
-    return cookies.get("staff_session", "")
 
 
 async def test_sign_in_shows_the_account_and_role(client: Client) -> None:
