@@ -119,6 +119,37 @@ async def test_the_session_cookie_is_httponly_strict_and_secure_over_https(
     assert "Secure" in (await secure.get("/staff/login")).headers["Set-Cookie"]
 
 
+@pytest.mark.parametrize("secret", ["", "a-long-configured-staff-secret-key"])
+async def test_a_second_process_reads_the_same_sessions(
+    aiohttp_client: MakeClient,
+    accounts: StaffAccounts,
+    store: SQLiteStore,
+    catalog: JobCatalog,
+    settings: Settings,
+    secret: str,
+) -> None:
+    """The cookie key is made once and kept (or comes from ``staff_secret_key``), so a
+    restart or a second process behind the same data folder does not sign anyone out."""
+    first = await aiohttp_client(
+        build_app(store, catalog, replace(settings, staff_secret_key=secret))
+    )
+    await sign_in(first, "sam")
+    cookie = session_cookie(first)
+    second = await aiohttp_client(
+        build_app(store, catalog, replace(settings, staff_secret_key=secret))
+    )
+    home = await second.get("/staff/", headers={"Cookie": f"staff_session={cookie}"})
+    assert "Signed in as sam (staff)." in await home.text()
+    assert (settings.data_dir / "staff_secret.key").exists() == (secret == "")
+    other = await aiohttp_client(
+        build_app(store, catalog, replace(settings, staff_secret_key="x" * 32))
+    )
+    foreign = await other.get(
+        "/staff/", headers={"Cookie": f"staff_session={cookie}"}, allow_redirects=False
+    )
+    assert foreign.status == 303  # another key: the cookie is nobody's
+
+
 async def test_signing_in_starts_a_new_session(client: Client) -> None:
     """Session fixation: nothing from the cookie before sign-in carries on after it."""
     before_token = await csrf_of(client)
