@@ -188,14 +188,20 @@ async def test_listeners_hear_every_attempt_but_no_secret(
     await accounts.add("ana", "staff", PASSWORD)
     heard: list[tuple[Outcome, str, str]] = []
 
-    async def listen(result: SignInResult, name: str, address: str) -> None:
-        heard.append((result.outcome, name, address))
+    async def listen(result: SignInResult, address: str) -> None:
+        heard.append((result.outcome, result.account.name if result.account else "", address))
 
     check = SignIn(accounts, SignInPolicy(), listeners=[listen])
     await check.attempt("ana", "wrong one", "", "10.0.0.1")
     await check.attempt("ana", PASSWORD, "", "10.0.0.2")
-    assert heard == [(Outcome.WRONG, "ana", "10.0.0.1"), (Outcome.OK, "ana", "10.0.0.2")]
+    await check.attempt(PASSWORD, PASSWORD, "", "10.0.0.3")  # the password typed as the name
+    assert heard == [
+        (Outcome.WRONG, "ana", "10.0.0.1"),
+        (Outcome.OK, "ana", "10.0.0.2"),
+        (Outcome.WRONG, "", "10.0.0.3"),
+    ]
     assert "staff sign-in wrong: 'ana' from 10.0.0.1" in caplog.text
+    assert "staff sign-in wrong: an unknown name from 10.0.0.3" in caplog.text
     assert PASSWORD not in caplog.text and "wrong one" not in caplog.text
 
 

@@ -21,7 +21,7 @@ from assistant.cli.staff import staff_app
 from assistant.config import Settings
 from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
-from assistant.staff.accounts import StaffAccounts
+from assistant.staff.accounts import StaffAccounts, StaffError
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
 from channels.staff import STAFF_KEY, require_role
@@ -314,6 +314,11 @@ async def test_sign_in_goes_back_to_the_page_asked_for_but_only_in_the_console(
         form = {"csrf": await csrf_of(client), "name": "ana", "password": PASSWORD, "next": target}
         response = await client.post("/staff/login", data=form, allow_redirects=False)
         assert response.headers["Location"] == expected
+
+
+def test_a_misspelt_role_is_refused_when_the_route_is_made() -> None:
+    with pytest.raises(StaffError, match="unknown role 'admn'"):
+        require_role("admn")
 
 
 ROUTES = (  # method, path, the lowest role that may use it (None: open to anyone)

@@ -57,8 +57,10 @@ class SignInResult:
     account: Account | None = None
 
 
-# Told of every attempt (result, name as typed, address): the audit log's way in.
-AttemptListener = Callable[[SignInResult, str, str], Awaitable[None]]
+# Told of every attempt (its result, with the account when the name was known, and the
+# address): the audit log's way in. An unknown name is not passed on: people type their
+# password into the name field, and it must not reach a log.
+AttemptListener = Callable[[SignInResult, str], Awaitable[None]]
 
 
 class SignIn:
@@ -87,9 +89,10 @@ class SignIn:
         async with self._lock(f"name:{name}"), self._lock(f"address:{address}"):
             result = await self._check(name, password, code, address)
         level = logging.INFO if result.outcome is Outcome.OK else logging.WARNING
-        _LOGGER.log(level, "staff sign-in %s: %r from %s", result.outcome.value, name, address)
+        known = repr(result.account.name) if result.account is not None else "an unknown name"
+        _LOGGER.log(level, "staff sign-in %s: %s from %s", result.outcome.value, known, address)
         for listener in self.listeners:
-            await listener(result, name, address)
+            await listener(result, address)
         return result
 
     def _lock(self, key: str) -> asyncio.Lock:

@@ -24,7 +24,7 @@ from aiohttp_session import Session, get_session
 
 from assistant.events import LANGUAGES
 from assistant.jobs.phrases import Phrases
-from assistant.staff.accounts import Account, StaffAccounts, role_rank
+from assistant.staff.accounts import Account, StaffAccounts, check_role, role_rank
 from assistant.staff.signin import SignIn
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -112,7 +112,9 @@ async def signed_in(request: web.Request) -> Account | None:
 
 
 def require_role(minimum: str) -> Callable[[Handler], Handler]:
-    """Wrap a console handler: only an account of ``minimum`` role or above reaches it."""
+    """Wrap a console handler: only an account of ``minimum`` role or above reaches it.
+    A misspelt role fails here, at import, rather than letting everyone in."""
+    check_role(minimum)
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
