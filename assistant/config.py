@@ -114,6 +114,15 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)  # a secret: never in logs
     smtp_from: str = ""  # the sender's address, e.g. desk@facility.example
+    # Issue 16, part A: the staff console's sign-in (assistant/staff, channels/staff).
+    staff_secret_key: str = field(default="", repr=False)  # a secret; empty: made in data_dir
+    staff_require_mfa: bool = False  # admins must sign in with a TOTP code
+    staff_idle_minutes: float = 30.0  # a console session unused this long ends
+    staff_absolute_hours: float = 12.0  # a console session ends this long after sign-in
+    staff_max_failures: int = 5  # wrong sign-ins on one account per window before it locks
+    staff_address_failures: int = 20  # wrong sign-ins from one address per window
+    staff_failure_window_minutes: float = 15.0
+    staff_lockout_minutes: float = 15.0  # how long a locked account stays locked
 
     @property
     def jobs_dir(self) -> Path:
@@ -249,6 +258,15 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "smtp_user": to.plain_text,
     "smtp_password": to.plain_text,
     "smtp_from": to.plain_text,
+    # Issue 16, part A.
+    "staff_secret_key": to.secret,
+    "staff_require_mfa": to.flag,
+    "staff_idle_minutes": to.number(1.0, 24.0 * 60, "minutes"),
+    "staff_absolute_hours": to.number(0.1, 24.0 * 30, "hours"),
+    "staff_max_failures": to.integer(1, 1000),
+    "staff_address_failures": to.integer(1, 100_000),
+    "staff_failure_window_minutes": to.number(1.0, 24.0 * 60, "minutes"),
+    "staff_lockout_minutes": to.number(1.0, 24.0 * 60, "minutes"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -276,3 +276,30 @@ _AUDIT_SCHEMA = (
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
     "CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created)",
 )
+
+
+def m010_staff_accounts(db: sqlite_utils.Database) -> None:
+    """Staff accounts for the console (issue 16, part A): name, role, argon2 hash, disabled,
+    TOTP secret and the account's recent failed sign-ins with its lockout.
+
+    Failures per address go to ``attempts`` (kind ``staff_sign_in``), so the clean-up ages them
+    out with the other attempts and every process counts the same ones.
+    """
+    db.table("staff_accounts").create(
+        {
+            "name": str,
+            "role": str,
+            "password_hash": str,
+            "disabled": int,
+            "totp_secret": str,
+            "created": float,
+            "failures": int,
+            "first_failure": float,
+            "locked_until": float,
+            "session_epoch": int,  # raised to end every session of the account (sign-out)
+            "totp_last_step": int,  # the last TOTP time step used: a code works only once
+        },
+        pk="name",
+        not_null={"role", "password_hash", "disabled", "created", "failures", "session_epoch"},
+        defaults={"disabled": 0, "failures": 0, "session_epoch": 0},
+    )
