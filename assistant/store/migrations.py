@@ -278,6 +278,7 @@ _AUDIT_SCHEMA = (
 )
 
 
+@MIGRATIONS()
 def m010_staff_accounts(db: sqlite_utils.Database) -> None:
     """Staff accounts for the console (issue 16, part A): name, role, argon2 hash, disabled,
     TOTP secret and the account's recent failed sign-ins with its lockout.
