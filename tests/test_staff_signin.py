@@ -22,6 +22,7 @@ from assistant.config import Settings
 from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
 from assistant.staff.accounts import StaffAccounts, StaffError
+from assistant.staff.audit import AuditLog, AuditQuery
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
 from channels.staff import STAFF_KEY, require_role
@@ -349,3 +350,24 @@ async def test_role_by_route_matrix(client: Client, who: str | None) -> None:
         assert response.status == expected, f"{who} {method} {path}"
         if expected == 403:
             assert "Your role does not allow this." in await response.text()
+
+
+async def test_every_sign_in_attempt_is_in_the_audit_log(
+    client: Client, store: SQLiteStore
+) -> None:
+    """Issue 16's audit log holds sign-ins and failed sign-ins, with the address; a name
+    nobody has (perhaps a password typed in the wrong box) is never written down."""
+    form = {"csrf": await csrf_of(client), "name": "sam", "password": "not it"}
+    assert (await client.post("/staff/login", data=form)).status == 401
+    form = {"csrf": await csrf_of(client), "name": "hunter2", "password": "x"}
+    assert (await client.post("/staff/login", data=form)).status == 401
+    await sign_in(client, "sam")
+    entries = await AuditLog(store).search(AuditQuery())
+    seen = [(e.who, e.role, e.action, e.detail.get("outcome")) for e in reversed(entries)]
+    assert seen == [
+        ("sam", "staff", "sign_in_failed", "wrong"),
+        ("(unknown name)", "", "sign_in_failed", "wrong"),
+        ("sam", "staff", "sign_in", "ok"),
+    ]
+    assert all(entry.address == "127.0.0.1" for entry in entries)
+    assert "hunter2" not in repr(entries)

@@ -20,8 +20,9 @@ from argon2 import PasswordHasher
 from assistant.config import Settings
 from assistant.jobs.phrases import load_phrases
 from assistant.staff.accounts import ROLES, Account, StaffAccounts, StaffError, new_password
+from assistant.staff.audit import AuditLog
 from assistant.staff.keys import session_key
-from assistant.staff.signin import SignIn, SignInPolicy
+from assistant.staff.signin import SignIn, SignInPolicy, audited
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
 from channels.staff import init_staff_app
@@ -62,7 +63,8 @@ def staff_services(
 ) -> tuple[StaffAccounts, SignIn]:
     """Accounts and the sign-in check over the store's database (the store must be open)."""
     accounts = StaffAccounts(SQLiteStaffAccounts(store), hasher=hasher, clock=store.clock)
-    return accounts, SignIn(accounts, sign_in_policy(settings))
+    audit = AuditLog(store, clock=store.clock)
+    return accounts, SignIn(accounts, sign_in_policy(settings), listeners=[audited(audit)])
 
 
 def staff_app(

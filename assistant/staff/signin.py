@@ -22,6 +22,7 @@ import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from assistant.staff.accounts import Account, StaffAccounts
+from assistant.staff.audit import AuditAction, AuditLog
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -168,3 +169,26 @@ def _code_step(secret: str, code: str, now: float) -> int | None:
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
+
+
+def audited(audit: AuditLog) -> AttemptListener:
+    """Every sign-in attempt into the audit log (issue 16): who (or "(unknown name)": what
+    was typed as a name may be a password), the outcome, and the address it came from."""
+
+    async def record(result: SignInResult, address: str) -> None:
+        account = result.account
+        if result.outcome is Outcome.OK:
+            action = AuditAction.SIGN_IN
+        elif result.outcome is Outcome.LOCKED:
+            action = AuditAction.LOCKED_OUT
+        else:
+            action = AuditAction.SIGN_IN_FAILED
+        await audit.record(
+            account.name if account is not None else "(unknown name)",
+            account.role if account is not None else "",
+            action,
+            address=address,
+            detail={"outcome": result.outcome.value},
+        )
+
+    return record
