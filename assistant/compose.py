@@ -33,7 +33,9 @@ from assistant.photos import PhotoStore
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
+from assistant.staff.desk import ArtifactDesk
 from assistant.startup import WarmUp, in_background_thread
+from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
 from channels.web.channel import WebChannel
 from channels.web.origins import OriginPolicy
@@ -99,6 +101,7 @@ class Services:
     _voice: VoiceKit | None = None
     _web: list[WebChannel] = field(default_factory=list)
     _warm_up: WarmUp | None = None
+    _desk: ArtifactDesk | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -210,6 +213,13 @@ class Services:
             busy=self.busy_sessions,
             photos=self.photos,
         )
+
+    def artifact_desk(self) -> ArtifactDesk:
+        """Review, publishing and sending of artifacts (issue 16, part B) over this store."""
+        if self._desk is None:  # one per process: its publisher's lock orders publications
+            store = SQLiteReviewStore(self.store)
+            self._desk = ArtifactDesk.from_settings(store, self.phrases, self.settings)
+        return self._desk
 
     def voice_kit(self) -> VoiceKit | None:
         """One set of speech engines for every channel of this process (they pool decoders

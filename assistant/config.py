@@ -105,6 +105,24 @@ class Settings:
     photo_max_mb: float = 10.0  # the largest picture accepted, checked before it is decoded
     photo_max_edge: int = 1600  # pictures are shrunk to at most this many pixels on a side
     kiosk_pictures_dir: str = ""  # a folder of pictures the kiosk offers; empty: none
+    # Issue 16, part B: the static site folder approved artifacts are published to (empty:
+    # <data_dir>/site), and the SMTP server artifacts are sent by e-mail through.
+    site_dir: str = ""
+    smtp_host: str = ""  # empty: sending by e-mail is off
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # none, starttls (port 587) or tls (port 465)
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)  # a secret: never in logs
+    smtp_from: str = ""  # the sender's address, e.g. desk@facility.example
+    # Issue 16, part A: the staff console's sign-in (assistant/staff, channels/staff).
+    staff_secret_key: str = field(default="", repr=False)  # a secret; empty: made in data_dir
+    staff_require_mfa: bool = False  # admins must sign in with a TOTP code
+    staff_idle_minutes: float = 30.0  # a console session unused this long ends
+    staff_absolute_hours: float = 12.0  # a console session ends this long after sign-in
+    staff_max_failures: int = 5  # wrong sign-ins on one account per window before it locks
+    staff_address_failures: int = 20  # wrong sign-ins from one address per window
+    staff_failure_window_minutes: float = 15.0
+    staff_lockout_minutes: float = 15.0  # how long a locked account stays locked
 
     @property
     def jobs_dir(self) -> Path:
@@ -130,6 +148,11 @@ class Settings:
     def photos_dir(self) -> Path:
         """Where accepted photos wait, re-encoded, until an artifact copies them."""
         return self.data_dir / "photos"
+
+    @property
+    def site_path(self) -> Path:
+        """Where published artifacts live, served at ``/site/<slug>/`` (issue 16, part B)."""
+        return Path(self.site_dir).expanduser() if self.site_dir else self.data_dir / "site"
 
     @property
     def base_url(self) -> str:
@@ -227,6 +250,23 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "photo_max_mb": to.number(0.1, 100.0, "megabytes"),
     "photo_max_edge": to.integer(64, 8000),
     "kiosk_pictures_dir": to.plain_text,
+    # Issue 16, part B.
+    "site_dir": to.plain_text,
+    "smtp_host": to.plain_text,
+    "smtp_port": to.integer(1, 65535),
+    "smtp_security": to.choice("none", "starttls", "tls"),
+    "smtp_user": to.plain_text,
+    "smtp_password": to.plain_text,
+    "smtp_from": to.plain_text,
+    # Issue 16, part A.
+    "staff_secret_key": to.secret,
+    "staff_require_mfa": to.flag,
+    "staff_idle_minutes": to.number(1.0, 24.0 * 60, "minutes"),
+    "staff_absolute_hours": to.number(0.1, 24.0 * 30, "hours"),
+    "staff_max_failures": to.integer(1, 1000),
+    "staff_address_failures": to.integer(1, 100_000),
+    "staff_failure_window_minutes": to.number(1.0, 24.0 * 60, "minutes"),
+    "staff_lockout_minutes": to.number(1.0, 24.0 * 60, "minutes"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

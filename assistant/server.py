@@ -4,6 +4,8 @@ Artifacts are reached only through their unguessable token. Anything else (an un
 expired token, a path outside the artifact, a file the manifest does not list) is a plain 404,
 so a probe learns nothing. Previews are sandboxed by CSP: a generated page runs its own
 scripts but gets an opaque origin, cannot submit forms and cannot call the service.
+Published artifacts (issue 16, part B) are plain files under ``site_dir``, served at
+``/site/<slug>/`` with the same sandbox.
 
 Every response, error pages and static files included, leaves through one hook
 (``_edge_headers``) that adds ``nosniff`` and ``no-referrer`` and names the server without
@@ -29,12 +31,14 @@ from assistant import __version__
 from assistant.http_guard import EDGE_HEADERS, SERVER_NAME, body_deadline
 from assistant.jobs.catalog import JobCatalog
 from assistant.ports import ServedStore
+from assistant.review import SITE_SLUG, SITE_VERSIONS
 from assistant.session import Artifact
 
 STORE_KEY = web.AppKey("store", ServedStore)
 JOBS_KEY = web.AppKey("jobs", JobCatalog)
 BASE_URL_KEY = web.AppKey("base_url", str)
 CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+SITE_DIR_KEY = web.AppKey("site_dir", Path)
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 DOWNLOAD_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,60}\.zip")
@@ -169,6 +173,39 @@ async def qr_code(request: web.Request) -> web.Response:
     return web.Response(body=out.getvalue(), content_type=content_type, headers=SAFE_HEADERS)
 
 
+def _site_file(site_dir: Path, slug: str, wanted: str) -> Path | None:
+    """A published site's file (issue 16, part B): only inside the version the live link
+    points at, which must itself be inside ``site_dir/.versions``."""
+    versions = (site_dir / SITE_VERSIONS).resolve()
+    live = (site_dir / slug).resolve()
+    if not live.is_relative_to(versions) or not live.is_dir():
+        return None
+    if wanted == "" or wanted.endswith("/"):
+        wanted += "index.html"
+    path = (live / wanted).resolve()
+    return path if path.is_relative_to(live) and path.is_file() else None
+
+
+async def site(request: web.Request) -> web.StreamResponse:
+    """A published artifact at ``/site/<slug>/``, with the previews' sandbox and headers."""
+    slug = request.match_info["slug"]
+    if not SITE_SLUG.fullmatch(slug):
+        raise web.HTTPNotFound()
+    wanted = request.match_info.get("path")
+    if wanted is None:  # relative links need the folder form
+        raise web.HTTPMovedPermanently(f"/site/{slug}/")
+    path = await asyncio.to_thread(_site_file, request.app[SITE_DIR_KEY], slug, wanted)
+    if path is None:
+        raise web.HTTPNotFound()
+    content_type = TEXT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    headers = {
+        **SAFE_HEADERS,
+        "Content-Security-Policy": PREVIEW_POLICY,
+        "Content-Type": f"{content_type or 'application/octet-stream'}; charset=utf-8",
+    }
+    return web.FileResponse(path, headers=headers)
+
+
 def init_app(
     store: ServedStore,
     jobs: JobCatalog,
@@ -176,6 +213,7 @@ def init_app(
     base_url: str = "http://127.0.0.1:8080",
     clock: Callable[[], float] = time.time,
     body_timeout: float = 30.0,
+    site_dir: Path | None = None,
 ) -> web.Application:
     """The application with its routes; the caller owns the store's life cycle."""
     app = web.Application(
@@ -191,4 +229,8 @@ def init_app(
     app.router.add_get("/p/{token}", preview_folder)
     app.router.add_get("/p/{token}/{path:.*}", preview)
     app.router.add_get("/q/{token}.{kind:svg|png}", qr_code)
+    if site_dir is not None:  # issue 16, part B: published artifacts
+        app[SITE_DIR_KEY] = site_dir
+        app.router.add_get("/site/{slug}", site)
+        app.router.add_get("/site/{slug}/{path:.*}", site)
     return app

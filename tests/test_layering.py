@@ -33,6 +33,7 @@ VOCABULARY = {
     "ledger",
     "safe_text",
     "private_files",  # part E of issue 12: the data folder's modes
+    "review",  # issue 16, part B: artifact review, sites and sendings (records and port)
 }
 
 # For each part of the core: the parts of ``assistant`` it may import (itself always).
@@ -65,8 +66,13 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "check": VOCABULARY | {"jobs", "llm", "speech", "knowledge", "net"},
     "startup": set(),  # issue 13, part B: the background warm-up at start
     "photos": {"errors", "private_files"},  # issue 15, part U: pictures made safe to show
-    "staff": VOCABULARY,  # issue 16: accounts, roles, audit, the live list
+    # Issue 16: accounts, roles, audit, the live list; part B: the review vocabulary,
+    # publishing (the zip's files and names) and mail.
+    "review": {"errors", "session"},
+    "staff": VOCABULARY | {"jobs", "generation"},
 }
+# Issue 16, part A: the store keeps staff accounts, so it speaks their type (``Account``).
+CORE_ALLOWED["store"] = CORE_ALLOWED["store"] | {"staff"}
 # What the outer packages may not import from the core: its concrete store and its root.
 OUTER_FORBIDDEN = ("assistant.store", *COMPOSITION_ROOT)
 

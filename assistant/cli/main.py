@@ -25,6 +25,7 @@ from assistant.cli.audit import add_audit_parser, run_audit
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.cli.live import add_live_parser, run_live
+from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
 from assistant.compose import Services, check_templates
 from assistant.config import Settings, load_settings
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     add_live_parser(commands)
     add_audit_parser(commands)  # issue 16, part C
     add_stats_parser(commands)  # issue 16, part C
+    add_staff_parser(commands)  # issue 16, part A
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -149,8 +151,10 @@ async def _serve(settings: Settings) -> None:
         services.jobs,
         base_url=settings.base_url,
         body_timeout=settings.http_body_timeout_s,
+        site_dir=settings.site_path,
     )
     services.web_channel().add_routes(app)
+    app.add_subapp("/staff/", staff_app(services.store, settings))  # issue 16, part A
     bot_task, announce_webhook = await _start_telegram(services, app)
     runner = GuardedRunner(
         app,
@@ -358,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "telegram":
             _setup_logging(settings)
             return asyncio.run(_telegram(settings))
+        if command == "staff":  # issue 16, part A
+            _setup_logging(settings, quiet=True)
+            return asyncio.run(run_staff(settings, args))
         if command == "cleanup":
             _setup_logging(settings, quiet=True)
             return asyncio.run(run_cleanup(settings, args))

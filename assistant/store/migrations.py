@@ -211,6 +211,35 @@ def m009_edits_in_words(db: sqlite_utils.Database) -> None:
     db.table("generations").add_column("look", str)
 
 
+@MIGRATIONS()
+def m011_artifact_review(db: sqlite_utils.Database) -> None:
+    """Issue 16, part B: an artifact's review (pending, approved, sent back with a comment the
+    user sees, by whom and when), the slugs it is published under with every site version,
+    and its e-mail sendings, kept without the address they went to."""
+    artifacts = db.table("artifacts")
+    artifacts.add_column("review", str, not_null_default="pending")
+    artifacts.add_column("review_comment", str)
+    artifacts.add_column("reviewed_by", str)
+    artifacts.add_column("reviewed_at", float)
+    db.table("sites").create(
+        {"slug": str, "series": str, "artifact_id": str, "version": int, "live": int,
+         "by": str, "at": float},
+        pk="slug",
+    )  # fmt: skip
+    db.table("sites").create_index(["series"])
+    db.table("site_versions").create(
+        {"id": int, "slug": str, "version": int, "artifact_id": str, "live": int,
+         "by": str, "at": float},
+        pk="id",
+    )  # fmt: skip
+    db.table("artifact_sends").create(
+        {"id": int, "artifact_id": str, "as_link": int, "by": str, "at": float,
+         "status": str, "code": str},
+        pk="id",
+    )  # fmt: skip
+    db.table("artifact_sends").create_index(["artifact_id"])
+
+
 # -- issue 16, part C: the audit log -----------------------------------------------------------
 
 
@@ -247,3 +276,31 @@ _AUDIT_SCHEMA = (
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
     "CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created)",
 )
+
+
+@MIGRATIONS()
+def m010_staff_accounts(db: sqlite_utils.Database) -> None:
+    """Staff accounts for the console (issue 16, part A): name, role, argon2 hash, disabled,
+    TOTP secret and the account's recent failed sign-ins with its lockout.
+
+    Failures per address go to ``attempts`` (kind ``staff_sign_in``), so the clean-up ages them
+    out with the other attempts and every process counts the same ones.
+    """
+    db.table("staff_accounts").create(
+        {
+            "name": str,
+            "role": str,
+            "password_hash": str,
+            "disabled": int,
+            "totp_secret": str,
+            "created": float,
+            "failures": int,
+            "first_failure": float,
+            "locked_until": float,
+            "session_epoch": int,  # raised to end every session of the account (sign-out)
+            "totp_last_step": int,  # the last TOTP time step used: a code works only once
+        },
+        pk="name",
+        not_null={"role", "password_hash", "disabled", "created", "failures", "session_epoch"},
+        defaults={"disabled": 0, "failures": 0, "session_epoch": 0},
+    )
