@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import functools
 import json
 import logging
 from pathlib import Path
@@ -27,7 +26,7 @@ from pydantic import (
     create_model,
 )
 
-from assistant.config import PROJECT_ROOT
+from assistant.dialog.model_ask import chat_template, newest_prompt
 from assistant.errors import LanguageModelError
 from assistant.jobs.catalog import Job, Question
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
@@ -35,7 +34,6 @@ from assistant.understanding.answers import accept_given
 
 _LOGGER = logging.getLogger(__name__)
 
-PROMPTS_DIR = PROJECT_ROOT / "generators" / "prompts"
 MAX_DESCRIPTION = 1000
 
 
@@ -46,29 +44,7 @@ def describable(job: Job) -> list[Question]:
     return [q for q in job.questions if q.type != "photo" and q.when is None]
 
 
-def newest_prompt(kind: str, prompts_dir: Path = PROMPTS_DIR) -> Path:
-    """The newest ``kind.vN.md``: prompts are versioned like the generators' (never edited in
-    place), and the version used is logged and recorded so a change can be traced."""
-    versions = sorted(
-        prompts_dir.glob(f"{kind}.v*.md"), key=lambda p: int(p.stem.rsplit(".v", 1)[1])
-    )
-    if not versions:
-        raise FileNotFoundError(f"no prompt for {kind} in {prompts_dir}")
-    return versions[-1]
-
-
 PROMPT = newest_prompt("auto_fill")
-
-
-@functools.cache
-def _template(path: Path) -> Any:
-    """The prompt file as a LangChain ``ChatPromptTemplate`` (system text, then the request),
-    read once: it is part of the release, not edited while running. (The same shape as
-    ``assistant/llm/prompts.py``, which the dialog may not import.)"""
-    from langchain_core.prompts import ChatPromptTemplate
-
-    system = path.read_text(encoding="utf-8")
-    return ChatPromptTemplate.from_messages([("system", system), ("human", "{request}")])
 
 
 def _value_schema(question: Question) -> dict[str, Any]:
@@ -158,7 +134,7 @@ def fill_messages(
             json.dumps(description[:MAX_DESCRIPTION], ensure_ascii=False),
         ]
     )
-    system, user = _template(prompt_path).format_messages(request=request)
+    system, user = chat_template(prompt_path).format_messages(request=request)
     return str(system.content), str(user.content)
 
 
