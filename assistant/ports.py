@@ -185,22 +185,6 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionActivity:
-    """A session not ended, as the staff console's live list reads it: its row, its latest
-    turns (oldest first, as stored) and the status of its latest build, if any."""
-
-    key: str
-    channel: str
-    language: str
-    state: str
-    job_id: str | None
-    paused: bool
-    updated: float
-    turns: list[dict[str, Any]]
-    last_generation: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class CleanupReport:
     """One clean-up: when, whether it only counted, what it removed, and which folders."""
 

@@ -104,6 +104,20 @@ class EditReader(ModelQuestion):
         self.log_found(f"edit {edit} read")
         return edit
 
+    def wanted(self, flow: DialogFlow, session: Session, turn: Turn) -> bool:
+        """Whether to ask the model about this turn: it answers lately, and the words are
+        for it (``wants_model``)."""
+        return not self.model.recently_unreachable() and wants_model(flow, session, turn)
+
+    async def read_after_delivery(
+        self, flow: DialogFlow, session: Session, text: str
+    ) -> Edit | None:
+        """The edit the words mean for the session's delivered job."""
+        job = flow.job(session)
+        return await self.read(
+            job, text, session.language, flow.today(), session.answers, looks=has_look(job)
+        )
+
 
 def _checked(
     job: Job, data: Any, parts: list[str], today: datetime.date, language: str

@@ -144,14 +144,16 @@ def _answer(
         session.edit_id = question.id
         session.ask_next = []
         step.said = [
-            said.EditAsk(question, session.answers.get(question.id, question.default)),
+            said.AboutAnswer(
+                "edit_ask", question, session.answers.get(question.id, question.default)
+            ),
             flow.prompt(session),
         ]
         return
     session.answers[question.id] = edit.value
     drop_hidden(job, session.answers)  # a changed choice may hide a section
     last_check.start_generation(flow, session, job, step)
-    step.said = [said.Edited(question, edit.value), *step.said]
+    step.said = [said.AboutAnswer("edit_answer", question, edit.value), *step.said]
 
 
 def _reveal(job: Job, question: Question, answers: dict[str, Any]) -> None:

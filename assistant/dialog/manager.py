@@ -8,23 +8,21 @@ row are committed before its replies are returned: what the user was told is kep
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
-from assistant.dialog.edit_reader import EditReader, wants_model
-from assistant.dialog.edits import has_look
+from assistant.dialog.edit_reader import EditReader
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.replies import ReplyWriter
+from assistant.dialog.session_locks import SessionLocks
 from assistant.dialog.unanswered import not_known
 from assistant.dialog.wording import INPUT, TYPED_CHANNELS
 from assistant.events import Reply, SessionState, Turn
@@ -42,29 +40,6 @@ _LOGGER = logging.getLogger(__name__)
 ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
 MODEL_CHECK_SECONDS = 30.0
 REMEMBERED_REVISIONS = 10_000  # sessions whose stored revision a channel can ask without a read
-
-
-class _SessionLocks:
-    """One asyncio lock per session key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._entries.setdefault(key, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._entries[key]
-
-    def keys(self) -> frozenset[str]:
-        """Sessions with a turn running or waiting."""
-        return frozenset(self._entries)
 
 
 class DialogManager:
@@ -92,7 +67,7 @@ class DialogManager:
         self.clock = clock
         self.on_enqueue = on_enqueue
         self.writer = ReplyWriter(phrases, base_url)
-        self._locks = _SessionLocks()
+        self._locks = SessionLocks()
         self._listeners: dict[str, ReplyListener] = {}
         self.flow = DialogFlow(
             jobs, self.writer.delivered_question, self.writer.make_words, clock, job_chooser
@@ -189,18 +164,9 @@ class DialogManager:
             )
             return self.flow.apply(session, turn, understood=understood)
         reader = self.edit_reader
-        if (
-            reader is not None
-            and not reader.model.recently_unreachable()
-            and wants_model(self.flow, session, turn)
-        ):
-            assert session.job_id is not None
+        if reader is not None and reader.wanted(self.flow, session, turn):
             await self._emit(session, self.writer.render(session, [said.info("reading_edit")]))
-            job = self.jobs.jobs[session.job_id]
-            edit = await reader.read(
-                job, text.strip(), session.language, self.flow.today(), session.answers,
-                looks=has_look(job),
-            )  # fmt: skip
+            edit = await reader.read_after_delivery(self.flow, session, text.strip())
             return self.flow.apply(session, turn, edit=edit)
         return self.flow.apply(session, turn)
 

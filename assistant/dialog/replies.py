@@ -8,20 +8,20 @@ reads the choices out, never a link.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from assistant.dialog import utterances as said
 from assistant.dialog.answer_box import change_label, expects, typed_answer
+from assistant.dialog.values import said_value
 from assistant.dialog.wording import sentences, types
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.conditions import visible_questions
 from assistant.jobs.phrases import LANGUAGES, Phrases
 from assistant.session import Artifact, Session
-from assistant.understanding.interpret import color_name
 
 DELIVERED_CHOICES = ("change", "another", "finish")
 # Notes for staff only (the log and the manifest), never said to the user.
@@ -95,16 +95,11 @@ class ReplyWriter:
             case said.Kept(question, value):
                 value_said = self.format_value(session, question, value)
                 return self.info(session, "kept", value=value_said)
-            case said.Edited(question, value):
+            case said.AboutAnswer(key, question, value):
+                name = (question.name or question.prompt).get(session.language)
                 return self.info(
-                    session, "edit_answer", name=self.question_name(session, question),
-                    value=self.format_value(session, question, value),
-                )  # fmt: skip
-            case said.EditAsk(question, value):
-                return self.info(
-                    session, "edit_ask", name=self.question_name(session, question),
-                    value=self.format_value(session, question, value),
-                )  # fmt: skip
+                    session, key, name=name, value=self.format_value(session, question, value)
+                )
             case said.DescribePrompt(job):
                 return self.describe(session, job)
             case said.Described(job, question_ids):
@@ -187,40 +182,9 @@ class ReplyWriter:
             [self.say(session, "choice_line", number=c.number, label=c.label) for c in choices]
         )
 
-    def question_name(self, session: Session, question: Question) -> str:
-        """What the answer is ("the phone number"); the question's prompt when it has no name."""
-        text = question.name if question.name is not None else question.prompt
-        return text.get(session.language)
-
     def format_value(self, session: Session, question: Question, value: Any) -> str:
-        """An answer as a person would say it back."""
-        language = session.language
-        if value is None or value == [] or value == "":
-            return self.say(session, "word_none")
-        if question.type == "choice":
-            choice = question.choice(str(value))
-            return choice.label.get(language) if choice else str(value)
-        if question.type == "yesno":
-            return self.say(session, "word_yes" if value else "word_no")
-        if question.type == "list":
-            return self.say(session, "list_separator").join(str(v) for v in value)
-        if question.type == "date":
-            try:
-                day = datetime.date.fromisoformat(str(value))
-            except ValueError:
-                return str(value)
-            if language == "ja":
-                return f"{day.year}年{day.month}月{day.day}日"
-            return f"{day.strftime('%B')} {day.day}, {day.year}"
-        if question.type == "color" and isinstance(value, str):
-            # The name only: "maroon (#8b4513)" was read out, code and all, to people who
-            # think in colours (the web page shows the colour itself).
-            return color_name(value, language)
-        if question.type == "number" and isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if question.type == "photo" and isinstance(value, dict):  # issue 15: named by its alt
-            return self.say(session, "photo_named", alt=str(value.get("alt", "")))
-        return str(value)
+        """An answer as a person would say it back (``assistant/dialog/values.py``)."""
+        return said_value(question, value, session.language, partial(self.say, session))
 
     # -- whole prompts ----------------------------------------------------------------------
 

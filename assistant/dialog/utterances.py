@@ -79,17 +79,12 @@ class Kept:
 
 
 @dataclass(frozen=True, slots=True)
-class Edited:
-    """An answer changed by an edit in words after delivery, said as the new version starts."""
+class AboutAnswer:
+    """A phrase about one answer, with ``{name}`` and ``{value}`` filled as a person says
+    them: after delivery, an answer an edit changed (``edit_answer``), or the one it asks for
+    again, as it is now (``edit_ask``)."""
 
-    question: Question
-    value: object
-
-
-@dataclass(frozen=True, slots=True)
-class EditAsk:
-    """An edit that named a question but no value: what it is now, before it is asked."""
-
+    key: str
     question: Question
     value: object
 
@@ -154,7 +149,7 @@ class KnowledgeFound:
 
 Utterance = (
     Phrase | Stopped | Menu | AskQuestion | ReadBackJob | ReadBackAnswer | AskYesNo | Kept
-    | Edited | EditAsk | DescribePrompt | Described | ConfirmAnswers | Generating | Delivery | DeliveredNext | Help | KnowledgeFound
+    | AboutAnswer | DescribePrompt | Described | ConfirmAnswers | Generating | Delivery | DeliveredNext | Help | KnowledgeFound
 )  # fmt: skip
 
 

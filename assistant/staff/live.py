@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.events import ReplyKind, SessionState
-from assistant.ports import SessionActivity
 
 RE_ASKS = 3  # problem replies in a row: the same question missed three times
 HELP_TIMES = 2  # help asked this often among the latest turns
@@ -32,6 +31,22 @@ WAITING = frozenset(
      SessionState.DESCRIBE}
 )  # fmt: skip
 REASONS = ("re_asks", "silence", "help_twice", "generation_failed")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionActivity:
+    """A session not ended, as the staff console's live list reads it: its row, its latest
+    turns (oldest first, as stored) and the status of its latest build, if any."""
+
+    key: str
+    channel: str
+    language: str
+    state: str
+    job_id: str | None
+    paused: bool
+    updated: float
+    turns: list[dict[str, Any]]
+    last_generation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

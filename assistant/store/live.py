@@ -8,7 +8,7 @@ import json
 
 import sqlite_utils
 
-from assistant.ports import SessionActivity
+from assistant.staff.live import SessionActivity
 
 _CHUNK = 500  # under SQLite's variable limit
 

@@ -29,11 +29,11 @@ from assistant.ports import (
     CleanupReport,
     GenerationTask,
     RetentionPolicy,
-    SessionActivity,
     TurnEffects,
 )
 from assistant.private_files import FILE_MODE, private_file, private_folder
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.staff.live import SessionActivity
 from assistant.store import (
     artifacts,
     attempts,
