@@ -387,11 +387,17 @@ class Services:
 
         return step
 
-    async def stop(self) -> None:
-        """Stop the workers and close the database."""
+    async def stop_warm_up(self) -> None:
+        """Stop the start-up work (a service stopping before it finished): the chooser's
+        thread stops between batches, so its embedding no longer takes the cores (and the
+        interpreter) that closing the devices and the store need. Safe to call twice."""
         self.manager.flow.chooser.close()  # issue 14: its warm-up stops between batches
         if self._warm_up is not None:
             await self._warm_up.stop()
+
+    async def stop(self) -> None:
+        """Stop the workers and close the database."""
+        await self.stop_warm_up()
         await self.queue.stop()
         if self.browser is not None:
             await self.browser.close()

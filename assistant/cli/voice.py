@@ -89,7 +89,10 @@ async def kiosk(settings: Settings, args: argparse.Namespace) -> int:
                 pause_after=settings.kiosk_pause_s, pictures=pictures,
             )  # fmt: skip
             print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
-            await kiosk.run()
+            try:
+                await kiosk.run()
+            finally:  # Ctrl-C: start-up work stops first, then the devices close
+                await services.stop_warm_up()
     finally:
         await speaker.close()
         await services.stop()

@@ -310,10 +310,15 @@ class DialogFlow:
         return True
 
     def understand_job(self, session: Session, text: str) -> JobUnderstanding:
-        """The job the words name (number, name, example, reading; meaning when the chooser
-        has an embedder), the menu's own matching (``match_choice``) first, as always."""
+        """The job the words alone name (number, name, example, reading), the menu's own
+        matching (``match_choice``) first, as always.
+
+        Never by meaning here: this runs on the event loop, and the embedder may be busy
+        with the start-up warm-up for a minute (its lock held), which froze every session and
+        Ctrl-C with it. Meaning and the model are the manager's, off the loop, for the turns
+        it judges worth it (``job_guess.names_job``); an unsure hearing is not guessed."""
         menu_match = match_choice(text, self._menu_question, session.language)
-        return self.chooser.understand(text, session.language, menu_match=menu_match)
+        return self.chooser.by_words(text, session.language, menu_match=menu_match)
 
     def _answer(self, session: Session, text: str, step: Step) -> None:
         question = self.current_question(session)
