@@ -8,11 +8,20 @@ with a cheap argon2 (still argon2id) so a matrix of roles stays fast.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
+from assistant.cli.staff import staff_app, staff_services
+from assistant.compose import Services
+from assistant.config import Settings
+from assistant.server import init_app
 from assistant.staff.accounts import StaffAccounts
 
 Client = TestClient[web.Request, web.Application]
@@ -50,3 +59,33 @@ def session_cookie(client: Client) -> str:
     """The console's session cookie as the client holds it ("" when it has none)."""
     cookies = {cookie.key: cookie.value for cookie in client.session.cookie_jar}
     return cookies.get("staff_session", "")
+
+
+@asynccontextmanager
+async def running_console(
+    data_dir: Path, **overrides: Any
+) -> AsyncIterator[tuple[web.Application, Services]]:
+    """The service as ``assistant serve`` wires it (chat, ``/a/`` links, ``/site/``) with the
+    console's screens acting on it, and one account per role (``ROLE_ACCOUNTS``). No model,
+    no warm-up: the screens' tests do not need them. Serve it with ``aiohttp_client(app)``."""
+    settings = replace(
+        Settings(), data_dir=data_dir, language="en", llm_enabled=False, warm_up=False
+    )
+    settings = replace(settings, **overrides)
+    services = Services.build(settings)
+    await services.start()
+    try:
+        app = init_app(
+            services.store,
+            services.jobs,
+            base_url=settings.base_url,
+            site_dir=settings.site_path,
+        )
+        services.web_channel().add_routes(app)
+        console = staff_app(services.store, settings, CHEAP_HASHER, services=services)
+        app.add_subapp("/staff/", console)
+        accounts, _ = staff_services(services.store, settings, CHEAP_HASHER)
+        await add_role_accounts(accounts)
+        yield app, services
+    finally:
+        await services.stop()

@@ -159,7 +159,7 @@ async def _serve(settings: Settings) -> None:
         site_dir=settings.site_path,
     )
     services.web_channel().add_routes(app)
-    app.add_subapp("/staff/", staff_app(services.store, settings))  # issue 16, part A
+    app.add_subapp("/staff/", staff_app(services.store, settings, services=services))
     bot_task, announce_webhook = await _start_telegram(services, app)
     runner = GuardedRunner(
         app,

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from argon2 import PasswordHasher
 
+from assistant.compose import Services
 from assistant.config import Settings
 from assistant.jobs.phrases import load_phrases
 from assistant.staff.accounts import ROLES, Account, StaffAccounts, StaffError, new_password
@@ -27,6 +28,7 @@ from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
 from channels.staff import init_staff_app
 from channels.staff.guard import ConsoleConfig
+from channels.staff.parts import ConsoleParts
 
 
 def add_staff_parser(commands: Any) -> None:
@@ -68,9 +70,13 @@ def staff_services(
 
 
 def staff_app(
-    store: SQLiteStore, settings: Settings, hasher: PasswordHasher | None = None
+    store: SQLiteStore,
+    settings: Settings,
+    hasher: PasswordHasher | None = None,
+    services: Services | None = None,
 ) -> web.Application:
-    """The console app for ``/staff/`` over the (open) store, as the settings ask."""
+    """The console app for ``/staff/`` over the (open) store, as the settings ask; with
+    ``services`` (``assistant serve``) its screens act on the running service."""
     accounts, sign_in = staff_services(store, settings, hasher)
     config = ConsoleConfig(
         accounts=accounts,
@@ -81,7 +87,20 @@ def staff_app(
         default_language=settings.language,
     )
     key = session_key(settings.staff_secret_key, settings.data_dir)
-    return init_staff_app(config, key, secure=settings.base_url.startswith("https://"))
+    parts = None
+    if services is not None:
+        parts = ConsoleParts(
+            settings=settings,
+            store=services.store,
+            manager=services.manager,
+            jobs=services.jobs,
+            jobs_dir=settings.jobs_dir,
+            desk=services.artifact_desk(),
+            audit=AuditLog(services.store, clock=services.store.clock),
+            knowledge=services.knowledge,
+        )
+    secure = settings.base_url.startswith("https://")
+    return init_staff_app(config, key, secure=secure, parts=parts)
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:

@@ -30,6 +30,7 @@ from channels.staff.guard import (
     say,
     signed_in,
 )
+from channels.staff.parts import PARTS_KEY, ConsoleParts
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 COOKIE_NAME = "staff_session"
@@ -49,9 +50,13 @@ FAILURE_STATUS = {
     Outcome.DISABLED: 403,
     Outcome.MFA_REQUIRED: 403,
 }
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    # Scripts and styles only from the console itself (``static/``); previews of artifacts
+    # in frames of this server (each sandboxed by its own page); nothing from elsewhere.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; img-src 'self' data:; frame-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
 }
@@ -77,6 +82,7 @@ def render(request: web.Request, page: str, status: int = 200, **values: Any) ->
         other_url=str(request.rel_url.update_query(lang=other)),
         s=lambda key, **params: say(request, key, **params),
         title=values.pop("title", say(request, "console")),
+        static=lambda name: str(request.app.router["static"].url_for(filename=name)),
         **values,
     )
     return web.Response(text=body, status=status, content_type="text/html", headers=PAGE_HEADERS)
@@ -161,8 +167,11 @@ async def home(request: web.Request) -> web.Response:
     )
 
 
-def init_staff_app(config: ConsoleConfig, secret_key: bytes, *, secure: bool) -> web.Application:
-    """The console app, to mount with ``app.add_subapp("/staff/", ...)``."""
+def init_staff_app(
+    config: ConsoleConfig, secret_key: bytes, *, secure: bool, parts: ConsoleParts | None = None
+) -> web.Application:
+    """The console app, to mount with ``app.add_subapp("/staff/", ...)``; ``parts`` are the
+    running service the screens act on (``channels/staff/parts.py``)."""
     storage = EncryptedCookieStorage(
         secret_key,
         cookie_name=COOKIE_NAME,
@@ -174,6 +183,8 @@ def init_staff_app(config: ConsoleConfig, secret_key: bytes, *, secure: bool) ->
     )
     app = web.Application(middlewares=[session_middleware(storage), csrf_middleware])
     app[CONFIG_KEY] = config
+    if parts is not None:
+        app[PARTS_KEY] = parts
     app[TEMPLATES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
@@ -183,4 +194,6 @@ def init_staff_app(config: ConsoleConfig, secret_key: bytes, *, secure: bool) ->
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
+    # The screens' own scripts and styles (public: no secret in them, nothing per user).
+    app.router.add_static("/static/", STATIC_DIR, append_version=True, name="static")
     return app
