@@ -132,6 +132,7 @@ def require_role(minimum: str) -> Callable[[Handler], Handler]:
             request[STAFF_KEY] = account
             return await handler(request)
 
+        guarded.minimum_role = minimum  # type: ignore[attr-defined]  # read by the role matrix test
         return guarded
 
     return wrap
