@@ -25,7 +25,7 @@ from assistant.dialog.replies import ReplyWriter
 from assistant.dialog.session_locks import SessionLocks
 from assistant.dialog.unanswered import not_known
 from assistant.dialog.wording import INPUT, TYPED_CHANNELS
-from assistant.events import Reply, SessionState, Turn
+from assistant.events import Reply, ReplyKind, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
@@ -291,6 +291,24 @@ class DialogManager:
                 session, [said.problem("generation_failed"), self.flow.prompt(session)]
             )
             await self._commit(session, before, "generator", None, replies)
+        await self._emit(session, replies)
+        return replies
+
+    # -- staff's words into a session (issue 16, artifacts) ----------------------------------
+
+    async def tell(
+        self, session_key: str, words: Callable[[str], str | None], *, channel: str = "staff"
+    ) -> list[Reply]:
+        """Words no turn asked for (staff sent the user's artifact back with a comment):
+        ``words(language)`` in the session's language, kept in its history, so a returning
+        user sees them too, and sent to its channel now. The session's state is unchanged."""
+        async with self._locks.hold(session_key):
+            session = await self.store.load(session_key)
+            text = words(session.language) if session is not None else None
+            if session is None or not text:
+                return []
+            replies = [self.writer.reply(session, ReplyKind.INFO, text)]
+            await self._commit(session, session.state, channel, None, replies)
         await self._emit(session, replies)
         return replies
 

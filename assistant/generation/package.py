@@ -58,6 +58,16 @@ def artifact_name(manifest: dict[str, Any]) -> str:
     return slugify(str(manifest.get("job") or "")) or "artifact"
 
 
+def given_name(manifest: dict[str, Any]) -> str:
+    """The name the user gave the thing (a shop's, a quiz's), as they wrote it; "" if none.
+    The staff console lists artifacts by it (issue 16)."""
+    answers = manifest.get("answers") or {}
+    for key, value in answers.items():
+        if isinstance(value, str) and value.strip() and _NAME_KEYS.search(str(key)):
+            return " ".join(value.split())
+    return ""
+
+
 def zip_name(manifest: dict[str, Any]) -> str:
     """The name the browser saves the download under: ``blue-harbor-cafe.zip``."""
     version = manifest.get("version")

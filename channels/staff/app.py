@@ -18,6 +18,7 @@ from aiohttp_session import get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from assistant.staff.signin import Outcome
+from channels.staff import artifacts  # the artifacts screen (issue 16, part A)
 from channels.staff.guard import (
     CONFIG_KEY,
     LOGIN_PATH,
@@ -196,4 +197,5 @@ def init_staff_app(
     app.router.add_post("/logout", logout)
     # The screens' own scripts and styles (public: no secret in them, nothing per user).
     app.router.add_static("/static/", STATIC_DIR, append_version=True, name="static")
+    artifacts.add_routes(app)  # /staff/artifacts (issue 16, part A)
     return app
