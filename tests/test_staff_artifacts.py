@@ -78,7 +78,7 @@ async def console(
         yield await aiohttp_client(app), services
 
 
-async def made(services: Services, key: str, shop: str, job_turns: int = 0) -> Artifact:
+async def made(services: Services, key: str, shop: str) -> Artifact:
     """Walk the café page for ``shop`` in web session ``key``; the running queue builds it."""
     for text in cafe_walk(shop=shop):
         await services.manager.handle(Turn(session_key=key, text=text, language="en",
@@ -103,9 +103,7 @@ def alert_of(page: str) -> str:
     return html.unescape(found.group(1)) if found else ""
 
 
-async def act(
-    client: Client, artifact: Artifact, action: str, **form: str
-) -> tuple[int, str]:
+async def act(client: Client, artifact: Artifact, action: str, **form: str) -> tuple[int, str]:
     """Post one act as the page's form does; follow the 303 back; (status, page)."""
     token = await csrf_of(client, f"/staff/artifacts/{artifact.id}")
     response = await client.post(

@@ -84,9 +84,7 @@ async def _send(request: web.Request, values: dict[str, Any], form: dict[str, st
     as_link = form.get("how", "link") != "attachment"
     how = "link" if as_link else "attachment"
     try:
-        await _desk(request).send(
-            artifact.id, address, as_link=as_link, by=request[STAFF_KEY].name
-        )
+        await _desk(request).send(artifact.id, address, as_link=as_link, by=request[STAFF_KEY].name)
     except ArtifactActionError as err:
         if err.code not in MAIL_FAILURES:
             raise
