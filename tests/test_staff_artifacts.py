@@ -12,6 +12,7 @@ import email.policy
 import html
 import json
 import re
+import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from email.message import EmailMessage
 from pathlib import Path
@@ -176,12 +177,12 @@ async def test_a_sent_back_comment_reaches_the_users_web_chat(
     console: tuple[Client, Services],
 ) -> None:
     client, services = console
-    socket = await client.ws_connect("/ws")
-    await socket.send_json({"type": "hello", "language": "en"})
+    chat = await client.ws_connect("/ws")
+    await chat.send_json({"type": "hello", "language": "en"})
     key = ""
     async with asyncio.timeout(WAIT):
         while not key:
-            message = json.loads((await socket.receive()).data)
+            message = json.loads((await chat.receive()).data)
             key = message["key"] if message["type"] == "session" else ""
     cafe = await made(services, key, "Blue Harbor Café")
     await sign_in(client, "sam")
@@ -196,13 +197,13 @@ async def test_a_sent_back_comment_reaches_the_users_web_chat(
     wanted = f"Staff looked at it and asked for a change: {comment}"
     async with asyncio.timeout(WAIT):
         while True:
-            received = await socket.receive()
+            received = await chat.receive()
             assert received.type == WSMsgType.TEXT, received
             message = json.loads(received.data)
             texts = [r["text"] for r in message.get("replies", [])]
             if wanted in texts:
                 break
-    await socket.close()
+    await chat.close()
     history = await services.store.history(key)
     assert any(wanted in json.dumps(row, ensure_ascii=False) for row in history)
     [entry] = await AuditLog(services.store).search(AuditQuery(action="send_back"))
@@ -249,3 +250,30 @@ async def test_a_viewer_reads_but_cannot_act(console: tuple[Client, Services]) -
     review = await services.artifact_desk().review(cafe.id)
     assert review is not None and review.status == "pending"
     assert (await client.get("/staff/artifacts/no-such-thing")).status == 404
+
+
+async def test_a_mail_server_that_is_down_is_said_and_logged_as_a_failed_sending(
+    tmp_path: Path, aiohttp_client: MakeClient
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with running_console(
+        tmp_path / "data", smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+        smtp_from=SENDER,
+    ) as (app, services):  # fmt: skip
+        client = await aiohttp_client(app)
+        cafe = await made(services, "web:down", "Blue Harbor Café")
+        await services.artifact_desk().approve(cafe.id, "ana")
+        await sign_in(client, "sam")
+        status, page = await act(client, cafe, "send", address=VISITOR, how="attachment")
+        assert status == 409
+        assert alert_of(page).startswith("The mail server cannot be reached right now")
+        assert "attachment" in text_of(page) and "failed" in text_of(page)
+        assert VISITOR not in page
+        [entry] = await AuditLog(services.store).search(AuditQuery(action="send"))
+        assert entry.detail == {
+            "how": "attachment",
+            "status": "failed",
+            "reason": "mail_unreachable",
+        }

@@ -18,7 +18,7 @@ from assistant.generation.package import given_name
 from assistant.review import REVIEW_STATES, Review, Site
 from assistant.session import Artifact
 from channels.staff import app as console_app
-from channels.staff.guard import csrf_token, language, require_role, say
+from channels.staff.guard import csrf_token, require_role, say
 from channels.staff.parts import parts
 
 LIST_LIMIT = 200
@@ -131,7 +131,6 @@ async def artifact_values(request: web.Request, artifact_id: str) -> dict[str, A
         "site_url": f"/site/{site.slug}/" if site else "",
         "sends": sends,
         "csrf": csrf_token(await get_session(request)),
-        "lang": language(request),
     }
 
 
@@ -145,8 +144,6 @@ def artifact_page(
     comment: str = "",
 ) -> web.Response:
     """The artifact's page, with a status sentence after an act or its error sentence."""
-    values = {**values}
-    values.pop("lang", None)
     return console_app.render(
         request,
         "artifacts_one.html",
