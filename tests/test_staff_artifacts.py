@@ -277,3 +277,17 @@ async def test_a_mail_server_that_is_down_is_said_and_logged_as_a_failed_sending
             "status": "failed",
             "reason": "mail_unreachable",
         }
+
+
+async def test_sending_back_when_the_users_session_is_gone_says_they_were_not_told(
+    console: tuple[Client, Services],
+) -> None:
+    client, services = console
+    cafe = await made(services, "web:gone", "Blue Harbor Café")
+    store = services.store
+    await store.run(lambda: store.db.execute("DELETE FROM sessions WHERE key = ?", ["web:gone"]))
+    await sign_in(client, "sam")
+    status, page = await act(client, cafe, "send-back", comment="Please add the opening days.")
+    assert status == 200 and "so they could not be told" in html.unescape(page)
+    review = await services.artifact_desk().review(cafe.id)
+    assert review is not None and review.comment == "Please add the opening days."

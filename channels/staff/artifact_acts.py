@@ -58,7 +58,7 @@ async def _send_back(request: web.Request, values: dict[str, Any], form: dict[st
     )
     await _audit(request, AuditAction.SEND_BACK, artifact.id, session_key=artifact.session_key,
                  detail={"comment": review.comment, "told_user": bool(told)})  # fmt: skip
-    return "sent_back"
+    return "sent_back" if told else "sent_back_untold"
 
 
 async def _publish(request: web.Request, values: dict[str, Any], form: dict[str, str]) -> str:

@@ -22,7 +22,14 @@ from channels.staff.guard import csrf_token, require_role, say
 from channels.staff.parts import parts
 
 LIST_LIMIT = 200
-DONE = ("approved", "sent_back", "published", "unpublished", "sent")  # ?done= sentences
+DONE = (
+    "approved",
+    "sent_back",
+    "sent_back_untold",
+    "published",
+    "unpublished",
+    "sent",
+)  # ?done= sentences
 
 
 def _day(text: str) -> datetime.date | None:
