@@ -291,3 +291,28 @@ async def test_sending_back_when_the_users_session_is_gone_says_they_were_not_to
     assert status == 200 and "so they could not be told" in html.unescape(page)
     review = await services.artifact_desk().review(cafe.id)
     assert review is not None and review.comment == "Please add the opening days."
+
+
+async def test_an_artifacts_page_lists_every_version_of_its_series(
+    console: tuple[Client, Services],
+) -> None:
+    client, services = console
+    first = await made(services, "web:versions", "Blue Harbor Café")
+    for text in ["change something", "1", "Green Diner", "yes"]:  # the user makes version 2
+        turn = Turn(session_key="web:versions", text=text, language="en", channel="web")
+        await services.manager.handle(turn)
+    async with asyncio.timeout(WAIT):
+        while True:
+            session = await services.store.load("web:versions")
+            if session is not None and session.artifact_id not in (None, first.id):
+                break
+            await asyncio.sleep(0.05)
+    second = await services.store.artifact(session.artifact_id or "")
+    assert second is not None and second.version == 2 and second.series == first.series
+    await sign_in(client, "vic")
+    page = await (await client.get(f"/staff/artifacts/{second.id}?lang=en")).text()
+    assert "Green Diner (Café web page)" in text_of(page)
+    assert "Version 2 (this page)" in text_of(page)
+    assert f'href="/staff/artifacts/{first.id}?lang=en">Version 1</a>' in page
+    listed = text_of(await (await client.get("/staff/artifacts?lang=en")).text())
+    assert listed.index("Green Diner") < listed.index("Blue Harbor Café")  # newest first
