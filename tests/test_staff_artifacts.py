@@ -128,8 +128,11 @@ async def test_filters_narrow_the_list_by_job_status_and_day(
     assert "Green Lantern Books" in approved and "Blue Harbor Café" not in approved
     pending = text_of(await (await client.get("/staff/artifacts?status=pending&lang=en")).text())
     assert "Blue Harbor Café" in pending and "Green Lantern Books" not in pending
-    none = text_of(await (await client.get("/staff/artifacts?job=quiz_game&lang=en")).text())
+    raw = await (await client.get("/staff/artifacts?job=quiz_game&lang=en")).text()
+    none = text_of(raw)
     assert "No artifacts match." in none and "Blue Harbor Café" not in none
+    # The filter keeps what was chosen, named as staff know the job.
+    assert re.search(r'<option value="quiz_game" selected>[^<(]+ \(quiz_game\)</option>', raw)
     made_on = datetime.datetime.fromtimestamp(cafe.created).date()
     tomorrow = (made_on + datetime.timedelta(days=1)).isoformat()
     today = await client.get(f"/staff/artifacts?from={made_on}&to={made_on}&job=cafe_page")

@@ -18,7 +18,7 @@ from assistant.generation.package import given_name
 from assistant.review import REVIEW_STATES, Review, Site
 from assistant.session import Artifact
 from channels.staff import app as console_app
-from channels.staff.guard import csrf_token, require_role, say
+from channels.staff.guard import csrf_token, language, require_role, say
 from channels.staff.parts import parts
 
 LIST_LIMIT = 200
@@ -97,7 +97,10 @@ async def artifact_list(request: web.Request) -> web.Response:
         status=code,
         title=say(request, "artifacts.title"),
         rows=rows,
-        jobs=sorted(parts(request).jobs.jobs),
+        jobs=[
+            (job_id, job.title.get(language(request)))
+            for job_id, job in sorted(parts(request).jobs.jobs.items())
+        ],
         states=[(state, say(request, f"artifacts.status_{state}")) for state in REVIEW_STATES],
         chosen={"job": job, "status": status, "from": since_text, "to": until_text},
         message=message,
