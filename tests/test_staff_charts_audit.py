@@ -41,7 +41,10 @@ def rows_of(page: str, table_id: str) -> list[list[str]]:
     table = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
     body = table.split("<tbody>", 1)[1]
     return [
-        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
         for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
     ]
 
@@ -70,7 +73,10 @@ async def test_charts_count_the_sessions_made_through_the_manager(
     today = datetime.date.today().isoformat()
     assert rows_of(page, "days-table") == [[today, "web", "3", "0"]]
     rates = {row[0]: row[1:] for row in rows_of(page, "rates-table")}
-    expected = {f.job_id or "(no job chosen)": [str(f.started), str(f.delivered), "0.0%"] for f in figures.funnels}
+    expected = {
+        f.job_id or "(no job chosen)": [str(f.started), str(f.delivered), "0.0%"]
+        for f in figures.funnels
+    }
     assert rates == expected
     assert sum(int(started) for started, _, _ in rates.values()) == 3
     assert '<svg class="chart" role="img"' in page and "<title" in page
@@ -90,7 +96,9 @@ async def test_the_audit_page_shows_sign_ins_filters_them_and_exports_csv(
     who = [row[1] for row in rows if row[2] == "sign_in"]
     assert who[:2] == ["ana (admin)", "vic (viewer)"], "newest first"
 
-    narrowed = rows_of(await (await client.get("/staff/audit?who=vic&action=sign_in")).text(), "entries")
+    narrowed = rows_of(
+        await (await client.get("/staff/audit?who=vic&action=sign_in")).text(), "entries"
+    )
     assert [row[1] for row in narrowed] == ["vic (viewer)"]
     tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
     later = rows_of(await (await client.get(f"/staff/audit?from={tomorrow}")).text(), "entries")

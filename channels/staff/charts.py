@@ -121,7 +121,9 @@ async def charts_page(request: web.Request) -> web.Response:
         rates=rates,
         rates_chart=bar_chart([(job, rate) for job, _, _, rate in rates], "%"),
         funnels=[f for f in figures.funnels if f.questions],
-        funnel_chart=lambda funnel: bar_chart([(q.question_id, q.stopped) for q in funnel.questions]),
+        funnel_chart=lambda funnel: bar_chart(
+            [(q.question_id, q.stopped) for q in funnel.questions]
+        ),
         timings=timings,
         models=models,
         models_chart=bar_chart([(f"{m[0]} {m[1]}", m[2]) for m in models]),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from aiohttp_session import get_session
 
+from assistant.http_guard import reads_own_body
 from assistant.knowledge.answers import NEIGHBOURHOOD, relevant
 from assistant.knowledge.documents import (
     MAX_DOCUMENT_BYTES,
@@ -99,9 +100,14 @@ async def _changed(request: web.Request, change: str, document: str) -> web.Resp
     raise web.HTTPSeeOther(f"/staff/knowledge?lang={language(request)}&done={change}")
 
 
+@reads_own_body  # multipart: the body must reach the form parser unread (see the docstring)
 @require_role("admin")
 async def upload(request: web.Request) -> web.Response:
-    """Add a document, or replace one when the form says so (multipart, checked first)."""
+    """Add a document, or replace one when the form says so (multipart, checked first).
+
+    The service's ``body_deadline`` reads every body ahead of its handler, and aiohttp cannot
+    parse a multipart body it has already read; so this route reads its own, through the
+    console's CSRF check (``request.post()``, bounded by the server's 2 MiB body limit)."""
     form = await request.post()
     upload = form.get("document")
     replace = form.get("replace") == "1"
