@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from assistant.compose import Services
 from assistant.events import Turn
-from assistant.staff.audit import CSV_COLUMNS
+from assistant.staff.audit import CSV_COLUMNS, AuditLog
 from assistant.staff.metrics import compute
 from testing.staff_console import running_console, sign_in
 
@@ -111,3 +111,17 @@ async def test_the_audit_page_shows_sign_ins_filters_them_and_exports_csv(
     table = list(csv.reader(io.StringIO(await download.text())))
     assert table[0] == list(CSV_COLUMNS)
     assert [(row[2], row[3], row[4]) for row in table[1:]] == [("vic", "viewer", "sign_in")]
+
+
+async def test_what_the_audit_log_holds_is_shown_as_text_never_as_markup(
+    console: tuple[Services, Client],
+) -> None:
+    services, client = console
+    await AuditLog(services.store).record(
+        "<img src=x>", "staff", "staff_message", detail={"text": "<script>alert(1)</script>"}
+    )
+    await sign_in(client, "ana")
+    page = await (await client.get("/staff/audit?action=staff_message")).text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x&gt;" in page
+    assert "<script>alert" not in page and "<img src=x>" not in page

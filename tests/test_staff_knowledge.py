@@ -79,13 +79,18 @@ async def test_an_uploaded_document_answers_and_a_deleted_one_no_longer_does(
     form = {"csrf": await csrf_of(client, "/staff/"), "name": "bikes.md"}
     deleted = await client.post("/staff/knowledge/delete?lang=en", data=form)
     assert "The document was deleted" in await deleted.text()
+    replaced = await upload(client, "lunch.txt", LUNCH.replace("noon", "eleven"), replace=True)
+    assert "The document was replaced" in await replaced.text()
     page = await (await client.get(QUESTION)).text()
-    assert [row[0].split("\n")[0][:9] for row in rows_of(page, "passages")] == ["lunch.txt"]
+    rows = rows_of(page, "passages")
+    assert [row[0][:9] for row in rows] == ["lunch.txt"]
+    assert "from eleven until two" in rows[0][1]
 
     changes = await AuditLog(services.store).search(
         AuditQuery(action=AuditAction.KNOWLEDGE_CHANGED)
     )
     assert [(e.who, e.detail["change"], e.detail["document"]) for e in changes] == [
+        ("ana", "replaced", "lunch.txt"),
         ("ana", "deleted", "bikes.md"),
         ("ana", "uploaded", "lunch.txt"),
         ("ana", "uploaded", "bikes.md"),
