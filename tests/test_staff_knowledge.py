@@ -110,3 +110,11 @@ async def test_a_viewer_may_ask_but_not_change(console: tuple[Services, Client])
             f"/staff/knowledge/{action}", data={"csrf": token, "name": "x.md"}
         )
         assert response.status == 403
+
+
+async def test_reading_again_with_no_documents_says_so(console: tuple[Services, Client]) -> None:
+    _, client = console
+    await sign_in(client, "ana")
+    token = await csrf_of(client, "/staff/")
+    response = await client.post("/staff/knowledge/reingest?lang=en", data={"csrf": token})
+    assert "There are no documents to read yet." in await response.text()

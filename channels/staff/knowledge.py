@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from assistant.knowledge.base import KnowledgeBase
 
 SHOWN = 5  # passages shown for a tried question
-DONE = ("uploaded", "replaced", "deleted", "reingested")  # notes after an action
+DONE = ("uploaded", "replaced", "deleted", "reingested", "nothing")  # notes after an action
 
 
 def _documents(request: web.Request) -> KnowledgeDocuments:
@@ -143,7 +143,12 @@ async def delete(request: web.Request) -> web.Response:
 
 @require_role("admin")
 async def reingest(request: web.Request) -> web.Response:
-    """Ingest the documents folder again (after files were copied in by hand, say)."""
+    """Ingest the documents folder again (after files were copied in by hand, say).
+
+    With no folder yet nothing was ever uploaded, so there is nothing to read, and the
+    knowledge base (seconds of embedding the first time) is not opened for it."""
+    if not documents_folder(parts(request).settings.data_dir).is_dir():
+        raise web.HTTPSeeOther(f"/staff/knowledge?lang={language(request)}&done=nothing")
     return await _changed(request, "reingested", "")
 
 
