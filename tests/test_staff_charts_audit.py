@@ -5,6 +5,7 @@ narrows them by its filters and exports them as CSV; a viewer cannot read it."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime
 import io
@@ -21,6 +22,7 @@ from assistant.compose import Services
 from assistant.events import Turn
 from assistant.staff.audit import CSV_COLUMNS, AuditLog
 from assistant.staff.metrics import compute
+from testing.cafe_walk import cafe_walk
 from testing.staff_console import running_console, sign_in
 
 Client = TestClient[web.Request, web.Application]
@@ -125,3 +127,22 @@ async def test_what_the_audit_log_holds_is_shown_as_text_never_as_markup(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x&gt;" in page
     assert "<script>alert" not in page and "<img src=x>" not in page
+
+
+async def test_a_delivered_session_counts_as_a_completion_of_its_job(
+    console: tuple[Services, Client],
+) -> None:
+    services, client = console
+    for text in cafe_walk():
+        await _say(services, "web:done", text)
+    await _say(services, "web:left", "", "1")
+    async with asyncio.timeout(120):  # the template generation of the service's own worker
+        while (await compute(services.store, days=7)).completions < 1:  # noqa: ASYNC110 - the figure is stored state
+            await asyncio.sleep(0.1)
+
+    await sign_in(client, "vic")
+    page = await (await client.get("/staff/charts?days=30&lang=en")).text()
+    assert "2 sessions, 1 delivered" in page
+    assert rows_of(page, "rates-table") == [["cafe_page", "2", "1", "50.0%"]]
+    today = datetime.date.today().isoformat()
+    assert rows_of(page, "days-table") == [[today, "web", "2", "1"]]
