@@ -198,4 +198,8 @@ def init_staff_app(
     # The screens' own scripts and styles (public: no secret in them, nothing per user).
     app.router.add_static("/static/", STATIC_DIR, append_version=True, name="static")
     artifacts.add_routes(app)  # /staff/artifacts (issue 16, part A)
+    # Part K (knowledge, charts, audit log): imported here, as its screens import ``render``.
+    from channels.staff.part_k import add_routes as add_part_k
+
+    add_part_k(app)
     return app
