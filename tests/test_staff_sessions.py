@@ -56,6 +56,8 @@ async def test_staff_see_the_session_and_help_it_through_the_web_chat(console: C
     assert listed.status == 200
     body = await listed.text()
     assert key in body and "Quiz game" in body and "topic" in body
+    japanese = await (await staff.get("/staff/sessions?lang=ja")).text()
+    assert "進行中のセッション" in japanese and "いまの質問" in japanese
     data = await (await staff.get("/staff/sessions", headers={"Accept": "application/json"})).json()
     assert [row["key"] for row in data["sessions"]] == [key]
 
