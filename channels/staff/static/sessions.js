@@ -58,12 +58,17 @@
     }
   };
 
+  let last = "";  // the previous answer: an unchanged table is left alone (a reader keeps its place)
+
   const refresh = async () => {
     try {
       const response = await fetch(location.pathname + location.search,
         { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (!response.ok) return;
-      const data = await response.json();
+      const text = await response.text();
+      if (text === last) return;
+      last = text;
+      const data = JSON.parse(text);
       if (kind === "list") {
         body.replaceChildren(...data.sessions.map(listRow));
         const empty = document.getElementById("empty");
