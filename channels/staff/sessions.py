@@ -18,6 +18,7 @@ from aiohttp_session import get_session
 
 from assistant.events import ReplyKind
 from assistant.safe_text import clean
+from assistant.staff.accounts import role_rank
 from assistant.staff.audit import AuditAction
 from assistant.staff.live import LiveSession, live_sessions
 from channels.staff import app as console_app  # a module: app.py adds these routes
@@ -56,9 +57,7 @@ def _row(request: web.Request, console: ConsoleParts, live: LiveSession) -> dict
         "question": live.question_id or "—",
         "idle": _idle(request, live.idle_s),
         "needs_help": live.needs_help,
-        "help": say(request, "sessions.needs_help")
-        if live.needs_help
-        else say(request, "sessions.ok"),
+        "help": say(request, "sessions.needs_help" if live.needs_help else "sessions.ok"),
         "reasons": "; ".join(say(request, f"sessions.reason_{r}") for r in live.reasons),
     }
 
@@ -84,6 +83,7 @@ async def session_list(request: web.Request) -> web.StreamResponse:
 async def _transcript(
     request: web.Request, key: str, status: int = 200, **extra: Any
 ) -> web.StreamResponse:
+    """The transcript page (or its JSON), with what an act just said when it was refused."""
     console = parts(request)
     session = await console.store.load(key)
     if session is None:
@@ -103,7 +103,7 @@ async def _transcript(
         path=f"/staff/sessions/{quote(key, safe='')}",
         session=session,
         rows=rows,
-        can_act=account.role in ("staff", "admin"),
+        can_act=role_rank(account.role) >= role_rank("staff"),  # the forms; POSTs check again
         csrf=csrf_token(await get_session(request)),
         note=say(request, f"sessions.done_{done.replace('-', '_')}") if done in ACTS else "",
         message=extra.get("message", ""),
