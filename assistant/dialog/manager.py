@@ -39,6 +39,7 @@ _LOGGER = logging.getLogger(__name__)
 
 ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
 MODEL_CHECK_SECONDS = 30.0
+STAFF_CHANNEL = "staff:"  # a history row's channel when staff said or typed it: staff:<name>
 REMEMBERED_REVISIONS = 10_000  # sessions whose stored revision a channel can ask without a read
 
 
@@ -100,8 +101,9 @@ class DialogManager:
         """Sessions in a turn right now: the clean-up never removes them."""
         return self._locks.keys()
 
-    async def handle(self, turn: Turn) -> list[Reply]:
-        """Apply one turn and return the replies, after the new state is stored."""
+    async def handle(self, turn: Turn, *, entered_by: str | None = None) -> list[Reply]:
+        """Apply one turn and return the replies, after the new state is stored.
+        ``entered_by`` names the staff member who typed it for the user (the history says so)."""
         if turn.text is not None and (has_surrogates(turn.text) or has_controls(turn.text)):
             # The channels clean what they receive; this is the last line before the store,
             # where a lone surrogate would fail the whole turn with UnicodeEncodeError.
@@ -116,7 +118,8 @@ class DialogManager:
             step = await self._step(session, turn)
             # Decided, now worded: once, in the language and state the turn ended in.
             replies = self.writer.render(session, step.said)
-            await self._commit(session, before, turn.channel, turn.text, replies, step.effects)
+            by = turn.channel if entered_by is None else f"{STAFF_CHANNEL}{entered_by}"
+            await self._commit(session, before, by, turn.text, replies, step.effects)
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
         return replies
@@ -169,6 +172,28 @@ class DialogManager:
             edit = await reader.read_after_delivery(self.flow, session, text.strip())
             return self.flow.apply(session, turn, edit=edit)
         return self.flow.apply(session, turn)
+
+    async def staff_say(self, session_key: str, by: str, key: str, **params: str) -> list[Reply]:
+        """Staff speak into a session (phrase ``key``), stored as a turn of ``staff:<by>`` and
+        shown and spoken by its channel like a delivery. LookupError: no live session."""
+        async with self._locks.hold(session_key):
+            session = await self.store.load(session_key)
+            if session is None or session.state == SessionState.ENDED:
+                raise LookupError(session_key)
+            replies = [self.writer.info(session, key, **params)]
+            await self._commit(session, session.state, f"{STAFF_CHANNEL}{by}", None, replies)
+        await self._emit(session, replies)
+        return replies
+
+    async def answer_for_user(self, session_key: str, text: str, by: str) -> list[Reply]:
+        """Staff type the user's answer (the user agreed), checked like the user's own."""
+        session = await self.store.load(session_key)
+        if session is None or session.state == SessionState.ENDED:
+            raise LookupError(session_key)
+        turn = Turn(session_key, text=text, language=session.language, channel=session.channel)
+        replies = await self.handle(turn, entered_by=by)
+        await self._emit(session, replies)
+        return replies
 
     async def resume(
         self, session_key: str, channel: str, language: str | None = None

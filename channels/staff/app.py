@@ -19,6 +19,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from assistant.staff.signin import Outcome
 from channels.staff import artifacts  # the artifacts screen (issue 16, part A)
+from channels.staff import sessions as live_sessions_screen  # part S
 from channels.staff.guard import (
     CONFIG_KEY,
     LOGIN_PATH,
@@ -195,6 +196,7 @@ def init_staff_app(
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
+    live_sessions_screen.add_routes(app)  # part S: /staff/sessions
     # The screens' own scripts and styles (public: no secret in them, nothing per user).
     app.router.add_static("/static/", STATIC_DIR, append_version=True, name="static")
     artifacts.add_routes(app)  # /staff/artifacts (issue 16, part A)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -36,6 +36,11 @@ class ConsoleStore(SessionStore, ServedStore, AuditStore, FiguresStore, Protocol
         self, since: float, limit: int = 200, turns: int = 8
     ) -> list[SessionActivity]:
         """Sessions not ended used since ``since``, with their latest turns."""
+        ...
+
+    # Part S (live sessions): a session's transcript.
+    async def history(self, key: str) -> list[dict[str, Any]]:
+        """Every stored turn of a session, oldest first."""
         ...
 
 

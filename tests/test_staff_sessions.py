@@ -1,0 +1,121 @@
+"""The console's live sessions and live help (issue 16, part S), with the whole service served
+as ``assistant serve`` wires it and a real web chat on its websocket: staff see the session,
+send it a message, answer for the user, hand it back; every act is in the audit log; a viewer
+watches but cannot act."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from assistant.compose import Services
+from assistant.staff.audit import AuditLog, AuditQuery
+from testing.staff_console import csrf_of, running_console, sign_in
+from tests.test_web_socket import Page, open_page
+
+Client = TestClient[web.Request, web.Application]
+MakeClient = Callable[[web.Application], Coroutine[Any, Any, Client]]
+pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
+Console = tuple[Services, Client, Client]  # the service, the user's browser, the staff's
+
+
+@pytest.fixture
+async def console(tmp_path: Path, aiohttp_client: MakeClient) -> AsyncIterator[Console]:
+    async with running_console(tmp_path / "data") as (app, services):
+        user = await aiohttp_client(app)
+        # The staff member's own browser on the same server, with its own cookies.
+        async with TestClient(user.server) as staff:
+            yield services, user, staff
+
+
+async def _at_topic(user: Client) -> tuple[Page, str]:
+    """A web chat user in the quiz, waiting at the question "topic"."""
+    page, summary = await open_page(user, language="en")
+    for text in ("4", "Animal quiz"):
+        await page.say(text)
+    return page, summary["key"]
+
+
+async def _act(staff: Client, key: str, act: str, text: str = "") -> Any:
+    path = f"/staff/sessions/{quote(key, safe='')}"
+    form = {"csrf": await csrf_of(staff, "/staff/"), "text": text}
+    return await staff.post(f"{path}/{act}?lang=en", data=form, allow_redirects=False)
+
+
+async def test_staff_see_the_session_and_help_it_through_the_web_chat(console: Console) -> None:
+    services, user, staff = console
+    page, key = await _at_topic(user)
+    await sign_in(staff, "sam")
+    listed = await staff.get("/staff/sessions?lang=en")
+    assert listed.status == 200
+    body = await listed.text()
+    assert key in body and "Quiz game" in body and "topic" in body
+    japanese = await (await staff.get("/staff/sessions?lang=ja")).text()
+    assert "進行中のセッション" in japanese and "いまの質問" in japanese
+    data = await (await staff.get("/staff/sessions", headers={"Accept": "application/json"})).json()
+    assert [row["key"] for row in data["sessions"]] == [key]
+
+    sent = await _act(staff, key, "message", "Pick <b>1</b> for animals")
+    assert sent.status == 303 and "done=message" in sent.headers["Location"]
+    heard = await page.replies()
+    assert [r["text"] for r in heard] == ["From staff: Pick <b>1</b> for animals"]
+
+    answered = await _act(staff, key, "answer", "1")
+    assert answered.status == 303
+    assert (await page.replies())[-1]["question_id"] == "question_count"
+
+    back = await _act(staff, key, "hand-back")
+    assert back.status == 303
+    assert [r["text"] for r in await page.replies()] == ["You can carry on."]
+    assert (await page.say("5"))[-1]["question_id"] == "show_answer"  # the user carries on
+
+    transcript = await (await staff.get(f"/staff/sessions/{quote(key, safe='')}?lang=en")).text()
+    assert "Staff (sam): message" in transcript
+    assert "Entered by staff (sam) for the user" in transcript
+    assert "From staff: Pick &lt;b&gt;1&lt;/b&gt; for animals" in transcript  # text, not markup
+    entries = await AuditLog(services.store).search(AuditQuery(session_key=key))
+    assert sorted(e.action for e in entries) == ["answer_for_user", "hand_back", "staff_message"]
+    assert {e.who for e in entries} == {"sam"}
+
+
+async def test_a_bad_answer_is_refused_and_a_viewer_cannot_act(console: Console) -> None:
+    services, user, staff = console
+    page, key = await _at_topic(user)
+    await sign_in(staff, "sam")
+    refused = await _act(staff, key, "answer", "banana")
+    assert refused.status == 422
+    sentence = "Please type one of the choices, or its number, or press one."
+    assert sentence in await refused.text()  # the sentence the user got, shown to staff
+    assert (await page.replies())[0]["text"] == sentence
+    session = await services.manager.session(key)
+    assert session is not None and session.state.value == "ask"  # still at "topic"
+
+    empty = await _act(staff, key, "message", "   ")
+    assert empty.status == 422 and "Please write something first." in await empty.text()
+    long = await _act(staff, key, "message", "x" * 501)
+    assert long.status == 422 and "at most 500 characters" in await long.text()
+    gone = await _act(staff, "web:nobody", "hand-back")
+    assert gone.status == 404
+
+    turns = await (
+        await staff.get(
+            f"/staff/sessions/{quote(key, safe='')}", headers={"Accept": "application/json"}
+        )
+    ).json()
+    assert turns["turns"][-1]["said"] == "banana" and turns["turns"][-1]["by_staff"]
+
+    await sign_in(staff, "vic")  # a viewer watches ...
+    watched = await staff.get(f"/staff/sessions/{quote(key, safe='')}?lang=en")
+    assert watched.status == 200 and "Help this person" not in await watched.text()
+    for act in ("message", "answer", "hand-back"):  # ... and cannot act
+        assert (await _act(staff, key, act, "1")).status == 403, act
+    entries = await AuditLog(services.store).search(AuditQuery(session_key=key))
+    assert [(e.action, e.who, e.detail.get("refused")) for e in entries] == [
+        ("answer_for_user", "sam", True)
+    ]
