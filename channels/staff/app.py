@@ -18,6 +18,7 @@ from aiohttp_session import get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from assistant.staff.signin import Outcome
+from channels.staff import jobs as jobs_screen  # part J
 from channels.staff.guard import (
     CONFIG_KEY,
     LOGIN_PATH,
@@ -194,6 +195,7 @@ def init_staff_app(
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
+    jobs_screen.add_routes(app)  # part J: /staff/jobs
     # The screens' own scripts and styles (public: no secret in them, nothing per user).
     app.router.add_static("/static/", STATIC_DIR, append_version=True, name="static")
     return app
