@@ -112,12 +112,18 @@ class JobEditor:
             (copy / path.name).write_text(text, encoding="utf-8")
             catalog = self.load(copy)
             edited = str(copy / path.name)
+            # The edited file's own problems, and those it causes in another (a duplicate id),
+            # named by the real folder.
             errors = [
-                JobDefinitionError(str(path), error.field, error.reason)
+                JobDefinitionError(
+                    str(self.jobs_dir / Path(error.file).name),
+                    error.field,
+                    error.reason.replace(folder, str(self.jobs_dir)),
+                )
                 for error in catalog.errors
-                if error.file == edited
+                if error.file == edited or edited in error.reason
             ]
-            if not errors and job_id not in catalog.jobs:
+            if job_id not in catalog.jobs and not any(e.file == str(path) for e in errors):
                 errors.append(JobDefinitionError(str(path), "id", f"must stay {job_id!r}"))
         return errors
 
