@@ -38,6 +38,7 @@ from assistant.staff.desk import ArtifactDesk
 from assistant.startup import WarmUp, in_background_thread
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
+from assistant.understanding.job_choice import JobChooser
 from channels.web.channel import WebChannel
 from channels.web.origins import OriginPolicy
 from generators.browser import BrowserChecker, find_chromium
@@ -236,6 +237,11 @@ class Services:
         restart: the manager, its flow and the generation queue hold this one catalog, which
         takes the new jobs in place; sessions in ``in_progress`` keep the job they started."""
         self.jobs.replace(self.load_jobs_from(self.settings.jobs_dir), in_progress)
+        # The menu understands the jobs' new titles and examples too (embedded on first use).
+        old = self.manager.flow.chooser
+        self.manager.flow.chooser = JobChooser(
+            self.jobs.ordered(), reading=old.reading, embedder=old.embedder
+        )
         return self.jobs
 
     def voice_kit(self) -> VoiceKit | None:

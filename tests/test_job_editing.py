@@ -72,6 +72,9 @@ def test_a_reload_holds_the_old_job_only_for_sessions_in_it(catalog: JobCatalog)
     assert "quizzer" not in live.held  # its job did not change: nothing to hold
     live.release("started")  # the session starts a job afresh
     assert live.for_session("started", "business_card").questions[0].prompt.en == "New words"
+    live.replace(catalog, {"business_card": ["later"]})
+    live.replace(changed, {"business_card": []})  # "later" has left the job since
+    assert live.held == {}
 
 
 async def test_a_broken_edit_changes_nothing(tmp_path: Path, store: SQLiteStore) -> None:

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.Req
 OLD_PROMPT = "What name goes on the card?"
 NEW_PROMPT = "Whose name shall we print on the card?"
 EDIT = "/staff/jobs/business_card/edit"
+NEW_TITLE_QUESTION = OLD_PROMPT
 
 
 def copy_dialogs(tmp_path: Path) -> Path:
@@ -146,3 +147,16 @@ async def test_only_admins_edit_and_staff_get_403(console: tuple[Client, Service
     page = await (await client.get("/staff/jobs/business_card?lang=ja")).text()
     assert "名刺にのせる、お名前はなんですか？" in page and OLD_PROMPT in page
     assert "/edit" not in page
+
+
+async def test_a_new_title_is_understood_at_the_menu_at_once(
+    console: tuple[Client, Services],
+) -> None:
+    client, services = console
+    await sign_in(client, "ana")
+    path = services.settings.jobs_dir / "business_card.yaml"
+    original = path.read_text(encoding="utf-8")
+    await save(client, original.replace('en: "Business card"', 'en: "Name plate maker"'))
+
+    await say(services, "web:menu", "hello")
+    assert NEW_TITLE_QUESTION in await say(services, "web:menu", "name plate maker")

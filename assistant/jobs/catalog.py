@@ -159,6 +159,9 @@ class JobCatalog:
         manager, its flow, the generation queue) sees them at once; ``in_progress`` (job id →
         session keys in it) keeps each such session on the job it started with."""
         for job_id, keys in in_progress.items():
+            # Sessions no longer in the job need no held version of it any more.
+            for key in [k for k, job in self.held.items() if job.id == job_id and k not in keys]:
+                del self.held[key]
             before = self.jobs.get(job_id)
             if before is None or other.jobs.get(job_id) == before:
                 continue

@@ -29,6 +29,10 @@ from channels.staff import app as console_app
 from channels.staff.guard import STAFF_KEY, csrf_token, language, require_role, say
 from channels.staff.parts import ConsoleParts, parts
 
+# One save or rollback at a time: each checks, writes and reloads against the folder as
+# the one before it left it.
+_SAVING = web.AppKey("staff_jobs_saving", asyncio.Lock)
+
 
 def _editor(console: ConsoleParts) -> JobEditor:
     if console.load_jobs_from is None or console.reload_jobs is None:
@@ -145,7 +149,8 @@ async def edit(request: web.Request) -> web.Response:
     form = await request.post()
     text, note = str(form.get("text", "")), str(form.get("note", ""))[:200]
     try:
-        saved = await _editor(console).save(job.id, path, text, request[STAFF_KEY].name, note)
+        async with request.config_dict[_SAVING]:
+            saved = await _editor(console).save(job.id, path, text, request[STAFF_KEY].name, note)
     except JobRefusedError as refused:
         csrf = csrf_token(await get_session(request))
         return _edit_page(request, job, text, note, status=422, errors=refused.errors, csrf=csrf)
@@ -159,7 +164,8 @@ async def roll_back(request: web.Request) -> web.Response:
     console, job, path = _job(request)
     try:
         number = int(request.match_info["version"])
-        saved = await _editor(console).roll_back(job.id, path, number, request[STAFF_KEY].name)
+        async with request.config_dict[_SAVING]:
+            saved = await _editor(console).roll_back(job.id, path, number, request[STAFF_KEY].name)
     except (ValueError, KeyError) as err:
         raise web.HTTPNotFound(text=say(request, "jobs.unknown_version")) from err
     except JobRefusedError as refused:
@@ -172,6 +178,7 @@ async def roll_back(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The jobs screen's routes, in the console app (mounted at ``/staff/``)."""
+    app[_SAVING] = asyncio.Lock()
     app.router.add_get("/jobs", job_list)
     app.router.add_get("/jobs/{job_id}", job_page)
     app.router.add_get("/jobs/{job_id}/edit", edit_form)
