@@ -56,7 +56,7 @@ async def save(client: Client, text: str, note: str = "", status: int = 303) -> 
     form = {"csrf": await csrf_of(client, EDIT), "text": text, "note": note}
     response = await client.post(EDIT, data=form, allow_redirects=False)
     assert response.status == status, await response.text()
-    return await response.text()
+    return response.headers["Location"] if status == 303 else await response.text()
 
 
 async def test_an_edit_reaches_the_next_session_and_spares_the_one_in_progress(
@@ -111,7 +111,9 @@ async def test_history_diff_and_rollback(console: tuple[Client, Services]) -> No
     await sign_in(client, "ana")
     path = services.settings.jobs_dir / "business_card.yaml"
     original = path.read_text(encoding="utf-8")
-    await save(client, original.replace(OLD_PROMPT, NEW_PROMPT), note="new words")
+    saved_at = await save(client, original.replace(OLD_PROMPT, NEW_PROMPT), note="new words")
+    shown = await (await client.get(saved_at)).text()
+    assert re.search(r'role="status"[^>]*>Saved as v2\.', shown), shown
 
     page = await (await client.get("/staff/jobs/business_card?lang=en&version=2")).text()
     assert ">v1<" in page and ">v2<" in page and "new words" in page

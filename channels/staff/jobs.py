@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp_session import get_session
 
+from assistant.errors import JobDefinitionError
 from assistant.jobs.catalog import Job
 from assistant.staff.audit import AuditAction
 from assistant.staff.job_editing import (
@@ -102,24 +103,32 @@ async def job_page(request: web.Request) -> web.Response:
         shown=shown,
         diff=_diff_of(history, shown),
         can_edit=account.role == "admin",
+        saved=request.query.get("saved", "")[:6]
+        if request.query.get("saved", "").isdigit()
+        else "",
         when=lambda at: datetime.datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M"),
         csrf=csrf_token(await get_session(request)),
     )
 
 
-def _edit_page(
-    request: web.Request, job: Job, text: str, note: str, **values: object
+async def _edit_page(
+    request: web.Request,
+    job: Job,
+    text: str,
+    note: str = "",
+    errors: list[JobDefinitionError] | None = None,
 ) -> web.Response:
+    """The edit form; with ``errors`` it is a refusal (422) and keeps the text as sent."""
     return console_app.render(
         request,
         "jobs_edit.html",
-        status=int(values.pop("status", 200)),  # type: ignore[call-overload]
+        status=422 if errors else 200,
         title=say(request, "jobs.edit_title", job=job.id),
         job=job,
         text=text,
         note=note,
-        errors=values.pop("errors", []),
-        csrf=values.pop("csrf"),
+        errors=errors or [],
+        csrf=csrf_token(await get_session(request)),
     )
 
 
@@ -127,8 +136,7 @@ def _edit_page(
 async def edit_form(request: web.Request) -> web.Response:
     """The job's YAML in a text box."""
     _, job, path = _job(request)
-    csrf = csrf_token(await get_session(request))
-    return _edit_page(request, job, await _text_of(path), "", csrf=csrf)
+    return await _edit_page(request, job, await _text_of(path))
 
 
 async def _record(request: web.Request, action: str, job_id: str, version: int, note: str) -> None:
@@ -152,8 +160,7 @@ async def edit(request: web.Request) -> web.Response:
         async with request.config_dict[_SAVING]:
             saved = await _editor(console).save(job.id, path, text, request[STAFF_KEY].name, note)
     except JobRefusedError as refused:
-        csrf = csrf_token(await get_session(request))
-        return _edit_page(request, job, text, note, status=422, errors=refused.errors, csrf=csrf)
+        return await _edit_page(request, job, text, note, refused.errors)
     await _record(request, AuditAction.JOB_SAVED, job.id, saved.version, note)
     raise web.HTTPSeeOther(f"/staff/jobs/{job.id}?lang={language(request)}&saved={saved.version}")
 
@@ -169,9 +176,7 @@ async def roll_back(request: web.Request) -> web.Response:
     except (ValueError, KeyError) as err:
         raise web.HTTPNotFound(text=say(request, "jobs.unknown_version")) from err
     except JobRefusedError as refused:
-        csrf = csrf_token(await get_session(request))
-        text = await _text_of(path)
-        return _edit_page(request, job, text, "", status=422, errors=refused.errors, csrf=csrf)
+        return await _edit_page(request, job, await _text_of(path), "", refused.errors)
     await _record(request, AuditAction.JOB_ROLLED_BACK, job.id, saved.version, saved.note)
     raise web.HTTPSeeOther(f"/staff/jobs/{job.id}?lang={language(request)}&saved={saved.version}")
 
