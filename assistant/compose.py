@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.compose_models import job_chooser, language_model
@@ -37,6 +38,7 @@ from assistant.staff.desk import ArtifactDesk
 from assistant.startup import WarmUp, in_background_thread
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
+from assistant.understanding.job_choice import JobChooser
 from channels.web.channel import WebChannel
 from channels.web.origins import OriginPolicy
 from generators.browser import BrowserChecker, find_chromium
@@ -220,6 +222,27 @@ class Services:
             store = SQLiteReviewStore(self.store)
             self._desk = ArtifactDesk.from_settings(store, self.phrases, self.settings)
         return self._desk
+
+    # -- jobs edited in the staff console (issue 16, part J) ----------------------------------
+
+    def load_jobs_from(self, directory: Path) -> JobCatalog:
+        """The jobs of ``directory`` as this service loads them (templates checked), to
+        validate an edit in a copy of the folder before it replaces a file."""
+        catalog = load_jobs(directory)
+        catalog.errors.extend(check_templates(catalog, TemplateRenderer()))
+        return catalog
+
+    def reload_jobs(self, in_progress: Mapping[str, Collection[str]]) -> JobCatalog:
+        """Load the jobs folder again and swap it into the running service without a
+        restart: the manager, its flow and the generation queue hold this one catalog, which
+        takes the new jobs in place; sessions in ``in_progress`` keep the job they started."""
+        self.jobs.replace(self.load_jobs_from(self.settings.jobs_dir), in_progress)
+        # The menu understands the jobs' new titles and examples too (embedded on first use).
+        old = self.manager.flow.chooser
+        self.manager.flow.chooser = JobChooser(
+            self.jobs.ordered(), reading=old.reading, embedder=old.embedder
+        )
+        return self.jobs
 
     def voice_kit(self) -> VoiceKit | None:
         """One set of speech engines for every channel of this process (they pool decoders

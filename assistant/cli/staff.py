@@ -98,6 +98,8 @@ def staff_app(
             desk=services.artifact_desk(),
             audit=AuditLog(services.store, clock=services.store.clock),
             knowledge=services.knowledge,
+            load_jobs_from=services.load_jobs_from,  # jobs screen (part J)
+            reload_jobs=services.reload_jobs,
         )
     secure = settings.base_url.startswith("https://")
     return init_staff_app(config, key, secure=secure, parts=parts)

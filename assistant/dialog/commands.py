@@ -95,7 +95,7 @@ def _one_by_one(flow: DialogFlow, session: Session) -> list[said.Utterance]:
 
 
 def _describe_again(flow: DialogFlow, session: Session) -> list[said.Utterance]:
-    job = flow.jobs.jobs.get(session.job_id) if session.job_id else None
+    job = flow.jobs.find_for_session(session.key, session.job_id)
     session.preferences = {k: v for k, v in session.preferences.items() if k != "answer_mode"}
     describable = (SessionState.ASK, SessionState.EDIT, SessionState.CONFIRM)
     if job is None or not flow.can_describe(job) or session.state not in describable:

@@ -216,7 +216,7 @@ class DialogFlow:
     def job(self, session: Session) -> Job:
         """The session's job (only called where one is chosen)."""
         assert session.job_id is not None
-        return self.jobs.jobs[session.job_id]
+        return self.jobs.for_session(session.key, session.job_id)
 
     def current_question(self, session: Session) -> Question | None:
         """The question being asked or changed, if any."""
@@ -262,7 +262,7 @@ class DialogFlow:
             return Expectation(
                 language, tuple(dict.fromkeys([*yes_no(language), *command_words(language)]))
             )
-        job = self.jobs.jobs.get(session.job_id) if session.job_id else None
+        job = self.jobs.find_for_session(session.key, session.job_id)
         delivered = [
             word
             for choice in self.delivered_question.choices

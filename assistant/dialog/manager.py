@@ -143,7 +143,7 @@ class DialogManager:
         if self.filler is not None and is_description(session, turn, MAX_TEXT_LENGTH):
             assert session.job_id is not None
             today = datetime.date.fromtimestamp(self.clock())
-            job = self.jobs.jobs[session.job_id]
+            job = self.jobs.for_session(session.key, session.job_id)
             # The model takes seconds: say so at once, through the channel's listener, so the
             # user is not left in silence while the turn holds the session.
             await self._emit(
@@ -275,7 +275,7 @@ class DialogManager:
             session.generation_id = None
             session.version = request.version
             session.artifact_id = artifact.id
-            job = self.jobs.jobs[request.job_id]
+            job = self.jobs.for_session(request.session_key, request.job_id)
             replies = self.writer.render(
                 session, [said.Delivery(job, artifact), said.DeliveredNext()]
             )
@@ -404,7 +404,7 @@ class DialogManager:
     async def _prompt_with_artifact(self, session: Session) -> list[said.Utterance]:
         if session.state == SessionState.DELIVERED and session.artifact_id and session.job_id:
             artifact = await self.store.artifact(session.artifact_id)
-            job = self.jobs.jobs.get(session.job_id)
+            job = self.jobs.find_for_session(session.key, session.job_id)
             if artifact is not None and job is not None:
                 return [said.Delivery(job, artifact), self.flow.prompt(session)]
         return [self.flow.prompt(session)]

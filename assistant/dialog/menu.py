@@ -71,6 +71,7 @@ def choose_job(
 def start_job(flow: DialogFlow, session: Session, job_id: str, step: Step) -> None:
     """The chosen job begins: its first question, or its description prompt."""
     flow.reset(session)
+    flow.jobs.release(session.key)  # a job started now is the job as it is now
     session.job_id = job_id
     session.state = SessionState.ASK
     job = flow.job(session)

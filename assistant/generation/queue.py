@@ -235,7 +235,7 @@ class GenerationQueue:
                 await last
 
     async def _build(self, request: GenerationRequest) -> Artifact:
-        job = self.jobs.jobs.get(request.job_id)
+        job = self.jobs.find_for_session(request.session_key, request.job_id)
         if job is None:
             raise GenerationError(f"job {request.job_id!r} no longer exists", code="job_unknown")
         generator = self.generators.get(job.generator)

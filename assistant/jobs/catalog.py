@@ -6,7 +6,7 @@ the assistant reads jobs far more often than it loads them, and reads them here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,8 +123,49 @@ class JobCatalog:
 
     jobs: dict[str, Job] = field(default_factory=dict)
     errors: list[JobDefinitionError] = field(default_factory=list)
+    # Jobs changed under sessions in progress (issue 16, jobs screen): session key → the job
+    # as it was when that session started it, so the session finishes with that version.
+    held: dict[str, Job] = field(default_factory=dict)
 
     def ordered(self) -> list[Job]:
         """Jobs in the order they are offered to users: by ``order``, then as loaded."""
         loaded = list(self.jobs.values())
         return sorted(loaded, key=lambda job: job.order if job.order is not None else 1_000_000)
+
+    # -- live reload (issue 16, the staff console's jobs screen) ------------------------------
+
+    def for_session(self, session_key: str, job_id: str) -> Job:
+        """The job as the session started it: the held version when the job changed since."""
+        held = self.held.get(session_key)
+        if held is not None and held.id == job_id:
+            return held
+        return self.jobs[job_id]
+
+    def find_for_session(self, session_key: str, job_id: str | None) -> Job | None:
+        """``for_session``, or None when there is no such job."""
+        if job_id is None:
+            return None
+        held = self.held.get(session_key)
+        if held is not None and held.id == job_id:
+            return held
+        return self.jobs.get(job_id)
+
+    def release(self, session_key: str) -> None:
+        """The session starts afresh: from now on it takes jobs as they are."""
+        self.held.pop(session_key, None)
+
+    def replace(self, other: JobCatalog, in_progress: Mapping[str, Collection[str]]) -> None:
+        """Take ``other``'s jobs and errors in place, so every holder of this catalog (the
+        manager, its flow, the generation queue) sees them at once; ``in_progress`` (job id →
+        session keys in it) keeps each such session on the job it started with."""
+        for job_id, keys in in_progress.items():
+            # Sessions no longer in the job need no held version of it any more.
+            for key in [k for k, job in self.held.items() if job.id == job_id and k not in keys]:
+                del self.held[key]
+            before = self.jobs.get(job_id)
+            if before is None or other.jobs.get(job_id) == before:
+                continue
+            for key in keys:
+                self.held.setdefault(key, before)
+        self.jobs = dict(other.jobs)
+        self.errors = list(other.errors)

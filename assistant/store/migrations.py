@@ -304,3 +304,14 @@ def m010_staff_accounts(db: sqlite_utils.Database) -> None:
         not_null={"role", "password_hash", "disabled", "created", "failures", "session_epoch"},
         defaults={"disabled": 0, "failures": 0, "session_epoch": 0},
     )
+
+
+@MIGRATIONS()
+def m015_job_versions(db: sqlite_utils.Database) -> None:
+    """Versions of job files edited in the staff console (issue 16, part J): the full text,
+    who saved it, when and a short note; a rollback is a new version, nothing is overwritten."""
+    db.table("job_versions").create(
+        {"job_id": str, "version": int, "text": str, "who": str, "at": float, "note": str},
+        pk=("job_id", "version"),
+        not_null={"job_id", "version", "text", "who", "at"},
+    )

@@ -47,6 +47,7 @@ from assistant.store import (
     stats,
 )
 from assistant.store.checkpoint import WAL_LIMIT, Checkpointer
+from assistant.store.job_versions import SQLiteJobVersions
 from assistant.store.ledger import SQLiteTelegramLedger
 from assistant.store.migrations import MIGRATIONS
 
@@ -180,6 +181,10 @@ class SQLiteStore:
         """Sessions not ended used since ``since``, with their latest turns and build status
         (the staff console's live list)."""
         return await self._with_db(live.activity, since, limit, turns)
+
+    def job_versions(self) -> SQLiteJobVersions:
+        """Versions of job files edited in the staff console (issue 16, part J)."""
+        return SQLiteJobVersions(self)
 
     async def history(self, key: str) -> list[dict[str, Any]]:
         """Every stored turn of a session, oldest first (for staff and tests)."""

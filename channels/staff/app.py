@@ -20,6 +20,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from assistant.staff.signin import Outcome
 from channels.staff import artifacts  # the artifacts screen (issue 16, part A)
 from channels.staff import sessions as live_sessions_screen  # part S
+from channels.staff import jobs as jobs_screen  # part J
 from channels.staff.guard import (
     CONFIG_KEY,
     LOGIN_PATH,
@@ -197,6 +198,7 @@ def init_staff_app(
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     live_sessions_screen.add_routes(app)  # part S: /staff/sessions
+    jobs_screen.add_routes(app)  # part J: /staff/jobs
     # The screens' own scripts and styles (public: no secret in them, nothing per user).
     app.router.add_static("/static/", STATIC_DIR, append_version=True, name="static")
     artifacts.add_routes(app)  # /staff/artifacts (issue 16, part A)

@@ -9,6 +9,7 @@ screens with a plain sentence instead of failing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from assistant.knowledge.answers import LazyKnowledge
 from assistant.ports import ServedStore, SessionStore
 from assistant.staff.audit import AuditLog, AuditStore
 from assistant.staff.desk import ArtifactDesk
+from assistant.staff.job_editing import JobVersionStore
 from assistant.staff.live import SessionActivity
 from assistant.staff.metrics import FiguresStore
 from channels.staff.guard import say
@@ -43,6 +45,10 @@ class ConsoleStore(SessionStore, ServedStore, AuditStore, FiguresStore, Protocol
         """Every stored turn of a session, oldest first."""
         ...
 
+    def job_versions(self) -> JobVersionStore:
+        """The versions of job files edited in the console (jobs screen, part J)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ConsoleParts:
@@ -56,6 +62,10 @@ class ConsoleParts:
     desk: ArtifactDesk
     audit: AuditLog
     knowledge: LazyKnowledge | None = None
+    # Jobs screen (issue 16, part J): load a jobs folder as the service does, and reload the
+    # running service's jobs in place (``Services.load_jobs_from`` / ``reload_jobs``).
+    load_jobs_from: Callable[[Path], JobCatalog] | None = None
+    reload_jobs: Callable[[Mapping[str, Collection[str]]], JobCatalog] | None = None
 
 
 PARTS_KEY = web.AppKey("staff_parts", ConsoleParts)
