@@ -23,9 +23,10 @@ from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.replies import ReplyWriter
 from assistant.dialog.session_locks import SessionLocks
+from assistant.dialog.staff_turns import STAFF_CHANNEL, StaffTurns
 from assistant.dialog.unanswered import not_known
 from assistant.dialog.wording import INPUT, TYPED_CHANNELS
-from assistant.events import Reply, ReplyKind, SessionState, Turn
+from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
@@ -39,11 +40,10 @@ _LOGGER = logging.getLogger(__name__)
 
 ReplyListener = Callable[[str, list[Reply]], Awaitable[None]]
 MODEL_CHECK_SECONDS = 30.0
-STAFF_CHANNEL = "staff:"  # a history row's channel when staff said or typed it: staff:<name>
 REMEMBERED_REVISIONS = 10_000  # sessions whose stored revision a channel can ask without a read
 
 
-class DialogManager:
+class DialogManager(StaffTurns):
     """Walks each session through welcome, job choice, questions, confirmation and delivery."""
 
     def __init__(
@@ -173,28 +173,6 @@ class DialogManager:
             return self.flow.apply(session, turn, edit=edit)
         return self.flow.apply(session, turn)
 
-    async def staff_say(self, session_key: str, by: str, key: str, **params: str) -> list[Reply]:
-        """Staff speak into a session (phrase ``key``), stored as a turn of ``staff:<by>`` and
-        shown and spoken by its channel like a delivery. LookupError: no live session."""
-        async with self._locks.hold(session_key):
-            session = await self.store.load(session_key)
-            if session is None or session.state == SessionState.ENDED:
-                raise LookupError(session_key)
-            replies = [self.writer.info(session, key, **params)]
-            await self._commit(session, session.state, f"{STAFF_CHANNEL}{by}", None, replies)
-        await self._emit(session, replies)
-        return replies
-
-    async def answer_for_user(self, session_key: str, text: str, by: str) -> list[Reply]:
-        """Staff type the user's answer (the user agreed), checked like the user's own."""
-        session = await self.store.load(session_key)
-        if session is None or session.state == SessionState.ENDED:
-            raise LookupError(session_key)
-        turn = Turn(session_key, text=text, language=session.language, channel=session.channel)
-        replies = await self.handle(turn, entered_by=by)
-        await self._emit(session, replies)
-        return replies
-
     async def resume(
         self, session_key: str, channel: str, language: str | None = None
     ) -> list[Reply]:
@@ -316,24 +294,6 @@ class DialogManager:
                 session, [said.problem("generation_failed"), self.flow.prompt(session)]
             )
             await self._commit(session, before, "generator", None, replies)
-        await self._emit(session, replies)
-        return replies
-
-    # -- staff's words into a session (issue 16, artifacts) ----------------------------------
-
-    async def tell(
-        self, session_key: str, words: Callable[[str], str | None], *, channel: str = "staff"
-    ) -> list[Reply]:
-        """Words no turn asked for (staff sent the user's artifact back with a comment):
-        ``words(language)`` in the session's language, kept in its history, so a returning
-        user sees them too, and sent to its channel now. The session's state is unchanged."""
-        async with self._locks.hold(session_key):
-            session = await self.store.load(session_key)
-            text = words(session.language) if session is not None else None
-            if session is None or not text:
-                return []
-            replies = [self.writer.reply(session, ReplyKind.INFO, text)]
-            await self._commit(session, session.state, channel, None, replies)
         await self._emit(session, replies)
         return replies
 
