@@ -1,6 +1,7 @@
-"""Edits after delivery said aloud, in a noisy room, through the real voice turn: the speech of
-Kokoro (Japanese) and Piper (English), heard by faster-whisper as free words, then read by the
-edit tables. (The kiosk still listens with the what-next grammar after delivery: see README.)"""
+"""Edits after delivery said aloud, in a noisy room, through the real voice turn with what the
+dialog expects after delivery (the three choices and the commands, heard freely and matched by
+sound only as a whole): the speech of Kokoro (Japanese) and Piper (English), heard by
+faster-whisper, then read by the edit tables; the choices said aloud are still the choices."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ import datetime
 
 import pytest
 
-from assistant.config import Settings
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.dialog.flow import DialogFlow
+from assistant.dialog.replies import ReplyWriter
+from assistant.events import SessionState
+from assistant.jobs.phrases import load_phrases
 from assistant.ports import SpeechToText
+from assistant.session import Session
 from assistant.speech.routing import recognizer_for
 from assistant.speech.voice_kit import build_recognizers
 from assistant.speech.voice_turn import hear
 from assistant.understanding.edits import AnswerEdit, LookEdit, UndoEdit, understand_edit
 from assistant.understanding.expectation import Expectation
+from assistant.understanding.interpret import match_choice
 from testing import spoken_corpus as corpus
 
 pytestmark = pytest.mark.slow
@@ -51,7 +58,39 @@ def test_a_spoken_edit_is_heard_and_understood(
     assert recognizer is not None
     voice = VOICE[language]
     pcm = corpus.in_the_room(corpus.speech(words, voice), seed=len(words))
-    turn = asyncio.run(
-        hear(recognizer, Expectation(language, None), pcm, session_key="t", channel="kiosk")
-    )
+    expectation = after_delivery(language)
+    assert expectation.free and expectation.phrases
+    turn = asyncio.run(hear(recognizer, expectation, pcm, session_key="t", channel="kiosk"))
     assert understand_edit(job, turn.text, language, TODAY, looks=True) == expected, turn.text
+
+
+def after_delivery(language: str) -> Expectation:
+    """What the dialog listens for once the café page was delivered, as the kiosk asks it."""
+    jobs = corpus.catalog()
+    writer = ReplyWriter(load_phrases(PROJECT_ROOT / "dialogs" / "locales"))
+    flow = DialogFlow(jobs, writer.delivered_question, writer.make_words)
+    session = Session(key="t", language=language, channel="kiosk")
+    session.state, session.job_id = SessionState.DELIVERED, "cafe_page"
+    return flow.expectation(session)
+
+
+CHOICES = [
+    ("ja", "終わります", "finish"),
+    ("ja", "別のものを作る", "another"),
+    ("en", "Finish.", "finish"),
+    ("en", "Make something else.", "another"),
+]
+
+
+@pytest.mark.parametrize(("language", "words", "choice"), CHOICES)
+def test_a_choice_said_after_delivery_is_still_the_choice(
+    recognizers: list[SpeechToText], language: str, words: str, choice: str
+) -> None:
+    recognizer = recognizer_for(recognizers, language)
+    assert recognizer is not None
+    pcm = corpus.in_the_room(corpus.speech(words, VOICE[language]), seed=len(words))
+    turn = asyncio.run(
+        hear(recognizer, after_delivery(language), pcm, session_key="t", channel="kiosk")
+    )
+    writer = ReplyWriter(load_phrases(PROJECT_ROOT / "dialogs" / "locales"))
+    assert match_choice(turn.text, writer.delivered_question, language) == choice, turn.text

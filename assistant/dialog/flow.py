@@ -272,7 +272,7 @@ class DialogFlow:
             session.state, job, self.current_question(session) if job else None, language,
             self.jobs.ordered(), delivered,
         )  # fmt: skip
-        return Expectation(language, phrases)
+        return Expectation(language, phrases, free=session.state == SessionState.DELIVERED)
 
     # -- the knowledge base (the manager asks it before ``apply``) --------------------------
 

@@ -168,6 +168,13 @@ def similarity(heard: str, phrase: str) -> float:
     return max(whole, inside * (0.7 + 0.3 * len(phrase) / len(heard)))
 
 
+def whole_likeness(heard: str, phrase: str) -> float:
+    """0-1: how much the whole of one key sounds like the other, never a part of it."""
+    if not heard or not phrase:
+        return 0.0
+    return fuzz.ratio(heard, phrase) / 100.0
+
+
 _CLAUSES = re.compile(r"[、。,.!?！？\s]+")
 _ENGLISH_CLAUSES = re.compile(r"[,.!?;]+")  # English words stay together: "my grandmother"
 

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.events import Turn
 from assistant.ports import Recognition, SpeechToText
 from assistant.speech.recognition import recognize
 from assistant.speech.recognition_pool import RecognitionPool
+from assistant.speech.routing import SURE
+from assistant.speech.sound_match import distinct_clauses, match, sound_key, whole_likeness
 from assistant.understanding.expectation import Expectation
 
 _LOGGER = logging.getLogger(__name__)
+# How much the whole answer must sound like the phrase to be taken as it (a free answer
+# holding a phrase's words, "make the title bigger", stays as heard).
+WHOLE = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +63,13 @@ async def hear(
     so each channel decides how to tell its user. With a ``pool`` (the web chat, where any
     number of clients speak at once) recognition is bounded by it and may be refused with
     ``RecognitionBusyError``; without one it runs in a thread, as the kiosk and Telegram do."""
+    grammar = None if expectation.free else expectation.phrases
     if pool is not None:
-        result = await pool.recognize(recognizer, expectation.language, expectation.phrases, pcm)
+        result = await pool.recognize(recognizer, expectation.language, grammar, pcm)
     else:
-        result = await asyncio.to_thread(
-            recognize, recognizer, expectation.language, expectation.phrases, pcm
-        )
+        result = await asyncio.to_thread(recognize, recognizer, expectation.language, grammar, pcm)
+    if expectation.free and expectation.phrases:
+        result = matched_by_sound(result, expectation.phrases, expectation.language)
     engine = result.engine or recognizer.name
     _LOGGER.info(
         "%s heard %r (confidence %.2f, %s)", channel, result.text, result.confidence, engine
@@ -75,3 +82,23 @@ async def hear(
         confidence=result.confidence,
     )
     return VoiceTurn(result, turn, engine, expectation.language)
+
+
+def matched_by_sound(result: Recognition, phrases: Sequence[str], language: str) -> Recognition:
+    """Free words heard where a few phrases are also expected (after delivery: the three
+    choices, the commands, and any edit in one's own words): the phrase when the whole answer
+    sounds like one ("Finish", heard freely as "Finnish"), else the words as heard.
+
+    Only the whole answer counts, never a phrase inside a longer one: "make the title bigger"
+    holds a command's word, and a closed grammar forced 「色を緑にして」 onto 「日本語にして」
+    (a language switch). Listening freely heard every edit right, and the choices too."""
+    text = result.text.strip()
+    if not text or distinct_clauses(text, language) > 1:
+        return result
+    found = match(text, phrases, language)
+    if found is None or found.confidence < SURE:
+        return result
+    if whole_likeness(sound_key(text, language), sound_key(found.phrase, language)) < WHOLE:
+        return result
+    confidence = max(found.confidence, result.confidence)
+    return Recognition(found.phrase, confidence, ((found.phrase, confidence),), result.engine)

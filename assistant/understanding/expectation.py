@@ -29,10 +29,15 @@ MAX_NUMBERS = 100
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """The language to listen in, and the phrases to expect (None: listen freely)."""
+    """The language to listen in, and the phrases to expect (None: listen freely).
+
+    ``free``: listen freely all the same, then take a phrase only when the whole answer
+    sounds like it (``speech.voice_turn``). After delivery a person may say one of the three
+    choices or an edit in their own words; a closed grammar forced edits onto phrases."""
 
     language: str
     phrases: tuple[str, ...] | None
+    free: bool = False
 
 
 def english_number(n: int) -> str:
@@ -151,9 +156,8 @@ def expected_phrases(
     elif state == SessionState.CONFIRM and job is not None:
         phrases = [*yes_no(language), *_ordinals(language, len(job.questions))]
     elif state == SessionState.DELIVERED:
-        # The three what-next choices, matched by sound: heard freely, a spoken "finish" or
-        # 「終わります」 scored too low to act on at the kiosk. Edits said aloud need the grammar
-        # to admit them (see the README); typed edits are read in every channel.
+        # The three what-next choices and the commands, matched by sound to what was heard
+        # freely (``Expectation.free``): edits come in one's own words.
         phrases = _in_language(delivered_words, language)
     elif state == SessionState.DESCRIBE:
         phrases = None  # a free description: no grammar
