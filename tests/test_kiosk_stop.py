@@ -1,57 +1,57 @@
-"""Ctrl-C stops the kiosk: cancelling its task ends it, whatever it was waiting for, and
-leaves the speaker stopped (``assistant kiosk`` turns Ctrl-C into exactly this cancellation)."""
+"""Ctrl-C stops ``assistant kiosk`` (its runner, ``cli.voice._run_until_stopped``): a kiosk that
+ends on being cancelled ends at once; one that ignores it (a stop swallowed somewhere) is left
+behind after ``STOP_S`` with its stack in the log, so staff get their terminal back."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+import signal
 
 import pytest
 
-from assistant.dialog.manager import DialogManager
-from assistant.speech import audio
-from assistant.speech.devices.memory import MemorySink, MemorySource
-from assistant.speech.voice_kit import VoiceKit, build_voice
-from channels.kiosk.channel import KioskChannel
+from assistant.cli import voice
 
 
-class EndingMicrophone(MemorySource):
-    """A short recording that says when it has ended."""
-
-    def __init__(self, pcm: bytes) -> None:
-        super().__init__(pcm)
-        self.ended = asyncio.Event()
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        async for frame in super().frames():
-            yield frame
-        self.ended.set()
+async def _ctrl_c_when(started: asyncio.Event) -> None:
+    await started.wait()
+    os.kill(os.getpid(), signal.SIGINT)  # the loop's handler takes it, not KeyboardInterrupt
 
 
-@pytest.fixture(scope="module")
-def voice() -> VoiceKit:
-    return build_voice()
+async def test_a_kiosk_that_ends_on_ctrl_c_ends() -> None:
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def kiosk() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+
+    ctrl_c = asyncio.create_task(_ctrl_c_when(started))
+    assert await asyncio.wait_for(voice._run_until_stopped(kiosk()), timeout=30) is False
+    assert cancelled.is_set()
+    await ctrl_c
 
 
-async def test_cancelling_the_kiosk_while_it_waits_for_its_speech_stops_it(
-    manager: DialogManager, voice: VoiceKit
+async def test_a_kiosk_that_ignores_ctrl_c_is_left_behind_with_its_stack(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The microphone has ended and the greeting is still playing (in real time): the kiosk
-    waits for it, and Ctrl-C then must stop the kiosk, not just the greeting."""
-    sink = MemorySink(speed=1.0)
-    microphone = EndingMicrophone(audio.silence(0.3))
-    kiosk = KioskChannel(
-        manager, source=microphone, sink=sink,
-        recognizer_for=voice.recognizer_for, synthesis=voice.synthesis, vad=voice.vad,
-        session_key="kiosk:stop", language="en",
-    )  # fmt: skip
-    task = asyncio.create_task(kiosk.run())
-    async with asyncio.timeout(60):
-        await microphone.ended.wait()  # from here the kiosk waits for the greeting to end
-    assert sink.is_playing and not task.done()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        async with asyncio.timeout(30):
-            await task
-    assert task.cancelled()
-    assert not sink.is_playing
+    monkeypatch.setattr(voice, "STOP_S", 0.5)
+    started = asyncio.Event()
+
+    async def stubborn_kiosk() -> None:
+        started.set()
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue  # a stop swallowed: what the runner must survive
+
+    ctrl_c = asyncio.create_task(_ctrl_c_when(started))
+    assert await asyncio.wait_for(voice._run_until_stopped(stubborn_kiosk()), timeout=30)
+    assert "the kiosk did not stop" in caplog.text and "stubborn_kiosk" in caplog.text
+    await ctrl_c
+    for task in asyncio.all_tasks():
+        if task.get_name() == "kiosk":
+            task.get_coro().close()  # type: ignore[union-attr]  # the test's own clean-up

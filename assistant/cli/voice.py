@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import logging
+import os
+import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from assistant.compose import Services
 from assistant.config import Settings
+
+_LOGGER = logging.getLogger(__name__)
+STOP_S = 10.0  # how long a stopping kiosk may take to close before it is left behind
+EXIT_INTERRUPTED = 130  # a shell's code for "ended by Ctrl-C"
 
 
 def _device(value: str | None) -> int | str | None:
@@ -90,10 +100,46 @@ async def kiosk(settings: Settings, args: argparse.Namespace) -> int:
             )  # fmt: skip
             print("listening; press Ctrl-C to stop", file=sys.stderr, flush=True)
             try:
-                await kiosk.run()
+                stuck = await _run_until_stopped(kiosk.run())
             finally:  # Ctrl-C: start-up work stops first, then the devices close
                 await services.stop_warm_up()
     finally:
         await speaker.close()
         await services.stop()
+    if stuck:  # everything is stored and closed; only the stuck task is left behind
+        logging.shutdown()
+        os._exit(EXIT_INTERRUPTED)
     return 0
+
+
+async def _run_until_stopped(run: Coroutine[Any, Any, None]) -> bool:
+    """Run the kiosk until it ends or Ctrl-C/SIGTERM; True when it ignored being stopped.
+
+    The signals are the loop's own (not KeyboardInterrupt into whatever runs), and a kiosk
+    that has not ended ``STOP_S`` after it was cancelled is left behind with its stack in the
+    log: staff pressing Ctrl-C must get their terminal back (a kiosk once ran on for minutes
+    after it, while start-up work held the machine)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    kiosk, stopping = asyncio.create_task(run, name="kiosk"), asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({kiosk, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signal_number)
+    if kiosk.done():
+        kiosk.result()  # its own end, or its error
+        return False
+    kiosk.cancel()
+    done, _ = await asyncio.wait({kiosk}, timeout=STOP_S)
+    if done:
+        return False
+    stack = io.StringIO()
+    kiosk.print_stack(file=stack)
+    _LOGGER.warning(
+        "the kiosk did not stop %.0f s after Ctrl-C; leaving it:\n%s", STOP_S, stack.getvalue()
+    )
+    return True
