@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -31,27 +30,13 @@ from urllib.parse import quote
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from assistant.config import PROJECT_ROOT, Settings
-from assistant.dialog.manager import DialogManager
-from assistant.events import Turn
-from assistant.jobs.loader import load_jobs
-from assistant.jobs.phrases import load_phrases
-from assistant.store.sqlite import SQLiteStore
-from testing.cafe_walk import cafe_walk
+from scripts.bench_console_fill import fill
 from testing.staff_console import csrf_of, running_console, sign_in
 
 Client = TestClient[web.Request, web.Application]
-DAY = 86400.0
 PAGES = ("/staff/", "/staff/sessions", "/staff/sessions (json)", "/staff/artifacts",
          "/staff/jobs", "/staff/charts?days=30", "/staff/audit", "/staff/knowledge")  # fmt: skip
-RECENT_SHARE = 0.01  # of the sessions, used within the live list's hour
 POLL_S = 0.05  # how often the bench polls the live list, as a fast sessions.js would
-# Conversations walked once and copied: a café page, a quiz with misses, one in Japanese.
-SCRIPTS = {
-    "en": [*cafe_walk(), "back", "help", "yes"],
-    "en-quiz": ["", "4", "Animals", "1", "banana", "lots", "purple", "help", "2", "back", "5"],
-    "ja": [*cafe_walk(language="ja"), "戻る", "ヘルプ", "はい"],
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,81 +61,6 @@ def table(figures: list[Figure]) -> str:
         lines.append(f"{figure.name:<44} {p50 * 1000:>9.1f} {p90 * 1000:>9.1f} "
                      f"{len(figure.samples):>4}")  # fmt: skip
     return "\n".join(lines)
-
-
-async def _templates(path: Path, turns_each: int) -> list[str]:
-    """Walk each script for ``turns_each`` turns through the real manager; their keys."""
-    store = SQLiteStore(path)
-    await store.open()
-    manager = DialogManager(
-        jobs=load_jobs(PROJECT_ROOT / "dialogs" / "jobs"),
-        phrases=load_phrases(PROJECT_ROOT / "dialogs" / "locales"),
-        store=store,
-        default_language="en",
-    )
-    keys = []
-    try:
-        for name, script in SCRIPTS.items():
-            for extra in (0, 1):  # a template of each length the totals need
-                key = f"template:{name}:{turns_each + extra}"
-                language = "ja" if name == "ja" else "en"
-                for n in range(turns_each + extra):
-                    text = script[n % len(script)]
-                    await manager.handle(Turn(key, text, language=language, channel="web"))
-                keys.append(key)
-    finally:
-        await store.close()
-    return keys
-
-
-async def fill(data_dir: Path, sessions: int, turns: int) -> None:
-    """``sessions`` sessions and ``turns`` turns in the store's schema, most days old."""
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True, mode=0o700)
-    path = Settings(data_dir=data_dir).database_path
-    turns_each, extra = divmod(turns, sessions)
-    keys = await _templates(path, turns_each)
-    await asyncio.to_thread(_copy, path, keys, sessions, extra)
-
-
-def _copy(path: Path, keys: list[str], sessions: int, extra: int) -> None:
-    """The templates' rows copied under new keys and times, in one transaction; the first
-    ``extra`` sessions are copies of the templates one turn longer."""
-    now = time.time()
-    with sqlite3.connect(path) as db:
-        db.row_factory = sqlite3.Row
-        rows = {k: dict(db.execute("SELECT * FROM sessions WHERE key=?", (k,)).fetchone())
-                for k in keys}  # fmt: skip
-        history = {k: [dict(t) for t in db.execute(
-            "SELECT * FROM turns WHERE session_key=? ORDER BY id", (k,))] for k in keys}  # fmt: skip
-        db.execute("DELETE FROM turns")
-        db.execute("DELETE FROM sessions")
-        recent = max(1, int(sessions * RECENT_SHARE))
-        session_rows, turn_rows = [], []
-        for i in range(sessions):
-            longer = i < extra  # the remainder of the turns, one more each
-            key = keys[(i % len(SCRIPTS)) * 2 + longer]
-            # The newest ``recent`` within the hour, the rest spread over 90 days.
-            start = now - (60 + i * 30 if i < recent else DAY + (i * 7919 % (89 * 86400)))
-            row = dict(rows[key], key=f"web:bench{i:06d}", code=f"B{i:07d}")
-            last = history[key][-1]["at"] - history[key][0]["at"]
-            row["created"], row["updated"] = start, start + last
-            session_rows.append(row)
-            first = history[key][0]["at"]
-            for turn in history[key]:
-                turn_rows.append({**turn, "id": None, "session_key": row["key"],
-                                  "at": start + turn["at"] - first})  # fmt: skip
-        columns = list(session_rows[0])
-        db.executemany(
-            f"INSERT INTO sessions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [tuple(r[c] for c in columns) for r in session_rows],
-        )
-        columns = list(turn_rows[0])
-        db.executemany(
-            f"INSERT INTO turns ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [tuple(r[c] for c in columns) for r in turn_rows],
-        )
-    for file in path.parent.iterdir():
-        file.chmod(0o600)  # private, as the service makes its own files
 
 
 class Socket:

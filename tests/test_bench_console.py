@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant.store.sqlite import SQLiteStore
-from scripts.bench_console import PAGES, fill, measure, table
+from scripts.bench_console import PAGES, measure, table
+from scripts.bench_console_fill import fill
 
 pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
 
@@ -24,6 +25,10 @@ async def test_the_fill_holds_the_sessions_and_turns_asked_mostly_old(tmp_path: 
         assert db.execute("SELECT COUNT(*) FROM turns").fetchone() == (2003,)
         keys = {row[0] for row in db.execute("SELECT DISTINCT session_key FROM turns")}
         assert len(keys) == 200 and all(key.startswith("web:bench") for key in keys)
+        builds = dict(db.execute("SELECT status, COUNT(*) FROM generations GROUP BY 1"))
+        assert builds == {"done": 36, "failed": 4}  # every fifth session, a tenth failed
+        assert db.execute("SELECT COUNT(*) FROM artifacts").fetchone() == (36,)
+        assert db.execute("SELECT COUNT(*) FROM audit_log").fetchone() == (100,)
     store = SQLiteStore(data / "assistant.db")  # the store reads the copies as its own
     await store.open()
     try:
