@@ -18,6 +18,8 @@ with ``--only-job-choice``. ``--issue13`` runs every figure issue 13 names in on
 ``--issue15`` runs issue 15's figures per artifact (bench_artifacts.py): confirm → delivered
 without and with the model, page and zip weight, the Chromium check, and the counts of jobs,
 sections and layouts; its own options (``--no-model``, ``--jobs``, ``--repeats``) follow it.
+``--issue16`` runs issue 16's figures (bench_console.py): console page loads with 10,000
+sessions and 100,000 turns, "help" twice → flagged, a staff message → the web user's socket.
 """
 
 from __future__ import annotations
@@ -174,18 +176,28 @@ def main() -> None:
         help="issue 15's figures per artifact (scripts/bench_artifacts.py; its options follow)",
     )
     parser.add_argument(
+        "--issue16",
+        action="store_true",
+        help="issue 16's figures: the staff console (scripts/bench_console.py; its options follow)",
+    )
+    parser.add_argument(
         "--only-job-choice",
         action="store_true",
         help="only job choice in one's own words, without and with the real model (issue 14)",
     )
     args, rest = parser.parse_known_args()
-    if rest and not args.issue15:
+    if rest and not (args.issue15 or args.issue16):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if args.issue15:
         from scripts.bench_artifacts import main as artifacts_main
 
         artifacts_main(rest)
+        return
+    if args.issue16:
+        from scripts.bench_console import main as console_main
+
+        console_main(rest)
         return
     if args.only_model_slot:
         model_slot_figures()
