@@ -147,4 +147,3 @@ async def test_a_delivered_session_counts_as_a_completion_of_its_job(
     assert rows_of(page, "rates-table") == [["cafe_page", "2", "1", "50.0%"]]
     today = datetime.date.today().isoformat()
     assert rows_of(page, "days-table") == [[today, "web", "2", "1"]]
-
