@@ -5,8 +5,14 @@ dialog's threshold), checked against the stored history read turn by turn."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import json
 from collections import defaultdict
+from pathlib import Path
 
+from assistant.cli.main import main
 from assistant.dialog.flow import LOW_CONFIDENCE
 from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
@@ -14,6 +20,7 @@ from assistant.staff.metrics import QuestionStep, compute
 from assistant.store import stats
 from assistant.store.sqlite import SQLiteStore
 from testing.cafe_walk import cafe_walk
+from tests.test_stats import _bulk_history
 
 
 async def _speak(
@@ -103,3 +110,62 @@ async def test_typed_answers_leave_confidence_empty(
 def test_the_read_back_threshold_is_the_dialogs() -> None:
     # The store may not import the dialog: it keeps its own copy, held equal here.
     assert stats.LOW_CONFIDENCE == LOW_CONFIDENCE
+
+
+async def test_confidence_of_a_bulk_history_with_re_asks_equals_the_history(
+    store: SQLiteStore,
+) -> None:
+    # 1,000 sessions of ten turns (every fifth refused six times at q3), each answer heard
+    # at 0.5 to 0.99: the figures equal the history read turn by turn.
+    await store.run(_bulk_history, store, 1_000)
+
+    def hear() -> list[dict]:
+        with store.db.conn:
+            store.db.conn.execute(
+                "UPDATE turns SET confidence = 0.5 + (id % 50) / 100.0 WHERE state_before = 'ask'"
+            )
+        rows = store.db.execute(
+            "SELECT session_key, state_before, confidence, replies FROM turns ORDER BY id"
+        ).fetchall()
+        by_session: dict[str, list[dict]] = defaultdict(list)
+        for key, before, confidence, replies in rows:
+            by_session[key].append(
+                {"state_before": before, "confidence": confidence, "replies": json.loads(replies)}
+            )
+        return list(by_session.values())
+
+    reference = _reference(await store.run(hear))
+    (funnel,) = (await compute(store)).funnels
+    for step in funnel.questions:
+        values = reference[step.question_id]
+        low = sum(value < LOW_CONFIDENCE for value in values)
+        assert (step.spoken, step.mean_confidence, step.low_share) == (
+            len(values), round(sum(values) / len(values), 3), round(low / len(values), 3),
+        ), step.question_id  # fmt: skip
+    q3 = next(step for step in funnel.questions if step.question_id == "q3")
+    # q3 is answered once by 800 sessions, and six times (each answer refused, so asked
+    # again) by the 200 that gave up there.
+    assert (q3.spoken, q3.reasks) == (800 + 200 * 6, 200 * 6)
+
+
+async def test_assistant_stats_prints_the_confidence_per_question(
+    manager: DialogManager, store: SQLiteStore, tmp_path: Path
+) -> None:
+    walk = cafe_walk()
+    await _speak(manager, "kai", walk, {walk.index("Blue Bakery"): 0.4})
+    config = tmp_path / "assistant.toml"
+    config.write_text(f'data_dir = "{store.path.parent}"\n', encoding="utf-8")
+
+    def run() -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["--config", str(config), "stats", "--lang", "en"]) == 0
+        return out.getvalue()
+
+    text = await asyncio.to_thread(run)
+    header, shop, menu = (line.split() for line in text.split("\n") if " reached " in line or
+                          line.startswith(("  shop_name ", "  menu_items ")))  # fmt: skip
+    assert header[-5:] == ["mean", "confidence", "read", "back", "(<0.6)"]
+    # Kai was heard at 0.4 giving the shop's name, read it back, and said yes at 0.9.
+    assert shop[-3:] == ["2", "65.0%", "50.0%"]
+    assert menu[-3:] == ["1", "90.0%", "0.0%"]

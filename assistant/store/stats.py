@@ -45,13 +45,15 @@ _CONFIRMED = (
 # ``LOW_CONFIDENCE`` (``assistant/dialog/flow.py``; a test holds the two equal, and the store
 # may not import the dialog).
 LOW_CONFIDENCE = 0.6
-# The question a turn answered: the last one asked in an earlier turn of its session.
+# The question a turn answered: the one asked in the latest earlier turn of its session that
+# asked one (a turn asks at most one). Ordered by the turn alone, the (session_key, id) index
+# gives the latest first and the search stops there: ordering by the reply too would sort.
 _ANSWERED = (
     "(SELECT json_extract(r.value, '$.question_id') FROM turns p, json_each(p.replies) r "
     "WHERE p.session_key = t.session_key AND p.id < t.id "
     "AND instr(p.replies, '\"question_id\"') > 0 "
     "AND json_extract(r.value, '$.kind') = 'question' "
-    "AND json_extract(r.value, '$.question_id') IS NOT NULL ORDER BY p.id DESC, r.key DESC LIMIT 1)"
+    "AND json_extract(r.value, '$.question_id') IS NOT NULL ORDER BY p.id DESC LIMIT 1)"
 )
 
 QUERIES: dict[str, str] = {
