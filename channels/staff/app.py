@@ -19,8 +19,8 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from assistant.staff.signin import Outcome
 from channels.staff import artifacts  # the artifacts screen (issue 16, part A)
-from channels.staff import sessions as live_sessions_screen  # part S
 from channels.staff import jobs as jobs_screen  # part J
+from channels.staff import sessions as live_sessions_screen  # part S
 from channels.staff.guard import (
     CONFIG_KEY,
     LOGIN_PATH,
