@@ -99,6 +99,14 @@ async def test_the_confidence_chart_and_table_hold_the_figures(
         for i, q in enumerate(steps_chart["labels"])
     } == {q: [row[1], row[2]] for q, row in funnel_rows.items()}
 
+    timings = json_block(page, "timings-data")
+    p50, p90 = timings["series"]
+    assert [[name, "-" if a is None else f"{a:.1f}", "-" if b is None else f"{b:.1f}"]
+            for name, a, b in zip(timings["labels"], p50["data"], p90["data"], strict=True)] == [
+        [row[0], row[2], row[3]] for row in rows_of(page, "timings-table")
+    ]  # fmt: skip
+    assert timings["labels"][:2] == ["From the first word to the delivery", "Generation time"]
+
     per_day = json_block(page, "per-day-data")
     assert per_day["kind"] == "line"
     assert [series["data"] for series in per_day["series"]] == [[3], [0]]

@@ -75,6 +75,11 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _number(shown: str) -> float | None:
+    """A figure as shown in a table ("-" for none) back as a number for its chart."""
+    return None if shown == "-" else float(shown)
+
+
 def _timing_row(name: str, timing: Timing) -> tuple[str, int, str, str]:
     return (name, timing.count, _seconds(timing.p50), _seconds(timing.p90))
 
@@ -139,6 +144,11 @@ async def charts_page(request: web.Request) -> web.Response:
         "models-data": chart(
             "bar", s("stats.models"), [f"{m[0]} {m[1]}" for m in models],
             [(s("stats.artifacts"), [m[2] for m in models])],
+        ),
+        "timings-data": chart(
+            "bar", s("charts.timings_chart"), [name for name, *_ in timings],
+            [(s("charts.p50"), [_number(p50) for _, _, p50, _ in timings]),
+             (s("charts.p90"), [_number(p90) for *_, p90 in timings])],
         ),
         "failures-data": chart(
             "bar", s("stats.failures"), [f.code for f in figures.failures],
