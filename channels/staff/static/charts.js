@@ -35,7 +35,10 @@
             },
           },
         },
-        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+        scales: {
+          // Percentages on a 0–100 axis (a 0 % rate is not drawn as a full bar of 0 to 1).
+          y: { beginAtZero: true, suggestedMax: unit === "%" ? 100 : undefined, ticks: { precision: 0 } },
+        },
       },
     });
   }
