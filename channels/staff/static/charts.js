@@ -45,6 +45,7 @@
 
   function start() {
     if (typeof window.Chart !== "function") return;
+    window.Chart.defaults.font.size = 14; // readable on a tablet held at arm's length
     document.querySelectorAll("canvas[data-chart]").forEach(draw);
   }
 
