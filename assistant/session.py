@@ -167,6 +167,9 @@ class TurnRecord:
     state_before: str
     state_after: str
     replies: list[dict[str, Any]]
+    # The recogniser's confidence when the words were spoken (None when typed or when no
+    # words came): stored so the console can chart how well each question is heard.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,12 +79,14 @@ setup_python() {
 }
 
 setup_node() {
-  # axe-core (npm) audits the web chat page in the browser tests; package-lock.json pins it.
+  # Chart.js (npm) draws the staff console's charts, served by the console itself; axe-core
+  # audits pages in the browser tests. package-lock.json pins both.
   local stamp="node_modules/.installed" wanted
   command -v npm >/dev/null 2>&1 || install_system_packages npm
   wanted="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
-    log "installing node packages for the tests (npm ci)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || [ ! -f node_modules/axe-core/axe.min.js ] \
+    || [ ! -f node_modules/chart.js/dist/chart.umd.js ]; then
+    log "installing node packages: Chart.js for the console's charts, axe-core for the tests (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error >&2
     echo "$wanted" > "$stamp"
   fi

@@ -22,7 +22,6 @@ from assistant.compose import Services
 from assistant.events import Turn
 from assistant.staff.audit import CSV_COLUMNS, AuditLog
 from assistant.staff.metrics import compute
-from channels.staff.charts import PLOT_WIDTH, bar_chart
 from testing.cafe_walk import cafe_walk
 from testing.staff_console import running_console, sign_in
 
@@ -82,7 +81,8 @@ async def test_charts_count_the_sessions_made_through_the_manager(
     }
     assert rates == expected
     assert sum(int(started) for started, _, _ in rates.values()) == 3
-    assert '<svg class="chart" role="img"' in page and "<title" in page
+    assert '<canvas data-chart="rates-data" role="img" aria-label="' in page
+    assert "<svg" not in page, "the charts are Chart.js canvases, not hand-drawn SVG"
 
 
 async def test_the_audit_page_shows_sign_ins_filters_them_and_exports_csv(
@@ -147,14 +147,3 @@ async def test_a_delivered_session_counts_as_a_completion_of_its_job(
     assert rows_of(page, "rates-table") == [["cafe_page", "2", "1", "50.0%"]]
     today = datetime.date.today().isoformat()
     assert rows_of(page, "days-table") == [[today, "web", "2", "1"]]
-
-
-def test_bars_are_scaled_to_the_largest_value_and_keep_a_row_for_zero() -> None:
-    chart = bar_chart([("a", 4), ("b", 2), ("c", 0)], "%")
-    assert [(bar.label, bar.value, bar.width) for bar in chart.bars] == [
-        ("a", "4%", PLOT_WIDTH),
-        ("b", "2%", PLOT_WIDTH // 2),
-        ("c", "0%", 0),
-    ]
-    assert chart.height > chart.bars[-1].y
-    assert bar_chart([]).bars == ()

@@ -103,20 +103,27 @@ async def test_assistant_stats_prints_tables_and_json(
     assert text.startswith("5 sessions, 1 delivered\n")
     assert "  cafe_page        4        3          1\n" in text
     assert "  (no job chosen)  1        0          0\n" in text
-    assert "  menu_items     4        1             1\n" in text
+    # Everyone typed: no answer was spoken, so no confidence is shown (issue 16, part K2).
+    assert (
+        "  menu_items     4        1             1            0               -                -\n"
+        in text
+    )
     assert "  check_failed  1\n" in text
     assert "From the first word to the delivery: 1 cases, median 0.0s" in text
 
     code, text = await asyncio.to_thread(run, "--lang", "ja")
     assert text.startswith("セッション 5 件、お渡し 1 件\n")
     assert "  （ジョブ未選択）  1     0             0\n" in text
-    assert "  menu_items     4     1           1\n" in text
+    assert "  menu_items     4     1           1         0           -           -\n" in text
 
     code, text = await asyncio.to_thread(run, "--json")
     data = json.loads(text)
     assert (data["sessions"], data["completions"]) == (5, 1)
     menu = next(q for q in data["funnels"][0]["questions"] if q["question_id"] == "menu_items")
-    assert menu == {"question_id": "menu_items", "reached": 4, "stopped": 1, "reasks": 1}
+    assert menu == {
+        "question_id": "menu_items", "reached": 4, "stopped": 1, "reasks": 1,
+        "spoken": 0, "mean_confidence": None, "low_share": None,
+    }  # fmt: skip
 
 
 def test_percentiles_are_nearest_rank() -> None:

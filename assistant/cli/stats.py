@@ -36,6 +36,11 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
+def _share(value: float | None) -> str:
+    """A 0–1 figure as a percentage ("-" when no answer was spoken)."""
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 class Report:
     """The figures as plain-text tables, in one language's words (``staff.stats.*``)."""
 
@@ -83,9 +88,12 @@ class Report:
             if funnel.questions:
                 lines += self.table(
                     self.say("questions_of", job=funnel.job_id),
-                    ("question", "reached", "stopped", "reasked"),
-                    [(q.question_id, q.reached, q.stopped, q.reasks) for q in funnel.questions],
-                )
+                    ("question", "reached", "stopped", "reasked", "spoken", "confidence",
+                     "low_share"),
+                    [(q.question_id, q.reached, q.stopped, q.reasks, q.spoken,
+                      _share(q.mean_confidence), _share(q.low_share))
+                     for q in funnel.questions],
+                )  # fmt: skip
         lines += self.table(
             self.say("days"),
             ("day", "channel", "sessions", "delivered"),
@@ -107,7 +115,6 @@ class Report:
         lines += self.table(
             self.say("failures"), ("code", "count"), [(f.code, f.count) for f in figures.failures]
         )
-        lines += [self.say("no_confidence")]
         return "\n".join(lines).rstrip() + "\n"
 
 

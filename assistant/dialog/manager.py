@@ -119,7 +119,9 @@ class DialogManager(StaffTurns):
             # Decided, now worded: once, in the language and state the turn ended in.
             replies = self.writer.render(session, step.said)
             by = turn.channel if entered_by is None else f"{STAFF_CHANNEL}{entered_by}"
-            await self._commit(session, before, by, turn.text, replies, step.effects)
+            await self._commit(
+                session, before, by, turn.text, replies, step.effects, confidence=turn.confidence
+            )
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
         return replies
@@ -331,8 +333,11 @@ class DialogManager(StaffTurns):
         text: str | None,
         replies: list[Reply],
         effects: TurnEffects | None = None,
+        *,
+        confidence: float | None = None,
     ) -> None:
-        """Store the new state and the turn's history row in one transaction."""
+        """Store the new state and the turn's history row in one transaction; ``confidence``
+        is the recogniser's for spoken words (the console charts it per question)."""
         record = TurnRecord(
             session_key=session.key,
             at=self.clock(),
@@ -341,6 +346,7 @@ class DialogManager(StaffTurns):
             state_before=before.value,
             state_after=session.state.value,
             replies=[r.to_wire() for r in replies],
+            confidence=confidence,
         )
         saved = await self.store.commit_turn(session, record, effects or TurnEffects())
         session.revision = saved.revision

@@ -42,6 +42,8 @@ class StaffTurns:
             text: str | None,
             replies: list[Reply],
             effects: TurnEffects | None = None,
+            *,
+            confidence: float | None = None,
         ) -> None: ...
 
         async def _emit(self, session: Session, replies: list[Reply]) -> None: ...

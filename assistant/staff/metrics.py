@@ -7,9 +7,10 @@ model wrote what, and why generations fail. The store aggregates (``FiguresStore
 ``assistant/store/stats.py``); this module only shapes its rows into dataclasses and takes
 percentiles, so the console's charts and tables and ``assistant stats`` show one truth.
 
-Recognition confidence is not in the history: a turn's confidence decides only whether the
-session counts as spoken, and is not stored with the turn. The figures leave it out rather
-than guess it.
+How well each question is heard: a spoken turn stores the recogniser's confidence (typed
+ones store none), so each question has its spoken answers' mean confidence and the share of
+them below the read-back threshold, next to its re-asks: a question people must repeat, or
+that is often read back, needs other words or other expected phrases.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class QuestionStep:
     reached: int
     stopped: int
     reasks: int
+    spoken: int = 0  # spoken answers to it (the ones with a recogniser's confidence)
+    mean_confidence: float | None = None  # None when no answer was spoken
+    low_share: float | None = None  # share of spoken answers below the read-back threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +133,18 @@ def timing(values: Sequence[float]) -> Timing:
 
 
 def _funnels(rows: dict[str, list[tuple[Any, ...]]]) -> tuple[JobFunnel, ...]:
+    heard = {
+        (job, question): (count, mean, low)
+        for job, question, count, mean, low in rows["confidence"]
+    }
     steps: dict[str, list[tuple[int, QuestionStep]]] = defaultdict(list)
     for job, question, reached, reasks, first, stopped in rows["questions"]:
-        step = QuestionStep(question, reached, stopped, reasks or 0)
+        count, mean, low = heard.get((job, question), (0, None, 0))
+        step = QuestionStep(
+            question, reached, stopped, reasks or 0, count,
+            None if mean is None else round(float(mean), 3),
+            round((low or 0) / count, 3) if count else None,
+        )  # fmt: skip
         steps[job].append((first, step))
     return tuple(
         JobFunnel(

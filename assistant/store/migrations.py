@@ -315,3 +315,10 @@ def m015_job_versions(db: sqlite_utils.Database) -> None:
         pk=("job_id", "version"),
         not_null={"job_id", "version", "text", "who", "at"},
     )
+
+
+@MIGRATIONS()
+def m016_turn_confidence(db: sqlite_utils.Database) -> None:
+    """The recogniser's confidence with each turn (issue 16, part K2): NULL for typed words
+    and turns without words, so the console can chart how well each question is heard."""
+    db.table("turns").add_column("confidence", float)

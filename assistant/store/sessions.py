@@ -124,11 +124,11 @@ def commit_turn(
                     )
             conn.execute(
                 "INSERT INTO turns (session_key, at, channel, text, state_before, "
-                "state_after, replies) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "state_after, replies, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.session_key, record.at, record.channel, record.text,
                     record.state_before, record.state_after,
-                    json.dumps(record.replies, ensure_ascii=False),
+                    json.dumps(record.replies, ensure_ascii=False), record.confidence,
                 ),
             )  # fmt: skip
     except sqlite3.DatabaseError as err:

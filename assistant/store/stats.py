@@ -9,7 +9,8 @@ The staff package (``assistant/staff/metrics.py``) shapes these rows into its da
 What the history holds: a turn's replies name the question they ask (``question_id``), so a
 question counts as reached when a reply asked it, as re-asked when a ``problem`` reply came
 with it in one turn, and as where a session stopped when it was the last one asked before the
-session went quiet short of the read-back. Recognition confidence is not stored per turn.
+session went quiet short of the read-back. A spoken turn stores the recogniser's confidence
+(NULL when typed); a spoken turn in the ``ask`` state answers the last question asked before it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,21 @@ _CONFIRMED = (
     "WHERE t.state_after = 'confirm')"
 )
 
+# Below this confidence an answer is read back before it is kept: the dialog's
+# ``LOW_CONFIDENCE`` (``assistant/dialog/flow.py``; a test holds the two equal, and the store
+# may not import the dialog).
+LOW_CONFIDENCE = 0.6
+# The question a turn answered: the one asked in the latest earlier turn of its session that
+# asked one (a turn asks at most one). Ordered by the turn alone, the (session_key, id) index
+# gives the latest first and the search stops there: ordering by the reply too would sort.
+_ANSWERED = (
+    "(SELECT json_extract(r.value, '$.question_id') FROM turns p, json_each(p.replies) r "
+    "WHERE p.session_key = t.session_key AND p.id < t.id "
+    "AND instr(p.replies, '\"question_id\"') > 0 "
+    "AND json_extract(r.value, '$.kind') = 'question' "
+    "AND json_extract(r.value, '$.question_id') IS NOT NULL ORDER BY p.id DESC LIMIT 1)"
+)
+
 QUERIES: dict[str, str] = {
     # job, sessions started, reached the read-back, delivered
     "jobs": _WINDOW + " SELECT coalesce(w.job_id, ''), count(*), "
@@ -52,6 +68,13 @@ QUERIES: dict[str, str] = {
     "questions": _ASKED + " SELECT coalesce(job_id, ''), question, count(DISTINCT session_key), "
     "sum(after_problem), min(id), count(DISTINCT CASE WHEN from_last = 1 "
     f"AND session_key NOT IN {_CONFIRMED} THEN session_key END) FROM asked GROUP BY 1, 2",
+    # job, question, spoken answers to it, their mean confidence, how many were below
+    # LOW_CONFIDENCE (read back): the turns in the ``ask`` state that came with a confidence
+    "confidence": _WINDOW + f" SELECT coalesce(w.job_id, ''), {_ANSWERED} AS question, count(*), "
+    f"avg(t.confidence), sum(t.confidence < {LOW_CONFIDENCE}) "
+    "FROM started w JOIN turns t ON t.session_key = w.key "
+    "WHERE t.confidence IS NOT NULL AND t.state_before = 'ask' "
+    "GROUP BY 1, 2 HAVING question IS NOT NULL",
     # day (local), channel, sessions started, of them delivered
     "days": _WINDOW + " SELECT date(w.created, 'unixepoch', 'localtime'), w.channel, count(*), "
     "sum(EXISTS (SELECT 1 FROM turns t WHERE t.session_key = w.key "

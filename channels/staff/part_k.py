@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from channels.staff import audit_page, charts, knowledge
+from channels.staff import audit_page, charts, knowledge, vendor
 
 
 def add_routes(app: web.Application) -> None:
@@ -13,3 +13,4 @@ def add_routes(app: web.Application) -> None:
     knowledge.add_routes(app)
     charts.add_routes(app)
     audit_page.add_routes(app)
+    vendor.add_routes(app)  # part K2: Chart.js for the charts
