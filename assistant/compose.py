@@ -11,20 +11,19 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.compose_jobs import checked_jobs, load_catalog
 from assistant.compose_models import job_chooser, language_model
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.edit_reader import EditReader
 from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
-from assistant.errors import GenerationError, JobDefinitionError
+from assistant.errors import GenerationError
 from assistant.extras import MissingExtraError, missing_extra_message
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import Job, JobCatalog
-from assistant.jobs.loader import load_jobs
 from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples
@@ -52,29 +51,6 @@ if TYPE_CHECKING:
     from channels.telegram.bot import TelegramChannel
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def check_templates(catalog: JobCatalog, renderer: TemplateRenderer) -> list[JobDefinitionError]:
-    """Jobs whose template file is missing, as job errors (the job is dropped from the catalog)."""
-    errors = []
-    for job in list(catalog.jobs.values()):
-        if not renderer.has_template(job):
-            errors.append(
-                JobDefinitionError(
-                    job.source, "template", f"{job.template} not found in generators/templates"
-                )
-            )
-            del catalog.jobs[job.id]
-    return errors
-
-
-def load_catalog(settings: Settings, renderer: TemplateRenderer) -> JobCatalog:
-    """Jobs that load and have a template; problems are logged, not fatal."""
-    catalog = load_jobs(settings.jobs_dir)
-    catalog.errors.extend(check_templates(catalog, renderer))
-    for error in catalog.errors:
-        _LOGGER.error("job not loaded: %s", error.message)
-    return catalog
 
 
 def photo_store(settings: Settings) -> PhotoStore:
@@ -225,18 +201,11 @@ class Services:
 
     # -- jobs edited in the staff console (issue 16, part J) ----------------------------------
 
-    def load_jobs_from(self, directory: Path) -> JobCatalog:
-        """The jobs of ``directory`` as this service loads them (templates checked), to
-        validate an edit in a copy of the folder before it replaces a file."""
-        catalog = load_jobs(directory)
-        catalog.errors.extend(check_templates(catalog, TemplateRenderer()))
-        return catalog
-
     def reload_jobs(self, in_progress: Mapping[str, Collection[str]]) -> JobCatalog:
         """Load the jobs folder again and swap it into the running service without a
         restart: the manager, its flow and the generation queue hold this one catalog, which
         takes the new jobs in place; sessions in ``in_progress`` keep the job they started."""
-        self.jobs.replace(self.load_jobs_from(self.settings.jobs_dir), in_progress)
+        self.jobs.replace(checked_jobs(self.settings.jobs_dir), in_progress)
         # The menu understands the jobs' new titles and examples too (embedded on first use).
         old = self.manager.flow.chooser
         self.manager.flow.chooser = JobChooser(

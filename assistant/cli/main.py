@@ -28,17 +28,16 @@ from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.cli.live import add_live_parser, run_live
 from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
-from assistant.compose import Services, check_templates
+from assistant.compose import Services
+from assistant.compose_jobs import checked_jobs
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
 from assistant.extras import require_extra
 from assistant.http_guard import GuardedRunner
-from assistant.jobs.loader import load_jobs
 from assistant.net import is_loopback
 from assistant.server import init_app
 from assistant.understanding.answers import read_answers
 from channels.console import ConsoleChannel
-from generators.template import TemplateRenderer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -311,8 +310,7 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     directory = getattr(args, "directory", None) or settings.jobs_dir
-    catalog = load_jobs(directory)
-    catalog.errors.extend(check_templates(catalog, TemplateRenderer()))
+    catalog = checked_jobs(directory)
     if args.jobs_command == "list":
         for job in catalog.ordered():
             print(

@@ -18,6 +18,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from assistant.compose import Services
+from assistant.compose_jobs import checked_jobs
 from assistant.config import Settings
 from assistant.jobs.phrases import load_phrases
 from assistant.staff.accounts import ROLES, Account, StaffAccounts, StaffError, new_password
@@ -98,7 +99,7 @@ def staff_app(
             desk=services.artifact_desk(),
             audit=AuditLog(services.store, clock=services.store.clock),
             knowledge=services.knowledge,
-            load_jobs_from=services.load_jobs_from,  # jobs screen (part J)
+            load_jobs_from=checked_jobs,  # jobs screen (part J)
             reload_jobs=services.reload_jobs,
         )
     secure = settings.base_url.startswith("https://")

@@ -309,17 +309,6 @@ class DialogFlow:
         session.pending = PendingJob(job_id)
         return True
 
-    def understand_job(self, session: Session, text: str) -> JobUnderstanding:
-        """The job the words alone name (number, name, example, reading), the menu's own
-        matching (``match_choice``) first, as always.
-
-        Never by meaning here: this runs on the event loop, and the embedder may be busy
-        with the start-up warm-up for a minute (its lock held), which froze every session and
-        Ctrl-C with it. Meaning and the model are the manager's, off the loop, for the turns
-        it judges worth it (``job_guess.names_job``); an unsure hearing is not guessed."""
-        menu_match = match_choice(text, self._menu_question, session.language)
-        return self.chooser.by_words(text, session.language, menu_match=menu_match)
-
     def _answer(self, session: Session, text: str, step: Step) -> None:
         question = self.current_question(session)
         if question is not None and question.type == "photo":

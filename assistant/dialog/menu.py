@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from assistant.dialog import utterances as said
 from assistant.events import SessionState
 from assistant.session import PendingJob, Session
-from assistant.understanding.interpret import parse_yes_no
+from assistant.understanding.interpret import match_choice, parse_yes_no
 from assistant.understanding.job_choice import JobUnderstanding, Verdict
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def choose_job(
             return
     if job_id is None and jobs:
         if understood is None:
-            understood = flow.understand_job(session, text)
+            understood = by_words(flow, session, text)
         if understood.job_id in flow.jobs.jobs:
             if understood.verdict == Verdict.ASK:
                 assert understood.job_id is not None
@@ -82,3 +82,15 @@ def start_job(flow: DialogFlow, session: Session, job_id: str, step: Step) -> No
         said.info("job_chosen", title=title, count=len(flow.shown(session))),
         flow.prompt(session),
     ]
+
+
+def by_words(flow: DialogFlow, session: Session, text: str) -> JobUnderstanding:
+    """The job the words alone name (number, name, example, reading), the menu's own
+    matching (``match_choice``) first, as always.
+
+    Never by meaning here: this runs on the event loop, and the embedder may be busy
+    with the start-up warm-up for a minute (its lock held), which froze every session and
+    Ctrl-C with it. Meaning and the model are the manager's, off the loop, for the turns
+    it judges worth it (``job_guess.names_job``); an unsure hearing is not guessed."""
+    menu_match = match_choice(text, flow.menu_question, session.language)
+    return flow.chooser.by_words(text, session.language, menu_match=menu_match)

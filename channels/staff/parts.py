@@ -63,7 +63,7 @@ class ConsoleParts:
     audit: AuditLog
     knowledge: LazyKnowledge | None = None
     # Jobs screen (issue 16, part J): load a jobs folder as the service does, and reload the
-    # running service's jobs in place (``Services.load_jobs_from`` / ``reload_jobs``).
+    # running service's jobs in place (``compose_jobs.checked_jobs`` / ``Services.reload_jobs``).
     load_jobs_from: Callable[[Path], JobCatalog] | None = None
     reload_jobs: Callable[[Mapping[str, Collection[str]]], JobCatalog] | None = None
 
