@@ -19,6 +19,10 @@ from generators.registry import build_generators
 from generators.template import TemplateRenderer
 from testing.walk import FIXED_NOW, english_manager
 
+# The staff console screens' browser fixtures (``browser``, ``served``); a module that
+# defines its own fixture of the same name uses its own.
+pytest_plugins = ["testing.staff_browser"]
+
 __all__ = ["FIXED_NOW"]  # tests import the fixed clock from here
 
 # The product's default language model is the embedded Qwen (1.8 GB in memory, seconds per

@@ -4,19 +4,14 @@ its preview, or on the page after approving it. The whole service, on a real soc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from assistant.compose import Services
 from generators.browser import BrowserChecker
-from testing.axe import AXE_MISSING, AXE_PATH
-from testing.browser import browser_checker
-from testing.staff_console import PASSWORD, running_console
+from testing.staff_browser import tab_to
+from testing.staff_console import PASSWORD
 from tests.test_staff_artifacts import made
 from tests.test_staff_browser import WAIT_MS, assert_accessible, type_into_next_field
 
@@ -24,35 +19,6 @@ pytestmark = [
     pytest.mark.slow,  # real Chromium
     pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey"),
 ]
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[BrowserChecker]:
-    if not AXE_PATH.is_file():
-        pytest.fail(AXE_MISSING, pytrace=False)
-    async with browser_checker() as checker:
-        yield checker
-
-
-@pytest_asyncio.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[TestServer, Services]]:
-    async with running_console(tmp_path / "data") as (app, services):
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            yield server, services
-        finally:
-            await server.close()
-
-
-async def tab_to(page: Page, selector: str, presses: int = 40) -> None:
-    """Press Tab until ``selector`` has the focus, as a keyboard user would."""
-    target = page.locator(selector)
-    for _ in range(presses):
-        await page.keyboard.press("Tab")
-        if await target.evaluate("(el) => el === document.activeElement"):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
 
 
 @pytest.mark.parametrize(

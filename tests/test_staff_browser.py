@@ -20,8 +20,7 @@ from assistant.staff.accounts import StaffAccounts
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.staff_accounts import SQLiteStaffAccounts
 from generators.browser import BrowserChecker
-from testing.axe import AXE_MISSING, AXE_PATH, axe_audit, describe_violations
-from testing.browser import browser_checker
+from testing.axe import axe_audit, describe_violations
 from testing.staff_console import CHEAP_HASHER, PASSWORD
 from tests.test_staff_signin import build_app
 
@@ -31,14 +30,6 @@ pytestmark = [
 ]
 TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 WAIT_MS = 10_000
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[BrowserChecker]:
-    if not AXE_PATH.is_file():
-        pytest.fail(AXE_MISSING, pytrace=False)
-    async with browser_checker() as checker:
-        yield checker
 
 
 @pytest_asyncio.fixture

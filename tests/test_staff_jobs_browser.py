@@ -12,30 +12,20 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from assistant.compose import Services
 from assistant.events import Turn
 from generators.browser import BrowserChecker
-from testing.axe import AXE_MISSING, AXE_PATH, axe_audit, describe_violations
-from testing.browser import browser_checker
+from testing.staff_browser import tab_to
 from testing.staff_console import PASSWORD, running_console
+from tests.test_staff_browser import WAIT_MS, assert_accessible
 from tests.test_staff_jobs import NEW_PROMPT, OLD_PROMPT, copy_dialogs
 
 pytestmark = [
     pytest.mark.slow,  # real Chromium
     pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey"),
 ]
-TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
-WAIT_MS = 10_000
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[BrowserChecker]:
-    if not AXE_PATH.is_file():
-        pytest.fail(AXE_MISSING, pytrace=False)
-    async with browser_checker() as checker:
-        yield checker
 
 
 @pytest_asyncio.fixture
@@ -48,21 +38,6 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[TestServer, Services]]:
         await running.start_server()
         yield running, services
         await running.close()
-
-
-async def assert_accessible(page: Page, where: str) -> None:
-    audit = await axe_audit(page, TAGS)
-    assert not audit.violations, f"{where}:\n{describe_violations(audit.violations)}"
-
-
-async def tab_to(page: Page, selector: str, most: int = 60) -> None:
-    """Tab until the element has the focus, as a keyboard user would."""
-    target = page.locator(selector)
-    for _ in range(most):
-        await page.keyboard.press("Tab")
-        if await target.evaluate("(el) => el === document.activeElement"):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
 
 
 async def first_question(services: Services, key: str) -> str:
@@ -98,7 +73,7 @@ async def test_editing_a_job_in_the_browser_and_rolling_it_back(
         original = await box.input_value()
 
         await box.fill(original.replace("generator: page", "generator: poster"))
-        await tab_to(page, 'button[type="submit"]', most=5)
+        await tab_to(page, 'button[type="submit"]', presses=5)
         await page.keyboard.press("Enter")
         await expect(page.get_by_role("alert")).to_contain_text(
             "business_card.yaml: generator:", timeout=WAIT_MS
@@ -106,7 +81,7 @@ async def test_editing_a_job_in_the_browser_and_rolling_it_back(
         await assert_accessible(page, "refused edit")
 
         await box.fill(original.replace(OLD_PROMPT, NEW_PROMPT))
-        await tab_to(page, "#note", most=5)
+        await tab_to(page, "#note", presses=5)
         await page.keyboard.type("friendlier")
         await page.keyboard.press("Enter")
         await expect(page.get_by_role("status")).to_contain_text("Saved as v2", timeout=WAIT_MS)

@@ -15,8 +15,6 @@ from playwright.async_api import expect
 from assistant.events import Turn
 from assistant.knowledge.documents import KnowledgeDocuments, documents_folder
 from generators.browser import BrowserChecker
-from testing.axe import AXE_MISSING, AXE_PATH
-from testing.browser import browser_checker
 from testing.staff_console import PASSWORD, running_console
 from tests.test_staff_browser import WAIT_MS, assert_accessible, type_into_next_field
 
@@ -24,14 +22,6 @@ pytestmark = [
     pytest.mark.slow,  # real Chromium
     pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey"),
 ]
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[BrowserChecker]:
-    if not AXE_PATH.is_file():
-        pytest.fail(AXE_MISSING, pytrace=False)
-    async with browser_checker() as checker:
-        yield checker
 
 
 @pytest_asyncio.fixture

@@ -5,20 +5,15 @@ manager as the web chat drives it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from assistant.compose import Services
 from assistant.events import Turn
 from generators.browser import BrowserChecker
-from testing.axe import AXE_MISSING, AXE_PATH
-from testing.browser import browser_checker
-from testing.staff_console import PASSWORD, running_console
+from testing.staff_browser import tab_to
+from testing.staff_console import PASSWORD
 from tests.test_staff_browser import WAIT_MS, assert_accessible, type_into_next_field
 
 pytestmark = [
@@ -28,40 +23,11 @@ pytestmark = [
 STUCK = ("", "4", "Animal quiz", "banana", "lots", "purple")  # three misses at "topic"
 
 
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[BrowserChecker]:
-    if not AXE_PATH.is_file():
-        pytest.fail(AXE_MISSING, pytrace=False)
-    async with browser_checker() as checker:
-        yield checker
-
-
-@pytest_asyncio.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[TestServer, Services]]:
-    async with running_console(tmp_path / "data") as (app, services):
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            yield server, services
-        finally:
-            await server.close()
-
-
 async def _person(services: Services, key: str, texts: tuple[str, ...]) -> None:
     for text in texts:
         await services.manager.handle(
             Turn(session_key=key, text=text, language="en", channel="web")
         )
-
-
-async def _tab_to(page: Page, selector: str, tries: int = 30) -> None:
-    """Tab until ``selector`` has the focus, as a keyboard user would."""
-    target = page.locator(selector)
-    for _ in range(tries):
-        await page.keyboard.press("Tab")
-        if await target.evaluate("(el) => el === document.activeElement"):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
 
 
 async def test_staff_find_a_stuck_person_and_send_a_message_by_keyboard(
@@ -89,13 +55,13 @@ async def test_staff_find_a_stuck_person_and_send_a_message_by_keyboard(
             "Needs help now: web:stuck-two", timeout=WAIT_MS
         )
 
-        await _tab_to(page, 'a[href*="web%3Astuck-one"]')
+        await tab_to(page, 'a[href*="web%3Astuck-one"]')
         await page.keyboard.press("Enter")
         await expect(page.locator("h1")).to_have_text("Session web:stuck-one", timeout=WAIT_MS)
         await expect(page.locator("#transcript")).to_contain_text("purple")
         await assert_accessible(page, "transcript")
 
-        await _tab_to(page, "#message-text")
+        await tab_to(page, "#message-text")
         await page.keyboard.type("Say 1 for animals")
         await page.keyboard.press("Tab")
         await page.keyboard.press("Enter")
