@@ -33,7 +33,9 @@ from assistant.photos import PhotoStore
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
 from assistant.session import Artifact, GenerationRequest
+from assistant.staff.audit import AuditLog
 from assistant.staff.desk import ArtifactDesk
+from assistant.staff.user_sharing import DeskSharing, share_kinds
 from assistant.startup import WarmUp, in_background_thread
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
@@ -51,6 +53,11 @@ if TYPE_CHECKING:
     from channels.telegram.bot import TelegramChannel
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def user_sharing(settings: Settings, desk: ArtifactDesk, store: SQLiteStore) -> DeskSharing:
+    """Publishing and sending for users, through the console's desk, audited alike."""
+    return DeskSharing(desk, AuditLog(store, clock=store.clock), share_kinds(settings))
 
 
 def photo_store(settings: Settings) -> PhotoStore:
@@ -97,6 +104,9 @@ class Services:
                 "Chromium not found: browser programs are delivered without a browser check"
             )
         photos = photo_store(settings)
+        # One desk per process (its publisher's lock orders publications): the console's, and
+        # the dialog's where users may publish or send what they made.
+        desk = ArtifactDesk.from_settings(SQLiteReviewStore(store), phrases, settings)
         generators = build_generators(renderer, browser, settings.event_time_zone, photos)
         hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
         model = language_model(settings)
@@ -127,6 +137,7 @@ class Services:
             edit_reader=EditReader(model, timeout=interactive) if model is not None else None,
             job_chooser=job_chooser(settings, jobs),
             knowledge=knowledge,
+            sharing=user_sharing(settings, desk, store) if share_kinds(settings) else None,
         )
         queue = GenerationQueue(
             store=store,
@@ -153,6 +164,7 @@ class Services:
             knowledge=knowledge,
             model=model,
             photos=photos,
+            _desk=desk,
         )
 
     # -- issue 12, part D: limits per address and the clean-up ------------------------------
@@ -390,6 +402,7 @@ class Services:
     async def stop(self) -> None:
         """Stop the workers and close the database."""
         await self.stop_warm_up()
+        await self.manager.close()  # a publishing or sending for a user under way
         await self.queue.stop()
         if self.browser is not None:
             await self.browser.close()

@@ -114,6 +114,10 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)  # a secret: never in logs
     smtp_from: str = ""  # the sender's address, e.g. desk@facility.example
+    # Offered to users after delivery, always read back first: putting what they made on
+    # the site, and sending its link by e-mail (this one needs smtp_host and smtp_from).
+    user_publish: bool = False
+    user_send: bool = False
     # Issue 16, part A: the staff console's sign-in (assistant/staff, channels/staff).
     staff_secret_key: str = field(default="", repr=False)  # a secret; empty: made in data_dir
     staff_require_mfa: bool = False  # admins must sign in with a TOTP code
@@ -258,6 +262,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "smtp_user": to.plain_text,
     "smtp_password": to.plain_text,
     "smtp_from": to.plain_text,
+    "user_publish": to.flag,
+    "user_send": to.flag,
     # Issue 16, part A.
     "staff_secret_key": to.secret,
     "staff_require_mfa": to.flag,
@@ -332,6 +338,11 @@ def load_settings(
         raise ConfigError(
             "openai_base_url: llm_backend is openai, so give the server's address "
             "(for example http://127.0.0.1:8000/v1)"
+        )
+    if settings.user_send and not (settings.smtp_host and settings.smtp_from):
+        raise ConfigError(
+            "user_send: sending to users' addresses needs a mail server; set smtp_host and "
+            "smtp_from as well, or leave user_send off"
         )
     if settings.kiosk_pause_s <= settings.kiosk_reprompt_s:
         raise ConfigError(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.jobs.catalog import Job
-from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.session import Artifact, GenerationRequest, Session, ShareRequest, TurnRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,7 @@ class TurnEffects:
 
     enqueue: GenerationRequest | None = None
     cancel_generation: int | None = None
+    share: ShareRequest | None = None  # carried out after the commit, not by the store
 
 
 class SessionStore(Protocol):
@@ -396,4 +397,16 @@ class VoiceActivityDetector(Protocol):
 
     def is_speech(self, frame: bytes) -> bool:
         """Whether this frame holds speech."""
+        ...
+
+
+class UserSharing(Protocol):
+    """Publishing and sending as a user may ask for them after delivery (issue 16): which of
+    the two the facility allows, and doing one. Staff's own review stays the console's."""
+
+    kinds: tuple[str, ...]  # what is offered: "publish", "send", both or neither
+
+    async def share(self, request: ShareRequest) -> str:
+        """Carry the request out; the published page's address, or "" for a sending.
+        Raises ``AssistantError`` with a ``code`` the user is told in words."""
         ...

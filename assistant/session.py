@@ -35,6 +35,10 @@ def clean_look(raw: object) -> dict[str, int]:
     }
 
 
+# What a user may do with a delivered artifact when the facility allows it (issue 16).
+SHARE_KINDS = ("publish", "send")
+
+
 def new_code() -> str:
     """A fresh code for continuing a session on another device."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -80,12 +84,25 @@ class PendingPhoto:
     photo_id: str
 
 
-Pending = PendingJob | PendingAnswer | PendingValue | PendingCancel | PendingPhoto
+@dataclass(frozen=True, slots=True)
+class PendingShare:
+    """Putting the delivered artifact on the facility's site (``publish``) or sending it by
+    e-mail (``send``), offered when the facility allows it and held for a yes after the
+    read-back. A sending first waits for its address; the address lives here only until the
+    yes or no, then it goes with the request and is not kept (issue 16)."""
+
+    kind: str  # publish or send
+    address: str = field(default="", repr=False)
+
+
+Pending = PendingJob | PendingAnswer | PendingValue | PendingCancel | PendingPhoto | PendingShare
 
 
 def asks_yes_no(pending: Pending | None) -> bool:
     """Whether what is held waits for a yes or no (an asked-for value or a photo's alt text
-    waits for free words)."""
+    waits for free words, and so does a sending that has no address yet)."""
+    if isinstance(pending, PendingShare):
+        return pending.kind != "send" or bool(pending.address)
     return pending is not None and not isinstance(pending, PendingValue | PendingPhoto)
 
 
@@ -101,6 +118,8 @@ def pending_to_json(pending: Pending | None) -> dict[str, Any] | None:
         return {"cancel": True}
     if isinstance(pending, PendingPhoto):
         return {"photo_for": pending.question_id, "photo": pending.photo_id}
+    if isinstance(pending, PendingShare):
+        return {"share": pending.kind, "address": pending.address}
     return None
 
 
@@ -118,6 +137,9 @@ def pending_from_json(stored: object) -> Pending | None:
         return PendingCancel()
     if isinstance(stored.get("photo_for"), str) and isinstance(stored.get("photo"), str):
         return PendingPhoto(stored["photo_for"], stored["photo"])
+    if stored.get("share") in SHARE_KINDS:
+        address = stored.get("address")
+        return PendingShare(stored["share"], address if isinstance(address, str) else "")
     return None
 
 
@@ -187,6 +209,19 @@ class GenerationRequest:
     # The artifact's public page link, chosen before it is built so a page can print it as a
     # QR code (the event poster); "" when there is none. Never stored with the request.
     link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRequest:
+    """A user's yes to putting their artifact on the facility's site or sending it by
+    e-mail, carried out once the turn is stored; the address goes no further than the mail
+    it is for (never the session's row or its history)."""
+
+    kind: str  # publish or send (SHARE_KINDS)
+    session_key: str
+    artifact_id: str
+    language: str
+    address: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

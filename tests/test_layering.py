@@ -68,9 +68,10 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "startup": set(),  # issue 13, part B: the background warm-up at start
     "photos": {"errors", "private_files"},  # issue 15, part U: pictures made safe to show
     # Issue 16: accounts, roles, audit, the live list; part B: the review vocabulary,
-    # publishing (the zip's files and names) and mail.
+    # publishing (the zip's files and names) and mail (e-mail addresses are understood as
+    # the dialog understands a user's, in understanding/addresses).
     "review": {"errors", "session"},
-    "staff": VOCABULARY | {"jobs", "generation"},
+    "staff": VOCABULARY | {"jobs", "generation", "understanding"},
 }
 # Issue 16, part A: the store keeps staff accounts, so it speaks their type (``Account``).
 CORE_ALLOWED["store"] = CORE_ALLOWED["store"] | {"staff"}

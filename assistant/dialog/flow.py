@@ -15,7 +15,16 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from assistant.dialog import answering, commands, confirming, edits, last_check, menu, photo_answer
+from assistant.dialog import (
+    answering,
+    commands,
+    confirming,
+    edits,
+    last_check,
+    menu,
+    photo_answer,
+    sharing,
+)
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
@@ -147,6 +156,8 @@ class DialogFlow:
                 return step
         if confirming.settle(self, session, text, command, step):
             return step  # "are you sure?" answered
+        if sharing.settle(self, session, text, command, step):
+            return step  # a publishing or sending read back, or its address
         if command is not None:
             commands.run(self, session, command, step)
             return step
@@ -234,6 +245,8 @@ class DialogFlow:
         state = session.state
         if confirming.holds_cancel(session):
             return confirming.CANCEL_QUESTION
+        if sharing.holds_share(session):
+            return sharing.prompt(self, session)
         if state == SessionState.CHOOSE_JOB and isinstance(session.pending, PendingJob):
             pending = session.pending
             return said.ReadBackJob(self.jobs.jobs[pending.job_id], pending.guessed)

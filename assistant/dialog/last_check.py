@@ -12,11 +12,12 @@ import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from assistant.dialog import sharing
 from assistant.dialog import utterances as said
 from assistant.events import ReplyKind, SessionState
 from assistant.jobs.catalog import Job
 from assistant.jobs.conditions import with_defaults
-from assistant.session import GenerationRequest, Session
+from assistant.session import SHARE_KINDS, GenerationRequest, Session
 from assistant.understanding.interpret import match_choice, normalize, parse_ordinal, parse_yes_no
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ def after_delivery(flow: DialogFlow, session: Session, text: str, step: Step) ->
         flow.reset(session)
         session.state = SessionState.CHOOSE_JOB
         step.said = [flow.prompt(session)]
+    elif choice in SHARE_KINDS:
+        sharing.offer(flow, session, choice, step)
     elif choice == "finish":
         session.state = SessionState.ENDED
         step.said = [said.Phrase("goodbye", kind=ReplyKind.GOODBYE)]

@@ -23,13 +23,14 @@ from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.replies import ReplyWriter
 from assistant.dialog.session_locks import SessionLocks
+from assistant.dialog.share_turns import MASK, ShareTurns, addresses_held, masked
 from assistant.dialog.staff_turns import STAFF_CHANNEL, StaffTurns
 from assistant.dialog.unanswered import not_known
 from assistant.dialog.wording import INPUT, TYPED_CHANNELS
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
-from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
+from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects, UserSharing
 from assistant.safe_text import clean, has_controls, has_surrogates
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.understanding.expectation import Expectation
@@ -43,7 +44,7 @@ MODEL_CHECK_SECONDS = 30.0
 REMEMBERED_REVISIONS = 10_000  # sessions whose stored revision a channel can ask without a read
 
 
-class DialogManager(StaffTurns):
+class DialogManager(StaffTurns, ShareTurns):
     """Walks each session through welcome, job choice, questions, confirmation and delivery."""
 
     def __init__(
@@ -61,13 +62,17 @@ class DialogManager(StaffTurns):
         job_guesser: JobGuesser | None = None,
         job_chooser: JobChooser | None = None,
         edit_reader: EditReader | None = None,
+        sharing: UserSharing | None = None,
     ) -> None:
         self.jobs = jobs
         self.store = store
         self.default_language = default_language
         self.clock = clock
         self.on_enqueue = on_enqueue
-        self.writer = ReplyWriter(phrases, base_url)
+        # Publishing and sending offered to the user, where the facility allows them.
+        self.sharing = sharing
+        self._share_tasks = set()
+        self.writer = ReplyWriter(phrases, base_url, sharing.kinds if sharing else ())
         self._locks = SessionLocks()
         self._listeners: dict[str, ReplyListener] = {}
         self.flow = DialogFlow(
@@ -115,15 +120,23 @@ class DialogManager(StaffTurns):
             if turn.text is not None and turn.channel in TYPED_CHANNELS:
                 # A chat's words: spoken ones come with the recogniser's confidence.
                 session.preferences[INPUT] = "typed" if turn.confidence is None else "spoken"
+            held_before = session.pending
             step = await self._step(session, turn)
             # Decided, now worded: once, in the language and state the turn ended in.
             replies = self.writer.render(session, step.said)
             by = turn.channel if entered_by is None else f"{STAFF_CHANNEL}{entered_by}"
+            # An e-mail address given for a sending is kept out of the history: the words
+            # that gave it whole ("taro at example dot com" is not the address as written).
+            given = addresses_held(session.pending)
+            text = MASK if given and given != addresses_held(held_before) else turn.text
             await self._commit(
-                session, before, by, turn.text, replies, step.effects, confidence=turn.confidence
-            )
+                session, before, by, text, replies, step.effects, confidence=turn.confidence,
+                private=addresses_held(held_before, session.pending),
+            )  # fmt: skip
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
+        if step.effects.share is not None and self.sharing is not None:
+            self.start_share(step.effects.share)
         return replies
 
     async def _step(self, session: Session, turn: Turn) -> Step:
@@ -335,17 +348,19 @@ class DialogManager(StaffTurns):
         effects: TurnEffects | None = None,
         *,
         confidence: float | None = None,
+        private: list[str] | None = None,
     ) -> None:
         """Store the new state and the turn's history row in one transaction; ``confidence``
-        is the recogniser's for spoken words (the console charts it per question)."""
+        is the recogniser's for spoken words (the console charts it per question).
+        ``private``: e-mail addresses the history keeps masked."""
         record = TurnRecord(
             session_key=session.key,
             at=self.clock(),
             channel=channel,
-            text=text,
+            text=masked(text, private or ()),
             state_before=before.value,
             state_after=session.state.value,
-            replies=[r.to_wire() for r in replies],
+            replies=masked([r.to_wire() for r in replies], private or ()),
             confidence=confidence,
         )
         saved = await self.store.commit_turn(session, record, effects or TurnEffects())

@@ -21,7 +21,7 @@ from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.conditions import visible_questions
 from assistant.jobs.phrases import LANGUAGES, Phrases
-from assistant.session import Artifact, Session
+from assistant.session import SHARE_KINDS, Artifact, Session
 
 DELIVERED_CHOICES = ("change", "another", "finish")
 # Notes for staff only (the log and the manifest), never said to the user.
@@ -34,10 +34,20 @@ CHAT_CHANNELS = frozenset({"telegram"})
 class ReplyWriter:
     """Turns the state of a session into replies in the session's language."""
 
-    def __init__(self, phrases: Phrases, base_url: str = "http://127.0.0.1:8080") -> None:
+    def __init__(
+        self,
+        phrases: Phrases,
+        base_url: str = "http://127.0.0.1:8080",
+        share_kinds: Sequence[str] = (),
+    ) -> None:
         self.phrases = phrases
         self.base_url = base_url.rstrip("/")
-        self.delivered_question = self._phrase_question("delivered_choices", DELIVERED_CHOICES)
+        # Publishing and sending follow the three choices where the facility allows them,
+        # so the numbers people know (3 is "finish") stay.
+        self.share_kinds = tuple(kind for kind in SHARE_KINDS if kind in share_kinds)
+        self.delivered_question = self._phrase_question(
+            "delivered_choices", (*DELIVERED_CHOICES, *self.share_kinds)
+        )
         self.make_label = {
             language: phrases.say(language, "confirm_choices.make.label") for language in LANGUAGES
         }
@@ -90,8 +100,8 @@ class ReplyWriter:
                 return self.confirm_heard(session, title, key)
             case said.ReadBackAnswer(question, value):
                 return self.confirm_heard(session, self.format_value(session, question, value))
-            case said.AskYesNo(key):
-                return self.yes_no_question(session, self.say(session, key))
+            case said.AskYesNo(key, params):
+                return self.yes_no_question(session, self.say(session, key, **params))
             case said.Kept(question, value):
                 value_said = self.format_value(session, question, value)
                 return self.info(session, "kept", value=value_said)
@@ -332,8 +342,32 @@ class ReplyWriter:
             Choice(id=c.id, label=c.label.get(session.language), number=i)
             for i, c in enumerate(self.delivered_question.choices, start=1)
         )
+        text = self.say(session, "delivered_next")
+        if self.share_kinds:
+            offer = "both" if len(self.share_kinds) > 1 else self.share_kinds[0]
+            text = sentences([text, self.say(session, f"share_offer.{offer}")])
+        return self.reply(session, ReplyKind.QUESTION, text, choices=choices)
+
+    def shared(self, session: Session, kind: str, url: str) -> Reply:
+        """A publishing or sending done: the page's address on screen, never read aloud."""
+        if kind != "publish":
+            return self.info(session, "share_sent")
+        link = ArtifactLink("site", url, self.say(session, "link_site"))
         return self.reply(
-            session, ReplyKind.QUESTION, self.say(session, "delivered_next"), choices=choices
+            session,
+            ReplyKind.INFO,
+            self.say(session, "share_published", url=url),
+            speech=self.say(session, "share_published_speech"),
+            links=(link,),
+        )
+
+    def share_failed(self, session: Session, code: str) -> Reply:
+        """Why a publishing or sending did not happen, in words; the artifact is unchanged."""
+        key = f"share_failed.{code}"
+        return self.reply(
+            session,
+            ReplyKind.PROBLEM,
+            self.say(session, key if self.phrases.has(key) else "share_failed.other"),
         )
 
     def delivery(self, session: Session, job: Job, artifact: Artifact) -> Reply:

@@ -60,14 +60,29 @@ class StaffTurns:
         speak to a stuck user): ``words(language)`` in the session's language, kept in its
         history, so a returning user sees them too, and sent to its channel now. The state is
         unchanged. None said (``[]``) when there is no session (or, ``live_only``, it ended)."""
+
+        def make(session: Session) -> list[Reply]:
+            text = words(session.language)
+            return [self.writer.reply(session, ReplyKind.INFO, text)] if text else []
+
+        return await self.tell_replies(session_key, make, channel=channel, live_only=live_only)
+
+    async def tell_replies(
+        self,
+        session_key: str,
+        make: Callable[[Session], list[Reply]],
+        *,
+        channel: str = "staff",
+        live_only: bool = False,
+    ) -> list[Reply]:
+        """``tell`` with whole replies (a published page's link): ``make(session)``."""
         async with self._locks.hold(session_key):
             session = await self.store.load(session_key)
             if session is None or (live_only and session.state == SessionState.ENDED):
                 return []
-            text = words(session.language)
-            if not text:
+            replies = make(session)
+            if not replies:
                 return []
-            replies = [self.writer.reply(session, ReplyKind.INFO, text)]
             await self._commit(session, session.state, channel, None, replies)
         await self._emit(session, replies)
         return replies

@@ -68,6 +68,7 @@ class AskYesNo:
     """A yes-or-no question of the dialog's own ("are you sure?"), with yes and no to press."""
 
     key: str
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ class ArtifactDesk:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.base_url = base_url.rstrip("/")  # where a published page's address begins
         self._clock = clock
         self.publisher = Publisher(store, site_dir, clock=clock)
         self.mailer = Mailer(store, mail, phrases, base_url=base_url, language=language,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +24,9 @@ from assistant.jobs.phrases import Phrases
 from assistant.review import ArtifactActionError, ReviewStore, SendRecord
 from assistant.session import Artifact
 from assistant.staff.review import require_approved
+from assistant.understanding.addresses import is_address
 
 _LOGGER = logging.getLogger(__name__)
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_ADDRESS = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+")
 _UNREACHABLE = (
     aiosmtplib.SMTPConnectError,
     aiosmtplib.SMTPTimeoutError,
@@ -65,7 +63,7 @@ class MailSettings:
 def checked_address(address: str) -> str:
     """The address stripped, when it is one address; else ``address_invalid``."""
     text = address.strip()
-    if len(text) > 254 or not _ADDRESS.fullmatch(text) or ".." in text:
+    if not is_address(text):
         raise ArtifactActionError("that is not an e-mail address", code="address_invalid")
     return text
 

@@ -172,11 +172,21 @@
 
   // The conversation is kept in this tab's sessionStorage, so a reload shows it again; the
   // question the server repeats on reconnecting is not logged twice.
-  function addLog(text, user = false, lang = language, keep = true) {
+  function addLog(text, user = false, lang = language, keep = true, site = null) {
     const last = $("log").lastElementChild;
     if (!user && last && !last.classList.contains("user") && last.textContent === text) return;
     const item = document.createElement("li");
     item.textContent = text;
+    // A page the user published (issue 16): its address in the sentence is a link to it.
+    const at = site && /^https?:\/\//.test(site.url) ? text.indexOf(site.url) : -1;
+    if (at >= 0) {
+      const link = document.createElement("a");
+      link.href = site.url;
+      link.textContent = site.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      item.replaceChildren(text.slice(0, at), link, text.slice(at + site.url.length));
+    }
     item.lang = lang;
     if (user) item.className = "user";
     $("log").append(item);
@@ -246,7 +256,7 @@
     if (last.language !== language) applyLanguage(last.language);
     if (!keepAlert) showAlert("");
     if (replies.some((reply) => reply.stop)) stopSpeech(); // the user said "stop": silence now
-    replies.forEach((reply) => addLog(reply.text));
+    replies.forEach((reply) => addLog(reply.text, false, language, true, (reply.links || []).find((link) => link.kind === "site")));
     // A problem with the answer is an error: the alert region says it (so it is not also
     // announced in the live region) and the answer box is marked invalid until the next reply.
     const problem = replies.find((reply) => reply.kind === "problem");
