@@ -67,9 +67,10 @@ class WebServer:
 
 @contextlib.asynccontextmanager
 async def web_server(
-    data_dir: Path, *, voice: bool = False, language: str = "ja"
+    data_dir: Path, *, voice: bool = False, language: str = "ja", **more: Any
 ) -> AsyncIterator[WebServer]:
-    """The whole service on a free port, stopped and closed afterwards."""
+    """The whole service on a free port, stopped and closed afterwards; ``more``: other
+    settings (``user_publish=True``)."""
     port = free_port()
     # Every browser test here comes from 127.0.0.1 to one server: no limit on new sessions.
     # Template results only: the page is under test, not the language model (issue 13 made
@@ -80,6 +81,7 @@ async def web_server(
         data_dir=data_dir, port=port, language=language, web_voice=voice,
         new_sessions_per_address=0, llm_enabled=False, stt_engine_ja="none",
         lan_links=False,  # the page is opened on 127.0.0.1, where this server listens
+        **more,
     )  # fmt: skip
     services = Services.build(settings)
     gate = Gate()
@@ -88,7 +90,9 @@ async def web_server(
         for kind, generator in services.queue.generators.items()
     }
     await services.start()
-    app = init_app(services.store, services.jobs, base_url=settings.base_url)
+    app = init_app(
+        services.store, services.jobs, base_url=settings.base_url, site_dir=settings.site_path
+    )
     channel = services.web_channel()
     channel.add_routes(app)
     runner = web.AppRunner(app)

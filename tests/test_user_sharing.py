@@ -165,7 +165,8 @@ async def test_publishing_is_read_back_then_served_approved_and_audited(
     assert not heard.replies, "nothing is done on the choice alone"
 
     going = await _say(services, "web:pub", "yes")
-    assert _texts(going) == "Putting it on the web site now."
+    assert going[0].text == "Putting it on the web site now."
+    assert going[-1].text.startswith("What next?") and len(going[-1].choices) == 5
     await services.manager.shares_done()
     [done] = heard.replies
     [link] = done.links
@@ -228,7 +229,9 @@ async def test_sending_asks_the_address_reads_it_back_and_keeps_it_nowhere(
     services.manager.add_listener("web", heard)
     try:
         going = await _say(services, "web:mail", "はい", "ja")
-        assert _texts(going) == "いま送っています。"
+        assert going[0].text == "いま送っています。" and going[-1].text.startswith(
+            "次はどうしますか"
+        )
         await services.manager.shares_done()
         assert [r.text for r in heard.replies] == ["リンクをのせたメールを送りました。"]
         await _sent_and_kept_nowhere(services, inbox)

@@ -99,7 +99,10 @@ def _go(session: Session, pending: PendingShare, step: Step) -> None:
         pending.kind, session.key, session.artifact_id, session.language, pending.address
     )
     step.effects = replace(step.effects, share=request)
-    step.said = [said.info("share_publishing" if pending.kind == PUBLISH else "share_sending")]
+    # What next is asked at once, so no screen keeps the read-back's yes and no while the
+    # desk works; the result follows in its own reply.
+    doing = said.info("share_publishing" if pending.kind == PUBLISH else "share_sending")
+    step.said = [doing, said.DeliveredNext()]
 
 
 def _drop(flow: DialogFlow, session: Session, step: Step) -> None:
