@@ -86,6 +86,7 @@ def staff_app(
         idle_s=settings.staff_idle_minutes * 60,
         absolute_s=settings.staff_absolute_hours * 3600,
         default_language=settings.language,
+        body_timeout_s=settings.http_body_timeout_s,
     )
     key = session_key(settings.staff_secret_key, settings.data_dir)
     parts = None

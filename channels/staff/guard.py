@@ -11,6 +11,7 @@ non-GET request must carry the session's token in the ``csrf`` form field or the
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import secrets
@@ -44,6 +45,7 @@ class ConsoleConfig:
     idle_s: float = 1800.0
     absolute_s: float = 43_200.0
     default_language: str = "ja"
+    body_timeout_s: float = 30.0  # a form's body, as the service's ``http_body_timeout_s``
 
 
 CONFIG_KEY = web.AppKey("staff_console", ConsoleConfig)
@@ -145,16 +147,25 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     session = await get_session(request)
     expected = session.get(CSRF_FIELD)
+    if not isinstance(expected, str) or not expected:
+        # No console session: refused before a byte of the body is read, so nobody signed
+        # out can hold the server with a slow upload.
+        raise web.HTTPForbidden(text=say(request, "csrf"))
     given = request.headers.get(CSRF_HEADER, "")
     if not given and request.content_type in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        given = str((await request.post()).get(CSRF_FIELD, ""))
-    if (
-        not isinstance(expected, str)
-        or not expected
-        or not hmac.compare_digest(given.encode(), expected.encode())
-    ):
+        # A multipart route reads its own body (``reads_own_body``), past the service's
+        # deadline: the form is read here within the same time.
+        try:
+            async with asyncio.timeout(config(request).body_timeout_s):
+                form = await request.post()
+        except TimeoutError:
+            response = web.Response(status=408, text="Request Timeout")
+            response.force_close()
+            return response
+        given = str(form.get(CSRF_FIELD, ""))
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise web.HTTPForbidden(text=say(request, "csrf"))
     return await handler(request)
