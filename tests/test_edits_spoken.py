@@ -64,10 +64,13 @@ def test_a_spoken_edit_is_heard_and_understood(
     assert understand_edit(job, turn.text, language, TODAY, looks=True) == expected, turn.text
 
 
-def after_delivery(language: str) -> Expectation:
-    """What the dialog listens for once the café page was delivered, as the kiosk asks it."""
+def after_delivery(language: str, share_kinds: tuple[str, ...] = ()) -> Expectation:
+    """What the dialog listens for once the café page was delivered, as the kiosk asks it
+    (``share_kinds``: where the facility offers publishing and sending, issue 16)."""
     jobs = corpus.catalog()
-    writer = ReplyWriter(load_phrases(PROJECT_ROOT / "dialogs" / "locales"))
+    writer = ReplyWriter(
+        load_phrases(PROJECT_ROOT / "dialogs" / "locales"), share_kinds=share_kinds
+    )
     flow = DialogFlow(jobs, writer.delivered_question, writer.make_words)
     session = Session(key="t", language=language, channel="kiosk")
     session.state, session.job_id = SessionState.DELIVERED, "cafe_page"
@@ -93,4 +96,29 @@ def test_a_choice_said_after_delivery_is_still_the_choice(
         hear(recognizer, after_delivery(language), pcm, session_key="t", channel="kiosk")
     )
     writer = ReplyWriter(load_phrases(PROJECT_ROOT / "dialogs" / "locales"))
+    assert match_choice(turn.text, writer.delivered_question, language) == choice, turn.text
+
+
+SHARING = ("publish", "send")
+SHARE_CHOICES = [
+    ("ja", "ホームページに公開して", "publish"),
+    ("ja", "メールで送って", "send"),
+    ("ja", "公開", "publish"),
+    ("en", "Put it on the web.", "publish"),
+    ("en", "Send it by e-mail.", "send"),
+    ("en", "Publish.", "publish"),
+]
+
+
+@pytest.mark.parametrize(("language", "words", "choice"), SHARE_CHOICES)
+def test_publishing_and_sending_said_after_delivery_are_heard(
+    recognizers: list[SpeechToText], language: str, words: str, choice: str
+) -> None:
+    """Where the facility offers them (issue 16), the two choices said aloud are taken."""
+    recognizer = recognizer_for(recognizers, language)
+    assert recognizer is not None
+    pcm = corpus.in_the_room(corpus.speech(words, VOICE[language]), seed=len(words))
+    expectation = after_delivery(language, SHARING)
+    turn = asyncio.run(hear(recognizer, expectation, pcm, session_key="t", channel="kiosk"))
+    writer = ReplyWriter(load_phrases(PROJECT_ROOT / "dialogs" / "locales"), share_kinds=SHARING)
     assert match_choice(turn.text, writer.delivered_question, language) == choice, turn.text

@@ -327,7 +327,8 @@ def test_sending_without_a_mail_server_is_refused_at_start(tmp_path: Path) -> No
     ("heard", "address"),
     [
         ("hanako.visitor@example.org", "hanako.visitor@example.org"),
-        ("Send it to Taro.Y@Example.COM please", "Taro.Y@example.com"),
+        ("Send it to Taro.Y@Example.COM please", "taro.y@example.com"),
+        ("My address is Kenji at gmail.com", "kenji@gmail.com"),
         ("taro at example dot com", "taro@example.com"),
         ("my-name at mail dot example dot jp.", "my-name@mail.example.jp"),
         ("taro アットマーク example ドット co ドット jp", "taro@example.co.jp"),

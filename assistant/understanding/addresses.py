@@ -36,10 +36,11 @@ def find_address(text: str) -> str | None:
     found = _addresses(plain)
     if not found:
         found = _addresses(_spoken(plain))
-    if len(set(found)) != 1:
+    if len({address.lower() for address in found}) != 1:
         return None
-    local, _, domain = found[0].partition("@")
-    return f"{local}@{domain.lower()}"
+    # In lower case: a recogniser writes "Kenji@gmail.com" for a name at the start, and mail
+    # services take local parts without regard to case.
+    return found[0].lower()
 
 
 def _addresses(text: str) -> list[str]:
