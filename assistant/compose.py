@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assistant.compose_jobs import checked_jobs, load_catalog
+from assistant.compose_jobs import checked_jobs, hold_started_versions, load_catalog
 from assistant.compose_models import job_chooser, language_model
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
@@ -328,8 +328,10 @@ class Services:
         return filler.model if filler is not None else None
 
     async def start(self) -> None:
-        """Open the database and start the generation workers."""
+        """Open the database, put back the job versions sessions in progress started (before
+        the workers resume their builds) and start the generation workers."""
         await self.store.open()
+        await hold_started_versions(self.jobs, self.store.job_versions())
         await self.queue.start()
 
     # -- issue 13, part B: open the slow parts in the background at start -----------------

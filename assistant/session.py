@@ -173,6 +173,9 @@ class Session:
     # (generators/look.py); and the inputs of earlier versions, newest last, for "undo".
     look: dict[str, int] = field(default_factory=dict)
     undo: list[dict[str, Any]] = field(default_factory=list)
+    # The digest of the job's text when the session started it (``Job.digest``): after a
+    # restart the session finishes with that version, found again among the saved ones.
+    job_digest: str | None = None
     revision: int = 0
     created: float = 0.0
     updated: float = 0.0

@@ -50,9 +50,9 @@ def run(flow: DialogFlow, session: Session, command: Command, step: Step) -> Non
             step.said = [flow.prompt(session)]
             return
         _cancel_generation(session, step)
-        job_id = session.job_id
+        job_id, digest = session.job_id, session.job_digest
         flow.reset(session)
-        session.job_id = job_id
+        session.job_id, session.job_digest = job_id, digest  # the same version, from its start
         session.state = SessionState.ASK
         session.pending = None
         if flow.can_describe(flow.job(session)) and session.preferences.get("answer_mode") != (

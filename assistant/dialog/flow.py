@@ -213,6 +213,7 @@ class DialogFlow:
     def reset(session: Session) -> None:
         """Forget the job and its answers (the language and preferences stay)."""
         session.job_id = None
+        session.job_digest = None
         session.index = 0
         session.answers = {}
         session.edit_id = None

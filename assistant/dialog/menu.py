@@ -75,6 +75,7 @@ def start_job(flow: DialogFlow, session: Session, job_id: str, step: Step) -> No
     session.job_id = job_id
     session.state = SessionState.ASK
     job = flow.job(session)
+    session.job_digest = job.digest  # the version it finishes with, after a restart too
     if flow.can_describe(job) and session.preferences.get("answer_mode") != "dialog":
         session.state = SessionState.DESCRIBE
     title = job.title.get(session.language)

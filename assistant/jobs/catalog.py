@@ -111,6 +111,10 @@ class Job:
     # Its place in the menu (1 first); jobs without one follow, in file-name order. Staff
     # add a job anywhere without renaming files, and the numbers people know stay.
     order: int | None = None
+    # The sha256 of the file's text it was read from: a session keeps it, so after a restart
+    # the version it started can be found again among the saved versions (job_versions).
+    # Not part of equality: a new comment is not a new job.
+    digest: str = field(default="", compare=False, repr=False)
 
     def question(self, question_id: str) -> Question | None:
         """The question with this id, if the job has it."""
@@ -125,6 +129,8 @@ class JobCatalog:
     errors: list[JobDefinitionError] = field(default_factory=list)
     # Jobs changed under sessions in progress (issue 16, jobs screen): session key → the job
     # as it was when that session started it, so the session finishes with that version.
+    # Filled by ``replace`` on a reload, and at start from the version each session's row
+    # names (``compose_jobs.hold_started_versions``).
     held: dict[str, Job] = field(default_factory=dict)
 
     def ordered(self) -> list[Job]:
@@ -149,6 +155,10 @@ class JobCatalog:
         if held is not None and held.id == job_id:
             return held
         return self.jobs.get(job_id)
+
+    def hold(self, session_key: str, job: Job) -> None:
+        """The session goes on with ``job``, the version it started (found again at start)."""
+        self.held[session_key] = job
 
     def release(self, session_key: str) -> None:
         """The session starts afresh: from now on it takes jobs as they are."""

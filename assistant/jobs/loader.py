@@ -6,8 +6,10 @@ field and the reason, and one broken file never stops the other jobs from loadin
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -302,19 +304,32 @@ def parse_job(raw: Any, file: str) -> Job:
     )
 
 
-def load_job_file(path: Path) -> Job:
-    """Read and validate one job file."""
-    file = str(path)
+def job_digest(text: str) -> str:
+    """The sha256 of a job file's text, its line ends made alike: the same text read from the
+    file, saved from the console or kept as a version gives the same digest."""
+    same_ends = text.replace("\r\n", "\n").replace("\r", "\n")
+    return hashlib.sha256(same_ends.encode("utf-8")).hexdigest()
+
+
+def parse_job_text(text: str, file: str) -> Job:
+    """Validate one job file's text (a file, or a version kept in the store), with its digest."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
         reason = getattr(err, "problem", None) or str(err)
         raise JobDefinitionError(file, where, f"not valid YAML: {reason}") from err
+    return replace(parse_job(raw, file), digest=job_digest(text))
+
+
+def load_job_file(path: Path) -> Job:
+    """Read and validate one job file."""
+    try:
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise JobDefinitionError(file, "(file)", f"cannot be read: {err}") from err
-    return parse_job(raw, file)
+        raise JobDefinitionError(str(path), "(file)", f"cannot be read: {err}") from err
+    return parse_job_text(text, str(path))
 
 
 def load_jobs(directory: Path) -> JobCatalog:

@@ -58,6 +58,18 @@ def sessions_in(db: sqlite_utils.Database, job_id: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+def started(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
+    """(key, job id, job digest) of every session in a job and not done with it, whose
+    started version is known (blocking)."""
+    marks = ", ".join("?" for _ in _NOT_IN_JOB)
+    rows = db.conn.execute(
+        "SELECT key, job_id, job_digest FROM sessions WHERE job_id IS NOT NULL "
+        f"AND job_digest IS NOT NULL AND state NOT IN ({marks}) ORDER BY key",
+        _NOT_IN_JOB,
+    ).fetchall()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 class SQLiteJobVersions:
     """The ``JobVersionStore`` port over the store's database."""
 
@@ -76,3 +88,7 @@ class SQLiteJobVersions:
     async def sessions_in(self, job_id: str) -> list[str]:
         """Keys of the sessions now in the job."""
         return await self._store.run(lambda: sessions_in(self._store.db, job_id))
+
+    async def started(self) -> list[tuple[str, str, str]]:
+        """(key, job id, job digest) of the sessions in a job, with the version they started."""
+        return await self._store.run(lambda: started(self._store.db))

@@ -322,3 +322,11 @@ def m016_turn_confidence(db: sqlite_utils.Database) -> None:
     """The recogniser's confidence with each turn (issue 16, part K2): NULL for typed words
     and turns without words, so the console can chart how well each question is heard."""
     db.table("turns").add_column("confidence", float)
+
+
+@MIGRATIONS()
+def m018_session_job_digest(db: sqlite_utils.Database) -> None:
+    """Which text of its job a session started (the job's sha256, issue 16, part J), so after a
+    restart a session in a job edited since finishes with the version it started; NULL for
+    sessions at the menu and those that started before this column."""
+    db.table("sessions").add_column("job_digest", str)

@@ -24,7 +24,7 @@ from assistant.store.transaction import writing
 _SESSION_COLUMNS = (
     "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
     "paused", "preferences", "generation_id", "series", "version", "artifact_id", "pending",
-    "ask_next", "look", "undo", "revision", "created", "updated",
+    "ask_next", "look", "undo", "job_digest", "revision", "created", "updated",
 )  # fmt: skip
 _SELECT_SESSION = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions"
 _INSERT_SESSION = (
@@ -51,7 +51,7 @@ def _session_row(session: Session) -> tuple[Any, ...]:
         json.dumps(session.ask_next) if session.ask_next else None,
         json.dumps(session.look) if session.look else None,
         json.dumps(session.undo, ensure_ascii=False) if session.undo else None,
-        session.revision, session.created, session.updated,
+        session.job_digest, session.revision, session.created, session.updated,
     )  # fmt: skip
 
 
@@ -69,7 +69,7 @@ def _session_from_row(row: tuple[Any, ...]) -> Session:
         ask_next=json.loads(values["ask_next"]) if values["ask_next"] else [],
         look=json.loads(values["look"]) if values["look"] else {},
         undo=json.loads(values["undo"]) if values["undo"] else [],
-        revision=values["revision"],
+        job_digest=values["job_digest"], revision=values["revision"],
         created=values["created"] or 0.0, updated=values["updated"] or 0.0,
     )  # fmt: skip
 
