@@ -122,6 +122,8 @@ def commit_turn(
                         f"session {saved.key!r} was changed elsewhere; the turn was not saved",
                         code="session_conflict",
                     )
+            # The question the turn answered and the one it asked are filled from its
+            # replies by the ``turns_questions`` trigger (migration m017), for every writer.
             conn.execute(
                 "INSERT INTO turns (session_key, at, channel, text, state_before, "
                 "state_after, replies, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
