@@ -156,6 +156,7 @@ async def _serve(settings: Settings) -> None:
         base_url=settings.base_url,
         body_timeout=settings.http_body_timeout_s,
         site_dir=settings.site_path,
+        metrics_access=services.metrics_access(),
     )
     services.web_channel().add_routes(app)
     app.add_subapp("/staff/", staff_app(services.store, settings, services=services))
