@@ -13,6 +13,7 @@ instances may share, so it is read from the store when Prometheus scrapes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -177,10 +178,11 @@ class ServiceMetrics:
 
     async def exposition(self) -> bytes:
         """Everything in Prometheus's text format, with the queue's depth read now (a store
-        that cannot answer leaves the last value and is logged: the scrape still answers)."""
+        that cannot answer leaves the last value and is logged: the scrape still answers).
+        Written in a thread: about 4 ms of Python for a busy service's 400 lines."""
         if self._queue_depth is not None:
             try:
                 self.queue_depth.set(await self._queue_depth())
             except Exception:
                 _LOGGER.warning("metrics: could not read the queue's depth", exc_info=True)
-        return generate_latest(self.registry)
+        return await asyncio.to_thread(generate_latest, self.registry)
