@@ -29,9 +29,11 @@ from assistant.knowledge.answers import LazyKnowledge
 from assistant.knowledge.examples import KnowledgeExamples
 from assistant.limits import CodeGuard, SessionLimit
 from assistant.llm.model_slot import OneAtATimeModel
+from assistant.metrics import ServiceMetrics
 from assistant.photos import PhotoStore
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
 from assistant.retention import Janitor, policy_from
+from assistant.server import MetricsAccess
 from assistant.session import Artifact, GenerationRequest
 from assistant.staff.audit import AuditLog
 from assistant.staff.desk import ArtifactDesk
@@ -80,6 +82,7 @@ class Services:
     manager: DialogManager
     queue: GenerationQueue
     browser: BrowserChecker | None
+    metrics: ServiceMetrics
     knowledge: LazyKnowledge | None = None
     model: LanguageModel | None = None
     photos: PhotoStore | None = None
@@ -109,7 +112,8 @@ class Services:
         desk = ArtifactDesk.from_settings(SQLiteReviewStore(store), phrases, settings)
         generators = build_generators(renderer, browser, settings.event_time_zone, photos)
         hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
-        model = language_model(settings)
+        metrics = ServiceMetrics(queue_depth=store.depth)  # this service's own registry
+        model = language_model(settings, telemetry=metrics)
         # Interactive calls (a description, a help question) hold the user's turn: they get a
         # shorter bound than generation, which the user watches progress for.
         interactive = min(settings.llm_timeout_s, INTERACTIVE_TIMEOUT_S)
@@ -138,6 +142,7 @@ class Services:
             job_chooser=job_chooser(settings, jobs),
             knowledge=knowledge,
             sharing=user_sharing(settings, desk, store) if share_kinds(settings) else None,
+            telemetry=metrics,
         )
         queue = GenerationQueue(
             store=store,
@@ -151,6 +156,7 @@ class Services:
             link_lifetime=settings.link_expiry_hours * 3600 or None,
             on_progress=manager.progress,
             base_url=settings.base_url,
+            telemetry=metrics,
         )
         manager.on_enqueue = queue.wake
         return cls(
@@ -161,11 +167,16 @@ class Services:
             manager,
             queue,
             browser,
+            metrics,
             knowledge=knowledge,
             model=model,
             photos=photos,
             _desk=desk,
         )
+
+    def metrics_access(self) -> MetricsAccess:
+        """This service's ``/metrics`` and who may read it, for ``init_app`` (issue 17)."""
+        return MetricsAccess.of(self.metrics, self.phrases, self.settings)
 
     # -- issue 12, part D: limits per address and the clean-up ------------------------------
 
@@ -273,7 +284,6 @@ class Services:
             max_utterance_s=settings.max_utterance_s,
             recognition=recognition,
             origins=OriginPolicy(settings.public_base_url, settings.host),
-            metrics_token=settings.metrics_token,
             photos=self.photos,
         )
         self._web.append(channel)

@@ -13,7 +13,9 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.jobs.catalog import JobCatalog
 from assistant.llm.choose import build_language_model
+from assistant.llm.measured import MeasuredModel
 from assistant.ports import LanguageModel
+from assistant.telemetry import Telemetry
 from assistant.understanding.job_choice import JobChooser
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,10 +36,16 @@ def model_file(settings: Settings) -> Path:
     return settings.models_dir / "qwen2.5-coder-1.5b" / f"{QWEN}.gguf"
 
 
-def language_model(settings: Settings) -> LanguageModel | None:
+def language_model(
+    settings: Settings, *, telemetry: Telemetry | None = None
+) -> LanguageModel | None:
     """The configured model (embedded, Ollama or OpenAI-compatible), or None when turned off
-    or its packages are not installed."""
-    return build_language_model(settings, model_file(settings))
+    or its packages are not installed; with ``telemetry``, every call is measured, whoever
+    makes it (``assistant/llm/measured.py``)."""
+    model = build_language_model(settings, model_file(settings))
+    if model is None or telemetry is None:
+        return model
+    return MeasuredModel(model, telemetry)
 
 
 def job_chooser(settings: Settings, catalog: JobCatalog) -> JobChooser:

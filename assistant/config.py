@@ -42,6 +42,7 @@ class Settings:
     generation_timeout: float = 120.0
     link_expiry_hours: float = 0.0
     log_level: str = "info"
+    log_format: str = "text"  # issue 17: "json", one object a line, for a log collector
     kiosk_id: str = "local"
     web_voice: bool = True
     telegram_token: str = field(default="", repr=False)  # a secret: never in logs
@@ -190,6 +191,7 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "generation_timeout": to.number(1.0, 3600.0, "seconds"),
     "link_expiry_hours": to.number(0.0, 24.0 * 365, "hours (0 = links never expire)"),
     "log_level": to.choice("debug", "info", "warning", "error"),
+    "log_format": to.choice("text", "json"),
     "kiosk_id": to.kiosk_id,
     "web_voice": to.flag,
     "telegram_token": to.token,

@@ -10,6 +10,9 @@ Published artifacts (issue 16, part B) are plain files under ``site_dir``, serve
 Every response, error pages and static files included, leaves through one hook
 (``_edge_headers``) that adds ``nosniff`` and ``no-referrer`` and names the server without
 versions, so no handler can forget them.
+
+``/metrics`` (issue 17) shows the whole service's Prometheus metrics (``assistant/metrics.py``)
+to this machine, or to whoever holds the configured bearer token (issue 12, part C).
 """
 
 from __future__ import annotations
@@ -18,27 +21,56 @@ import asyncio
 import hmac
 import io
 import ipaddress
+import logging
 import mimetypes
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import segno
 from aiohttp import web
 
 from assistant import __version__
+from assistant.config import Settings
+from assistant.events import LANGUAGES
 from assistant.http_guard import EDGE_HEADERS, SERVER_NAME, body_deadline
 from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
+from assistant.metrics import CONTENT_TYPE, ServiceMetrics
 from assistant.ports import ServedStore
 from assistant.review import SITE_SLUG, SITE_VERSIONS
 from assistant.session import Artifact
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MetricsAccess:
+    """The service's metrics and who may read them: this machine, or the bearer ``token``;
+    everyone else is refused with ``refusals[language]``."""
+
+    metrics: ServiceMetrics
+    refusals: Mapping[str, str]  # language → the sentence of a 403
+    default_language: str = "ja"
+    token: str = field(default="", repr=False)  # a secret: never logged
+
+    @classmethod
+    def of(cls, metrics: ServiceMetrics, phrases: Phrases, settings: Settings) -> MetricsAccess:
+        """The access ``settings`` give (``metrics_token``), refused in each language."""
+        refusals = {
+            language: phrases.say(language, "edge.metrics_forbidden") for language in LANGUAGES
+        }
+        return cls(metrics, refusals, settings.language, settings.metrics_token)
+
 
 STORE_KEY = web.AppKey("store", ServedStore)
 JOBS_KEY = web.AppKey("jobs", JobCatalog)
 BASE_URL_KEY = web.AppKey("base_url", str)
 CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 SITE_DIR_KEY = web.AppKey("site_dir", Path)
+METRICS_KEY = web.AppKey("metrics", MetricsAccess)
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 DOWNLOAD_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,60}\.zip")
@@ -72,6 +104,29 @@ def is_local_or_bearer(request: web.BaseRequest, token: str) -> bool:
     if not token or scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token.encode())
+
+
+def request_language(request: web.Request, default: str) -> str:
+    """The language a request asks for: ``?lang=``, else ``Accept-Language``, else ``default``."""
+    wanted = request.query.get("lang")
+    if wanted in LANGUAGES:
+        return wanted
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return default
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus's text for this machine or the bearer token, else 403 with a sentence."""
+    access = request.app[METRICS_KEY]
+    if not is_local_or_bearer(request, access.token):
+        _LOGGER.warning("refused /metrics to %s", request.remote)
+        language = request_language(request, access.default_language)
+        return web.Response(status=403, text=access.refusals[language])
+    body = await access.metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -214,8 +269,10 @@ def init_app(
     clock: Callable[[], float] = time.time,
     body_timeout: float = 30.0,
     site_dir: Path | None = None,
+    metrics_access: MetricsAccess | None = None,
 ) -> web.Application:
-    """The application with its routes; the caller owns the store's life cycle."""
+    """The application with its routes; the caller owns the store's life cycle. Without
+    ``metrics_access`` there is no ``/metrics``."""
     app = web.Application(
         client_max_size=2 * 1024 * 1024, middlewares=[body_deadline(body_timeout)]
     )
@@ -233,4 +290,7 @@ def init_app(
         app[SITE_DIR_KEY] = site_dir
         app.router.add_get("/site/{slug}", site)
         app.router.add_get("/site/{slug}/{path:.*}", site)
+    if metrics_access is not None:  # issue 17: the whole service's metrics
+        app[METRICS_KEY] = metrics_access
+        app.router.add_get("/metrics", metrics)
     return app

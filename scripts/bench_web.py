@@ -36,6 +36,10 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from testing.metrics_text import histogram_quantile  # noqa: E402
+
 ANSWERS = ["1", "Blue Bakery", "bread, cake", "9 to 5", "warm", "skip", "skip", "yes"]
 GOAL_P99_MS = 100.0
 GOAL_RATE = 200.0
@@ -211,13 +215,12 @@ async def _drive(
 
 
 def _server_quantiles(text: str) -> dict[str, float]:
-    """The server's own turn time (message in to replies out), from its /metrics."""
-    found: dict[str, float] = {}
-    for line in text.splitlines():
-        for q, name in (("0.5", "server_p50_ms"), ("0.99", "server_p99_ms")):
-            if line.startswith(f'assistant_web_turn_seconds{{quantile="{q}"}}'):
-                found[name] = float(line.split()[-1]) * 1000
-    return found
+    """The server's own time for a web turn (the dialog manager's, turn in to state stored),
+    from its /metrics histogram, interpolated within a bucket as Prometheus does."""
+    return {
+        name: histogram_quantile(text, "assistant_turn_seconds", q, channel="web") * 1000
+        for q, name in ((0.5, "server_p50_ms"), (0.99, "server_p99_ms"))
+    }
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes], limit: float = 60.0) -> None:

@@ -14,9 +14,12 @@ EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm}"
 # Debian packages the service and its tests need (see README "Set-up"): Python; node for
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
 # it) to load generated pages; a Japanese font so pages render readable text in screenshots;
-# PortAudio for sounddevice, espeak-ng as the last speech fallback, ALSA's plugins and tools.
+# PortAudio for sounddevice, espeak-ng as the last speech fallback, ALSA's plugins and tools;
+# Prometheus and promtool (issue 17), which the tests start on a free port against a live
+# service and use to check deploy/prometheus/ (under systemd Debian also starts its own
+# prometheus.service on :9090; `systemctl disable --now prometheus` if it is not wanted).
 PYTHON_PACKAGES=(python3 python3-venv python3-pip)
-SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils)
+SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils prometheus)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -80,6 +80,7 @@ async def running_console(
             services.jobs,
             base_url=settings.base_url,
             site_dir=settings.site_path,
+            metrics_access=services.metrics_access(),
         )
         services.web_channel().add_routes(app)
         console = staff_app(services.store, settings, CHEAP_HASHER, services=services)

@@ -91,7 +91,11 @@ async def web_server(
     }
     await services.start()
     app = init_app(
-        services.store, services.jobs, base_url=settings.base_url, site_dir=settings.site_path
+        services.store,
+        services.jobs,
+        base_url=settings.base_url,
+        site_dir=settings.site_path,
+        metrics_access=services.metrics_access(),
     )
     channel = services.web_channel()
     channel.add_routes(app)

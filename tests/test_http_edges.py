@@ -30,7 +30,8 @@ from assistant.errors import ConfigError
 from assistant.http_guard import GuardedRunner
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
-from assistant.server import SERVER_NAME, init_app
+from assistant.metrics import ServiceMetrics
+from assistant.server import SERVER_NAME, MetricsAccess, init_app
 from assistant.store.sqlite import SQLiteStore
 from testing.network import lan_address
 from tests.test_web_socket import BASE, make_channel
@@ -42,9 +43,11 @@ TOKEN = "metrics-token-0123456789abcdef"
 def app_for(
     store: SQLiteStore, catalog: JobCatalog, manager: DialogManager, phrases: Phrases
 ) -> Callable[..., web.Application]:
-    def build(**channel: str) -> web.Application:
-        app = init_app(store, catalog, base_url=BASE)
-        make_channel(manager, phrases, **channel).add_routes(app)
+    def build(metrics_token: str = "") -> web.Application:
+        settings = Settings(language="en", metrics_token=metrics_token)
+        access = MetricsAccess.of(ServiceMetrics(queue_depth=store.depth), phrases, settings)
+        app = init_app(store, catalog, base_url=BASE, metrics_access=access)
+        make_channel(manager, phrases).add_routes(app)
         return app
 
     return build
@@ -95,8 +98,12 @@ async def _served_on_every_interface(app: web.Application) -> AsyncIterator[int]
         await runner.cleanup()
 
 
-async def _metrics(address: str, port: int, token: str | None = None) -> tuple[int, str]:
-    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"} if token else {}
+async def _metrics(
+    address: str, port: int, token: str | None = None, language: str = "en"
+) -> tuple[int, str]:
+    headers = {"Accept-Language": language}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     async with (
         aiohttp.ClientSession() as session,
         session.get(f"http://{address}:{port}/metrics", headers=headers) as response,
@@ -110,12 +117,14 @@ async def test_metrics_answer_this_machine_and_the_token_only(
     lan = lan_address()
     async with _served_on_every_interface(app_for(metrics_token=TOKEN)) as port:
         status, text = await _metrics("127.0.0.1", port)
-        assert status == 200 and "assistant_web_connections" in text
+        assert status == 200 and "assistant_generation_queue_depth 0.0" in text
         status, text = await _metrics(lan, port)
         assert status == 403 and "metrics token" in text
+        status, text = await _metrics(lan, port, language="ja")
+        assert status == 403 and "メトリクス用のトークン" in text
         assert (await _metrics(lan, port, "wrong"))[0] == 403
         status, text = await _metrics(lan, port, TOKEN)
-        assert status == 200 and "assistant_web_connections" in text
+        assert status == 200 and "assistant_generation_queue_depth 0.0" in text
     async with _served_on_every_interface(app_for()) as port:  # no token: nobody else
         assert (await _metrics(lan, port, TOKEN))[0] == 403
 

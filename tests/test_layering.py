@@ -35,6 +35,7 @@ VOCABULARY = {
     "safe_text",
     "private_files",  # part E of issue 12: the data folder's modes
     "review",  # issue 16, part B: artifact review, sites and sendings (records and port)
+    "telemetry",  # issue 17: the port every part reports its measurements through
 }
 
 # For each part of the core: the parts of ``assistant`` it may import (itself always).
@@ -72,7 +73,12 @@ CORE_ALLOWED: dict[str, set[str]] = {
     # the dialog understands a user's, in understanding/addresses).
     "review": {"errors", "session"},
     "staff": VOCABULARY | {"jobs", "generation", "understanding"},
+    # Issue 17: the measurements' port, and its Prometheus registry behind it; only the
+    # server (which shows it at /metrics) sees the registry, everyone else the port.
+    "telemetry": {"errors"},
+    "metrics": {"telemetry"},
 }
+CORE_ALLOWED["server"] = CORE_ALLOWED["server"] | {"metrics"}
 # Issue 16, part A: the store keeps staff accounts, so it speaks their type (``Account``).
 CORE_ALLOWED["store"] = CORE_ALLOWED["store"] | {"staff"}
 # What the outer packages may not import from the core: its concrete store and its root.

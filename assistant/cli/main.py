@@ -26,6 +26,7 @@ from assistant.cli.audit import add_audit_parser, run_audit
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
 from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.cli.live import add_live_parser, run_live
+from assistant.cli.logs import log_handler
 from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
 from assistant.compose import Services
@@ -124,7 +125,7 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
 
 def _setup_logging(settings: Settings, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, handlers=[log_handler(settings.log_format)])
     if not quiet and hasattr(signal, "SIGUSR1"):
         # A service that seems stuck: `kill -USR1 PID` writes every thread's stack to its
         # log (standard error) and it goes on running (README, "Troubleshooting").
@@ -156,6 +157,7 @@ async def _serve(settings: Settings) -> None:
         base_url=settings.base_url,
         body_timeout=settings.http_body_timeout_s,
         site_dir=settings.site_path,
+        metrics_access=services.metrics_access(),
     )
     services.web_channel().add_routes(app)
     app.add_subapp("/staff/", staff_app(services.store, settings, services=services))

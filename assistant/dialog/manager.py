@@ -33,6 +33,7 @@ from assistant.jobs.phrases import Phrases
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects, UserSharing
 from assistant.safe_text import clean, has_controls, has_surrogates
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.telemetry import NO_TELEMETRY, Telemetry, error_code
 from assistant.understanding.expectation import Expectation
 from assistant.understanding.interpret import match_choice
 from assistant.understanding.job_choice import JobChooser
@@ -63,8 +64,10 @@ class DialogManager(StaffTurns, ShareTurns):
         job_chooser: JobChooser | None = None,
         edit_reader: EditReader | None = None,
         sharing: UserSharing | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.jobs = jobs
+        self.telemetry = telemetry  # turns, their time and errors; channels report through it
         self.store = store
         self.default_language = default_language
         self.clock = clock
@@ -108,7 +111,19 @@ class DialogManager(StaffTurns, ShareTurns):
 
     async def handle(self, turn: Turn, *, entered_by: str | None = None) -> list[Reply]:
         """Apply one turn and return the replies, after the new state is stored.
-        ``entered_by`` names the staff member who typed it for the user (the history says so)."""
+        ``entered_by`` names the staff member who typed it for the user (the history says so).
+        Every turn is counted by its channel and the state it was taken in, and timed; one
+        that fails is counted by its error code."""
+        started = time.perf_counter()
+        try:
+            replies, state = await self._handle(turn, entered_by)
+        except Exception as err:
+            self.telemetry.error(error_code(err))
+            raise
+        self.telemetry.turn(turn.channel, state.value, time.perf_counter() - started)
+        return replies
+
+    async def _handle(self, turn: Turn, entered_by: str | None) -> tuple[list[Reply], SessionState]:
         if turn.text is not None and (has_surrogates(turn.text) or has_controls(turn.text)):
             # The channels clean what they receive; this is the last line before the store,
             # where a lone surrogate would fail the whole turn with UnicodeEncodeError.
@@ -137,7 +152,7 @@ class DialogManager(StaffTurns, ShareTurns):
             self.on_enqueue()
         if step.effects.share is not None and self.sharing is not None:
             self.start_share(step.effects.share)
-        return replies
+        return replies, before
 
     async def _step(self, session: Session, turn: Turn) -> Step:
         """The turn through the flow, or first through the model or the knowledge base when

@@ -25,6 +25,7 @@ from assistant.jobs.catalog import JobCatalog
 from assistant.ports import GenerationQueueStore, GenerationTask, Generator, ReportProgress
 from assistant.private_files import FOLDER_MODE, make_private, private_folder
 from assistant.session import Artifact, GenerationRequest
+from assistant.telemetry import NO_TELEMETRY, Telemetry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class GenerationQueue:
         on_progress: ProgressCallback | None = None,
         progress_interval: float = PROGRESS_INTERVAL,
         base_url: str = "",
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -66,6 +68,7 @@ class GenerationQueue:
         self.on_progress = on_progress
         self.progress_interval = progress_interval
         self.base_url = base_url.rstrip("/")  # pages that print their own link need it
+        self.telemetry = telemetry  # each task's outcome and build time
         self._wake = asyncio.Event()
         self._told: set[asyncio.Task[object]] = set()
         self._last_told: dict[int | None, asyncio.Task[object]] = {}
@@ -109,13 +112,15 @@ class GenerationQueue:
         """Make one artifact outside any session (``assistant generate``), recorded as usual."""
         task_id = await self.store.enqueue_running(request)
         request = replace(request, id=task_id)
+        started = time.perf_counter()
         try:
             artifact = await self._build(request)
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            return await self._record_failure(request, err)
+            return await self._record_failure(request, err, started)
         await self.store.finish(task_id, artifact)
+        self.telemetry.generation("delivered", "none", time.perf_counter() - started)
         return artifact
 
     async def _dispatch(self) -> None:
@@ -150,24 +155,31 @@ class GenerationQueue:
     async def _process(self, task: GenerationTask) -> None:
         request = task.request
         assert request.id is not None
+        started = time.perf_counter()
         try:
             artifact = await self._build(request)
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            await self._record_failure(request, err)
+            await self._record_failure(request, err, started)
             await self._progress_told(request)
             await self.on_failed(request)
             return
         await self._progress_told(request)
+        built = time.perf_counter() - started
         if await self.store.finish(request.id, artifact):
+            self.telemetry.generation("delivered", "none", built)
             await self.on_delivered(request, artifact)
         else:
+            self.telemetry.generation("discarded", "none", built)
             _LOGGER.info("generation %s was cancelled; its artifact is discarded", request.id)
             shutil.rmtree(artifact.folder, ignore_errors=True)
 
-    async def _record_failure(self, request: GenerationRequest, err: Exception) -> GenerationError:
-        """Log once with the reason, and store it with the task for staff."""
+    async def _record_failure(
+        self, request: GenerationRequest, err: Exception, started: float
+    ) -> GenerationError:
+        """Log once with the reason, store it with the task for staff, and count it by its
+        code with the time the build took (``started``: ``perf_counter``)."""
         assert request.id is not None
         if isinstance(err, GenerationError):
             error = err
@@ -183,6 +195,7 @@ class GenerationQueue:
             "generation %s (%s) failed: %s", request.id, request.job_id, error.message,
             exc_info=not isinstance(err, AssistantError | TimeoutError),
         )  # fmt: skip
+        self.telemetry.generation("failed", error.code, time.perf_counter() - started)
         await self.store.fail(request.id, error.code, error.message)
         return error
 

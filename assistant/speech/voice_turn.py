@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from assistant.speech.recognition import recognize
 from assistant.speech.recognition_pool import RecognitionPool
 from assistant.speech.routing import SURE
 from assistant.speech.sound_match import distinct_clauses, match, sound_key, whole_likeness
+from assistant.telemetry import NO_TELEMETRY, Telemetry, error_code
 from assistant.understanding.expectation import Expectation
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,20 +59,32 @@ async def hear(
     channel: str,
     language: str | None = None,
     pool: RecognitionPool | None = None,
+    telemetry: Telemetry = NO_TELEMETRY,
 ) -> VoiceTurn:
     """Recognise ``pcm`` in the expected language, listening for the expected phrases (all
     words when the question is free), off the event loop; errors of the engine propagate,
     so each channel decides how to tell its user. With a ``pool`` (the web chat, where any
     number of clients speak at once) recognition is bounded by it and may be refused with
-    ``RecognitionBusyError``; without one it runs in a thread, as the kiosk and Telegram do."""
+    ``RecognitionBusyError``; without one it runs in a thread, as the kiosk and Telegram do.
+    ``telemetry`` hears the confidence the dialog gets and the time recognition took, or the
+    error's code."""
     grammar = None if expectation.free else expectation.phrases
-    if pool is not None:
-        result = await pool.recognize(recognizer, expectation.language, grammar, pcm)
-    else:
-        result = await asyncio.to_thread(recognize, recognizer, expectation.language, grammar, pcm)
+    started = time.perf_counter()
+    try:
+        if pool is not None:
+            result = await pool.recognize(recognizer, expectation.language, grammar, pcm)
+        else:
+            result = await asyncio.to_thread(
+                recognize, recognizer, expectation.language, grammar, pcm
+            )
+    except Exception as err:
+        telemetry.error(error_code(err))
+        raise
+    seconds = time.perf_counter() - started
     if expectation.free and expectation.phrases:
         result = matched_by_sound(result, expectation.phrases, expectation.language)
     engine = result.engine or recognizer.name
+    telemetry.recognition(engine, expectation.language, result.confidence, seconds)
     _LOGGER.info(
         "%s heard %r (confidence %.2f, %s)", channel, result.text, result.confidence, engine
     )

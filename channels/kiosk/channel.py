@@ -279,7 +279,12 @@ class KioskChannel:
             return
         try:
             heard = await hear(
-                recognizer, expectation, pcm, session_key=self.session_key, channel=CHANNEL
+                recognizer,
+                expectation,
+                pcm,
+                session_key=self.session_key,
+                channel=CHANNEL,
+                telemetry=self.manager.telemetry,
             )
         except Exception as err:  # the recognition stage's boundary: the kiosk keeps running
             self._log_failure("recognition", err, f"{recognizer.name} for {language}")

@@ -181,7 +181,13 @@ async def on_voice(
         out.text(chat_id, channel.say(spoken_in, "voice_unreadable"))
         return
     heard = await hear(
-        recognizer, expectation, pcm, session_key=key, channel=CHANNEL, language=language
+        recognizer,
+        expectation,
+        pcm,
+        session_key=key,
+        channel=CHANNEL,
+        language=language,
+        telemetry=channel.manager.telemetry,
     )
     if heard.heard_something:
         out.text(chat_id, channel.say(spoken_in, "heard", text=heard.text))

@@ -15,7 +15,6 @@ import io
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from assistant.photos import PhotoStore
 from assistant.ports import SpeechToText, VoiceActivityDetector
 from assistant.preferences import SETTINGS as SPEECH_SETTINGS
 from assistant.preferences import SILENCE, SpeechPreferences
-from assistant.server import is_local_or_bearer
+from assistant.server import request_language
 from assistant.session import Session
 from assistant.speech.audio import wav_bytes
 from assistant.speech.recognition_pool import RecognitionPool
@@ -99,7 +98,6 @@ class WebChannel:
         max_utterance_s: float = 15.0,
         recognition: RecognitionPool | None = None,
         origins: OriginPolicy | None = None,
-        metrics_token: str = "",
         photos: PhotoStore | None = None,
     ) -> None:
         self.manager = manager
@@ -108,7 +106,6 @@ class WebChannel:
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
         self.origins = origins or OriginPolicy(self.base_url, "127.0.0.1")
-        self._metrics_token = metrics_token  # a secret: never logged
         self.kiosk_screen_token = kiosk_screen_token
         self._recognizer_for = recognizer_for
         self._vad_factory = vad_factory
@@ -126,7 +123,6 @@ class WebChannel:
         attempts = MemoryAttempts()
         self.code_guard = code_guard or CodeGuard(attempts)
         self.session_limit = session_limit or SessionLimit(attempts)
-        self.turn_times: deque[float] = deque(maxlen=10_000)
         # Audio pacing and recognition (issue 12): what one client may take of the server.
         self.audio_burst_s = audio_burst_s
         self.max_utterance_s = max_utterance_s
@@ -145,7 +141,6 @@ class WebChannel:
         app.router.add_get("/", self.page)
         app.router.add_get("/ws", self.websocket)
         app.router.add_get("/c/{code}.svg", self.resume_qr)
-        app.router.add_get("/metrics", self.metrics)
         if self.photo_upload is not None:
             app.router.add_post("/photo", self.photo_upload.handle)
         app.router.add_static("/static/web/", STATIC_DIR, append_version=True, name="web_static")
@@ -166,15 +161,7 @@ class WebChannel:
     # -- pages ------------------------------------------------------------------------------
 
     def _language(self, request: web.Request) -> str:
-        wanted = request.query.get("lang")
-        if wanted in LANGUAGES:
-            return wanted
-        accept = request.headers.get("Accept-Language", "")
-        for part in accept.split(","):
-            code = part.split(";")[0].strip().lower()[:2]
-            if code in LANGUAGES:
-                return code
-        return self.default_language
+        return request_language(request, self.default_language)
 
     async def page(self, request: web.Request) -> web.Response:
         """The chat page; ``?kiosk=1`` (or a kiosk id) makes it the kiosk's screen."""
@@ -211,32 +198,6 @@ class WebChannel:
         }
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
 
-    async def metrics(self, request: web.Request) -> web.Response:
-        """Prometheus text: open sockets, turns, and turn time (receipt to replies sent); for
-        this machine, or with the configured bearer token, else 403."""
-        if not is_local_or_bearer(request, self._metrics_token):
-            _LOGGER.warning("web: refused /metrics to %s", request.remote)
-            text = self.phrases.say(self._language(request), "edge.metrics_forbidden")
-            return web.Response(status=403, text=text)
-        times = sorted(self.turn_times)
-
-        def quantile(q: float) -> float:
-            return times[min(len(times) - 1, int(q * (len(times) - 1)))] if times else 0.0
-
-        lines = [
-            "# HELP assistant_web_connections Open web chat websockets.",
-            "# TYPE assistant_web_connections gauge",
-            f"assistant_web_connections {self.connections}",
-            "# HELP assistant_web_turn_seconds Turn time in the server, last 10000 turns.",
-            "# TYPE assistant_web_turn_seconds summary",
-            *(
-                f'assistant_web_turn_seconds{{quantile="{q}"}} {quantile(q):.6f}'
-                for q in (0.5, 0.9, 0.99)
-            ),
-            f"assistant_web_turn_seconds_count {len(self.turn_times)}",
-        ]
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
-
     async def resume_qr(self, request: web.Request) -> web.Response:
         """A QR code of the page with a session code, for a phone to continue the session."""
         code = request.match_info["code"].upper()
@@ -267,12 +228,14 @@ class WebChannel:
         socket = SayingWebSocket(heartbeat=30.0, max_msg_size=MAX_WEBSOCKET_MESSAGE)
         await socket.prepare(request)
         self.connections += 1
+        self.manager.telemetry.connections(CHANNEL, 1)
         try:
             connection = WebConnection(self, socket, request.remote or "", peer_host(request))
             socket.too_large = lambda: self.phrases.say(connection.language, "web.frame_too_large")
             await connection.serve()
         finally:
             self.connections -= 1
+            self.manager.telemetry.connections(CHANNEL, -1)
         return socket
 
     # -- what connections share -------------------------------------------------------------
@@ -329,6 +292,7 @@ class WebChannel:
             session_key=session_key,
             channel=CHANNEL,
             pool=self.recognition,
+            telemetry=self.manager.telemetry,
         )
 
     async def speak(self, key: str, replies: list[Reply]) -> bytes | None:

@@ -120,6 +120,7 @@ class WebConnection(VoiceInput):
 
     async def error(self, key: str, **params: Any) -> None:
         """One sentence saying what was wrong with the last message; nothing else changes."""
+        self.channel.manager.telemetry.error(key)
         message = self.channel.phrases.say(self.language, f"web.{key}", **params)
         await self.send_json({"type": "error", **InputError(message, code=key).to_wire()})
 
@@ -180,6 +181,7 @@ class WebConnection(VoiceInput):
 
     async def _close_flooded(self) -> None:
         """Too many refusals in a row: say so, and close with the reason the page shows."""
+        self.channel.manager.telemetry.error("flooded")
         message = self.channel.phrases.say(self.language, "web.flooded")
         await self.send_json({"type": "error", **InputError(message, code="flooded").to_wire()})
         _LOGGER.info("closing a flooding websocket from %s", self.remote or "?")
@@ -316,7 +318,6 @@ class WebConnection(VoiceInput):
 
     async def _apply(self, turn: Turn) -> None:
         assert self.key is not None
-        started = time.perf_counter()
         replies = await self.channel.manager.handle(turn)
         language = self.language
         if replies:
@@ -324,7 +325,6 @@ class WebConnection(VoiceInput):
         if any(reply.stop for reply in replies):  # "stop" silences every page at once
             await self.channel.hub.broadcast(self.key, {"type": "stop_speech"})
         await self.channel.hub.publish(self.key, replies)
-        self.channel.turn_times.append(time.perf_counter() - started)
         # Shown already: the change poller need not show it.
         session = await self.channel.hub.note_stored(self.key)
         if self.language != language:  # the page's own labels follow the session's language
