@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from assistant.compose import Services
 from assistant.staff.audit import AuditLog, AuditQuery
@@ -30,8 +30,11 @@ async def console(tmp_path: Path, aiohttp_client: MakeClient) -> AsyncIterator[C
     async with running_console(tmp_path / "data") as (app, services):
         user = await aiohttp_client(app)
         # The staff member's own browser on the same server, with its own cookies.
-        async with TestClient(user.server) as staff:
+        async with TestClient(cast(TestServer, user.server)) as staff:
             yield services, user, staff
+            # The user's page leaves first: the server's close waited ~45 s for its socket,
+            # which nobody read to answer the closing handshake.
+            await user.close()
 
 
 async def _at_topic(user: Client) -> tuple[Page, str]:
