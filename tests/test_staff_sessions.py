@@ -122,3 +122,25 @@ async def test_a_bad_answer_is_refused_and_a_viewer_cannot_act(console: Console)
     assert [(e.action, e.who, e.detail.get("refused")) for e in entries] == [
         ("answer_for_user", "sam", True)
     ]
+
+
+JSON = {"Accept": "application/json"}
+
+
+async def test_the_transcript_names_each_state_in_the_pages_language(console: Console) -> None:
+    _, user, staff = console
+    _, key = await _at_topic(user)
+    path = f"/staff/sessions/{quote(key, safe='')}"
+    await sign_in(staff, "vic")  # watching is enough
+    english = await (await staff.get(f"{path}?lang=en", headers=JSON)).json()
+    assert [row["state"] for row in english["turns"]] == [
+        "Choosing what to make", "Answering a question", "Answering a question",
+    ]  # fmt: skip
+    assert english["state"] == "ask"  # the JSON keeps the state's own name for scripts
+    assert "State: Answering a question." in english["summary"]
+    japanese = await (await staff.get(f"{path}?lang=ja", headers=JSON)).json()
+    assert [row["state"] for row in japanese["turns"]] == [
+        "作るものを選んでいる", "質問に答えている", "質問に答えている",
+    ]  # fmt: skip
+    page = await (await staff.get(f"{path}?lang=ja")).text()
+    assert "状態：質問に答えている。" in page and "<td>ask</td>" not in page

@@ -9,6 +9,7 @@ each written to the audit log: a message into the session, an answer typed for t
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +25,7 @@ from assistant.staff.live import LiveSession, live_sessions
 from channels.staff import app as console_app  # a module: app.py adds these routes
 from channels.staff.guard import STAFF_KEY, csrf_token, language, require_role, say
 from channels.staff.parts import ConsoleParts, parts
-from channels.staff.transcript import transcript_rows
+from channels.staff.transcript import Say, state_name, transcript_rows
 
 WINDOW_MINUTES = 60.0  # sessions used within this are live
 MAX_MESSAGE = 500  # characters of a staff message or an answer typed for the user
@@ -88,10 +89,15 @@ async def _transcript(
     session = await console.store.load(key)
     if session is None:
         raise web.HTTPNotFound(text=say(request, "sessions.unknown"))
-    rows = transcript_rows(await console.store.history(key), lambda k, **p: say(request, k, **p))
+    words: Say = functools.partial(say, request)  # console sentences in the request's language
+    rows = transcript_rows(await console.store.history(key), words)
+    summary = say(request, "sessions.summary", channel=session.channel,
+                  state=state_name(session.state.value, words))  # fmt: skip
     if _wants_json(request):
-        return web.json_response({"turns": rows, "state": session.state.value},
-                                 headers={"Cache-Control": "no-store"})  # fmt: skip
+        return web.json_response(
+            {"turns": rows, "state": session.state.value, "summary": summary},
+            headers={"Cache-Control": "no-store"},
+        )
     account = request[STAFF_KEY]
     done = request.query.get("done", "")
     return console_app.render(
@@ -101,7 +107,7 @@ async def _transcript(
         title=say(request, "sessions.transcript_of", session=key),
         key=key,
         path=f"/staff/sessions/{quote(key, safe='')}",
-        session=session,
+        summary=summary,
         rows=rows,
         can_act=role_rank(account.role) >= role_rank("staff"),  # the forms; POSTs check again
         csrf=csrf_token(await get_session(request)),

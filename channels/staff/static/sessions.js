@@ -1,7 +1,7 @@
-// Live sessions (issue 16, part S): refresh the list or a transcript every few seconds from
-// the same address as JSON, and announce (politely) sessions that newly need help. Without
-// this script the pages still show everything as of their loading. All text goes in with
-// textContent, never as markup.
+// Live sessions (issue 16, part S): refresh the list or a transcript (its turns and the
+// session's state) every few seconds from the same address as JSON, and announce (politely)
+// sessions that newly need help. Without this script the pages still show everything as of
+// their loading. All text goes in with textContent, never as markup.
 "use strict";
 (() => {
   const EVERY_MS = 3000;
@@ -76,6 +76,8 @@
         announce(data.sessions);
       } else {
         body.replaceChildren(...data.turns.map(turnRow));
+        const summary = document.getElementById("summary");
+        if (summary) summary.textContent = data.summary;
       }
     } catch (error) {
       // The next tick tries again; the page keeps what it showed.
