@@ -127,6 +127,36 @@ async def test_a_bad_answer_is_refused_and_a_viewer_cannot_act(console: Console)
 JSON = {"Accept": "application/json"}
 
 
+async def test_the_list_and_the_transcript_say_who_is_helping_until_the_hand_back(
+    console: Console,
+) -> None:
+    _, user, staff = console
+    _, key = await _at_topic(user)
+    path = f"/staff/sessions/{quote(key, safe='')}"
+
+    async def shown(lang: str = "en") -> tuple[str, str]:
+        listed = await (await staff.get(f"/staff/sessions?lang={lang}", headers=JSON)).json()
+        one = await (await staff.get(f"{path}?lang={lang}", headers=JSON)).json()
+        return listed["sessions"][0]["helping"], one["helping"]
+
+    await sign_in(staff, "sam")
+    assert await shown() == ("", "")
+    assert (await _act(staff, key, "message", "Pick 1 for animals")).status == 303
+    assert await shown() == ("Helping: sam", "Helping: sam")
+    assert await shown("ja") == ("対応中：sam", "対応中：sam")
+    for page_path in ("/staff/sessions?lang=en", f"{path}?lang=en"):  # the pages without script
+        assert "Helping: sam" in await (await staff.get(page_path)).text(), page_path
+
+    await sign_in(staff, "ana")  # a second member of staff takes over
+    assert (await _act(staff, key, "answer", "1")).status == 303
+    assert await shown() == ("Helping: ana", "Helping: ana")
+
+    assert (await _act(staff, key, "hand-back")).status == 303
+    assert await shown() == ("", "")
+    page = await (await staff.get(f"{path}?lang=en")).text()
+    assert "Helping:" not in page
+
+
 async def test_the_transcript_names_each_state_in_the_pages_language(console: Console) -> None:
     _, user, staff = console
     _, key = await _at_topic(user)
