@@ -14,7 +14,8 @@ from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
-from assistant.staff.live import SILENCE_S, live_sessions
+from assistant.staff.audit import AuditAction, AuditLog
+from assistant.staff.live import SILENCE_S, helping, live_sessions
 from assistant.store.sqlite import SQLiteStore
 from testing.cafe_walk import cafe_walk
 
@@ -97,6 +98,45 @@ async def test_ended_and_old_sessions_are_not_live(
     await _say(live_manager, "web:new", "", "1")
     keys = [s.key for s in live_sessions(await store.live_activity(clock.now - 3600), clock.now)]
     assert "web:old" not in keys and "web:new" in keys
+
+
+async def test_who_is_helping_is_read_from_the_audit_log_until_the_hand_back(
+    live_manager: DialogManager, store: SQLiteStore, clock: Clock, tmp_path: Path
+) -> None:
+    keys = ("web:messaged", "web:handed-back", "web:two-staff", "web:alone")
+    for key in keys:
+        await _say(live_manager, key, "", "4", "Animals", "1", "banana")
+    audit = AuditLog(store, clock=clock)
+    await audit.record("sam", "staff", AuditAction.STAFF_MESSAGE, session_key="web:messaged")
+    await audit.record("sam", "staff", AuditAction.ANSWER_FOR_USER, session_key="web:handed-back")
+    await audit.record("sam", "staff", AuditAction.HAND_BACK, session_key="web:handed-back")
+    await audit.record("sam", "staff", AuditAction.STAFF_MESSAGE, session_key="web:two-staff")
+    await audit.record("ana", "admin", AuditAction.ANSWER_FOR_USER, session_key="web:two-staff")
+    # Acts that are not stepping in name nobody: an artifact reviewed, a sign-in.
+    await audit.record("ana", "admin", AuditAction.APPROVE, session_key="web:alone")
+    await audit.record("sam", "staff", AuditAction.SIGN_IN)
+
+    async def helpers(read: SQLiteStore) -> dict[str, str | None]:
+        found = live_sessions(await read.live_activity(START - 1), clock.now)
+        return {session.key: session.helping for session in found}
+
+    assert await helpers(store) == {
+        "web:messaged": "sam",  # a message: shown
+        "web:handed-back": None,  # handed back: cleared
+        "web:two-staff": "ana",  # two staff: the latest
+        "web:alone": None,
+    }
+    await audit.record("ana", "admin", AuditAction.STAFF_MESSAGE, session_key="web:handed-back")
+    assert (await helpers(store))["web:handed-back"] == "ana"  # stepping in again after it
+    # Another process on the same database file (or this one after a restart) reads the same.
+    other = SQLiteStore(tmp_path / "assistant.db")
+    await other.open()
+    try:
+        assert await helpers(other) == await helpers(store)
+        assert await other.latest_session_acts(["web:two-staff", "web:nobody"], {"hand_back"}) == {}
+    finally:
+        await other.close()
+    assert helping(None) is None and helping(("sam", AuditAction.HAND_BACK)) is None
 
 
 async def _fill(data: Path, catalog: JobCatalog, phrases: Phrases) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from assistant.compose import Services
 from assistant.staff.audit import AuditLog, AuditQuery
@@ -30,8 +30,11 @@ async def console(tmp_path: Path, aiohttp_client: MakeClient) -> AsyncIterator[C
     async with running_console(tmp_path / "data") as (app, services):
         user = await aiohttp_client(app)
         # The staff member's own browser on the same server, with its own cookies.
-        async with TestClient(user.server) as staff:
+        async with TestClient(cast(TestServer, user.server)) as staff:
             yield services, user, staff
+            # The user's page leaves first: the server's close waited ~45 s for its socket,
+            # which nobody read to answer the closing handshake.
+            await user.close()
 
 
 async def _at_topic(user: Client) -> tuple[Page, str]:
@@ -119,3 +122,55 @@ async def test_a_bad_answer_is_refused_and_a_viewer_cannot_act(console: Console)
     assert [(e.action, e.who, e.detail.get("refused")) for e in entries] == [
         ("answer_for_user", "sam", True)
     ]
+
+
+JSON = {"Accept": "application/json"}
+
+
+async def test_the_list_and_the_transcript_say_who_is_helping_until_the_hand_back(
+    console: Console,
+) -> None:
+    _, user, staff = console
+    _, key = await _at_topic(user)
+    path = f"/staff/sessions/{quote(key, safe='')}"
+
+    async def shown(lang: str = "en") -> tuple[str, str]:
+        listed = await (await staff.get(f"/staff/sessions?lang={lang}", headers=JSON)).json()
+        one = await (await staff.get(f"{path}?lang={lang}", headers=JSON)).json()
+        return listed["sessions"][0]["helping"], one["helping"]
+
+    await sign_in(staff, "sam")
+    assert await shown() == ("", "")
+    assert (await _act(staff, key, "message", "Pick 1 for animals")).status == 303
+    assert await shown() == ("Helping: sam", "Helping: sam")
+    assert await shown("ja") == ("対応中：sam", "対応中：sam")
+    for page_path in ("/staff/sessions?lang=en", f"{path}?lang=en"):  # the pages without script
+        assert "Helping: sam" in await (await staff.get(page_path)).text(), page_path
+
+    await sign_in(staff, "ana")  # a second member of staff takes over
+    assert (await _act(staff, key, "answer", "1")).status == 303
+    assert await shown() == ("Helping: ana", "Helping: ana")
+
+    assert (await _act(staff, key, "hand-back")).status == 303
+    assert await shown() == ("", "")
+    page = await (await staff.get(f"{path}?lang=en")).text()
+    assert "Helping:" not in page
+
+
+async def test_the_transcript_names_each_state_in_the_pages_language(console: Console) -> None:
+    _, user, staff = console
+    _, key = await _at_topic(user)
+    path = f"/staff/sessions/{quote(key, safe='')}"
+    await sign_in(staff, "vic")  # watching is enough
+    english = await (await staff.get(f"{path}?lang=en", headers=JSON)).json()
+    assert [row["state"] for row in english["turns"]] == [
+        "Choosing what to make", "Answering a question", "Answering a question",
+    ]  # fmt: skip
+    assert english["state"] == "ask"  # the JSON keeps the state's own name for scripts
+    assert "State: Answering a question." in english["summary"]
+    japanese = await (await staff.get(f"{path}?lang=ja", headers=JSON)).json()
+    assert [row["state"] for row in japanese["turns"]] == [
+        "作るものを選んでいる", "質問に答えている", "質問に答えている",
+    ]  # fmt: skip
+    page = await (await staff.get(f"{path}?lang=ja")).text()
+    assert "状態：質問に答えている。" in page and "<td>ask</td>" not in page

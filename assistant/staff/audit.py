@@ -18,7 +18,7 @@ import datetime
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TextIO
@@ -99,6 +99,12 @@ class AuditStore(Protocol):
 
     async def search_audit(self, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Rows matching ``filters``, newest first."""
+        ...
+
+    async def latest_session_acts(
+        self, keys: list[str], actions: Collection[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Each of the sessions ``keys``' newest row among ``actions``: (who, action)."""
         ...
 
 

@@ -10,6 +10,11 @@ same list and nothing new is recorded for it:
 - **help twice:** help asked at least twice among the latest turns;
 - **failed generation:** the session's latest build failed.
 
+Who is helping a session is read the same way, from what is already recorded: the audit log
+holds every staff act on a session, so its latest message, answer typed for the user or
+hand-back names the helper (nobody after a hand-back). It survives a restart and every
+instance behind the database agrees.
+
 The rules are pure functions of a session's recent activity, so the console, the command line
 and the tests all judge alike.
 """
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.events import ReplyKind, SessionState
+from assistant.staff.audit import AuditAction
 
 RE_ASKS = 3  # problem replies in a row: the same question missed three times
 HELP_TIMES = 2  # help asked this often among the latest turns
@@ -31,12 +37,18 @@ WAITING = frozenset(
      SessionState.DESCRIBE}
 )  # fmt: skip
 REASONS = ("re_asks", "silence", "help_twice", "generation_failed")
+# The audit log's actions of a staff member stepping into a session; the latest one decides
+# who is helping it (whoever acted, until a hand-back).
+HELP_ACTS = frozenset(
+    {AuditAction.STAFF_MESSAGE, AuditAction.ANSWER_FOR_USER, AuditAction.HAND_BACK}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SessionActivity:
     """A session not ended, as the staff console's live list reads it: its row, its latest
-    turns (oldest first, as stored) and the status of its latest build, if any."""
+    turns (oldest first, as stored), the status of its latest build and its latest staff act,
+    if any."""
 
     key: str
     channel: str
@@ -47,6 +59,7 @@ class SessionActivity:
     updated: float
     turns: list[dict[str, Any]]
     last_generation: str | None = None
+    last_help_act: tuple[str, str] | None = None  # (who, action): its latest of ``HELP_ACTS``
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +74,7 @@ class LiveSession:
     question_id: str | None
     idle_s: float
     reasons: tuple[str, ...]
+    helping: str | None = None  # the staff member helping it now, if any
 
     @property
     def needs_help(self) -> bool:
@@ -98,6 +112,15 @@ def current_question(turns: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def helping(last_act: tuple[str, str] | None) -> str | None:
+    """Who is helping a session, from its latest staff act (who, action) in the audit log:
+    whoever sent a message or typed an answer, until somebody hands the session back."""
+    if last_act is None:
+        return None
+    who, action = last_act
+    return None if action == AuditAction.HAND_BACK else who
+
+
 def judge(activity: SessionActivity, now: float, silence_s: float = SILENCE_S) -> LiveSession:
     """The session's line in the live list, with why it needs help (if it does)."""
     turns = activity.turns[-RECENT_TURNS:]
@@ -121,6 +144,7 @@ def judge(activity: SessionActivity, now: float, silence_s: float = SILENCE_S) -
         question_id=current_question(turns) if state in WAITING else None,
         idle_s=idle,
         reasons=tuple(reasons),
+        helping=helping(activity.last_help_act),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -21,6 +21,7 @@ _COLUMNS = ("id", "at", "who", "role", "action", "address", "session_key", "arti
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM audit_log"
 # The columns a free-text search looks in (the detail as its stored JSON text).
 _TEXT_COLUMNS = ("who", "action", "address", "session_key", "artifact_id", "detail")
+_CHUNK = 500  # session keys per query, under SQLite's variable limit
 
 
 def append(db: sqlite_utils.Database, row: Mapping[str, Any]) -> int:
@@ -84,4 +85,25 @@ def search(
         values = dict(zip(_COLUMNS, row, strict=True))
         values["detail"] = json.loads(values["detail"] or "{}")
         found.append(values)
+    return found
+
+
+def latest_acts(
+    db: sqlite_utils.Database, keys: Sequence[str], actions: Collection[str]
+) -> dict[str, tuple[str, str]]:
+    """Each session's newest entry among ``actions`` as (who, action), for those of ``keys``
+    that have one: one query per chunk of keys, by the ``session_key`` index."""
+    acts = sorted(actions)
+    if not acts:
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        part = list(keys[start : start + _CHUNK])
+        rows = db.conn.execute(
+            "SELECT session_key, who, action FROM audit_log WHERE id IN ("
+            f"  SELECT MAX(id) FROM audit_log WHERE session_key IN ({','.join('?' * len(part))})"
+            f"  AND action IN ({','.join('?' * len(acts))}) GROUP BY session_key)",
+            (*part, *acts),
+        )
+        found.update({key: (who, action) for key, who, action in rows})
     return found

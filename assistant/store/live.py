@@ -1,6 +1,7 @@
-"""The live sessions' activity for the staff console, read in three queries whatever their
-number: the sessions, their latest turns (a window function per session) and their latest
-build's status. Blocking; ``SQLiteStore`` runs it on the store's thread."""
+"""The live sessions' activity for the staff console, read in four queries whatever their
+number: the sessions, their latest turns (a window function per session), their latest
+build's status and their latest staff act in the audit log. Blocking; ``SQLiteStore`` runs it
+on the store's thread."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import json
 
 import sqlite_utils
 
-from assistant.staff.live import SessionActivity
+from assistant.staff.live import HELP_ACTS, SessionActivity
+from assistant.store.audit import latest_acts
 
 _CHUNK = 500  # under SQLite's variable limit
 
@@ -47,6 +49,7 @@ def activity(
             part,
         ):
             built[key] = status
+    acts = latest_acts(db, keys, HELP_ACTS)
     return [
         SessionActivity(
             key=key,
@@ -58,6 +61,7 @@ def activity(
             updated=updated or 0.0,
             turns=recent[key],
             last_generation=built.get(key),
+            last_help_act=acts.get(key),
         )  # fmt: skip
         for key, channel, language, state, job_id, paused, updated in rows
     ]

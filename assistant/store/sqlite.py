@@ -17,7 +17,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -305,6 +305,12 @@ class SQLiteStore:
     async def search_audit(self, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Audit entries matching ``filters``, newest first (``assistant/store/audit.py``)."""
         return await self._with_db(audit.search, filters, limit)
+
+    async def latest_session_acts(
+        self, keys: list[str], actions: Collection[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Each session's newest audit entry among ``actions``: (who, action)."""
+        return await self._with_db(audit.latest_acts, keys, actions)
 
     async def figures(self, since: float) -> dict[str, list[tuple[Any, ...]]]:
         """The raw numbers behind the staff charts since ``since`` (``store/stats.py``)."""

@@ -4,11 +4,14 @@ Viewers watch; staff act. The list and a session's transcript are pages that wor
 script, and the same routes answer JSON (``Accept: application/json``) so ``sessions.js`` can
 refresh them every few seconds. Three acts, each a CSRF-checked POST for staff and above,
 each written to the audit log: a message into the session, an answer typed for the user
-(checked like the user's own), and handing the session back.
+(checked like the user's own), and handing the session back. Who is helping a session is read
+back from those entries (``assistant/staff/live.py``), so the list and the transcript name the
+helper until the hand-back, across restarts and instances.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 from urllib.parse import quote
@@ -20,11 +23,11 @@ from assistant.events import ReplyKind
 from assistant.safe_text import clean
 from assistant.staff.accounts import role_rank
 from assistant.staff.audit import AuditAction
-from assistant.staff.live import LiveSession, live_sessions
+from assistant.staff.live import HELP_ACTS, LiveSession, helping, live_sessions
 from channels.staff import app as console_app  # a module: app.py adds these routes
 from channels.staff.guard import STAFF_KEY, csrf_token, language, require_role, say
 from channels.staff.parts import ConsoleParts, parts
-from channels.staff.transcript import transcript_rows
+from channels.staff.transcript import Say, state_name, transcript_rows
 
 WINDOW_MINUTES = 60.0  # sessions used within this are live
 MAX_MESSAGE = 500  # characters of a staff message or an answer typed for the user
@@ -59,7 +62,13 @@ def _row(request: web.Request, console: ConsoleParts, live: LiveSession) -> dict
         "needs_help": live.needs_help,
         "help": say(request, "sessions.needs_help" if live.needs_help else "sessions.ok"),
         "reasons": "; ".join(say(request, f"sessions.reason_{r}") for r in live.reasons),
+        "helping": _helping(request, live.helping),
     }
+
+
+def _helping(request: web.Request, name: str | None) -> str:
+    """The words "Helping: sam", or "" when nobody is helping."""
+    return say(request, "sessions.helping", name=name) if name else ""
 
 
 @require_role("viewer")
@@ -88,10 +97,17 @@ async def _transcript(
     session = await console.store.load(key)
     if session is None:
         raise web.HTTPNotFound(text=say(request, "sessions.unknown"))
-    rows = transcript_rows(await console.store.history(key), lambda k, **p: say(request, k, **p))
+    words: Say = functools.partial(say, request)  # console sentences in the request's language
+    rows = transcript_rows(await console.store.history(key), words)
+    acts = await console.store.latest_session_acts([key], HELP_ACTS)
+    summary = say(request, "sessions.summary", channel=session.channel,
+                  state=state_name(session.state.value, words))  # fmt: skip
+    helper = _helping(request, helping(acts.get(key)))
     if _wants_json(request):
-        return web.json_response({"turns": rows, "state": session.state.value},
-                                 headers={"Cache-Control": "no-store"})  # fmt: skip
+        return web.json_response(
+            {"turns": rows, "state": session.state.value, "summary": summary, "helping": helper},
+            headers={"Cache-Control": "no-store"},
+        )
     account = request[STAFF_KEY]
     done = request.query.get("done", "")
     return console_app.render(
@@ -101,7 +117,8 @@ async def _transcript(
         title=say(request, "sessions.transcript_of", session=key),
         key=key,
         path=f"/staff/sessions/{quote(key, safe='')}",
-        session=session,
+        summary=summary,
+        helping=helper,
         rows=rows,
         can_act=role_rank(account.role) >= role_rank("staff"),  # the forms; POSTs check again
         csrf=csrf_token(await get_session(request)),

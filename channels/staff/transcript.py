@@ -2,7 +2,8 @@
 
 Each history row becomes one line: when, who spoke (the person, a staff member typing for
 them, a staff member's own message, or the service itself, e.g. a delivery), what was said and
-what was replied. Everything stays text: the page escapes it and the script sets textContent.
+what was replied, and the state it left the session in, named in the page's language.
+Everything stays text: the page escapes it and the script sets textContent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from assistant.dialog.manager import STAFF_CHANNEL
+from assistant.events import SessionState
 
 Say = Callable[..., str]
 SERVICE_CHANNELS = frozenset({"generator"})  # rows the service wrote with nobody speaking
@@ -28,6 +30,14 @@ def _who(row: dict[str, Any], say: Say) -> tuple[str, bool]:
     if channel in SERVICE_CHANNELS or row.get("text") is None:
         return say("sessions.who_service"), False
     return say("sessions.who_user"), False
+
+
+def state_name(state: str, say: Say) -> str:
+    """A session state as staff read it ("Answering a question", not "ask"); a state this
+    version does not know (older rows) stays as stored."""
+    if state not in {known.value for known in SessionState}:
+        return state
+    return say(f"sessions.state_{state}")
 
 
 def transcript_rows(history: list[dict[str, Any]], say: Say) -> list[dict[str, Any]]:
@@ -49,7 +59,7 @@ def transcript_rows(history: list[dict[str, Any]], say: Say) -> list[dict[str, A
                 "by_staff": by_staff,
                 "said": said or "",
                 "replies": replies,
-                "state": str(turn.get("state_after") or ""),
+                "state": state_name(str(turn.get("state_after") or ""), say),
             }
         )
     return rows

@@ -1,7 +1,7 @@
-// Live sessions (issue 16, part S): refresh the list or a transcript every few seconds from
-// the same address as JSON, and announce (politely) sessions that newly need help. Without
-// this script the pages still show everything as of their loading. All text goes in with
-// textContent, never as markup.
+// Live sessions (issue 16, part S): refresh the list or a transcript (its turns, the session's
+// state and who is helping) every few seconds from the same address as JSON, and announce
+// (politely) sessions that newly need help. Without this script the pages still show
+// everything as of their loading. All text goes in with textContent, never as markup.
 "use strict";
 (() => {
   const EVERY_MS = 3000;
@@ -32,6 +32,7 @@
     } else {
       help.textContent = s.help;
     }
+    if (s.helping) help.append(" ", cell("span", s.helping, { class: "helping" }));
     tr.append(head, help, cell("td", s.channel), cell("td", s.job), cell("td", s.question),
       cell("td", s.idle));
     return tr;
@@ -76,6 +77,13 @@
         announce(data.sessions);
       } else {
         body.replaceChildren(...data.turns.map(turnRow));
+        const summary = document.getElementById("summary");
+        if (summary) summary.textContent = data.summary;
+        const helping = document.getElementById("helping");
+        if (helping) {
+          helping.textContent = data.helping;
+          helping.hidden = !data.helping;
+        }
       }
     } catch (error) {
       // The next tick tries again; the page keeps what it showed.
