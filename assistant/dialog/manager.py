@@ -21,6 +21,7 @@ from assistant.dialog.describing import apply_description, is_description
 from assistant.dialog.edit_reader import EditReader
 from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
+from assistant.dialog.queue_turns import QueueTurns
 from assistant.dialog.replies import ReplyWriter
 from assistant.dialog.session_locks import SessionLocks
 from assistant.dialog.share_turns import MASK, ShareTurns, addresses_held, masked
@@ -32,7 +33,7 @@ from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects, UserSharing
 from assistant.safe_text import clean, has_controls, has_surrogates
-from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.session import Session, TurnRecord
 from assistant.telemetry import NO_TELEMETRY, Telemetry, error_code
 from assistant.understanding.expectation import Expectation
 from assistant.understanding.interpret import match_choice
@@ -45,7 +46,7 @@ MODEL_CHECK_SECONDS = 30.0
 REMEMBERED_REVISIONS = 10_000  # sessions whose stored revision a channel can ask without a read
 
 
-class DialogManager(StaffTurns, ShareTurns):
+class DialogManager(QueueTurns, StaffTurns, ShareTurns):
     """Walks each session through welcome, job choice, questions, confirmation and delivery."""
 
     def __init__(
@@ -271,62 +272,6 @@ class DialogManager(StaffTurns, ShareTurns):
         """The stored session (read-only view for channels and tests)."""
         return await self.store.load(session_key)
 
-    async def deliver(self, request: GenerationRequest, artifact: Artifact) -> list[Reply]:
-        """The queue finished an artifact: tell the session's channel, unless it moved on."""
-        async with self._locks.hold(request.session_key):
-            session = await self.store.load(request.session_key)
-            if not _waiting_for(session, request):
-                return []
-            assert session is not None
-            before = session.state
-            session.state = SessionState.DELIVERED
-            session.generation_id = None
-            session.version = request.version
-            session.artifact_id = artifact.id
-            job = self.jobs.for_session(request.session_key, request.job_id)
-            replies = self.writer.render(
-                session, [said.Delivery(job, artifact), said.DeliveredNext()]
-            )
-            await self._commit(session, before, "generator", None, replies)
-        await self._emit(session, replies)
-        return replies
-
-    async def progress(
-        self, request: GenerationRequest, stage: str, fraction: float | None
-    ) -> None:
-        """Tell the session's channel how generation is going (not stored: it is momentary)."""
-        session = await self.store.load(request.session_key)
-        if not _waiting_for(session, request):
-            return
-        assert session is not None
-        reply = self.writer.progress(session, stage, fraction)
-        if fraction is not None and stage == "writing":
-            # How much is written, shown but not spoken: a voice repeating percentages every
-            # second would drown the kiosk; the first "writing" was spoken.
-            percent = round(fraction * 100)
-            reply = replace(
-                reply, text=self.writer.say(session, "progress_written", percent=percent), speech=""
-            )
-        await self._emit(session, [reply])
-
-    async def generation_failed(self, request: GenerationRequest) -> list[Reply]:
-        """The queue gave up: back to confirm with the answers intact, one plain sentence."""
-        async with self._locks.hold(request.session_key):
-            session = await self.store.load(request.session_key)
-            if not _waiting_for(session, request):
-                return []
-            assert session is not None
-            before = session.state
-            session.state = SessionState.CONFIRM
-            session.generation_id = None
-            # The answers are intact: show the read-back again, with its buttons.
-            replies = self.writer.render(
-                session, [said.problem("generation_failed"), self.flow.prompt(session)]
-            )
-            await self._commit(session, before, "generator", None, replies)
-        await self._emit(session, replies)
-        return replies
-
     # -- the language model ------------------------------------------------------------------
 
     def _can_describe(self, job: Job) -> bool:
@@ -404,11 +349,3 @@ class DialogManager(StaffTurns, ShareTurns):
             if artifact is not None and job is not None:
                 return [said.Delivery(job, artifact), self.flow.prompt(session)]
         return [self.flow.prompt(session)]
-
-
-def _waiting_for(session: Session | None, request: GenerationRequest) -> bool:
-    return (
-        session is not None
-        and session.state == SessionState.GENERATING
-        and session.generation_id == request.id
-    )
