@@ -14,9 +14,11 @@ EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm}"
 # Debian packages the service and its tests need (see README "Set-up"): Python; node for
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
 # it) to load generated pages; a Japanese font so pages render readable text in screenshots;
-# PortAudio for sounddevice, espeak-ng as the last speech fallback, ALSA's plugins and tools.
+# PortAudio for sounddevice, espeak-ng as the last speech fallback, ALSA's plugins and tools;
+# nginx and systemd (systemd-analyze) for the tests of the deployment files in deploy/
+# (tests/test_deploy_*.py start an nginx of their own: none needs to be running).
 PYTHON_PACKAGES=(python3 python3-venv python3-pip)
-SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils)
+SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils nginx systemd)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
