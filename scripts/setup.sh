@@ -15,10 +15,10 @@ EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm}"
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
 # it) to load generated pages; a Japanese font so pages render readable text in screenshots;
 # PortAudio for sounddevice, espeak-ng as the last speech fallback, ALSA's plugins and tools;
-# nginx and systemd (systemd-analyze) for the tests of the deployment files in deploy/
-# (tests/test_deploy_*.py start an nginx of their own: none needs to be running).
+# nginx, systemd (systemd-analyze) and prometheus (promtool) for the tests of the deployment
+# files in deploy/ (tests/test_deploy_*.py start an nginx of their own: none needs to run).
 PYTHON_PACKAGES=(python3 python3-venv python3-pip)
-SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils nginx systemd)
+SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils nginx systemd prometheus)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
