@@ -15,11 +15,16 @@ EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm}"
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
 # it) to load generated pages; a Japanese font so pages render readable text in screenshots;
 # PortAudio for sounddevice, espeak-ng as the last speech fallback, ALSA's plugins and tools;
-# Prometheus and promtool (issue 17), which the tests start on a free port against a live
-# service and use to check deploy/prometheus/ (under systemd Debian also starts its own
-# prometheus.service on :9090; `systemctl disable --now prometheus` if it is not wanted).
+# a C/C++ tool chain and CMake, which build llama-cpp-python from its sdist the first time.
 PYTHON_PACKAGES=(python3 python3-venv python3-pip)
-SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils prometheus)
+SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng alsa-utils
+  build-essential cmake)
+# Servers and checkers only the tests and benchmarks use (scripts/test, scripts/bench), never
+# `scripts/run`: under systemd Debian starts nginx and prometheus on install, which a kiosk
+# does not want. Prometheus and promtool (issue 17: started on a free port against a live
+# service, and the checks of deploy/prometheus/); nginx and systemd-analyze for the
+# deployment files in deploy/ (tests/test_deploy_*.py start an nginx of their own).
+TEST_SYSTEM_PACKAGES=(nginx systemd prometheus)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -101,6 +106,9 @@ setup_all() {
     install_system_packages "${PYTHON_PACKAGES[@]}"
   fi
   install_system_packages "${SYSTEM_PACKAGES[@]}"
+  if [ "${1:-}" = "--with-test-servers" ]; then
+    install_system_packages "${TEST_SYSTEM_PACKAGES[@]}"
+  fi
   setup_python
   setup_models
 }
