@@ -41,10 +41,10 @@
   const turnRow = (t) => {
     const tr = document.createElement("tr");
     if (t.by_staff) tr.className = "by-staff";
-    const replies = document.createElement("td");
+    const replies = cell("td", "", { class: "free-text" });
     t.replies.forEach((text) => replies.append(cell("p", text)));
-    tr.append(cell("td", t.at), cell("td", t.who), cell("td", t.said), replies,
-      cell("td", t.state));
+    tr.append(cell("td", t.at), cell("td", t.who), cell("td", t.said, { class: "free-text" }),
+      replies, cell("td", t.state));
     return tr;
   };
 
