@@ -94,7 +94,7 @@ async def client(
 
 
 async def test_sign_in_shows_the_account_and_role(client: Client) -> None:
-    assert await sign_in(client, "ana") == "/staff/"
+    assert await sign_in(client, "ana") == "/staff/?lang=en"
     home = await client.get("/staff/")
     text = await home.text()
     assert home.status == 200
@@ -271,7 +271,7 @@ async def test_totp_on_the_login_form(client: Client, accounts: StaffAccounts) -
     totp = pyotp.TOTP(secret)
     wrong = str((int(totp.at(START)) + 1) % 1_000_000).zfill(6)
     assert "one-time code is wrong" in await sign_in(client, "sam", code=wrong, status=401)
-    assert await sign_in(client, "sam", code=totp.at(START)) == "/staff/"
+    assert await sign_in(client, "sam", code=totp.at(START)) == "/staff/?lang=en"
     assert (await client.get("/staff/")).status == 200
 
 
@@ -287,7 +287,7 @@ async def test_admins_without_totp_are_told_how_when_it_is_required(
     )
     told = await sign_in(strict, "ana", status=403)
     assert "Ask for `assistant staff mfa ana` to be run on the server" in told
-    assert await sign_in(strict, "sam") == "/staff/"  # staff are not admins: no TOTP asked
+    assert await sign_in(strict, "sam") == "/staff/?lang=en"  # staff are not admins: no TOTP asked
 
 
 async def test_the_login_page_speaks_japanese(client: Client) -> None:
@@ -309,8 +309,8 @@ async def test_sign_in_goes_back_to_the_page_asked_for_but_only_in_the_console(
     asked = await client.get("/staff/admin-only", allow_redirects=False)
     assert asked.headers["Location"] == "/staff/login?next=/staff/admin-only&lang=en"
     for target, expected in (
-        ("/staff/admin-only", "/staff/admin-only"),
-        ("//evil.example/", "/staff/"),
+        ("/staff/admin-only", "/staff/admin-only?lang=en"),
+        ("//evil.example/", "/staff/?lang=en"),
     ):
         form = {"csrf": await csrf_of(client), "name": "ana", "password": PASSWORD, "next": target}
         response = await client.post("/staff/login", data=form, allow_redirects=False)
@@ -371,3 +371,20 @@ async def test_every_sign_in_attempt_is_in_the_audit_log(
     ]
     assert all(entry.address == "127.0.0.1" for entry in entries)
     assert "hunter2" not in repr(entries)
+
+
+async def test_the_console_goes_on_in_the_language_of_the_sign_in_page(client: Client) -> None:
+    """Signed in from the Japanese sign-in page on an English browser: Japanese after it."""
+    form = {"csrf": await csrf_of(client), "name": "sam", "password": PASSWORD, "code": ""}
+    headers = {"Accept-Language": "en-US,en;q=0.9"}
+    response = await client.post(
+        "/staff/login?lang=ja", data=form, headers=headers, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == "/staff/?lang=ja"
+    home = await client.get(response.headers["Location"], headers=headers)
+    assert "サインアウト" in await home.text()
+    # A page the person was going to keeps its own language when it names one.
+    form = {"csrf": await csrf_of(client), "name": "sam", "password": PASSWORD, "code": "",
+            "next": "/staff/sessions?lang=en"}  # fmt: skip
+    again = await client.post("/staff/login?lang=ja", data=form, allow_redirects=False)
+    assert again.headers["Location"] == "/staff/sessions?lang=en"

@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from yarl import URL
 
 from assistant.staff.signin import Outcome
 from channels.staff import artifacts  # the artifacts screen (issue 16, part A)
@@ -128,6 +129,11 @@ async def login(request: web.Request) -> web.Response:
         session["seen"] = now
         session["epoch"] = result.account.session_epoch
         csrf_token(session)
+        # The console goes on in the language the sign-in page was read in (a Japanese
+        # speaker on an English tablet chose 日本語 there).
+        url = URL(target)
+        if "lang" not in url.query:
+            target = str(url.update_query(lang=language(request)))
         raise web.HTTPSeeOther(target)
     session = await get_session(request)
     return render(
