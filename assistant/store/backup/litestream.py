@@ -142,9 +142,13 @@ def restore_at(replica: Replica, moment: datetime.datetime, output: Path) -> Non
 class Replicator:
     """``litestream replicate`` as a supervised child process (see the module's docstring)."""
 
-    def __init__(self, replica: Replica, *, binary: Path | None = None) -> None:
+    def __init__(
+        self, replica: Replica, *, binary: Path | None = None, quiet: bool = False
+    ) -> None:
         self.replica = replica
         self.binary = binary or litestream_binary()
+        # Litestream's log goes where the service's goes (standard output), unless quiet.
+        self._output = subprocess.DEVNULL if quiet else None
         self.starts = 0  # how many times the child was started
         self._process: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
@@ -184,8 +188,9 @@ class Replicator:
         if setpriv is not None:  # the kernel stops the child if this process dies
             command = [setpriv, "--pdeathsig", "TERM", "--", *command]
         return await asyncio.create_subprocess_exec(
-            *command, env=self.replica.environment(), stdin=subprocess.DEVNULL
-        )
+            *command, env=self.replica.environment(), stdin=subprocess.DEVNULL,
+            stdout=self._output, stderr=self._output,
+        )  # fmt: skip
 
     async def stop(self) -> None:
         """Stop the child (SIGTERM: it ships what it has not yet, then exits) and wait."""
