@@ -290,3 +290,32 @@ async def test_a_backup_taken_while_turns_are_written_is_one_consistent_moment(
     assert 0 < kept <= turns
     # The session's row and its turns come from the same moment: no half of a turn.
     assert await _revision_minus_turns(restored / "assistant.db", key) == written
+
+
+async def test_a_site_kept_outside_the_data_folder_and_a_changed_settings_file_come_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, site = tmp_path / "data", tmp_path / "www" / "site"
+    config = _config(tmp_path, data)
+    config.write_text(config.read_text() + f'site_dir = "{site}"\n', encoding="utf-8")
+    settings = load_settings(config)
+    archive = tmp_path / "site.tar.gz"
+    async with running_services(settings) as services:
+        made = await write_sessions(services, "harbor", 1)
+        slug = await publish(services, made[0])
+        assert await _cli(config, "backup", "--to", archive) == 0
+    published = files_picture(site)
+    assert (site / slug).is_symlink() and published
+    with tarfile.open(archive) as tar:
+        assert tar.getmember(f"site/{slug}").issym()
+    archived = config.read_text()
+    config.write_text(archived + "port = 8181\n", encoding="utf-8")  # changed since
+    shutil.rmtree(data)
+    shutil.rmtree(site)
+    assert await _cli(config, "restore", archive) == 0
+    printed = capsys.readouterr().out
+    assert files_picture(site) == published
+    beside = config.with_name("assistant.toml.restored")
+    assert beside.read_text() == archived and stat.S_IMODE(beside.stat().st_mode) == 0o600
+    assert f"the archived one is at {beside}" in printed
+    assert "port = 8181" in config.read_text(), "the settings in use are left as they are"

@@ -15,6 +15,7 @@ import datetime
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,11 +31,13 @@ from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
 from assistant.store.backup.litestream import (
     Replica,
+    Replicator,
     litestream_binary,
     replication_for_serve,
     restore_at,
 )
 from assistant.store.backup.manifest import BackupError
+from assistant.store.checkpoint import Checkpointer
 from testing.backup_data import SETTINGS_TOML, database_picture, running_services, write_sessions
 from testing.s3_server import S3Server, seaweed_s3
 
@@ -78,6 +81,28 @@ def test_keys_reach_litestream_in_its_environment_never_in_its_file_or_a_repr() 
     assert "AWS_CA_BUNDLE" not in env
     assert replication_for_serve(replace(settings, litestream_with_serve=False)) is None
     assert replication_for_serve(replace(settings, litestream_replica_url="")) is None
+
+
+@pytest.mark.parametrize(("truncate", "wal_left"), [(True, False), (False, True)])
+def test_under_litestream_the_service_s_checkpoints_never_truncate_the_log(
+    tmp_path: Path, truncate: bool, wal_left: bool
+) -> None:
+    """Litestream holds a read transaction: a TRUNCATE would wait out its busy timeout with
+    the writers held back, then fail. Replicated, the store only copies pages back."""
+    path = tmp_path / "db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE t (x)")
+    db.executemany("INSERT INTO t VALUES (?)", [("x" * 100,)] * 500)
+    db.commit()
+    checkpointer = Checkpointer(path, truncate=truncate)
+    checkpointer.stop()  # its last checkpoint
+    try:
+        assert (Path(f"{path}-wal").stat().st_size > 0) is wal_left
+        assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 500
+    finally:
+        db.close()
 
 
 # -- replication and restore at a time (slow: Litestream, SeaweedFS) -------------------------
@@ -207,6 +232,35 @@ async def test_an_s3_replica_on_seaweedfs_restores_at_a_time_and_keeps_its_keys_
     said = capfd.readouterr()
     assert s3.secret_key not in said.out + said.err
     assert "replicating to" in said.out  # Litestream's own log went through, keys left out
+
+
+@pytest.mark.slow
+async def test_a_litestream_that_dies_is_started_again(tmp_path: Path) -> None:
+    settings = load_settings(
+        None, {}, data_dir=str(tmp_path / "data"), litestream_replica_url=f"file://{tmp_path}/r"
+    )
+    replica = Replica.from_settings(settings)
+    assert replica is not None
+    replicator = Replicator(replica, quiet=True)
+    async with running_services(replace(settings, language="en", llm_enabled=False)):
+        replicator.start()
+        try:
+            first = await _started(replicator, 1)
+            os.kill(first, signal.SIGKILL)
+            second = await _started(replicator, 2)  # after its first pause (1 s)
+            assert second != first
+        finally:
+            await replicator.stop()
+    await _gone(second)
+
+
+async def _started(replicator: Replicator, starts: int) -> int:
+    """Until the replicator has started its child ``starts`` times; the child's pid."""
+    async with asyncio.timeout(30):
+        while True:
+            if replicator.starts >= starts and replicator.pid is not None:
+                return replicator.pid
+            await asyncio.sleep(0.02)
 
 
 def _s3_lines(s3: S3Server) -> str:
