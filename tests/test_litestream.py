@@ -350,10 +350,13 @@ async def test_serve_runs_litestream_as_its_child_and_it_never_outlives_the_serv
     async with _serving(config, port, log) as process:
         child = await _litestream_child(process)
         assert await _cli(config, "backup", "--to", archive) == 0  # of a folder in use
-        before = sorted(p.name for p in data.iterdir())
+        # (The live service and its Litestream add files of their own meanwhile: what must not
+        # change is the folder's place, its database, and nothing staged or moved beside it.)
+        around, rows = sorted(tmp_path.iterdir()), database_picture(data / "assistant.db")
         assert await _cli(config, "restore", archive, "--force") == 1
         assert "is in use" in capsys.readouterr().err
-        assert sorted(p.name for p in data.iterdir()) == before
+        assert sorted(tmp_path.iterdir()) == around
+        assert database_picture(data / "assistant.db") == rows
         process.send_signal(signal.SIGKILL)  # the service dies without a word ...
         await process.wait()
         await _gone(child)  # ... and the kernel stops its Litestream (no orphan)
