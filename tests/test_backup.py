@@ -319,3 +319,25 @@ async def test_a_site_kept_outside_the_data_folder_and_a_changed_settings_file_c
     assert beside.read_text() == archived and stat.S_IMODE(beside.stat().st_mode) == 0o600
     assert f"the archived one is at {beside}" in printed
     assert "port = 8181" in config.read_text(), "the settings in use are left as they are"
+
+
+@pytest.mark.parametrize(
+    ("argv", "en", "ja"),
+    [
+        (("restore",), "Name the archive to restore", "復元するバックアップ"),
+        (("restore", "--at", "2026-12-07T14:30"), "litestream_replica_url is not set", "複製先"),
+        (("litestream",), "litestream_replica_url is not set", "複製先"),
+        (("restore", "missing.tar.gz"), "missing.tar.gz does not exist", "がありません"),
+        (("backup",), "There is no database at", "データベースがありません"),
+    ],
+)
+async def test_a_command_with_nothing_to_act_on_says_so_in_one_sentence(
+    argv: tuple[str, ...], en: str, ja: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, tmp_path / "empty")
+    for language, words in (("en", en), ("ja", ja)):
+        assert await _cli(config, *argv, "--lang", language) == 1
+        said = capfd.readouterr()
+        assert said.err.startswith("error: ") and words in said.err and not said.out
+        assert len(said.err.strip().splitlines()) == 1
+    assert not (tmp_path / "empty").exists() and not list(tmp_path.glob("*.tar.gz"))

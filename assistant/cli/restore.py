@@ -62,6 +62,8 @@ def add_restore_parser(commands: Any) -> None:
 def run_restore(settings: Settings, args: argparse.Namespace) -> int:
     """Restore, and say what was restored and what was kept aside."""
     say = Say(settings, args.lang)
+    if args.archive is None and args.at is None:
+        return say.error(BackupError("nothing_to_restore"))
     data_dir: Path = args.data_dir or settings.data_dir
     try:
         report = _restore(replace(settings, data_dir=data_dir), args)

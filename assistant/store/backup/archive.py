@@ -35,6 +35,7 @@ from assistant.store.backup.manifest import (
     CONFIG_PREFIX,
     DATA_PREFIX,
     DATABASE_NAME,
+    LITESTREAM_STATE,
     MANIFEST_NAME,
     SITE_PREFIX,
     BackupError,
@@ -44,7 +45,6 @@ from assistant.store.backup.manifest import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-LITESTREAM_STATE = f".{DATABASE_NAME}-litestream"  # Litestream's own state beside the database
 COMPRESS_LEVEL = 6  # gzip's default: level 9 takes twice as long for a few per cent
 
 

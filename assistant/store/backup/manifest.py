@@ -23,6 +23,7 @@ DATA_PREFIX = "data"  # the data folder
 SITE_PREFIX = "site"  # the published site, when it lives outside the data folder
 CONFIG_PREFIX = "config"  # the settings file, when one is used
 DATABASE_NAME = "assistant.db"
+LITESTREAM_STATE = f".{DATABASE_NAME}-litestream"  # Litestream's own state beside the database
 KINDS = ("file", "dir", "symlink")
 _CHUNK = 1 << 20
 

@@ -28,6 +28,7 @@ from assistant.store.backup.manifest import (
     CONFIG_PREFIX,
     DATA_PREFIX,
     DATABASE_NAME,
+    LITESTREAM_STATE,
     MANIFEST_NAME,
     SITE_PREFIX,
     BackupError,
@@ -38,7 +39,6 @@ from assistant.store.backup.manifest import (
 
 # Fills the staged database file in place (``restore --at``: Litestream's copy of a moment).
 DatabaseFiller = Callable[[Path], None]
-_LITESTREAM_STATE = f".{DATABASE_NAME}-litestream"
 ARTIFACTS = "artifacts"  # Settings.artifacts_dir, within the data folder
 
 
@@ -128,9 +128,9 @@ def restore_database(data_dir: Path, fill: DatabaseFiller, *, force: bool) -> Re
                 aside = data_dir / name.replace(DATABASE_NAME, f"{DATABASE_NAME}.replaced-{stamp}")
                 os.rename(old, aside)
                 moved.append(aside)
-        state = data_dir / _LITESTREAM_STATE
+        state = data_dir / LITESTREAM_STATE
         if state.exists():  # the replica's position of the old database
-            moved.append(state.rename(data_dir / f"{_LITESTREAM_STATE}.replaced-{stamp}"))
+            moved.append(state.rename(data_dir / f"{LITESTREAM_STATE}.replaced-{stamp}"))
         staged.chmod(FILE_MODE)
         os.rename(staged, path)
     return RestoreReport(None, data_dir, tuple(moved), None, time.perf_counter() - started)
