@@ -90,6 +90,8 @@ async def seaweed_s3(folder: Path) -> AsyncIterator[S3Server]:
         "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
         "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64",
         f"-s3.config={identities}", f"-bucket={BUCKET}",
+        # Its local sockets in the test's folder, not /tmp (the admin's has no setting).
+        f"-filer.localSocket={folder / 'filer.sock'}", f"-s3.localSocket={folder / 's3.sock'}",
     ]  # fmt: skip
     log = _log(folder)
     process = await asyncio.create_subprocess_exec(
