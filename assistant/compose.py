@@ -98,7 +98,9 @@ class Services:
         jobs = load_catalog(settings, renderer)
         phrases = load_phrases(settings.locales_dir)
         store = SQLiteStore(
-            settings.database_path, code_lifetime=settings.code_expiry_hours * 3600 or None
+            settings.database_path,
+            code_lifetime=settings.code_expiry_hours * 3600 or None,
+            replicated=bool(settings.litestream_replica_url),
         )
         chromium = find_chromium()
         browser = BrowserChecker(chromium) if chromium else None

@@ -128,6 +128,15 @@ class Settings:
     staff_address_failures: int = 20  # wrong sign-ins from one address per window
     staff_failure_window_minutes: float = 15.0
     staff_lockout_minutes: float = 15.0  # how long a locked account stays locked
+    # Issue 17: the database replicated continuously by Litestream (README "Backups"): to a
+    # folder (file:///...) or an S3-compatible store (s3://bucket/path); empty: off.
+    litestream_replica_url: str = ""
+    litestream_s3_endpoint: str = ""  # e.g. http://127.0.0.1:8333; empty: Amazon S3 itself
+    litestream_s3_region: str = "us-east-1"
+    litestream_s3_access_key_id: str = field(default="", repr=False)  # a secret: never in logs
+    litestream_s3_secret_access_key: str = field(default="", repr=False)  # a secret as well
+    litestream_sync_interval_s: float = 1.0  # how often new writes are shipped to the replica
+    litestream_with_serve: bool = True  # false: run `assistant litestream` as its own service
 
     @property
     def jobs_dir(self) -> Path:
@@ -275,6 +284,14 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "staff_address_failures": to.integer(1, 100_000),
     "staff_failure_window_minutes": to.number(1.0, 24.0 * 60, "minutes"),
     "staff_lockout_minutes": to.number(1.0, 24.0 * 60, "minutes"),
+    # Issue 17 (backups).
+    "litestream_replica_url": to.replica_url,
+    "litestream_s3_endpoint": to.url,
+    "litestream_s3_region": to.plain_text,
+    "litestream_s3_access_key_id": to.api_key,
+    "litestream_s3_secret_access_key": to.api_key,
+    "litestream_sync_interval_s": to.number(0.1, 86_400.0, "seconds"),
+    "litestream_with_serve": to.flag,
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"
@@ -308,12 +325,11 @@ def auto_backend(settings: Settings, given: set[str]) -> str:
     return "embedded"
 
 
-def load_settings(
-    config_path: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-    **overrides: Any,
-) -> Settings:
-    """Defaults, then the TOML file, then ``ASSISTANT_*`` variables, then command-line values."""
+def config_file(
+    config_path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The settings file in use: the one given, else ``ASSISTANT_CONFIG``'s, else
+    ``./assistant.toml`` when it exists (also what ``assistant backup`` archives)."""
     environ = os.environ if environ is None else environ
     if config_path is None and environ.get(CONFIG_ENV):
         config_path = Path(environ[CONFIG_ENV])
@@ -321,6 +337,17 @@ def load_settings(
             raise ConfigError(f"{CONFIG_ENV}: the file {config_path} does not exist")
     if config_path is None and DEFAULT_CONFIG_FILE.exists():
         config_path = DEFAULT_CONFIG_FILE
+    return config_path
+
+
+def load_settings(
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Defaults, then the TOML file, then ``ASSISTANT_*`` variables, then command-line values."""
+    environ = os.environ if environ is None else environ
+    config_path = config_file(config_path, environ)
     values: dict[str, Any] = _read_file(config_path) if config_path else {}
     labels = {key: f"{config_path}: {key}" for key in values}
     for key in KEYS:

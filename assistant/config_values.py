@@ -160,3 +160,23 @@ def time_zone(key: str, value: Any) -> str:
     except (ValueError, zoneinfo.ZoneInfoNotFoundError) as err:
         raise ConfigError(f"{key}: {text!r} is not a time zone name like Asia/Tokyo") from err
     return text
+
+
+def replica_url(key: str, value: Any) -> str:
+    """Where Litestream replicates to: a folder (``file:///...``) or ``s3://bucket/path``;
+    keys go in their own settings, never in the address (which is logged)."""
+    text = plain_text(key, value)
+    if not text:
+        return text
+    match = re.fullmatch(r"(file|s3)://([^/@]*)(/.*)?", text)
+    if match is None or "@" in text:
+        raise ConfigError(
+            f"{key}: {text!r} must be file:///a/folder or s3://bucket/path "
+            "(the S3 keys go in litestream_s3_access_key_id and litestream_s3_secret_access_key)"
+        )
+    scheme, host, path = match.groups()
+    if scheme == "file" and (host or not path or path == "/"):
+        raise ConfigError(f"{key}: {text!r}: a folder is written file:///absolute/path")
+    if scheme == "s3" and not host:
+        raise ConfigError(f"{key}: {text!r}: name the bucket, as in s3://bucket/path")
+    return text

@@ -20,6 +20,8 @@ without and with the model, page and zip weight, the Chromium check, and the cou
 sections and layouts; its own options (``--no-model``, ``--jobs``, ``--repeats``) follow it.
 ``--issue16`` runs issue 16's figures (bench_console.py): console page loads with 10,000
 sessions and 100,000 turns, "help" twice → flagged, a staff message → the web user's socket.
+``--issue17-backup`` runs issue 17's backup figures (bench_backup.py): ``assistant backup`` and
+``assistant restore`` with 10,000 sessions, Litestream's first sync and a restore to a time.
 """
 
 from __future__ import annotations
@@ -181,12 +183,17 @@ def main() -> None:
         help="issue 16's figures: the staff console (scripts/bench_console.py; its options follow)",
     )
     parser.add_argument(
+        "--issue17-backup",
+        action="store_true",
+        help="issue 17's backup and restore times (scripts/bench_backup.py; its options follow)",
+    )
+    parser.add_argument(
         "--only-job-choice",
         action="store_true",
         help="only job choice in one's own words, without and with the real model (issue 14)",
     )
     args, rest = parser.parse_known_args()
-    if rest and not (args.issue15 or args.issue16):
+    if rest and not (args.issue15 or args.issue16 or args.issue17_backup):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if args.issue15:
@@ -198,6 +205,11 @@ def main() -> None:
         from scripts.bench_console import main as console_main
 
         console_main(rest)
+        return
+    if args.issue17_backup:
+        from scripts.bench_backup import main as backup_main
+
+        backup_main(rest)
         return
     if args.only_model_slot:
         model_slot_figures()

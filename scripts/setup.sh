@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
-EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm}"
+EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm,backup}"
 
 # Debian packages the service and its tests need (see README "Set-up"): Python; node for
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by

@@ -23,20 +23,24 @@ from assistant import __version__
 from assistant.check.links import links_sentence
 from assistant.cli import voice
 from assistant.cli.audit import add_audit_parser, run_audit
+from assistant.cli.backup import add_backup_parser, run_backup
 from assistant.cli.cleanup import add_cleanup_parser, run_cleanup
+from assistant.cli.jobs import run_jobs
 from assistant.cli.kb import add_kb_parser, run_kb
+from assistant.cli.litestream import add_litestream_parser, run_litestream
 from assistant.cli.live import add_live_parser, run_live
 from assistant.cli.logs import log_handler
+from assistant.cli.restore import add_restore_parser, run_restore
 from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
 from assistant.compose import Services
-from assistant.compose_jobs import checked_jobs
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
 from assistant.extras import require_extra
 from assistant.http_guard import GuardedRunner
 from assistant.net import is_loopback
 from assistant.server import init_app
+from assistant.store.backup.litestream import replication_for_serve
 from assistant.understanding.answers import read_answers
 from channels.console import ConsoleChannel
 
@@ -108,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_parser(commands)  # issue 16, part C
     add_stats_parser(commands)  # issue 16, part C
     add_staff_parser(commands)  # issue 16, part A
+    add_backup_parser(commands)  # issue 17: backups
+    add_restore_parser(commands)
+    add_litestream_parser(commands)
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -148,8 +155,11 @@ def _freeze_heap() -> None:
 
 
 async def _serve(settings: Settings) -> None:
+    replicator = replication_for_serve(settings)  # issue 17: Litestream beside the service
     services = Services.build(settings)
     await services.start()
+    if replicator is not None:
+        replicator.start()
     janitor = services.janitor()  # the one owner of the daily clean-up (assistant/retention.py)
     app = init_app(
         services.store,
@@ -205,6 +215,8 @@ async def _serve(settings: Settings) -> None:
         await janitor.stop()
         await runner.cleanup()
         await services.stop()
+        if replicator is not None:  # after the database is closed: its last sync ships all
+            await replicator.stop()
 
 
 async def _start_telegram(
@@ -310,24 +322,6 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _jobs(settings: Settings, args: argparse.Namespace) -> int:
-    directory = getattr(args, "directory", None) or settings.jobs_dir
-    catalog = checked_jobs(directory)
-    if args.jobs_command == "list":
-        for job in catalog.ordered():
-            print(
-                f"{job.id}\t{job.generator}/{job.language}\t{len(job.questions)} questions\t"
-                f"{job.title.ja} / {job.title.en}"
-            )
-    else:
-        print(f"{len(catalog.jobs)} job(s) valid in {directory}")
-    for error in catalog.errors:
-        print(f"error: {error.message}", file=sys.stderr)
-    if args.jobs_command == "validate" and catalog.errors:
-        return 1
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``assistant`` console script."""
     args = _parser().parse_args(argv)
@@ -346,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _setup_logging(settings, quiet=True)
             return asyncio.run(_console(settings, args))
         if command == "jobs":
-            return _jobs(settings, args)
+            return run_jobs(settings, args)
         if command == "check":
             from assistant.check.doctor import exit_code, format_findings, run_checks
 
@@ -380,6 +374,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_audit(settings, args))
         if command == "stats":  # issue 16, part C
             return asyncio.run(run_stats(settings, args))
+        if command in ("backup", "restore"):  # issue 17
+            _setup_logging(settings, quiet=True)
+            return (run_backup if command == "backup" else run_restore)(settings, args)
+        if command == "litestream":
+            _setup_logging(settings)
+            return asyncio.run(run_litestream(settings, args))
         if command == "kiosk":
             _setup_logging(settings)
             return asyncio.run(voice.kiosk(settings, args))

@@ -6,6 +6,12 @@ under steady writes it rarely catches up with the writer, so the WAL kept being 
 and a WAL file never shrinks below its high-water mark by itself. Now the checkpointer
 truncates the log (TRUNCATE) whenever it has grown past ``WAL_LIMIT`` or the store has been
 quiet for a round, and ``journal_size_limit`` caps what a reset leaves on disk.
+
+Under Litestream (issue 17) only PASSIVE checkpoints run: Litestream keeps a read transaction
+open on the database so no frame it has not shipped is lost, which makes every TRUNCATE wait
+its full busy timeout (measured: 250 ms each, holding the writers back) and then fail.
+Litestream resets the log itself once it has copied it, and SQLite restarts a log that was
+wholly checkpointed at the next write, so the log still stays small.
 """
 
 from __future__ import annotations
@@ -37,8 +43,9 @@ class Checkpointer:
     SIZE_EVERY_COMMITS = 50  # how often a commit looks at the WAL's size (one stat)
     EVERY_SECONDS = 5.0
 
-    def __init__(self, path: Path, wal_limit: int = WAL_LIMIT) -> None:
+    def __init__(self, path: Path, wal_limit: int = WAL_LIMIT, *, truncate: bool = True) -> None:
         self._wal = Path(f"{path}-wal")
+        self._truncate = truncate  # False under Litestream, which resets the log itself
         self._wal_limit = wal_limit
         self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=CHECKPOINT_WAIT_S)
         self._conn.execute(f"PRAGMA journal_size_limit={wal_limit}")
@@ -73,7 +80,7 @@ class Checkpointer:
             quiet = commits == self._seen
             self._seen = commits
             size = self._wal_size()
-            if size > self._wal_limit or (quiet and size > 0):
+            if self._truncate and (size > self._wal_limit or (quiet and size > 0)):
                 # Copy what can be copied without blocking first: the TRUNCATE that resets the
                 # log then holds the writer back only for the last few pages and the fsync.
                 self._checkpoint("PASSIVE")
@@ -92,5 +99,5 @@ class Checkpointer:
         self._stopping = True
         self._wake.set()
         self._thread.join()
-        self._checkpoint("TRUNCATE")
+        self._checkpoint("TRUNCATE" if self._truncate else "PASSIVE")
         self._conn.close()

@@ -64,8 +64,11 @@ class SQLiteStore:
         *,
         code_lifetime: float | None = None,
         clock: Callable[[], float] = time.time,
+        replicated: bool = False,
     ) -> None:
         self.path = path
+        # Litestream ships the WAL (issue 17): checkpoints stay PASSIVE (checkpoint.py).
+        self.replicated = replicated
         # Seconds a continuation code works after its session was last used (None: no limit).
         self.code_lifetime = code_lifetime
         self.clock = clock
@@ -102,7 +105,7 @@ class SQLiteStore:
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{self.path}: cannot open the database: {err}") from err
         self._db = db
-        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer = Checkpointer(self.path, truncate=not self.replicated)
 
     async def open(self) -> None:
         """Open the database on the store's own thread."""
