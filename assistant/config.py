@@ -6,6 +6,7 @@ the key and what is allowed, because staff, not users, read it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -93,6 +94,8 @@ class Settings:
     http_header_timeout_s: float = 10.0  # request line and headers, from their first byte
     http_body_timeout_s: float = 30.0  # a request's body, once its headers are in
     http_idle_timeout_s: float = 75.0  # an idle keep-alive connection
+    # Issue 17: reverse proxies whose X-Forwarded-For names the client (assistant/client_address.py).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Issue 12, part A: one kiosk user's answers never reach the next user.
     code_expiry_hours: float = 4.0  # a continuation code works this long after last use
     kiosk_screen_token: str = field(default="", repr=False)  # lets another machine watch
@@ -250,6 +253,7 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "http_header_timeout_s": to.number(1.0, 300.0, "seconds"),
     "http_body_timeout_s": to.number(1.0, 3600.0, "seconds"),
     "http_idle_timeout_s": to.number(1.0, 3600.0, "seconds"),
+    "trusted_proxies": to.networks,  # issue 17
     # Issue 12, part A.
     "code_expiry_hours": to.number(
         0.0, 24.0 * 365, "hours (0 = codes live until the session ends)"

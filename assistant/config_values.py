@@ -7,6 +7,7 @@ Apart from ``config`` so its list of settings reads as a table of keys and their
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -180,3 +181,48 @@ def replica_url(key: str, value: Any) -> str:
     if scheme == "s3" and not host:
         raise ConfigError(f"{key}: {text!r}: name the bucket, as in s3://bucket/path")
     return text
+
+
+def networks(key: str, value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses and networks (``127.0.0.1``, ``10.0.0.0/8``, ``::1``), as a list or
+    comma-separated text; names are not looked up, and a network of every address is
+    refused, since trusting it would let each client choose its own address."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(
+            f'{key}: must be a list of IP addresses or networks, e.g. ["127.0.0.1", "10.0.0.0/8"]'
+        )
+    found: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in items:
+        text = item.strip() if isinstance(item, str) else None
+        if text == "":
+            continue
+        if text is None:
+            raise ConfigError(f'{key}: {item!r} is not an address; write it as text, "10.0.0.2"')
+        try:
+            network = ipaddress.ip_network(text)
+        except ValueError as err:
+            raise ConfigError(_not_a_network(key, text)) from err
+        if network.prefixlen == 0:
+            raise ConfigError(
+                f"{key}: {text!r} would trust every address, so any client could choose its "
+                "own by sending X-Forwarded-For; name only your proxies' addresses"
+            )
+        found.append(network)
+    return tuple(found)
+
+
+def _not_a_network(key: str, text: str) -> str:
+    """Why ``text`` is not an address or network, with what was perhaps meant."""
+    try:
+        loose = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return (
+            f"{key}: {text!r} is not an IP address or network; use addresses like 127.0.0.1 "
+            "or networks like 10.0.0.0/8 (host names are not looked up)"
+        )
+    address = text.partition("/")[0]
+    return (
+        f"{key}: {text!r} has bits set past its prefix: write the network {loose} or the "
+        f"one address {address}"
+    )

@@ -12,7 +12,9 @@ Every response, error pages and static files included, leaves through one hook
 versions, so no handler can forget them.
 
 ``/metrics`` (issue 17) shows the whole service's Prometheus metrics (``assistant/metrics.py``)
-to this machine, or to whoever holds the configured bearer token (issue 12, part C).
+to this machine, or to whoever holds the configured bearer token (issue 12, part C). Behind a
+trusted proxy "this machine" is the client the proxy forwarded for, not the proxy
+(``assistant/client_address.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import segno
 from aiohttp import web
 
 from assistant import __version__
+from assistant.client_address import TrustedProxies, forwarded_client
 from assistant.config import Settings
 from assistant.events import LANGUAGES
 from assistant.http_guard import EDGE_HEADERS, SERVER_NAME, body_deadline
@@ -270,12 +273,15 @@ def init_app(
     body_timeout: float = 30.0,
     site_dir: Path | None = None,
     metrics_access: MetricsAccess | None = None,
+    trusted_proxies: TrustedProxies | None = None,
 ) -> web.Application:
     """The application with its routes; the caller owns the store's life cycle. Without
-    ``metrics_access`` there is no ``/metrics``."""
-    app = web.Application(
-        client_max_size=2 * 1024 * 1024, middlewares=[body_deadline(body_timeout)]
-    )
+    ``metrics_access`` there is no ``/metrics``; with ``trusted_proxies``, every handler
+    (this app's and those added to it) sees the client a trusted proxy forwarded for."""
+    middlewares = [body_deadline(body_timeout)]
+    if trusted_proxies is not None and trusted_proxies.networks:  # issue 17: behind nginx
+        middlewares.insert(0, forwarded_client(trusted_proxies))
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=middlewares)
     app[STORE_KEY] = store
     app[JOBS_KEY] = jobs
     app[BASE_URL_KEY] = base_url.rstrip("/")

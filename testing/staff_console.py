@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
 from assistant.cli.staff import staff_app, staff_services
+from assistant.client_address import TrustedProxies
 from assistant.compose import Services
 from assistant.config import Settings
 from assistant.server import init_app
@@ -81,6 +82,7 @@ async def running_console(
             base_url=settings.base_url,
             site_dir=settings.site_path,
             metrics_access=services.metrics_access(),
+            trusted_proxies=TrustedProxies(settings.trusted_proxies),
         )
         services.web_channel().add_routes(app)
         console = staff_app(services.store, settings, CHEAP_HASHER, services=services)

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from playwright.async_api import Page, expect
 
+from assistant.client_address import TrustedProxies
 from assistant.compose import Services
 from assistant.config import Settings
 from assistant.jobs.catalog import Job, Question
@@ -96,6 +97,7 @@ async def web_server(
         base_url=settings.base_url,
         site_dir=settings.site_path,
         metrics_access=services.metrics_access(),
+        trusted_proxies=TrustedProxies(settings.trusted_proxies),
     )
     channel = services.web_channel()
     channel.add_routes(app)

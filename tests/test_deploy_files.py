@@ -10,6 +10,7 @@ running them, and every setting and command the files name against what the code
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import re
@@ -26,7 +27,7 @@ import yaml
 from aiohttp.test_utils import TestServer
 
 from assistant.cli.main import main
-from assistant.config import CONFIG_ENV, KEYS, PROJECT_ROOT, Settings
+from assistant.config import CONFIG_ENV, KEYS, PROJECT_ROOT, Settings, load_settings
 from assistant.jobs.catalog import JobCatalog
 from assistant.server import init_app
 from assistant.store.sqlite import SQLiteStore
@@ -161,6 +162,28 @@ def test_the_deployment_names_only_settings_the_service_reads() -> None:
     extras = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     wanted = _dockerfile_env("builder")["ASSISTANT_EXTRAS"].split(",")
     assert set(wanted) <= set(extras["optional-dependencies"]) and "dev" not in wanted
+
+
+def test_the_service_behind_nginx_trusts_nginx_and_keeps_its_limits_per_address() -> None:
+    """Issue 17: the app trusts exactly the proxy in front of it (on one machine 127.0.0.1,
+    in compose nginx's fixed address in the project's subnet), so its limits per address
+    stay on: no file turns them off or raises them for a shared address."""
+    env_example = (DEPLOY / "systemd" / "assistant.env.example").read_text(encoding="utf-8")
+    example = dict(re.findall(r"^(ASSISTANT_\w+)=(.*)$", env_example, re.MULTILINE))
+    one_machine = load_settings(environ=example)
+    assert one_machine.trusted_proxies == (ipaddress.ip_network("127.0.0.1"),)
+    compose = _yaml(COMPOSE)
+    app, nginx = compose["services"]["app"], compose["services"]["nginx"]
+    literal = {k: str(v) for k, v in app["environment"].items() if "${" not in str(v)}
+    in_containers = load_settings(environ=literal)  # what compose fills in from .env aside
+    address = ipaddress.ip_address(nginx["networks"]["default"]["ipv4_address"])
+    assert in_containers.trusted_proxies == (ipaddress.ip_network(address),)
+    (subnet,) = compose["networks"]["default"]["ipam"]["config"]
+    assert address in ipaddress.ip_network(subnet["subnet"])
+    defaults = Settings()
+    for settings in (one_machine, in_containers):
+        for key in ("new_sessions_per_address", "audio_address_streams", "staff_address_failures"):
+            assert getattr(settings, key) == getattr(defaults, key), key
 
 
 def _commands() -> dict[str, list[str]]:

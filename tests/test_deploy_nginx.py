@@ -6,6 +6,8 @@ it: the chat page and its script load, a whole café job is walked over the webs
 delivery and preview, a kiosk screen is refused (nginx tells the service the request was
 forwarded), /metrics is closed, bodies are limited as the service limits them, and a
 published site is served from the site folder by nginx itself, still after the service stops.
+With ``trusted_proxies`` as deploy/systemd/assistant.env.example sets it, two clients (real
+connections from 127.0.0.2 and 127.0.0.3) have their own budgets of new sessions.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from testing.cafe_walk import cafe_walk
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 CONF = PROJECT_ROOT / "deploy" / "nginx" / "assistant.conf"
+ENV_EXAMPLE = PROJECT_ROOT / "deploy" / "systemd" / "assistant.env.example"
+NEW_SESSIONS = 3  # per address and window, so a test reaches the limit quickly
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -114,6 +118,13 @@ def nginx_config(prefix: Path, ports: dict[str, int], site: Path, cert: Path, ke
     )
 
 
+def _example_setting(name: str) -> str:
+    """A setting as the systemd unit's example environment file gives it (not commented out)."""
+    found = re.search(rf"^{name}=(.*)$", ENV_EXAMPLE.read_text(encoding="utf-8"), re.MULTILINE)
+    assert found is not None, f"{ENV_EXAMPLE.name} no longer sets {name}"
+    return found.group(1).strip()
+
+
 async def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     """Until something accepts on ``port``; fails at once if the process died instead."""
     async with asyncio.timeout(120):
@@ -143,6 +154,8 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
         ASSISTANT_PORT=str(ports["service"]), ASSISTANT_PUBLIC_BASE_URL=base,
         ASSISTANT_LLM_ENABLED="false", ASSISTANT_WEB_VOICE="false", ASSISTANT_WARM_UP="false",
         ASSISTANT_LANGUAGE="en", ASSISTANT_CHROMIUM=str(tmp_path / "no-chromium"),
+        ASSISTANT_TRUSTED_PROXIES=_example_setting("ASSISTANT_TRUSTED_PROXIES"),
+        ASSISTANT_NEW_SESSIONS_PER_ADDRESS=str(NEW_SESSIONS),
     )  # fmt: skip
     nginx_args = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
                   str(prefix / "error.log")]  # fmt: skip
@@ -168,10 +181,12 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def _client(cert: Path) -> AsyncIterator[aiohttp.ClientSession]:
-    """A client that trusts the test certificate and nothing else, and follows no redirects."""
+async def _client(cert: Path, source: str = "127.0.0.1") -> AsyncIterator[aiohttp.ClientSession]:
+    """A client that trusts the test certificate and nothing else, and follows no redirects;
+    its connections come from ``source`` (any 127.x address is this machine's)."""
     context = ssl.create_default_context(cafile=str(cert))
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
+    connector = aiohttp.TCPConnector(ssl=context, local_addr=(source, 0))
+    async with aiohttp.ClientSession(connector=connector) as http:
         yield http
 
 
@@ -308,3 +323,43 @@ async def _through_nginx(deployment: dict[str, Any]) -> None:
             assert site.status == 200 and await site.read() == expected
         async with http.get(f"{base}/") as gone:
             assert gone.status == 502
+
+
+def test_clients_through_nginx_have_their_own_budgets_of_new_sessions(
+    deployment: dict[str, Any],
+) -> None:
+    asyncio.run(_two_clients(deployment))
+
+
+async def _hello(http: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    """What a new page is told first: its session, or why there is none."""
+    async with http.ws_connect(f"wss{base[5:]}/ws", headers={"Origin": base}) as ws:
+        await ws.send_json({"type": "hello", "language": "en"})
+        async with asyncio.timeout(30):
+            while True:
+                data: dict[str, Any] = json.loads(await ws.receive_str())
+                if data["type"] in ("session", "error"):
+                    return data
+
+
+async def _two_clients(deployment: dict[str, Any]) -> None:
+    base, cert = deployment["base"], deployment["cert"]
+    async with _client(cert, "127.0.0.2") as first, _client(cert, "127.0.0.3") as second:
+        for _ in range(NEW_SESSIONS):
+            assert (await _hello(first, base))["type"] == "session"
+        refused = await _hello(first, base)
+        assert refused["code"] == "too_many_sessions", refused
+        # Without trusted_proxies the service would see nginx (127.0.0.1) for both.
+        for _ in range(NEW_SESSIONS):
+            assert (await _hello(second, base))["type"] == "session"
+        assert (await _hello(second, base))["code"] == "too_many_sessions"
+    store = SQLiteStore(deployment["data"] / "assistant.db")
+    await store.open()
+    try:
+        rows = await store.run(
+            lambda: list(store.db.query("select address from attempts where kind = 'new_session'"))
+        )
+    finally:
+        await store.close()
+    counted = sorted(row["address"] for row in rows)
+    assert counted == ["127.0.0.2"] * NEW_SESSIONS + ["127.0.0.3"] * NEW_SESSIONS

@@ -77,8 +77,10 @@ CORE_ALLOWED: dict[str, set[str]] = {
     # server (which shows it at /metrics) sees the registry, everyone else the port.
     "telemetry": {"errors"},
     "metrics": {"telemetry"},
+    # Issue 17, several instances: the client's address behind a trusted proxy.
+    "client_address": set(),
 }
-CORE_ALLOWED["server"] = CORE_ALLOWED["server"] | {"metrics"}
+CORE_ALLOWED["server"] = CORE_ALLOWED["server"] | {"metrics", "client_address"}
 # Issue 16, part A: the store keeps staff accounts, so it speaks their type (``Account``).
 CORE_ALLOWED["store"] = CORE_ALLOWED["store"] | {"staff"}
 # What the outer packages may not import from the core: its concrete store and its root.

@@ -33,6 +33,7 @@ from assistant.cli.logs import log_handler
 from assistant.cli.restore import add_restore_parser, run_restore
 from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
+from assistant.client_address import TrustedProxies
 from assistant.compose import Services
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
@@ -168,7 +169,13 @@ async def _serve(settings: Settings) -> None:
         body_timeout=settings.http_body_timeout_s,
         site_dir=settings.site_path,
         metrics_access=services.metrics_access(),
+        trusted_proxies=TrustedProxies(settings.trusted_proxies),
     )
+    if settings.trusted_proxies:
+        _LOGGER.info(
+            "client addresses: X-Forwarded-For believed from %s",
+            ", ".join(str(network) for network in settings.trusted_proxies),
+        )
     services.web_channel().add_routes(app)
     app.add_subapp("/staff/", staff_app(services.store, settings, services=services))
     bot_task, announce_webhook = await _start_telegram(services, app)

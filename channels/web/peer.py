@@ -3,7 +3,10 @@
 The kiosk screen shows the current person's code and QR code; only the kiosk machine itself
 (or a screen given the configured token) may watch it. A proxy's ``X-Forwarded-For`` or a
 ``Forwarded`` header is written by whoever sends the request, so only the transport's peer
-counts, and a request that came through a proxy is not local at all.
+counts, and a request that came through a proxy is not local at all. That holds behind a
+trusted proxy too (``trusted_proxies``): the address it forwards counts for limits and the
+audit log (``assistant/client_address.py``), but watching people's codes is a privilege, and
+a privilege never rests on a header.
 """
 
 from __future__ import annotations
