@@ -302,7 +302,7 @@ async def test_a_staff_lockout_by_address_holds_one_client_not_everyone_and_is_a
     # password, while a colleague behind the same proxy signs in.
     assert [await _wrong_sign_in(guesser, name) for name in ("sam", "vic", "nobody")] == [401] * 3
     assert "Too many wrong sign-ins" in await sign_in(guesser, "ana", status=429)
-    assert await sign_in(colleague, "ana", password=PASSWORD) == "/staff/"
+    assert await sign_in(colleague, "ana", password=PASSWORD) == "/staff/?lang=en"
     entries = await AuditLog(services.store).search(AuditQuery())
     where = [(e.action, e.address) for e in reversed(entries)]
     assert where == [("sign_in_failed", ALICE)] * 3 + [("locked_out", ALICE), ("sign_in", BOB)]
