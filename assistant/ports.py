@@ -398,15 +398,3 @@ class VoiceActivityDetector(Protocol):
     def is_speech(self, frame: bytes) -> bool:
         """Whether this frame holds speech."""
         ...
-
-
-class UserSharing(Protocol):
-    """Publishing and sending as a user may ask for them after delivery (issue 16): which of
-    the two the facility allows, and doing one. Staff's own review stays the console's."""
-
-    kinds: tuple[str, ...]  # what is offered: "publish", "send", both or neither
-
-    async def share(self, request: ShareRequest) -> str:
-        """Carry the request out; the published page's address, or "" for a sending.
-        Raises ``AssistantError`` with a ``code`` the user is told in words."""
-        ...

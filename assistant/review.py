@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.errors import AssistantError
-from assistant.session import Artifact
+from assistant.session import Artifact, ShareRequest
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -131,4 +131,16 @@ class ReviewStore(Protocol):
 
     async def sends(self, artifact_id: str) -> list[SendRecord]:
         """The sendings of one artifact, oldest first."""
+        ...
+
+
+class UserSharing(Protocol):
+    """Publishing and sending as a user may ask for them after delivery (issue 16): which of
+    the two the facility allows, and doing one. Staff's own review stays the console's."""
+
+    kinds: tuple[str, ...]  # what is offered: "publish", "send", both or neither
+
+    async def share(self, request: ShareRequest) -> str:
+        """Carry the request out; the published page's address, or "" for a sending.
+        Raises ``AssistantError`` with a ``code`` the user is told in words."""
         ...

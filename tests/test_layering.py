@@ -3,7 +3,8 @@
 The vocabulary (events, errors, session, config, ports) is the centre; jobs and understanding
 sit on it; the dialog, the store, generation, knowledge, the language model and speech each
 use the centre but not one another; channels and generators are outside; only the
-composition root (compose.py, compose_models.py, compose_jobs.py, cli/, __main__.py) sees everything.
+composition root (compose.py, compose_models.py, compose_jobs.py, compose_warm_up.py, cli/,
+__main__.py) sees everything.
 ``testing/`` is for tests and scripts, never the product.
 """
 
@@ -19,6 +20,7 @@ COMPOSITION_ROOT = (
     "assistant.compose",
     "assistant.compose_models",  # the language model and job choice, wired
     "assistant.compose_jobs",  # the jobs loaded with their templates checked
+    "assistant.compose_warm_up",  # the slow parts opened in the background at start
     "assistant.cli",
     "assistant.__main__",
 )

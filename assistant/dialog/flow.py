@@ -28,7 +28,7 @@ from assistant.dialog import (
 from assistant.dialog import utterances as said
 from assistant.dialog.describing import apply_description
 from assistant.events import CommandName, ReplyKind, SessionState, Turn, TurnEvent
-from assistant.jobs.catalog import Job, JobCatalog, JobChoice, LocalizedText, Question
+from assistant.jobs.catalog import Job, JobCatalog, Question
 from assistant.jobs.conditions import drop_hidden, is_shown, visible_questions
 from assistant.ports import KnowledgeAnswer, TurnEffects
 from assistant.session import PendingJob, Session, asks_yes_no, new_code
@@ -90,7 +90,7 @@ class DialogFlow:
         # locale phrases, understood like a question's choices.
         self.delivered_question = delivered_question
         self.make_words = frozenset(normalize(word) for word in make_words)
-        self._menu_question = _menu_question(jobs.ordered())
+        self._menu_question = menu.as_question(jobs.ordered())
         # Whether a job's description can be filled by the language model right now (the
         # manager knows; auto and hybrid jobs ask for a description only then).
         self.can_describe: Callable[[Job], bool] = lambda job: False
@@ -389,15 +389,6 @@ class DialogFlow:
 
     def today(self) -> datetime.date:
         return datetime.date.fromtimestamp(self.clock())
-
-
-def _menu_question(jobs: list[Job]) -> Question:
-    """The job list as a choice question, so jobs are picked by number or name like answers."""
-    choices = tuple(
-        JobChoice(id=job.id, label=job.title, readings=(job.id.replace("_", " "),)) for job in jobs
-    )
-    placeholder = LocalizedText(ja="", en="")
-    return Question(id="_job", type="choice", prompt=placeholder, choices=choices)
 
 
 def _job_read_back(session: Session) -> bool:

@@ -31,7 +31,8 @@ from assistant.dialog.wording import INPUT, TYPED_CHANNELS
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
-from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects, UserSharing
+from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
+from assistant.review import UserSharing
 from assistant.safe_text import clean, has_controls, has_surrogates
 from assistant.session import Session, TurnRecord
 from assistant.telemetry import NO_TELEMETRY, Telemetry, error_code

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from assistant.dialog import utterances as said
 from assistant.events import SessionState
+from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.session import PendingJob, Session
 from assistant.understanding.interpret import match_choice, parse_yes_no
 from assistant.understanding.job_choice import JobUnderstanding, Verdict
@@ -95,3 +96,12 @@ def by_words(flow: DialogFlow, session: Session, text: str) -> JobUnderstanding:
     it judges worth it (``job_guess.names_job``); an unsure hearing is not guessed."""
     menu_match = match_choice(text, flow.menu_question, session.language)
     return flow.chooser.by_words(text, session.language, menu_match=menu_match)
+
+
+def as_question(jobs: list[Job]) -> Question:
+    """The job list as a choice question, so jobs are picked by number or name like answers."""
+    choices = tuple(
+        JobChoice(id=job.id, label=job.title, readings=(job.id.replace("_", " "),)) for job in jobs
+    )
+    placeholder = LocalizedText(ja="", en="")
+    return Question(id="_job", type="choice", prompt=placeholder, choices=choices)

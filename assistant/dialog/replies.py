@@ -15,23 +15,20 @@ from typing import Any
 
 from assistant.dialog import utterances as said
 from assistant.dialog.answer_box import change_label, expects, typed_answer
+from assistant.dialog.delivery_replies import DeliveryReplies
 from assistant.dialog.values import said_value
 from assistant.dialog.wording import sentences, types
 from assistant.events import ArtifactLink, Choice, Progress, Reply, ReplyKind
 from assistant.jobs.catalog import Job, JobChoice, LocalizedText, Question
 from assistant.jobs.conditions import visible_questions
 from assistant.jobs.phrases import LANGUAGES, Phrases
-from assistant.session import SHARE_KINDS, Artifact, Session
+from assistant.session import SHARE_KINDS, Session
 
 DELIVERED_CHOICES = ("change", "another", "finish")
-# Notes for staff only (the log and the manifest), never said to the user.
-STAFF_NOTES = ("llm_",)
 _LOGGER = logging.getLogger(__name__)
-# Channels where the result arrives as chat messages rather than on a screen beside the user.
-CHAT_CHANNELS = frozenset({"telegram"})
 
 
-class ReplyWriter:
+class ReplyWriter(DeliveryReplies):
     """Turns the state of a session into replies in the session's language."""
 
     def __init__(
@@ -327,85 +324,3 @@ class ReplyWriter:
             ]
         )
         return self.info(session, "described", items=items)
-
-    def progress(self, session: Session, stage: str, fraction: float | None) -> Reply:
-        """A generation stage ("writing", "checking"), said once each."""
-        key = f"progress_stage.{stage}"
-        text = self.say(session, key) if self.phrases.has(key) else ""
-        return self.reply(
-            session, ReplyKind.PROGRESS, text, progress=Progress(stage=stage, fraction=fraction)
-        )
-
-    def delivered_next(self, session: Session) -> Reply:
-        """What can be done after delivery."""
-        choices = tuple(
-            Choice(id=c.id, label=c.label.get(session.language), number=i)
-            for i, c in enumerate(self.delivered_question.choices, start=1)
-        )
-        text = self.say(session, "delivered_next")
-        if self.share_kinds:
-            offer = "both" if len(self.share_kinds) > 1 else self.share_kinds[0]
-            text = sentences([text, self.say(session, f"share_offer.{offer}")])
-        return self.reply(session, ReplyKind.QUESTION, text, choices=choices)
-
-    def shared(self, session: Session, kind: str, url: str) -> Reply:
-        """A publishing or sending done: the page's address on screen, never read aloud."""
-        if kind != "publish":
-            return self.info(session, "share_sent")
-        link = ArtifactLink("site", url, self.say(session, "link_site"))
-        return self.reply(
-            session,
-            ReplyKind.INFO,
-            self.say(session, "share_published", url=url),
-            speech=self.say(session, "share_published_speech"),
-            links=(link,),
-        )
-
-    def share_failed(self, session: Session, code: str) -> Reply:
-        """Why a publishing or sending did not happen, in words; the artifact is unchanged."""
-        key = f"share_failed.{code}"
-        return self.reply(
-            session,
-            ReplyKind.PROBLEM,
-            self.say(session, key if self.phrases.has(key) else "share_failed.other"),
-        )
-
-    def delivery(self, session: Session, job: Job, artifact: Artifact) -> Reply:
-        """The finished artifact: links on screen; for the ear, where to find them."""
-        title = job.title.get(session.language)
-        parts = [self.say(session, "delivered", title=title)]
-        for note in artifact.manifest.get("notes", ()):
-            key = f"note.{note.get('key')}"
-            if str(note.get("key", "")).startswith(STAFF_NOTES):
-                # Whether the language model helped means nothing to a user: staff read the
-                # log (and the manifest); the user gets the working result and no excuse.
-                _LOGGER.info("artifact %s: %s", artifact.id, self.phrases.say("en", key))
-            elif self.phrases.has(key):
-                parts.append(self.say(session, key))
-        links = self.links(artifact, session.language)
-        if not links:  # made without the server (assistant generate): point at the folder
-            separator = self.say(session, "list_separator")
-            parts.append(
-                self.say(
-                    session,
-                    "delivered_files",
-                    files=separator.join(artifact.files),
-                    folder=artifact.folder,
-                )
-            )
-        speech_key = (
-            "delivered_speech_chat" if session.channel in CHAT_CHANNELS else "delivered_speech"
-        )
-        speech = sentences([self.say(session, speech_key, title=title), *parts[1:]])
-        return self.reply(session, ReplyKind.DELIVERY, sentences(parts), speech=speech, links=links)
-
-    def links(self, artifact: Artifact, language: str) -> tuple[ArtifactLink, ...]:
-        """Preview, download and QR code links of an artifact served by this service."""
-        if not artifact.token:
-            return ()
-        base, token, say = self.base_url, artifact.token, self.phrases.say
-        return (
-            ArtifactLink("preview", f"{base}/p/{token}/", say(language, "link_preview")),
-            ArtifactLink("download", f"{base}/a/{token}", say(language, "link_download")),
-            ArtifactLink("qr", f"{base}/q/{token}.svg", say(language, "link_qr")),
-        )

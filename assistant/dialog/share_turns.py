@@ -22,7 +22,7 @@ from assistant.session import PendingShare, ShareRequest
 if TYPE_CHECKING:
     from assistant.dialog.replies import ReplyWriter
     from assistant.events import Reply
-    from assistant.ports import UserSharing
+    from assistant.review import UserSharing
     from assistant.session import Session
 
 _LOGGER = logging.getLogger(__name__)
