@@ -167,11 +167,25 @@ class PostgresServer:
             )
 
 
+def _reachable_by_others(folder: Path) -> bool:
+    """Whether another user may pass through every folder above ``folder`` (o+x)."""
+    return all(os.stat(part).st_mode & 0o001 for part in (folder, *folder.parents))
+
+
+def _temporary_base() -> str:
+    """The temporary folder, unless the cluster's user could not reach into it (a TMPDIR
+    inside root's home): then /tmp, which every user can."""
+    base = Path(tempfile.gettempdir())
+    if os.geteuid() == 0 and not _reachable_by_others(base):
+        return "/tmp"
+    return str(base)
+
+
 @contextlib.contextmanager
 def running_postgres() -> Iterator[PostgresServer]:
     """A fresh cluster, started, for the length of the block; its folder is removed after."""
     binaries = server_binaries()
-    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-", dir=_temporary_base()))
     try:
         server = PostgresServer(folder, binaries)
         server.init()
