@@ -11,6 +11,7 @@ owner's lock is gone" is exactly "interrupted".
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 import psycopg
@@ -47,7 +48,13 @@ class OwnerLease:
             ) from err
 
     async def close(self) -> None:
-        """Give the lease up: tasks still tagged with it count as interrupted from now on."""
+        """Give the lease up: tasks still tagged with it count as interrupted from now on.
+
+        Unlocked before the connection closes: the server ends a closed connection's session
+        (and frees its locks) a moment later, and "from now on" must mean now."""
         if self._conn is not None:
+            # A connection that is gone already took the lock with it.
+            with contextlib.suppress(psycopg.Error):
+                await self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
             await self._conn.close()
             self._conn = None
