@@ -23,7 +23,10 @@ from typing import Any
 import pytest
 
 from assistant.errors import StoreError
-from assistant.events import SessionState
+from assistant.events import SessionState, Turn
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog
+from assistant.jobs.phrases import Phrases
 from assistant.ports import TurnEffects
 from assistant.session import (
     Artifact,
@@ -34,6 +37,10 @@ from assistant.session import (
 )
 from assistant.store.postgres.store import PostgresStore
 from assistant.store.sqlite import SQLiteStore
+from generators.registry import build_generators
+from generators.template import TemplateRenderer
+from testing.cafe_walk import cafe_walk
+from testing.walk import english_manager
 
 Store = SQLiteStore | PostgresStore
 NOW = 1_700_000_000.0
@@ -433,3 +440,58 @@ async def test_a_chat_continues_the_session_it_was_linked_to(store: Store) -> No
     assert sorted(await store.addresses("web:b", "telegram:")) == ["telegram:7", "telegram:8"]
     assert await store.addresses("web:a", "telegram:") == []
     assert await store.addresses("web:b", "web:") == ["web:x"]
+
+
+# -- the dialog and the queue on the store ------------------------------------------------
+
+
+async def test_users_at_once_walk_confirm_and_get_their_page_after_a_crash(
+    backend: Backend, catalog: JobCatalog, phrases: Phrases, tmp_path: Path
+) -> None:
+    """The manager and the generation queue over the store, as ``assistant serve`` runs them:
+    eight users walk the café page at once; a worker claims one task and its process dies;
+    a restarted queue on another store delivers every page once, that one included."""
+    store = await backend.open()
+    manager = english_manager(catalog, phrases, store)
+
+    async def one_user(n: int) -> None:
+        for text in cafe_walk(shop=f"Shop {n}", items=f"item{n}", hours="9-5"):
+            await manager.handle(Turn(session_key=f"u{n}", text=text, channel="web"))
+
+    await asyncio.gather(*(one_user(n) for n in range(8)))
+    assert await store.depth() == 8
+    dying = await backend.open()
+    assert await dying.claim_next() is not None
+    await backend.close(dying)
+
+    restarted = await backend.open()
+    delivered: list[str] = []
+    all_delivered = asyncio.Event()
+
+    async def on_delivered(request: GenerationRequest, artifact: Artifact) -> None:
+        await manager.deliver(request, artifact)
+        delivered.append(request.session_key)
+        if len(delivered) == 8:
+            all_delivered.set()
+
+    queue = GenerationQueue(
+        store=restarted, jobs=catalog, generators=build_generators(TemplateRenderer(), None),
+        artifacts_dir=tmp_path / "artifacts", on_delivered=on_delivered,
+        on_failed=manager.generation_failed,
+    )  # fmt: skip
+    await queue.start()
+    try:
+        async with asyncio.timeout(120):
+            await all_delivered.wait()
+    finally:
+        await queue.stop()
+    assert sorted(delivered) == sorted(f"u{n}" for n in range(8)), "each once"
+    for n in range(8):
+        session = await store.load(f"u{n}")
+        assert session is not None and session.state == SessionState.DELIVERED
+        assert session.answers["shop_name"] == f"Shop {n}"
+        assert session.artifact_id is not None
+        artifact = await store.artifact(session.artifact_id)
+        assert artifact is not None and artifact.session_key == f"u{n}"
+        assert await store.artifact_by_token(artifact.token) == artifact
+    assert await store.depth() == 0
