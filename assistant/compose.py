@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.compose_jobs import checked_jobs, hold_started_versions, load_catalog
 from assistant.compose_models import job_chooser, language_model
+from assistant.compose_store import refuse_unbuilt_store
 from assistant.compose_warm_up import WarmUpParts
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
@@ -94,6 +95,7 @@ class Services(WarmUpParts):
     @classmethod
     def build(cls, settings: Settings) -> Services:
         """Wire the parts; nothing is opened or started yet."""
+        refuse_unbuilt_store(settings)
         renderer = TemplateRenderer()
         jobs = load_catalog(settings, renderer)
         phrases = load_phrases(settings.locales_dir)

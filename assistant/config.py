@@ -32,6 +32,9 @@ class Settings:
     """Everything an operator can set; see README.md "Configuration" for each key."""
 
     data_dir: Path = Path("data")
+    # Issue 17: a PostgreSQL database (postgresql://user:password@host/name) for several
+    # instances; empty: SQLite in data_dir. A secret when it carries a password.
+    database_url: str = field(default="", repr=False)
     dialogs_dir: Path = DATA_ROOT / "dialogs"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -193,6 +196,7 @@ class Settings:
 
 _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "data_dir": to.folder,
+    "database_url": to.database_url,
     "dialogs_dir": to.folder,
     "host": to.plain_text,
     "port": to.integer(1, 65535),

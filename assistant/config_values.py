@@ -153,6 +153,17 @@ def url(key: str, value: Any) -> str:
     return text
 
 
+def database_url(key: str, value: Any) -> str:
+    """A PostgreSQL address (``postgresql://`` or ``postgres://``), or nothing for SQLite."""
+    text = plain_text(key, value)
+    if text and not text.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"{key}: must start with postgresql:// (for example "
+            "postgresql://assistant@127.0.0.1/assistant), or be empty for SQLite in data_dir"
+        )
+    return text
+
+
 def time_zone(key: str, value: Any) -> str:
     """A time zone name the system knows, checked now rather than when a page is made."""
     text = plain_text(key, value)

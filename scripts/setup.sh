@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
-EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm,backup}"
+EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm,backup,postgres}"
 
 # Debian packages the service and its tests need (see README "Set-up"): Python; node for
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
@@ -24,7 +24,9 @@ SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng al
 # does not want. Prometheus and promtool (issue 17: started on a free port against a live
 # service, and the checks of deploy/prometheus/); nginx and systemd-analyze for the
 # deployment files in deploy/ (tests/test_deploy_*.py start an nginx of their own).
-TEST_SYSTEM_PACKAGES=(nginx systemd prometheus)
+# PostgreSQL 15 for the store's port suite (testing/postgres.py runs its own initdb/pg_ctl
+# cluster in a temporary folder; installing the package starts no server here).
+TEST_SYSTEM_PACKAGES=(nginx systemd prometheus postgresql)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -20,8 +20,10 @@ from generators.template import TemplateRenderer
 from testing.walk import FIXED_NOW, english_manager
 
 # The staff console screens' browser fixtures (``browser``, ``served``); a module that
-# defines its own fixture of the same name uses its own.
-pytest_plugins = ["testing.staff_browser"]
+# defines its own fixture of the same name uses its own. The real PostgreSQL of the store's
+# port suite (``postgres_server``, one per test process, and ``postgres_url``, a database
+# per test; issue 17).
+pytest_plugins = ["testing.staff_browser", "testing.postgres"]
 
 __all__ = ["FIXED_NOW"]  # tests import the fixed clock from here
 

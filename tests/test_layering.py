@@ -21,6 +21,7 @@ COMPOSITION_ROOT = (
     "assistant.compose_models",  # the language model and job choice, wired
     "assistant.compose_jobs",  # the jobs loaded with their templates checked
     "assistant.compose_warm_up",  # the slow parts opened in the background at start
+    "assistant.compose_store",  # issue 17: which store database_url names
     "assistant.cli",
     "assistant.__main__",
 )

@@ -35,6 +35,7 @@ from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
 from assistant.client_address import TrustedProxies
 from assistant.compose import Services
+from assistant.compose_store import refuse_unbuilt_store
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
 from assistant.extras import require_extra
@@ -128,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
-    return load_settings(args.config, **overrides)
+    settings = load_settings(args.config, **overrides)
+    refuse_unbuilt_store(settings, args.command or "serve")  # before anything opens (issue 17)
+    return settings
 
 
 def _setup_logging(settings: Settings, quiet: bool = False) -> None:

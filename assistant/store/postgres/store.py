@@ -1,0 +1,206 @@
+"""``PostgresStore``: the core ports of ``assistant/ports.py`` over one PostgreSQL database.
+
+This part of issue 17 serves what the dialog and the generation queue need: ``SessionStore``,
+``GenerationQueueStore``, ``ArtifactStore`` and ``ChatLinkStore``, with the behaviour of the
+SQLite store (``tests/test_store_ports.py`` runs one suite on both). Unlike SQLite, several
+processes on several machines may share it: revisions refuse a stale writer, the queue's claim
+skips rows another worker holds, and a task is put back only when its owner is gone. The
+remaining ports (ledger, attempts and retention, staff, audit, review, job versions, figures)
+come as more modules beside these; until then ``assistant serve`` refuses a PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import StoreError
+from assistant.ports import (
+    ArtifactStore,
+    ChatLinkStore,
+    GenerationQueueStore,
+    GenerationTask,
+    SessionStore,
+    TurnEffects,
+)
+from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
+from assistant.store.postgres import artifacts, links, queue, sessions, turns
+from assistant.store.postgres.database import Database
+from assistant.store.postgres.lease import OwnerLease
+from assistant.store.postgres.migrate import migrate
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class PostgresStore:
+    """Sessions, the generation queue, artifacts and chat links in one PostgreSQL database."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        code_lifetime: float | None = None,
+        clock: Callable[[], float] = time.time,
+        pool_size: int = 10,
+        connect_within_s: float = 30.0,
+    ) -> None:
+        self.url = url
+        # Seconds a continuation code works after its session was last used (None: no limit).
+        self.code_lifetime = code_lifetime
+        self.clock = clock
+        self.db = Database(url, max_size=pool_size)
+        self.connect_within_s = connect_within_s  # how long ``open`` tries to reach the server
+        self.lease = OwnerLease(url)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect, apply pending migrations and take this process's lease."""
+        await self.db.open(self.connect_within_s)
+        try:
+            await migrate(self.db)
+            await self.lease.open()
+        except BaseException:
+            await self.db.close()
+            raise
+
+    async def close(self) -> None:
+        """Give the lease up and close the connections."""
+        await self.lease.close()
+        await self.db.close()
+
+    async def ping(self) -> bool:
+        """Whether the database answers a query now."""
+        try:
+            async with self.db.connection() as conn:
+                await conn.execute("SELECT 1")
+        except StoreError:  # the pool's timeouts are psycopg errors too, made StoreError
+            return False
+        return True
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    async def load(self, key: str) -> Session | None:
+        """The stored session for ``key``."""
+        async with self.db.connection() as conn:
+            return await sessions.load(conn, key)
+
+    async def find_by_code(self, code: str) -> Session | None:
+        """The session a live continuation code belongs to (codes are case-insensitive); an
+        ended session's code, or one unused for ``code_lifetime``, finds nothing."""
+        since = self.clock() - self.code_lifetime if self.code_lifetime else None
+        async with self.db.connection() as conn:
+            return await sessions.find_by_code(conn, code, since)
+
+    async def commit_turn(
+        self, session: Session, record: TurnRecord, effects: TurnEffects
+    ) -> Session:
+        """Write the session, its history row and its effects in one transaction."""
+        async with self.db.transaction() as conn:
+            return await sessions.commit_turn(conn, session, record, effects)
+
+    async def revisions(self, keys: list[str]) -> dict[str, int]:
+        """The stored revision of each of ``keys`` that exists, in one read (change polling)."""
+        if not keys:
+            return {}
+        async with self.db.connection() as conn:
+            return await sessions.revisions(conn, keys)
+
+    async def history(self, key: str) -> list[dict[str, Any]]:
+        """Every stored turn of a session, oldest first (for staff and tests)."""
+        async with self.db.connection() as conn:
+            return await turns.history(conn, key)
+
+    async def last_replies(self, key: str) -> list[dict[str, Any]]:
+        """The replies of the session's latest turn that said something, as stored."""
+        async with self.db.connection() as conn:
+            return await turns.last_replies(conn, key)
+
+    async def seat_session(self, seat: str) -> str | None:
+        """The key of the current session at a kiosk or console (``seat``), if any."""
+        async with self.db.connection() as conn:
+            return await links.seat_session(conn, seat)
+
+    async def take_seat(self, seat: str, session_key: str) -> None:
+        """From now on ``session_key`` is the session of the person at ``seat``."""
+        async with self.db.connection() as conn:
+            await links.take_seat(conn, seat, session_key, self.clock())
+
+    # -- chat links -------------------------------------------------------------------------
+
+    async def link(self, address: str, session_key: str) -> None:
+        """From now on ``address`` (a chat) talks to ``session_key``."""
+        async with self.db.connection() as conn:
+            await links.link(conn, address, session_key, time.time())
+
+    async def linked(self, address: str) -> str | None:
+        """The session a chat continues, if it continued another one."""
+        async with self.db.connection() as conn:
+            return await links.linked(conn, address)
+
+    async def addresses(self, session_key: str, prefix: str) -> list[str]:
+        """The chats (addresses starting with ``prefix``) that continue ``session_key``."""
+        async with self.db.connection() as conn:
+            return await links.addresses(conn, session_key, prefix)
+
+    # -- the generation queue ---------------------------------------------------------------
+
+    async def enqueue_running(self, request: GenerationRequest) -> int:
+        """A task that the caller runs at once itself (``assistant generate``)."""
+        async with self.db.connection() as conn:
+            return await queue.enqueue_running(conn, request, self.lease.key)
+
+    async def requeue_interrupted(self) -> int:
+        """Tasks whose process died while running them wait again (never a live one's)."""
+        async with self.db.connection() as conn:
+            count = await queue.requeue_interrupted(conn, self.lease.key)
+        if count:
+            _LOGGER.warning("put %d interrupted generation task(s) back in the queue", count)
+        return count
+
+    async def claim_next(self) -> GenerationTask | None:
+        """Mark the oldest waiting task running, as this process's, and return it."""
+        async with self.db.connection() as conn:
+            return await queue.claim_next(conn, self.lease.key)
+
+    async def finish(self, task_id: int, artifact: Artifact) -> bool:
+        """Store the artifact and close the task; False if it was cancelled meanwhile."""
+        async with self.db.transaction() as conn:
+            return await queue.finish(conn, task_id, artifact)
+
+    async def fail(self, task_id: int, code: str, message: str) -> None:
+        """Record a failed task with its reason for staff."""
+        async with self.db.connection() as conn:
+            await queue.fail(conn, task_id, code, message)
+
+    async def generation_status(self, task_id: int) -> str | None:
+        """The status of one queued task."""
+        async with self.db.connection() as conn:
+            return await queue.status(conn, task_id)
+
+    async def depth(self) -> int:
+        """Tasks waiting or running."""
+        async with self.db.connection() as conn:
+            return await queue.depth(conn)
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    async def artifact(self, artifact_id: str) -> Artifact | None:
+        """One stored artifact by its id."""
+        async with self.db.connection() as conn:
+            return await artifacts.by_id(conn, artifact_id)
+
+    async def artifact_by_token(self, token: str) -> Artifact | None:
+        """The artifact a download or preview link names (expiry is the caller's to check)."""
+        async with self.db.connection() as conn:
+            return await artifacts.by_token(conn, token)
+
+
+if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature by signature
+
+    def _serves_the_core_ports(
+        store: PostgresStore,
+    ) -> tuple[SessionStore, GenerationQueueStore, ArtifactStore, ChatLinkStore]:
+        return store, store, store, store
