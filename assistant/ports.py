@@ -127,6 +127,10 @@ class ClusterQueueStore(GenerationQueueStore, ArtifactStore, Protocol):
         """Tasks waiting, or running with a claim older than ``stale_before`` (a time)."""
         ...
 
+    async def unheard(self) -> list[tuple[GenerationRequest, str, str | None]]:
+        """Ended builds (request, ``done``/``failed``, artifact id) a session still waits for."""
+        ...
+
 
 class ServedStore(ArtifactStore, Protocol):
     """What the HTTP server reads: artifacts by token, and whether the store answers."""

@@ -87,9 +87,9 @@ def _env(tmp_path: Path, redis_url: str, ollama_url: str | None = None) -> dict[
 async def _service(env: dict[str, str]) -> AsyncIterator[tuple[Services, Heard]]:
     """The service's side, as ``assistant serve`` builds it, with a listener on "test"."""
     services = Services.build(load_settings(None, environ=env))
-    await services.start()
     heard = Heard()
-    services.manager.add_listener("test", heard)
+    services.manager.add_listener("test", heard)  # before start: its catch-up tells it
+    await services.start()
     try:
         yield services, heard
     finally:
@@ -152,6 +152,12 @@ async def _broker_idle(redis_url: str) -> None:
                 await asyncio.sleep(0.2)
     finally:
         await client.aclose()
+
+
+async def _until_built(database: Path, key: str) -> None:
+    async with asyncio.timeout(WAIT_S):
+        while _rows(database, key)[0] != [("done", 1)]:  # noqa: ASYNC110 - another process's
+            await asyncio.sleep(0.1)
 
 
 async def _until_held(gate: Path, count: int) -> None:
@@ -228,3 +234,29 @@ async def test_a_worker_killed_mid_build_is_replaced_and_the_page_delivered_once
         [str(first.pid), str(second.pid)]
     ), "each worker reached the build"
     assert sent >= 1
+
+
+async def test_a_delivery_no_instance_heard_is_told_when_one_starts(tmp_path: Path) -> None:
+    key = "test:unheard"
+    database = tmp_path / "data" / "assistant.db"
+    worker_command = ["-m", "assistant", "worker", "--concurrency", "1"]
+    async with redis_server() as url:
+        env = _env(tmp_path, url)
+        async with _service(env) as (services, _):
+            await _confirm(services, key)
+            assert services.cluster is not None
+            await services.cluster.dispatch.send_due()  # sent (if the wake has not yet)
+        # No instance listens: the worker's message about the build reaches no one.
+        worker = await _start(worker_command, env, tmp_path / "worker.log")
+        try:
+            await _until_built(database, key)
+        finally:
+            await _stop(worker)
+        async with _service(env) as (services, heard):
+            await heard.until(lambda: bool(heard.of_kind(ReplyKind.DELIVERY)))
+            session = await services.store.load(key)
+            assert session is not None and session.state == SessionState.DELIVERED
+            # The next sweep finds nothing more to tell.
+            assert services.cluster is not None
+            assert await services.cluster.listener.catch_up() == 0
+    assert len(heard.of_kind(ReplyKind.DELIVERY)) == 1

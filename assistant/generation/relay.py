@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
+from assistant.errors import AssistantError
 from assistant.extras import require_extra
-from assistant.ports import ArtifactStore
+from assistant.ports import ClusterQueueStore
 from assistant.session import Artifact, GenerationRequest
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class RelayListener:
     def __init__(
         self,
         url: str,
-        store: ArtifactStore,
+        store: ClusterQueueStore,
         *,
         on_delivered: DeliveryCallback,
         on_failed: FailureCallback,
@@ -130,6 +131,7 @@ class RelayListener:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
                     self.subscribed.set()
+                    await self.catch_up()  # what ended while no one here listened
                     first = False
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
@@ -146,6 +148,23 @@ class RelayListener:
                 await asyncio.sleep(RECONNECT_S)
             finally:
                 await client.aclose()
+
+    async def catch_up(self) -> int:
+        """Tell the sessions whose builds ended while their message reached no one (this
+        instance was away, or Redis was): pub/sub keeps nothing. Each is told as a message
+        would have told it, so a session told meanwhile is not told twice; how many."""
+        told = 0
+        for request, status, artifact_id in await self.store.unheard():
+            message: dict[str, Any] = {"request": _request_data(request)}
+            if status == "done":
+                message.update(kind="delivered", artifact=artifact_id)
+            else:
+                message["kind"] = "failed"
+            await self._handle(json.dumps(message))
+            told += 1
+        if told:
+            _LOGGER.warning("generation relay: told %d session(s) of builds they missed", told)
+        return told
 
     async def _handle(self, data: bytes | str) -> None:
         """One message to the dialog; a bad one is logged, never the end of listening."""
@@ -170,5 +189,9 @@ class RelayListener:
                 await self.on_delivered(request, artifact)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as err:
+            if isinstance(err, AssistantError) and err.code == "session_conflict":
+                # Every instance hears every outcome; the one whose commit won told the user.
+                _LOGGER.info("generation relay: another instance told the session first")
+                return
             _LOGGER.exception("generation relay: could not handle a message")

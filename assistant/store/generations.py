@@ -124,6 +124,34 @@ def unbuilt(db: sqlite_utils.Database, stale_before: float) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+def unheard(db: sqlite_utils.Database) -> list[tuple[GenerationRequest, str, str | None]]:
+    """Builds that ended (``done`` or ``failed``, with the artifact's id) while their session
+    still waits for them: the outcome's pub/sub message reached no instance that holds it."""
+    rows = db.conn.execute(
+        "SELECT g.id, g.session_key, g.job_id, g.language, g.answers, g.series, g.version, "
+        "g.status, g.look, g.artifact_id FROM sessions s JOIN generations g "
+        "ON g.id = s.generation_id WHERE s.state = 'generating' "
+        "AND g.status IN ('done', 'failed')"
+    ).fetchall()
+    return [
+        (
+            GenerationRequest(
+                id=row[0],
+                session_key=row[1],
+                job_id=row[2],
+                language=row[3],
+                answers=json.loads(row[4]),
+                series=row[5],
+                version=row[6],
+                look=json.loads(row[8]) if row[8] else {},
+            ),
+            str(row[7]),
+            row[9],
+        )  # fmt: skip
+        for row in rows
+    ]
+
+
 def finish(db: sqlite_utils.Database, task_id: int, artifact: Artifact) -> bool:
     """Store the artifact and close the task; False if it was cancelled meanwhile."""
     with writing(db):

@@ -244,6 +244,10 @@ class SQLiteStore:
         """Tasks waiting, or running past their lease (``generations.unbuilt``)."""
         return await self._with_db(generations.unbuilt, stale_before)
 
+    async def unheard(self) -> list[tuple[GenerationRequest, str, str | None]]:
+        """Ended builds whose sessions still wait (``generations.unheard``)."""
+        return await self._with_db(generations.unheard)
+
     async def finish(self, task_id: int, artifact: Artifact) -> bool:
         """Store the artifact and close the task; False if it was cancelled meanwhile."""
         return await self._with_db(generations.finish, task_id, artifact)
