@@ -127,7 +127,8 @@ class CeleryDispatch:
         """Send each unbuilt row not sent by this instance within the lease; how many."""
         now = self.clock()
         unbuilt = await self.store.unbuilt(now - self.lease_s)
-        self._sent_at = {key: at for key, at in self._sent_at.items() if key in set(unbuilt)}
+        still = set(unbuilt)  # rows built or cancelled since are forgotten
+        self._sent_at = {key: at for key, at in self._sent_at.items() if key in still}
         count = 0
         for task_id in unbuilt:
             last = self._sent_at.get(task_id)
