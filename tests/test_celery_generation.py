@@ -260,3 +260,27 @@ async def test_a_delivery_no_instance_heard_is_told_when_one_starts(tmp_path: Pa
             assert services.cluster is not None
             assert await services.cluster.listener.catch_up() == 0
     assert len(heard.of_kind(ReplyKind.DELIVERY)) == 1
+
+
+async def test_a_job_whose_message_was_never_sent_is_sent_by_the_next_start(
+    tmp_path: Path,
+) -> None:
+    key = "test:unsent"
+    async with redis_server() as url:
+        env = _env(tmp_path, url)
+        worker = await _start(
+            ["-m", "assistant", "worker", "--concurrency", "1"], env, tmp_path / "worker.log"
+        )
+        try:
+            async with _service(env) as (services, _):
+                assert services.cluster is not None
+                await services.cluster.dispatch.stop()  # as if it crashed after the commit
+                services.manager.on_enqueue = None
+                await _confirm(services, key)
+                assert services.cluster.dispatch.sent == 0
+            async with _service(env) as (services, heard):
+                await heard.until(lambda: bool(heard.of_kind(ReplyKind.DELIVERY)))
+                assert services.cluster is not None and services.cluster.dispatch.sent == 1
+        finally:
+            await _stop(worker)
+    assert _rows(tmp_path / "data" / "assistant.db", key) == ([("done", 1)], 1)
