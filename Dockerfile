@@ -18,7 +18,7 @@ FROM debian:bookworm-slim AS builder
 ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CMAKE_ARGS="-DGGML_NATIVE=OFF" \
-    ASSISTANT_EXTRAS="speech,telegram,llm,browser"
+    ASSISTANT_EXTRAS="speech,telegram,llm,browser,cluster"
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        python3 python3-venv python3-pip python3-dev build-essential cmake \

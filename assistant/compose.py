@@ -6,6 +6,7 @@ Only this module and ``cli`` may import ``channels`` and ``generators``; everyth
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Collection, Mapping
@@ -23,6 +24,7 @@ from assistant.dialog.job_guess import JobGuesser
 from assistant.dialog.manager import DialogManager
 from assistant.errors import GenerationError
 from assistant.extras import MissingExtraError, missing_extra_message
+from assistant.generation.celery_queue import ClusterGeneration
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases, load_phrases
@@ -33,6 +35,7 @@ from assistant.llm.model_slot import OneAtATimeModel
 from assistant.metrics import ServiceMetrics
 from assistant.photos import PhotoStore
 from assistant.ports import INTERACTIVE_TIMEOUT_S, LanguageModel
+from assistant.private_files import private_folder
 from assistant.retention import Janitor, policy_from
 from assistant.server import MetricsAccess
 from assistant.session import Artifact, GenerationRequest
@@ -87,6 +90,7 @@ class Services(WarmUpParts):
     knowledge: LazyKnowledge | None = None
     model: LanguageModel | None = None
     photos: PhotoStore | None = None
+    cluster: ClusterGeneration | None = None
     _voice: VoiceKit | None = None
     _web: list[WebChannel] = field(default_factory=list)
     _warm_up: WarmUp | None = None
@@ -162,7 +166,21 @@ class Services(WarmUpParts):
             base_url=settings.base_url,
             telemetry=metrics,
         )
-        manager.on_enqueue = queue.wake
+        # Issue 17: with Redis, Celery workers build (`assistant worker`) and this process
+        # sends their tasks and hears their outcomes; the in-process queue only makes
+        # `assistant generate`'s artifacts then.
+        cluster = (
+            ClusterGeneration(
+                settings,
+                store,
+                on_delivered=manager.deliver,
+                on_failed=manager.generation_failed,
+                on_progress=manager.progress,
+            )  # fmt: skip
+            if settings.redis_url
+            else None
+        )
+        manager.on_enqueue = queue.wake if cluster is None else cluster.wake
         return cls(
             settings,
             jobs,
@@ -176,6 +194,7 @@ class Services(WarmUpParts):
             model=model,
             photos=photos,
             _desk=desk,
+            cluster=cluster,
         )
 
     def metrics_access(self) -> MetricsAccess:
@@ -346,13 +365,19 @@ class Services(WarmUpParts):
         the workers resume their builds) and start the generation workers."""
         await self.store.open()
         await hold_started_versions(self.jobs, self.store.job_versions())
-        await self.queue.start()
+        if self.cluster is None:
+            await self.queue.start()
+        else:  # the workers build; running rows are theirs, never requeued from here
+            await asyncio.to_thread(private_folder, self.settings.artifacts_dir)
+            await self.cluster.start()
 
     async def stop(self) -> None:
         """Stop the workers and close the database."""
         await self.stop_warm_up()
         await self.manager.close()  # a publishing or sending for a user under way
         await self.queue.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self.browser is not None:
             await self.browser.close()
         await self.store.close()

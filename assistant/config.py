@@ -137,6 +137,10 @@ class Settings:
     # Issue 17: the database replicated continuously by Litestream (README "Backups"): to a
     # folder (file:///...) or an S3-compatible store (s3://bucket/path); empty: off.
     litestream_replica_url: str = ""
+    # Issue 17: with Redis, generation runs on Celery workers (`assistant worker`) and their
+    # progress and deliveries come back over pub/sub; without it, the in-process queue.
+    redis_url: str = field(default="", repr=False)  # may carry a password: never in logs
+    generation_lease_s: float = 0.0  # a worker's claim on a build; 0: generation_timeout + 30 s
     litestream_s3_endpoint: str = ""  # e.g. http://127.0.0.1:8333; empty: Amazon S3 itself
     litestream_s3_region: str = "us-east-1"
     litestream_s3_access_key_id: str = field(default="", repr=False)  # a secret: never in logs
@@ -294,6 +298,8 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "staff_lockout_minutes": to.number(1.0, 24.0 * 60, "minutes"),
     # Issue 17 (backups).
     "litestream_replica_url": to.replica_url,
+    "redis_url": to.redis_url,
+    "generation_lease_s": to.number(0.0, 7200.0, "seconds (0 = generation_timeout + 30)"),
     "litestream_s3_endpoint": to.url,
     "litestream_s3_region": to.plain_text,
     "litestream_s3_access_key_id": to.api_key,

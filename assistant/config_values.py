@@ -164,6 +164,14 @@ def database_url(key: str, value: Any) -> str:
     return text
 
 
+def redis_url(key: str, value: Any) -> str:
+    """A Redis address (``redis://``, ``rediss://`` or ``unix://``), or nothing."""
+    text = plain_text(key, value)
+    if text and not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{key}: must start with redis://, rediss:// or unix://")
+    return text
+
+
 def time_zone(key: str, value: Any) -> str:
     """A time zone name the system knows, checked now rather than when a page is made."""
     text = plain_text(key, value)

@@ -115,6 +115,23 @@ class ArtifactStore(Protocol):
         ...
 
 
+class ClusterQueueStore(GenerationQueueStore, ArtifactStore, Protocol):
+    """The same queue worked by Celery workers: tasks are named by their messages, and the
+    artifacts they stored are found by id for the instance that delivers them."""
+
+    async def claim(self, task_id: int, lease_s: float) -> GenerationTask | None:
+        """Take the task ``task_id`` if it waits or its last claim is older than ``lease_s``."""
+        ...
+
+    async def unbuilt(self, stale_before: float) -> list[int]:
+        """Tasks waiting, or running with a claim older than ``stale_before`` (a time)."""
+        ...
+
+    async def unheard(self) -> list[tuple[GenerationRequest, str, str | None]]:
+        """Ended builds (request, ``done``/``failed``, artifact id) a session still waits for."""
+        ...
+
+
 class ServedStore(ArtifactStore, Protocol):
     """What the HTTP server reads: artifacts by token, and whether the store answers."""
 

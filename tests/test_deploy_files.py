@@ -40,8 +40,8 @@ UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 INSTALLED = "/opt/facility-assistant"  # where the units and the image keep the code
 STATE = "/var/lib/facility-assistant"  # and the data folder and published sites
 # compose.cluster.yaml names these for the parts of issue 17 not yet built, and only it.
-PLANNED_SETTINGS = {"redis_url"}  # database_url is read now (and refused until built)
-PLANNED_COMMANDS = {"worker"}
+PLANNED_SETTINGS: set[str] = set()  # database_url and redis_url are read now
+PLANNED_COMMANDS: set[str] = set()  # `assistant worker` exists (generation on Celery)
 # Read by the project without being settings: the TOML file's name, scripts/setup.sh's extras.
 OTHER_VARIABLES = {CONFIG_ENV, "ASSISTANT_EXTRAS"}
 # Mounted by the compose files but not in the repository: the operator's secrets and

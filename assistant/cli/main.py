@@ -33,6 +33,7 @@ from assistant.cli.logs import log_handler
 from assistant.cli.restore import add_restore_parser, run_restore
 from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
+from assistant.cli.worker import add_worker_parser, run_worker
 from assistant.client_address import TrustedProxies
 from assistant.compose import Services
 from assistant.compose_store import refuse_unbuilt_store
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     add_backup_parser(commands)  # issue 17: backups
     add_restore_parser(commands)
     add_litestream_parser(commands)
+    add_worker_parser(commands)  # issue 17: generation on Celery
 
     commands.add_parser("check", help="what is installed, what is missing, and how to get it")
 
@@ -390,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "litestream":
             _setup_logging(settings)
             return asyncio.run(run_litestream(settings, args))
+        if command == "worker":
+            _setup_logging(settings)
+            return run_worker(settings, args)
         if command == "kiosk":
             _setup_logging(settings)
             return asyncio.run(voice.kiosk(settings, args))

@@ -108,6 +108,11 @@ class GenerationQueue:
         await self._process(task)
         return True
 
+    async def build_claimed(self, task: GenerationTask) -> None:
+        """Build a task claimed elsewhere (a Celery worker's claim by id) with this queue's
+        generators, storing and reporting it exactly as the in-process workers do."""
+        await self._process(task)
+
     async def make_now(self, request: GenerationRequest) -> Artifact | GenerationError:
         """Make one artifact outside any session (``assistant generate``), recorded as usual."""
         task_id = await self.store.enqueue_running(request)

@@ -86,6 +86,72 @@ def claim_next(db: sqlite_utils.Database) -> GenerationTask | None:
     return GenerationTask(request=request, attempts=row[7] + 1)
 
 
+def claim(db: sqlite_utils.Database, task_id: int, lease_s: float) -> GenerationTask | None:
+    """Mark one task running for a Celery worker and return it: a pending task, or a running
+    one whose claim is older than ``lease_s`` (its worker died; its message came again).
+    None for a task that is done, cancelled, failed or being built: a message sent twice
+    builds once."""
+    now = time.time()
+    with writing(db):
+        cursor = db.conn.execute(
+            "UPDATE generations SET status = 'running', attempts = attempts + 1, started = ? "
+            "WHERE id = ? AND (status = 'pending' OR (status = 'running' AND started < ?))",
+            (now, task_id, now - lease_s),
+        )
+        if cursor.rowcount != 1:
+            return None
+        row = db.conn.execute(
+            "SELECT id, session_key, job_id, language, answers, series, version, "
+            "attempts, look FROM generations WHERE id = ?",
+            (task_id,),
+        ).fetchone()
+    request = GenerationRequest(
+        id=row[0], session_key=row[1], job_id=row[2], language=row[3],
+        answers=json.loads(row[4]), series=row[5], version=row[6],
+        look=json.loads(row[8]) if row[8] else {},
+    )  # fmt: skip
+    return GenerationTask(request=request, attempts=row[7])
+
+
+def unbuilt(db: sqlite_utils.Database, stale_before: float) -> list[int]:
+    """Tasks no worker is known to build: pending, or running with a claim older than
+    ``stale_before`` (a time); the Celery sweep sends them again."""
+    rows = db.conn.execute(
+        "SELECT id FROM generations WHERE status = 'pending' "
+        "OR (status = 'running' AND started < ?) ORDER BY id",
+        (stale_before,),
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def unheard(db: sqlite_utils.Database) -> list[tuple[GenerationRequest, str, str | None]]:
+    """Builds that ended (``done`` or ``failed``, with the artifact's id) while their session
+    still waits for them: the outcome's pub/sub message reached no instance that holds it."""
+    rows = db.conn.execute(
+        "SELECT g.id, g.session_key, g.job_id, g.language, g.answers, g.series, g.version, "
+        "g.status, g.look, g.artifact_id FROM sessions s JOIN generations g "
+        "ON g.id = s.generation_id WHERE s.state = 'generating' "
+        "AND g.status IN ('done', 'failed')"
+    ).fetchall()
+    return [
+        (
+            GenerationRequest(
+                id=row[0],
+                session_key=row[1],
+                job_id=row[2],
+                language=row[3],
+                answers=json.loads(row[4]),
+                series=row[5],
+                version=row[6],
+                look=json.loads(row[8]) if row[8] else {},
+            ),
+            str(row[7]),
+            row[9],
+        )  # fmt: skip
+        for row in rows
+    ]
+
+
 def finish(db: sqlite_utils.Database, task_id: int, artifact: Artifact) -> bool:
     """Store the artifact and close the task; False if it was cancelled meanwhile."""
     with writing(db):

@@ -236,6 +236,18 @@ class SQLiteStore:
         """Mark the oldest pending task running and return it."""
         return await self._with_db(generations.claim_next)
 
+    async def claim(self, task_id: int, lease_s: float) -> GenerationTask | None:
+        """Take one named task for a Celery worker (``generations.claim``)."""
+        return await self._with_db(generations.claim, task_id, lease_s)
+
+    async def unbuilt(self, stale_before: float) -> list[int]:
+        """Tasks waiting, or running past their lease (``generations.unbuilt``)."""
+        return await self._with_db(generations.unbuilt, stale_before)
+
+    async def unheard(self) -> list[tuple[GenerationRequest, str, str | None]]:
+        """Ended builds whose sessions still wait (``generations.unheard``)."""
+        return await self._with_db(generations.unheard)
+
     async def finish(self, task_id: int, artifact: Artifact) -> bool:
         """Store the artifact and close the task; False if it was cancelled meanwhile."""
         return await self._with_db(generations.finish, task_id, artifact)
