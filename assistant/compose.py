@@ -51,6 +51,7 @@ from generators.sandbox import hide_from_programs
 from generators.template import TemplateRenderer
 
 if TYPE_CHECKING:
+    from assistant.cluster.redis_parts import RedisCluster
     from assistant.speech.voice_kit import VoiceKit
     from channels.telegram.bot import TelegramChannel
 
@@ -90,6 +91,7 @@ class Services:
     _web: list[WebChannel] = field(default_factory=list)
     _warm_up: WarmUp | None = None
     _desk: ArtifactDesk | None = None
+    cluster: RedisCluster | None = None  # with redis_url: what this instance shares
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -116,6 +118,11 @@ class Services:
         hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
         metrics = ServiceMetrics(queue_depth=store.depth)  # this service's own registry
         model = language_model(settings, telemetry=metrics)
+        cluster = None
+        if settings.redis_url:  # several instances: shared locks, change news, leases
+            from assistant.cluster.redis_parts import RedisCluster
+
+            cluster = RedisCluster.from_url(settings.redis_url)
         # Interactive calls (a description, a help question) hold the user's turn: they get a
         # shorter bound than generation, which the user watches progress for.
         interactive = min(settings.llm_timeout_s, INTERACTIVE_TIMEOUT_S)
@@ -145,6 +152,8 @@ class Services:
             knowledge=knowledge,
             sharing=user_sharing(settings, desk, store) if share_kinds(settings) else None,
             telemetry=metrics,
+            locks=cluster.locks if cluster is not None else None,
+            changes=cluster.changes if cluster is not None else None,
         )
         queue = GenerationQueue(
             store=store,
@@ -174,6 +183,7 @@ class Services:
             model=model,
             photos=photos,
             _desk=desk,
+            cluster=cluster,
         )
 
     def metrics_access(self) -> MetricsAccess:
@@ -343,6 +353,8 @@ class Services:
         """Open the database, put back the job versions sessions in progress started (before
         the workers resume their builds) and start the generation workers."""
         await self.store.open()
+        if self.cluster is not None:
+            await self.cluster.start()
         await hold_started_versions(self.jobs, self.store.job_versions())
         await self.queue.start()
 
@@ -421,3 +433,5 @@ class Services:
         if self.browser is not None:
             await self.browser.close()
         await self.store.close()
+        if self.cluster is not None:
+            await self.cluster.stop()

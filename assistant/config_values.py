@@ -153,6 +153,16 @@ def url(key: str, value: Any) -> str:
     return text
 
 
+def redis_url(key: str, value: Any) -> str:
+    """Where Redis answers (``redis://``, ``rediss://`` or ``unix://``), or nothing: off."""
+    text = plain_text(key, value)
+    if text and not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"{key}: {text!r} must look like redis://127.0.0.1:6379/0 (or rediss://, unix://)"
+        )
+    return text
+
+
 def time_zone(key: str, value: Any) -> str:
     """A time zone name the system knows, checked now rather than when a page is made."""
     text = plain_text(key, value)

@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
-EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm,backup}"
+EXTRAS="${ASSISTANT_EXTRAS:-dev,speech,telegram,llm,backup,cluster}"
 
 # Debian packages the service and its tests need (see README "Set-up"): Python; node for
 # `node --check` of generated JavaScript; Chromium (driven by Playwright, never downloaded by
@@ -23,8 +23,9 @@ SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng al
 # `scripts/run`: under systemd Debian starts nginx and prometheus on install, which a kiosk
 # does not want. Prometheus and promtool (issue 17: started on a free port against a live
 # service, and the checks of deploy/prometheus/); nginx and systemd-analyze for the
-# deployment files in deploy/ (tests/test_deploy_*.py start an nginx of their own).
-TEST_SYSTEM_PACKAGES=(nginx systemd prometheus)
+# deployment files in deploy/ (tests/test_deploy_*.py start an nginx of their own);
+# redis-server for several instances (testing/redis_server.py starts one per test).
+TEST_SYSTEM_PACKAGES=(nginx systemd prometheus redis-server)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from assistant.cluster.ports import SessionChanges
 from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
@@ -23,7 +24,7 @@ from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.queue_turns import QueueTurns
 from assistant.dialog.replies import ReplyWriter
-from assistant.dialog.session_locks import SessionLocks
+from assistant.dialog.session_locks import SessionLocking, SessionLocks
 from assistant.dialog.share_turns import MASK, ShareTurns, addresses_held, masked
 from assistant.dialog.staff_turns import STAFF_CHANNEL, StaffTurns
 from assistant.dialog.unanswered import not_known
@@ -66,6 +67,8 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         edit_reader: EditReader | None = None,
         sharing: UserSharing | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
+        locks: SessionLocking | None = None,
+        changes: SessionChanges | None = None,
     ) -> None:
         self.jobs = jobs
         self.telemetry = telemetry  # turns, their time and errors; channels report through it
@@ -77,7 +80,10 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         self.sharing = sharing
         self._share_tasks = set()
         self.writer = ReplyWriter(phrases, base_url, sharing.kinds if sharing else ())
-        self._locks = SessionLocks()
+        # Per process by default; shared by every instance when several serve one database.
+        self._locks: SessionLocking = locks if locks is not None else SessionLocks()
+        # Told of every committed revision, so pages on other instances follow at once.
+        self.changes = changes
         self._listeners: dict[str, ReplyListener] = {}
         self.flow = DialogFlow(
             jobs, self.writer.delivered_question, self.writer.make_words, clock, job_chooser
@@ -330,6 +336,8 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         self._saved.move_to_end(session.key)
         if len(self._saved) > REMEMBERED_REVISIONS:
             self._saved.popitem(last=False)
+        if self.changes is not None:
+            await self.changes.publish(session.key, saved.revision)
 
     async def _emit(self, session: Session, replies: list[Reply]) -> None:
         listener = self._listeners.get(session.channel)

@@ -1,0 +1,49 @@
+"""The ports of the parts several instances share; Redis implements them beside this file."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+ChangeListener = Callable[[str, int], Awaitable[None]]
+
+
+class SessionChanges(Protocol):
+    """News of committed turns: every instance hears each session's new revision at once,
+    so pages follow their session wherever its turn was taken, without polling."""
+
+    async def publish(self, key: str, revision: int) -> None:
+        """Tell every instance that ``key`` is stored at ``revision`` now."""
+        ...
+
+    def listen(self, listener: ChangeListener) -> None:
+        """Call ``listener(key, revision)`` for every change published by any instance."""
+        ...
+
+    def unlisten(self, listener: ChangeListener) -> None:
+        """Stop calling ``listener`` (its page hub closed)."""
+        ...
+
+
+class Lease(Protocol):
+    """A named right only one instance holds at a time (the Telegram bot's polling)."""
+
+    async def acquire(self) -> None:
+        """Return once this instance holds the lease (waits while another holds it)."""
+        ...
+
+    def lost(self) -> Awaitable[None]:
+        """Completes when the lease was lost (not renewed in time)."""
+        ...
+
+    async def release(self) -> None:
+        """Give the lease up at once, so another instance takes over without waiting."""
+        ...
+
+
+class WindowCounter(Protocol):
+    """Events per name in a sliding window, counted by every instance together."""
+
+    async def add(self, name: str, window: float) -> int:
+        """Count one event for ``name``; how many there were in the last ``window`` seconds."""
+        ...
