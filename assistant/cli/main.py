@@ -243,6 +243,14 @@ async def _start_telegram(
             announce_at_startup=False,
         )  # fmt: skip
         return None, announce
+    if services.cluster is not None:  # several instances: only the lease's holder polls
+        from channels.telegram.leased import poll_while_leased
+
+        _LOGGER.info("telegram: long polling in whichever instance holds the lease")
+        lease = services.cluster.lease("telegram")
+        bots = iter([bot])  # the first holder uses the bot built here; later ones a new one
+        task = poll_while_leased(lambda: next(bots, None) or services.telegram_channel(), lease)
+        return asyncio.create_task(task, name="telegram"), None
     _LOGGER.info("telegram: long polling")
     return asyncio.create_task(bot.run_polling(), name="telegram"), None
 

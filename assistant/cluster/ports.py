@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -32,7 +33,7 @@ class Lease(Protocol):
         """Return once this instance holds the lease (waits while another holds it)."""
         ...
 
-    def lost(self) -> Awaitable[None]:
+    def lost(self) -> asyncio.Future[None]:
         """Completes when the lease was lost (not renewed in time)."""
         ...
 
