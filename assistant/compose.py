@@ -297,6 +297,7 @@ class Services:
             recognition=recognition,
             origins=OriginPolicy(settings.public_base_url, settings.host),
             photos=self.photos,
+            shared_audio=self.cluster.counter if self.cluster is not None else None,
         )
         self._web.append(channel)
         return channel

@@ -43,8 +43,9 @@ class Lease(Protocol):
 
 
 class WindowCounter(Protocol):
-    """Events per name in a sliding window, counted by every instance together."""
+    """Amounts per name in a sliding window (events, seconds of audio), counted by every
+    instance together."""
 
-    async def add(self, name: str, window: float) -> int:
-        """Count one event for ``name``; how many there were in the last ``window`` seconds."""
+    async def add(self, name: str, window: float, amount: float = 1.0) -> float:
+        """Add ``amount`` for ``name`` now; its total over the last ``window`` seconds."""
         ...
