@@ -108,3 +108,20 @@ async def test_a_session_ended_on_a_is_told_on_b(
     assert await a.manager.end(summary["key"], "kiosk")
     notice = await page.next("notice")
     assert notice["code"] == "session_ended" and "終" in notice["message"]
+
+
+async def test_words_no_turn_asked_for_on_b_reach_b_s_page_once(
+    instances: tuple[Instance, Instance], page_client: tuple[TestClient, WebChannel]
+) -> None:
+    """Staff's words (as a delivery) are committed on B, then handed to B's page by B's own
+    listener; B hears its own commit on the subscription too, and must not show it again."""
+    a, b = instances
+    client, _ = page_client
+    page, summary = await open_page(client, language="en")
+    for number in range(5):
+        await b.manager.tell(summary["key"], lambda language, n=number: f"Staff note {n}")
+        assert (await page.replies())[-1]["text"] == f"Staff note {number}"
+    # A change on A comes after B's own on the one subscription: a repeat would be here first.
+    await a.manager.handle(Turn(session_key=summary["key"], text="4", channel="web"))
+    replies = await page.replies()
+    assert replies[-1]["question_id"] == "quiz_title", replies

@@ -116,21 +116,26 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         """Sessions in a turn right now: the clean-up never removes them."""
         return self._locks.keys()
 
-    async def handle(self, turn: Turn, *, entered_by: str | None = None) -> list[Reply]:
+    async def handle(
+        self, turn: Turn, *, entered_by: str | None = None, announce: bool = True
+    ) -> list[Reply]:
         """Apply one turn and return the replies, after the new state is stored.
-        ``entered_by`` names the staff member who typed it for the user (the history says so).
+        ``entered_by`` names the staff member who typed it for the user (the history says so);
+        ``announce=False``: the caller tells the other instances (see ``_announce``).
         Every turn is counted by its channel and the state it was taken in, and timed; one
         that fails is counted by its error code."""
         started = time.perf_counter()
         try:
-            replies, state = await self._handle(turn, entered_by)
+            replies, state = await self._handle(turn, entered_by, announce)
         except Exception as err:
             self.telemetry.error(error_code(err))
             raise
         self.telemetry.turn(turn.channel, state.value, time.perf_counter() - started)
         return replies
 
-    async def _handle(self, turn: Turn, entered_by: str | None) -> tuple[list[Reply], SessionState]:
+    async def _handle(
+        self, turn: Turn, entered_by: str | None, announce: bool
+    ) -> tuple[list[Reply], SessionState]:
         if turn.text is not None and (has_surrogates(turn.text) or has_controls(turn.text)):
             # The channels clean what they receive; this is the last line before the store,
             # where a lone surrogate would fail the whole turn with UnicodeEncodeError.
@@ -153,7 +158,7 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
             text = MASK if given and given != addresses_held(held_before) else turn.text
             await self._commit(
                 session, before, by, text, replies, step.effects, confidence=turn.confidence,
-                private=addresses_held(held_before, session.pending),
+                private=addresses_held(held_before, session.pending), announce=announce,
             )  # fmt: skip
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
@@ -315,10 +320,12 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         *,
         confidence: float | None = None,
         private: list[str] | None = None,
+        announce: bool = True,
     ) -> None:
         """Store the new state and the turn's history row in one transaction; ``confidence``
         is the recogniser's for spoken words (the console charts it per question).
-        ``private``: e-mail addresses the history keeps masked."""
+        ``private``: e-mail addresses the history keeps masked. ``announce=False``: the
+        caller tells the other instances itself (``_announce``), after its own listener."""
         record = TurnRecord(
             session_key=session.key,
             at=self.clock(),
@@ -336,8 +343,16 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         self._saved.move_to_end(session.key)
         if len(self._saved) > REMEMBERED_REVISIONS:
             self._saved.popitem(last=False)
-        if self.changes is not None:
-            await self.changes.publish(session.key, saved.revision)
+        if announce:
+            await self._announce(session.key)
+
+    async def _announce(self, key: str) -> None:
+        """Tell every instance the revision stored here last for ``key``. Replies no turn
+        asked for are announced after ``_emit`` has shown them here: heard first, this
+        process's pages would be shown them twice, by the news and by the listener."""
+        revision = self._saved.get(key)
+        if self.changes is not None and revision is not None:
+            await self.changes.publish(key, revision)
 
     async def _emit(self, session: Session, replies: list[Reply]) -> None:
         listener = self._listeners.get(session.channel)

@@ -43,7 +43,10 @@ class QueueTurns:
             *,
             confidence: float | None = None,
             private: list[str] | None = None,
+            announce: bool = True,
         ) -> None: ...
+
+        async def _announce(self, key: str) -> None: ...
 
         async def _emit(self, session: Session, replies: list[Reply]) -> None: ...
 
@@ -63,8 +66,9 @@ class QueueTurns:
             replies = self.writer.render(
                 session, [said.Delivery(job, artifact), said.DeliveredNext()]
             )
-            await self._commit(session, before, "generator", None, replies)
+            await self._commit(session, before, "generator", None, replies, announce=False)
         await self._emit(session, replies)
+        await self._announce(session.key)
         return replies
 
     async def progress(
@@ -99,8 +103,9 @@ class QueueTurns:
             replies = self.writer.render(
                 session, [said.problem("generation_failed"), self.flow.prompt(session)]
             )
-            await self._commit(session, before, "generator", None, replies)
+            await self._commit(session, before, "generator", None, replies, announce=False)
         await self._emit(session, replies)
+        await self._announce(session.key)
         return replies
 
 

@@ -35,6 +35,7 @@ from assistant.events import Reply, ReplyKind, SessionState
 from assistant.session import Session
 
 _LOGGER = logging.getLogger(__name__)
+WEB_CHANNEL = "web"  # the channel name the web connections give their turns
 
 
 class Subscriber(Protocol):
