@@ -143,6 +143,7 @@ class Settings:
     # Issue 17: several instances over one database share their session locks, the limits
     # kept in memory, news of committed turns and the Telegram bot's lease here; empty: off.
     redis_url: str = field(default="", repr=False)  # may carry a password
+    telegram_lease_s: float = 15.0  # with redis_url: a dead bot instance's lease lasts this long
 
     @property
     def jobs_dir(self) -> Path:
@@ -300,6 +301,7 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "litestream_sync_interval_s": to.number(0.1, 86_400.0, "seconds"),
     "litestream_with_serve": to.flag,
     "redis_url": to.redis_url,
+    "telegram_lease_s": to.number(1.0, 600.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from assistant.cluster.ports import Lease
 from channels.telegram.bot import TelegramChannel
@@ -46,3 +47,14 @@ async def poll_while_leased(
             polling.result()  # Telegram would not have it: the caller says why
             return
         _LOGGER.warning("telegram: the lease was lost; polling stopped until it is taken again")
+
+
+def polling(
+    bot: TelegramChannel, make_bot: Callable[[], TelegramChannel], lease: Lease | None
+) -> Coroutine[Any, Any, None]:
+    """The bot's long polling: at once with one instance (``lease`` None), else while this
+    instance holds ``lease``, with ``bot`` first and ``make_bot()`` after a lease lost."""
+    if lease is None:
+        return bot.run_polling()
+    bots = iter([bot])
+    return poll_while_leased(lambda: next(bots, None) or make_bot(), lease)
