@@ -4,6 +4,7 @@ nothing but the published change can have brought it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -125,3 +126,25 @@ async def test_words_no_turn_asked_for_on_b_reach_b_s_page_once(
     await a.manager.handle(Turn(session_key=summary["key"], text="4", channel="web"))
     replies = await page.replies()
     assert replies[-1]["question_id"] == "quiz_title", replies
+
+
+async def test_a_change_made_while_b_s_subscription_was_away_is_shown_when_it_is_back(
+    instances: tuple[Instance, Instance], page_client: tuple[TestClient, WebChannel]
+) -> None:
+    a, b = instances
+    client, _ = page_client
+    page, summary = await open_page(client, language="en")
+    resynced = asyncio.Event()
+
+    async def note_resync() -> None:
+        resynced.set()
+
+    b.changes.listen_resync(note_resync)
+    # Redis drops B's subscription (a restart, a network cut): A's turn is published to
+    # nobody, and B hears of it only by reading its pages' sessions once it is back.
+    killed = await a.redis.client_kill_filter(_type="pubsub")
+    assert killed >= 2  # A's and B's subscriptions
+    assert await a.redis.publish("session:nobody", "1") == 0
+    await a.manager.handle(Turn(session_key=summary["key"], text="4", channel="web"))
+    assert (await page.replies())[-1]["question_id"] == "quiz_title"
+    assert resynced.is_set()

@@ -4,7 +4,6 @@ instance takes over within the lease's time, and the chat goes on where it was."
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 ChangeListener = Callable[[str, int], Awaitable[None]]
+ResyncListener = Callable[[], Awaitable[None]]
 
 
 class SessionChanges(Protocol):
@@ -23,6 +24,15 @@ class SessionChanges(Protocol):
 
     def unlisten(self, listener: ChangeListener) -> None:
         """Stop calling ``listener`` (its page hub closed)."""
+        ...
+
+    def listen_resync(self, listener: ResyncListener) -> None:
+        """Call ``listener()`` after the news came back from an outage: changes published
+        meanwhile were not heard, so whoever follows sessions reads them once."""
+        ...
+
+    def unlisten_resync(self, listener: ResyncListener) -> None:
+        """Stop calling ``listener`` after outages."""
         ...
 
 

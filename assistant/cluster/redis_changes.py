@@ -3,8 +3,8 @@
 Every instance publishes what it commits and holds one subscription (one task, started with
 the service and cancelled when it stops) that hands each change to its listeners, the web
 hub's pages among them, so a page follows its session at once wherever the turn was taken.
-A message lost while Redis is away is not replayed: pages catch up on the next change, or
-when they reconnect and read their session.
+Messages published while the subscription was away are not replayed: once it is back, the
+resync listeners are called, and the web hub reads the revisions of its open pages once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from assistant.cluster.ports import ChangeListener
+from assistant.cluster.ports import ChangeListener, ResyncListener
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -33,6 +33,7 @@ class RedisSessionChanges:
         self.client = client
         self.prefix = prefix
         self._listeners: list[ChangeListener] = []
+        self._resync: list[ResyncListener] = []
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
@@ -52,6 +53,15 @@ class RedisSessionChanges:
         """Stop calling ``listener``."""
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
+
+    def listen_resync(self, listener: ResyncListener) -> None:
+        """Call ``listener()`` each time the subscription is back after an outage."""
+        self._resync.append(listener)
+
+    def unlisten_resync(self, listener: ResyncListener) -> None:
+        """Stop calling ``listener``."""
+        with contextlib.suppress(ValueError):
+            self._resync.remove(listener)
 
     async def start(self) -> None:
         """Subscribe, and return once the subscription is in place (nothing after is missed)."""
@@ -78,6 +88,8 @@ class RedisSessionChanges:
             try:
                 await pubsub.psubscribe(self.prefix + "*")
                 self._subscribed.set()
+                if not first:
+                    await self._resynced()
                 first = False
                 await self._deliver(pubsub)
             except asyncio.CancelledError:
@@ -90,6 +102,14 @@ class RedisSessionChanges:
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+    async def _resynced(self) -> None:
+        _LOGGER.info("session changes: subscribed again, reading what was missed")
+        for listener in list(self._resync):
+            try:
+                await listener()
+            except Exception:
+                _LOGGER.exception("a resync listener failed")
 
     async def _deliver(self, pubsub: PubSub) -> None:
         async for message in pubsub.listen():

@@ -79,6 +79,7 @@ class SessionHub:
         self.changes = manager.changes  # several instances: news of every commit, no polling
         if self.changes is not None:
             self.changes.listen(self._changed)
+            self.changes.listen_resync(self._refresh_pages)  # news missed in an outage
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -289,6 +290,7 @@ class SessionHub:
         """Stop every poller (the server is shutting down)."""
         if self.changes is not None:
             self.changes.unlisten(self._changed)
+            self.changes.unlisten_resync(self._refresh_pages)
         if self._page_poller is not None:
             self._page_poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
