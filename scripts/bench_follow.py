@@ -76,8 +76,15 @@ async def _next_replies(socket: aiohttp.ClientWebSocketResponse) -> dict[str, An
             return message
 
 
-async def measure(folder: Path, url: str | None, samples: int) -> list[float]:
-    """Milliseconds from a turn on A to its replies on B's page, ``samples`` times."""
+async def _timed(turn: Any) -> float:
+    started = time.perf_counter()
+    await turn
+    return (time.perf_counter() - started) * 1000
+
+
+async def measure(folder: Path, url: str | None, samples: int) -> tuple[list[float], list[float]]:
+    """Milliseconds from a turn on A to its replies on B's page, and of the turn on A alone
+    (the lock and the news cost it their round trips to Redis), ``samples`` times."""
     jobs, phrases = load_jobs(ROOT / "dialogs" / "jobs"), load_phrases(ROOT / "dialogs" / "locales")
     a = Instance(folder / "shared.db", url, jobs, phrases)
     b = Instance(folder / "shared.db", url, jobs, phrases)
@@ -92,6 +99,7 @@ async def measure(folder: Path, url: str | None, samples: int) -> list[float]:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     took: list[float] = []
+    turns: list[float] = []
     try:
         async with aiohttp.ClientSession() as http:
             socket = await http.ws_connect(f"http://127.0.0.1:{port}/ws")
@@ -107,14 +115,17 @@ async def measure(folder: Path, url: str | None, samples: int) -> list[float]:
                     await asyncio.sleep(random.uniform(0.0, 1.0))
                 started = time.perf_counter()
                 turn = Turn(session_key=key, text=f"zebra {number}", channel="web")
-                await asyncio.gather(a.manager.handle(turn), _next_replies(socket))
+                turn_ms, _ = await asyncio.gather(
+                    _timed(a.manager.handle(turn)), _next_replies(socket)
+                )
                 took.append((time.perf_counter() - started) * 1000)
+                turns.append(turn_ms)
             await socket.close()
     finally:
         await runner.cleanup()
         await a.stop()
         await b.stop()
-    return took
+    return took, turns
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -130,9 +141,13 @@ def _report(name: str, took: list[float]) -> None:
 async def _run(samples: int, poll_samples: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with redis_server() as url:
-            _report("follow_by_redis_pubsub", await measure(Path(folder), url, samples))
+            took, turns = await measure(Path(folder), url, samples)
+            _report("follow_by_redis_pubsub", took)
+            _report("turn_on_a_with_redis_lock_and_news", turns)
     with tempfile.TemporaryDirectory() as folder:
-        _report("follow_by_polling_1s", await measure(Path(folder), None, poll_samples))
+        took, turns = await measure(Path(folder), None, poll_samples)
+        _report("follow_by_polling_1s", took)
+        _report("turn_on_a_without_redis", turns)
 
 
 def main(argv: list[str] | None = None) -> None:
