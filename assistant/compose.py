@@ -55,6 +55,7 @@ from generators.sandbox import hide_from_programs
 from generators.template import TemplateRenderer
 
 if TYPE_CHECKING:
+    from assistant.cluster.redis_parts import RedisCluster
     from assistant.speech.voice_kit import VoiceKit
     from channels.telegram.bot import TelegramChannel
 
@@ -90,11 +91,12 @@ class Services(WarmUpParts):
     knowledge: LazyKnowledge | None = None
     model: LanguageModel | None = None
     photos: PhotoStore | None = None
-    cluster: ClusterGeneration | None = None
+    workers: ClusterGeneration | None = None  # with redis_url: builds on Celery workers
     _voice: VoiceKit | None = None
     _web: list[WebChannel] = field(default_factory=list)
     _warm_up: WarmUp | None = None
     _desk: ArtifactDesk | None = None
+    cluster: RedisCluster | None = None  # with redis_url: what this instance shares
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -122,6 +124,11 @@ class Services(WarmUpParts):
         hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
         metrics = ServiceMetrics(queue_depth=store.depth)  # this service's own registry
         model = language_model(settings, telemetry=metrics)
+        cluster = None
+        if settings.redis_url:  # several instances: shared locks, change news, leases
+            from assistant.cluster.redis_parts import RedisCluster
+
+            cluster = RedisCluster.from_url(settings.redis_url)
         # Interactive calls (a description, a help question) hold the user's turn: they get a
         # shorter bound than generation, which the user watches progress for.
         interactive = min(settings.llm_timeout_s, INTERACTIVE_TIMEOUT_S)
@@ -151,6 +158,8 @@ class Services(WarmUpParts):
             knowledge=knowledge,
             sharing=user_sharing(settings, desk, store) if share_kinds(settings) else None,
             telemetry=metrics,
+            locks=cluster.locks if cluster is not None else None,
+            changes=cluster.changes if cluster is not None else None,
         )
         queue = GenerationQueue(
             store=store,
@@ -169,7 +178,7 @@ class Services(WarmUpParts):
         # Issue 17: with Redis, Celery workers build (`assistant worker`) and this process
         # sends their tasks and hears their outcomes; the in-process queue only makes
         # `assistant generate`'s artifacts then.
-        cluster = (
+        workers = (
             ClusterGeneration(
                 settings,
                 store,
@@ -180,7 +189,7 @@ class Services(WarmUpParts):
             if settings.redis_url
             else None
         )
-        manager.on_enqueue = queue.wake if cluster is None else cluster.wake
+        manager.on_enqueue = queue.wake if workers is None else workers.wake
         return cls(
             settings,
             jobs,
@@ -194,6 +203,7 @@ class Services(WarmUpParts):
             model=model,
             photos=photos,
             _desk=desk,
+            workers=workers,
             cluster=cluster,
         )
 
@@ -308,6 +318,7 @@ class Services(WarmUpParts):
             recognition=recognition,
             origins=OriginPolicy(settings.public_base_url, settings.host),
             photos=self.photos,
+            shared_audio=self.cluster.counter if self.cluster is not None else None,
         )
         self._web.append(channel)
         return channel
@@ -364,20 +375,24 @@ class Services(WarmUpParts):
         """Open the database, put back the job versions sessions in progress started (before
         the workers resume their builds) and start the generation workers."""
         await self.store.open()
+        if self.cluster is not None:
+            await self.cluster.start()
         await hold_started_versions(self.jobs, self.store.job_versions())
-        if self.cluster is None:
+        if self.workers is None:
             await self.queue.start()
         else:  # the workers build; running rows are theirs, never requeued from here
             await asyncio.to_thread(private_folder, self.settings.artifacts_dir)
-            await self.cluster.start()
+            await self.workers.start()
 
     async def stop(self) -> None:
         """Stop the workers and close the database."""
         await self.stop_warm_up()
         await self.manager.close()  # a publishing or sending for a user under way
         await self.queue.stop()
-        if self.cluster is not None:
-            await self.cluster.stop()
+        if self.workers is not None:
+            await self.workers.stop()
         if self.browser is not None:
             await self.browser.close()
         await self.store.close()
+        if self.cluster is not None:
+            await self.cluster.stop()

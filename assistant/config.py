@@ -147,6 +147,9 @@ class Settings:
     litestream_s3_secret_access_key: str = field(default="", repr=False)  # a secret as well
     litestream_sync_interval_s: float = 1.0  # how often new writes are shipped to the replica
     litestream_with_serve: bool = True  # false: run `assistant litestream` as its own service
+    # Issue 17 (redis_url above): several instances over one database also share their
+    # session locks, the limits kept in memory, news of committed turns and the bot's lease.
+    telegram_lease_s: float = 15.0  # with redis_url: a dead bot instance's lease lasts this long
 
     @property
     def jobs_dir(self) -> Path:
@@ -306,6 +309,7 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "litestream_s3_secret_access_key": to.api_key,
     "litestream_sync_interval_s": to.number(0.1, 86_400.0, "seconds"),
     "litestream_with_serve": to.flag,
+    "telegram_lease_s": to.number(1.0, 600.0, "seconds"),
 }
 KEYS = tuple(f.name for f in fields(Settings))
 assert set(KEYS) == set(_CONVERTERS), "every setting needs a converter"

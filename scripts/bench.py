@@ -22,6 +22,8 @@ sections and layouts; its own options (``--no-model``, ``--jobs``, ``--repeats``
 sessions and 100,000 turns, "help" twice → flagged, a staff message → the web user's socket.
 ``--issue17-backup`` runs issue 17's backup figures (bench_backup.py): ``assistant backup`` and
 ``assistant restore`` with 10,000 sessions, Litestream's first sync and a restore to a time.
+``--issue17-follow`` (bench_follow.py): a change on instance A reaching a page on instance B,
+by Redis pub/sub and by polling, p50/p99.
 """
 
 from __future__ import annotations
@@ -188,12 +190,17 @@ def main() -> None:
         help="issue 17's backup and restore times (scripts/bench_backup.py; its options follow)",
     )
     parser.add_argument(
+        "--issue17-follow",
+        action="store_true",
+        help="issue 17's follow time across two instances (scripts/bench_follow.py; its options)",
+    )
+    parser.add_argument(
         "--only-job-choice",
         action="store_true",
         help="only job choice in one's own words, without and with the real model (issue 14)",
     )
     args, rest = parser.parse_known_args()
-    if rest and not (args.issue15 or args.issue16 or args.issue17_backup):
+    if rest and not (args.issue15 or args.issue16 or args.issue17_backup or args.issue17_follow):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if args.issue15:
@@ -210,6 +217,11 @@ def main() -> None:
         from scripts.bench_backup import main as backup_main
 
         backup_main(rest)
+        return
+    if args.issue17_follow:
+        from scripts.bench_follow import main as follow_main
+
+        follow_main(rest)
         return
     if args.only_model_slot:
         model_slot_figures()

@@ -224,7 +224,7 @@ async def test_a_worker_killed_mid_build_is_replaced_and_the_page_delivered_once
                 await _stop(first)
                 if second is not None:
                     await _stop(second)
-            sent = services.cluster.dispatch.sent if services.cluster else 0
+            sent = services.workers.dispatch.sent if services.workers else 0
     assert len(heard.of_kind(ReplyKind.DELIVERY)) == 1, "delivered exactly once"
     rows, artifacts = _rows(tmp_path / "data" / "assistant.db", key)
     assert rows == [("done", 2)], "claimed by the killed worker, then built by the new one"
@@ -244,8 +244,8 @@ async def test_a_delivery_no_instance_heard_is_told_when_one_starts(tmp_path: Pa
         env = _env(tmp_path, url)
         async with _service(env) as (services, _):
             await _confirm(services, key)
-            assert services.cluster is not None
-            await services.cluster.dispatch.send_due()  # sent (if the wake has not yet)
+            assert services.workers is not None
+            await services.workers.dispatch.send_due()  # sent (if the wake has not yet)
         # No instance listens: the worker's message about the build reaches no one.
         worker = await _start(worker_command, env, tmp_path / "worker.log")
         try:
@@ -257,8 +257,8 @@ async def test_a_delivery_no_instance_heard_is_told_when_one_starts(tmp_path: Pa
             session = await services.store.load(key)
             assert session is not None and session.state == SessionState.DELIVERED
             # The next sweep finds nothing more to tell.
-            assert services.cluster is not None
-            assert await services.cluster.listener.catch_up() == 0
+            assert services.workers is not None
+            assert await services.workers.listener.catch_up() == 0
     assert len(heard.of_kind(ReplyKind.DELIVERY)) == 1
 
 
@@ -273,14 +273,14 @@ async def test_a_job_whose_message_was_never_sent_is_sent_by_the_next_start(
         )
         try:
             async with _service(env) as (services, _):
-                assert services.cluster is not None
-                await services.cluster.dispatch.stop()  # as if it crashed after the commit
+                assert services.workers is not None
+                await services.workers.dispatch.stop()  # as if it crashed after the commit
                 services.manager.on_enqueue = None
                 await _confirm(services, key)
-                assert services.cluster.dispatch.sent == 0
+                assert services.workers.dispatch.sent == 0
             async with _service(env) as (services, heard):
                 await heard.until(lambda: bool(heard.of_kind(ReplyKind.DELIVERY)))
-                assert services.cluster is not None and services.cluster.dispatch.sent == 1
+                assert services.workers is not None and services.workers.dispatch.sent == 1
         finally:
             await _stop(worker)
     assert _rows(tmp_path / "data" / "assistant.db", key) == ([("done", 1)], 1)

@@ -82,7 +82,11 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "metrics": {"telemetry"},
     # Issue 17, several instances: the client's address behind a trusted proxy.
     "client_address": set(),
+    # Issue 17, several instances with Redis: the shared lock wraps the dialog's own per
+    # process (dialog.session_locks); the dialog sees only the ports in cluster.ports.
+    "cluster": {"dialog", "extras"},
 }
+CORE_ALLOWED["dialog"] = CORE_ALLOWED["dialog"] | {"cluster"}
 CORE_ALLOWED["server"] = CORE_ALLOWED["server"] | {"metrics", "client_address"}
 # Issue 16, part A: the store keeps staff accounts, so it speaks their type (``Account``).
 CORE_ALLOWED["store"] = CORE_ALLOWED["store"] | {"staff"}

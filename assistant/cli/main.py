@@ -35,6 +35,7 @@ from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
 from assistant.cli.worker import add_worker_parser, run_worker
 from assistant.client_address import TrustedProxies
+from assistant.cluster.ports import Lease
 from assistant.compose import Services
 from assistant.compose_store import refuse_unbuilt_store
 from assistant.config import Settings, load_settings
@@ -248,8 +249,21 @@ async def _start_telegram(
             announce_at_startup=False,
         )  # fmt: skip
         return None, announce
-    _LOGGER.info("telegram: long polling")
-    return asyncio.create_task(bot.run_polling(), name="telegram"), None
+    from channels.telegram.leased import polling
+
+    lease = _telegram_lease(services)
+    _LOGGER.info(
+        "telegram: long polling%s", " while this instance holds the lease" if lease else ""
+    )
+    task = polling(bot, services.telegram_channel, lease)
+    return asyncio.create_task(task, name="telegram"), None
+
+
+def _telegram_lease(services: Services) -> Lease | None:
+    """With several instances, the lease whose holder alone polls Telegram."""
+    if services.cluster is None:
+        return None
+    return services.cluster.lease("telegram", services.settings.telegram_lease_s)
 
 
 async def _telegram(settings: Settings) -> int:
@@ -265,7 +279,10 @@ async def _telegram(settings: Settings) -> int:
     services = Services.build(settings)
     await services.start()
     bot = services.telegram_channel()
-    task = asyncio.create_task(bot.run_polling())
+    from channels.telegram.leased import polling
+
+    lease = _telegram_lease(services)
+    task = asyncio.create_task(polling(bot, services.telegram_channel, lease))
     stop = _stop_requested()
     waiting = asyncio.create_task(stop.wait())
     print("facility-assistant telegram bot: long polling (Ctrl-C stops)", flush=True)
@@ -273,7 +290,10 @@ async def _telegram(settings: Settings) -> int:
         await asyncio.wait([task, waiting], return_when="FIRST_COMPLETED")
     finally:
         waiting.cancel()
-        await bot.stop_polling()
+        if lease is not None:
+            task.cancel()  # stops the holder's polling and releases the lease
+        else:
+            await bot.stop_polling()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(task), 30)
         await services.stop()

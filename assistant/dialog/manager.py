@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from assistant.cluster.ports import SessionChanges
 from assistant.dialog import utterances as said
 from assistant.dialog.auto import DescriptionFiller
 from assistant.dialog.describing import apply_description, is_description
@@ -23,7 +24,7 @@ from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.queue_turns import QueueTurns
 from assistant.dialog.replies import ReplyWriter
-from assistant.dialog.session_locks import SessionLocks
+from assistant.dialog.session_locks import SessionLocking, SessionLocks
 from assistant.dialog.share_turns import MASK, ShareTurns, addresses_held, masked
 from assistant.dialog.staff_turns import STAFF_CHANNEL, StaffTurns
 from assistant.dialog.unanswered import not_known
@@ -67,6 +68,8 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         edit_reader: EditReader | None = None,
         sharing: UserSharing | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
+        locks: SessionLocking | None = None,
+        changes: SessionChanges | None = None,
     ) -> None:
         self.jobs = jobs
         self.telemetry = telemetry  # turns, their time and errors; channels report through it
@@ -78,7 +81,10 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         self.sharing = sharing
         self._share_tasks = set()
         self.writer = ReplyWriter(phrases, base_url, sharing.kinds if sharing else ())
-        self._locks = SessionLocks()
+        # Per process by default; shared by every instance when several serve one database.
+        self._locks: SessionLocking = locks if locks is not None else SessionLocks()
+        # Told of every committed revision, so pages on other instances follow at once.
+        self.changes = changes
         self._listeners: dict[str, ReplyListener] = {}
         self.flow = DialogFlow(
             jobs, self.writer.delivered_question, self.writer.make_words, clock, job_chooser
@@ -111,21 +117,26 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         """Sessions in a turn right now: the clean-up never removes them."""
         return self._locks.keys()
 
-    async def handle(self, turn: Turn, *, entered_by: str | None = None) -> list[Reply]:
+    async def handle(
+        self, turn: Turn, *, entered_by: str | None = None, announce: bool = True
+    ) -> list[Reply]:
         """Apply one turn and return the replies, after the new state is stored.
-        ``entered_by`` names the staff member who typed it for the user (the history says so).
+        ``entered_by`` names the staff member who typed it for the user (the history says so);
+        ``announce=False``: the caller tells the other instances (see ``_announce``).
         Every turn is counted by its channel and the state it was taken in, and timed; one
         that fails is counted by its error code."""
         started = time.perf_counter()
         try:
-            replies, state = await self._handle(turn, entered_by)
+            replies, state = await self._handle(turn, entered_by, announce)
         except Exception as err:
             self.telemetry.error(error_code(err))
             raise
         self.telemetry.turn(turn.channel, state.value, time.perf_counter() - started)
         return replies
 
-    async def _handle(self, turn: Turn, entered_by: str | None) -> tuple[list[Reply], SessionState]:
+    async def _handle(
+        self, turn: Turn, entered_by: str | None, announce: bool
+    ) -> tuple[list[Reply], SessionState]:
         if turn.text is not None and (has_surrogates(turn.text) or has_controls(turn.text)):
             # The channels clean what they receive; this is the last line before the store,
             # where a lone surrogate would fail the whole turn with UnicodeEncodeError.
@@ -148,7 +159,7 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
             text = MASK if given and given != addresses_held(held_before) else turn.text
             await self._commit(
                 session, before, by, text, replies, step.effects, confidence=turn.confidence,
-                private=addresses_held(held_before, session.pending),
+                private=addresses_held(held_before, session.pending), announce=announce,
             )  # fmt: skip
         if step.effects.enqueue is not None and self.on_enqueue is not None:
             self.on_enqueue()
@@ -310,10 +321,12 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         *,
         confidence: float | None = None,
         private: list[str] | None = None,
+        announce: bool = True,
     ) -> None:
         """Store the new state and the turn's history row in one transaction; ``confidence``
         is the recogniser's for spoken words (the console charts it per question).
-        ``private``: e-mail addresses the history keeps masked."""
+        ``private``: e-mail addresses the history keeps masked. ``announce=False``: the
+        caller tells the other instances itself (``_announce``), after its own listener."""
         record = TurnRecord(
             session_key=session.key,
             at=self.clock(),
@@ -331,6 +344,16 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         self._saved.move_to_end(session.key)
         if len(self._saved) > REMEMBERED_REVISIONS:
             self._saved.popitem(last=False)
+        if announce:
+            await self._announce(session.key)
+
+    async def _announce(self, key: str) -> None:
+        """Tell every instance the revision stored here last for ``key``. Replies no turn
+        asked for are announced after ``_emit`` has shown them here: heard first, this
+        process's pages would be shown them twice, by the news and by the listener."""
+        revision = self._saved.get(key)
+        if self.changes is not None and revision is not None:
+            await self.changes.publish(key, revision)
 
     async def _emit(self, session: Session, replies: list[Reply]) -> None:
         listener = self._listeners.get(session.channel)

@@ -16,7 +16,7 @@ from assistant.session import Artifact, GenerationRequest, Session
 if TYPE_CHECKING:
     from assistant.dialog.flow import DialogFlow
     from assistant.dialog.replies import ReplyWriter
-    from assistant.dialog.session_locks import SessionLocks
+    from assistant.dialog.session_locks import SessionLocking
     from assistant.jobs.catalog import JobCatalog
     from assistant.ports import SessionStore, TurnEffects
 
@@ -28,7 +28,7 @@ class QueueTurns:
     writer: ReplyWriter
     jobs: JobCatalog
     flow: DialogFlow
-    _locks: SessionLocks
+    _locks: SessionLocking
 
     if TYPE_CHECKING:  # the manager's own, declared for the type checker only
 
@@ -43,7 +43,10 @@ class QueueTurns:
             *,
             confidence: float | None = None,
             private: list[str] | None = None,
+            announce: bool = True,
         ) -> None: ...
+
+        async def _announce(self, key: str) -> None: ...
 
         async def _emit(self, session: Session, replies: list[Reply]) -> None: ...
 
@@ -63,8 +66,9 @@ class QueueTurns:
             replies = self.writer.render(
                 session, [said.Delivery(job, artifact), said.DeliveredNext()]
             )
-            await self._commit(session, before, "generator", None, replies)
+            await self._commit(session, before, "generator", None, replies, announce=False)
         await self._emit(session, replies)
+        await self._announce(session.key)
         return replies
 
     async def progress(
@@ -99,8 +103,9 @@ class QueueTurns:
             replies = self.writer.render(
                 session, [said.problem("generation_failed"), self.flow.prompt(session)]
             )
-            await self._commit(session, before, "generator", None, replies)
+            await self._commit(session, before, "generator", None, replies, announce=False)
         await self._emit(session, replies)
+        await self._announce(session.key)
         return replies
 
 

@@ -6,7 +6,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+
+class SessionLocking(Protocol):
+    """The per-session lock the dialog manager holds for a turn: this process's own
+    (``SessionLocks``), or one shared by every instance (``assistant.cluster.redis_locks``)."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold ``key``'s lock for the block; two holders of one key never overlap."""
+        ...
+
+    def keys(self) -> frozenset[str]:
+        """Sessions with a turn running or waiting in this process."""
+        ...
 
 
 class SessionLocks:

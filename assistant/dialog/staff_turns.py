@@ -16,7 +16,7 @@ from assistant.events import Reply, ReplyKind, SessionState, Turn
 
 if TYPE_CHECKING:
     from assistant.dialog.replies import ReplyWriter
-    from assistant.dialog.session_locks import SessionLocks
+    from assistant.dialog.session_locks import SessionLocking
     from assistant.ports import SessionStore, TurnEffects
     from assistant.session import Session
 
@@ -28,11 +28,13 @@ class StaffTurns:
 
     store: SessionStore
     writer: ReplyWriter
-    _locks: SessionLocks
+    _locks: SessionLocking
 
     if TYPE_CHECKING:  # the manager's own, declared for the type checker only
 
-        async def handle(self, turn: Turn, *, entered_by: str | None = None) -> list[Reply]: ...
+        async def handle(
+            self, turn: Turn, *, entered_by: str | None = None, announce: bool = True
+        ) -> list[Reply]: ...
 
         async def _commit(
             self,
@@ -44,7 +46,10 @@ class StaffTurns:
             effects: TurnEffects | None = None,
             *,
             confidence: float | None = None,
+            announce: bool = True,
         ) -> None: ...
+
+        async def _announce(self, key: str) -> None: ...
 
         async def _emit(self, session: Session, replies: list[Reply]) -> None: ...
 
@@ -83,8 +88,9 @@ class StaffTurns:
             replies = make(session)
             if not replies:
                 return []
-            await self._commit(session, session.state, channel, None, replies)
+            await self._commit(session, session.state, channel, None, replies, announce=False)
         await self._emit(session, replies)
+        await self._announce(session.key)
         return replies
 
     async def staff_say(self, session_key: str, by: str, key: str, **params: Any) -> list[Reply]:
@@ -106,6 +112,7 @@ class StaffTurns:
         if session is None or session.state == SessionState.ENDED:
             raise LookupError(session_key)
         turn = Turn(session_key, text=text, language=session.language, channel=session.channel)
-        replies = await self.handle(turn, entered_by=by)
+        replies = await self.handle(turn, entered_by=by, announce=False)
         await self._emit(session, replies)
+        await self._announce(session_key)
         return replies

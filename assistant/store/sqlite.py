@@ -53,6 +53,7 @@ from assistant.store.migrations import MIGRATIONS
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
+OPEN_WAIT_S = 30.0  # how long a start waits for another instance opening the same new file
 
 
 class SQLiteStore:
@@ -90,8 +91,26 @@ class SQLiteStore:
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 self.path.with_name(self.path.name + suffix).chmod(FILE_MODE)
+        # Several instances started at once on a new file (issue 17): switching to WAL and
+        # migrating take write locks SQLite refuses at once rather than wait for (a read
+        # lock upgraded), so a refused start waits a moment and begins again.
+        deadline = time.monotonic() + OPEN_WAIT_S
+        while True:
+            try:
+                db = self._connect()
+                break
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise StoreError(f"{self.path}: cannot open the database: {err}") from err
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as err:
+                raise StoreError(f"{self.path}: cannot open the database: {err}") from err
+        self._db = db
+        self._checkpointer = Checkpointer(self.path, truncate=not self.replicated)
+
+    def _connect(self) -> sqlite_utils.Database:
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         try:
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
             db = sqlite_utils.Database(conn, execute_plugins=False)
             db.enable_wal()
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -102,10 +121,10 @@ class SQLiteStore:
             conn.execute("PRAGMA wal_autocheckpoint=0")
             # A reset of the log leaves at most this much of it on disk.
             conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path}: cannot open the database: {err}") from err
-        self._db = db
-        self._checkpointer = Checkpointer(self.path, truncate=not self.replicated)
+        except BaseException:
+            conn.close()
+            raise
+        return db
 
     async def open(self) -> None:
         """Open the database on the store's own thread."""

@@ -23,6 +23,7 @@ import jinja2
 import segno
 from aiohttp import web
 
+from assistant.cluster.ports import WindowCounter
 from assistant.dialog.manager import DialogManager
 from assistant.events import LANGUAGES, Reply
 from assistant.jobs.phrases import Phrases
@@ -99,6 +100,7 @@ class WebChannel:
         recognition: RecognitionPool | None = None,
         origins: OriginPolicy | None = None,
         photos: PhotoStore | None = None,
+        shared_audio: WindowCounter | None = None,
     ) -> None:
         self.manager = manager
         self.phrases = phrases
@@ -126,7 +128,9 @@ class WebChannel:
         # Audio pacing and recognition (issue 12): what one client may take of the server.
         self.audio_burst_s = audio_burst_s
         self.max_utterance_s = max_utterance_s
-        self.audio_addresses = AddressAllowances(audio_burst_s, float(audio_address_streams))
+        self.audio_addresses = AddressAllowances(
+            audio_burst_s, float(audio_address_streams), shared=shared_audio
+        )
         self.recognition = recognition or RecognitionPool()
         self._warming: asyncio.Task[None] | None = None
         # Issue 15, part U: pictures come over HTTP POST, guarded by a token per session.

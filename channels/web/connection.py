@@ -28,7 +28,7 @@ from assistant.errors import InputError, StoreError
 from assistant.events import Reply, Turn
 from assistant.limits import CodeVerdict
 from assistant.session import Session
-from channels.web.hub import speech_message
+from channels.web.hub import WEB_CHANNEL, speech_message
 from channels.web.oversize import close_reason
 from channels.web.pacing import AudioPacing
 from channels.web.protocol import (
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-CHANNEL = "web"
+CHANNEL = WEB_CHANNEL
 BURST = 30  # messages a page may send at once
 REFILL = 10.0  # messages per second the budget grows back by
 FLOOD = 100  # refused messages in a row before the socket is closed

@@ -13,7 +13,9 @@ never the one before.
 A web page's session can move on elsewhere too (``assistant console --resume``, Telegram's
 ``/resume``, another server process). One poller reads the revisions of every session with
 an open page in a single query; a revision this process did not write itself is shown on
-those pages like a kiosk change. Revisions written here are noted as they are written
+those pages like a kiosk change. With Redis (``redis_url``: several instances) there is no
+poller: every instance publishes each revision it commits, and this hub hears them through
+the manager's ``changes`` and refreshes the pages of that key at once. Revisions written here are noted as they are written
 (``note``), so a page never sees its own turn twice. A page follows only its own session: when
 that session ends (a goodbye, or the next person took the kiosk) the page is told in words,
 and nothing of whatever the kiosk does next reaches it.
@@ -33,6 +35,7 @@ from assistant.events import Reply, ReplyKind, SessionState
 from assistant.session import Session
 
 _LOGGER = logging.getLogger(__name__)
+WEB_CHANNEL = "web"  # the channel name the web connections give their turns
 
 
 class Subscriber(Protocol):
@@ -73,11 +76,17 @@ class SessionHub:
         self._page_poller: asyncio.Task[None] | None = None
         self._writing: dict[str, int] = {}  # keys this process is changing right now
         self._page_pass: asyncio.Event | None = None  # set when a pass over the pages ends
+        self.changes = manager.changes  # several instances: news of every commit, no polling
+        if self.changes is not None:
+            self.changes.listen(self._changed)
+            self.changes.listen_resync(self._refresh_pages)  # news missed in an outage
 
     # -- pages ------------------------------------------------------------------------------
 
     def join(self, key: str, page: Subscriber) -> None:
         self._pages.setdefault(key, set()).add(page)
+        if self.changes is not None:
+            return  # the change news reach ``_changed``: nothing to poll
         if self._page_poller is None or self._page_poller.done():
             self._page_poller = asyncio.create_task(self._poll_pages())
 
@@ -147,23 +156,30 @@ class SessionHub:
             return
         revisions = await self.manager.store.revisions(keys)
         for key, revision in revisions.items():
-            if key in self._writing or revision <= self._known.get(key, revision):
-                continue
-            session = await self.manager.session(key)
-            if session is None or key not in self._pages or key in self._writing:
-                continue
-            if session.revision <= self._known.get(key, -1):
-                continue
-            self._known[key] = session.revision
-            replies = await self.manager.last_replies(key)
-            _LOGGER.info("session %s moved on elsewhere (revision %d)", key, session.revision)
-            await self.broadcast(key, self.summarize(session))
-            if session.state == SessionState.ENDED and not _said_goodbye(replies):
-                # Ended in silence (the next person took the kiosk): what was last said
-                # belongs to before, so only the end is shown.
-                await self._tell_ended(key)
-                continue
-            await self.publish(key, replies)
+            await self._changed(key, revision)
+
+    async def _changed(self, key: str, revision: int) -> None:
+        """``key`` is stored at ``revision`` (read by the poller, or heard from Redis): its
+        pages are shown the latest turn unless this process wrote it or they saw it."""
+        if key not in self._known or key in self._writing:
+            return
+        if revision <= self._known.get(key, revision):
+            return
+        session = await self.manager.session(key)
+        if session is None or key not in self._pages or key in self._writing:
+            return
+        if session.revision <= self._known.get(key, -1):
+            return
+        self._known[key] = session.revision
+        replies = await self.manager.last_replies(key)
+        _LOGGER.info("session %s moved on elsewhere (revision %d)", key, session.revision)
+        await self.broadcast(key, self.summarize(session))
+        if session.state == SessionState.ENDED and not _said_goodbye(replies):
+            # Ended in silence (the next person took the kiosk): what was last said
+            # belongs to before, so only the end is shown.
+            await self._tell_ended(key)
+            return
+        await self.publish(key, replies)
 
     def open_keys(self) -> frozenset[str]:
         """Sessions a page shows or a screen watches now: the clean-up never removes them."""
@@ -272,6 +288,9 @@ class SessionHub:
 
     async def close(self) -> None:
         """Stop every poller (the server is shutting down)."""
+        if self.changes is not None:
+            self.changes.unlisten(self._changed)
+            self.changes.unlisten_resync(self._refresh_pages)
         if self._page_poller is not None:
             self._page_poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,6 +6,12 @@ the recogniser minutes of audio a second and starve every other user. Each socke
 bucket counted in seconds of audio, and so has its remote address (its sockets share it), so
 opening more sockets does not buy more. Audio over either allowance is refused (dropped, not
 queued); the connection answers the first refusal of a streak with one sentence.
+
+Several instances (``redis_url``) each keep their own buckets, so an address with sockets on
+two instances would get twice its streams: there the address's audio is also counted in a
+window shared through Redis (``WindowCounter``), reported every ``REPORT_S`` of audio, and
+refused while the address's total over ``SHARED_WINDOW_S`` exceeds its streams in real time
+plus their burst.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from assistant.cluster.ports import WindowCounter
 from assistant.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH
 
 BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH  # 32,000: 16 kHz, 16-bit, mono
 STREAK_GAP = 2.0  # seconds without a refusal that end a refusal streak
+REPORT_S = 0.5  # audio counted here before it is added to the shared window (one request)
+SHARED_WINDOW_S = 10.0  # the shared window over every instance
 
 
 class AudioAllowance:
@@ -67,6 +76,7 @@ class AddressAllowances:
     burst: float
     streams: float  # real-time streams one address may send at once
     clock: Callable[[], float] = time.monotonic
+    shared: WindowCounter | None = None  # several instances: the address's audio in Redis
     buckets: dict[str, AudioAllowance] = field(default_factory=dict)
     users: dict[str, int] = field(default_factory=dict)
 
@@ -106,6 +116,8 @@ class AudioPacing:
         self.shared = addresses.join(remote)
         self.last_refused = float("-inf")
         self._closed = False
+        self._unreported = 0.0  # seconds taken here, not yet added to the shared window
+        self._shared_open = True  # the shared window's last verdict
 
     def take(self, size: int) -> bool:
         """Take ``size`` bytes of audio from both allowances, or from neither."""
@@ -115,6 +127,21 @@ class AudioPacing:
         self.own.take(seconds)
         self.shared.take(seconds)
         return True
+
+    async def take_shared(self, size: int) -> bool:
+        """Whether the address may go on by the window shared with the other instances (True
+        with none): taken ``size`` bytes are counted, and added to it every ``REPORT_S``."""
+        shared = self.addresses.shared
+        if shared is None:
+            return True
+        self._unreported += size / BYTES_PER_SECOND
+        # While refused, every frame asks again: the window may have moved on since.
+        if self._unreported >= REPORT_S or not self._shared_open:
+            amount, self._unreported = self._unreported, 0.0
+            total = await shared.add(f"audio:{self.remote}", SHARED_WINDOW_S, amount)
+            streams = self.addresses.streams
+            self._shared_open = total <= streams * SHARED_WINDOW_S + self.addresses.burst * streams
+        return self._shared_open
 
     def credit(self, seconds: float) -> None:
         """The server did not read this socket for ``seconds`` (see ``AudioAllowance``)."""

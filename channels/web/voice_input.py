@@ -90,7 +90,7 @@ class VoiceInput:
         if len(data) > MAX_BINARY_FRAME:
             await self.error("too_large")
             return
-        if not self.pacing.take(len(data)):
+        if not self.pacing.take(len(data)) or not await self.pacing.take_shared(len(data)):
             await self._refuse_audio()
             return
         listening = self.listening

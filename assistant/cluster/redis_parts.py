@@ -1,0 +1,48 @@
+"""The Redis side of several instances, built from ``redis_url`` by the composition root:
+one client per process, and the lock, change news, counter and leases over it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from assistant.cluster.redis_changes import RedisSessionChanges
+from assistant.cluster.redis_counter import RedisWindowCounter
+from assistant.cluster.redis_lease import LEASE_TTL_S, RedisLease
+from assistant.cluster.redis_locks import RedisSessionLocks
+from assistant.extras import MissingExtraError, missing_extra_message
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+
+class RedisCluster:
+    """What this instance shares with the others through one Redis."""
+
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        self.locks = RedisSessionLocks(client)
+        self.changes = RedisSessionChanges(client)
+        self.counter = RedisWindowCounter(client)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisCluster:
+        """A client for ``url``; nothing is connected until ``start``."""
+        try:
+            from redis.asyncio import Redis
+        except ImportError as err:
+            raise MissingExtraError(missing_extra_message("redis_url", "cluster")) from err
+        return cls(Redis.from_url(url, health_check_interval=30))
+
+    def lease(self, name: str, ttl: float = LEASE_TTL_S) -> RedisLease:
+        """A lease on ``name`` held by this instance when taken."""
+        return RedisLease(self.client, name, ttl=ttl)
+
+    async def start(self) -> None:
+        """Check Redis answers and subscribe to the change news."""
+        await self.client.ping()
+        await self.changes.start()
+
+    async def stop(self) -> None:
+        """Cancel the subscription and close the connections."""
+        await self.changes.stop()
+        await self.client.aclose()
