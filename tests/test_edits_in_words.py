@@ -60,6 +60,9 @@ UNDERSTOOD: list[tuple[str, str, Any]] = [
     ("event_page", "料金は無料にして", AnswerEdit("cost", "無料", True)),
     ("event_page", "make it formal", AnswerEdit("layout", "formal", True)),
     ("event_page", "会場を市民ホールに変えて", AnswerEdit("place", "市民ホール", True)),
+    # As Whisper base hears them on some machines: "title" as "tidal", "add" as "at".
+    ("cafe_page", "Make the tidal bigger", LookEdit("title", 1)),
+    ("cafe_page", "at our phone number", AnswerEdit("phone")),
 ]  # fmt: skip
 # Words that change nothing: a remark, thanks, or the what-next choices themselves.
 NOT_EDITS = ["the menu is nice", "thank you", "ありがとう", "finish", "make another", "いいね"]

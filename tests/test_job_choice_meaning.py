@@ -14,7 +14,7 @@ import pytest
 
 from assistant.compose_models import job_chooser
 from assistant.config import PROJECT_ROOT, load_settings
-from assistant.dialog.flow import _menu_question
+from assistant.dialog.menu import as_question
 from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.loader import load_jobs
 from assistant.understanding.interpret import match_choice
@@ -52,7 +52,7 @@ def test_the_table_is_right_within_one_yes_and_never_wrongly_started(
 ) -> None:
     """The issue's goal: at least 95 % right within one yes, at most 1 % wrongly started (the
     birthday card, a seventh job, is on the menu too: more to confuse, none of it meant)."""
-    menu = _menu_question(chooser.jobs)
+    menu = as_question(chooser.jobs)
     right = wrong = 0
     for row in PHRASINGS:
         if row.text in ("the last one", "最後の"):

@@ -70,6 +70,9 @@ _UNDO = normalize_all([
 ])
 # How a recogniser hears "undo" said alone (Whisper base: "and do"): only the whole utterance.
 _UNDO_HEARD = normalize_all(["and do", "un do", "undue", "on do", "andu"])
+# How Whisper base hears "add" opening an edit ("at our phone number"): "at" starting the words
+# before what is added.
+_ADD_HEARD = re.compile(r"^\s*at\s+(?=(?:our|the|a|an|my|some)\b)", re.IGNORECASE)
 _PARTS: dict[str, tuple[str, ...]] = {
     "title": normalize_all([
         "title", "heading", "headline", "the name at the top", "タイトル", "見出し", "みだし",
@@ -257,14 +260,36 @@ def _look_edit(text: str) -> LookEdit | None:
 
 def _part_heard_nearly(text: str) -> str | None:
     """A part named with one sound misheard (「タイドル」 for タイトル): a Japanese part word of
-    four kana or more, three of four sounds the same, in only one part."""
+    four kana or more, three of four sounds the same, in only one part; or an English word
+    that sounds like a part word (Whisper base hears "title" as "tidal": Metaphone TTL both)."""
     found = {
         part
         for part, words in _PARTS.items()
         for word in words
         if not word.isascii() and len(word) >= 4 and fuzz.partial_ratio(word, text) >= NEAR_PART
     }
+    found |= _parts_by_sound(text)
     return found.pop() if len(found) == 1 else None
+
+
+def _parts_by_sound(text: str) -> set[str]:
+    """Parts one of whose one-word English names has the Metaphone key of a word said. Only
+    words that came from speech need it, and speech brings ``jellyfish`` (the speech extra):
+    without it typed words are read as they are."""
+    try:
+        import jellyfish
+    except ImportError:
+        return set()
+    heard = {jellyfish.metaphone(word) for word in re.findall(r"[a-z]{4,}", text)}
+    return {
+        part
+        for part, words in _PARTS.items()
+        for word in words
+        if word.isascii()
+        and " " not in word
+        and len(word) >= 4
+        and jellyfish.metaphone(word) in heard
+    }
 
 
 def _choice_named(job: Job, text: str, language: str) -> AnswerEdit | None:
@@ -307,6 +332,7 @@ def understand_edit(
     """What the words change, or None when they name no edit (the caller then tries its
     other readings, and says what it can do). ``looks``: whether the job's artifact has a
     look to change (pages)."""
+    text = _ADD_HEARD.sub("add ", text, count=1) if language == "en" else text
     normalized = normalize(text)
     if not normalized:
         return None
