@@ -3,22 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import email
-import email.policy
 import io
 import logging
 import socket
 import zipfile
-from collections.abc import AsyncIterator
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from assistant.compose import Services
 from assistant.config import load_settings
@@ -35,46 +28,12 @@ from assistant.store import artifacts as artifact_rows
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
 from testing.made_artifact import made_artifact
+from testing.smtp import Inbox
 
 BASE_URL = "http://kiosk.example:8080"
 SENDER = "desk@facility.example"
 VISITOR = "hanako.visitor@example.org"
 PASSWORD = "hunter2-smtp-secret"
-
-
-class Inbox:
-    """The SMTP server's handler: keeps every message; refuses mail to ``refused@…``."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[Envelope, EmailMessage]] = []
-
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address.startswith("refused@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((envelope, parsed))
-        return "250 OK"
-
-
-@pytest.fixture
-async def smtp_server() -> AsyncIterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(inbox, hostname="mail.test"), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield inbox, port
-    server.close()
-    await server.wait_closed()
 
 
 @pytest.fixture

@@ -7,27 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import email
-import email.policy
 import html
 import json
 import re
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from assistant.compose import Services
 from assistant.events import Turn
 from assistant.session import Artifact
 from assistant.staff.audit import AuditLog, AuditQuery
 from testing.cafe_walk import cafe_walk
+from testing.smtp import Inbox
 from testing.staff_console import csrf_of, running_console, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
@@ -37,34 +34,6 @@ SENDER = "desk@facility.example"
 VISITOR = "hanako.visitor@example.org"
 BASE_URL = "http://kiosk.example:8080"
 WAIT = 60.0
-
-
-class Inbox:
-    """The test's SMTP server's handler: keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[Envelope, EmailMessage]] = []
-        self.arrived = asyncio.Event()
-
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((envelope, parsed))
-        self.arrived.set()
-        return "250 OK"
-
-
-@pytest.fixture
-async def smtp_server() -> AsyncIterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(inbox, hostname="mail.test"), "127.0.0.1", 0)
-    yield inbox, server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
 
 
 @pytest.fixture

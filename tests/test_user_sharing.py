@@ -6,19 +6,14 @@ review, the audit log, the transcript) is read from the real SQLite file."""
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from assistant.compose import Services
 from assistant.config import load_settings
@@ -29,46 +24,11 @@ from assistant.server import init_app
 from assistant.staff.audit import AuditLog, AuditQuery
 from assistant.understanding.addresses import find_address
 from testing.cafe_walk import cafe_walk
+from testing.smtp import Inbox
 
 BASE_URL = "http://kiosk.example:8080"
 SENDER = "desk@facility.example"
 VISITOR = "hanako.visitor@example.org"
-
-
-class Inbox:
-    """The SMTP server's handler: keeps every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[Envelope, EmailMessage]] = []
-
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((envelope, parsed))
-        return "250 OK"
-
-
-class Heard:
-    """The web channel's listener: what reached the user without a turn of theirs."""
-
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-
-    async def __call__(self, key: str, replies: list[Reply]) -> None:
-        self.replies.extend(replies)
-
-
-@pytest.fixture
-async def smtp_server() -> AsyncIterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(inbox, hostname="mail.test"), "127.0.0.1", 0)
-    yield inbox, server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
 
 
 async def _services(tmp_path: Path, **settings: Any) -> Services:
@@ -80,6 +40,16 @@ async def _services(tmp_path: Path, **settings: Any) -> Services:
     )
     await built.store.open()
     return built
+
+
+class Heard:
+    """The web channel's listener: what reached the user without a turn of theirs."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+
+    async def __call__(self, key: str, replies: list[Reply]) -> None:
+        self.replies.extend(replies)
 
 
 @pytest.fixture
