@@ -19,7 +19,7 @@ import enum
 import time
 from collections.abc import Callable
 
-from assistant.ports import AttemptStore
+from assistant.upkeep_ports import AttemptStore
 
 WRONG_CODES = 10  # different wrong codes per window and address before "wait"
 WINDOW = 600.0  # seconds

@@ -20,7 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.ports import CleanupReport, PhotoFolder, RetentionPolicy, RetentionStore
+from assistant.ports import PhotoFolder
+from assistant.upkeep_ports import CleanupReport, RetentionPolicy, RetentionStore
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The settings' own ``repr`` keeps secrets out (``repr=False``); these tests make sure the JSON
 format adds nothing the text format leaves out, by logging the whole settings object with
-every secret set, in a real ``assistant`` process configured by ``_setup_logging``.
+every secret set, in a real ``assistant`` process configured by ``setup_logging``.
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ def test_a_json_log_line_has_time_level_logger_and_message() -> None:
 
 SETTINGS_LOGGED = """
 import logging, sys
-from assistant.cli.main import _setup_logging
+from assistant.cli.logs import setup_logging
 from assistant.config import load_settings
 settings = load_settings()
-_setup_logging(settings)
+setup_logging(settings)
 logging.getLogger("assistant.started").info("settings: %s", settings)
 logging.getLogger("assistant.started").debug("not shown at info")
 """

@@ -31,6 +31,7 @@ VOCABULARY = {
     "session",
     "config",
     "ports",
+    "upkeep_ports",  # attempts per address and retention (split from ports)
     "preferences",
     "resources",
     "extras",
@@ -53,7 +54,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "resources": set(),
     "extras": {"errors"},
     "ledger": set(),
-    "ports": {"events", "errors", "session", "jobs"},
+    "ports": {"events", "errors", "session", "jobs", "upkeep_ports"},
     "jobs": {"errors"},
     "understanding": VOCABULARY | {"jobs"},
     "llm": VOCABULARY,
@@ -62,7 +63,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "store": VOCABULARY,
     "generation": VOCABULARY | {"jobs", "understanding"},  # romaji for a zip's name
     "dialog": VOCABULARY | {"jobs", "understanding"},
-    "limits": {"ports"},
+    "limits": {"ports", "upkeep_ports"},
     "retention": VOCABULARY,
     "safe_text": set(),
     "private_files": set(),
@@ -75,6 +76,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     # publishing (the zip's files and names) and mail (e-mail addresses are understood as
     # the dialog understands a user's, in understanding/addresses).
     "review": {"errors", "session"},
+    "upkeep_ports": set(),  # plain records and protocols, importing nothing of ours
     "staff": VOCABULARY | {"jobs", "generation", "understanding"},
     # Issue 17: the measurements' port, and its Prometheus registry behind it; only the
     # server (which shows it at /metrics) sees the registry, everyone else the port.

@@ -22,11 +22,12 @@ from assistant.cli.main import main
 from assistant.events import SessionState
 from assistant.jobs.catalog import JobCatalog
 from assistant.photos import PhotoStore
-from assistant.ports import RetentionPolicy, TurnEffects
+from assistant.ports import TurnEffects
 from assistant.retention import DAY, Janitor
 from assistant.server import init_app
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.store.sqlite import SQLiteStore
+from assistant.upkeep_ports import RetentionPolicy
 
 NOW = float(int(time.time()))  # chat links are stamped with the real time
 POLICY = RetentionPolicy(

@@ -11,9 +11,13 @@ no handler logs a token or password in its message.
 from __future__ import annotations
 
 import datetime
+import faulthandler
 import json
 import logging
+import signal
 import sys
+
+from assistant.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -46,3 +50,14 @@ def log_handler(log_format: str) -> logging.Handler:
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     return handler
+
+
+def setup_logging(settings: Settings, quiet: bool = False) -> None:
+    """Log at the settings' level and format (``quiet``: warnings only, for commands whose
+    output is what they print)."""
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
+    logging.basicConfig(level=level, handlers=[log_handler(settings.log_format)])
+    if not quiet and hasattr(signal, "SIGUSR1"):
+        # A service that seems stuck: `kill -USR1 PID` writes every thread's stack to its
+        # log (standard error) and it goes on running (README, "Troubleshooting").
+        faulthandler.register(signal.SIGUSR1, all_threads=True)

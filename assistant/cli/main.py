@@ -8,12 +8,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import faulthandler
 import gc
 import logging
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +27,18 @@ from assistant.cli.jobs import run_jobs
 from assistant.cli.kb import add_kb_parser, run_kb
 from assistant.cli.litestream import add_litestream_parser, run_litestream
 from assistant.cli.live import add_live_parser, run_live
-from assistant.cli.logs import log_handler
+from assistant.cli.logs import setup_logging
 from assistant.cli.restore import add_restore_parser, run_restore
+from assistant.cli.signals import stop_requested
 from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
+from assistant.cli.telegram import run_telegram, start_telegram
 from assistant.cli.worker import add_worker_parser, run_worker
 from assistant.client_address import TrustedProxies
-from assistant.cluster.ports import Lease
 from assistant.compose import Services
 from assistant.compose_store import refuse_unbuilt_store
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
-from assistant.extras import require_extra
 from assistant.http_guard import GuardedRunner
 from assistant.net import is_loopback
 from assistant.server import init_app
@@ -137,24 +135,6 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return settings
 
 
-def _setup_logging(settings: Settings, quiet: bool = False) -> None:
-    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
-    logging.basicConfig(level=level, handlers=[log_handler(settings.log_format)])
-    if not quiet and hasattr(signal, "SIGUSR1"):
-        # A service that seems stuck: `kill -USR1 PID` writes every thread's stack to its
-        # log (standard error) and it goes on running (README, "Troubleshooting").
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
-
-
-def _stop_requested() -> asyncio.Event:
-    """An event set by SIGTERM or Ctrl-C, so a service can stop cleanly."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
-    return stop
-
-
 def _freeze_heap() -> None:
     """Keep what is loaded for good out of the garbage collector's full passes."""
     gc.collect()
@@ -184,7 +164,7 @@ async def _serve(settings: Settings) -> None:
         )
     services.web_channel().add_routes(app)
     app.add_subapp("/staff/", staff_app(services.store, settings, services=services))
-    bot_task, announce_webhook = await _start_telegram(services, app)
+    bot_task, announce_webhook = await start_telegram(services, app)
     runner = GuardedRunner(
         app,
         header_timeout=settings.http_header_timeout_s,
@@ -218,7 +198,7 @@ async def _serve(settings: Settings) -> None:
             flush=True,
         )
         print(links_sentence(settings), flush=True)
-        await _stop_requested().wait()
+        await stop_requested().wait()
         _LOGGER.info("stopping")
     finally:
         if bot_task is not None:
@@ -230,86 +210,6 @@ async def _serve(settings: Settings) -> None:
         await services.stop()
         if replicator is not None:  # after the database is closed: its last sync ships all
             await replicator.stop()
-
-
-async def _start_telegram(
-    services: Services, app: web.Application
-) -> tuple[asyncio.Task[None] | None, Callable[[], Awaitable[None]] | None]:
-    """The bot inside the server when a token is configured: polling (its task), or a
-    webhook route (the call that tells Telegram, made once the server listens)."""
-    settings = services.settings
-    if not settings.telegram_token:
-        return None, None
-    bot = services.telegram_channel()
-    if settings.telegram_webhook_url:
-        from channels.telegram.webhook import add_webhook
-
-        announce = await add_webhook(
-            bot, app, settings.telegram_webhook_url, settings.telegram_token,
-            announce_at_startup=False,
-        )  # fmt: skip
-        return None, announce
-    from channels.telegram.leased import polling
-
-    lease = _telegram_lease(services)
-    _LOGGER.info(
-        "telegram: long polling%s", " while this instance holds the lease" if lease else ""
-    )
-    task = polling(bot, services.telegram_channel, lease)
-    return asyncio.create_task(task, name="telegram"), None
-
-
-def _telegram_lease(services: Services) -> Lease | None:
-    """With several instances, the lease whose holder alone polls Telegram."""
-    if services.cluster is None:
-        return None
-    return services.cluster.lease("telegram", services.settings.telegram_lease_s)
-
-
-async def _telegram(settings: Settings) -> int:
-    if not settings.telegram_token:
-        print(
-            "error: telegram_token is not set: put it in assistant.toml or "
-            "ASSISTANT_TELEGRAM_TOKEN (from @BotFather)",
-            file=sys.stderr,
-        )
-        return 2
-    unauthorized = require_extra("aiogram.exceptions", "telegram", "the Telegram bot")
-
-    services = Services.build(settings)
-    await services.start()
-    bot = services.telegram_channel()
-    from channels.telegram.leased import polling
-
-    lease = _telegram_lease(services)
-    task = asyncio.create_task(polling(bot, services.telegram_channel, lease))
-    stop = _stop_requested()
-    waiting = asyncio.create_task(stop.wait())
-    print("facility-assistant telegram bot: long polling (Ctrl-C stops)", flush=True)
-    try:
-        await asyncio.wait([task, waiting], return_when="FIRST_COMPLETED")
-    finally:
-        waiting.cancel()
-        if lease is not None:
-            task.cancel()  # stops the holder's polling and releases the lease
-        else:
-            await bot.stop_polling()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(asyncio.shield(task), 30)
-        await services.stop()
-    # The bot only ends by itself when Telegram will not have it: say why, plainly.
-    failure = task.exception() if task.done() and not task.cancelled() else None
-    if isinstance(failure, unauthorized.TelegramUnauthorizedError):
-        print(
-            "error: Telegram refused telegram_token (401 Unauthorized): check the token "
-            "@BotFather gave you, or send /revoke there for a new one",
-            file=sys.stderr,
-        )
-        return 2
-    if failure is not None:
-        print(f"error: the Telegram bot stopped: {failure}", file=sys.stderr)
-        return 1
-    return 0
 
 
 async def _console(settings: Settings, args: argparse.Namespace) -> int:
@@ -363,13 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _settings(
                 args, host=getattr(args, "host", None), port=getattr(args, "port", None)
             )
-            _setup_logging(settings)
+            setup_logging(settings)
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_serve(settings))
             return 0
         settings = _settings(args)
         if command == "console":
-            _setup_logging(settings, quiet=True)
+            setup_logging(settings, quiet=True)
             return asyncio.run(_console(settings, args))
         if command == "jobs":
             return run_jobs(settings, args)
@@ -391,35 +291,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ollama_embed_model=settings.ollama_embed_model,
             )
         if command == "telegram":
-            _setup_logging(settings)
-            return asyncio.run(_telegram(settings))
+            setup_logging(settings)
+            return asyncio.run(run_telegram(settings))
         if command == "staff":  # issue 16, part A
-            _setup_logging(settings, quiet=True)
+            setup_logging(settings, quiet=True)
             return asyncio.run(run_staff(settings, args))
         if command == "cleanup":
-            _setup_logging(settings, quiet=True)
+            setup_logging(settings, quiet=True)
             return asyncio.run(run_cleanup(settings, args))
         if command == "live":
-            _setup_logging(settings, quiet=True)
+            setup_logging(settings, quiet=True)
             return asyncio.run(run_live(settings, args))
         if command == "audit":  # issue 16, part C
             return asyncio.run(run_audit(settings, args))
         if command == "stats":  # issue 16, part C
             return asyncio.run(run_stats(settings, args))
         if command in ("backup", "restore"):  # issue 17
-            _setup_logging(settings, quiet=True)
+            setup_logging(settings, quiet=True)
             return (run_backup if command == "backup" else run_restore)(settings, args)
         if command == "litestream":
-            _setup_logging(settings)
+            setup_logging(settings)
             return asyncio.run(run_litestream(settings, args))
         if command == "worker":
-            _setup_logging(settings)
+            setup_logging(settings)
             return run_worker(settings, args)
         if command == "kiosk":
-            _setup_logging(settings)
+            setup_logging(settings)
             return asyncio.run(voice.kiosk(settings, args))
         if command == "generate":
-            _setup_logging(settings, quiet=True)
+            setup_logging(settings, quiet=True)
             return asyncio.run(_generate(settings, args))
     except AssistantError as err:
         print(f"error: {err.message}", file=sys.stderr)

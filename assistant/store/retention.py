@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from assistant.ports import CleanupReport, RetentionPolicy
 from assistant.store.transaction import writing
+from assistant.upkeep_ports import CleanupReport, RetentionPolicy
 
 KEPT_RUNS = 100  # clean-up runs kept for staff
 DAY = 86_400.0

@@ -25,12 +25,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from assistant.errors import StoreError
-from assistant.ports import (
-    CleanupReport,
-    GenerationTask,
-    RetentionPolicy,
-    TurnEffects,
-)
+from assistant.ports import GenerationTask, TurnEffects
 from assistant.private_files import FILE_MODE, private_file, private_folder
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.staff.live import SessionActivity
@@ -50,6 +45,7 @@ from assistant.store.checkpoint import WAL_LIMIT, Checkpointer
 from assistant.store.job_versions import SQLiteJobVersions
 from assistant.store.ledger import SQLiteTelegramLedger
 from assistant.store.migrations import MIGRATIONS
+from assistant.upkeep_ports import CleanupReport, RetentionPolicy
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
