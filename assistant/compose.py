@@ -43,7 +43,6 @@ from assistant.staff.audit import AuditLog
 from assistant.staff.desk import ArtifactDesk
 from assistant.staff.user_sharing import DeskSharing, share_kinds
 from assistant.startup import WarmUp
-from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
 from assistant.understanding.job_choice import JobChooser
 from channels.web.channel import WebChannel
@@ -119,7 +118,7 @@ class Services(WarmUpParts):
         photos = photo_store(settings)
         # One desk per process (its publisher's lock orders publications): the console's, and
         # the dialog's where users may publish or send what they made.
-        desk = ArtifactDesk.from_settings(SQLiteReviewStore(store), phrases, settings)
+        desk = ArtifactDesk.from_settings(store.reviews(), phrases, settings)
         generators = build_generators(renderer, browser, settings.event_time_zone, photos)
         hide_from_programs(settings.data_dir)  # users' answers and files: not for their code
         metrics = ServiceMetrics(queue_depth=store.depth)  # this service's own registry
@@ -251,8 +250,9 @@ class Services(WarmUpParts):
     def artifact_desk(self) -> ArtifactDesk:
         """Review, publishing and sending of artifacts (issue 16, part B) over this store."""
         if self._desk is None:  # one per process: its publisher's lock orders publications
-            store = SQLiteReviewStore(self.store)
-            self._desk = ArtifactDesk.from_settings(store, self.phrases, self.settings)
+            self._desk = ArtifactDesk.from_settings(
+                self.store.reviews(), self.phrases, self.settings
+            )
         return self._desk
 
     # -- jobs edited in the staff console (issue 16, part J) ----------------------------------

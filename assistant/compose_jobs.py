@@ -17,8 +17,7 @@ from assistant.config import Settings
 from assistant.errors import JobDefinitionError
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.loader import job_digest, load_jobs, parse_job_text
-from assistant.staff.job_editing import JobVersion
-from assistant.store.job_versions import SQLiteJobVersions
+from assistant.staff.job_editing import JobVersion, JobVersionStore
 from generators.template import TemplateRenderer
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def started_version(
 
 
 async def hold_started_versions(
-    catalog: JobCatalog, versions: SQLiteJobVersions, renderer: TemplateRenderer | None = None
+    catalog: JobCatalog, versions: JobVersionStore, renderer: TemplateRenderer | None = None
 ) -> int:
     """Put back in ``catalog.held`` the version each session in progress started, where its
     job changed since (read from the saved versions); returns how many sessions are held. A

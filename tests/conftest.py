@@ -23,7 +23,12 @@ from testing.walk import FIXED_NOW, english_manager
 # defines its own fixture of the same name uses its own. The real PostgreSQL of the store's
 # port suite (``postgres_server``, one per test process, and ``postgres_url``, a database
 # per test; issue 17).
-pytest_plugins = ["testing.staff_browser", "testing.postgres", "testing.smtp"]
+pytest_plugins = [
+    "testing.staff_browser",
+    "testing.postgres",
+    "testing.smtp",
+    "testing.store_backends",
+]
 
 __all__ = ["FIXED_NOW"]  # tests import the fixed clock from here
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,52 +34,13 @@ from assistant.session import (
     Session,
     TurnRecord,
 )
-from assistant.store.postgres.store import PostgresStore
-from assistant.store.sqlite import SQLiteStore
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
 from testing.cafe_walk import cafe_walk
+from testing.store_backends import Backend, Store
 from testing.walk import english_manager
 
-Store = SQLiteStore | PostgresStore
 NOW = 1_700_000_000.0
-
-
-@dataclass
-class Backend:
-    """One database, and every store opened on it (each stands for a process)."""
-
-    kind: str
-    where: str  # the SQLite file, or the PostgreSQL URL
-    opened: list[Store] = field(default_factory=list)
-
-    async def open(self, **options: Any) -> Store:
-        """Another store on the same database, opened."""
-        store: Store = (
-            SQLiteStore(Path(self.where), **options)
-            if self.kind == "sqlite"
-            else PostgresStore(self.where, **options)
-        )
-        await store.open()
-        self.opened.append(store)
-        return store
-
-    async def close(self, store: Store) -> None:
-        """Close one store (its process ended)."""
-        self.opened.remove(store)
-        await store.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        where = str(tmp_path / "assistant.db")
-    else:
-        where = request.getfixturevalue("postgres_url")
-    backend = Backend(request.param, where)
-    yield backend
-    for store in list(backend.opened):
-        await backend.close(store)
 
 
 @pytest.fixture

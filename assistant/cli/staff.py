@@ -26,7 +26,6 @@ from assistant.staff.audit import AuditLog
 from assistant.staff.keys import session_key
 from assistant.staff.signin import SignIn, SignInPolicy, audited
 from assistant.store.sqlite import SQLiteStore
-from assistant.store.staff_accounts import SQLiteStaffAccounts
 from channels.staff import init_staff_app
 from channels.staff.guard import ConsoleConfig
 from channels.staff.parts import ConsoleParts
@@ -65,7 +64,7 @@ def staff_services(
     store: SQLiteStore, settings: Settings, hasher: PasswordHasher | None = None
 ) -> tuple[StaffAccounts, SignIn]:
     """Accounts and the sign-in check over the store's database (the store must be open)."""
-    accounts = StaffAccounts(SQLiteStaffAccounts(store), hasher=hasher, clock=store.clock)
+    accounts = StaffAccounts(store.staff_accounts(), hasher=hasher, clock=store.clock)
     audit = AuditLog(store, clock=store.clock)
     return accounts, SignIn(accounts, sign_in_policy(settings), listeners=[audited(audit)])
 

@@ -53,6 +53,11 @@ class JobVersionStore(Protocol):
         """Keys of the sessions now in the job (started it and not ended)."""
         ...
 
+    async def started(self) -> list[tuple[str, str, str]]:
+        """(key, job id, job digest) of the sessions in a job, with the version they started
+        (read at start, to keep each on its version: ``compose_jobs.hold_started_versions``)."""
+        ...
+
 
 class JobRefusedError(Exception):
     """An edit that does not load; every problem as ``jobs validate`` prints it."""

@@ -45,6 +45,8 @@ from assistant.store.checkpoint import WAL_LIMIT, Checkpointer
 from assistant.store.job_versions import SQLiteJobVersions
 from assistant.store.ledger import SQLiteTelegramLedger
 from assistant.store.migrations import MIGRATIONS
+from assistant.store.review import SQLiteReviewStore
+from assistant.store.staff_accounts import SQLiteStaffAccounts
 from assistant.upkeep_ports import CleanupReport, RetentionPolicy
 
 _LOGGER = logging.getLogger(__name__)
@@ -203,6 +205,14 @@ class SQLiteStore:
     def job_versions(self) -> SQLiteJobVersions:
         """Versions of job files edited in the staff console (issue 16, part J)."""
         return SQLiteJobVersions(self)
+
+    def reviews(self) -> SQLiteReviewStore:
+        """Reviews, published sites and sendings of artifacts (issue 16, part B)."""
+        return SQLiteReviewStore(self)
+
+    def staff_accounts(self) -> SQLiteStaffAccounts:
+        """Staff accounts and failed sign-ins per address (issue 16, part A)."""
+        return SQLiteStaffAccounts(self)
 
     async def history(self, key: str) -> list[dict[str, Any]]:
         """Every stored turn of a session, oldest first (for staff and tests)."""

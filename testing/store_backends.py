@@ -1,0 +1,62 @@
+"""Both stores for one port suite: SQLite on a real file and PostgreSQL on a real server.
+
+``backend`` is parametrized: each test that takes it runs twice, once on a SQLite file in
+the test's folder and once on a database of its own in the test process's PostgreSQL
+(``testing/postgres.py``; those cases are ``slow``, a subprocess server). A ``Backend`` opens
+as many stores on its database as a test asks for; each stands for one process, and every
+store still open is closed at the end. Any port test file (``tests/test_store_ports*.py``)
+uses it (with a ``store`` fixture of its own: ``backend.open()``; the
+conftest's ``store`` is SQLite alone), so the two stores are held to one behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.store.postgres.store import PostgresStore
+from assistant.store.sqlite import SQLiteStore
+
+Store = SQLiteStore | PostgresStore
+
+
+@dataclass
+class Backend:
+    """One database, and every store opened on it (each stands for a process)."""
+
+    kind: str
+    where: str  # the SQLite file, or the PostgreSQL URL
+    opened: list[Store] = field(default_factory=list)
+
+    async def open(self, **options: Any) -> Store:
+        """Another store on the same database, opened."""
+        store: Store = (
+            SQLiteStore(Path(self.where), **options)
+            if self.kind == "sqlite"
+            else PostgresStore(self.where, **options)
+        )
+        await store.open()
+        self.opened.append(store)
+        return store
+
+    async def close(self, store: Store) -> None:
+        """Close one store (its process ended)."""
+        self.opened.remove(store)
+        await store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """A database of each kind in turn, closed with every store opened on it."""
+    if request.param == "sqlite":
+        where = str(tmp_path / "assistant.db")
+    else:
+        where = request.getfixturevalue("postgres_url")
+    backend = Backend(request.param, where)
+    yield backend
+    for store in list(backend.opened):
+        await backend.close(store)
