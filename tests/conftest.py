@@ -27,7 +27,7 @@ pytest_plugins = [
     "testing.staff_browser",
     "testing.postgres",
     "testing.smtp",
-    "testing.store_backends",
+    "tests.store_backends",
 ]
 
 __all__ = ["FIXED_NOW"]  # tests import the fixed clock from here

@@ -159,3 +159,38 @@ async def test_turns_sent_to_two_instances_never_interleave(
     session = await store_b.load("web:s5")
     assert session is not None and session.revision >= len(texts)
     assert len([row for row in await store_b.history("web:s5") if row["text"]]) == len(texts)
+
+
+async def test_sign_in_guesses_sent_to_two_instances_still_lock_after_five(
+    tmp_path: Path, clients: tuple[Redis, Redis]
+) -> None:
+    # Staff sign-in (issue 16) takes turns per name and address; with two instances the
+    # turns are Redis's, or both would check "not locked yet" at once and let more through.
+    from assistant.cluster.redis_parts import RedisCluster
+    from assistant.staff.accounts import StaffAccounts
+    from assistant.staff.signin import Outcome, SignIn, SignInPolicy
+    from testing.staff_console import CHEAP_HASHER, PASSWORD
+
+    stores = [SQLiteStore(tmp_path / "assistant.db") for _ in clients]
+    for one in stores:
+        await one.open()
+    try:
+        checks = []
+        for one, client in zip(stores, clients, strict=True):
+            accounts = StaffAccounts(one.staff_accounts(), hasher=CHEAP_HASHER)
+            locks = RedisCluster(client).sign_in_locks()
+            checks.append(SignIn(accounts, SignInPolicy(max_failures=5), locks=locks))
+        await StaffAccounts(stores[0].staff_accounts(), hasher=CHEAP_HASHER).add(
+            "ana", "staff", PASSWORD
+        )
+        results = await asyncio.gather(
+            *(checks[n % 2].attempt("ana", f"guess {n}", "", f"10.0.0.{n}") for n in range(20))
+        )
+        outcomes = [result.outcome for result in results]
+        assert outcomes.count(Outcome.WRONG) == 5 and outcomes.count(Outcome.LOCKED) == 15
+        # The right password is refused too while the account is locked, on either one.
+        for check in checks:
+            assert (await check.attempt("ana", PASSWORD, "", "10.0.1.1")).outcome is Outcome.LOCKED
+    finally:
+        for one in stores:
+            await one.close()

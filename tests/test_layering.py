@@ -40,6 +40,7 @@ VOCABULARY = {
     "private_files",  # part E of issue 12: the data folder's modes
     "review",  # issue 16, part B: artifact review, sites and sendings (records and port)
     "telemetry",  # issue 17: the port every part reports its measurements through
+    "key_locks",  # one lock per key: this process's, or (issue 17) every instance's
 }
 
 # For each part of the core: the parts of ``assistant`` it may import (itself always).
@@ -77,6 +78,7 @@ CORE_ALLOWED: dict[str, set[str]] = {
     # the dialog understands a user's, in understanding/addresses).
     "review": {"errors", "session"},
     "upkeep_ports": set(),  # plain records and protocols, importing nothing of ours
+    "key_locks": set(),
     "staff": VOCABULARY | {"jobs", "generation", "understanding"},
     # Issue 17: the measurements' port, and its Prometheus registry behind it; only the
     # server (which shows it at /metrics) sees the registry, everyone else the port.
@@ -84,9 +86,9 @@ CORE_ALLOWED: dict[str, set[str]] = {
     "metrics": {"telemetry"},
     # Issue 17, several instances: the client's address behind a trusted proxy.
     "client_address": set(),
-    # Issue 17, several instances with Redis: the shared lock wraps the dialog's own per
-    # process (dialog.session_locks); the dialog sees only the ports in cluster.ports.
-    "cluster": {"dialog", "extras"},
+    # Issue 17, several instances with Redis: the shared lock wraps the process's own
+    # (key_locks); the dialog sees only the ports in cluster.ports.
+    "cluster": {"key_locks", "extras"},
 }
 CORE_ALLOWED["dialog"] = CORE_ALLOWED["dialog"] | {"cluster"}
 CORE_ALLOWED["server"] = CORE_ALLOWED["server"] | {"metrics", "client_address"}

@@ -37,8 +37,8 @@ from assistant.session import (
 from generators.registry import build_generators
 from generators.template import TemplateRenderer
 from testing.cafe_walk import cafe_walk
-from testing.store_backends import Backend, Store
 from testing.walk import english_manager
+from tests.store_backends import Backend, Store
 
 NOW = 1_700_000_000.0
 

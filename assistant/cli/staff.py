@@ -21,6 +21,7 @@ from assistant.compose import Services
 from assistant.compose_jobs import checked_jobs
 from assistant.config import Settings
 from assistant.jobs.phrases import load_phrases
+from assistant.key_locks import KeyLocking
 from assistant.staff.accounts import ROLES, Account, StaffAccounts, StaffError, new_password
 from assistant.staff.audit import AuditLog
 from assistant.staff.keys import session_key
@@ -61,12 +62,17 @@ def sign_in_policy(settings: Settings) -> SignInPolicy:
 
 
 def staff_services(
-    store: SQLiteStore, settings: Settings, hasher: PasswordHasher | None = None
+    store: SQLiteStore,
+    settings: Settings,
+    hasher: PasswordHasher | None = None,
+    locks: KeyLocking | None = None,
 ) -> tuple[StaffAccounts, SignIn]:
-    """Accounts and the sign-in check over the store's database (the store must be open)."""
+    """Accounts and the sign-in check over the store's database (the store must be open);
+    ``locks`` are every instance's with ``redis_url`` (else this process's own)."""
     accounts = StaffAccounts(store.staff_accounts(), hasher=hasher, clock=store.clock)
     audit = AuditLog(store, clock=store.clock)
-    return accounts, SignIn(accounts, sign_in_policy(settings), listeners=[audited(audit)])
+    policy = sign_in_policy(settings)
+    return accounts, SignIn(accounts, policy, listeners=[audited(audit)], locks=locks)
 
 
 def staff_app(
@@ -77,7 +83,9 @@ def staff_app(
 ) -> web.Application:
     """The console app for ``/staff/`` over the (open) store, as the settings ask; with
     ``services`` (``assistant serve``) its screens act on the running service."""
-    accounts, sign_in = staff_services(store, settings, hasher)
+    cluster = services.cluster if services is not None else None
+    locks = cluster.sign_in_locks() if cluster is not None else None
+    accounts, sign_in = staff_services(store, settings, hasher, locks)
     config = ConsoleConfig(
         accounts=accounts,
         sign_in=sign_in,

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from assistant.dialog.session_locks import SessionLocks
+from assistant.key_locks import KeyLocks
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -39,7 +39,7 @@ return 0
 
 
 class RedisSessionLocks:
-    """``SessionLocking`` over Redis: one holder per session key across every instance."""
+    """``KeyLocking`` over Redis: one holder per session key across every instance."""
 
     def __init__(
         self,
@@ -53,7 +53,7 @@ class RedisSessionLocks:
         self.ttl = ttl
         self.prefix = prefix
         self.on_wait = on_wait  # told when a turn waits for another instance's (tests, metrics)
-        self._local = SessionLocks()
+        self._local = KeyLocks()
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 

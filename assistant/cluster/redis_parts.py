@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 
+SIGN_IN_PREFIX = "assistant:lock:signin:"
+
+
 class RedisCluster:
     """What this instance shares with the others through one Redis."""
 
@@ -32,6 +35,11 @@ class RedisCluster:
         except ImportError as err:
             raise MissingExtraError(missing_extra_message("redis_url", "cluster")) from err
         return cls(Redis.from_url(url, health_check_interval=30))
+
+    def sign_in_locks(self) -> RedisSessionLocks:
+        """Locks on staff names and addresses, so sign-in attempts sent to two instances
+        take turns as they do in one (``assistant.staff.signin``)."""
+        return RedisSessionLocks(self.client, prefix=SIGN_IN_PREFIX)
 
     def lease(self, name: str, ttl: float = LEASE_TTL_S) -> RedisLease:
         """A lease on ``name`` held by this instance when taken."""

@@ -24,7 +24,6 @@ from assistant.dialog.flow import MAX_TEXT_LENGTH, DialogFlow, Step
 from assistant.dialog.job_guess import JobGuesser, names_job, understand_job
 from assistant.dialog.queue_turns import QueueTurns
 from assistant.dialog.replies import ReplyWriter
-from assistant.dialog.session_locks import SessionLocking, SessionLocks
 from assistant.dialog.share_turns import MASK, ShareTurns, addresses_held, masked
 from assistant.dialog.staff_turns import STAFF_CHANNEL, StaffTurns
 from assistant.dialog.unanswered import not_known
@@ -32,6 +31,7 @@ from assistant.dialog.wording import INPUT, TYPED_CHANNELS
 from assistant.events import Reply, SessionState, Turn
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
+from assistant.key_locks import KeyLocking, KeyLocks
 from assistant.ports import KnowledgeAnswerer, SessionStore, TurnEffects
 from assistant.review import UserSharing
 from assistant.safe_text import clean, has_controls, has_surrogates
@@ -68,7 +68,7 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         edit_reader: EditReader | None = None,
         sharing: UserSharing | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
-        locks: SessionLocking | None = None,
+        locks: KeyLocking | None = None,
         changes: SessionChanges | None = None,
     ) -> None:
         self.jobs = jobs
@@ -82,7 +82,7 @@ class DialogManager(QueueTurns, StaffTurns, ShareTurns):
         self._share_tasks = set()
         self.writer = ReplyWriter(phrases, base_url, sharing.kinds if sharing else ())
         # Per process by default; shared by every instance when several serve one database.
-        self._locks: SessionLocking = locks if locks is not None else SessionLocks()
+        self._locks: KeyLocking = locks if locks is not None else KeyLocks()
         # Told of every committed revision, so pages on other instances follow at once.
         self.changes = changes
         self._listeners: dict[str, ReplyListener] = {}

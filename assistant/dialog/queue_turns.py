@@ -16,8 +16,8 @@ from assistant.session import Artifact, GenerationRequest, Session
 if TYPE_CHECKING:
     from assistant.dialog.flow import DialogFlow
     from assistant.dialog.replies import ReplyWriter
-    from assistant.dialog.session_locks import SessionLocking
     from assistant.jobs.catalog import JobCatalog
+    from assistant.key_locks import KeyLocking
     from assistant.ports import SessionStore, TurnEffects
 
 
@@ -28,7 +28,7 @@ class QueueTurns:
     writer: ReplyWriter
     jobs: JobCatalog
     flow: DialogFlow
-    _locks: SessionLocking
+    _locks: KeyLocking
 
     if TYPE_CHECKING:  # the manager's own, declared for the type checker only
 

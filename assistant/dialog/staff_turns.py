@@ -16,7 +16,7 @@ from assistant.events import Reply, ReplyKind, SessionState, Turn
 
 if TYPE_CHECKING:
     from assistant.dialog.replies import ReplyWriter
-    from assistant.dialog.session_locks import SessionLocking
+    from assistant.key_locks import KeyLocking
     from assistant.ports import SessionStore, TurnEffects
     from assistant.session import Session
 
@@ -28,7 +28,7 @@ class StaffTurns:
 
     store: SessionStore
     writer: ReplyWriter
-    _locks: SessionLocking
+    _locks: KeyLocking
 
     if TYPE_CHECKING:  # the manager's own, declared for the type checker only
 

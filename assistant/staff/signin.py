@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +20,7 @@ from enum import StrEnum
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from assistant.key_locks import KeyLocking, KeyLocks
 from assistant.staff.accounts import Account, StaffAccounts
 from assistant.staff.audit import AuditAction, AuditLog
 
@@ -73,11 +73,14 @@ class SignIn:
         policy: SignInPolicy,
         *,
         listeners: list[AttemptListener] | None = None,
+        locks: KeyLocking | None = None,
     ) -> None:
         self.accounts = accounts
         self.policy = policy
         self.listeners = listeners if listeners is not None else []
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # With several instances (issue 17) the locks are every instance's (Redis), so two
+        # attempts sent to two instances still take turns.
+        self._locks: KeyLocking = locks if locks is not None else KeyLocks()
         # Verified against for unknown names, so they cost as much as known ones.
         self._decoy = accounts.hasher.hash("not a password of anyone")
 
@@ -87,7 +90,7 @@ class SignIn:
 
         Attempts on one name, and from one address, take turns: fired all at once, they
         would all pass the lockout check before the first failure is counted."""
-        async with self._lock(f"name:{name}"), self._lock(f"address:{address}"):
+        async with self._locks.hold(f"name:{name}"), self._locks.hold(f"address:{address}"):
             result = await self._check(name, password, code, address)
         level = logging.INFO if result.outcome is Outcome.OK else logging.WARNING
         known = repr(result.account.name) if result.account is not None else "an unknown name"
@@ -95,13 +98,6 @@ class SignIn:
         for listener in self.listeners:
             await listener(result, address)
         return result
-
-    def _lock(self, key: str) -> asyncio.Lock:
-        """The lock of one name or address; it goes away when no attempt holds or awaits it."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
 
     async def _check(self, name: str, password: str, code: str, address: str) -> SignInResult:
         store, now = self.accounts.store, self.accounts.clock()

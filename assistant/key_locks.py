@@ -1,6 +1,7 @@
-"""One asyncio lock per session, so two turns of one session never interleave while different
-sessions run side by side; a lock nobody holds or waits for is dropped, so the table does not
-grow with every session ever seen."""
+"""One asyncio lock per key, so two turns of one session (or two sign-in attempts on one name)
+never interleave while different keys run side by side; a lock nobody holds or waits for is
+dropped, so the table does not grow with every key ever seen. With ``redis_url`` the same
+protocol is served across instances by ``assistant.cluster.redis_locks``."""
 
 from __future__ import annotations
 
@@ -10,20 +11,21 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 
-class SessionLocking(Protocol):
-    """The per-session lock the dialog manager holds for a turn: this process's own
-    (``SessionLocks``), or one shared by every instance (``assistant.cluster.redis_locks``)."""
+class KeyLocking(Protocol):
+    """A lock per key: the dialog manager holds its session's for a turn, the staff sign-in
+    a name's and an address's for an attempt. This process's own (``KeyLocks``), or one
+    shared by every instance (``assistant.cluster.redis_locks``)."""
 
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold ``key``'s lock for the block; two holders of one key never overlap."""
         ...
 
     def keys(self) -> frozenset[str]:
-        """Sessions with a turn running or waiting in this process."""
+        """Keys held or waited for in this process (sessions with a turn running)."""
         ...
 
 
-class SessionLocks:
+class KeyLocks:
     """One asyncio lock per session key, dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
