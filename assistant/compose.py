@@ -228,12 +228,18 @@ class Services(WarmUpParts):
             window=settings.new_sessions_window_s,
         )
 
-    def busy_sessions(self) -> frozenset[str]:
-        """Sessions in use now: in a turn in this process, or shown on an open page."""
+    def busy_here(self) -> frozenset[str]:
+        """Sessions in use now in this process: in a turn, or shown on an open page."""
         keys = set(self.manager.busy())
         for channel in self._web:
             keys |= channel.hub.open_keys()
         return frozenset(keys)
+
+    async def busy_sessions(self) -> frozenset[str]:
+        """Sessions in use now here, and with ``redis_url`` on every other instance too."""
+        if self.cluster is not None:
+            return await self.cluster.busy.everywhere()
+        return self.busy_here()
 
     def janitor(self) -> Janitor:
         """The retention clean-up over this store and the artifacts folder."""
@@ -377,6 +383,7 @@ class Services(WarmUpParts):
         await self.store.open()
         if self.cluster is not None:
             await self.cluster.start()
+            self.cluster.busy.start(self.busy_here)
         await hold_started_versions(self.jobs, self.store.job_versions())
         if self.workers is None:
             await self.queue.start()

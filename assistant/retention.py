@@ -15,7 +15,7 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,7 +62,7 @@ class Janitor:
         policy: RetentionPolicy,
         *,
         interval: float = DAY,
-        busy: Callable[[], frozenset[str]] = frozenset,
+        busy: Callable[[], Awaitable[frozenset[str]]] | None = None,
         clock: Callable[[], float] = time.time,
         photos: PhotoFolder | None = None,
     ) -> None:
@@ -77,7 +77,8 @@ class Janitor:
 
     async def run(self, *, dry_run: bool = False) -> CleanupReport:
         """One clean-up; the folders of removed artifacts are deleted after the rows are."""
-        report = await self.store.clean_up(self.policy, self.clock(), self.busy(), dry_run=dry_run)
+        busy = await self.busy() if self.busy is not None else frozenset[str]()
+        report = await self.store.clean_up(self.policy, self.clock(), busy, dry_run=dry_run)
         if self.photos is not None:  # after the sessions went, their pictures are unused
             keep = await self.store.strings_in_use()
             swept = await asyncio.to_thread(

@@ -55,3 +55,31 @@ async def test_two_services_on_one_folder_follow_each_other_through_redis(
         assert (await _next(on_a, "replies"))["replies"][-1]["question_id"] == "topic"
         await on_a.close()
         await on_b.close()
+
+
+async def test_a_page_open_on_one_instance_is_kept_by_the_other_instances_clean_up(
+    tmp_path: Path,
+) -> None:
+    async with (
+        redis_server() as url,
+        web_server(tmp_path, language="en", redis_url=url) as a,
+        web_server(tmp_path, language="en", redis_url=url) as b,
+        aiohttp.ClientSession() as http,
+    ):
+        assert a.services.cluster is not None
+        on_a = await http.ws_connect(a.url + "/ws")
+        await on_a.send_json({"type": "hello", "language": "en"})
+        key = (await _next(on_a, "session"))["key"]
+        await _next(on_a, "replies")
+        # B has no turn and no page of this session; A's page keeps it in use for B's
+        # clean-up from A's next periodic write on (every 20 s: a session only days idle can
+        # be removed, and its page has been open far longer than that).
+        assert key not in b.services.busy_here()
+        await a.services.cluster.busy.write()
+        assert key in await b.services.busy_sessions()
+        await on_a.close()
+        await a.services.cluster.busy.stop()  # A no longer writes: as if it died...
+        await a.services.cluster.busy.client.zadd(
+            a.services.cluster.busy.key, {key: 0.0}, xx=True
+        )  # ...and its entry's time ran out
+        assert key not in await b.services.busy_sessions()

@@ -84,8 +84,10 @@ async def filled(store: SQLiteStore, tmp_path: Path) -> Path:
 
 
 def _janitor(store: SQLiteStore, folder: Path) -> Janitor:
-    open_pages = frozenset({"web:idle-long-but-open"})
-    return Janitor(store, folder, POLICY, busy=lambda: open_pages, clock=lambda: NOW)
+    async def open_pages() -> frozenset[str]:
+        return frozenset({"web:idle-long-but-open"})
+
+    return Janitor(store, folder, POLICY, busy=open_pages, clock=lambda: NOW)
 
 
 async def _keys(store: SQLiteStore) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assistant.cluster.redis_busy import RedisBusySessions
 from assistant.cluster.redis_changes import RedisSessionChanges
 from assistant.cluster.redis_counter import RedisWindowCounter
 from assistant.cluster.redis_lease import LEASE_TTL_S, RedisLease
@@ -26,6 +27,7 @@ class RedisCluster:
         self.locks = RedisSessionLocks(client)
         self.changes = RedisSessionChanges(client)
         self.counter = RedisWindowCounter(client)
+        self.busy = RedisBusySessions(client)  # for every instance's clean-up
 
     @classmethod
     def from_url(cls, url: str) -> RedisCluster:
@@ -51,6 +53,7 @@ class RedisCluster:
         await self.changes.start()
 
     async def stop(self) -> None:
-        """Cancel the subscription and close the connections."""
+        """Stop sharing, cancel the subscription and close the connections."""
+        await self.busy.stop()
         await self.changes.stop()
         await self.client.aclose()
