@@ -17,61 +17,33 @@ import sqlite_utils
 from assistant.errors import StoreError
 from assistant.events import SessionState
 from assistant.ports import TurnEffects
-from assistant.session import Session, TurnRecord, new_code, pending_from_json, pending_to_json
+from assistant.session import Session, TurnRecord, new_code
 from assistant.store import generations
+from assistant.store.session_rows import SESSION_COLUMNS, session_from_row, session_row
 from assistant.store.transaction import writing
 
-_SESSION_COLUMNS = (
-    "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
-    "paused", "preferences", "generation_id", "series", "version", "artifact_id", "pending",
-    "ask_next", "look", "undo", "job_digest", "revision", "created", "updated",
-)  # fmt: skip
-_SELECT_SESSION = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions"
+_SELECT_SESSION = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions"
 _INSERT_SESSION = (
-    f"INSERT INTO sessions ({', '.join(_SESSION_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _SESSION_COLUMNS)})"
+    f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in SESSION_COLUMNS)})"
 )
 _UPDATE_SESSION = (
     "UPDATE sessions SET "
-    + ", ".join(f"{c} = ?" for c in _SESSION_COLUMNS[1:])
+    + ", ".join(f"{c} = ?" for c in SESSION_COLUMNS[1:])
     + " WHERE key = ? AND revision = ?"
 )
 
 
+def _encode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _session_row(session: Session) -> tuple[Any, ...]:
-    return (
-        session.key, session.code, session.language, session.channel, session.state.value,
-        session.job_id, session.index, json.dumps(session.answers, ensure_ascii=False),
-        session.edit_id, int(session.paused),
-        json.dumps(session.preferences, ensure_ascii=False), session.generation_id,
-        session.series, session.version, session.artifact_id,
-        json.dumps(pending_to_json(session.pending), ensure_ascii=False)
-        if session.pending
-        else None,
-        json.dumps(session.ask_next) if session.ask_next else None,
-        json.dumps(session.look) if session.look else None,
-        json.dumps(session.undo, ensure_ascii=False) if session.undo else None,
-        session.job_digest, session.revision, session.created, session.updated,
-    )  # fmt: skip
+    return session_row(session, _encode)
 
 
 def _session_from_row(row: tuple[Any, ...]) -> Session:
-    values = dict(zip(_SESSION_COLUMNS, row, strict=True))
-    return Session(
-        key=values["key"], code=values["code"], language=values["language"],
-        channel=values["channel"], state=SessionState(values["state"]), job_id=values["job_id"],
-        index=values["idx"] or 0, answers=json.loads(values["answers"] or "{}"),
-        edit_id=values["edit_id"], paused=bool(values["paused"]),
-        preferences=json.loads(values["preferences"] or "{}"),
-        generation_id=values["generation_id"], series=values["series"],
-        version=values["version"] or 0, artifact_id=values["artifact_id"],
-        pending=pending_from_json(json.loads(values["pending"])) if values["pending"] else None,
-        ask_next=json.loads(values["ask_next"]) if values["ask_next"] else [],
-        look=json.loads(values["look"]) if values["look"] else {},
-        undo=json.loads(values["undo"]) if values["undo"] else [],
-        job_digest=values["job_digest"], revision=values["revision"],
-        created=values["created"] or 0.0, updated=values["updated"] or 0.0,
-    )  # fmt: skip
+    return session_from_row(row, json.loads)
 
 
 def load(db: sqlite_utils.Database, key: str) -> Session | None:

@@ -18,58 +18,27 @@ from psycopg.types.json import Jsonb
 from assistant.errors import StoreError
 from assistant.events import SessionState
 from assistant.ports import TurnEffects
-from assistant.session import Session, TurnRecord, new_code, pending_from_json, pending_to_json
+from assistant.session import Session, TurnRecord, new_code
 from assistant.store.postgres import queue, turns
 from assistant.store.postgres.database import Connection
+from assistant.store.session_rows import SESSION_COLUMNS, session_from_row, session_row
 
 _CODE_CONSTRAINT = "sessions_code_key"
-_COLUMNS = (
-    "key", "code", "language", "channel", "state", "job_id", "idx", "answers", "edit_id",
-    "paused", "preferences", "generation_id", "series", "version", "artifact_id", "pending",
-    "ask_next", "look", "undo", "job_digest", "revision", "created", "updated",
-)  # fmt: skip
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM sessions"
-_INSERT = (
-    f"INSERT INTO sessions ({', '.join(_COLUMNS)}) VALUES ({', '.join('%s' for _ in _COLUMNS)})"
-)
+_SELECT = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions"
+_INSERT = f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({', '.join('%s' for _ in SESSION_COLUMNS)})"
 _UPDATE = (
     "UPDATE sessions SET "
-    + ", ".join(f"{column} = %s" for column in _COLUMNS[1:])
+    + ", ".join(f"{column} = %s" for column in SESSION_COLUMNS[1:])
     + " WHERE key = %s AND revision = %s"
 )
 
 
-def _json(value: Any) -> Jsonb | None:
-    """An empty value is stored as NULL, as the SQLite store does."""
-    return Jsonb(value) if value else None
-
-
 def _row(session: Session) -> tuple[Any, ...]:
-    return (
-        session.key, session.code, session.language, session.channel, session.state.value,
-        session.job_id, session.index, Jsonb(session.answers), session.edit_id, session.paused,
-        Jsonb(session.preferences), session.generation_id, session.series, session.version,
-        session.artifact_id, _json(pending_to_json(session.pending)), _json(session.ask_next),
-        _json(session.look), _json(session.undo), session.job_digest, session.revision,
-        session.created, session.updated,
-    )  # fmt: skip
+    return session_row(session, Jsonb)
 
 
 def _from_row(row: tuple[Any, ...]) -> Session:
-    values = dict(zip(_COLUMNS, row, strict=True))
-    return Session(
-        key=values["key"], code=values["code"], language=values["language"],
-        channel=values["channel"], state=SessionState(values["state"]), job_id=values["job_id"],
-        index=values["idx"] or 0, answers=values["answers"] or {}, edit_id=values["edit_id"],
-        paused=bool(values["paused"]), preferences=values["preferences"] or {},
-        generation_id=values["generation_id"], series=values["series"],
-        version=values["version"] or 0, artifact_id=values["artifact_id"],
-        pending=pending_from_json(values["pending"]) if values["pending"] else None,
-        ask_next=values["ask_next"] or [], look=values["look"] or {},
-        undo=values["undo"] or [], job_digest=values["job_digest"],
-        revision=values["revision"], created=values["created"] or 0.0,
-        updated=values["updated"] or 0.0,
-    )  # fmt: skip
+    return session_from_row(row, lambda value: value)  # psycopg reads jsonb as Python
 
 
 async def load(conn: Connection, key: str) -> Session | None:
