@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from typing import TYPE_CHECKING
+
+from assistant.cluster.redis_tokens import TokenKeys, new_token
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -21,15 +22,6 @@ _LOGGER = logging.getLogger(__name__)
 
 LEASE_TTL_S = 15.0
 PREFIX = "assistant:lease:"
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
 
 
 class RedisLease:
@@ -44,16 +36,14 @@ class RedisLease:
         self.token = ""
         self._renewing: asyncio.Task[None] | None = None
         self._lost: asyncio.Future[None] | None = None
-        self._release = client.register_script(_RELEASE)
-        self._renew = client.register_script(_RENEW)
+        self._keys = TokenKeys(client, ttl)
 
     async def acquire(self) -> None:
         """Wait until this instance holds the lease, then keep renewing it."""
-        token = secrets.token_hex(16)
-        milliseconds = int(self.ttl * 1000)
+        token = new_token()
         while True:
             try:
-                if await self.client.set(self.key, token, nx=True, px=milliseconds):
+                if await self._keys.take(self.key, token):
                     break
             except asyncio.CancelledError:
                 raise
@@ -81,26 +71,22 @@ class RedisLease:
                 await task
         if self.token:
             token, self.token = self.token, ""
-            try:
-                await self._release(keys=[self.key], args=[token])
-            except Exception:  # it expires by itself after ttl
-                _LOGGER.warning("could not release lease %s", self.key, exc_info=True)
+            await self._keys.free(self.key, token, "lease")
         if self._lost is not None and not self._lost.done():
             self._lost.cancel()
 
     async def _keep(self, token: str, lost: asyncio.Future[None]) -> None:
         loop = asyncio.get_running_loop()
-        milliseconds = int(self.ttl * 1000)
         renewed_at = loop.time()
         while True:
             await asyncio.sleep(self.ttl / 3)
             try:
-                still = await self._renew(keys=[self.key], args=[token, milliseconds])
+                still = await self._keys.renew(self.key, token)
             except Exception:
                 _LOGGER.warning("could not renew lease %s", self.key, exc_info=True)
                 if loop.time() - renewed_at < self.ttl:
                     continue  # it may still be ours: try again before it expires
-                still = 0
+                still = False
             if not still:
                 _LOGGER.error("lease %s lost", self.key)
                 if not lost.done():

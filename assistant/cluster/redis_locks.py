@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
+from assistant.cluster.redis_tokens import TokenKeys, new_token
 from assistant.key_locks import KeyLocks
 
 if TYPE_CHECKING:
@@ -27,15 +27,6 @@ LOCK_TTL_S = 10.0  # a dead holder's lock frees itself after this long
 FIRST_RETRY_S = 0.002  # waiting for a lock held elsewhere: first pause, doubled up to
 LAST_RETRY_S = 0.025  # this one, so a freed lock is taken within a few ms
 PREFIX = "assistant:lock:session:"
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
 
 
 class RedisSessionLocks:
@@ -54,15 +45,14 @@ class RedisSessionLocks:
         self.prefix = prefix
         self.on_wait = on_wait  # told when a turn waits for another instance's (tests, metrics)
         self._local = KeyLocks()
-        self._release = client.register_script(_RELEASE)
-        self._renew = client.register_script(_RENEW)
+        self._keys = TokenKeys(client, ttl)
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         """Hold ``key`` in this process and in Redis for the block."""
         async with self._local.hold(key):
             name = self.prefix + key
-            token = secrets.token_hex(16)
+            token = new_token()
             await self._acquire(key, name, token)
             renewing = asyncio.create_task(self._keep(name, token), name=f"lock:{key}")
             try:
@@ -81,8 +71,7 @@ class RedisSessionLocks:
     async def _acquire(self, key: str, name: str, token: str) -> None:
         pause = FIRST_RETRY_S
         told = False
-        milliseconds = int(self.ttl * 1000)
-        while not await self.client.set(name, token, nx=True, px=milliseconds):
+        while not await self._keys.take(name, token):
             if not told and self.on_wait is not None:
                 self.on_wait(key)
                 told = True
@@ -92,11 +81,10 @@ class RedisSessionLocks:
             pause = min(pause * 2, LAST_RETRY_S)
 
     async def _keep(self, name: str, token: str) -> None:
-        milliseconds = int(self.ttl * 1000)
         while True:
             await asyncio.sleep(self.ttl / 3)
             try:
-                renewed = await self._renew(keys=[name], args=[token, milliseconds])
+                renewed = await self._keys.renew(name, token)
             except Exception:  # Redis away for a moment: the next renewal may still be in time
                 _LOGGER.warning("could not renew the lock %s", name, exc_info=True)
                 continue
@@ -105,7 +93,4 @@ class RedisSessionLocks:
                 return
 
     async def _free(self, name: str, token: str) -> None:
-        try:
-            await self._release(keys=[name], args=[token])
-        except Exception:  # it expires by itself after ttl
-            _LOGGER.warning("could not release the lock %s", name, exc_info=True)
+        await self._keys.free(name, token, "the lock")  # else it expires by itself after ttl
