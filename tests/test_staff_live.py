@@ -173,6 +173,9 @@ def test_assistant_live_prints_who_needs_help_in_either_language(
     assert lines[0].startswith("NEEDS HELP  web:missed  (web, quiz_game, question question_count")
     assert lines[0].endswith("the last three answers were not understood")
     assert lines[1].startswith("ok          web:fine")
+    # States as the console names them, not the stored word.
+    assert "question question_count, Answering a question, idle" in lines[0]
     assert main(["live", "--lang", "ja"]) == 0
-    assert "3回続けて答えが伝わりませんでした" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3回続けて答えが伝わりませんでした" in out and "質問に答えている" in out
     assert main(["live", "--minutes", "0"]) == 2

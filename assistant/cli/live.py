@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from typing import Any
 
 from assistant.config import Settings
+from assistant.events import SessionState
 from assistant.jobs.phrases import load_phrases
 from assistant.staff.live import live_sessions
 from assistant.store.sqlite import SQLiteStore
@@ -19,6 +21,12 @@ def add_live_parser(commands: Any) -> None:
     live = commands.add_parser("live", help="the sessions in use now; those needing help first")
     live.add_argument("--minutes", type=float, default=60.0, help="used within this (60)")
     live.add_argument("--lang", choices=("ja", "en"), help="language of the reasons")
+
+
+def _state(state: str, language: str, say: Callable[..., str]) -> str:
+    """The state as the console names it ("Answering a question", not "ask")."""
+    known = {value.value for value in SessionState}
+    return say(language, f"staff.sessions.state_{state}") if state in known else state
 
 
 async def run_live(settings: Settings, args: argparse.Namespace) -> int:
@@ -51,7 +59,7 @@ async def run_live(settings: Settings, args: argparse.Namespace) -> int:
                 channel=session.channel,
                 job=session.job_id or "-",
                 question=session.question_id or "-",
-                state=session.state,
+                state=_state(session.state, language, say),
                 idle=f"{session.idle_s:.0f}",
                 reasons=reasons,
             )  # fmt: skip
