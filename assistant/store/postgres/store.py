@@ -25,11 +25,13 @@ from assistant.ports import (
     SessionStore,
     TurnEffects,
 )
+from assistant.review import ReviewStore
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.store.postgres import artifacts, links, queue, sessions, turns
 from assistant.store.postgres.database import Database
 from assistant.store.postgres.lease import OwnerLease
 from assistant.store.postgres.migrate import migrate
+from assistant.store.postgres.review import PostgresReviewStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -197,6 +199,12 @@ class PostgresStore:
         async with self.db.connection() as conn:
             return await artifacts.by_token(conn, token)
 
+    # -- review, publishing and sending (pg-review) -----------------------------------------
+
+    def reviews(self) -> PostgresReviewStore:
+        """Reviews, published sites and sendings of artifacts (issue 16, part B)."""
+        return PostgresReviewStore(self.db)
+
 
 if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature by signature
 
@@ -204,3 +212,9 @@ if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature
         store: PostgresStore,
     ) -> tuple[SessionStore, GenerationQueueStore, ArtifactStore, ChatLinkStore]:
         return store, store, store, store
+
+
+if TYPE_CHECKING:  # and the port of review (pg-review)
+
+    def _serves_the_review_ports(store: PostgresStore) -> ReviewStore:
+        return store.reviews()
