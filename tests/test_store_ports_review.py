@@ -1,31 +1,44 @@
-"""Review, publishing and sending (``ReviewStore``), one suite on both stores: SQLite on a
-real file and PostgreSQL on a real server (``testing/postgres.py``).
+"""Review, publishing and sending (``ReviewStore``) and the Celery queue's claims
+(``ClusterQueueStore``), one suite on both stores: SQLite on a real file and PostgreSQL on a
+real server (``testing/postgres.py``).
 
 What staff and users notice: a new artifact is pending and a decision reads back the same on
 every instance; the console's lists, filtered and ordered; two publishers on two instances
 never share a site name; every publication is kept; a sending is recorded without its
-address, which is nowhere in the database. Two stores opened on one database stand for two
-processes.
+address, which is nowhere in the database. For the workers: a task handed to two workers at
+once is built by one, a claim past its lease is taken over, an ended task is never built
+again, and a build that ended while no instance listened is found for its waiting session.
+Two stores opened on one database stand for two processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from assistant.events import SessionState, Turn
+from assistant.generation.queue import GenerationQueue
+from assistant.jobs.catalog import JobCatalog
 from assistant.jobs.phrases import Phrases
+from assistant.ports import TurnEffects
 from assistant.review import ArtifactActionError, Review
-from assistant.session import Artifact, GenerationRequest
+from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.staff.mail import Mailer, MailSettings
 from assistant.staff.publishing import Publisher
 from assistant.staff.review import approve, send_back, sent_back_words
+from generators.registry import build_generators
+from generators.template import TemplateRenderer
+from testing.cafe_walk import cafe_walk
 from testing.smtp import Inbox
 from testing.store_backends import Backend, Store
+from testing.walk import english_manager
 
 NOW = 1_700_000_000.0
 LEASE_S = 3600.0  # a claim this fresh is a live worker's
@@ -245,3 +258,140 @@ async def test_sendings_are_kept_in_order_and_the_address_is_nowhere_in_the_data
     everything = await _everything(backend)
     assert "alice" in everything, "the records are there"
     assert VISITOR not in everything and "refused@example.org" not in everything
+
+
+# -- the Celery queue's claims ---------------------------------------------------------------
+
+
+async def _waiting(store: Store, count: int) -> list[GenerationRequest]:
+    """``count`` sessions confirmed: each has one task waiting; their requests with ids."""
+    requests = []
+    for n in range(count):
+        session = Session(key=f"k{n}", language="ja", channel="web", state=SessionState.GENERATING)
+        request = GenerationRequest(
+            f"k{n}", "cafe_page", "ja", {"shop_name": f"店{n}"}, f"s{n}", 1, look={"title": 1}
+        )
+        record = TurnRecord(session.key, NOW, "web", "はい", "confirm", "generating", [])
+        saved = await store.commit_turn(session, record, TurnEffects(enqueue=request))
+        assert saved.generation_id is not None
+        requests.append(replace(request, id=saved.generation_id))
+    return requests
+
+
+async def test_a_task_sent_to_two_workers_at_once_is_claimed_by_one(backend: Backend) -> None:
+    first, second = await backend.open(), await backend.open()
+    requests = await _waiting(first, 16)
+    for request in requests:
+        assert request.id is not None
+        claims = await asyncio.gather(
+            first.claim(request.id, LEASE_S), second.claim(request.id, LEASE_S)
+        )
+        [task] = [claim for claim in claims if claim is not None]
+        assert (task.request, task.attempts) == (request, 1)
+        assert await first.claim(request.id, LEASE_S) is None, "being built: a copy builds nothing"
+        assert await second.generation_status(request.id) == "running"
+    assert await first.unbuilt(time.time() - LEASE_S) == [], "fresh claims are the workers'"
+    assert await second.depth() == 16
+
+
+async def test_a_claim_past_its_lease_is_taken_over_and_the_sweep_sends_it_again(
+    backend: Backend,
+) -> None:
+    dying, alive = await backend.open(), await backend.open()
+    [stuck, waiting] = await _waiting(dying, 2)
+    assert stuck.id is not None and waiting.id is not None
+    assert await dying.claim(stuck.id, LEASE_S) is not None
+    claimed_at = time.time()
+    assert await alive.unbuilt(claimed_at - LEASE_S) == [waiting.id]
+    assert await alive.unbuilt(claimed_at + 1) == [stuck.id, waiting.id], "a stale claim"
+    assert await alive.claim(stuck.id, LEASE_S) is None
+    # A lease of 0 s is over once the clock has moved on, as it has over three round trips.
+    assert time.time() > claimed_at
+    again = await alive.claim(stuck.id, 0.0)
+    assert again is not None and (again.request, again.attempts) == (stuck, 2)
+
+
+async def test_an_ended_task_is_never_claimed_or_sent_again(backend: Backend) -> None:
+    store, other = await backend.open(), await backend.open()
+    done, failed, cancelled, waiting = await _waiting(store, 4)
+    for request in (done, failed):
+        assert request.id is not None and await store.claim(request.id, LEASE_S) is not None
+    assert done.id is not None and failed.id is not None and cancelled.id is not None
+    artifact = Artifact("s0v1", "s0", 1, "k0", "cafe_page", "/tmp/s0v1", ("index.html",), {}, NOW)
+    assert await store.finish(done.id, artifact)
+    await store.fail(failed.id, "generation_timeout", "took too long")
+    session = await store.load("k2")
+    assert session is not None
+    session.state = SessionState.ASK
+    record = TurnRecord("k2", NOW, "web", "cancel", "generating", "ask", [])
+    await store.commit_turn(session, record, TurnEffects(cancel_generation=cancelled.id))
+    for task_id in (done.id, failed.id, cancelled.id, 999_999):
+        assert await other.claim(task_id, 0.0) is None, task_id
+    assert await other.unbuilt(time.time() + 1) == [waiting.id]
+    assert await other.artifact("s0v1") == artifact
+
+
+async def test_builds_that_ended_unheard_are_found_for_the_sessions_still_waiting(
+    backend: Backend,
+) -> None:
+    store, other = await backend.open(), await backend.open()
+    built, failed, building, moved_on = await _waiting(store, 4)
+    for request in (built, failed, building, moved_on):
+        assert request.id is not None and await store.claim(request.id, LEASE_S) is not None
+    assert built.id is not None and failed.id is not None and moved_on.id is not None
+    for request in (built, moved_on):
+        assert request.id is not None
+        made = Artifact(
+            f"{request.series}v1", request.series, 1, request.session_key, "cafe_page",
+            f"/tmp/{request.series}", ("index.html",), {}, NOW, token=f"t-{request.series}",
+        )  # fmt: skip
+        assert await store.finish(request.id, made)
+    await store.fail(failed.id, "generation_failed", "no")
+    told = await store.load(moved_on.session_key)  # this one was told: it is not waiting
+    assert told is not None
+    told.state = SessionState.DELIVERED
+    record = TurnRecord(told.key, NOW, "web", "", "generating", "delivered", [])
+    await store.commit_turn(told, record, TurnEffects())
+    unheard = sorted(await other.unheard(), key=lambda found: found[0].id or 0)
+    assert unheard == [(built, "done", f"{built.series}v1"), (failed, "failed", None)]
+
+
+async def test_a_message_given_to_two_workers_builds_and_delivers_once(
+    backend: Backend, catalog: JobCatalog, phrases: Phrases, tmp_path: Path
+) -> None:
+    """Two workers on two machines get the same message (a resend): each claims as the Celery
+    worker does and builds what it got; one page is built and delivered, and the same message
+    once more after the build builds nothing."""
+    store = await backend.open()
+    manager = english_manager(catalog, phrases, store)
+    for text in cafe_walk(shop="Blue Harbor Café"):
+        await manager.handle(Turn(session_key="u1", text=text, language="en", channel="web"))
+    session = await store.load("u1")
+    assert session is not None and session.generation_id is not None
+    task_id = session.generation_id
+    delivered: list[str] = []
+
+    async def on_delivered(request: GenerationRequest, artifact: Artifact) -> None:
+        await manager.deliver(request, artifact)
+        delivered.append(artifact.id)
+
+    async def worker(worker_store: Store) -> str:
+        queue = GenerationQueue(
+            store=worker_store, jobs=catalog, generators=build_generators(TemplateRenderer(), None),
+            artifacts_dir=tmp_path / "artifacts", on_delivered=on_delivered,
+            on_failed=manager.generation_failed,
+        )  # fmt: skip
+        task = await worker_store.claim(task_id, LEASE_S)
+        if task is None:
+            return "skipped"
+        await queue.build_claimed(task)
+        return "built"
+
+    workers = [await backend.open(), await backend.open()]
+    outcomes = await asyncio.gather(*(worker(each) for each in workers))
+    assert sorted(outcomes) == ["built", "skipped"]
+    assert await worker(workers[0]) == "skipped", "built already: the message builds nothing"
+    session = await store.load("u1")
+    assert session is not None and session.state == SessionState.DELIVERED
+    assert delivered == [session.artifact_id]
+    assert await store.unheard() == [] and await store.unbuilt(time.time() + 1) == []
