@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 from assistant.session import Artifact
 from assistant.store.postgres.database import Connection
 
-_COLUMNS = (
+COLUMNS = (
     "id, series, version, session_key, job_id, folder, files, manifest, created, token, expires"
 )
 
@@ -17,7 +17,7 @@ _COLUMNS = (
 async def insert(conn: Connection, artifact: Artifact) -> None:
     """Record a finished artifact, inside the caller's transaction."""
     await conn.execute(
-        f"INSERT INTO artifacts ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        f"INSERT INTO artifacts ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             artifact.id, artifact.series, artifact.version, artifact.session_key,
             artifact.job_id, artifact.folder, Jsonb(list(artifact.files)),
@@ -28,17 +28,18 @@ async def insert(conn: Connection, artifact: Artifact) -> None:
 
 async def by_id(conn: Connection, artifact_id: str) -> Artifact | None:
     """One stored artifact by its id."""
-    cursor = await conn.execute(f"SELECT {_COLUMNS} FROM artifacts WHERE id = %s", (artifact_id,))
-    return _artifact(await cursor.fetchone())
+    cursor = await conn.execute(f"SELECT {COLUMNS} FROM artifacts WHERE id = %s", (artifact_id,))
+    return from_row(await cursor.fetchone())
 
 
 async def by_token(conn: Connection, token: str) -> Artifact | None:
     """The artifact a download or preview link names (expiry is the caller's to check)."""
-    cursor = await conn.execute(f"SELECT {_COLUMNS} FROM artifacts WHERE token = %s", (token,))
-    return _artifact(await cursor.fetchone())
+    cursor = await conn.execute(f"SELECT {COLUMNS} FROM artifacts WHERE token = %s", (token,))
+    return from_row(await cursor.fetchone())
 
 
-def _artifact(row: tuple[Any, ...] | None) -> Artifact | None:
+def from_row(row: tuple[Any, ...] | None) -> Artifact | None:
+    """The artifact of a row whose first columns are ``COLUMNS`` (None for no row)."""
     if row is None:
         return None
     return Artifact(

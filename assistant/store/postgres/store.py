@@ -20,16 +20,19 @@ from assistant.errors import StoreError
 from assistant.ports import (
     ArtifactStore,
     ChatLinkStore,
+    ClusterQueueStore,
     GenerationQueueStore,
     GenerationTask,
     SessionStore,
     TurnEffects,
 )
+from assistant.review import ReviewStore
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.store.postgres import artifacts, links, queue, sessions, turns
+from assistant.store.postgres import artifacts, claims, links, queue, sessions, turns
 from assistant.store.postgres.database import Database
 from assistant.store.postgres.lease import OwnerLease
 from assistant.store.postgres.migrate import migrate
+from assistant.store.postgres.review import PostgresReviewStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -197,6 +200,27 @@ class PostgresStore:
         async with self.db.connection() as conn:
             return await artifacts.by_token(conn, token)
 
+    # -- review, publishing and sending; the Celery queue's claims (pg-review) --------------
+
+    def reviews(self) -> PostgresReviewStore:
+        """Reviews, published sites and sendings of artifacts (issue 16, part B)."""
+        return PostgresReviewStore(self.db)
+
+    async def claim(self, task_id: int, lease_s: float) -> GenerationTask | None:
+        """Take one named task for a Celery worker, as this process's (``claims.claim``)."""
+        async with self.db.connection() as conn:
+            return await claims.claim(conn, task_id, lease_s, self.lease.key)
+
+    async def unbuilt(self, stale_before: float) -> list[int]:
+        """Tasks waiting, or running past their lease (``claims.unbuilt``)."""
+        async with self.db.connection() as conn:
+            return await claims.unbuilt(conn, stale_before)
+
+    async def unheard(self) -> list[tuple[GenerationRequest, str, str | None]]:
+        """Ended builds whose sessions still wait (``claims.unheard``)."""
+        async with self.db.connection() as conn:
+            return await claims.unheard(conn)
+
 
 if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature by signature
 
@@ -204,3 +228,9 @@ if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature
         store: PostgresStore,
     ) -> tuple[SessionStore, GenerationQueueStore, ArtifactStore, ChatLinkStore]:
         return store, store, store, store
+
+
+if TYPE_CHECKING:  # and the ports of review and of the Celery queue (pg-review)
+
+    def _serves_the_review_ports(store: PostgresStore) -> tuple[ReviewStore, ClusterQueueStore]:
+        return store.reviews(), store
