@@ -92,6 +92,9 @@ def bench_postgres(data_dir: Path, work: Path) -> None:
         target = RestoreTarget(work / "restored-pg", database_url=target_url)
         restored = restore_archive(report.path, target)
         with psycopg.connect(target_url) as conn:
-            row = conn.execute("SELECT count(*) FROM sessions").fetchone()
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM turns)"
+            ).fetchone()
+        back = f"{row[0]} sessions and {row[1]} turns back" if row else "nothing back"
         print(f"postgres_restore_time_{sessions}_sessions: {restored.seconds:.2f} s "
-              f"(into an empty database; {row[0] if row else 0} sessions back)")  # fmt: skip
+              f"(into an empty database; {back})")  # fmt: skip
