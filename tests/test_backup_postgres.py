@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import io
+import json
 import logging
 import os
 import shutil
@@ -431,3 +434,39 @@ async def test_the_readmes_wal_archiving_recipe_restores_the_database_to_a_momen
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _with_broken_dump(archive: Path, target: Path) -> None:
+    """``archive`` with its dump cut in half and the manifest saying so (as if pg_dump had
+    been stopped midway): every checksum matches, only pg_restore can tell."""
+    members = _members(archive)
+    dump = members[POSTGRES_DUMP][: len(members[POSTGRES_DUMP]) // 2]
+    manifest = json.loads(members[MANIFEST_NAME])
+    for member in manifest["members"]:
+        if member["name"] == POSTGRES_DUMP:
+            member["size"], member["sha256"] = len(dump), hashlib.sha256(dump).hexdigest()
+    with tarfile.open(archive) as source, tarfile.open(target, "w:gz") as out:
+        for member in source.getmembers():
+            data = members.get(member.name)
+            if member.name == POSTGRES_DUMP:
+                data = dump
+            elif member.name == MANIFEST_NAME:
+                data = json.dumps(manifest).encode()
+            if data is not None:
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+async def test_a_dump_pg_restore_cannot_read_is_refused_before_the_database_changes(
+    place: Place, pg_archive: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.tar.gz"
+    _with_broken_dump(pg_archive, broken)
+    await _write(place.url, "newer", 1, tmp_path / "other")
+    picture = _picture(place.url)
+    capfd.readouterr()
+    assert await _cli(place.config, "restore", broken, "--force") == 1
+    said = capfd.readouterr().err
+    assert "is damaged or incomplete (pg_restore:" in said and "nothing was changed" in said
+    assert len(said.strip().splitlines()) == 1
+    assert _picture(place.url) == picture

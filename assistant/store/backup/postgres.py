@@ -102,9 +102,14 @@ def tool_address(url: str) -> tuple[str, dict[str, str]]:
 
 def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
     try:
+        password = str(conninfo.conninfo_to_dict(url).get("password") or "")
         return psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S)
     except psycopg.Error as err:
-        detail = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        if isinstance(err, psycopg.ProgrammingError):  # its message may quote the address
+            detail = "the address cannot be read"
+        else:
+            detail = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            detail = detail.replace(password, "…") if password else detail
         raise BackupError("pg_unreachable", address=redacted(url), detail=detail) from err
 
 
