@@ -22,9 +22,11 @@ POSTGRES_NOT_BUILT = (
 
 # Commands of ``assistant`` that never open the store: a database_url does not concern them.
 STORELESS_COMMANDS = frozenset({"jobs", "check", "say", "transcribe", "kb"})
+# Commands that reach PostgreSQL themselves (pg_dump, pg_restore), not through the store.
+POSTGRES_READY_COMMANDS = frozenset({"backup", "restore"})
 
 
 def refuse_unbuilt_store(settings: Settings, command: str = "serve") -> None:
     """Raise ``ConfigError`` when the settings name a store that cannot serve ``command`` yet."""
-    if settings.database_url and command not in STORELESS_COMMANDS:
+    if settings.database_url and command not in STORELESS_COMMANDS | POSTGRES_READY_COMMANDS:
         raise ConfigError(POSTGRES_NOT_BUILT)

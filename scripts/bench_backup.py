@@ -9,7 +9,10 @@ with a page and its manifest, as the generation queue leaves them. Then, with on
   artifact folder, the staff key; and the archive's size;
 - ``assistant restore`` (``restore_archive``) into an empty folder, every member checked;
 - Litestream: the first sync of that database to a folder replica, and ``restore --at``
-  (``litestream restore -timestamp``) of it.
+  (``litestream restore -timestamp``) of it;
+- PostgreSQL (``scripts/bench_backup_postgres.py``, unless ``--no-postgres``): the same rows
+  in a throw-away cluster, ``assistant backup`` through ``pg_dump`` and ``assistant restore``
+  through ``pg_restore`` into an empty database.
 
 Run as ``scripts/bench --issue17-backup`` (``--sessions``, ``--turns`` follow it).
 """
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--turns", type=int, default=100_000)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite's figures only")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -104,6 +108,10 @@ def main(argv: list[str] | None = None) -> None:
         restored = restore_archive(report.path, RestoreTarget(work / "restored"))
         print(f"restore_time_{sessions}_sessions: {restored.seconds:.2f} s")
         asyncio.run(_litestream(settings, work, sessions))
+        if not args.no_postgres:
+            from scripts.bench_backup_postgres import bench_postgres  # noqa: PLC0415 (psycopg)
+
+            bench_postgres(settings.data_dir, work)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ class PostgresServer:
             os.chown(folder, owner.pw_uid, owner.pw_gid)
             self._as_user = ["runuser", "-u", SYSTEM_USER, "--"]
 
+    def run_as_owner(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """A command as the cluster's user (``postgres`` under root), as its files need."""
+        return self._run(*command)
+
     def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*self._as_user, *command], capture_output=True, text=True, check=False, timeout=120
@@ -172,7 +176,7 @@ def _reachable_by_others(folder: Path) -> bool:
     return all(os.stat(part).st_mode & 0o001 for part in (folder, *folder.parents))
 
 
-def _temporary_base() -> str:
+def temporary_base() -> str:
     """The temporary folder, unless the cluster's user could not reach into it (a TMPDIR
     inside root's home): then /tmp, which every user can."""
     base = Path(tempfile.gettempdir())
@@ -185,7 +189,7 @@ def _temporary_base() -> str:
 def running_postgres() -> Iterator[PostgresServer]:
     """A fresh cluster, started, for the length of the block; its folder is removed after."""
     binaries = server_binaries()
-    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-", dir=_temporary_base()))
+    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-", dir=temporary_base()))
     try:
         server = PostgresServer(folder, binaries)
         server.init()

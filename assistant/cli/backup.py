@@ -14,7 +14,7 @@ from typing import Any
 from assistant.config import Settings, config_file
 from assistant.jobs.phrases import load_phrases
 from assistant.store.backup.archive import BackupSources, default_name, make_backup
-from assistant.store.backup.manifest import BackupError
+from assistant.store.backup.manifest import POSTGRESQL, BackupError
 
 
 def add_backup_parser(commands: Any) -> None:
@@ -67,5 +67,8 @@ def run_backup(settings: Settings, args: argparse.Namespace) -> int:
         sessions=report.manifest.counts.get("sessions", 0),
         seconds=f"{report.seconds:.1f}",
     )
+    if report.manifest.store == POSTGRESQL:
+        address = report.manifest.source.get("database")
+        say.out("backup.dumped", address=address, version=report.manifest.versions["pg_dump"])
     say.out("backup.private")
     return 0

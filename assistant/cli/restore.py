@@ -4,7 +4,9 @@ From an archive: everything checked, then put in place (``assistant/store/backup
 With ``--at TIME`` the database comes from Litestream's replica as it was at that moment
 (``litestream restore -timestamp``); the other files come from ARCHIVE when one is given (the
 newest archive made before the loss), else the data folder keeps its own files and only its
-database is replaced.
+database is replaced. With a PostgreSQL ``database_url`` the archive's dump goes back into that
+database; a restore to a time is then the server's own recovery from its WAL archive (README,
+"PostgreSQL: WAL archiving and restore to a time"), so ``--at`` is refused.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 from assistant.cli.backup import Say
 from assistant.config import Settings, config_file
 from assistant.store.backup.litestream import Replica, restore_at
-from assistant.store.backup.manifest import BackupError
+from assistant.store.backup.manifest import POSTGRESQL, BackupError
 from assistant.store.backup.restore import (
     RestoreReport,
     RestoreTarget,
+    postgres_backup,
     restore_archive,
     restore_database,
 )
@@ -79,6 +82,9 @@ def run_restore(settings: Settings, args: argparse.Namespace) -> int:
             members=len(report.manifest.members),
             seconds=f"{report.seconds:.1f}",
         )
+        if report.manifest.store == POSTGRESQL:
+            address = postgres_backup().redacted(settings.database_url)
+            say.out("backup.restored_postgres", address=address)
     if args.at is not None:
         at = args.at.isoformat(timespec="seconds")
         seconds = f"{report.seconds:.1f}"
@@ -95,6 +101,8 @@ def run_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 def _restore(settings: Settings, args: argparse.Namespace) -> RestoreReport:
     fill = None
+    if args.at is not None and settings.database_url:
+        raise BackupError("pg_at_time")  # the server's own recovery (README), not ours
     if args.at is not None:
         replica = Replica.from_settings(settings)
         if replica is None:
@@ -107,5 +115,5 @@ def _restore(settings: Settings, args: argparse.Namespace) -> RestoreReport:
         if args.archive is None:
             return restore_database(settings.data_dir, fill, force=args.force)
     site = Path(settings.site_dir).expanduser() if settings.site_dir else None
-    target = RestoreTarget(settings.data_dir, site, config_file(args.config))
+    target = RestoreTarget(settings.data_dir, site, config_file(args.config), settings.database_url)
     return restore_archive(args.archive, target, force=args.force, fill_database=fill)

@@ -7,6 +7,8 @@ when one is used; and last ``manifest.json`` with the sha256 of every file. Link
 (a published site is links to its versions). The database is copied first: a file made after
 that moment may be in the archive with no row naming it (harmless), never the other way.
 The archive is written under a temporary name and appears whole or not at all.
+With a PostgreSQL ``database_url`` the database goes in first as ``postgres/assistant.dump``
+(``pg_dump``, see ``backup/postgres.py``) instead of ``data/assistant.db``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant import __version__
@@ -37,7 +39,10 @@ from assistant.store.backup.manifest import (
     DATABASE_NAME,
     LITESTREAM_STATE,
     MANIFEST_NAME,
+    POSTGRES_DUMP,
+    POSTGRESQL,
     SITE_PREFIX,
+    SQLITE,
     BackupError,
     HashingReader,
     Manifest,
@@ -56,6 +61,7 @@ class BackupSources:
     data_dir: Path
     site_dir: Path | None = None
     config: Path | None = None
+    database_url: str = field(default="", repr=False)  # PostgreSQL's, when set (a secret)
 
     @classmethod
     def from_settings(cls, settings: Settings, config: Path | None) -> BackupSources:
@@ -63,7 +69,22 @@ class BackupSources:
         data_dir = settings.data_dir.absolute()
         site = settings.site_path.absolute()
         outside = site != data_dir and data_dir not in site.parents
-        return cls(data_dir, site if outside else None, config.absolute() if config else None)
+        return cls(
+            data_dir,
+            site if outside else None,
+            config.absolute() if config else None,
+            settings.database_url,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """What the manifest says of the database: migrations, counts, the store's versions."""
+
+    migrations: tuple[str, ...]
+    counts: dict[str, int]
+    versions: dict[str, str] = field(default_factory=dict)
+    address: str = ""  # PostgreSQL's address without its password
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,32 +118,37 @@ def make_backup(sources: BackupSources, target: Path) -> BackupReport:
             tarfile.open(fileobj=raw, mode="w:gz", compresslevel=COMPRESS_LEVEL) as tar,
         ):
             packer = _Packer(tar, work)
-            copy = work / "copy.db"
-            database.copy_database(sources.data_dir / DATABASE_NAME, copy)
-            migrations, counts = database.describe(copy)
-            packer.add_file(copy, f"{DATA_PREFIX}/{DATABASE_NAME}")
+            if sources.database_url:
+                described = _dump_postgres(sources.database_url, packer, work)
+            else:
+                described = _copy_sqlite(sources.data_dir, packer, work)
             packer.add_tree(sources.data_dir, DATA_PREFIX, skip={work, target.absolute()})
             if sources.site_dir is not None and sources.site_dir.is_dir():
                 packer.add_tree(sources.site_dir, SITE_PREFIX, skip={work})
             if sources.config is not None and sources.config.is_file():
                 packer.add_file(sources.config, f"{CONFIG_PREFIX}/{sources.config.name}")
+            source: dict[str, str | None] = {
+                "data_dir": str(sources.data_dir),
+                "site_dir": str(sources.site_dir) if sources.site_dir else None,
+                "config": str(sources.config) if sources.config else None,
+                "host": socket.gethostname(),
+            }
+            if described.address:
+                source["database"] = described.address  # never the password
             manifest = Manifest(
                 created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 versions={
                     "assistant": __version__,
                     "python": platform.python_version(),
                     "sqlite": sqlite3.sqlite_version,
+                    **described.versions,
                 },
-                source={
-                    "data_dir": str(sources.data_dir),
-                    "site_dir": str(sources.site_dir) if sources.site_dir else None,
-                    "config": str(sources.config) if sources.config else None,
-                    "host": socket.gethostname(),
-                },
-                migrations=migrations,
-                counts=counts,
+                source=source,
+                migrations=described.migrations,
+                counts=described.counts,
                 members=tuple(packer.members),
                 secrets=tuple(m.name for m in packer.members if _is_secret(m.name)),
+                store=POSTGRESQL if sources.database_url else SQLITE,
             )
             packer.add_bytes(MANIFEST_NAME, manifest.to_json())
         try:
@@ -130,6 +156,28 @@ def make_backup(sources: BackupSources, target: Path) -> BackupReport:
         except FileExistsError as err:
             raise BackupError("exists", file=target) from err
     return BackupReport(target, manifest, target.stat().st_size, time.perf_counter() - started)
+
+
+def _copy_sqlite(data_dir: Path, packer: _Packer, work: Path) -> Described:
+    """The SQLite database, first, through the backup API."""
+    copy = work / "copy.db"
+    database.copy_database(data_dir / DATABASE_NAME, copy)
+    migrations, counts = database.describe(copy)
+    packer.add_file(copy, f"{DATA_PREFIX}/{DATABASE_NAME}")
+    copy.unlink()
+    return Described(migrations, counts)
+
+
+def _dump_postgres(url: str, packer: _Packer, work: Path) -> Described:
+    """The PostgreSQL database, first, through ``pg_dump`` (``backup/postgres.py``; psycopg
+    is imported only here, so a SQLite install needs no ``postgres`` extra)."""
+    from assistant.store.backup import postgres  # noqa: PLC0415
+
+    dump = work / "database.dump"
+    made = postgres.dump(url, dump)
+    packer.add_file(dump, POSTGRES_DUMP)
+    dump.unlink()
+    return Described(made.migrations, made.counts, made.versions, made.address)
 
 
 def _is_secret(name: str) -> bool:

@@ -23,6 +23,9 @@ DATA_PREFIX = "data"  # the data folder
 SITE_PREFIX = "site"  # the published site, when it lives outside the data folder
 CONFIG_PREFIX = "config"  # the settings file, when one is used
 DATABASE_NAME = "assistant.db"
+POSTGRES_PREFIX = "postgres"  # the database's dump, when database_url names PostgreSQL
+POSTGRES_DUMP = f"{POSTGRES_PREFIX}/assistant.dump"  # pg_dump's custom format
+SQLITE, POSTGRESQL = "sqlite", "postgresql"  # the store an archive's database comes from
 LITESTREAM_STATE = f".{DATABASE_NAME}-litestream"  # Litestream's own state beside the database
 KINDS = ("file", "dir", "symlink")
 _CHUNK = 1 << 20
@@ -73,12 +76,13 @@ class Manifest:
     """The archive's own description (``manifest.json``)."""
 
     created: str  # ISO 8601, UTC
-    versions: dict[str, str]  # assistant, python, sqlite
-    source: dict[str, str | None]  # data_dir, site_dir, config, host
+    versions: dict[str, str]  # assistant, python, sqlite (postgresql, pg_dump)
+    source: dict[str, str | None]  # data_dir, site_dir, config, host (database: no password)
     migrations: tuple[str, ...]  # schema migrations the database had applied
     counts: dict[str, int]  # sessions, turns, artifacts
     members: tuple[Member, ...]
     secrets: tuple[str, ...] = ()  # members that are secrets: keep the archive private
+    store: str = SQLITE  # POSTGRESQL: the database is POSTGRES_DUMP, not data/assistant.db
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 
@@ -109,6 +113,7 @@ class Manifest:
                 counts=dict(raw["counts"]),
                 members=tuple(Member.from_json(m) for m in raw["members"]),
                 secrets=tuple(raw.get("secrets", ())),
+                store=str(raw.get("store", SQLITE)),
                 format_version=version,
             )
         except (KeyError, TypeError, ValueError) as err:

@@ -7,11 +7,14 @@ folder renamed into place. A data folder that is not empty is refused unless ``f
 given, and then it is moved aside (``<folder>.replaced-<time>``), never deleted; one whose
 database is open in another process (a running service, Litestream) is refused either way.
 Every refusal is a ``BackupError`` raised before anything in the data folder has changed.
+An archive of a PostgreSQL database goes back into ``database_url`` with ``pg_restore`` (in
+one transaction, after every check, before the files move); see ``backup/postgres.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import tarfile
@@ -19,8 +22,9 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from assistant.private_files import FILE_MODE, make_private
 from assistant.store.backup import database
@@ -30,6 +34,9 @@ from assistant.store.backup.manifest import (
     DATABASE_NAME,
     LITESTREAM_STATE,
     MANIFEST_NAME,
+    POSTGRES_DUMP,
+    POSTGRES_PREFIX,
+    POSTGRESQL,
     SITE_PREFIX,
     BackupError,
     Manifest,
@@ -50,6 +57,7 @@ class RestoreTarget:
     data_dir: Path
     site_dir: Path | None = None
     config: Path | None = None
+    database_url: str = field(default="", repr=False)  # PostgreSQL's, when set (a secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,24 +90,61 @@ def restore_archive(
     try:
         manifest = _unpack(archive, staging)
         _verify(archive, staging, manifest)
-        staged_db = staging / DATA_PREFIX / DATABASE_NAME
-        if fill_database is not None:
-            fill_database(staged_db)
-        database.check_restored(staged_db, archive)
-        artifacts = staging / DATA_PREFIX / ARTIFACTS
-        database.relocate_artifacts(staged_db, artifacts, data_dir / ARTIFACTS)
+        put_database = _check_database(archive, staging, manifest, target, force, fill_database)
         site = _place_site(staging, data_dir, target.site_dir, force)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         _may_replace(data_dir, force)  # once more: a service may have started meanwhile
+        put_database()  # PostgreSQL: in one transaction, before any file moves
         moved = [aside for aside in (_replace(staging / DATA_PREFIX, data_dir, stamp),) if aside]
         if site is not None:
             moved += [aside for aside in (_replace(staging / SITE_PREFIX, site, stamp),) if aside]
             make_private(site)
         make_private(data_dir)
+        if target.database_url:
+            postgres_backup().relocate_artifacts(target.database_url, data_dir / ARTIFACTS)
         config = _restore_config(staging, manifest, target.config)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RestoreReport(manifest, data_dir, tuple(moved), config, time.perf_counter() - started)
+
+
+def _check_database(
+    archive: Path,
+    staging: Path,
+    manifest: Manifest,
+    target: RestoreTarget,
+    force: bool,
+    fill_database: DatabaseFiller | None,
+) -> Callable[[], None]:
+    """Every check of the archive's database against where it goes; returns what puts it
+    there (nothing for SQLite: its file moves with the data folder)."""
+    if manifest.store == POSTGRESQL:
+        if not target.database_url:
+            raise BackupError("needs_database_url", file=archive)
+        if fill_database is not None:
+            raise BackupError("pg_at_time")  # the server's WAL archive does that, not Litestream
+        (staging / DATA_PREFIX).mkdir(mode=0o700, exist_ok=True)  # an empty data folder
+        postgres = postgres_backup()
+        dump = staging / POSTGRES_DUMP
+        tools = postgres.check_restorable(
+            dump, target.database_url, archive, manifest.migrations, force=force
+        )
+        return lambda: postgres.restore(dump, target.database_url, tools)
+    if target.database_url:
+        raise BackupError("not_postgres", file=archive)
+    staged_db = staging / DATA_PREFIX / DATABASE_NAME
+    if fill_database is not None:
+        fill_database(staged_db)
+    database.check_restored(staged_db, archive)
+    artifacts = staging / DATA_PREFIX / ARTIFACTS
+    database.relocate_artifacts(staged_db, artifacts, target.data_dir.absolute() / ARTIFACTS)
+    return lambda: None
+
+
+def postgres_backup() -> ModuleType:
+    """``backup/postgres.py``, imported when an archive or the settings name PostgreSQL (it
+    needs psycopg, the ``postgres`` extra)."""
+    return importlib.import_module("assistant.store.backup.postgres")
 
 
 def restore_database(data_dir: Path, fill: DatabaseFiller, *, force: bool) -> RestoreReport:
@@ -182,10 +227,13 @@ def _on_disk(staging: Path) -> Iterator[tuple[str, Path]]:
 def _verify(archive: Path, staging: Path, manifest: Manifest) -> None:
     """Exactly the manifest's members, each as it was packed."""
     expected = {member.name: member for member in manifest.members}
-    implicit = {DATA_PREFIX, SITE_PREFIX, CONFIG_PREFIX, MANIFEST_NAME}
+    implicit = {DATA_PREFIX, SITE_PREFIX, CONFIG_PREFIX, POSTGRES_PREFIX, MANIFEST_NAME}
     found = dict(_on_disk(staging))
-    if DATA_PREFIX + "/" + DATABASE_NAME not in expected:
-        raise BackupError("damaged", file=archive, detail=f"no {DATABASE_NAME}")
+    database_member = (
+        POSTGRES_DUMP if manifest.store == POSTGRESQL else f"{DATA_PREFIX}/{DATABASE_NAME}"
+    )
+    if database_member not in expected:
+        raise BackupError("damaged", file=archive, detail=f"no {database_member}")
     missing = sorted(set(expected) - set(found))
     if missing:
         raise BackupError("damaged", file=archive, detail=f"{missing[0]} is missing")
