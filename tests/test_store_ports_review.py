@@ -37,8 +37,8 @@ from generators.registry import build_generators
 from generators.template import TemplateRenderer
 from testing.cafe_walk import cafe_walk
 from testing.smtp import Inbox
-from testing.store_backends import Backend, Store
 from testing.walk import english_manager
+from tests.store_backends import Backend, Store
 
 NOW = 1_700_000_000.0
 LEASE_S = 3600.0  # a claim this fresh is a live worker's
