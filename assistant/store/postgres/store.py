@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import StoreError
@@ -28,11 +28,30 @@ from assistant.ports import (
 )
 from assistant.review import ReviewStore
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.store.postgres import artifacts, claims, links, queue, sessions, turns
+from assistant.staff.live import SessionActivity
+from assistant.store.postgres import (
+    artifacts,
+    audit,
+    claims,
+    links,
+    live,
+    queue,
+    sessions,
+    stats,
+    turns,
+)
 from assistant.store.postgres.database import Database
+from assistant.store.postgres.job_versions import PostgresJobVersions
 from assistant.store.postgres.lease import OwnerLease
 from assistant.store.postgres.migrate import migrate
 from assistant.store.postgres.review import PostgresReviewStore
+from assistant.store.postgres.staff_accounts import PostgresStaffAccounts
+
+if TYPE_CHECKING:
+    from assistant.staff.accounts import AccountStore
+    from assistant.staff.audit import AuditStore
+    from assistant.staff.job_editing import JobVersionStore
+    from assistant.staff.metrics import FiguresStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -221,6 +240,46 @@ class PostgresStore:
         async with self.db.connection() as conn:
             return await claims.unheard(conn)
 
+    # -- the staff console: audit log, figures, live list, job versions, accounts (pg-staff) --
+
+    async def append_audit(self, row: dict[str, Any]) -> int:
+        """Add one entry to the append-only audit log; returns its id."""
+        async with self.db.connection() as conn:
+            return await audit.append(conn, row)
+
+    async def search_audit(self, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Audit entries matching ``filters``, newest first, at most ``limit`` (0: all)."""
+        async with self.db.connection() as conn:
+            return await audit.search(conn, filters, limit)
+
+    async def latest_session_acts(
+        self, keys: list[str], actions: Collection[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Each session's newest audit entry among ``actions``: (who, action)."""
+        async with self.db.connection() as conn:
+            return await audit.latest_acts(conn, keys, actions)
+
+    async def figures(self, since: float) -> dict[str, list[tuple[Any, ...]]]:
+        """The raw numbers behind the staff charts since ``since``, in one snapshot."""
+        async with self.db.transaction() as conn:
+            return await stats.figures(conn, since)
+
+    async def live_activity(
+        self, since: float, limit: int = 200, turns: int = 8
+    ) -> list[SessionActivity]:
+        """Sessions not ended used since ``since``, with their latest turns, build status and
+        staff act (the console's live list), in one snapshot."""
+        async with self.db.transaction() as conn:
+            return await live.activity(conn, since, limit, turns)
+
+    def job_versions(self) -> PostgresJobVersions:
+        """Versions of job files edited in the staff console."""
+        return PostgresJobVersions(self.db)
+
+    def staff_accounts(self) -> PostgresStaffAccounts:
+        """Staff accounts and failed sign-ins per address."""
+        return PostgresStaffAccounts(self.db)
+
 
 if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature by signature
 
@@ -234,3 +293,8 @@ if TYPE_CHECKING:  # and the ports of review and of the Celery queue (pg-review)
 
     def _serves_the_review_ports(store: PostgresStore) -> tuple[ReviewStore, ClusterQueueStore]:
         return store.reviews(), store
+
+    def _serves_the_staff_ports(
+        store: PostgresStore,
+    ) -> tuple[AuditStore, FiguresStore, JobVersionStore, AccountStore]:
+        return store, store, store.job_versions(), store.staff_accounts()
