@@ -11,12 +11,14 @@ come as more modules beside these; until then ``assistant serve`` refuses a Post
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import StoreError
+from assistant.ledger import TelegramLedgerStore
 from assistant.ports import (
     ArtifactStore,
     ChatLinkStore,
@@ -26,10 +28,21 @@ from assistant.ports import (
     TurnEffects,
 )
 from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
-from assistant.store.postgres import artifacts, links, queue, sessions, turns
+from assistant.store.postgres import (
+    artifacts,
+    attempts,
+    links,
+    queue,
+    retention,
+    sessions,
+    tables,
+    turns,
+)
 from assistant.store.postgres.database import Database
 from assistant.store.postgres.lease import OwnerLease
+from assistant.store.postgres.ledger import PostgresTelegramLedger
 from assistant.store.postgres.migrate import migrate
+from assistant.upkeep_ports import AttemptStore, CleanupReport, RetentionPolicy, RetentionStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -197,6 +210,52 @@ class PostgresStore:
         async with self.db.connection() as conn:
             return await artifacts.by_token(conn, token)
 
+    # -- upkeep: attempts per address, retention, counts, the Telegram ledger (pg-upkeep) ----
+
+    async def record_attempt(self, kind: str, address: str, code: str, at: float) -> None:
+        """One attempt of ``kind`` from ``address``; ``code`` is what was tried, or ""."""
+        async with self.db.connection() as conn:
+            await attempts.record(conn, kind, address, code, at)
+
+    async def count_attempts(
+        self, kind: str, address: str, since: float, *, distinct: bool = False
+    ) -> int:
+        """Attempts since ``since``; with ``distinct``, different codes only."""
+        async with self.db.connection() as conn:
+            return await attempts.count(conn, kind, address, since, distinct=distinct)
+
+    async def clean_up(
+        self, policy: RetentionPolicy, now: float, busy: frozenset[str], *, dry_run: bool
+    ) -> CleanupReport:
+        """Remove (or only count) the rows past ``policy``, in one transaction."""
+        async with self.db.connection() as conn:
+            return await retention.clean_up(conn, policy, now, busy, dry_run=dry_run)
+
+    async def record_cleanup(self, report: CleanupReport) -> None:
+        """Keep the run for staff."""
+        async with self.db.connection() as conn:
+            await retention.record(conn, report)
+
+    async def last_cleanup(self) -> CleanupReport | None:
+        """The latest run that was not a dry run, if any."""
+        async with self.db.connection() as conn:
+            return await retention.last(conn)
+
+    async def strings_in_use(self) -> frozenset[str]:
+        """Every text value in kept sessions' answers and in tasks still to build."""
+        async with self.db.connection() as conn:
+            return await retention.strings_in_use(conn)
+
+    async def count(self, table: str) -> int:
+        """Rows in one of the store's tables (``tables.TABLES``)."""
+        async with self.db.connection() as conn:
+            return await tables.count(conn, table)
+
+    @functools.cached_property
+    def telegram_ledger(self) -> PostgresTelegramLedger:
+        """The Telegram channel's inbox and outbox (``assistant/ledger.py``)."""
+        return PostgresTelegramLedger(self.db)
+
 
 if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature by signature
 
@@ -204,3 +263,8 @@ if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature
         store: PostgresStore,
     ) -> tuple[SessionStore, GenerationQueueStore, ArtifactStore, ChatLinkStore]:
         return store, store, store, store
+
+    def _serves_the_upkeep_ports(
+        store: PostgresStore,
+    ) -> tuple[AttemptStore, RetentionStore, TelegramLedgerStore]:
+        return store, store, store.telegram_ledger
