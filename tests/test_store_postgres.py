@@ -121,6 +121,8 @@ async def test_json_is_kept_as_jsonb(postgres_url: str, opened: list[PostgresSto
         "sessions.look", "sessions.undo", "turns.replies", "generations.answers",
         "generations.look", "artifacts.files", "artifacts.manifest",
         "audit_log.detail",
+        # m002_upkeep (an update's payload stays text: handed back as written)
+        "cleanup_runs.removed", "telegram_messages.params",
     }  # fmt: skip
 
 

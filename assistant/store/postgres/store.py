@@ -1,22 +1,26 @@
-"""``PostgresStore``: the core ports of ``assistant/ports.py`` over one PostgreSQL database.
+"""``PostgresStore``: every port of the SQLite store over one PostgreSQL database (issue 17).
 
-This part of issue 17 serves what the dialog and the generation queue need: ``SessionStore``,
-``GenerationQueueStore``, ``ArtifactStore`` and ``ChatLinkStore``, with the behaviour of the
-SQLite store (``tests/test_store_ports.py`` runs one suite on both). Unlike SQLite, several
-processes on several machines may share it: revisions refuse a stale writer, the queue's claim
-skips rows another worker holds, and a task is put back only when its owner is gone. The
-remaining ports (ledger, attempts and retention, staff, audit, review, job versions, figures)
-come as more modules beside these; until then ``assistant serve`` refuses a PostgreSQL URL.
+Sessions and turns, the generation queue (with the Celery workers' claims), artifacts and
+their reviews, sites and sendings, chat links and seats, the Telegram ledger, attempts per
+address and the retention clean-up, the audit log, staff accounts, job versions, the live
+list and the staff figures, with the behaviour of the SQLite store
+(``tests/test_store_ports*.py`` run one suite on both). Unlike SQLite, several processes on
+several machines share it: revisions refuse a stale writer, claims skip rows another worker
+holds, a task is put back only when its owner is gone, slugs, version numbers and sign-in
+failures are taken atomically, and two clean-ups run one after the other. The SQL of each
+concern is its own module beside this one; this class only composes.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import StoreError
+from assistant.ledger import TelegramLedgerStore
 from assistant.ports import (
     ArtifactStore,
     ChatLinkStore,
@@ -31,18 +35,22 @@ from assistant.session import Artifact, GenerationRequest, Session, TurnRecord
 from assistant.staff.live import SessionActivity
 from assistant.store.postgres import (
     artifacts,
+    attempts,
     audit,
     claims,
     links,
     live,
     queue,
+    retention,
     sessions,
     stats,
+    tables,
     turns,
 )
 from assistant.store.postgres.database import Database
 from assistant.store.postgres.job_versions import PostgresJobVersions
 from assistant.store.postgres.lease import OwnerLease
+from assistant.store.postgres.ledger import PostgresTelegramLedger
 from assistant.store.postgres.migrate import migrate
 from assistant.store.postgres.review import PostgresReviewStore
 from assistant.store.postgres.staff_accounts import PostgresStaffAccounts
@@ -52,6 +60,7 @@ if TYPE_CHECKING:
     from assistant.staff.audit import AuditStore
     from assistant.staff.job_editing import JobVersionStore
     from assistant.staff.metrics import FiguresStore
+from assistant.upkeep_ports import AttemptStore, CleanupReport, RetentionPolicy, RetentionStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -280,6 +289,52 @@ class PostgresStore:
         """Staff accounts and failed sign-ins per address."""
         return PostgresStaffAccounts(self.db)
 
+    # -- upkeep: attempts per address, retention, counts, the Telegram ledger (pg-upkeep) ----
+
+    async def record_attempt(self, kind: str, address: str, code: str, at: float) -> None:
+        """One attempt of ``kind`` from ``address``; ``code`` is what was tried, or ""."""
+        async with self.db.connection() as conn:
+            await attempts.record(conn, kind, address, code, at)
+
+    async def count_attempts(
+        self, kind: str, address: str, since: float, *, distinct: bool = False
+    ) -> int:
+        """Attempts since ``since``; with ``distinct``, different codes only."""
+        async with self.db.connection() as conn:
+            return await attempts.count(conn, kind, address, since, distinct=distinct)
+
+    async def clean_up(
+        self, policy: RetentionPolicy, now: float, busy: frozenset[str], *, dry_run: bool
+    ) -> CleanupReport:
+        """Remove (or only count) the rows past ``policy``, in one transaction."""
+        async with self.db.connection() as conn:
+            return await retention.clean_up(conn, policy, now, busy, dry_run=dry_run)
+
+    async def record_cleanup(self, report: CleanupReport) -> None:
+        """Keep the run for staff."""
+        async with self.db.connection() as conn:
+            await retention.record(conn, report)
+
+    async def last_cleanup(self) -> CleanupReport | None:
+        """The latest run that was not a dry run, if any."""
+        async with self.db.connection() as conn:
+            return await retention.last(conn)
+
+    async def strings_in_use(self) -> frozenset[str]:
+        """Every text value in kept sessions' answers and in tasks still to build."""
+        async with self.db.connection() as conn:
+            return await retention.strings_in_use(conn)
+
+    async def count(self, table: str) -> int:
+        """Rows in one of the store's tables (``tables.TABLES``)."""
+        async with self.db.connection() as conn:
+            return await tables.count(conn, table)
+
+    @functools.cached_property
+    def telegram_ledger(self) -> PostgresTelegramLedger:
+        """The Telegram channel's inbox and outbox (``assistant/ledger.py``)."""
+        return PostgresTelegramLedger(self.db)
+
 
 if TYPE_CHECKING:  # mypy proves the class serves the four core ports, signature by signature
 
@@ -298,3 +353,8 @@ if TYPE_CHECKING:  # and the ports of review and of the Celery queue (pg-review)
         store: PostgresStore,
     ) -> tuple[AuditStore, FiguresStore, JobVersionStore, AccountStore]:
         return store, store, store.job_versions(), store.staff_accounts()
+
+    def _serves_the_upkeep_ports(
+        store: PostgresStore,
+    ) -> tuple[AttemptStore, RetentionStore, TelegramLedgerStore]:
+        return store, store, store.telegram_ledger
