@@ -35,6 +35,7 @@ class Settings:
     # Issue 17: a PostgreSQL database (postgresql://user:password@host/name) for several
     # instances; empty: SQLite in data_dir. A secret when it carries a password.
     database_url: str = field(default="", repr=False)
+    database_pool_size: int = 10  # connections each process keeps to PostgreSQL at most
     dialogs_dir: Path = DATA_ROOT / "dialogs"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -204,6 +205,7 @@ class Settings:
 _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "data_dir": to.folder,
     "database_url": to.database_url,
+    "database_pool_size": to.integer(1, 200),
     "dialogs_dir": to.folder,
     "host": to.plain_text,
     "port": to.integer(1, 65535),
@@ -390,6 +392,12 @@ def load_settings(
         raise ConfigError(
             "user_send: sending to users' addresses needs a mail server; set smtp_host and "
             "smtp_from as well, or leave user_send off"
+        )
+    if settings.database_url and settings.litestream_replica_url:
+        raise ConfigError(
+            "litestream_replica_url: Litestream replicates the SQLite file, and database_url "
+            "puts the data on PostgreSQL; use PostgreSQL's WAL archiving there (README "
+            '"Backups and restore"), or leave database_url empty'
         )
     if settings.kiosk_pause_s <= settings.kiosk_reprompt_s:
         raise ConfigError(
