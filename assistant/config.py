@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -200,6 +201,17 @@ class Settings:
         if not (is_loopback(self.host) or self.host.strip() in WILDCARD_HOSTS):
             return None  # bound to one chosen address: links name it
         return lan_address()
+
+
+def shown_database_url(url: str) -> str:
+    """``database_url`` without its user and password, for messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(a database_url that cannot be read)"
+    host = parts.hostname or urllib.parse.parse_qs(parts.query).get("host", [""])[0]
+    return f"postgresql://{host}{':' + str(port) if port else ''}/{parts.path.lstrip('/')}"
 
 
 _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {

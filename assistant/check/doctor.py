@@ -26,7 +26,7 @@ from assistant.check.speech import (
     check_text_to_speech,
     check_voice_activity,
 )
-from assistant.config import Settings
+from assistant.config import Settings, shown_database_url
 from assistant.errors import AssistantError
 
 __all__ = ["Finding", "check_audio_devices", "exit_code", "format_findings", "run_checks"]
@@ -101,8 +101,6 @@ def check_postgres(settings: Settings) -> list[Finding]:
     """``database_url``'s PostgreSQL answers (issue 17): the store of every instance."""
     try:
         import psycopg
-
-        from assistant.store.postgres.database import redacted
     except ImportError:
         return [
             Finding(
@@ -110,7 +108,7 @@ def check_postgres(settings: Settings) -> list[Finding]:
                 "pip install -e '.[postgres]' (scripts/run installs it)",
             )
         ]  # fmt: skip
-    where = redacted(settings.database_url)
+    where = shown_database_url(settings.database_url)
     try:
         with psycopg.connect(settings.database_url, connect_timeout=3) as connection:
             version = connection.info.server_version
