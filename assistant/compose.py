@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.compose_jobs import checked_jobs, hold_started_versions, load_catalog
 from assistant.compose_models import job_chooser, language_model
-from assistant.compose_store import refuse_unbuilt_store
+from assistant.compose_store import AppStore, store_for
 from assistant.compose_warm_up import WarmUpParts
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
@@ -43,7 +43,6 @@ from assistant.staff.audit import AuditLog
 from assistant.staff.desk import ArtifactDesk
 from assistant.staff.user_sharing import DeskSharing, share_kinds
 from assistant.startup import WarmUp
-from assistant.store.sqlite import SQLiteStore
 from assistant.understanding.job_choice import JobChooser
 from channels.web.channel import WebChannel
 from channels.web.origins import OriginPolicy
@@ -61,7 +60,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
-def user_sharing(settings: Settings, desk: ArtifactDesk, store: SQLiteStore) -> DeskSharing:
+def user_sharing(settings: Settings, desk: ArtifactDesk, store: AppStore) -> DeskSharing:
     """Publishing and sending for users, through the console's desk, audited alike."""
     return DeskSharing(desk, AuditLog(store, clock=store.clock), share_kinds(settings))
 
@@ -82,7 +81,7 @@ class Services(WarmUpParts):
     settings: Settings
     jobs: JobCatalog
     phrases: Phrases
-    store: SQLiteStore
+    store: AppStore
     manager: DialogManager
     queue: GenerationQueue
     browser: BrowserChecker | None
@@ -100,15 +99,10 @@ class Services(WarmUpParts):
     @classmethod
     def build(cls, settings: Settings) -> Services:
         """Wire the parts; nothing is opened or started yet."""
-        refuse_unbuilt_store(settings)
         renderer = TemplateRenderer()
         jobs = load_catalog(settings, renderer)
         phrases = load_phrases(settings.locales_dir)
-        store = SQLiteStore(
-            settings.database_path,
-            code_lifetime=settings.code_expiry_hours * 3600 or None,
-            replicated=bool(settings.litestream_replica_url),
-        )
+        store = store_for(settings)  # SQLite in data_dir, or database_url's PostgreSQL
         chromium = find_chromium()
         browser = BrowserChecker(chromium) if chromium else None
         if browser is None:

@@ -1,32 +1,35 @@
 """Which store the settings name: SQLite in ``data_dir`` (the default) or PostgreSQL.
 
-Part of the composition root. Issue 17 builds the PostgreSQL store in parts; until it serves
-every port the service uses, a ``database_url`` stops every command that opens the store with
-one sentence, before anything is opened: a service half on PostgreSQL and half on a SQLite
-file nobody asked for would lose what it wrote to the wrong one.
+Part of the composition root. ``database_url`` empty keeps everything in one SQLite file in
+the data folder, with no server to start; a ``postgresql://`` address puts every port (sessions,
+turns, the queue, artifacts, chat links, the Telegram ledger, attempts and retention, staff
+accounts, the audit log, reviews, job versions, the staff figures) on that database, which
+several instances and workers share (issue 17). Never half on one and half on the other:
+every command that opens a store opens the one this module gives.
 """
 
 from __future__ import annotations
 
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from assistant.store.postgres.store import PostgresStore
+from assistant.store.sqlite import SQLiteStore
 
-POSTGRES_NOT_BUILT = (
-    "database_url names a PostgreSQL database, but the PostgreSQL store is not finished yet "
-    "(issue 17): it keeps sessions, turns, the generation queue, artifacts and chat links, "
-    "and not yet the Telegram ledger, attempts and retention, staff accounts, the audit log, "
-    "artifact review, job versions or the staff figures, so nothing was started; leave "
-    "database_url empty to keep SQLite in data_dir."
-)
+# Either store serves every port the service uses (``tests/test_store_ports*.py`` run one
+# suite on both); mypy checks each use against both.
+AppStore = SQLiteStore | PostgresStore
 
 
-# Commands of ``assistant`` that never open the store: a database_url does not concern them.
-STORELESS_COMMANDS = frozenset({"jobs", "check", "say", "transcribe", "kb"})
-# Commands that reach PostgreSQL themselves (pg_dump, pg_restore), not through the store.
-POSTGRES_READY_COMMANDS = frozenset({"backup", "restore"})
-
-
-def refuse_unbuilt_store(settings: Settings, command: str = "serve") -> None:
-    """Raise ``ConfigError`` when the settings name a store that cannot serve ``command`` yet."""
-    if settings.database_url and command not in STORELESS_COMMANDS | POSTGRES_READY_COMMANDS:
-        raise ConfigError(POSTGRES_NOT_BUILT)
+def store_for(settings: Settings) -> AppStore:
+    """The store the settings name, not opened yet."""
+    code_lifetime = settings.code_expiry_hours * 3600 or None
+    if settings.database_url:
+        return PostgresStore(
+            settings.database_url,
+            code_lifetime=code_lifetime,
+            pool_size=settings.database_pool_size,
+        )
+    return SQLiteStore(
+        settings.database_path,
+        code_lifetime=code_lifetime,
+        replicated=bool(settings.litestream_replica_url),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ class Settings:
     # Issue 17: a PostgreSQL database (postgresql://user:password@host/name) for several
     # instances; empty: SQLite in data_dir. A secret when it carries a password.
     database_url: str = field(default="", repr=False)
+    database_pool_size: int = 10  # connections each process keeps to PostgreSQL at most
     dialogs_dir: Path = DATA_ROOT / "dialogs"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -201,9 +203,21 @@ class Settings:
         return lan_address()
 
 
+def shown_database_url(url: str) -> str:
+    """``database_url`` without its user and password, for messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(a database_url that cannot be read)"
+    host = parts.hostname or urllib.parse.parse_qs(parts.query).get("host", [""])[0]
+    return f"postgresql://{host}{':' + str(port) if port else ''}/{parts.path.lstrip('/')}"
+
+
 _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "data_dir": to.folder,
     "database_url": to.database_url,
+    "database_pool_size": to.integer(1, 200),
     "dialogs_dir": to.folder,
     "host": to.plain_text,
     "port": to.integer(1, 65535),
@@ -390,6 +404,12 @@ def load_settings(
         raise ConfigError(
             "user_send: sending to users' addresses needs a mail server; set smtp_host and "
             "smtp_from as well, or leave user_send off"
+        )
+    if settings.database_url and settings.litestream_replica_url:
+        raise ConfigError(
+            "litestream_replica_url: Litestream replicates the SQLite file, and database_url "
+            "puts the data on PostgreSQL; use PostgreSQL's WAL archiving there (README "
+            '"Backups and restore"), or leave database_url empty'
         )
     if settings.kiosk_pause_s <= settings.kiosk_reprompt_s:
         raise ConfigError(

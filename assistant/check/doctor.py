@@ -26,7 +26,7 @@ from assistant.check.speech import (
     check_text_to_speech,
     check_voice_activity,
 )
-from assistant.config import Settings
+from assistant.config import Settings, shown_database_url
 from assistant.errors import AssistantError
 
 __all__ = ["Finding", "check_audio_devices", "exit_code", "format_findings", "run_checks"]
@@ -97,8 +97,42 @@ def _writable(folder: Path) -> str | None:
         return err.strerror or str(err)
 
 
+def check_postgres(settings: Settings) -> list[Finding]:
+    """``database_url``'s PostgreSQL answers (issue 17): the store of every instance."""
+    try:
+        import psycopg
+    except ImportError:
+        return [
+            Finding(
+                "database", "postgresql", False, "psycopg is not installed",
+                "pip install -e '.[postgres]' (scripts/run installs it)",
+            )
+        ]  # fmt: skip
+    where = shown_database_url(settings.database_url)
+    try:
+        with psycopg.connect(settings.database_url, connect_timeout=3) as connection:
+            version = connection.info.server_version
+    except psycopg.Error as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return [
+            Finding(
+                "database", "postgresql", False, f"{where} does not answer: {reason}",
+                "start PostgreSQL, or correct database_url (or leave it empty for SQLite)",
+            )
+        ]  # fmt: skip
+    major, minor = divmod(version, 10000)
+    return [Finding("database", "postgresql", True, f"{where} (PostgreSQL {major}.{minor})")]
+
+
 def check_database(settings: Settings) -> list[Finding]:
-    """The data folder can be written and the database file, when present, is SQLite."""
+    """The data folder can be written and the database file, when present, is SQLite; with
+    ``database_url``, the PostgreSQL server answers as well."""
+    if settings.database_url:
+        return check_postgres(settings) + _check_data_folder(settings)
+    return _check_data_folder(settings)
+
+
+def _check_data_folder(settings: Settings) -> list[Finding]:
     data_dir = Path(settings.data_dir)
     database = settings.database_path
     fix = f"make {data_dir} writable for this user, or set data_dir in assistant.toml"

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from assistant.compose_store import store_for
 from assistant.config import Settings
 from assistant.jobs.phrases import load_phrases
 from assistant.staff.audit import AuditEntry, AuditLog, AuditQuery, write_csv
-from assistant.store.sqlite import SQLiteStore
 
 
 def add_audit_parser(commands: Any) -> None:
@@ -76,7 +76,7 @@ def _output(target: str) -> Iterator[TextIO]:
 
 async def run_audit(settings: Settings, args: argparse.Namespace) -> int:
     """Print the matching entries, or write them as CSV."""
-    store = SQLiteStore(settings.database_path)
+    store = store_for(settings)
     await store.open()
     try:
         query = AuditQuery(

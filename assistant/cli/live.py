@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from assistant.compose_store import store_for
 from assistant.config import Settings
 from assistant.events import SessionState
 from assistant.jobs.phrases import load_phrases
 from assistant.staff.live import live_sessions
-from assistant.store.sqlite import SQLiteStore
 
 
 def add_live_parser(commands: Any) -> None:
@@ -36,7 +36,7 @@ async def run_live(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     phrases = load_phrases(settings.locales_dir)
     language = args.lang or settings.language
-    store = SQLiteStore(settings.database_path)
+    store = store_for(settings)
     await store.open()
     try:
         now = time.time()

@@ -36,7 +36,6 @@ from assistant.cli.telegram import run_telegram, start_telegram
 from assistant.cli.worker import add_worker_parser, run_worker
 from assistant.client_address import TrustedProxies
 from assistant.compose import Services
-from assistant.compose_store import refuse_unbuilt_store
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, GenerationError
 from assistant.http_guard import GuardedRunner
@@ -130,9 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
-    settings = load_settings(args.config, **overrides)
-    refuse_unbuilt_store(settings, args.command or "serve")  # before anything opens (issue 17)
-    return settings
+    return load_settings(args.config, **overrides)
 
 
 def _freeze_heap() -> None:

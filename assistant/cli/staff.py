@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 
 from assistant.compose import Services
 from assistant.compose_jobs import checked_jobs
+from assistant.compose_store import AppStore, store_for
 from assistant.config import Settings
 from assistant.jobs.phrases import load_phrases
 from assistant.key_locks import KeyLocking
@@ -26,7 +27,6 @@ from assistant.staff.accounts import ROLES, Account, StaffAccounts, StaffError, 
 from assistant.staff.audit import AuditLog
 from assistant.staff.keys import session_key
 from assistant.staff.signin import SignIn, SignInPolicy, audited
-from assistant.store.sqlite import SQLiteStore
 from channels.staff import init_staff_app
 from channels.staff.guard import ConsoleConfig
 from channels.staff.parts import ConsoleParts
@@ -62,7 +62,7 @@ def sign_in_policy(settings: Settings) -> SignInPolicy:
 
 
 def staff_services(
-    store: SQLiteStore,
+    store: AppStore,
     settings: Settings,
     hasher: PasswordHasher | None = None,
     locks: KeyLocking | None = None,
@@ -76,7 +76,7 @@ def staff_services(
 
 
 def staff_app(
-    store: SQLiteStore,
+    store: AppStore,
     settings: Settings,
     hasher: PasswordHasher | None = None,
     services: Services | None = None,
@@ -141,7 +141,7 @@ def _row(account: Account, now: float) -> str:
 
 async def run_staff(settings: Settings, args: argparse.Namespace) -> int:
     """One ``staff`` subcommand; 2 with a sentence on bad input (unknown name, bad role)."""
-    store = SQLiteStore(settings.database_path)
+    store = store_for(settings)
     await store.open()
     try:
         accounts, _ = staff_services(store, settings)

@@ -13,10 +13,10 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.compose_store import store_for
 from assistant.config import Settings
 from assistant.jobs.phrases import Phrases, load_phrases
 from assistant.staff.metrics import Figures, Timing, compute
-from assistant.store.sqlite import SQLiteStore
 
 
 def add_stats_parser(commands: Any) -> None:
@@ -120,7 +120,7 @@ class Report:
 
 async def run_stats(settings: Settings, args: argparse.Namespace) -> int:
     """Print the figures of the window asked for."""
-    store = SQLiteStore(settings.database_path)
+    store = store_for(settings)
     await store.open()
     try:
         figures = await compute(store, days=args.days)

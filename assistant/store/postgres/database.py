@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from assistant.config import shown_database_url
 from assistant.errors import StoreError
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,12 +27,7 @@ Connection = psycopg.AsyncConnection[TupleRow]
 
 def redacted(url: str) -> str:
     """The address without its password, for messages and logs."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "(a database_url that cannot be read)"
-    host, port, name = info.get("host", ""), info.get("port", ""), info.get("dbname", "")
-    return f"postgresql://{host}{':' + str(port) if port else ''}/{name}"
+    return shown_database_url(url)
 
 
 class Database:
