@@ -6,31 +6,48 @@ there and nowhere else. A real ``redis-server`` and ``assistant worker`` as a re
 (the harness of ``tests/test_celery_generation.py``); the service's dialog in this process
 confirms a café page and hears it delivered over pub/sub; then the worker's metrics are read
 from this machine, from its network address without and with the token, and the worker is
-stopped with SIGTERM.
+stopped with SIGTERM. Then Debian's Prometheus scrapes a worker with the repository's cluster
+configuration, and the dashboard's own generation panels show its build.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
 from assistant.cli.main import main
 from assistant.config import Settings, load_settings
 from assistant.events import ReplyKind
 from assistant.metrics import CONTENT_TYPE
-from testing.metrics_text import value
+from testing import require
+from testing.metrics_text import samples, value
 from testing.network import lan_address
 from testing.redis_server import redis_binary, redis_server
 from testing.web_page import free_port
 from tests.test_celery_generation import ROOT, WAIT_S, _confirm, _env, _service, _start, _stop
+from tests.test_prometheus_live import (
+    _drain,
+    _evaluated_rules,
+    _line_with,
+    _process,
+    _query,
+    _until,
+)
 
 TOKEN = "worker-metrics-token-0123456789"
+CLUSTER_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus-cluster.yml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboard.json"
+GENERATION_PANELS = ("Generation outcomes", "Generation task time", "Generation tasks per minute")
 needs_redis = pytest.mark.skipif(redis_binary() is None, reason="needs Debian's redis-server")
 
 
@@ -76,6 +93,12 @@ async def test_the_worker_counts_its_build_and_shows_it_as_the_server_shows_its_
                 status, content_type, before = await _get(local)
                 assert status == 200 and content_type == CONTENT_TYPE
                 assert value(before, "assistant_generations_total") == 0
+                delivered = [  # at 0 from the start, so Prometheus sees the first build
+                    sample for sample in samples(before)
+                    if sample.name == "assistant_generations_total"
+                    and sample.labels == {"outcome": "delivered", "code": "none"}
+                ]  # fmt: skip
+                assert len(delivered) == 1
                 await _confirm(services, key)
                 await heard.until(lambda: bool(heard.of_kind(ReplyKind.DELIVERY)))
                 # Counted before the worker published the delivery this process heard.
@@ -140,3 +163,91 @@ def test_the_worker_metrics_port_is_a_checked_setting_the_command_line_overrides
     assert settings.worker_metrics_port == 9464
     assert main(["worker", "--metrics-port", "70000"]) == 2
     assert capsys.readouterr().err.startswith("error: worker_metrics_port: 70000 is not allowed")
+
+
+def _panel_queries() -> dict[str, list[str]]:
+    """The dashboard's generation panels' queries, as Grafana sends them with every instance
+    chosen (``$instance`` = ``.*``; a rate window of many 1 s scrapes)."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return {
+        panel["title"]: [
+            target["expr"].replace("$instance", ".*").replace("$__rate_interval", "30s")
+            for target in panel["targets"]
+        ]
+        for panel in dashboard["panels"]
+        if panel["title"] in GENERATION_PANELS
+    }
+
+
+def _cluster_config(folder: Path, worker: str) -> Path:
+    """The repository's cluster configuration scraping only its worker, now at ``worker``
+    (no instance listens: the dialog runs in the test's process), every second."""
+    config = yaml.safe_load(CLUSTER_CONFIG.read_text(encoding="utf-8"))
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    config["rule_files"] = [str(CLUSTER_CONFIG.parent / name) for name in config["rule_files"]]
+    (job,) = config["scrape_configs"]
+    job["static_configs"] = [s for s in job["static_configs"] if s["labels"]["role"] == "worker"]
+    job["static_configs"][0]["targets"] = [worker]
+    path = folder / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+async def _delivered_shown(http: aiohttp.ClientSession, api: str, queries: list[str]) -> None:
+    """Until each query shows a positive, finite value for the delivered outcome."""
+
+    def shown(result: list[dict[str, Any]]) -> bool:
+        return any(
+            series["metric"].get("outcome") == "delivered"
+            and math.isfinite(number := float(series["value"][1]))
+            and number > 0
+            for series in result
+        )
+
+    async with asyncio.timeout(WAIT_S):
+        for query in queries:
+            while not shown(await _query(http, api, query)):  # noqa: ASYNC110 - Prometheus
+                await asyncio.sleep(0.2)
+
+
+@pytest.mark.slow  # redis-server, a worker process and Prometheus
+@needs_redis
+async def test_prometheus_scrapes_the_worker_and_the_dashboard_shows_its_build(
+    tmp_path: Path,
+) -> None:
+    prometheus = require.program("prometheus", "apt-get install prometheus")
+    port, prometheus_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{prometheus_port}"
+    log = tmp_path / "worker.log"
+    queries = _panel_queries()
+    assert sorted(queries) == sorted(GENERATION_PANELS)
+    async with redis_server() as url, aiohttp.ClientSession() as http:
+        env = _env(tmp_path, url)
+        command = ["-m", "assistant", "worker", "--concurrency", "1", "--metrics-port", str(port)]
+        worker = await _start(command, env, log)
+        try:
+            await _until_said(log, f"metrics on http://127.0.0.1:{port}/metrics")
+            async with _process(
+                prometheus,
+                f"--config.file={_cluster_config(tmp_path, f'127.0.0.1:{port}')}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prometheus_port}",
+            ) as server:
+                assert server.stderr is not None
+                seen: list[str] = []
+                async with asyncio.timeout(WAIT_S):
+                    await _line_with(server.stderr, "Server is ready to receive web requests", seen)
+                reading = asyncio.create_task(_drain(server.stderr, seen))
+                await _until(http, api, 'up{job="assistant", role="worker"}', 1)
+                await _until(http, api, 'assistant_generations_total{outcome="delivered"}', 0)
+                async with _service(env) as (services, heard):
+                    await _confirm(services, "test:scraped")
+                    await heard.until(lambda: bool(heard.of_kind(ReplyKind.DELIVERY)))
+                for title in GENERATION_PANELS:
+                    await _delivered_shown(http, api, queries[title][:1])
+                rules = await _evaluated_rules(http, api)
+                assert len(rules) == 5 and all(rule["health"] == "ok" for rule in rules), rules
+                reading.cancel()
+        finally:
+            await _stop(worker)
+    assert worker.returncode == 0
