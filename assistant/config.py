@@ -143,6 +143,7 @@ class Settings:
     # progress and deliveries come back over pub/sub; without it, the in-process queue.
     redis_url: str = field(default="", repr=False)  # may carry a password: never in logs
     generation_lease_s: float = 0.0  # a worker's claim on a build; 0: generation_timeout + 30 s
+    worker_metrics_port: int = 0  # `assistant worker`'s own /metrics on host:this; 0: none
     litestream_s3_endpoint: str = ""  # e.g. http://127.0.0.1:8333; empty: Amazon S3 itself
     litestream_s3_region: str = "us-east-1"
     litestream_s3_access_key_id: str = field(default="", repr=False)  # a secret: never in logs
@@ -317,6 +318,7 @@ _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "litestream_replica_url": to.replica_url,
     "redis_url": to.redis_url,
     "generation_lease_s": to.number(0.0, 7200.0, "seconds (0 = generation_timeout + 30)"),
+    "worker_metrics_port": to.integer(0, 65535),
     "litestream_s3_endpoint": to.url,
     "litestream_s3_region": to.plain_text,
     "litestream_s3_access_key_id": to.api_key,

@@ -88,6 +88,12 @@ class ServiceMetrics:
             buckets=GENERATION_BUCKETS,
             registry=registry,
         )
+        # The outcomes known in advance start at 0: Prometheus sees no increase in a series
+        # that first appears at 1, so a worker's first build would never move rate().
+        for outcome in ("delivered", "discarded"):
+            self.generations.labels(outcome, "none")
+        for outcome in ("delivered", "failed", "discarded"):
+            self.generation_seconds.labels(outcome)
         self.recognition_confidence = Histogram(
             "assistant_recognition_confidence",
             "The recogniser's confidence (0-1) in each utterance, by engine and language.",

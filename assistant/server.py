@@ -14,7 +14,8 @@ versions, so no handler can forget them.
 ``/metrics`` (issue 17) shows the whole service's Prometheus metrics (``assistant/metrics.py``)
 to this machine, or to whoever holds the configured bearer token (issue 12, part C). Behind a
 trusted proxy "this machine" is the client the proxy forwarded for, not the proxy
-(``assistant/client_address.py``).
+(``assistant/client_address.py``). ``assistant worker`` serves the same route, alone, from
+``metrics_app``.
 """
 
 from __future__ import annotations
@@ -264,6 +265,35 @@ async def site(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers=headers)
 
 
+def _base_app(body_timeout: float, trusted_proxies: TrustedProxies | None) -> web.Application:
+    """An application with the edge every one of ours has: the body deadline, the client
+    a trusted proxy forwarded for, the safety headers on every response."""
+    middlewares = [body_deadline(body_timeout)]
+    if trusted_proxies is not None and trusted_proxies.networks:  # issue 17: behind nginx
+        middlewares.insert(0, forwarded_client(trusted_proxies))
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=middlewares)
+    app.on_response_prepare.append(_edge_headers)
+    return app
+
+
+def _add_metrics(app: web.Application, access: MetricsAccess) -> None:
+    app[METRICS_KEY] = access
+    app.router.add_get("/metrics", metrics)
+
+
+def metrics_app(
+    access: MetricsAccess,
+    *,
+    body_timeout: float = 30.0,
+    trusted_proxies: TrustedProxies | None = None,
+) -> web.Application:
+    """Only ``/metrics``, with the same access rule and edge as ``init_app``'s: for a process
+    that serves no users, ``assistant worker --metrics-port`` (issue 17)."""
+    app = _base_app(body_timeout, trusted_proxies)
+    _add_metrics(app, access)
+    return app
+
+
 def init_app(
     store: ServedStore,
     jobs: JobCatalog,
@@ -278,15 +308,11 @@ def init_app(
     """The application with its routes; the caller owns the store's life cycle. Without
     ``metrics_access`` there is no ``/metrics``; with ``trusted_proxies``, every handler
     (this app's and those added to it) sees the client a trusted proxy forwarded for."""
-    middlewares = [body_deadline(body_timeout)]
-    if trusted_proxies is not None and trusted_proxies.networks:  # issue 17: behind nginx
-        middlewares.insert(0, forwarded_client(trusted_proxies))
-    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=middlewares)
+    app = _base_app(body_timeout, trusted_proxies)
     app[STORE_KEY] = store
     app[JOBS_KEY] = jobs
     app[BASE_URL_KEY] = base_url.rstrip("/")
     app[CLOCK_KEY] = clock
-    app.on_response_prepare.append(_edge_headers)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/a/{token}", download)
     app.router.add_get("/p/{token}", preview_folder)
@@ -297,6 +323,5 @@ def init_app(
         app.router.add_get("/site/{slug}", site)
         app.router.add_get("/site/{slug}/{path:.*}", site)
     if metrics_access is not None:  # issue 17: the whole service's metrics
-        app[METRICS_KEY] = metrics_access
-        app.router.add_get("/metrics", metrics)
+        _add_metrics(app, metrics_access)
     return app

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from assistant.config import load_settings
 from assistant.metrics import ServiceMetrics
 from testing import require
 from testing.metrics_text import samples
@@ -25,6 +26,11 @@ from testing.metrics_text import samples
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboard.json"
+COMPOSE_CLUSTER = ROOT / "deploy" / "compose" / "prometheus-cluster.yml"
+CONFIGS = [
+    *sorted(PROMETHEUS.glob("prometheus*.yml")),
+    *sorted(COMPOSE_CLUSTER.parent.glob("*.yml")),
+]
 PROMETHEUS_OWN = {"up"}  # series Prometheus makes itself for every target
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "on", "ignoring", "group_left", "group_right"}
 
@@ -66,14 +72,44 @@ def test_each_alert_fires_on_its_series_and_only_there() -> None:
     assert fired == alerts  # every alert is shown firing, not only parsed
 
 
-def test_the_cluster_configuration_scrapes_two_instances_directly() -> None:
+def test_the_cluster_configuration_scrapes_two_instances_and_the_worker_directly() -> None:
+    """The worker alone counts builds with redis_url: it is scraped in the instances' job,
+    so the dashboard's generation panels (which sum over instances) include it."""
     config = yaml.safe_load((PROMETHEUS / "prometheus-cluster.yml").read_text(encoding="utf-8"))
-    targets = [
-        t for job in config["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
-    ]
-    assert len(targets) == 2 and len(set(targets)) == 2
+    targets = {
+        role: [t for s in _static_configs(config) if s["labels"]["role"] == role
+               for t in s["targets"]]
+        for role in ("instance", "worker")
+    }  # fmt: skip
+    assert targets == {"instance": ["127.0.0.1:8081", "127.0.0.1:8082"],
+                       "worker": ["127.0.0.1:9464"]}  # fmt: skip
     single = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text(encoding="utf-8"))
     assert single["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:8080"]
+
+
+def test_the_compose_prometheus_scrapes_the_worker_where_compose_makes_it_listen() -> None:
+    cluster = yaml.safe_load((ROOT / "compose.cluster.yaml").read_text(encoding="utf-8"))
+    worker = cluster["services"]["worker"]
+    command = worker["command"]
+    port = command[command.index("--metrics-port") + 1]
+    environment = {k: str(v) for k, v in worker["environment"].items() if k.endswith("_HOST")}
+    assert load_settings(environ=environment).host == "0.0.0.0"  # the compose network too
+    assert port in worker["expose"]
+    config = yaml.safe_load(COMPOSE_CLUSTER.read_text(encoding="utf-8"))
+    (scraped,) = [s for s in _static_configs(config) if s["labels"]["role"] == "worker"]
+    assert scraped["targets"] == [f"worker:{port}"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda path: path.parent.name + "/" + path.name)
+def test_every_configuration_names_its_job_as_the_dashboard_and_the_alerts_read_it(
+    config: Path,
+) -> None:
+    """A job named otherwise leaves every panel empty and AssistantDown silent."""
+    dashboard = DASHBOARD.read_text(encoding="utf-8")
+    rules = (PROMETHEUS / "alerts.yml").read_text(encoding="utf-8")
+    (read,) = set(re.findall(r'job=\\?"([^"\\]+)', dashboard + rules))
+    jobs = [job["job_name"] for job in yaml.safe_load(config.read_text("utf-8"))["scrape_configs"]]
+    assert jobs == [read]
 
 
 async def test_every_metric_a_panel_or_an_alert_reads_is_one_we_write() -> None:
@@ -144,6 +180,10 @@ def _panel_expressions() -> list[tuple[str, str]]:
         for panel in dashboard["panels"]
         for target in panel.get("targets", [])
     ]
+
+
+def _static_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    return [static for job in config["scrape_configs"] for static in job["static_configs"]]
 
 
 def _rules() -> list[dict[str, Any]]:

@@ -264,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_serve(settings))
             return 0
-        settings = _settings(args)
+        # `assistant worker --metrics-port N` overrides worker_metrics_port, checked as it is.
+        settings = _settings(args, worker_metrics_port=getattr(args, "metrics_port", None))
         if command == "console":
             setup_logging(settings, quiet=True)
             return asyncio.run(_console(settings, args))

@@ -3,7 +3,9 @@
 It builds with the same generators, jobs and store as ``assistant serve`` (the service's own
 ``Services``), but the queue's outcomes go out over Redis pub/sub instead of to a dialog in
 this process: the instance that holds the session tells the user. Several workers, on this
-machine or others sharing the data folder's database, share the work.
+machine or others sharing the data folder's database, share the work. With
+``--metrics-port`` (``worker_metrics_port``) it serves its own ``/metrics``
+(``assistant/cli/worker_metrics.py``): the builds are counted here, not in any instance.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from assistant.cli.worker_metrics import WorkerMetricsSite
 from assistant.compose import Services
 from assistant.compose_jobs import hold_started_versions
 from assistant.config import Settings
@@ -28,12 +31,17 @@ GeneratorWrapper = Callable[[Mapping[str, Generator]], Mapping[str, Generator]]
 
 
 def add_worker_parser(commands: Any) -> None:
-    """``assistant worker [--concurrency N]``."""
+    """``assistant worker [--concurrency N] [--metrics-port N]``."""
     worker = commands.add_parser(
         "worker", help="build artifacts as a Celery worker (needs redis_url)"
     )
     worker.add_argument(
         "--concurrency", type=int, help="builds at once in this process (default: workers)"
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve this worker's /metrics on host:N (default: worker_metrics_port; 0: none)",
     )
 
 
@@ -58,6 +66,8 @@ def run_worker(
     queue.on_delivered = publisher.delivered
     queue.on_failed = publisher.failed
     queue.on_progress = publisher.progress
+    port = settings.worker_metrics_port  # --metrics-port is in it (assistant/cli/main.py)
+    metrics = WorkerMetricsSite(services.metrics_access(), settings, port) if port else None
 
     async def open_() -> None:
         await services.store.open()
@@ -65,6 +75,8 @@ def run_worker(
         private_folder(settings.artifacts_dir)
 
     async def close() -> None:
+        if metrics is not None:
+            await metrics.stop()
         await services.stop_warm_up()
         await services.manager.close()
         if services.browser is not None:
@@ -79,8 +91,11 @@ def run_worker(
     register_build(app, runtime)
     concurrency = args.concurrency or settings.workers
     runtime.start()
-    print(f"facility-assistant worker: {concurrency} build(s) at once", flush=True)
     try:
+        if metrics is not None:  # a port in use: ConfigError, one sentence and exit 2
+            runtime.run(metrics.start())
+            print(f"facility-assistant worker: metrics on {metrics.url}", flush=True)
+        print(f"facility-assistant worker: {concurrency} build(s) at once", flush=True)
         app.worker_main([
             "worker", "--pool=threads", f"--concurrency={concurrency}", "-Q", QUEUE_NAME,
             "-n", f"assistant-{os.getpid()}@{socket.gethostname()}",

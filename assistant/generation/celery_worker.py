@@ -13,13 +13,14 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from assistant.generation.celery_queue import TASK_NAME
 from assistant.generation.queue import GenerationQueue
 from assistant.ports import ClusterQueueStore
 
 _LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class WorkerRuntime:
@@ -45,7 +46,7 @@ class WorkerRuntime:
     def start(self) -> None:
         """Start the loop and open what the builds need (the store, the relay)."""
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._open(), self._loop).result()
+        self.run(self._open())
 
     def stop(self) -> None:
         """Close what ``start`` opened and end the loop."""
@@ -55,9 +56,14 @@ class WorkerRuntime:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the worker's loop and wait for it (from another thread), so
+        what it opens (the metrics' socket) belongs to that loop; its exception is raised."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
     def build(self, task_id: int) -> str:
         """The task's body, on a pool thread: ``built`` or ``skipped`` (taken or done)."""
-        return asyncio.run_coroutine_threadsafe(self._build(task_id), self._loop).result()
+        return self.run(self._build(task_id))
 
     async def _build(self, task_id: int) -> str:
         task = await self.store.claim(task_id, self.lease_s)
