@@ -302,9 +302,9 @@ class Cluster:
         return store
 
     def rows_by_session(self, table: str) -> dict[str, list[tuple[Any, ...]]]:
-        """Each session's rows of ``artifacts`` (id, token) or ``generations`` (status,
-        attempts): the store's ports ask by id, a check asks by session."""
-        columns = {"artifacts": "id, token", "generations": "status, attempts"}[table]
+        """Each session's rows of ``artifacts`` (id, token) or ``generations`` (id,
+        status, attempts): the store's ports ask by id, a check asks by session."""
+        columns = {"artifacts": "id, token", "generations": "id, status, attempts"}[table]
         query = f"SELECT session_key, {columns} FROM {table}"  # noqa: S608 - fixed names
         if self.database_url:
             import psycopg
