@@ -38,8 +38,7 @@ from testing.nginx import prepare
 from testing.redis_server import answers_ping, redis_binary, redis_command
 
 if TYPE_CHECKING:
-    from assistant.store.postgres.store import PostgresStore
-    from assistant.store.sqlite import SQLiteStore
+    from assistant.session import Session
     from testing.postgres import PostgresServer
 
 # Issue 17: ``assistant serve`` refuses ``database_url`` until the PostgreSQL store serves
@@ -287,19 +286,19 @@ class Cluster:
 
     # -- what the store holds, for checks -----------------------------------------------------
 
-    async def open_store(self) -> SQLiteStore | PostgresStore:
-        """A store on the cluster's database, opened (the caller closes it)."""
-        store: SQLiteStore | PostgresStore
-        if self.database_url:
-            from assistant.store.postgres.store import PostgresStore
+    async def stored_sessions(self, keys: Sequence[str]) -> dict[str, Session]:
+        """The sessions as the cluster's store holds them, read through the store the
+        composition root builds from the parts' own settings (SQLite or PostgreSQL alike)."""
+        from assistant.compose import Services
+        from assistant.config import load_settings
 
-            store = PostgresStore(self.database_url)
-        else:
-            from assistant.store.sqlite import SQLiteStore
-
-            store = SQLiteStore(self.data / "assistant.db")
-        await store.open()
-        return store
+        services = Services.build(load_settings(None, environ=self._environment()))
+        await services.store.open()
+        try:
+            loaded = {key: await services.store.load(key) for key in keys}
+        finally:
+            await services.store.close()
+        return {key: session for key, session in loaded.items() if session is not None}
 
     def rows_by_session(self, table: str) -> dict[str, list[tuple[Any, ...]]]:
         """Each session's rows of ``artifacts`` (id, token) or ``generations`` (id,

@@ -126,22 +126,19 @@ async def _check_the_store(cluster: Cluster, done: list[Walked], held_by_dead: s
     artifacts = cluster.rows_by_session("artifacts")
     builds = cluster.rows_by_session("generations")
     stored_answers: list[dict[str, Any]] = []
-    store = await cluster.open_store()
-    try:
-        for walked in done:
-            assert walked.key is not None
-            assert len(builds[walked.key]) == 1, builds[walked.key]
-            assert builds[walked.key][0][1] == "done", builds[walked.key]
-            assert len(artifacts[walked.key]) == 1, artifacts[walked.key]
-            token = artifacts[walked.key][0][1]
-            assert len(walked.pushed) <= 1, walked  # never told twice
-            assert set(walked.pushed + walked.resumed) == {token}, (walked, token)
-            session = await store.load(walked.key)
-            assert session is not None and session.state == "delivered", session
-            _same_answers(session.answers, walked)
-            stored_answers.append(session.answers)
-    finally:
-        await store.close()
+    sessions = await cluster.stored_sessions([w.key for w in done if w.key is not None])
+    for walked in done:
+        assert walked.key is not None
+        assert len(builds[walked.key]) == 1, builds[walked.key]
+        assert builds[walked.key][0][1] == "done", builds[walked.key]
+        assert len(artifacts[walked.key]) == 1, artifacts[walked.key]
+        token = artifacts[walked.key][0][1]
+        assert len(walked.pushed) <= 1, walked  # never told twice
+        assert set(walked.pushed + walked.resumed) == {token}, (walked, token)
+        session = sessions[walked.key]
+        assert session.state == "delivered", session
+        _same_answers(session.answers, walked)
+        stored_answers.append(session.answers)
     # Each held build ran again, on the new worker: its row was claimed twice.
     attempts = {number: attempt for rows in builds.values() for number, _, attempt in rows}
     for mark in held_by_dead:
