@@ -7,7 +7,8 @@ Used by ``scripts/run-cluster`` (fixed ports, in the foreground) and ``tests/tes
 is started in a process group of its own (so Ctrl-C in a terminal reaches only the harness,
 which stops the parts in order) and is waited for by what it serves: Redis by PING,
 an instance by ``/healthz``, nginx by ``/healthz`` through it, the worker by Celery's "ready"
-line. The parts are configured by ``ASSISTANT_*`` variables only; ``settings`` adds more.
+line. The parts are configured by ``ASSISTANT_*`` variables (``settings``) and optionally
+one TOML file (``config_file``); the variables the cluster wires come first and win.
 
 The database is a parameter: ``"sqlite"`` puts both instances and the worker on one SQLite
 file in ``folder/data`` (the SQLite store serves several processes on one file),
@@ -121,6 +122,7 @@ class Cluster:
     ports: ClusterPorts = field(default_factory=ClusterPorts.free)
     database: str = DATABASE
     settings: Mapping[str, str] = field(default_factory=dict)
+    config_file: Path | None = None  # a TOML file every part reads (ASSISTANT_CONFIG)
     worker_command: Sequence[str] = ("-m", "assistant", "worker")
     python: str = sys.executable
     parts: dict[str, Part] = field(default_factory=dict)
@@ -230,7 +232,10 @@ class Cluster:
         self.database_url = server.url(name)
 
     def _environment(self, port: int | None = None) -> dict[str, str]:
+        """This environment without its ``ASSISTANT_*``, then ``settings``, then what the
+        cluster wires (which wins: the parts must find each other)."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("ASSISTANT_")}
+        env.update(self.settings)
         env.update(
             ASSISTANT_DATA_DIR=str(self.data), ASSISTANT_SITE_DIR=str(self.folder / "site"),
             ASSISTANT_REDIS_URL=f"redis://127.0.0.1:{self.ports.redis}/0",
@@ -240,7 +245,8 @@ class Cluster:
         )  # fmt: skip
         if self.database_url:
             env["ASSISTANT_DATABASE_URL"] = self.database_url
-        env.update(self.settings)
+        if self.config_file is not None:
+            env["ASSISTANT_CONFIG"] = str(self.config_file)
         if port is not None:
             env["ASSISTANT_PORT"] = str(port)
             env["ASSISTANT_HOST"] = "127.0.0.1"

@@ -26,7 +26,7 @@ import aiohttp
 
 from testing.cafe_walk import CAFE_JOB, cafe_walk, project_jobs
 
-RECEIVE_S = 180.0  # the longest wait for one message: a build re-run after its worker died
+RECEIVE_S = 120.0  # the longest wait for one message: a build re-run after its worker died
 RECONNECT_S = 0.2  # between two attempts to connect, as the page's own back-off starts
 MAX_CONNECTS = 30
 MAX_TURNS = 60  # far past the walk: a session that loops is a failure, not a hang

@@ -32,7 +32,7 @@ from testing.redis_server import redis_binary
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.timeout(420),
+    pytest.mark.timeout(300),
     pytest.mark.skipif(
         redis_binary() is None or shutil.which("nginx", path="/usr/sbin:/usr/bin") is None,
         reason="needs Debian's redis-server and nginx (scripts/setup.sh installs them)",
