@@ -29,6 +29,9 @@ SYSTEM_PACKAGES=(nodejs chromium fonts-ipafont-gothic libportaudio2 espeak-ng al
 # the broker and pub/sub of generation on Celery (testing/redis_server.py starts one on a free
 # port, no persistence).
 TEST_SYSTEM_PACKAGES=(nginx systemd prometheus postgresql redis-server)
+# scripts/run-cluster's parts (README "Running a cluster on one machine"): nginx in front of
+# two instances, Redis, and PostgreSQL; the harness starts each itself, on its own ports.
+CLUSTER_SYSTEM_PACKAGES=(nginx postgresql redis-server)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -112,6 +115,8 @@ setup_all() {
   install_system_packages "${SYSTEM_PACKAGES[@]}"
   if [ "${1:-}" = "--with-test-servers" ]; then
     install_system_packages "${TEST_SYSTEM_PACKAGES[@]}"
+  elif [ "${1:-}" = "--with-cluster-servers" ]; then
+    install_system_packages "${CLUSTER_SYSTEM_PACKAGES[@]}"
   fi
   setup_python
   setup_models

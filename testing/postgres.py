@@ -185,11 +185,16 @@ def temporary_base() -> str:
     return str(base)
 
 
+def temporary_folder() -> Path:
+    """A new folder for a cluster, where its user can reach it (the caller removes it)."""
+    return Path(tempfile.mkdtemp(prefix="assistant-pg-", dir=temporary_base()))
+
+
 @contextlib.contextmanager
 def running_postgres() -> Iterator[PostgresServer]:
     """A fresh cluster, started, for the length of the block; its folder is removed after."""
     binaries = server_binaries()
-    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-", dir=temporary_base()))
+    folder = temporary_folder()
     try:
         server = PostgresServer(folder, binaries)
         server.init()

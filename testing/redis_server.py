@@ -24,13 +24,21 @@ def redis_binary() -> str | None:
     return shutil.which("redis-server")
 
 
+def redis_command(binary: str, port: int, folder: str | Path) -> list[str]:
+    """The server on 127.0.0.1:``port``, no persistence, ``folder`` as its working folder."""
+    return [
+        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", str(folder), "--protected-mode", "yes",
+    ]  # fmt: skip
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-async def _answers_ping(port: int, process: asyncio.subprocess.Process) -> None:
+async def answers_ping(port: int, process: asyncio.subprocess.Process) -> None:
     """Until the server answers PING with PONG over its own protocol."""
     async with asyncio.timeout(READY_S):
         while True:
@@ -61,12 +69,11 @@ async def redis_server() -> AsyncIterator[str]:
         port = _free_port()
         log = (Path(folder) / "redis.log").open("wb")
         process = await asyncio.create_subprocess_exec(
-            binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", folder, "--protected-mode", "yes",
+            *redis_command(binary, port, folder),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            await _answers_ping(port, process)
+            await answers_ping(port, process)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             if process.returncode is None:

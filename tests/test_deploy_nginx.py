@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import ipaddress
 import json
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -30,10 +27,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from assistant.config import PROJECT_ROOT
 from assistant.server import PREVIEW_POLICY
@@ -42,80 +35,18 @@ from assistant.staff.review import approve
 from assistant.store.review import SQLiteReviewStore
 from assistant.store.sqlite import SQLiteStore
 from testing.cafe_walk import cafe_walk
+from testing.nginx import prepare
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-CONF = PROJECT_ROOT / "deploy" / "nginx" / "assistant.conf"
 ENV_EXAMPLE = PROJECT_ROOT / "deploy" / "systemd" / "assistant.env.example"
 NEW_SESSIONS = 3  # per address and window, so a test reaches the limit quickly
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, as a real one would be for the server's name."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def nginx_config(prefix: Path, ports: dict[str, int], site: Path, cert: Path, key: Path) -> str:
-    """The repository's file with this machine's ports and paths, inside a minimal main
-    configuration whose logs, pid and temporary files live under ``prefix``."""
-    text = CONF.read_text(encoding="utf-8")
-    replacements = {
-        "server 127.0.0.1:8080;": f"server 127.0.0.1:{ports['service']};",
-        "listen 80;": f"listen 127.0.0.1:{ports['http']};",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{ports['https']} ssl http2;",
-        "/etc/ssl/facility-assistant/fullchain.pem": str(cert),
-        "/etc/ssl/facility-assistant/privkey.pem": str(key),
-        "alias /var/lib/facility-assistant/site/;": f"alias {site}/;",
-    }
-    for old, new in replacements.items():
-        assert text.count(old) == 1, f"{CONF.name} no longer holds {old!r} once"
-        text = text.replace(old, new)
-    # The test machine may have no IPv6; production listens on both.
-    text = "\n".join(line for line in text.splitlines() if "listen [::]" not in line)
-    temporary = "\n".join(
-        f"    {kind}_temp_path {prefix / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    # As root, nginx's workers would become nobody, who cannot enter pytest's private
-    # temporary folders; in production www-data reads the 0755 site folder.
-    user = "user root root;\n" if os.geteuid() == 0 else ""
-    return (
-        f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
-        f"error_log {prefix / 'error.log'} info;\ndaemon off;\n"
-        "events { worker_connections 512; }\n"
-        f"http {{\n    include /etc/nginx/mime.types;\n    access_log {prefix / 'access.log'};\n"
-        f"{temporary}\n{text}\n}}\n"
-    )
 
 
 def _example_setting(name: str) -> str:
@@ -142,11 +73,7 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A real service on 127.0.0.1 and the repository's nginx configuration in front of it."""
     ports = {"service": _free_port(), "http": _free_port(), "https": _free_port()}
     site, prefix = tmp_path / "site", tmp_path / "nginx"
-    prefix.mkdir()
-    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (prefix / kind).mkdir()
-    cert, key = _certificate(prefix)
-    (prefix / "nginx.conf").write_text(nginx_config(prefix, ports, site, cert, key))
+    nginx_args, cert = prepare(prefix, ports, site)
     base = f"https://127.0.0.1:{ports['https']}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(
@@ -157,8 +84,6 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
         ASSISTANT_TRUSTED_PROXIES=_example_setting("ASSISTANT_TRUSTED_PROXIES"),
         ASSISTANT_NEW_SESSIONS_PER_ADDRESS=str(NEW_SESSIONS),
     )  # fmt: skip
-    nginx_args = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
-                  str(prefix / "error.log")]  # fmt: skip
     checked = subprocess.run([*nginx_args, "-t"], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
     service_log, nginx_log = tmp_path / "serve.log", prefix / "error.log"

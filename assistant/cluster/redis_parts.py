@@ -15,6 +15,13 @@ from assistant.extras import MissingExtraError, missing_extra_message
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+# Connections to Redis one process keeps at most. redis-py's default pool refuses a command
+# past its 100 connections ("Too many connections"), and a burst of turns after an instance
+# died (every moved page resuming at once, tests/test_cluster.py) reached that: the turn
+# failed and its socket dropped. This pool makes the command wait for a free connection.
+POOL_SIZE = 100
+POOL_WAIT_S = 30.0  # a command waits this long for a connection before it fails
+
 
 SIGN_IN_PREFIX = "assistant:lock:signin:"
 
@@ -33,10 +40,13 @@ class RedisCluster:
     def from_url(cls, url: str) -> RedisCluster:
         """A client for ``url``; nothing is connected until ``start``."""
         try:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Redis
         except ImportError as err:
             raise MissingExtraError(missing_extra_message("redis_url", "cluster")) from err
-        return cls(Redis.from_url(url, health_check_interval=30))
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=POOL_WAIT_S, health_check_interval=30
+        )
+        return cls(Redis.from_pool(pool))  # the client closes the pool with itself
 
     def sign_in_locks(self) -> RedisSessionLocks:
         """Locks on staff names and addresses, so sign-in attempts sent to two instances
