@@ -42,10 +42,9 @@ if TYPE_CHECKING:
     from assistant.session import Session
     from testing.postgres import PostgresServer
 
-# Issue 17: ``assistant serve`` refuses ``database_url`` until the PostgreSQL store serves
-# every port (assistant/compose_store.py). Once it does, flip this to "postgres": the
-# harness, scripts/run-cluster and tests/test_cluster.py then run on PostgreSQL.
-DATABASE = "sqlite"
+# The cluster of issue 17 keeps everything in PostgreSQL (a throw-away cluster of
+# ``testing/postgres.py``); "sqlite" puts both instances on one shared SQLite file instead.
+DATABASE = "postgres"
 ROOT = Path(__file__).resolve().parent.parent
 READY_S = 120.0  # a busy two-core machine: an instance imports and opens everything
 STOP_S = 30.0  # a part asked to stop (SIGTERM) gets this long before SIGKILL

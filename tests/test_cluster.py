@@ -1,7 +1,6 @@
 """The cluster on this machine (issue 17): nginx running the repository's configuration in
 front of two ``assistant serve`` instances, one ``assistant worker``, Redis, and the
-database (testing/cluster.py: one shared SQLite file until ``serve`` takes PostgreSQL, then
-``DATABASE = "postgres"`` there).
+PostgreSQL database every part keeps everything in (testing/cluster.py's ``DATABASE``).
 
 200 users walk the café page over websockets through nginx, each from an address of its own.
 While they walk, instance A is killed with SIGKILL: its sockets drop and its users reconnect
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -28,16 +26,8 @@ import pytest
 from testing.celery_worker import held
 from testing.cluster import Cluster
 from testing.cluster_client import Progress, Walked, walk_cafe
-from testing.redis_server import redis_binary
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        redis_binary() is None or shutil.which("nginx", path="/usr/sbin:/usr/bin") is None,
-        reason="needs Debian's redis-server and nginx (scripts/setup.sh installs them)",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SESSIONS = 200
 LEASE_S = 10.0  # a dead worker's claim (and its unacknowledged message) comes back after this
@@ -105,6 +95,8 @@ async def test_users_finish_through_nginx_while_an_instance_and_the_worker_are_k
     failures = [f"{w.number}: {w.error}" for w in done if w.error or not w.delivered]
     assert not failures, failures[:10]
     await _check_the_store(cluster, done, held_by_dead)
+    # Everything was PostgreSQL's: no instance or worker made a SQLite file of its own.
+    assert cluster.database_url and not (cluster.data / "assistant.db").exists()
 
     moved = [w for w in done if w.connects > 1]
     assert len(moved) >= SESSIONS // 5, "A's death dropped too few sockets to tell"

@@ -16,13 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from testing.redis_server import redis_binary
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(redis_binary() is None, reason="needs Debian's redis-server and nginx"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parent.parent
 
