@@ -103,6 +103,11 @@ class GenerationQueueStore(Protocol):
         """A task the caller runs at once itself (``assistant generate``); returns its id."""
         ...
 
+    async def artifact(self, artifact_id: str) -> Artifact | None:
+        """A stored artifact: a build whose task another worker took over (its lease ran out)
+        asks whether that one stored it first, rather than replace its folder."""
+        ...
+
 
 class ArtifactStore(Protocol):
     """Finished artifacts, found by id (to show again) or by a link's token (to serve)."""

@@ -395,3 +395,60 @@ async def test_a_message_given_to_two_workers_builds_and_delivers_once(
     assert session is not None and session.state == SessionState.DELIVERED
     assert delivered == [session.artifact_id]
     assert await store.unheard() == [] and await store.unbuilt(time.time() + 1) == []
+
+
+async def test_a_build_that_outlived_its_lease_leaves_the_stored_artifact_alone(
+    backend: Backend, catalog: JobCatalog, phrases: Phrases, tmp_path: Path
+) -> None:
+    """Worker A's build is slow: its lease runs out, worker B takes the task over, builds and
+    stores it. When A's build ends, B's stored folder (the one its links name) is neither
+    replaced nor removed, and nothing of A's attempt is left in the artifacts folder."""
+    from testing.gate import Gate, GatedGenerator
+
+    store = await backend.open()
+    manager = english_manager(catalog, phrases, store)
+    for text in cafe_walk(shop="Slow Harbor Café"):
+        await manager.handle(Turn(session_key="u2", text=text, language="en", channel="web"))
+    session = await store.load("u2")
+    assert session is not None and session.generation_id is not None
+    task_id = session.generation_id
+    delivered: list[Artifact] = []
+
+    async def on_delivered(request: GenerationRequest, artifact: Artifact) -> None:
+        await manager.deliver(request, artifact)
+        delivered.append(artifact)
+
+    def queue(worker_store: Store, gate: Gate | None = None) -> GenerationQueue:
+        generators = build_generators(TemplateRenderer(), None)
+        if gate is not None:
+            generators = {kind: GatedGenerator(g, gate) for kind, g in generators.items()}
+        return GenerationQueue(
+            store=worker_store, jobs=catalog, generators=generators,
+            artifacts_dir=tmp_path / "artifacts", on_delivered=on_delivered,
+            on_failed=manager.generation_failed,
+        )  # fmt: skip
+
+    slow_store, fast_store = await backend.open(), await backend.open()
+    gate = Gate()
+    gate.close()
+    claimed = await slow_store.claim(task_id, LEASE_S)
+    assert claimed is not None
+    slow = asyncio.create_task(queue(slow_store, gate).build_claimed(claimed))
+    assert await gate.holding(1)
+    # B judges A's claim by a lease of 0 s: it has run out (as LEASE_S would, later).
+    taken_over = await fast_store.claim(task_id, 0.0)
+    assert taken_over is not None, "a claim past its lease is taken over"
+    await queue(fast_store).build_claimed(taken_over)
+    [stored] = delivered
+    folder = Path(stored.folder)
+    page = (folder / "index.html").read_bytes()
+    gate.open()
+    await slow
+    assert delivered == [stored], "delivered once"
+    assert await store.generation_status(task_id) == "done", "A's end is no failure either"
+    after = await store.load("u2")
+    assert after is not None and after.state == SessionState.DELIVERED
+    assert (folder / "index.html").read_bytes() == page, "the stored folder is B's, untouched"
+    assert sorted(p.name for p in (tmp_path / "artifacts").iterdir()) == [folder.name]
+    again = await store.artifact(stored.id)
+    assert again is not None and again.token == stored.token

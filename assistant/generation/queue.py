@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import json
 import logging
 import secrets
@@ -33,6 +34,14 @@ DeliveryCallback = Callable[[GenerationRequest, Artifact], Awaitable[object]]
 FailureCallback = Callable[[GenerationRequest], Awaitable[object]]
 ProgressCallback = Callable[[GenerationRequest, str, float | None], Awaitable[object]]
 POLL_SECONDS = 2.0
+STAGING_GRACE_S = 60.0  # a staging folder this much older than a build may last is a crash's
+
+
+class _StoredElsewhere(Exception):
+    """This build's task was taken over after its lease ran out, and the other worker stored
+    its artifact first: nothing of this build is kept."""
+
+
 PROGRESS_INTERVAL = 1.0  # seconds between two updates of one stage
 
 
@@ -162,7 +171,10 @@ class GenerationQueue:
         assert request.id is not None
         started = time.perf_counter()
         try:
-            artifact = await self._build(request)
+            artifact = await self._build(request, keep_stored=True)
+        except _StoredElsewhere:
+            self.telemetry.generation("discarded", "none", time.perf_counter() - started)
+            return
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -177,6 +189,10 @@ class GenerationQueue:
             await self.on_delivered(request, artifact)
         else:
             self.telemetry.generation("discarded", "none", built)
+            stored = await self.store.artifact(artifact.id)
+            if stored is not None and stored.folder == artifact.folder:
+                _LOGGER.info("generation %s was stored by another worker first", request.id)
+                return  # the folder is that worker's stored artifact: never removed here
             _LOGGER.info("generation %s was cancelled; its artifact is discarded", request.id)
             shutil.rmtree(artifact.folder, ignore_errors=True)
 
@@ -252,7 +268,9 @@ class GenerationQueue:
             with contextlib.suppress(Exception):
                 await last
 
-    async def _build(self, request: GenerationRequest) -> Artifact:
+    async def _build(self, request: GenerationRequest, *, keep_stored: bool = False) -> Artifact:
+        """Build the request into its folder; with ``keep_stored``, raise ``_StoredElsewhere``
+        rather than replace the folder of an artifact another worker stored meanwhile."""
         job = self.jobs.find_for_session(request.session_key, request.job_id)
         if job is None:
             raise GenerationError(f"job {request.job_id!r} no longer exists", code="job_unknown")
@@ -261,8 +279,10 @@ class GenerationQueue:
             raise GenerationError(f"no generator for {job.generator!r}", code="generator_missing")
         artifact_id = f"{request.series}v{request.version}"
         final = self.artifacts_dir / artifact_id
-        staging = self.artifacts_dir / f".staging-{artifact_id}"
-        await asyncio.to_thread(_fresh_folder, staging)
+        # A staging folder of this attempt's own: with several workers (issue 17) a build that
+        # outlived its lease may still run beside the one that took the task over.
+        staging = self.artifacts_dir / f".staging-{artifact_id}-{secrets.token_hex(4)}"
+        await asyncio.to_thread(_fresh_folder, staging, self.timeout)
         # The link is chosen before the build, so a page can carry it (the event poster's QR).
         token = secrets.token_urlsafe(24)
         if self.base_url:
@@ -298,6 +318,12 @@ class GenerationQueue:
             "finished": finished,
             "seconds": finished - started,
         }
+        if keep_stored and await self.store.artifact(artifact_id) is not None:
+            # Another worker took the task over after this one's lease ran out, and stored its
+            # build: that folder is the artifact its links name; this build is dropped.
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+            _LOGGER.info("generation %s was stored by another worker first", request.id)
+            raise _StoredElsewhere
         await asyncio.to_thread(_publish, staging, final, manifest, produced.files)
         return Artifact(
             id=artifact_id,
@@ -338,13 +364,16 @@ class GenerationQueue:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _fresh_folder(folder: Path) -> None:
-    """An empty staging folder (0700); one a crash left behind is emptied first."""
-    try:
-        folder.mkdir(parents=True, mode=FOLDER_MODE)
-    except FileExistsError:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True, mode=FOLDER_MODE)
+def _fresh_folder(folder: Path, timeout: float) -> None:
+    """An empty staging folder (0700). Staging folders of the same artifact that crashes left
+    behind go first: those older than a build may last (a live attempt's is younger)."""
+    prefix = folder.name.rsplit("-", 1)[0] + "-"
+    too_old = time.time() - timeout - STAGING_GRACE_S
+    for other in folder.parent.glob(f"{glob.escape(prefix)}*"):
+        with contextlib.suppress(OSError):
+            if other.stat().st_mtime < too_old:
+                shutil.rmtree(other, ignore_errors=True)
+    folder.mkdir(parents=True, mode=FOLDER_MODE)
 
 
 def _publish(staging: Path, final: Path, manifest: dict, files: tuple[str, ...]) -> None:
