@@ -45,6 +45,11 @@ def describe(cluster: Cluster) -> str:
         f"  instance a  {cluster.instance_url('a')}/   instance b  {cluster.instance_url('b')}/",
         f"  redis       redis://127.0.0.1:{ports.redis}/0",
         f"  database    {cluster.database_url or cluster.data / 'assistant.db'}",
+        *(
+            [f"              (kept in {cluster.kept_postgres_folder()})"]
+            if cluster.database_url and cluster.keep_database
+            else []
+        ),
         f"  logs        {cluster.folder / 'logs'}/",
     ]
     return "facility-assistant cluster: ready\n" + "\n".join(parts) + "\nCtrl-C stops it."
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--database", choices=("sqlite", "postgres"), default=DATABASE,
-        help=f"one shared SQLite file, or a throw-away PostgreSQL (default: {DATABASE})",
+        help=f"one shared SQLite file, or PostgreSQL kept in FOLDER/postgres (default: {DATABASE})",
     )  # fmt: skip
     parser.add_argument(
         "--free-ports", action="store_true", help="any free ports instead of the fixed ones"
@@ -104,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ports = ClusterPorts.free() if args.free_ports else FIXED_PORTS
     cluster = Cluster(
-        args.folder.resolve(), ports=ports, database=args.database,
+        args.folder.resolve(), ports=ports, database=args.database, keep_database=True,
         settings=user_settings(dict(os.environ)),
     )  # fmt: skip
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -61,6 +62,7 @@ class ClusterPorts:
     http: int  # nginx: redirects to https
     redis: int
     instances: tuple[int, int]
+    postgres: int = 0  # 0: a free one, chosen when PostgreSQL starts
 
     @classmethod
     def free(cls) -> ClusterPorts:
@@ -70,7 +72,7 @@ class ClusterPorts:
 
 
 # scripts/run-cluster's ports, documented in the README ("Running a cluster on one machine").
-FIXED_PORTS = ClusterPorts(https=8443, http=8088, redis=6390, instances=(8091, 8092))
+FIXED_PORTS = ClusterPorts(https=8443, http=8088, redis=6390, instances=(8091, 8092), postgres=5433)
 
 
 def _free_port() -> int:
@@ -127,6 +129,9 @@ class Cluster:
     parts: dict[str, Part] = field(default_factory=dict)
     postgres: PostgresServer | None = None
     database_url: str = ""
+    # scripts/run-cluster keeps its PostgreSQL in ``folder/postgres`` (durable, kept between
+    # runs, like the data folder); a test's is thrown away with its folder.
+    keep_database: bool = False
     cert: Path | None = None
 
     @property
@@ -175,7 +180,8 @@ class Cluster:
         if self.postgres is not None:
             server, self.postgres = self.postgres, None
             await asyncio.to_thread(server.stop)
-            await asyncio.to_thread(shutil.rmtree, server.folder, True)
+            if not self.keep_database:
+                await asyncio.to_thread(shutil.rmtree, server.folder, True)
 
     async def kill(self, name: str) -> None:
         """SIGKILL one part (its whole process group), as a crash would end it."""
@@ -223,12 +229,32 @@ class Cluster:
     def _start_postgres(self) -> None:
         from testing.postgres import PostgresServer, server_binaries, temporary_folder
 
+        if self.keep_database:
+            folder = self.kept_postgres_folder()
+            folder.mkdir(mode=0o700, exist_ok=True)
+            server = PostgresServer(folder, server_binaries())
+            if not (server.data / "PG_VERSION").exists():
+                server.init(durable=True)
+            server.start(port=self.ports.postgres, durable=True)
+            self.postgres = server
+            self.database_url = server.url(server.ensure_database("assistant"))
+            return
         server = PostgresServer(temporary_folder(), server_binaries())
         server.init()
-        server.start()
+        server.start(port=self.ports.postgres)
         self.postgres = server
         name = server.create_database()
         self.database_url = server.url(name)
+
+    def kept_postgres_folder(self) -> Path:
+        """Where a kept PostgreSQL lives: ``folder/postgres``; under root, whose server runs as
+        the ``postgres`` user, in /var/tmp when that user could not reach ``folder``."""
+        from testing.postgres import reachable_by_others
+
+        if os.geteuid() == 0 and not reachable_by_others(self.folder):
+            digest = hashlib.sha256(str(self.folder).encode()).hexdigest()[:12]
+            return Path("/var/tmp") / f"facility-assistant-cluster-{digest}"
+        return self.folder / "postgres"
 
     def _environment(self, port: int | None = None) -> dict[str, str]:
         """This environment without its ``ASSISTANT_*``, then ``settings``, then what the

@@ -94,25 +94,27 @@ class PostgresServer:
             [*self._as_user, *command], capture_output=True, text=True, check=False, timeout=120
         )
 
-    def init(self) -> None:
-        """Make the cluster: trust on 127.0.0.1 only, UTF-8, no fsync (it is thrown away)."""
+    def init(self, *, durable: bool = False) -> None:
+        """Make the cluster: trust on 127.0.0.1 only, UTF-8, no fsync unless ``durable`` (a
+        throw-away one; scripts/run-cluster keeps its own)."""
         done = self._run(
             str(self.binaries / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
-            "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync",
+            "--auth=trust", "--encoding=UTF8", "--no-locale", *(() if durable else ("--no-sync",)),
         )  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
 
-    def start(self) -> None:
-        """Start on a free port and return once it accepts connections (``pg_ctl -w``)."""
-        for _ in range(5):
-            self.port = free_port()
+    def start(self, *, port: int = 0, durable: bool = False) -> None:
+        """Start on ``port`` (0: a free one) and return once it accepts connections (``pg_ctl
+        -w``); without ``durable``, with no fsync (a test's cluster is thrown away)."""
+        fast = () if durable else ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+        for _ in range(1 if port else 5):
+            self.port = port or free_port()
             options = " ".join(
                 f"-c {setting}"
                 for setting in (
                     f"port={self.port}", "listen_addresses=127.0.0.1",
-                    f"unix_socket_directories={self.folder}", "fsync=off",
-                    "synchronous_commit=off", "full_page_writes=off", "max_connections=200",
+                    f"unix_socket_directories={self.folder}", "max_connections=200", *fast,
                 )
             )  # fmt: skip
             done = self._run(
@@ -163,6 +165,14 @@ class PostgresServer:
             )
         return name
 
+    def ensure_database(self, name: str) -> str:
+        """The database ``name``, made when it does not exist yet; returns its name."""
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return name
+
     def drop_database(self, name: str) -> None:
         """Remove a test's database, closing whatever it left connected."""
         with psycopg.connect(self.url(), autocommit=True) as conn:
@@ -171,7 +181,7 @@ class PostgresServer:
             )
 
 
-def _reachable_by_others(folder: Path) -> bool:
+def reachable_by_others(folder: Path) -> bool:
     """Whether another user may pass through every folder above ``folder`` (o+x)."""
     return all(os.stat(part).st_mode & 0o001 for part in (folder, *folder.parents))
 
@@ -180,7 +190,7 @@ def temporary_base() -> str:
     """The temporary folder, unless the cluster's user could not reach into it (a TMPDIR
     inside root's home): then /tmp, which every user can."""
     base = Path(tempfile.gettempdir())
-    if os.geteuid() == 0 and not _reachable_by_others(base):
+    if os.geteuid() == 0 and not reachable_by_others(base):
         return "/tmp"
     return str(base)
 
