@@ -9,13 +9,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from assistant import config_values as to
+from assistant.config_values import shown_database_url as shown_database_url
 from assistant.errors import ConfigError
 from assistant.net import WILDCARD_HOSTS, is_loopback, lan_address
 from assistant.resources import DATA_ROOT, SOURCE_ROOT
@@ -204,17 +204,6 @@ class Settings:
         return lan_address()
 
 
-def shown_database_url(url: str) -> str:
-    """``database_url`` without its user and password, for messages and logs."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "(a database_url that cannot be read)"
-    host = parts.hostname or urllib.parse.parse_qs(parts.query).get("host", [""])[0]
-    return f"postgresql://{host}{':' + str(port) if port else ''}/{parts.path.lstrip('/')}"
-
-
 _CONVERTERS: Mapping[str, Callable[[str, Any], Any]] = {
     "data_dir": to.folder,
     "database_url": to.database_url,
@@ -397,25 +386,5 @@ def load_settings(
     settings = replace(Settings(), **converted)
     if settings.llm_backend == "auto":
         settings = replace(settings, llm_backend=auto_backend(settings, set(values)))
-    if settings.llm_backend == "openai" and not settings.openai_base_url:
-        raise ConfigError(
-            "openai_base_url: llm_backend is openai, so give the server's address "
-            "(for example http://127.0.0.1:8000/v1)"
-        )
-    if settings.user_send and not (settings.smtp_host and settings.smtp_from):
-        raise ConfigError(
-            "user_send: sending to users' addresses needs a mail server; set smtp_host and "
-            "smtp_from as well, or leave user_send off"
-        )
-    if settings.database_url and settings.litestream_replica_url:
-        raise ConfigError(
-            "litestream_replica_url: Litestream replicates the SQLite file, and database_url "
-            "puts the data on PostgreSQL; use PostgreSQL's WAL archiving there (README "
-            '"Backups and restore"), or leave database_url empty'
-        )
-    if settings.kiosk_pause_s <= settings.kiosk_reprompt_s:
-        raise ConfigError(
-            f"kiosk_pause_s ({settings.kiosk_pause_s:g}) must be longer than kiosk_reprompt_s "
-            f"({settings.kiosk_reprompt_s:g}): the kiosk offers the question again before it pauses"
-        )
+    to.check_combinations(settings)
     return settings

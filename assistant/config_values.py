@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
@@ -245,3 +246,40 @@ def _not_a_network(key: str, text: str) -> str:
         f"{key}: {text!r} has bits set past its prefix: write the network {loose} or the "
         f"one address {address}"
     )
+
+
+def check_combinations(settings: Any) -> None:
+    """Settings that are each right but wrong together (``settings``: a ``Settings``), each
+    refused in one sentence naming the key to change."""
+    if settings.llm_backend == "openai" and not settings.openai_base_url:
+        raise ConfigError(
+            "openai_base_url: llm_backend is openai, so give the server's address "
+            "(for example http://127.0.0.1:8000/v1)"
+        )
+    if settings.user_send and not (settings.smtp_host and settings.smtp_from):
+        raise ConfigError(
+            "user_send: sending to users' addresses needs a mail server; set smtp_host and "
+            "smtp_from as well, or leave user_send off"
+        )
+    if settings.database_url and settings.litestream_replica_url:
+        raise ConfigError(
+            "litestream_replica_url: Litestream replicates the SQLite file, and database_url "
+            "puts the data on PostgreSQL; use PostgreSQL's WAL archiving there (README "
+            '"Backups"), or leave database_url empty'
+        )
+    if settings.kiosk_pause_s <= settings.kiosk_reprompt_s:
+        raise ConfigError(
+            f"kiosk_pause_s ({settings.kiosk_pause_s:g}) must be longer than kiosk_reprompt_s "
+            f"({settings.kiosk_reprompt_s:g}): the kiosk offers the question again before it pauses"
+        )
+
+
+def shown_database_url(url: str) -> str:
+    """``database_url`` without its user and password, for messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(a database_url that cannot be read)"
+    host = parts.hostname or urllib.parse.parse_qs(parts.query).get("host", [""])[0]
+    return f"postgresql://{host}{':' + str(port) if port else ''}/{parts.path.lstrip('/')}"
