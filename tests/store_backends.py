@@ -7,6 +7,11 @@ as many stores on its database as a test asks for; each stands for one process, 
 store still open is closed at the end. Any port test file (``tests/test_store_ports*.py``)
 uses it (with a ``store`` fixture of its own: ``backend.open()``; the
 conftest's ``store`` is SQLite alone), so the two stores are held to one behaviour.
+
+Older SQLite-only test files join the same way (a ``store`` fixture of their own on
+``backend``). A test there that reads SQLite's file itself is kept to SQLite with
+``sqlite_only``; a file that keeps most of its tests on SQLite (for time) overrides
+``backend`` with ``sqlite_unless_asked`` and marks the few it runs on both with ``both_stores``.
 """
 
 from __future__ import annotations
@@ -49,14 +54,39 @@ class Backend:
         await store.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    """A database of each kind in turn, closed with every store opened on it."""
-    if request.param == "sqlite":
-        where = str(tmp_path / "assistant.db")
-    else:
-        where = request.getfixturevalue("postgres_url")
-    backend = Backend(request.param, where)
+KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.slow)]
+
+# Test-level choices of ``backend``'s kinds (a test's own parametrize wins over the fixture's).
+both_stores = pytest.mark.parametrize("backend", KINDS, indirect=True)
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+async def _backend(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Backend]:
+    """A database of ``kind``, closed with every store opened on it."""
+    where = (
+        str(tmp_path / "assistant.db")
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    backend = Backend(kind, where)
     yield backend
     for store in list(backend.opened):
         await backend.close(store)
+
+
+@pytest.fixture(params=KINDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """A database of each kind in turn, closed with every store opened on it."""
+    async for opened in _backend(request.param, request, tmp_path):
+        yield opened
+
+
+async def sqlite_unless_asked(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Backend]:
+    """SQLite alone, unless the test asks for both stores (``both_stores``): a file that
+    keeps most of its tests on SQLite registers it as its own ``backend`` fixture."""
+    async for opened in _backend(getattr(request, "param", "sqlite"), request, tmp_path):
+        yield opened

@@ -26,6 +26,7 @@ from assistant.staff.audit import (
 )
 from assistant.store.sqlite import SQLiteStore
 from assistant.store.transaction import writing
+from tests.store_backends import Backend, Store, sqlite_only
 
 T0 = 1_796_000_000.0  # a fixed moment; each entry below is one minute after the previous
 
@@ -41,7 +42,13 @@ class Clock:
         return self.now
 
 
-async def _filled(store: SQLiteStore) -> AuditLog:
+@pytest.fixture
+async def store(backend: Backend) -> Store:
+    """This file's tests on both stores (issue 17): the conftest's ``store`` is SQLite alone."""
+    return await backend.open()
+
+
+async def _filled(store: Store) -> AuditLog:
     log = AuditLog(store, clock=Clock())
     await log.record("ana", "admin", "sign_in", address="192.0.2.1")
     await log.record("ben", "staff", "sign_in_failed", address="192.0.2.9", detail={"why": "wrong"})
@@ -56,6 +63,7 @@ async def _filled(store: SQLiteStore) -> AuditLog:
     return log
 
 
+@sqlite_only  # tampers through SQLite's own connections (PostgreSQL: test_store_ports_staff.py)
 async def test_audit_rows_cannot_be_changed_or_removed_even_by_sql(store: SQLiteStore) -> None:
     await _filled(store)
 
@@ -81,7 +89,7 @@ async def test_audit_rows_cannot_be_changed_or_removed_even_by_sql(store: SQLite
     assert entries[-1].action == "sign_in"
 
 
-async def test_search_by_who_action_session_artifact_time_and_text(store: SQLiteStore) -> None:
+async def test_search_by_who_action_session_artifact_time_and_text(store: Store) -> None:
     log = await _filled(store)
 
     async def actions(**filters: Any) -> list[str]:
@@ -107,6 +115,7 @@ async def test_search_by_who_action_session_artifact_time_and_text(store: SQLite
     )  # fmt: skip
 
 
+@sqlite_only  # reads the rows with SQLite's own connection
 async def test_secrets_in_a_detail_never_reach_the_database(store: SQLiteStore) -> None:
     log = AuditLog(store)
     entry = await log.record(
@@ -123,7 +132,7 @@ async def test_secrets_in_a_detail_never_reach_the_database(store: SQLiteStore) 
     assert set(long.detail) == {"truncated"} and len(long.detail["truncated"]) == 2000
 
 
-async def test_csv_export_round_trips_and_disarms_formulas(store: SQLiteStore) -> None:
+async def test_csv_export_round_trips_and_disarms_formulas(store: Store) -> None:
     log = AuditLog(store, clock=Clock())
     nasty = '=HYPERLINK("http://evil.example","click")'
     await log.record(nasty, "staff", "+sum", address="@home", session_key="-1+1")

@@ -18,8 +18,8 @@ from assistant.events import Turn
 from assistant.jobs.catalog import JobCatalog, LocalizedText
 from assistant.jobs.loader import load_jobs
 from assistant.staff.job_editing import JobEditor, JobRefusedError, unified_diff
-from assistant.store.sqlite import SQLiteStore
 from tests.conftest import PROJECT_ROOT
+from tests.store_backends import Backend, Store
 
 
 def jobs_copy(tmp_path: Path) -> Path:
@@ -28,7 +28,13 @@ def jobs_copy(tmp_path: Path) -> Path:
     return folder
 
 
-def editor(folder: Path, store: SQLiteStore, catalog: JobCatalog) -> JobEditor:
+@pytest.fixture
+async def store(backend: Backend) -> Store:
+    """This file's tests on both stores (issue 17): the conftest's ``store`` is SQLite alone."""
+    return await backend.open()
+
+
+def editor(folder: Path, store: Store, catalog: JobCatalog) -> JobEditor:
     def reload(in_progress: Mapping[str, Collection[str]]) -> JobCatalog:
         catalog.replace(load_jobs(folder), in_progress)
         return catalog
@@ -36,7 +42,7 @@ def editor(folder: Path, store: SQLiteStore, catalog: JobCatalog) -> JobEditor:
     return JobEditor(folder, store.job_versions(), load_jobs, reload, clock=lambda: 1000.0)
 
 
-async def test_versions_are_numbered_per_job_and_kept_whole(store: SQLiteStore) -> None:
+async def test_versions_are_numbered_per_job_and_kept_whole(store: Store) -> None:
     versions = store.job_versions()
     await versions.add("quiz", "id: quiz\n", "ana", 1.0, "first")
     await versions.add("timer", "id: timer\n", "ana", 2.0, "")
@@ -50,7 +56,7 @@ async def test_versions_are_numbered_per_job_and_kept_whole(store: SQLiteStore) 
 
 
 async def test_sessions_in_a_job_are_those_that_started_it(
-    manager: DialogManager, store: SQLiteStore
+    manager: DialogManager, store: Store
 ) -> None:
     for key in ("in-job", "at-menu"):
         await manager.handle(Turn(key, text="hello", language="en", channel="test"))
@@ -77,7 +83,7 @@ def test_a_reload_holds_the_old_job_only_for_sessions_in_it(catalog: JobCatalog)
     assert live.held == {}
 
 
-async def test_a_broken_edit_changes_nothing(tmp_path: Path, store: SQLiteStore) -> None:
+async def test_a_broken_edit_changes_nothing(tmp_path: Path, store: Store) -> None:
     folder = jobs_copy(tmp_path)
     catalog = load_jobs(folder)
     path = folder / "business_card.yaml"
@@ -105,7 +111,7 @@ async def test_a_broken_edit_changes_nothing(tmp_path: Path, store: SQLiteStore)
 
 
 async def test_a_save_keeps_the_first_text_and_a_rollback_restores_it(
-    tmp_path: Path, store: SQLiteStore
+    tmp_path: Path, store: Store
 ) -> None:
     folder = jobs_copy(tmp_path)
     catalog = load_jobs(folder)

@@ -1,7 +1,8 @@
 """Staff accounts (issue 16, part A): argon2 hashes, lockouts, TOTP, and `assistant staff`.
 
-A real SQLite file, real argon2 (cheap parameters where many hashes are made), a clock the
-test moves instead of sleeping, and the command line through ``main([...])``.
+Both stores (a real SQLite file, and a real PostgreSQL for the ``slow`` cases; issue 17),
+real argon2 (cheap parameters where many hashes are made), a clock the test moves instead of
+sleeping, and the command line through ``main([...])``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import io
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pyotp
@@ -21,9 +21,8 @@ from argon2 import PasswordHasher
 from assistant.cli.main import main
 from assistant.staff.accounts import StaffAccounts, StaffError
 from assistant.staff.signin import Outcome, SignIn, SignInPolicy, SignInResult
-from assistant.store.sqlite import SQLiteStore
-from assistant.store.staff_accounts import SQLiteStaffAccounts
 from testing.staff_console import CHEAP_HASHER, PASSWORD
+from tests.store_backends import Backend, sqlite_only
 
 START = 1_800_000_000.0
 
@@ -44,17 +43,16 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def accounts(tmp_path: Path, clock: Clock) -> AsyncIterator[StaffAccounts]:
-    store = SQLiteStore(tmp_path / "assistant.db", clock=clock)
-    await store.open()
-    yield StaffAccounts(SQLiteStaffAccounts(store), hasher=CHEAP_HASHER, clock=clock)
-    await store.close()
+async def accounts(backend: Backend, clock: Clock) -> StaffAccounts:
+    store = await backend.open(clock=clock)
+    return StaffAccounts(store.staff_accounts(), hasher=CHEAP_HASHER, clock=clock)
 
 
 def sign_in(accounts: StaffAccounts, **policy: float | bool) -> SignIn:
     return SignIn(accounts, SignInPolicy(**policy))  # type: ignore[arg-type]
 
 
+@sqlite_only  # reads the rows from SQLite's file itself
 async def test_only_an_argon2_hash_is_stored(accounts: StaffAccounts, tmp_path: Path) -> None:
     await accounts.add("ana", "admin", PASSWORD)
     with sqlite3.connect(tmp_path / "assistant.db") as conn:

@@ -1,5 +1,6 @@
 """Who needs help now (issue 16, live sessions): real conversations through the dialog manager
-on a real SQLite file, judged from what the store holds, and ``assistant live``."""
+on both stores (a real SQLite file; a real PostgreSQL, ``slow``; issue 17), judged from what the
+store holds, and ``assistant live``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from assistant.staff.audit import AuditAction, AuditLog
 from assistant.staff.live import SILENCE_S, helping, live_sessions
 from assistant.store.sqlite import SQLiteStore
 from testing.cafe_walk import cafe_walk
+from tests.store_backends import Backend, Store, sqlite_only
 
 START = 1_800_000_000.0
 
@@ -43,15 +45,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
+async def store(backend: Backend) -> Store:
+    """This file's tests on both stores (issue 17): the conftest's ``store`` is SQLite alone."""
+    return await backend.open()
+
+
+@pytest.fixture
 def live_manager(
-    catalog: JobCatalog, phrases: Phrases, store: SQLiteStore, clock: Clock
+    catalog: JobCatalog, phrases: Phrases, store: Store, clock: Clock
 ) -> DialogManager:
     return DialogManager(
         jobs=catalog, phrases=phrases, store=store, default_language="en", clock=clock
     )
 
 
-async def _people(manager: DialogManager, store: SQLiteStore, clock: Clock) -> None:
+async def _people(manager: DialogManager, store: Store, clock: Clock) -> None:
     """Six people: one going well, one missed three times, one asking for help twice, one
     gone quiet, one who asked to wait, one whose page failed to build."""
     await _say(manager, "web:quiet", "", "1", "Blue Bakery")
@@ -69,7 +77,7 @@ async def _people(manager: DialogManager, store: SQLiteStore, clock: Clock) -> N
 
 
 async def test_each_sign_of_trouble_is_found_and_those_needing_help_come_first(
-    live_manager: DialogManager, store: SQLiteStore, clock: Clock
+    live_manager: DialogManager, store: Store, clock: Clock
 ) -> None:
     await _people(live_manager, store, clock)
     found = live_sessions(await store.live_activity(START - 1), clock.now)
@@ -90,7 +98,7 @@ async def test_each_sign_of_trouble_is_found_and_those_needing_help_come_first(
 
 
 async def test_ended_and_old_sessions_are_not_live(
-    live_manager: DialogManager, store: SQLiteStore, clock: Clock
+    live_manager: DialogManager, store: Store, clock: Clock
 ) -> None:
     await _say(live_manager, "web:old", "", "1")
     clock.now += 7200
@@ -100,6 +108,7 @@ async def test_ended_and_old_sessions_are_not_live(
     assert "web:old" not in keys and "web:new" in keys
 
 
+@sqlite_only  # opens a second store on SQLite's file by its path
 async def test_who_is_helping_is_read_from_the_audit_log_until_the_hand_back(
     live_manager: DialogManager, store: SQLiteStore, clock: Clock, tmp_path: Path
 ) -> None:

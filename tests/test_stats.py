@@ -9,6 +9,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from assistant.cli.main import main
 from assistant.dialog.manager import DialogManager
 from assistant.events import Turn
@@ -17,6 +19,7 @@ from assistant.staff.metrics import DAY, Figures, JobFunnel, QuestionStep, compu
 from assistant.store.sqlite import SQLiteStore
 from testing.cafe_walk import cafe_walk
 from testing.walk import FIXED_NOW, Walker
+from tests.store_backends import Backend, Store, sqlite_only
 
 
 async def _type(manager: DialogManager, key: str, channel: str, texts: list[str]) -> None:
@@ -24,7 +27,13 @@ async def _type(manager: DialogManager, key: str, channel: str, texts: list[str]
         await manager.handle(Turn(key, text=text, language="en", channel=channel))
 
 
-async def _four_users(manager: DialogManager, queue: GenerationQueue, store: SQLiteStore) -> None:
+@pytest.fixture
+async def store(backend: Backend) -> Store:
+    """This file's tests on both stores (issue 17): the conftest's ``store`` is SQLite alone."""
+    return await backend.open()
+
+
+async def _four_users(manager: DialogManager, queue: GenerationQueue, store: Store) -> None:
     """Ann gets her page; Bo stops at the read-back; Cy is refused once at the second
     question (too long) and gives up there, on the web; Di confirms, but the build fails; Eve
     is greeted at a kiosk and walks away before choosing anything."""
@@ -42,7 +51,7 @@ async def _four_users(manager: DialogManager, queue: GenerationQueue, store: SQL
 
 
 async def test_figures_of_a_walked_history(
-    manager: DialogManager, queue: GenerationQueue, store: SQLiteStore
+    manager: DialogManager, queue: GenerationQueue, store: Store
 ) -> None:
     await _four_users(manager, queue, store)
     figures = await compute(store)
@@ -82,6 +91,7 @@ async def test_figures_of_a_walked_history(
     assert week.funnels == figures.funnels
 
 
+@sqlite_only  # `assistant stats` reads the data folder's SQLite file
 async def test_assistant_stats_prints_tables_and_json(
     manager: DialogManager, queue: GenerationQueue, store: SQLiteStore, tmp_path: Path
 ) -> None:
@@ -181,6 +191,7 @@ def _bulk_history(store: SQLiteStore, sessions: int) -> None:
     return write()
 
 
+@sqlite_only  # writes the bulk history with SQLite's own connection
 async def test_figures_of_ten_thousand_sessions_and_a_hundred_thousand_turns(
     store: SQLiteStore,
 ) -> None:

@@ -2,6 +2,16 @@
 
 The production ``TelegramChannel`` runs unchanged (long polling, sending through its outbox
 with Telegram's one-message-a-second limit); the tests act as users in private chats.
+
+Two stores (issue 17): every test runs on SQLite; those that hold the channel's ledger and
+the session store to their promises run on PostgreSQL as well (``both_stores``, ``slow``):
+an update redelivered, a restart that resumes, a turn applied just before a crash, an update
+taken but not handled before a kill, a reply owed across a kill, a delivery made while no
+bot listened, a message given up and kept for staff. The rest test the channel itself
+(buttons, voice notes, retries and throttling in the outbox, commands, the webhook, the
+command line) and reach the store only as the dialog does; they stay on SQLite, whose
+behaviour the port suites already hold PostgreSQL to, so the PostgreSQL cases add under a
+minute to the suite on two cores instead of three (all of them on both: 189 s).
 """
 
 from __future__ import annotations
@@ -26,13 +36,13 @@ from assistant.events import Turn
 from assistant.generation.queue import GenerationQueue
 from assistant.jobs.catalog import Job, JobCatalog
 from assistant.jobs.phrases import Phrases
-from assistant.store.sqlite import SQLiteStore
 from channels.telegram.bot import TelegramChannel
 from channels.telegram.outbox import Outbox
 from channels.telegram.voice_notes import encode_voice
 from testing.speech_audio import speak_en
 from testing.telegram import FakeBotApi, Sent
 from testing.walk import good_answer
+from tests.store_backends import Backend, Store, both_stores, sqlite_unless_asked
 
 TOKEN = "123456:TEST"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -42,7 +52,7 @@ def make_bot(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
     **kwargs: Any,
 ) -> TelegramChannel:
     kwargs.setdefault("outbox", Outbox(interval=1.0, first_backoff=0.2))
@@ -76,6 +86,15 @@ async def everything_sent(bot: TelegramChannel, wait: float = 30.0) -> None:
             await asyncio.sleep(0.02)
 
 
+# SQLite for most tests; those marked ``both_stores`` run on PostgreSQL as well (docstring).
+backend = pytest.fixture(sqlite_unless_asked, name="backend")
+
+
+@pytest.fixture
+async def store(backend: Backend) -> Store:
+    return await backend.open()
+
+
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi(token=TOKEN) as api:
@@ -87,7 +106,7 @@ async def running(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
     queue: GenerationQueue,
 ) -> AsyncIterator[TelegramChannel]:
     await queue.start()
@@ -243,7 +262,7 @@ async def test_a_voice_note_is_understood_with_the_question_grammar(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     from assistant.speech.engines.pocketsphinx import PocketSphinxRecognizer
 
@@ -300,11 +319,12 @@ async def test_429_and_500_are_survived_with_nothing_lost_or_sent_twice(
     assert session is not None and session.answers == {"quiz_title": "Animal quiz"}
 
 
+@both_stores
 async def test_a_restarted_bot_resumes_and_a_redelivered_update_is_not_a_second_turn(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     user = User(api, 12)
     async with polling(make_bot(api, manager, phrases, store)):
@@ -320,6 +340,7 @@ async def test_a_restarted_bot_resumes_and_a_redelivered_update_is_not_a_second_
     assert session.answers == {"quiz_title": "Animal quiz", "topic": "animals", "question_count": 7}
 
 
+@both_stores
 async def test_an_update_delivered_twice_is_one_turn(
     api: FakeBotApi, running: TelegramChannel, manager: DialogManager
 ) -> None:
@@ -367,7 +388,7 @@ async def test_a_kiosk_session_continues_in_telegram_with_resume(
 
 
 async def test_only_allowed_users_are_served(
-    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: SQLiteStore
+    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: Store
 ) -> None:
     async with polling(make_bot(api, manager, phrases, store, allowed_users=[14])):
         allowed, stranger = User(api, 14), User(api, 15)
@@ -379,7 +400,7 @@ async def test_only_allowed_users_are_served(
 
 @pytest.mark.slow
 async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
-    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: SQLiteStore, tmp_path: Path
+    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: Store, tmp_path: Path
 ) -> None:
     import soundfile
 
@@ -414,7 +435,7 @@ async def test_voice_replies_are_sent_as_opus_voice_notes_when_asked(
 
 
 async def test_the_webhook_route_takes_updates_with_the_secret_only(
-    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: SQLiteStore
+    api: FakeBotApi, manager: DialogManager, phrases: Phrases, store: Store
 ) -> None:
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
@@ -456,7 +477,10 @@ async def test_the_webhook_route_takes_updates_with_the_secret_only(
 CLI_TOKEN = "123456:" + "A" * 35  # the shape @BotFather gives; the settings check it
 
 
-def _assistant_env(tmp_path: Path, api: FakeBotApi | None = None) -> dict[str, str]:
+def _assistant_env(
+    tmp_path: Path, api: FakeBotApi | None = None, backend: Backend | None = None
+) -> dict[str, str]:
+    """The processes' environment: SQLite in the data folder, or ``backend``'s PostgreSQL."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -471,6 +495,8 @@ def _assistant_env(tmp_path: Path, api: FakeBotApi | None = None) -> dict[str, s
     )
     if api is not None:
         env.update(ASSISTANT_TELEGRAM_TOKEN=api.token, ASSISTANT_TELEGRAM_API_URL=api.base_url)
+    if backend is not None and backend.kind == "postgres":
+        env.update(ASSISTANT_DATABASE_URL=backend.where)
     return env
 
 
@@ -625,10 +651,11 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
+@both_stores
 async def test_a_killed_bot_sends_each_pending_reply_exactly_once_after_restart(
-    cli_api: FakeBotApi, tmp_path: Path
+    cli_api: FakeBotApi, tmp_path: Path, backend: Backend
 ) -> None:
-    api, env = cli_api, _assistant_env(tmp_path, cli_api)
+    api, env = cli_api, _assistant_env(tmp_path, cli_api, backend)
     user = User(api, 33)
     first = await AssistantProcess(tmp_path, env, "telegram").start()
     try:
@@ -657,10 +684,11 @@ async def test_a_killed_bot_sends_each_pending_reply_exactly_once_after_restart(
 
 
 @pytest.mark.slow
+@both_stores
 async def test_an_update_taken_but_not_handled_before_a_kill_is_handled_once_after(
-    cli_api: FakeBotApi, tmp_path: Path
+    cli_api: FakeBotApi, tmp_path: Path, backend: Backend
 ) -> None:
-    api, env = cli_api, _assistant_env(tmp_path, cli_api)
+    api, env = cli_api, _assistant_env(tmp_path, cli_api, backend)
     user = User(api, 34)
     first = await AssistantProcess(tmp_path, env, "telegram").start()
     try:
@@ -697,12 +725,13 @@ async def _until(condition: Callable[[], bool], process: AssistantProcess) -> No
         await asyncio.sleep(0.05)
 
 
+@both_stores
 async def test_a_turn_applied_just_before_a_crash_is_not_applied_again(
     api: FakeBotApi,
     manager: DialogManager,
     catalog: JobCatalog,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     """The crash falls between the dialog's commit and the ledger's: the reply is shown again
     from the stored turn, and the answer is not taken a second time."""
@@ -752,7 +781,7 @@ async def test_a_timed_out_message_is_looked_for_before_it_is_sent_again(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
     delivered: bool,
 ) -> None:
     """Telegram took the message but the answer never came (``deliver=True``), or the call
@@ -812,7 +841,7 @@ async def test_a_zip_too_big_for_telegram_comes_as_links_with_the_reason(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
     queue: GenerationQueue,
 ) -> None:
     await queue.start()
@@ -855,11 +884,12 @@ async def test_many_429s_in_a_row_delay_a_reply_but_never_drop_it(
     assert await running.ledger.given_up_messages() == []
 
 
+@both_stores
 async def test_a_message_failing_for_the_whole_bound_is_given_up_and_kept_for_staff(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     outbox = Outbox(interval=1.0, first_backoff=0.2, give_up_after=1.5, settle=0.1)
@@ -925,11 +955,12 @@ async def test_assistant_serve_takes_updates_by_webhook_when_a_webhook_url_is_se
 
 
 @pytest.mark.slow
+@both_stores
 async def test_a_delivery_made_while_no_bot_listened_reaches_the_chat_once(
     api: FakeBotApi,
     manager: DialogManager,
     phrases: Phrases,
-    store: SQLiteStore,
+    store: Store,
     queue: GenerationQueue,
 ) -> None:
     """Generation resumed after a crash can finish before the bot is back: the chat still
