@@ -158,10 +158,6 @@ class SQLiteStore:
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def load_sync(self, key: str) -> Session | None:
-        """The stored session for ``key`` (blocking)."""
-        return sessions.load(self.db, key)
-
     async def load(self, key: str) -> Session | None:
         """The stored session for ``key``."""
         return await self._with_db(sessions.load, key)
