@@ -83,8 +83,10 @@ def test_check_says_whether_the_database_answers(
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ASSISTANT_DATABASE_URL", postgres_url)
     main(["check"])
-    line = next(x for x in capsys.readouterr().out.splitlines() if "postgresql" in x)
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "postgresql" in x)
     assert "PostgreSQL 1" in line and "does not answer" not in line
+    assert "no database yet" not in out  # the folder holds no database with PostgreSQL
     monkeypatch.setenv("ASSISTANT_DATABASE_URL", "postgresql://a:s3cret-word@127.0.0.1:9/x")
     main(["check"])
     out = capsys.readouterr().out

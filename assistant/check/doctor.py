@@ -128,11 +128,11 @@ def check_database(settings: Settings) -> list[Finding]:
     """The data folder can be written and the database file, when present, is SQLite; with
     ``database_url``, the PostgreSQL server answers as well."""
     if settings.database_url:
-        return check_postgres(settings) + _check_data_folder(settings)
+        return check_postgres(settings) + _check_data_folder(settings, sqlite=False)
     return _check_data_folder(settings)
 
 
-def _check_data_folder(settings: Settings) -> list[Finding]:
+def _check_data_folder(settings: Settings, *, sqlite: bool = True) -> list[Finding]:
     data_dir = Path(settings.data_dir)
     database = settings.database_path
     fix = f"make {data_dir} writable for this user, or set data_dir in assistant.toml"
@@ -149,6 +149,8 @@ def _check_data_folder(settings: Settings) -> list[Finding]:
     problem = _writable(data_dir)
     if problem:
         return [Finding("database", "folder", False, f"{data_dir} is not writable: {problem}", fix)]
+    if not sqlite:  # the database is PostgreSQL's: the folder keeps artifacts and the rest
+        return [Finding("database", "folder", True, f"{data_dir} (writable)")]
     if not database.exists():
         return [Finding("database", "folder", True, f"{data_dir} (writable; no database yet)")]
     try:
