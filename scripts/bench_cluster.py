@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,7 @@ async def _kill_then_start(
         builds = await asyncio.to_thread(cluster.rows_by_session, "generations")
         running = sum(1 for rows in builds.values() for row in rows if row[1] == "running")
     moment: dict[str, float] = {
+        "at": asyncio.get_running_loop().time(),
         "turns": progress.turns,
         "confirmed": progress.confirmed,
         "running": running,
@@ -183,9 +185,10 @@ async def follow_times(cluster: Cluster, samples: int) -> tuple[list[float], lis
 
 
 async def run_cluster(
-    folder: Path, sessions: int, rate: float, follow_samples: int
+    folder: Path, sessions: int, rate: float, follow_samples: int, patience: float
 ) -> dict[str, Any]:
-    """The cluster under the load, with the kills; then the follow samples."""
+    """The cluster under the load, with the kills; then the follow samples. A user without
+    its delivery ``patience`` seconds after the last paced turn is lost."""
     cluster = Cluster(
         folder, settings=CLUSTER_SETTINGS, nginx_connections=max(2048, 2 * sessions + 512)
     )
@@ -196,7 +199,9 @@ async def run_cluster(
         loop = asyncio.get_running_loop()
         connect_window = max(5.0, sessions / 100)  # TLS through nginx: slower than bench_web's
         pace = Pace.steady(sessions, rate, loop.time() + connect_window)
-        total_turns = sessions * (len(answers_by_question("Cafe 0")) + 2)
+        turns_each = len(answers_by_question("Cafe 0")) + 2
+        total_turns = sessions * turns_each
+        deadline = pace.start_at + pace.interval * turns_each + patience
         kill_a = asyncio.create_task(
             _kill_then_start(cluster, "a", progress, lambda p: p.turns >= total_turns // 4)
         )
@@ -205,7 +210,7 @@ async def run_cluster(
         )
         walks = []
         for number in range(sessions):
-            walk = walk_cafe(number, cluster.base, context, progress, pace)
+            walk = walk_cafe(number, cluster.base, context, progress, pace, deadline)
             walks.append(asyncio.create_task(walk))
             await asyncio.sleep(connect_window * 0.8 / sessions)
         everyone = asyncio.gather(*walks)
@@ -219,15 +224,22 @@ async def run_cluster(
         a_moment = await _unless_never(kill_a, progress.turns >= total_turns // 4)
         worker_moment = await _unless_never(kill_worker, progress.confirmed >= sessions // 2)
         lost = await lost_sessions(cluster, done)
+        builds = await asyncio.to_thread(cluster.rows_by_session, "generations")
+        statuses = Counter(row[1] for rows in builds.values() for row in rows)
         follow, follow_on_a = await follow_times(cluster, follow_samples)
     finally:
         await cluster.stop()
     for reason in lost[:5]:
         print(f"# lost: {reason}", file=sys.stderr)
+    killed_at = a_moment.get("at", math.inf)
     return {
         **progress.times.figures(),
+        "p99_before_kill_ms": progress.times.p99_ms(until=killed_at),
+        "p99_kill_to_10s_ms": progress.times.p99_ms(since=killed_at, until=killed_at + 10),
+        "p99_after_10s_ms": progress.times.p99_ms(since=killed_at + 10),
         "sessions": sessions,
         "lost": len(lost),
+        "builds": dict(statuses),
         "reconnected": sum(1 for w in done if w.connects > 1),
         "a_killed_after_turns": a_moment.get("turns", math.nan),
         "a_restart_s": a_moment.get("restart_s", math.nan),
@@ -264,6 +276,12 @@ def print_figures(single: dict[str, Any] | None, cluster: dict[str, Any]) -> Non
         ("confirm_to_delivery_p50", "delivery_p50_ms", "ms", 0),
     ):
         _paired(name, s.get(key) if single else None, cluster[key], unit, digits)
+    for phase, words in (
+        ("before_kill", "turns sent before A's SIGKILL"),
+        ("kill_to_10s", "turns sent in the 10 s after it"),
+        ("after_10s", "the rest"),
+    ):
+        print(f"cluster_turn_latency_p99_{phase}: {cluster[f'p99_{phase}_ms']:.1f} ms ({words})")
     if single is not None:
         print(f"single_rss_server_connected: {s['server_rss_connected']:.0f} MB")
         print(f"single_rss_server_end: {s['server_rss_end']:.0f} MB")
@@ -287,7 +305,8 @@ def print_figures(single: dict[str, Any] | None, cluster: dict[str, Any]) -> Non
           f"({cluster['worker_builds_running']:.0f} builds running; started again in "
           f"{cluster['worker_restart_s']:.1f} s)")  # fmt: skip
     print(f"cluster_sessions_reconnected: {cluster['reconnected']}")
-    print(f"cluster_sessions_lost: {cluster['lost']} (of {n})")
+    builds = ", ".join(f"{status} {count}" for status, count in sorted(cluster["builds"].items()))
+    print(f"cluster_sessions_lost: {cluster['lost']} (of {n}; builds: {builds})")
     follow = cluster["follow"]
     print(f"cluster_follow_a_to_b_p50: {percentile(follow, 0.5):.1f} ms (n={len(follow)})")
     print(f"cluster_follow_a_to_b_p99: {percentile(follow, 0.99):.1f} ms (n={len(follow)})")
@@ -348,6 +367,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backup-turns", type=int, default=100_000)
     parser.add_argument("--no-backup", action="store_true", help="no backup/restore figures")
     parser.add_argument("--no-single", action="store_true", help="the cluster's figures only")
+    parser.add_argument(
+        "--patience", type=float, default=180.0,
+        help="seconds after the last paced turn a delivery may take before its session is lost",
+    )  # fmt: skip
+    parser.add_argument("--keep", type=Path, help="keep the cluster's folder (logs) here")
     args = parser.parse_args(argv)
     _load_average("start")
     started = time.monotonic()
@@ -355,11 +379,13 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_single:
         single = measure(args.sessions, args.rate, 1, SETTINGS)
         print(f"single_run_time: {time.monotonic() - started:.0f} s")
+        print(f"# single: {single}", flush=True)  # kept should the cluster's part go wrong
     _load_average("between")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
+        where = args.keep or Path(folder)
         cluster = asyncio.run(
-            run_cluster(Path(folder), args.sessions, args.rate, args.follow_samples)
+            run_cluster(where, args.sessions, args.rate, args.follow_samples, args.patience)
         )
     cluster["rate"] = args.rate
     print(f"cluster_run_time: {time.monotonic() - started:.0f} s")

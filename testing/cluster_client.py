@@ -55,6 +55,7 @@ class Walked:
     drops: list[str] = field(default_factory=list)  # why each connection ended early
     error: str | None = None
     next_at: float = 0.0  # with a pace: when the next answer may be sent (loop time)
+    deadline: float = float("inf")  # loop time after which the walk gives up its delivery
     confirmed_at: float | None = None  # when the "yes" was sent (loop time)
 
     @property
@@ -137,11 +138,15 @@ async def walk_cafe(
     context: ssl.SSLContext,
     progress: Progress,
     pace: Pace | None = None,
+    deadline: float | None = None,
 ) -> Walked:
     """One user walks the café page through nginx to its delivery, answering on ``pace``'s
-    schedule when given (else at once); never raises (the record's ``error`` says what went
-    wrong)."""
+    schedule when given (else at once), giving up at loop time ``deadline`` when given (a
+    benchmark must end even when deliveries never come); never raises (the record's
+    ``error`` says what went wrong)."""
     walked = Walked(number, shop=f"Cafe {number}")
+    if deadline is not None:
+        walked.deadline = deadline
     if pace is not None:
         walked.next_at = pace.first_turn_at(number)
     answers = answers_by_question(walked.shop)
@@ -149,6 +154,8 @@ async def walk_cafe(
     async with aiohttp.ClientSession(connector=connector) as http:
         try:
             while not walked.delivered:
+                if asyncio.get_running_loop().time() >= walked.deadline:
+                    raise TimeoutError(f"no delivery by the deadline ({walked.turns} turns)")
                 if walked.connects >= MAX_CONNECTS:
                     raise RuntimeError(f"still not through after {walked.connects} connects")
                 try:
@@ -187,7 +194,8 @@ async def _connected(
         resumed, asked = True, None  # the first replies answer the hello
         sent: float | None = None  # when the answer now waiting for its replies was sent
         while True:
-            message = await ws.receive(timeout=RECEIVE_S)
+            left = walked.deadline - loop.time()
+            message = await ws.receive(timeout=max(0.05, min(RECEIVE_S, left)))
             if message.type != aiohttp.WSMsgType.TEXT:
                 ended = f"{message.type.name} {ws.close_code} {message.extra or ''}".strip()
                 raise ConnectionError(f"socket ended: {ended}")

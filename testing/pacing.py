@@ -39,6 +39,7 @@ class TurnTimes:
     """Every turn's latency (sent → its replies) and every confirm → delivery, in seconds."""
 
     turns: list[float] = field(default_factory=list)
+    sent: list[float] = field(default_factory=list)  # when each of ``turns`` was sent
     deliveries: list[float] = field(default_factory=list)
     first_sent: float = float("inf")  # the window of turns: first answer sent...
     last_reply: float = float("-inf")  # ...to the last reply received
@@ -46,8 +47,18 @@ class TurnTimes:
     def answered(self, sent: float, received: float) -> None:
         """One turn: sent at ``sent``, its replies at ``received`` (loop times)."""
         self.turns.append(received - sent)
+        self.sent.append(sent)
         self.first_sent = min(self.first_sent, sent)
         self.last_reply = max(self.last_reply, received)
+
+    def p99_ms(self, since: float = float("-inf"), until: float = float("inf")) -> float:
+        """p99 (ms) of the turns sent in ``[since, until)`` (loop times): one phase of a run."""
+        chosen = [
+            took for took, at in zip(self.turns, self.sent, strict=True) if since <= at < until
+        ]
+        if len(chosen) < 2:
+            return float("nan")
+        return statistics.quantiles(chosen, n=100, method="inclusive")[98] * 1000
 
     def figures(self) -> dict[str, float]:
         """Turns, turns per second, latency p50/p99/max and delivery p50 (ms)."""
