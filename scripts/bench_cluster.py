@@ -150,11 +150,10 @@ async def _next_replies(ws: aiohttp.ClientWebSocketResponse) -> float:
 
 async def follow_times(cluster: Cluster, samples: int) -> tuple[list[float], list[float]]:
     """Milliseconds from an answer sent by a page on A to the replies on B's page of the same
-    session, and to the replies on A's own page, ``samples`` times. The café job is chosen,
-    then each change is the shop's name or "back" to it in turn: plain answers, where an
-    answer the menu does not know would time the job-choice model (loaded on first use). The
-    sockets carry the headers nginx would pass on for the page (``Host`` without its port,
-    the public ``Origin``): an instance refuses its own port under the public name."""
+    session, and to A's own page, ``samples`` times: the café job chosen, then its shop's
+    name and "back" in turn (an answer the menu does not know would time the job-choice
+    model, loaded on first use). The headers are those nginx passes on: an instance refuses
+    its own port under the public name."""
     headers = {"Host": "127.0.0.1", "Origin": cluster.base}
     async with aiohttp.ClientSession() as http:
         page_a = await http.ws_connect(cluster.instance_url("a") + "/ws", headers=headers)
