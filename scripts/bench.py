@@ -23,7 +23,12 @@ sessions and 100,000 turns, "help" twice → flagged, a staff message → the we
 ``--issue17-backup`` runs issue 17's backup figures (bench_backup.py): ``assistant backup`` and
 ``assistant restore`` with 10,000 sessions, Litestream's first sync and a restore to a time.
 ``--issue17-follow`` (bench_follow.py): a change on instance A reaching a page on instance B,
-by Redis pub/sub and by polling, p50/p99.
+by Redis pub/sub and by polling, p50/p99. ``--issue17`` runs every figure issue 17 names in
+one run (bench_cluster.py): the single SQLite server and the PostgreSQL/Redis cluster side by
+side under the same websocket load (turns/s, p50/p99, confirm → delivery, every process's
+memory), the sessions lost while instance A and the worker are killed, the follow time
+between the cluster's two instances, then bench_backup.py's backup and restore times; its own
+options (``--sessions``, ``--rate``, ``--follow-samples``, ``--backup-sessions``, …) follow.
 """
 
 from __future__ import annotations
@@ -185,6 +190,11 @@ def main() -> None:
         help="issue 16's figures: the staff console (scripts/bench_console.py; its options follow)",
     )
     parser.add_argument(
+        "--issue17",
+        action="store_true",
+        help="every figure issue 17 names, in one run (scripts/bench_cluster.py; its options)",
+    )
+    parser.add_argument(
         "--issue17-backup",
         action="store_true",
         help="issue 17's backup and restore times (scripts/bench_backup.py; its options follow)",
@@ -200,7 +210,8 @@ def main() -> None:
         help="only job choice in one's own words, without and with the real model (issue 14)",
     )
     args, rest = parser.parse_known_args()
-    if rest and not (args.issue15 or args.issue16 or args.issue17_backup or args.issue17_follow):
+    passes_options = (args.issue15, args.issue16, args.issue17, args.issue17_backup)
+    if rest and not (any(passes_options) or args.issue17_follow):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     sys.path.insert(0, str(PROJECT_ROOT))  # for testing.walk's answers
     if args.issue15:
@@ -212,6 +223,11 @@ def main() -> None:
         from scripts.bench_console import main as console_main
 
         console_main(rest)
+        return
+    if args.issue17:
+        from scripts.bench_cluster import main as cluster_main
+
+        cluster_main(rest)
         return
     if args.issue17_backup:
         from scripts.bench_backup import main as backup_main

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from testing.cafe_walk import cafe_walk  # noqa: E402
 from testing.metrics_text import histogram_quantile  # noqa: E402
+from testing.pacing import Pace, TurnTimes  # noqa: E402
 
 # The café page typed from the menu on, built from its questions: a question added to the job
 # lengthens the walk by itself (a hand-written list stopped at "page layout").
@@ -73,14 +73,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Results:
+class Results(TurnTimes):
     def __init__(self) -> None:
-        self.turns: list[float] = []
-        self.deliveries: list[float] = []
+        super().__init__()
         self.failures: list[str] = []
         self.connected = 0
-        self.first_sent = float("inf")  # the window of turns: first answer sent...
-        self.last_reply = float("-inf")  # ...to the last reply received
         self.all_connected = asyncio.Event()
         self.all_finished = asyncio.Event()
 
@@ -107,8 +104,7 @@ async def _session(
     url: str,
     n: int,
     sessions: int,
-    interval: float,
-    start_at: float,
+    pace: Pace,
     results: Results,
     done: asyncio.Event,
 ) -> None:
@@ -120,21 +116,17 @@ async def _session(
             results.connected += 1
             if results.connected == sessions:
                 results.all_connected.set()
-            # Spread the sessions evenly over one interval, so the rate is steady.
-            next_at = start_at + interval * n / sessions
+            next_at = pace.first_turn_at(n)  # spread evenly over one interval: a steady rate
             for text in ANSWERS:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
                 sent = loop.time()
-                results.first_sent = min(results.first_sent, sent)
                 await ws.send_json({"type": "say", "text": text})
                 replies = await next_replies(ws)
                 if replies[-1]["state"] == "describe":  # hybrid mode: a model is configured
                     await ws.send_json({"type": "say", "text": "one by one"})
                     replies = await next_replies(ws)  # the questions, as without a model
-                received = loop.time()
-                results.turns.append(received - sent)
-                results.last_reply = max(results.last_reply, received)
-                next_at += interval
+                results.answered(sent, loop.time())
+                next_at += pace.interval
             if replies[-1]["state"] != "generating":
                 raise RuntimeError(f"confirm did not start generation: {replies[-1]['text']}")
             while not any(r["kind"] == "delivery" for r in replies):
@@ -153,28 +145,24 @@ async def _session(
 
 async def _round(
     http: aiohttp.ClientSession, url: str, sessions: int, rate: float, pid: int
-) -> tuple[Results, float, dict[str, float]]:
+) -> tuple[Results, dict[str, float]]:
     """Every session connects, walks its job, waits for delivery; then all disconnect."""
     results = Results()
     done = asyncio.Event()
-    interval = sessions / rate  # seconds between one session's turns
     loop = asyncio.get_running_loop()
     connect_window = max(5.0, sessions / 200)
-    start_at = loop.time() + connect_window
+    pace = Pace.steady(sessions, rate, loop.time() + connect_window)
     tasks = []
     for n in range(sessions):
-        tasks.append(
-            asyncio.create_task(_session(http, url, n, sessions, interval, start_at, results, done))
-        )
+        tasks.append(asyncio.create_task(_session(http, url, n, sessions, pace, results, done)))
         await asyncio.sleep(connect_window * 0.8 / sessions)
     await results.all_connected.wait()
     memory = {"connected": rss_mb(pid)}
     await results.all_finished.wait()
-    elapsed = results.last_reply - results.first_sent  # the turns only, not generation after
     memory["end"] = rss_mb(pid)
     done.set()
     await asyncio.gather(*tasks)
-    return results, elapsed, memory
+    return results, memory
 
 
 async def _drive(
@@ -185,30 +173,20 @@ async def _drive(
     memory: dict[str, float] = {"server_rss_start": rss_mb(pid)}
     cpu = cpu_seconds(pid)
     async with aiohttp.ClientSession(connector=connector) as http:
-        results, elapsed, first = await _round(http, url, sessions, rate, pid)
+        results, first = await _round(http, url, sessions, rate, pid)
         memory["server_cpu_round_1_s"] = cpu_seconds(pid) - cpu
         memory["server_rss_connected"] = first["connected"]
         memory["server_rss_end"] = first["end"]
         async with http.get(url.replace("/ws", "/metrics")) as response:
             metrics = _server_quantiles(await response.text())
         for number in range(2, rounds + 1):  # the same load again: does memory keep growing?
-            again, _, later = await _round(http, url, sessions, rate, pid)
+            again, later = await _round(http, url, sessions, rate, pid)
             results.failures += again.failures
             memory[f"server_rss_end_round_{number}"] = later["end"]
-    turns = results.turns
     figures: dict[str, float | int] = {
         "sessions": sessions,
         "failures": len(results.failures),
-        "turns": len(turns),
-        "turns_per_second": len(turns) / elapsed if elapsed > 0 else float("nan"),
-        "p50_ms": statistics.median(turns) * 1000 if turns else float("nan"),
-        "p99_ms": statistics.quantiles(turns, n=100, method="inclusive")[98] * 1000
-        if turns
-        else float("nan"),
-        "max_ms": max(turns) * 1000 if turns else float("nan"),
-        "delivery_p50_ms": statistics.median(results.deliveries) * 1000
-        if results.deliveries
-        else float("nan"),
+        **results.figures(),
         **memory,
         **metrics,
     }

@@ -126,6 +126,7 @@ class Cluster:
     config_file: Path | None = None  # a TOML file every part reads (ASSISTANT_CONFIG)
     worker_command: Sequence[str] = ("-m", "assistant", "worker")
     python: str = sys.executable
+    nginx_connections: int = 2048  # two per proxied websocket: 2,000 users need 4,000 and some
     parts: dict[str, Part] = field(default_factory=dict)
     postgres: PostgresServer | None = None
     database_url: str = ""
@@ -294,7 +295,11 @@ class Cluster:
         self._add("worker", worker, worker_env, _worker_ready)
         nginx_ports = {"https": self.ports.https, "http": self.ports.http}
         command, self.cert = prepare(
-            self.folder / "nginx", nginx_ports, self.folder / "site", self.ports.instances
+            self.folder / "nginx",
+            nginx_ports,
+            self.folder / "site",
+            self.ports.instances,
+            self.nginx_connections,
         )
         self._add("nginx", command, dict(os.environ), self._nginx_ready)
         assert all(part.log.parent == logs for part in self.parts.values())

@@ -11,6 +11,11 @@ typed again, one already stored is not. After the confirm it waits for the deliv
 Everything seen is kept in a ``Walked`` record: the key, what was typed for each question,
 how often it connected, and each delivery, told apart as pushed (the build finished while
 connected) or shown by the resume (it finished while the page was away).
+
+Given a ``Pace`` (testing/pacing.py), each user sends its answers on the pace's schedule, and
+``Progress.times`` keeps every turn's latency (an answer sent → its replies, on the same
+socket; an answer lost with a killed instance has none) and every confirm → delivery (the
+"yes" that was stored → the delivery, pushed or shown on a resume): scripts/bench_cluster.py.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 import aiohttp
 
 from testing.cafe_walk import CAFE_JOB, cafe_walk, project_jobs
+from testing.pacing import Pace, TurnTimes
 
 RECEIVE_S = 120.0  # the longest wait for one message: a build re-run after its worker died
 RECONNECT_S = 0.2  # between two attempts to connect, as the page's own back-off starts
@@ -48,6 +54,9 @@ class Walked:
     resumed: list[str] = field(default_factory=list)  # ...and of those shown on a resume
     drops: list[str] = field(default_factory=list)  # why each connection ended early
     error: str | None = None
+    next_at: float = 0.0  # with a pace: when the next answer may be sent (loop time)
+    deadline: float = float("inf")  # loop time after which the walk gives up its delivery
+    confirmed_at: float | None = None  # when the "yes" was sent (loop time)
 
     @property
     def delivered(self) -> bool:
@@ -62,7 +71,9 @@ class Progress:
     turns: int = 0
     confirmed: int = 0
     delivered: int = 0
+    connected: int = 0  # users connected at least once
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    times: TurnTimes = field(default_factory=TurnTimes)
 
     async def bump(self, name: str) -> None:
         """One more of ``name``; wake whoever waits."""
@@ -121,19 +132,34 @@ def _next_text(replies: list[dict[str, Any]], answers: dict[str, str]) -> tuple[
     raise AssertionError(f"a state the café walk does not expect: {last}")
 
 
-async def walk_cafe(number: int, base: str, context: ssl.SSLContext, progress: Progress) -> Walked:
-    """One user walks the café page through nginx to its delivery; never raises (the
-    record's ``error`` says what went wrong)."""
+async def walk_cafe(
+    number: int,
+    base: str,
+    context: ssl.SSLContext,
+    progress: Progress,
+    pace: Pace | None = None,
+    deadline: float | None = None,
+) -> Walked:
+    """One user walks the café page through nginx to its delivery, answering on ``pace``'s
+    schedule when given (else at once), giving up at loop time ``deadline`` when given (a
+    benchmark must end even when deliveries never come); never raises (the record's
+    ``error`` says what went wrong)."""
     walked = Walked(number, shop=f"Cafe {number}")
+    if deadline is not None:
+        walked.deadline = deadline
+    if pace is not None:
+        walked.next_at = pace.first_turn_at(number)
     answers = answers_by_question(walked.shop)
     connector = aiohttp.TCPConnector(ssl=context, local_addr=(source_address(number), 0))
     async with aiohttp.ClientSession(connector=connector) as http:
         try:
             while not walked.delivered:
+                if asyncio.get_running_loop().time() >= walked.deadline:
+                    raise TimeoutError(f"no delivery by the deadline ({walked.turns} turns)")
                 if walked.connects >= MAX_CONNECTS:
                     raise RuntimeError(f"still not through after {walked.connects} connects")
                 try:
-                    await _connected(http, base, walked, answers, progress)
+                    await _connected(http, base, walked, answers, progress, pace)
                 except (aiohttp.ClientError, ConnectionError, OSError) as err:
                     walked.drops.append(f"{type(err).__name__}: {err}")
                     await asyncio.sleep(RECONNECT_S)  # pacing, not synchronisation
@@ -150,11 +176,15 @@ async def _connected(
     walked: Walked,
     answers: dict[str, str],
     progress: Progress,
+    pace: Pace | None,
 ) -> None:
     """One connection: hello (with the key once known), then answer until delivery."""
     url = "wss" + base.removeprefix("https") + "/ws"
+    loop = asyncio.get_running_loop()
     async with http.ws_connect(url, headers={"Origin": base}, heartbeat=None) as ws:
         walked.connects += 1
+        if walked.connects == 1:
+            await progress.bump("connected")
         if walked.confirmed:
             walked.connects_after_confirm += 1
         hello: dict[str, Any] = {"type": "hello", "language": "en"}
@@ -162,8 +192,10 @@ async def _connected(
             hello["session"] = walked.key
         await ws.send_json(hello)
         resumed, asked = True, None  # the first replies answer the hello
+        sent: float | None = None  # when the answer now waiting for its replies was sent
         while True:
-            message = await ws.receive(timeout=RECEIVE_S)
+            left = walked.deadline - loop.time()
+            message = await ws.receive(timeout=max(0.05, min(RECEIVE_S, left)))
             if message.type != aiohttp.WSMsgType.TEXT:
                 ended = f"{message.type.name} {ws.close_code} {message.extra or ''}".strip()
                 raise ConnectionError(f"socket ended: {ended}")
@@ -176,8 +208,13 @@ async def _connected(
             if data["type"] != "replies":
                 continue
             replies = data["replies"]
+            if sent is not None:
+                progress.times.answered(sent, loop.time())
+                sent = None
             (walked.resumed if resumed else walked.pushed).extend(_delivery_tokens(replies))
             if walked.delivered:
+                if walked.confirmed_at is not None:
+                    progress.times.deliveries.append(loop.time() - walked.confirmed_at)
                 return
             problems = [reply["text"] for reply in replies if reply["kind"] == "problem"]
             assert not problems, f"the service did not take an answer: {problems}"
@@ -191,6 +228,12 @@ async def _connected(
                 raise RuntimeError(f"{walked.turns} turns and still asked {asked}")
             walked.turns += 1
             walked.typed[asked] = text
+            if pace is not None:
+                await asyncio.sleep(max(0.0, walked.next_at - loop.time()))
+                walked.next_at += pace.interval
+            sent = loop.time()
+            if asked == "confirm":
+                walked.confirmed_at = sent  # again after a reconnect: the "yes" that counted
             await ws.send_json({"type": "say", "text": text})
             await progress.bump("turns")
             if asked == "confirm" and not walked.confirmed:

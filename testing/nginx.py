@@ -62,10 +62,12 @@ def nginx_config(
     cert: Path,
     key: Path,
     upstreams: Sequence[int] | None = None,
+    connections: int = 2048,
 ) -> str:
     """The repository's file with this machine's ports and paths, inside a minimal main
     configuration whose logs, pid and temporary files live under ``prefix``. ``upstreams``:
-    the ports of the instances behind it (default: ``ports["service"]`` alone)."""
+    the ports of the instances behind it (default: ``ports["service"]`` alone). ``connections``:
+    nginx's ``worker_connections``; a proxied websocket holds two (the user's, the upstream's)."""
     text = CONF.read_text(encoding="utf-8")
     servers = "\n    ".join(
         f"server 127.0.0.1:{port};" for port in (upstreams or [ports["service"]])
@@ -90,14 +92,18 @@ def nginx_config(
     return (
         f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
         f"error_log {prefix / 'error.log'} info;\ndaemon off;\n"
-        "events { worker_connections 2048; }\n"
+        f"events {{ worker_connections {connections}; }}\n"
         f"http {{\n    include /etc/nginx/mime.types;\n    access_log {prefix / 'access.log'};\n"
         f"{temporary}\n{text}\n}}\n"
     )
 
 
 def prepare(
-    prefix: Path, ports: dict[str, int], site: Path, upstreams: Sequence[int] | None = None
+    prefix: Path,
+    ports: dict[str, int],
+    site: Path,
+    upstreams: Sequence[int] | None = None,
+    connections: int = 2048,
 ) -> tuple[list[str], Path]:
     """Write the certificate and configuration under ``prefix``; the command that runs nginx
     in the foreground with them, and the certificate a client must trust."""
@@ -106,6 +112,8 @@ def prepare(
         (prefix / kind).mkdir(exist_ok=True)
     cert, key = certificate(prefix)
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_config(prefix, ports, site, cert, key, upstreams), encoding="utf-8")
+    conf.write_text(
+        nginx_config(prefix, ports, site, cert, key, upstreams, connections), encoding="utf-8"
+    )
     command = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
     return command, cert
