@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.compose_jobs import checked_jobs, hold_started_versions, load_catalog
 from assistant.compose_models import job_chooser, language_model
-from assistant.compose_store import AppStore, store_for
+from assistant.compose_store import store_for
 from assistant.compose_warm_up import WarmUpParts
 from assistant.config import Settings
 from assistant.dialog.auto import DescriptionFiller
@@ -54,6 +54,7 @@ from generators.template import TemplateRenderer
 
 if TYPE_CHECKING:
     from assistant.cluster.redis_parts import RedisCluster
+    from assistant.compose_store import AppStore
     from assistant.speech.voice_kit import VoiceKit
     from channels.telegram.bot import TelegramChannel
 

@@ -7,6 +7,7 @@ made beside it: never half on one store and half on the other."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from assistant.compose_store import store_for
 from assistant.config import load_settings
 from assistant.errors import ConfigError
 from assistant.events import Reply, Turn
+from assistant.extras import MissingExtraError
 from assistant.review import APPROVED
 from assistant.store.postgres.store import PostgresStore
 from assistant.store.sqlite import SQLiteStore
@@ -185,3 +187,17 @@ def test_staff_commands_read_and_write_the_same_database(
     assert main(["cleanup", "--dry-run"]) == 0
     assert "last run: never" in capsys.readouterr().out
     assert not (tmp_path / "data" / "assistant.db").exists(), "nothing went to SQLite"
+
+
+def test_without_the_postgres_extra_a_database_url_says_which_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The base install has no psycopg: SQLite works, and asking for PostgreSQL names the extra
+    # (tests/test_packaging.py imports the command line from a base wheel).
+    monkeypatch.setitem(sys.modules, "assistant.store.postgres.store", None)
+    assert isinstance(store_for(load_settings(environ={}, data_dir=str(tmp_path))), SQLiteStore)
+    with pytest.raises(MissingExtraError) as caught:
+        store_for(load_settings(environ={"ASSISTANT_DATABASE_URL": URL}))
+    assert str(caught.value) == (
+        "database_url needs the postgres extra: pip install 'facility-assistant[postgres]'"
+    )

@@ -1,6 +1,6 @@
 """``kill -USR1`` on a running ``assistant serve`` writes every thread's stack to its log and
-the service goes on: how staff see where a process that stopped answering waits (a cluster
-instance once hung under load in issue 17's bench, and nothing showed where)."""
+the service goes on (``cli/logs.py``, README "Troubleshooting"): how staff see where a
+process that stopped answering waits, as a cluster instance once did in issue 17's bench."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from assistant.cli.litestream import add_litestream_parser, run_litestream
 from assistant.cli.live import add_live_parser, run_live
 from assistant.cli.logs import setup_logging
 from assistant.cli.restore import add_restore_parser, run_restore
-from assistant.cli.signals import stacks_on_request, stop_requested
+from assistant.cli.signals import stop_requested
 from assistant.cli.staff import add_staff_parser, run_staff, staff_app
 from assistant.cli.stats import add_stats_parser, run_stats
 from assistant.cli.telegram import run_telegram, start_telegram
@@ -261,7 +261,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args, host=getattr(args, "host", None), port=getattr(args, "port", None)
             )
             setup_logging(settings)
-            stacks_on_request()
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_serve(settings))
             return 0
@@ -291,7 +290,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if command == "telegram":
             setup_logging(settings)
-            stacks_on_request()
             return asyncio.run(run_telegram(settings))
         if command == "staff":  # issue 16, part A
             setup_logging(settings, quiet=True)
@@ -314,11 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_litestream(settings, args))
         if command == "worker":
             setup_logging(settings)
-            stacks_on_request()
             return run_worker(settings, args)
         if command == "kiosk":
             setup_logging(settings)
-            stacks_on_request()
             return asyncio.run(voice.kiosk(settings, args))
         if command == "generate":
             setup_logging(settings, quiet=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import faulthandler
 import signal
 
 
@@ -14,9 +13,3 @@ def stop_requested() -> asyncio.Event:
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
     return stop
-
-
-def stacks_on_request() -> None:
-    """``kill -USR1 PID`` writes every thread's stack to standard error (the log), even when
-    the event loop is stuck: the way to see where a process that no longer answers waits."""
-    faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)

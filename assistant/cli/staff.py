@@ -12,14 +12,14 @@ import argparse
 import datetime
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from argon2 import PasswordHasher
 
 from assistant.compose import Services
 from assistant.compose_jobs import checked_jobs
-from assistant.compose_store import AppStore, store_for
+from assistant.compose_store import store_for
 from assistant.config import Settings
 from assistant.jobs.phrases import load_phrases
 from assistant.key_locks import KeyLocking
@@ -30,6 +30,9 @@ from assistant.staff.signin import SignIn, SignInPolicy, audited
 from channels.staff import init_staff_app
 from channels.staff.guard import ConsoleConfig
 from channels.staff.parts import ConsoleParts
+
+if TYPE_CHECKING:
+    from assistant.compose_store import AppStore
 
 
 def add_staff_parser(commands: Any) -> None:
