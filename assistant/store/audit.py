@@ -15,6 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from assistant.errors import StoreError
+from assistant.store.rows import conditions
 from assistant.store.transaction import writing
 
 _COLUMNS = ("id", "at", "who", "role", "action", "address", "session_key", "artifact_id", "detail")
@@ -59,18 +60,14 @@ def search(
     ``until`` bound ``at`` (from, inclusive; to, exclusive); ``text`` is found anywhere in the
     names, the address or the detail, case-insensitively for ASCII letters.
     """
-    where: list[str] = []
-    params: list[Any] = []
-    for column in ("who", "action", "session_key", "artifact_id"):
-        if filters.get(column) is not None:
-            where.append(f"{column} = ?")
-            params.append(filters[column])
-    if filters.get("since") is not None:
-        where.append("at >= ?")
-        params.append(filters["since"])
-    if filters.get("until") is not None:
-        where.append("at < ?")
-        params.append(filters["until"])
+    where, params = conditions(
+        (
+            (column, filters.get(column))
+            for column in ("who", "action", "session_key", "artifact_id")
+        ),
+        ("at", filters.get("since"), filters.get("until")),
+        "?",
+    )
     if filters.get("text"):
         pattern = _like(str(filters["text"]))
         where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _TEXT_COLUMNS) + ")")

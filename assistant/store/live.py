@@ -11,6 +11,7 @@ import sqlite_utils
 
 from assistant.staff.live import HELP_ACTS, SessionActivity
 from assistant.store.audit import latest_acts
+from assistant.store.rows import live_sessions
 
 _CHUNK = 500  # under SQLite's variable limit
 
@@ -50,18 +51,4 @@ def activity(
         ):
             built[key] = status
     acts = latest_acts(db, keys, HELP_ACTS)
-    return [
-        SessionActivity(
-            key=key,
-            channel=channel,
-            language=language,
-            state=state,
-            job_id=job_id,
-            paused=bool(paused),
-            updated=updated or 0.0,
-            turns=recent[key],
-            last_generation=built.get(key),
-            last_help_act=acts.get(key),
-        )  # fmt: skip
-        for key, channel, language, state, job_id, paused, updated in rows
-    ]
+    return live_sessions(rows, recent, built, acts)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from assistant.review import Review, SendRecord, Site
 from assistant.session import Artifact
 from assistant.store import artifacts
+from assistant.store.rows import conditions
 
 if TYPE_CHECKING:
     from assistant.store.sqlite import SQLiteStore
@@ -74,19 +75,12 @@ class SQLiteReviewStore:
         limit: int = 100,
     ) -> list[tuple[Artifact, Review]]:
         """Artifacts newest first with their reviews, filtered (the console's list)."""
-        conditions: list[str] = ["1 = 1"]
-        values: list[object] = []
-        for column, value in (("job_id", job_id), ("review", status)):
-            if value:
-                conditions.append(f"{column} = ?")
-                values.append(value)
-        if since is not None:
-            conditions.append("created >= ?")
-            values.append(since)
-        if until is not None:
-            conditions.append("created < ?")
-            values.append(until)
-        where = " AND ".join(conditions)
+        found, values = conditions(
+            (("job_id", job_id or None), ("review", status or None)),
+            ("created", since, until),
+            "?",
+        )
+        where = " AND ".join(found or ["1 = 1"])
         sql = f"SELECT id FROM artifacts WHERE {where} ORDER BY created DESC, id LIMIT ?"
         return await self._store.run(self._with_reviews, sql, [*values, limit])
 

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 
 from assistant.store.audit import _TEXT_COLUMNS, _like
 from assistant.store.postgres.database import Connection
+from assistant.store.rows import conditions
 
 _COLUMNS = ("id", "at", "who", "role", "action", "address", "session_key", "artifact_id", "detail")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM audit_log"
@@ -46,18 +47,14 @@ def _searched(column: str) -> str:
 async def search(conn: Connection, filters: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
     """Entries matching every filter given (``None`` filters nothing), newest first, at most
     ``limit`` of them (0: all): the filters of ``assistant/store/audit.py``'s ``search``."""
-    where: list[str] = []
-    params: list[Any] = []
-    for column in ("who", "action", "session_key", "artifact_id"):
-        if filters.get(column) is not None:
-            where.append(f"{column} = %s")
-            params.append(filters[column])
-    if filters.get("since") is not None:
-        where.append("at >= %s")
-        params.append(filters["since"])
-    if filters.get("until") is not None:
-        where.append("at < %s")
-        params.append(filters["until"])
+    where, params = conditions(
+        (
+            (column, filters.get(column))
+            for column in ("who", "action", "session_key", "artifact_id")
+        ),
+        ("at", filters.get("since"), filters.get("until")),
+        "%s",
+    )
     if filters.get("text"):
         pattern = _like(str(filters["text"]))
         where.append(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from assistant.staff.live import HELP_ACTS, SessionActivity
 from assistant.store.postgres.audit import latest_acts
 from assistant.store.postgres.database import Connection
+from assistant.store.rows import live_sessions
 
 
 async def activity(conn: Connection, since: float, limit: int, turns: int) -> list[SessionActivity]:
@@ -47,18 +48,4 @@ async def activity(conn: Connection, since: float, limit: int, turns: int) -> li
         )
         built = {key: status for key, status in await cursor.fetchall()}
     acts = await latest_acts(conn, keys, HELP_ACTS)
-    return [
-        SessionActivity(
-            key=key,
-            channel=channel,
-            language=language,
-            state=state,
-            job_id=job_id,
-            paused=bool(paused),
-            updated=updated or 0.0,
-            turns=recent[key],
-            last_generation=built.get(key),
-            last_help_act=acts.get(key),
-        )  # fmt: skip
-        for key, channel, language, state, job_id, paused, updated in rows
-    ]
+    return live_sessions(rows, recent, built, acts)

@@ -17,6 +17,7 @@ from assistant.review import PENDING, Review, SendRecord, Site
 from assistant.session import Artifact
 from assistant.store.postgres import artifacts
 from assistant.store.postgres.database import Database
+from assistant.store.rows import conditions
 
 _REVIEW_COLUMNS = "review, review_comment, reviewed_by, reviewed_at"
 _WITH_REVIEW = f"SELECT {artifacts.COLUMNS}, {_REVIEW_COLUMNS} FROM artifacts"
@@ -66,19 +67,12 @@ class PostgresReviewStore:
         limit: int = 100,
     ) -> list[tuple[Artifact, Review]]:
         """Artifacts newest first with their reviews, filtered (the console's list)."""
-        conditions: list[str] = ["true"]
-        values: list[object] = []
-        for column, value in (("job_id", job_id), ("review", status)):
-            if value:
-                conditions.append(f"{column} = %s")
-                values.append(value)
-        if since is not None:
-            conditions.append("created >= %s")
-            values.append(since)
-        if until is not None:
-            conditions.append("created < %s")
-            values.append(until)
-        where = " AND ".join(conditions)
+        found, values = conditions(
+            (("job_id", job_id or None), ("review", status or None)),
+            ("created", since, until),
+            "%s",
+        )
+        where = " AND ".join(found or ["true"])
         return await self._with_reviews(
             f'{_WITH_REVIEW} WHERE {where} ORDER BY created DESC, id COLLATE "C" LIMIT %s',
             [*values, limit],
