@@ -284,3 +284,31 @@ async def test_a_job_whose_message_was_never_sent_is_sent_by_the_next_start(
         finally:
             await _stop(worker)
     assert _rows(tmp_path / "data" / "assistant.db", key) == ([("done", 1)], 1)
+
+
+async def test_a_catch_up_that_never_ends_does_not_hold_back_the_sweep(tmp_path: Path) -> None:
+    """The relay's catch-up delivers builds whose sessions still wait, each under its
+    session's lock; one that never returns (a delivery stuck) must not stop the sweep that
+    sends rows whose message was lost (issue 17's cluster bench once hung so)."""
+    key = "test:swept"
+    async with redis_server() as url:
+        env = _env(tmp_path, url)
+        async with _service(env) as (services, _):
+            assert services.workers is not None
+            dispatch = services.workers.dispatch
+            stuck = asyncio.Event()
+
+            async def never_ends() -> None:
+                stuck.set()
+                await asyncio.Event().wait()
+
+            dispatch.also = never_ends
+            dispatch.sweep_s = 0.05
+            dispatch.wake()
+            await asyncio.wait_for(stuck.wait(), 30)  # the catch-up is stuck from now on
+            services.manager.on_enqueue = None  # its message is lost: only a sweep sends it
+            before = dispatch.sent
+            await _confirm(services, key)
+            async with asyncio.timeout(30):
+                while dispatch.sent == before:  # noqa: ASYNC110 - the sweep's own count
+                    await asyncio.sleep(0.05)

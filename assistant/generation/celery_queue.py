@@ -93,6 +93,7 @@ class CeleryDispatch:
         self._sent_at: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._catching: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Send what waits now (rows a crash left unsent among them), then keep watching."""
@@ -101,11 +102,12 @@ class CeleryDispatch:
 
     async def stop(self) -> None:
         """Stop watching; rows not yet sent wait for the next instance's sweep."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._catching):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._catching = None
 
     def wake(self) -> None:
         """A row was enqueued (and committed): send its message now."""
@@ -119,14 +121,26 @@ class CeleryDispatch:
             self._wake.clear()
             try:
                 await self.send_due()
-                # Wakes come often on a busy server: the catch-up runs by the clock.
-                if self.also is not None and time.monotonic() - caught_up >= self.sweep_s:
-                    caught_up = time.monotonic()
-                    await self.also()
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis away: the next sweep tries again
                 _LOGGER.warning("generation dispatch: could not send", exc_info=True)
+            # Wakes come often on a busy server: the catch-up runs by the clock, in a task of
+            # its own, so a slow catch-up (a thousand deliveries, each under its session's
+            # lock) never holds back the sweep that sends the rows still waiting.
+            idle = self._catching is None or self._catching.done()
+            if self.also is not None and idle and time.monotonic() - caught_up >= self.sweep_s:
+                caught_up = time.monotonic()
+                self._catching = asyncio.create_task(self._catch_up(), name="generation-catch-up")
+
+    async def _catch_up(self) -> None:
+        assert self.also is not None
+        try:
+            await self.also()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis or the database away: the next catch-up tries again
+            _LOGGER.warning("generation dispatch: could not catch up", exc_info=True)
 
     async def send_due(self) -> int:
         """Send each unbuilt row not sent by this instance within the lease; how many."""
